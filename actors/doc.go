@@ -1,0 +1,24 @@
+// Package actors is actornet's shared plumbing: the System (an actor system
+// with its pollers), the typed Future, the supervision that stops socket
+// actors rather than restarting them, and the socket-actor Core that TCP
+// and UDP actors embed.
+//
+// A socket actor owns its fd. Callers reach it only by messages: a Call
+// (a command and the Future its answer resolves) from local Go code, or
+// the bare protobuf command with a Sender from another actor or node.
+//
+//	sys, err := actors.Start()
+//	if err != nil {
+//		return err
+//	}
+//	defer sys.StopNow()
+//	a, b, _ := socket.Pair(socket.Stream)
+//	sa, _ := actors.SpawnSocket(sys, a)
+//	sb, _ := actors.SpawnSocket(sys, b)
+//	f := sa.PollAsync(messages.PollOp_POLL_OP_READ, time.Second) // a Future
+//	_ = sb // ...write to b's peer...
+//	res, err := f.Wait(ctx)
+//
+// Inside an actor, never Wait: use Future.PipeTo, or ReenterAfter with
+// HandleContinuation, so the mailbox keeps flowing.
+package actors

@@ -1,0 +1,172 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"sync"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/socket"
+)
+
+// Replier answers one request. Reply is called at most once per request by
+// the actor that owns it; implementations ignore later calls.
+type Replier interface {
+	Reply(result any)
+}
+
+// Future is the read side of a one-shot result of type T. It costs one
+// channel and no timer: deadlines belong to the request (the actor arms a
+// timer only for a request that has one) or to the context a caller waits
+// with. All methods are safe for concurrent use.
+type Future[T any] struct {
+	done  chan struct{}
+	state atomic.Uint32 // futurePending, futureCompleting, futureDone
+	val   T
+	err   error
+
+	mu    sync.Mutex // guards conts and the futureDone transition
+	conts []func(T, error)
+}
+
+const (
+	futurePending uint32 = iota
+	futureCompleting
+	futureDone
+)
+
+var _ Replier = (*Future[*messages.Status])(nil)
+
+// NewFuture returns a pending future.
+func NewFuture[T any]() *Future[T] {
+	return &Future[T]{done: make(chan struct{})}
+}
+
+// Complete resolves the future. It reports false, and changes nothing, if
+// the future was already resolved.
+func (f *Future[T]) Complete(v T, err error) bool {
+	if !f.state.CompareAndSwap(futurePending, futureCompleting) {
+		return false
+	}
+	f.val, f.err = v, err
+	f.mu.Lock()
+	f.state.Store(futureDone)
+	conts := f.conts
+	f.conts = nil
+	f.mu.Unlock()
+	close(f.done)
+	for _, c := range conts {
+		c(v, err)
+	}
+	return true
+}
+
+// Reply resolves the future with an actor's answer: a T, a *messages.Status
+// carrying a failure, or an error. Anything else resolves it with
+// socket.ErrUnexpectedReply.
+func (f *Future[T]) Reply(result any) {
+	if v, ok := result.(T); ok {
+		f.Complete(v, nil)
+		return
+	}
+	var zero T
+	switch r := result.(type) {
+	case *messages.Status:
+		f.Complete(zero, r.Err())
+	case error:
+		f.Complete(zero, r)
+	default:
+		f.Complete(zero, &socket.OpError{Op: "reply", Err: fmt.Errorf("%w: %T", socket.ErrUnexpectedReply, result)})
+	}
+}
+
+// Done is closed once the future is resolved.
+func (f *Future[T]) Done() <-chan struct{} { return f.done }
+
+// Wait blocks until the future resolves or ctx ends; then it returns
+// ctx.Err() (the future stays pending and can be waited on again).
+// Never call Wait inside an actor's Receive: use PipeTo or ReenterAfter.
+func (f *Future[T]) Wait(ctx context.Context) (T, error) {
+	select {
+	case <-f.done:
+		return f.val, f.err
+	default:
+	}
+	select {
+	case <-f.done:
+		return f.val, f.err
+	case <-ctx.Done():
+		var zero T
+		return zero, ctx.Err()
+	}
+}
+
+// Result returns the outcome without blocking; ok is false while pending.
+func (f *Future[T]) Result() (v T, err error, ok bool) {
+	select {
+	case <-f.done:
+		return f.val, f.err, true
+	default:
+		var zero T
+		return zero, nil, false
+	}
+}
+
+// OnComplete runs fn with the outcome once the future resolves: at once,
+// on the calling goroutine, if it already has; otherwise on the goroutine
+// that resolves it. fn must not block.
+func (f *Future[T]) OnComplete(fn func(T, error)) {
+	f.mu.Lock()
+	if f.state.Load() == futureDone {
+		f.mu.Unlock()
+		fn(f.val, f.err)
+		return
+	}
+	f.conts = append(f.conts, fn)
+	f.mu.Unlock()
+}
+
+// Sender sends a message to a PID: *actor.RootContext, or an actor.Context.
+type Sender interface {
+	Send(pid *actor.PID, message interface{})
+}
+
+// PipeTo sends the outcome to pid once resolved: the T on success, the
+// error otherwise. It never blocks the caller.
+func (f *Future[T]) PipeTo(s Sender, pid *actor.PID) {
+	f.OnComplete(func(v T, err error) {
+		if err != nil {
+			s.Send(pid, err)
+			return
+		}
+		s.Send(pid, v)
+	})
+}
+
+// continuation is the message ReenterAfter sends an actor to itself.
+type continuation struct{ run func() }
+
+// ReenterAfter runs cont inside ctx's actor, as one of its messages, once f
+// resolves, so cont may touch the actor's state without locks and the
+// mailbox never blocks. The actor must pass its messages through
+// HandleContinuation first.
+func ReenterAfter[T any](ctx actor.Context, f *Future[T], cont func(T, error)) {
+	self, sys := ctx.Self(), ctx.ActorSystem()
+	f.OnComplete(func(v T, err error) {
+		sys.Root.Send(self, &continuation{run: func() { cont(v, err) }})
+	})
+}
+
+// HandleContinuation runs the continuation that ReenterAfter queued, if the
+// current message is one, and reports whether it was. Call it first in
+// Receive of an actor that uses ReenterAfter.
+func HandleContinuation(ctx actor.Context) bool {
+	c, ok := ctx.Message().(*continuation)
+	if ok {
+		c.run()
+	}
+	return ok
+}

@@ -1,0 +1,56 @@
+package actors
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/actornet/actornet/socket"
+)
+
+// testTimeout bounds every wait in these tests; reaching it is a failure.
+const testTimeout = 10 * time.Second
+
+func newSystem(t testing.TB, opts ...Option) *System {
+	t.Helper()
+	sys, err := Start(opts...)
+	if err != nil {
+		t.Fatalf("Start: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := sys.StopNow(); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	})
+	return sys
+}
+
+func testCtx(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// pair returns a socket actor for one end of a stream socket pair and the
+// raw other end, which the test drives directly.
+func pair(t testing.TB, sys *System) (*Socket, *socket.Socket) {
+	t.Helper()
+	a, b, err := socket.Pair(socket.Stream)
+	if err != nil {
+		t.Fatalf("Pair: %v", err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	sa, err := SpawnSocket(sys, a)
+	if err != nil {
+		t.Fatalf("SpawnSocket: %v", err)
+	}
+	return sa, b
+}
+
+func mustWrite(t testing.TB, s *socket.Socket, p []byte) {
+	t.Helper()
+	if n, err := s.Write(p); err != nil || n != len(p) {
+		t.Fatalf("Write: %d, %v", n, err)
+	}
+}

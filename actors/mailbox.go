@@ -1,0 +1,152 @@
+package actors
+
+import (
+	"sync"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// inlineMailbox is the mailbox of socket actors. It runs the actor on the
+// goroutine that posts to it (the poller's, for readiness; the caller's,
+// for requests), one poster at a time, so readiness reaches the syscall
+// with no goroutine hop and no allocation: messages sit in two growable
+// rings that are reused. Socket actors only make non-blocking syscalls, so
+// running them inline never blocks the poster for long; user handlers stay
+// on Proto.Actor's default mailbox.
+//
+// Once the actor has stopped (reject is set), requests still queued or
+// arriving are answered as closed instead of being dropped.
+type inlineMailbox struct {
+	mu        sync.Mutex
+	user      ring
+	system    ring
+	running   bool
+	suspended bool
+	reject    bool
+	invoker   actor.MessageInvoker
+}
+
+var _ actor.Mailbox = (*inlineMailbox)(nil)
+
+func (m *inlineMailbox) PostUserMessage(msg interface{}) { m.post(&m.user, msg) }
+
+func (m *inlineMailbox) PostSystemMessage(msg interface{}) { m.post(&m.system, msg) }
+
+func (m *inlineMailbox) RegisterHandlers(invoker actor.MessageInvoker, _ actor.Dispatcher) {
+	m.invoker = invoker
+}
+
+func (m *inlineMailbox) Start() {}
+
+func (m *inlineMailbox) UserMessageCount() int {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.user.len()
+}
+
+// stopped switches the mailbox to answering requests as closed.
+func (m *inlineMailbox) stopped() {
+	m.mu.Lock()
+	m.reject = true
+	m.mu.Unlock()
+}
+
+func (m *inlineMailbox) post(q *ring, msg interface{}) {
+	m.mu.Lock()
+	q.push(msg)
+	if m.running {
+		m.mu.Unlock()
+		return
+	}
+	m.running = true
+	m.mu.Unlock()
+	m.run()
+}
+
+// run drains the mailbox; the poster that set running owns the loop until
+// both queues are empty (or the user queue is suspended).
+func (m *inlineMailbox) run() {
+	for {
+		m.mu.Lock()
+		var msg interface{}
+		system := false
+		switch {
+		case m.system.len() > 0:
+			msg, system = m.system.pop(), true
+		case !m.suspended && m.user.len() > 0:
+			msg = m.user.pop()
+		default:
+			m.running = false
+			m.mu.Unlock()
+			return
+		}
+		reject := m.reject
+		m.mu.Unlock()
+
+		switch {
+		case system:
+			m.invokeSystem(msg)
+		case reject:
+			rejectClosed(msg)
+		default:
+			m.invokeUser(msg)
+		}
+	}
+}
+
+func (m *inlineMailbox) invokeSystem(msg interface{}) {
+	switch msg.(type) {
+	case *actor.SuspendMailbox:
+		m.mu.Lock()
+		m.suspended = true
+		m.mu.Unlock()
+		return
+	case *actor.ResumeMailbox:
+		m.mu.Lock()
+		m.suspended = false
+		m.mu.Unlock()
+		return
+	}
+	defer m.recover(msg)
+	m.invoker.InvokeSystemMessage(msg)
+}
+
+func (m *inlineMailbox) invokeUser(msg interface{}) {
+	defer m.recover(msg)
+	m.invoker.InvokeUserMessage(msg)
+}
+
+func (m *inlineMailbox) recover(msg interface{}) {
+	if r := recover(); r != nil {
+		m.invoker.EscalateFailure(r, msg)
+	}
+}
+
+// ring is a growable FIFO of messages that reuses its storage.
+type ring struct {
+	buf        []interface{}
+	head, size int
+}
+
+func (r *ring) len() int { return r.size }
+
+func (r *ring) push(v interface{}) {
+	if r.size == len(r.buf) {
+		n := max(8, 2*len(r.buf))
+		nb := make([]interface{}, n)
+		for i := 0; i < r.size; i++ {
+			nb[i] = r.buf[(r.head+i)%len(r.buf)]
+		}
+		r.buf, r.head = nb, 0
+	}
+	r.buf[(r.head+r.size)%len(r.buf)] = v
+	r.size++
+}
+
+func (r *ring) pop() interface{} {
+	v := r.buf[r.head]
+	r.buf[r.head] = nil
+	r.head = (r.head + 1) % len(r.buf)
+	r.size--
+	return v
+}

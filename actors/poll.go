@@ -1,0 +1,103 @@
+package actors
+
+import (
+	"net/netip"
+
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/poller"
+	"github.com/actornet/actornet/socket"
+)
+
+var netipZero netip.AddrPort
+
+func hasDir(op messages.PollOp, d poller.Direction) bool {
+	switch op {
+	case messages.PollOp_POLL_OP_READ:
+		return d == poller.Readable
+	case messages.PollOp_POLL_OP_WRITE:
+		return d == poller.Writable
+	}
+	return op == messages.PollOp_POLL_OP_READ_WRITE
+}
+
+// poll answers at once when the socket is already ready (or closed, or the
+// request is invalid) and otherwise parks the request until readiness,
+// its timeout, a cancel or close.
+func (c *Core) poll(cmd *messages.Poll, reply Replier) {
+	if c.closed {
+		reply.Reply(messages.Rejection(cmd, messages.IOStatus_IO_STATUS_CLOSED))
+		return
+	}
+	op := cmd.GetOp()
+	if op < messages.PollOp_POLL_OP_READ || op > messages.PollOp_POLL_OP_READ_WRITE {
+		reply.Reply(messages.Rejection(cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT))
+		return
+	}
+	// Ask for readiness before looking, so an edge between the look and
+	// parking the request is not lost.
+	if hasDir(op, poller.Readable) {
+		c.reg.Want(poller.Readable)
+	}
+	if hasDir(op, poller.Writable) {
+		c.reg.Want(poller.Writable)
+	}
+	if res, ok := c.check(op); ok {
+		reply.Reply(res)
+		c.updateWants()
+		return
+	}
+	c.seq++
+	p := &pendingPoll{id: c.seq, op: op, reply: reply}
+	if t := cmd.GetTimeoutMs(); t > 0 {
+		p.timer = c.after(Timeout(t), p.id)
+	}
+	c.polls = append(c.polls, p)
+}
+
+// check looks at the socket's readiness now, with coro::net's meaning:
+// event when ready for op; error when the socket has an error; closed when
+// the peer hung up and nothing is left to read. ok is false when the socket
+// is not ready.
+func (c *Core) check(op messages.PollOp) (*messages.PollResult, bool) {
+	var events int16
+	if hasDir(op, poller.Readable) {
+		events |= socket.PollIn | socket.PollRDHup
+	}
+	if hasDir(op, poller.Writable) {
+		events |= socket.PollOut
+	}
+	rev, err := c.sock.PollNow(events)
+	if err != nil {
+		return &messages.PollResult{
+			Status: messages.PollStatus_POLL_STATUS_ERROR,
+			Error:  c.status("poll", err),
+		}, true
+	}
+	hup := rev&(socket.PollHup|socket.PollRDHup) != 0
+	failed := rev&socket.PollErr != 0
+	if hasDir(op, poller.Readable) && rev&socket.PollIn != 0 && !failed {
+		if !hup {
+			return &messages.PollResult{Status: messages.PollStatus_POLL_STATUS_EVENT}, true
+		}
+		// Hung up: readable only while unread data is left.
+		if n, err := c.sock.Available(); err != nil || n > 0 {
+			return &messages.PollResult{Status: messages.PollStatus_POLL_STATUS_EVENT}, true
+		}
+	}
+	if hasDir(op, poller.Writable) && rev&socket.PollOut != 0 && rev&socket.PollHup == 0 && !failed {
+		return &messages.PollResult{Status: messages.PollStatus_POLL_STATUS_EVENT}, true
+	}
+	if failed {
+		res := &messages.PollResult{Status: messages.PollStatus_POLL_STATUS_ERROR}
+		soErr := c.sock.Error()
+		if soErr == nil {
+			soErr = socket.ErrPolling
+		}
+		res.Error = c.status("poll", soErr)
+		return res, true
+	}
+	if hup {
+		return &messages.PollResult{Status: messages.PollStatus_POLL_STATUS_CLOSED}, true
+	}
+	return nil, false
+}

@@ -1,0 +1,148 @@
+package actors
+
+import (
+	"context"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/socket"
+)
+
+// socketActor is a socket actor with only the shared commands: the actor
+// for a socket pair, or any socket a caller just wants to poll.
+type socketActor struct {
+	core *Core
+}
+
+var _ actor.Actor = (*socketActor)(nil)
+
+func (a *socketActor) Receive(ctx actor.Context) {
+	if a.core.Handle(ctx) {
+		return
+	}
+	cmd, reply, ok := RequestOf(ctx)
+	if !ok {
+		return
+	}
+	if !a.core.Command(ctx, cmd, reply) {
+		reply.Reply(messages.Rejection(cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT))
+	}
+}
+
+// SocketProps returns the props of a socket actor built around newActor:
+// the actor runs on an inline mailbox (see inlineMailbox) and is stopped,
+// never restarted, when it fails. newActor receives the core to embed.
+func SocketProps(sys *System, sock *socket.Socket, hooks Hooks, newActor func(*Core) actor.Actor) *actor.Props {
+	mb := &inlineMailbox{}
+	core := newCore(sys, sock, mb, hooks)
+	a := newActor(core)
+	return actor.PropsFromProducer(func() actor.Actor { return a },
+		actor.WithMailbox(func() actor.Mailbox { return mb }),
+		actor.WithGuardian(StoppingStrategy()),
+		actor.WithSupervisor(StoppingStrategy()),
+	)
+}
+
+// Socket is the Go handle of a plain socket actor: Poll, Shutdown,
+// SetBlocking, Info and Close as messages to the actor that owns the fd.
+// A Socket is a PID and a system; it is safe for concurrent use and cheap
+// to copy.
+type Socket struct {
+	sys *System
+	pid *actor.PID
+}
+
+// SpawnSocket spawns a socket actor that takes ownership of sock: from here
+// on only the actor touches the fd, and stopping the actor closes it. On
+// error sock is closed.
+func SpawnSocket(sys *System, sock *socket.Socket) (*Socket, error) {
+	props := SocketProps(sys, sock, Hooks{}, func(c *Core) actor.Actor { return &socketActor{core: c} })
+	pid := sys.Root().Spawn(props)
+	return &Socket{sys: sys, pid: pid}, nil
+}
+
+// PID returns the actor's PID, for sending it commands directly.
+func (s *Socket) PID() *actor.PID { return s.pid }
+
+// PollAsync asks for readiness op within timeout (0: no timeout).
+func (s *Socket) PollAsync(op messages.PollOp, timeout time.Duration) *Future[*messages.PollResult] {
+	ms, ok := TimeoutMS(timeout)
+	if !ok {
+		f := NewFuture[*messages.PollResult]()
+		f.Reply(messages.Rejection(&messages.Poll{}, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT))
+		return f
+	}
+	return Request[*messages.PollResult](s.sys.Root(), s.pid, &messages.Poll{Op: op, TimeoutMs: ms})
+}
+
+// Poll waits for readiness op, for at most timeout (0: until an event, a
+// close or ctx ends). It returns the poll status and, for anything but an
+// event, the error it stands for (errors.Is with os.ErrDeadlineExceeded,
+// io.EOF for a hang-up, net.ErrClosed, socket.ErrCancelled, an errno).
+func (s *Socket) Poll(ctx context.Context, op messages.PollOp, timeout time.Duration) (messages.PollStatus, error) {
+	res, err := Await(ctx, s.sys, s.pid, s.PollAsync(op, timeout))
+	if err != nil {
+		return messages.PollStatus_POLL_STATUS_CANCELLED, err
+	}
+	return res.GetStatus(), res.Err()
+}
+
+// ShutdownAsync shuts down one or both directions.
+func (s *Socket) ShutdownAsync(how messages.ShutdownHow) *Future[*messages.Status] {
+	return Request[*messages.Status](s.sys.Root(), s.pid, &messages.Shutdown{How: how})
+}
+
+// Shutdown shuts down one or both directions.
+func (s *Socket) Shutdown(ctx context.Context, how messages.ShutdownHow) error {
+	return statusErr(Await(ctx, s.sys, s.pid, s.ShutdownAsync(how)))
+}
+
+// SetBlocking records the blocking mode (the fd stays non-blocking; see Core).
+func (s *Socket) SetBlocking(ctx context.Context, blocking bool) error {
+	f := Request[*messages.Status](s.sys.Root(), s.pid, &messages.SetBlocking{Blocking: blocking})
+	return statusErr(Await(ctx, s.sys, s.pid, f))
+}
+
+// Info returns the socket's description.
+func (s *Socket) Info(ctx context.Context) (*messages.Info, error) {
+	f := Request[*messages.Info](s.sys.Root(), s.pid, &messages.GetInfo{})
+	in, err := Await(ctx, s.sys, s.pid, f)
+	if err != nil {
+		return nil, err
+	}
+	return in, in.GetStatus().Err()
+}
+
+// CloseAsync closes the socket: pending requests are answered cancelled,
+// the fd is closed and the actor stops.
+func (s *Socket) CloseAsync() *Future[*messages.Status] {
+	return Request[*messages.Status](s.sys.Root(), s.pid, &messages.Close{})
+}
+
+// Close closes the socket. A second Close returns an error wrapping
+// net.ErrClosed.
+func (s *Socket) Close(ctx context.Context) error {
+	return statusErr(Await(ctx, s.sys, s.pid, s.CloseAsync()))
+}
+
+// Await waits for f with ctx. If ctx ends first, it tells the actor at pid
+// to withdraw the request (so nothing stays parked in the actor) and
+// returns ctx's error.
+func Await[T any](ctx context.Context, sys *System, pid *actor.PID, f *Future[T]) (T, error) {
+	v, err := f.Wait(ctx)
+	if err != nil && ctx.Err() != nil {
+		if _, _, done := f.Result(); !done {
+			sys.Root().Send(pid, &cancelRequest{reply: f})
+		}
+	}
+	return v, err
+}
+
+func statusErr(st *messages.Status, err error) error {
+	if err != nil {
+		return err
+	}
+	return st.Err()
+}

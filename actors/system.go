@@ -1,0 +1,175 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"runtime"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/eventstream"
+
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/poller"
+)
+
+// System is a running actornet: a Proto.Actor actor system, its pollers,
+// and the socket actors spawned on it. Start one with Start and end it with
+// Stop. Its methods are safe for concurrent use.
+type System struct {
+	// Actors is the underlying actor system, for spawning handler actors
+	// and for Proto.Actor features actornet does not wrap.
+	Actors *actor.ActorSystem
+
+	pollers []*poller.Poller
+	deadSub *eventstream.Subscription
+
+	mu      sync.Mutex
+	stopped bool
+	sockets map[*actor.PID]struct{}
+	live    sync.WaitGroup
+}
+
+// Option configures Start.
+type Option func(*options)
+
+type options struct {
+	pollers int
+	logger  *slog.Logger
+}
+
+// WithPollers sets the number of poller goroutines (epoll instances). Zero
+// or less means one per CPU (runtime.GOMAXPROCS).
+func WithPollers(n int) Option { return func(o *options) { o.pollers = n } }
+
+// WithLogger sets the logger of the actor system. By default it logs only
+// errors, so that starting a system prints nothing.
+func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
+
+// Start starts an actor system and its pollers.
+func Start(opts ...Option) (*System, error) {
+	o := options{}
+	for _, opt := range opts {
+		opt(&o)
+	}
+	if o.pollers <= 0 {
+		o.pollers = runtime.GOMAXPROCS(0)
+	}
+	if o.logger == nil {
+		o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	logger := o.logger
+	as := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+	s := &System{Actors: as, sockets: make(map[*actor.PID]struct{})}
+	for i := 0; i < o.pollers; i++ {
+		p, err := poller.New(as.Root)
+		if err != nil {
+			s.stopPollers()
+			as.Shutdown()
+			return nil, err
+		}
+		s.pollers = append(s.pollers, p)
+	}
+	// A Call sent to a socket actor that has already stopped lands in dead
+	// letters; answer it as closed rather than leaving its caller waiting.
+	s.deadSub = as.EventStream.Subscribe(func(evt interface{}) {
+		if dl, ok := evt.(*actor.DeadLetterEvent); ok {
+			if c, ok := dl.Message.(*Call); ok {
+				c.Reply.Reply(messages.Rejection(c.Msg, messages.IOStatus_IO_STATUS_CLOSED))
+			}
+		}
+	})
+	return s, nil
+}
+
+// Root is the root context, for sending to and spawning actors.
+func (s *System) Root() *actor.RootContext { return s.Actors.Root }
+
+// Poller returns the poller that watches fd: fds are spread across pollers.
+func (s *System) Poller(fd int) *poller.Poller {
+	return s.pollers[fd%len(s.pollers)]
+}
+
+// ErrSystemStopped is returned when spawning on a stopped system.
+var ErrSystemStopped = errors.New("actornet: system stopped")
+
+// track records a live socket actor; it reports false once Stop has begun.
+func (s *System) track(pid *actor.PID) bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		return false
+	}
+	s.sockets[pid] = struct{}{}
+	s.live.Add(1)
+	return true
+}
+
+func (s *System) untrack(pid *actor.PID) {
+	s.mu.Lock()
+	_, ok := s.sockets[pid]
+	delete(s.sockets, pid)
+	s.mu.Unlock()
+	if ok {
+		s.live.Done()
+	}
+}
+
+// Sockets returns the number of live socket actors.
+func (s *System) Sockets() int {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return len(s.sockets)
+}
+
+// Stop stops every socket actor (each answers its pending requests and
+// closes its fd), then the pollers, then the actor system. It waits at most
+// until ctx ends for the socket actors. Calling it again does nothing.
+func (s *System) Stop(ctx context.Context) error {
+	s.mu.Lock()
+	if s.stopped {
+		s.mu.Unlock()
+		return nil
+	}
+	s.stopped = true
+	pids := make([]*actor.PID, 0, len(s.sockets))
+	for pid := range s.sockets {
+		pids = append(pids, pid)
+	}
+	s.mu.Unlock()
+
+	for _, pid := range pids {
+		s.Actors.Root.Stop(pid)
+	}
+	done := make(chan struct{})
+	go func() { s.live.Wait(); close(done) }()
+	var err error
+	select {
+	case <-done:
+	case <-ctx.Done():
+		err = ctx.Err()
+	}
+	s.stopPollers()
+	s.Actors.EventStream.Unsubscribe(s.deadSub)
+	s.Actors.Shutdown()
+	return err
+}
+
+func (s *System) stopPollers() {
+	for _, p := range s.pollers {
+		_ = p.Stop()
+	}
+}
+
+// stopTimeout bounds how long Close waits in StopNow.
+const stopTimeout = 10 * time.Second
+
+// StopNow is Stop with a ten-second bound, for defers and tests.
+func (s *System) StopNow() error {
+	ctx, cancel := context.WithTimeout(context.Background(), stopTimeout)
+	defer cancel()
+	return s.Stop(ctx)
+}

@@ -1,0 +1,146 @@
+package messages
+
+import (
+	"context"
+	"errors"
+	"io"
+	"net"
+	"net/netip"
+	"os"
+	"syscall"
+
+	"github.com/actornet/actornet/socket"
+)
+
+// StatusOf maps err, the outcome of operation op, to a Status. nil is
+// IO_STATUS_OK; an errno keeps its number; net.ErrClosed, io.EOF,
+// os.ErrDeadlineExceeded and socket's sentinels map to their codes.
+func StatusOf(op, network string, addr netip.AddrPort, err error) *Status {
+	st := &Status{Op: op, Net: network}
+	if addr.IsValid() {
+		st.Addr = NewEndpoint(addr)
+	}
+	st.Code, st.Errno = Classify(err)
+	return st
+}
+
+// Classify maps an error to its IOStatus and errno (0 when it carries none).
+func Classify(err error) (IOStatus, int32) {
+	if err == nil {
+		return IOStatus_IO_STATUS_OK, 0
+	}
+	var errno syscall.Errno
+	if errors.As(err, &errno) {
+		return classifyErrno(errno), int32(errno)
+	}
+	switch {
+	case errors.Is(err, net.ErrClosed):
+		return IOStatus_IO_STATUS_CLOSED, 0
+	case errors.Is(err, io.EOF):
+		return IOStatus_IO_STATUS_EOF, 0
+	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
+		return IOStatus_IO_STATUS_TIMEOUT, 0
+	case errors.Is(err, socket.ErrCancelled), errors.Is(err, context.Canceled):
+		return IOStatus_IO_STATUS_CANCELLED, 0
+	case errors.Is(err, socket.ErrUDPNotBound):
+		return IOStatus_IO_STATUS_UDP_NOT_BOUND, 0
+	case errors.Is(err, socket.ErrTruncated):
+		return IOStatus_IO_STATUS_TRUNCATED, 0
+	case errors.Is(err, socket.ErrPolling):
+		return IOStatus_IO_STATUS_POLLING_ERROR, 0
+	case errors.Is(err, socket.ErrInvalidArgument), errors.Is(err, socket.ErrInvalidAddress):
+		return IOStatus_IO_STATUS_INVALID_ARGUMENT, 0
+	}
+	return IOStatus_IO_STATUS_NATIVE, 0
+}
+
+func classifyErrno(e syscall.Errno) IOStatus {
+	switch e {
+	case syscall.ECONNRESET, syscall.EPIPE, syscall.ECONNABORTED:
+		return IOStatus_IO_STATUS_CONNECTION_RESET
+	case syscall.ECONNREFUSED:
+		return IOStatus_IO_STATUS_CONNECTION_REFUSED
+	case syscall.ETIMEDOUT:
+		return IOStatus_IO_STATUS_TIMEOUT
+	case syscall.EAGAIN:
+		return IOStatus_IO_STATUS_WOULD_BLOCK
+	case syscall.EMSGSIZE:
+		return IOStatus_IO_STATUS_MESSAGE_TOO_BIG
+	case syscall.EBADF:
+		return IOStatus_IO_STATUS_CLOSED
+	case syscall.EINVAL:
+		return IOStatus_IO_STATUS_INVALID_ARGUMENT
+	}
+	return IOStatus_IO_STATUS_NATIVE
+}
+
+// causes are the Go errors each status stands for when it carries no errno.
+var causes = map[IOStatus]error{
+	IOStatus_IO_STATUS_CLOSED:             net.ErrClosed,
+	IOStatus_IO_STATUS_EOF:                io.EOF,
+	IOStatus_IO_STATUS_CONNECTION_RESET:   syscall.ECONNRESET,
+	IOStatus_IO_STATUS_CONNECTION_REFUSED: syscall.ECONNREFUSED,
+	IOStatus_IO_STATUS_TIMEOUT:            os.ErrDeadlineExceeded,
+	IOStatus_IO_STATUS_WOULD_BLOCK:        syscall.EAGAIN,
+	IOStatus_IO_STATUS_POLLING_ERROR:      socket.ErrPolling,
+	IOStatus_IO_STATUS_CANCELLED:          socket.ErrCancelled,
+	IOStatus_IO_STATUS_UDP_NOT_BOUND:      socket.ErrUDPNotBound,
+	IOStatus_IO_STATUS_MESSAGE_TOO_BIG:    syscall.EMSGSIZE,
+	IOStatus_IO_STATUS_INVALID_ARGUMENT:   socket.ErrInvalidArgument,
+	IOStatus_IO_STATUS_TRUNCATED:          socket.ErrTruncated,
+}
+
+// Err converts the status to a Go error: nil for IO_STATUS_OK, otherwise a
+// *socket.OpError whose cause is the errno when there is one (except for
+// timeouts, which are os.ErrDeadlineExceeded) and the status's sentinel
+// otherwise. errors.Is works with net.ErrClosed, io.EOF,
+// os.ErrDeadlineExceeded, syscall errnos and socket's sentinels.
+func (s *Status) Err() error {
+	if s == nil || s.Code == IOStatus_IO_STATUS_OK {
+		return nil
+	}
+	var cause error
+	switch {
+	case s.Code == IOStatus_IO_STATUS_TIMEOUT:
+		cause = os.ErrDeadlineExceeded
+	case s.Errno != 0:
+		cause = syscall.Errno(s.Errno)
+	default:
+		cause = causes[s.Code]
+		if cause == nil {
+			cause = errors.New("status " + s.Code.String())
+		}
+	}
+	op := s.Op
+	if op == "" {
+		op = "actornet"
+	}
+	addr, _ := s.Addr.AddrPort()
+	return &socket.OpError{Op: op, Net: s.Net, Addr: addr, Err: cause}
+}
+
+// Err converts a poll result to a Go error: nil for an event, otherwise an
+// OpError for "poll" wrapping os.ErrDeadlineExceeded (timeout), the errno
+// (error), io.EOF (closed: the peer hung up) or socket.ErrCancelled.
+func (r *PollResult) Err() error {
+	if r == nil {
+		return &socket.OpError{Op: "poll", Err: socket.ErrUnexpectedReply}
+	}
+	switch r.Status {
+	case PollStatus_POLL_STATUS_EVENT:
+		return nil
+	case PollStatus_POLL_STATUS_TIMEOUT:
+		return &socket.OpError{Op: "poll", Err: os.ErrDeadlineExceeded}
+	case PollStatus_POLL_STATUS_CLOSED:
+		if r.Error != nil {
+			return r.Error.Err()
+		}
+		return &socket.OpError{Op: "poll", Err: io.EOF}
+	case PollStatus_POLL_STATUS_CANCELLED:
+		return &socket.OpError{Op: "poll", Err: socket.ErrCancelled}
+	}
+	if err := r.Error.Err(); err != nil {
+		return err
+	}
+	return &socket.OpError{Op: "poll", Err: socket.ErrPolling}
+}

@@ -1,0 +1,72 @@
+package messages
+
+import (
+	"strings"
+
+	"google.golang.org/protobuf/proto"
+)
+
+// OpName names the operation of a command for errors: "poll", "recvfrom"...
+func OpName(cmd proto.Message) string {
+	if cmd == nil {
+		return "actornet"
+	}
+	return strings.ToLower(string(cmd.ProtoReflect().Descriptor().Name()))
+}
+
+// Rejection builds the answer to cmd for a request that failed before it
+// could run (socket closed, cancelled, timed out, invalid): the command's own
+// result type with the failure in it, so that every request gets exactly one
+// answer of the type its caller waits for.
+func Rejection(cmd proto.Message, code IOStatus) proto.Message {
+	st := &Status{Code: code, Op: OpName(cmd)}
+	switch cmd.(type) {
+	case *Poll:
+		return &PollResult{Status: PollStatusOf(code), Error: st}
+	case *GetInfo:
+		return &Info{Status: st}
+	case *Connect, *ConnectPeer:
+		cs := ConnectStatus_CONNECT_STATUS_ERROR
+		switch code {
+		case IOStatus_IO_STATUS_TIMEOUT:
+			cs = ConnectStatus_CONNECT_STATUS_TIMEOUT
+		case IOStatus_IO_STATUS_INVALID_ARGUMENT:
+			cs = ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS
+		case IOStatus_IO_STATUS_CONNECTION_REFUSED:
+			cs = ConnectStatus_CONNECT_STATUS_REFUSED
+		}
+		return &ConnectResult{Status: cs, Error: st}
+	case *Send:
+		return &SendResult{Status: st}
+	case *Recv, *RecvExact:
+		return &RecvResult{Status: st}
+	case *Listen:
+		return &ListenResult{Status: st}
+	case *Accept:
+		return &AcceptResult{Status: st}
+	case *Bind:
+		return &BindResult{Status: st}
+	case *SendTo:
+		return &SendToResult{Status: st}
+	case *RecvFrom:
+		return &RecvFromResult{Status: st}
+	case *Write:
+		return &WriteFailed{Ack: cmd.(*Write).GetAck(), Status: st}
+	}
+	return st
+}
+
+// PollStatusOf maps an I/O status to the poll status a Poll reports for it.
+func PollStatusOf(code IOStatus) PollStatus {
+	switch code {
+	case IOStatus_IO_STATUS_OK:
+		return PollStatus_POLL_STATUS_EVENT
+	case IOStatus_IO_STATUS_TIMEOUT:
+		return PollStatus_POLL_STATUS_TIMEOUT
+	case IOStatus_IO_STATUS_CANCELLED:
+		return PollStatus_POLL_STATUS_CANCELLED
+	case IOStatus_IO_STATUS_CLOSED, IOStatus_IO_STATUS_EOF:
+		return PollStatus_POLL_STATUS_CLOSED
+	}
+	return PollStatus_POLL_STATUS_ERROR
+}

@@ -1,0 +1,133 @@
+package poller
+
+import (
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// Events is an epoll event mask (unix.EPOLLIN, unix.EPOLLOUT...).
+type Events = uint32
+
+// backend is the kernel interface the poller actor runs on; epoll in
+// production, a fake in tests that need one.
+type backend interface {
+	Add(fd int, ev Events, token uint64) error
+	Modify(fd int, ev Events, token uint64) error
+	Remove(fd int) error
+	Wait(events []unix.EpollEvent, msec int) (int, error)
+	Wake() error
+	ResetWake()
+	Close() error
+}
+
+// wakeToken is the token of the eventfd that Wake writes to.
+const wakeToken = ^uint64(0)
+
+// Epoll is a plain epoll instance with an eventfd for wake-ups. Add, Modify,
+// Remove and Wake are safe to call from any goroutine while one goroutine is
+// in Wait (epoll_ctl is thread-safe); Close must come after Wait returns
+// for the last time.
+type Epoll struct {
+	epfd int
+	evfd int
+}
+
+var _ backend = (*Epoll)(nil)
+
+// NewEpoll opens an epoll instance and its wake-up eventfd.
+func NewEpoll() (*Epoll, error) {
+	epfd, err := unix.EpollCreate1(unix.EPOLL_CLOEXEC)
+	if err != nil {
+		return nil, os.NewSyscallError("epoll_create1", err)
+	}
+	evfd, err := unix.Eventfd(0, unix.EFD_NONBLOCK|unix.EFD_CLOEXEC)
+	if err != nil {
+		unix.Close(epfd)
+		return nil, os.NewSyscallError("eventfd", err)
+	}
+	e := &Epoll{epfd: epfd, evfd: evfd}
+	if err := e.Add(evfd, unix.EPOLLIN, wakeToken); err != nil {
+		unix.Close(evfd)
+		unix.Close(epfd)
+		return nil, err
+	}
+	return e, nil
+}
+
+func toEpollEvent(ev Events, token uint64) unix.EpollEvent {
+	return unix.EpollEvent{Events: ev, Fd: int32(uint32(token)), Pad: int32(uint32(token >> 32))}
+}
+
+// TokenOf returns the token an epoll event carries.
+func TokenOf(ev *unix.EpollEvent) uint64 {
+	return uint64(uint32(ev.Fd)) | uint64(uint32(ev.Pad))<<32
+}
+
+// Add registers fd for ev with the given token (EPOLL_CTL_ADD).
+func (e *Epoll) Add(fd int, ev Events, token uint64) error {
+	ee := toEpollEvent(ev, token)
+	if err := unix.EpollCtl(e.epfd, unix.EPOLL_CTL_ADD, fd, &ee); err != nil {
+		return os.NewSyscallError("epoll_ctl add", err)
+	}
+	return nil
+}
+
+// Modify changes fd's events and token (EPOLL_CTL_MOD).
+func (e *Epoll) Modify(fd int, ev Events, token uint64) error {
+	ee := toEpollEvent(ev, token)
+	if err := unix.EpollCtl(e.epfd, unix.EPOLL_CTL_MOD, fd, &ee); err != nil {
+		return os.NewSyscallError("epoll_ctl mod", err)
+	}
+	return nil
+}
+
+// Remove deregisters fd (EPOLL_CTL_DEL).
+func (e *Epoll) Remove(fd int) error {
+	if err := unix.EpollCtl(e.epfd, unix.EPOLL_CTL_DEL, fd, nil); err != nil {
+		return os.NewSyscallError("epoll_ctl del", err)
+	}
+	return nil
+}
+
+// Wait waits up to msec milliseconds (-1: forever, 0: not at all) and fills
+// events. EINTR is reported as zero events.
+func (e *Epoll) Wait(events []unix.EpollEvent, msec int) (int, error) {
+	n, err := unix.EpollWait(e.epfd, events, msec)
+	if err == unix.EINTR {
+		return 0, nil
+	}
+	if err != nil {
+		return 0, os.NewSyscallError("epoll_wait", err)
+	}
+	return n, nil
+}
+
+// Wake makes a Wait in progress return, by writing to the eventfd.
+func (e *Epoll) Wake() error {
+	var one = [8]byte{1}
+	_, err := unix.Write(e.evfd, one[:])
+	if err != nil && err != unix.EAGAIN {
+		return os.NewSyscallError("eventfd write", err)
+	}
+	return nil
+}
+
+// ResetWake clears the eventfd after a wake-up was seen.
+func (e *Epoll) ResetWake() {
+	var buf [8]byte
+	_, _ = unix.Read(e.evfd, buf[:])
+}
+
+// Close closes the eventfd and the epoll fd.
+func (e *Epoll) Close() error {
+	err1 := unix.Close(e.evfd)
+	err2 := unix.Close(e.epfd)
+	if err1 != nil {
+		return os.NewSyscallError("close eventfd", err1)
+	}
+	if err2 != nil {
+		return os.NewSyscallError("close epoll", err2)
+	}
+	return nil
+}

@@ -1,0 +1,261 @@
+package poller
+
+import (
+	"errors"
+	"runtime"
+	"sync"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/sys/unix"
+)
+
+// Direction is the readiness a Ready message reports.
+type Direction uint8
+
+const (
+	// Readable: data, end of stream, a pending connection or an error.
+	Readable Direction = iota
+	// Writable: send space, a finished connect or an error.
+	Writable
+)
+
+// String returns "readable" or "writable".
+func (d Direction) String() string {
+	if d == Writable {
+		return "writable"
+	}
+	return "readable"
+}
+
+// Ready is the readiness message the poller sends to a socket actor. Each
+// Registration owns one Ready per direction and sends that same pointer
+// every time, so delivery allocates nothing; at most one per direction is
+// in flight. Ready is node-local by nature (it names an fd), so unlike the
+// command messages it is a plain Go struct, not protobuf.
+type Ready struct {
+	// Dir is the direction that became ready.
+	Dir Direction
+	// Reg is the registration the event is for. A socket actor must ignore a
+	// Ready whose Reg is not its current registration.
+	Reg *Registration
+}
+
+// Sender delivers a message to a PID; *actor.RootContext is one.
+type Sender interface {
+	Send(pid *actor.PID, message interface{})
+}
+
+// ErrStopped is returned by Register on a stopped poller.
+var ErrStopped = errors.New("poller stopped")
+
+// events every registration watches, edge-triggered, registered once.
+const watched = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
+
+// Poller is the poller actor: one goroutine that blocks in epoll_wait and
+// sends Ready messages straight to the socket actor that owns each fd. It
+// has no mailbox: its inputs are kernel events and the thread-safe
+// Register/Deregister calls (epoll_ctl is thread-safe), so a socket actor
+// never waits on the poller.
+type Poller struct {
+	be     backend
+	sender Sender
+
+	mu    sync.Mutex // serialises table growth and slot writes
+	table atomic.Pointer[[]atomic.Pointer[Registration]]
+	gen   atomic.Uint32
+	live  atomic.Int64
+
+	stopping atomic.Bool
+	done     chan struct{}
+}
+
+// New starts a poller on its own epoll instance, sending Ready messages
+// through sender.
+func New(sender Sender) (*Poller, error) {
+	be, err := NewEpoll()
+	if err != nil {
+		return nil, err
+	}
+	return start(be, sender), nil
+}
+
+func start(be backend, sender Sender) *Poller {
+	p := &Poller{be: be, sender: sender, done: make(chan struct{})}
+	t := make([]atomic.Pointer[Registration], 64)
+	p.table.Store(&t)
+	go p.loop()
+	return p
+}
+
+// Len returns the number of live registrations.
+func (p *Poller) Len() int { return int(p.live.Load()) }
+
+// Register starts watching fd for the actor pid, edge-triggered, for input,
+// output and peer hang-up. Ready messages flow only for the directions the
+// actor asked for with Want.
+func (p *Poller) Register(fd int, pid *actor.PID) (*Registration, error) {
+	if fd < 0 {
+		return nil, errors.New("poller: register: negative fd")
+	}
+	if p.stopping.Load() {
+		return nil, ErrStopped
+	}
+	r := &Registration{p: p, fd: fd, gen: p.gen.Add(1), pid: pid}
+	r.msgs[Readable] = Ready{Dir: Readable, Reg: r}
+	r.msgs[Writable] = Ready{Dir: Writable, Reg: r}
+
+	p.mu.Lock()
+	t := *p.table.Load()
+	if fd >= len(t) {
+		n := len(t)
+		for n <= fd {
+			n *= 2
+		}
+		nt := make([]atomic.Pointer[Registration], n)
+		for i := range t {
+			nt[i].Store(t[i].Load())
+		}
+		p.table.Store(&nt)
+		t = nt
+	}
+	t[fd].Store(r)
+	p.mu.Unlock()
+
+	if err := p.be.Add(fd, watched, uint64(uint32(fd))|uint64(r.gen)<<32); err != nil {
+		p.clear(r)
+		return nil, err
+	}
+	p.live.Add(1)
+	return r, nil
+}
+
+func (p *Poller) clear(r *Registration) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	t := *p.table.Load()
+	return t[r.fd].CompareAndSwap(r, nil)
+}
+
+func (p *Poller) lookup(token uint64) *Registration {
+	fd, gen := int(uint32(token)), uint32(token>>32)
+	t := *p.table.Load()
+	if fd >= len(t) {
+		return nil
+	}
+	r := t[fd].Load()
+	if r == nil || r.gen != gen {
+		return nil
+	}
+	return r
+}
+
+// Stop ends the wait loop, waits for it, and closes the epoll instance.
+// Registrations still open are dropped (their owners close their fds).
+func (p *Poller) Stop() error {
+	if p.stopping.Swap(true) {
+		<-p.done
+		return nil
+	}
+	if err := p.be.Wake(); err != nil {
+		return err
+	}
+	<-p.done
+	return p.be.Close()
+}
+
+func (p *Poller) loop() {
+	defer close(p.done)
+	events := make([]unix.EpollEvent, 128)
+	timeout, yielded := -1, false
+	for {
+		n, err := p.be.Wait(events, timeout)
+		if err != nil || p.stopping.Load() {
+			return
+		}
+		if n == 0 {
+			// Nothing ready: yield once so goroutines woken by the last batch
+			// run on this P, then look again before blocking. Blocking at once
+			// starves the scheduler when GOMAXPROCS is small.
+			if timeout == 0 && !yielded {
+				runtime.Gosched()
+				yielded = true
+				continue
+			}
+			timeout, yielded = -1, false
+			continue
+		}
+		for i := range events[:n] {
+			ev := &events[i]
+			token := TokenOf(ev)
+			if token == wakeToken {
+				p.be.ResetWake()
+				continue
+			}
+			if r := p.lookup(token); r != nil {
+				r.dispatch(ev.Events)
+			}
+		}
+		timeout, yielded = 0, false
+	}
+}
+
+// Registration is one fd watched by a poller for one socket actor. Want,
+// Unwant, Consumed and Deregister are safe from any goroutine; in actornet
+// only the owning socket actor calls them.
+type Registration struct {
+	p       *Poller
+	fd      int
+	gen     uint32
+	pid     *actor.PID
+	want    [2]atomic.Bool
+	pending [2]atomic.Bool
+	msgs    [2]Ready
+}
+
+// FD returns the registered fd.
+func (r *Registration) FD() int { return r.fd }
+
+// Want asks for a Ready message when direction d becomes ready. To never
+// miss an edge, call Want before the syscall whose EAGAIN you will wait on,
+// or retry that syscall after Want.
+func (r *Registration) Want(d Direction) { r.want[d].Store(true) }
+
+// Unwant stops Ready messages for d (one already in flight still arrives).
+func (r *Registration) Unwant(d Direction) { r.want[d].Store(false) }
+
+// Consumed tells the poller the actor has taken the Ready for d: the next
+// edge may send another. Call it before retrying the I/O, or an edge that
+// lands in between is lost.
+func (r *Registration) Consumed(d Direction) { r.pending[d].Store(false) }
+
+// Deregister stops watching the fd. Call it before closing the fd. A Ready
+// for this registration may still reach its owner afterwards (the owner
+// ignores it: its Reg is no longer current), but none ever reaches a new
+// registration of the same fd number: the epoll token carries a generation
+// checked against the fd table.
+func (r *Registration) Deregister() error {
+	if !r.p.clear(r) {
+		return nil
+	}
+	r.p.live.Add(-1)
+	if err := r.p.be.Remove(r.fd); err != nil && !errors.Is(err, unix.EBADF) && !errors.Is(err, unix.ENOENT) {
+		return err
+	}
+	return nil
+}
+
+func (r *Registration) dispatch(ev uint32) {
+	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		r.notify(Readable)
+	}
+	if ev&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+		r.notify(Writable)
+	}
+}
+
+func (r *Registration) notify(d Direction) {
+	if r.want[d].Load() && r.pending[d].CompareAndSwap(false, true) {
+		r.p.sender.Send(r.pid, &r.msgs[d])
+	}
+}

@@ -1,0 +1,22 @@
+// Package socket is actornet's system-call layer: non-blocking, close-on-exec
+// IPv4, IPv6 and Unix-pair sockets with blocking mode, shutdown, idempotent
+// close, bind/listen/connect/accept, stream and datagram I/O, options, and
+// netip.AddrPort conversion. It starts no goroutines and knows nothing of
+// actors; a Socket belongs to one owner at a time (in actornet, the socket
+// actor).
+//
+// Setup calls (Open, Bind, Listen, Connect, options) return *OpError. The
+// data-path calls (Read, Write, SendTo, RecvFrom, Accept) return the bare
+// errno so that the EAGAIN of every readiness edge costs no allocation; the
+// actor layer wraps what reaches a caller.
+//
+//	s, err := socket.Open(socket.IPv4, socket.Datagram)
+//	if err != nil {
+//		return err
+//	}
+//	defer s.Close()
+//	if err := s.Bind(netip.MustParseAddrPort("127.0.0.1:0")); err != nil {
+//		return err
+//	}
+//	n, from, err := s.RecvFrom(buf) // n > len(buf): truncated
+package socket

@@ -1,0 +1,80 @@
+// Package leakcheck is the TestMain every actornet package uses: it fails
+// the run when goroutines or file descriptors outlive the tests.
+package leakcheck
+
+import (
+	"fmt"
+	"os"
+	"sort"
+	"strconv"
+	"testing"
+
+	"go.uber.org/goleak"
+)
+
+// Main runs the tests, then fails (exit status 1) if a goroutine that did
+// not exist before is still running, or an fd that was not open before is
+// still open.
+func Main(m *testing.M) {
+	// Make the Go runtime open its own netpoll fds now, so they are part of
+	// the baseline rather than reported as leaks.
+	if r, w, err := os.Pipe(); err == nil {
+		r.Close()
+		w.Close()
+	}
+	before, err := OpenFDs()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "leakcheck:", err)
+		os.Exit(2)
+	}
+	code := m.Run()
+	if code == 0 {
+		if err := goleak.Find(goleak.IgnoreCurrent()); err != nil {
+			fmt.Fprintln(os.Stderr, "leakcheck: leaked goroutines:", err)
+			code = 1
+		}
+		if leaked := LeakedFDs(before); len(leaked) > 0 {
+			fmt.Fprintln(os.Stderr, "leakcheck: leaked fds:", leaked)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// OpenFDs returns the process's open fds and what each points to.
+func OpenFDs() (map[int]string, error) {
+	entries, err := os.ReadDir("/proc/self/fd")
+	if err != nil {
+		return nil, err
+	}
+	fds := make(map[int]string, len(entries))
+	for _, e := range entries {
+		fd, err := strconv.Atoi(e.Name())
+		if err != nil {
+			continue
+		}
+		target, err := os.Readlink("/proc/self/fd/" + e.Name())
+		if err != nil {
+			continue // the fd ReadDir itself used, now closed
+		}
+		fds[fd] = target
+	}
+	return fds, nil
+}
+
+// LeakedFDs lists fds open now that were not open (or pointed elsewhere)
+// in before, as "fd -> target".
+func LeakedFDs(before map[int]string) []string {
+	now, err := OpenFDs()
+	if err != nil {
+		return []string{err.Error()}
+	}
+	var leaked []string
+	for fd, target := range now {
+		if before[fd] != target {
+			leaked = append(leaked, fmt.Sprintf("%d -> %s", fd, target))
+		}
+	}
+	sort.Strings(leaked)
+	return leaked
+}
