@@ -5,6 +5,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/actornet/actornet/socket"
 )
 
@@ -53,4 +55,23 @@ func mustWrite(t testing.TB, s *socket.Socket, p []byte) {
 	if n, err := s.Write(p); err != nil || n != len(p) {
 		t.Fatalf("Write: %d, %v", n, err)
 	}
+}
+
+// waitEOF waits (in poll(2), up to testTimeout) until the peer end s reads
+// end of stream: proof that the socket actor closed its fd.
+func waitEOF(t testing.TB, s *socket.Socket) {
+	t.Helper()
+	deadline := time.Now().Add(testTimeout)
+	buf := make([]byte, 64)
+	for time.Now().Before(deadline) {
+		fds := []unix.PollFd{{Fd: int32(s.FD()), Events: unix.POLLIN}}
+		if _, err := unix.Poll(fds, int(time.Until(deadline)/time.Millisecond)+1); err != nil && err != unix.EINTR {
+			t.Fatalf("poll: %v", err)
+		}
+		n, err := s.Read(buf)
+		if n == 0 && err == nil {
+			return
+		}
+	}
+	t.Fatal("peer never saw end of stream: the actor's fd is still open")
 }

@@ -34,13 +34,14 @@ func (a *socketActor) Receive(ctx actor.Context) {
 // SocketProps returns the props of a socket actor built around newActor:
 // the actor runs on an inline mailbox (see inlineMailbox) and is stopped,
 // never restarted, when it fails. newActor receives the core to embed.
+// Spawn the props as a child of a supervising actor, or at the top level
+// with System.SpawnSocketActor.
 func SocketProps(sys *System, sock *socket.Socket, hooks Hooks, newActor func(*Core) actor.Actor) *actor.Props {
 	mb := &inlineMailbox{}
 	core := newCore(sys, sock, mb, hooks)
 	a := newActor(core)
 	return actor.PropsFromProducer(func() actor.Actor { return a },
 		actor.WithMailbox(func() actor.Mailbox { return mb }),
-		actor.WithGuardian(StoppingStrategy()),
 		actor.WithSupervisor(StoppingStrategy()),
 	)
 }
@@ -58,8 +59,12 @@ type Socket struct {
 // on only the actor touches the fd, and stopping the actor closes it. On
 // error sock is closed.
 func SpawnSocket(sys *System, sock *socket.Socket) (*Socket, error) {
+	if sys.isStopped() {
+		_ = sock.Close()
+		return nil, ErrSystemStopped
+	}
 	props := SocketProps(sys, sock, Hooks{}, func(c *Core) actor.Actor { return &socketActor{core: c} })
-	pid := sys.Root().Spawn(props)
+	pid := sys.SpawnSocketActor(props)
 	return &Socket{sys: sys, pid: pid}, nil
 }
 

@@ -25,6 +25,8 @@ type System struct {
 	Actors *actor.ActorSystem
 
 	pollers []*poller.Poller
+	// guarded spawns top-level socket actors under the stopping strategy.
+	guarded *actor.RootContext
 	deadSub *eventstream.Subscription
 
 	mu      sync.Mutex
@@ -64,6 +66,7 @@ func Start(opts ...Option) (*System, error) {
 	logger := o.logger
 	as := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	s := &System{Actors: as, sockets: make(map[*actor.PID]struct{})}
+	s.guarded = as.Root.Copy().WithGuardian(StoppingStrategy())
 	for i := 0; i < o.pollers; i++ {
 		p, err := poller.New(as.Root)
 		if err != nil {
@@ -87,6 +90,12 @@ func Start(opts ...Option) (*System, error) {
 
 // Root is the root context, for sending to and spawning actors.
 func (s *System) Root() *actor.RootContext { return s.Actors.Root }
+
+// SpawnSocketActor spawns socket-actor props (see SocketProps) at the top
+// level, supervised by a guardian that stops them when they fail.
+func (s *System) SpawnSocketActor(props *actor.Props) *actor.PID {
+	return s.guarded.Spawn(props)
+}
 
 // Poller returns the poller that watches fd: fds are spread across pollers.
 func (s *System) Poller(fd int) *poller.Poller {
@@ -116,6 +125,12 @@ func (s *System) untrack(pid *actor.PID) {
 	if ok {
 		s.live.Done()
 	}
+}
+
+func (s *System) isStopped() bool {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.stopped
 }
 
 // Sockets returns the number of live socket actors.

@@ -1,0 +1,132 @@
+package actors
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/poller"
+	"github.com/actornet/actornet/socket"
+)
+
+var benchReply = &messages.Status{Op: "bench"}
+
+// echoActor answers every request with benchReply, through actornet's
+// replier (Call) or Proto.Actor's Respond (RequestFuture).
+func echoActor(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *Call:
+		m.Reply.Reply(benchReply)
+	case *messages.GetInfo:
+		ctx.Respond(benchReply)
+	}
+}
+
+// BenchmarkFutureRoundTrip: Request + Wait on a Future, to an actor on
+// Proto.Actor's default mailbox and dispatcher.
+func BenchmarkFutureRoundTrip(b *testing.B) {
+	sys := newSystem(b)
+	pid := sys.Root().Spawn(actor.PropsFromFunc(echoActor))
+	ctx := context.Background()
+	cmd := &messages.GetInfo{}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Request[*messages.Status](sys.Root(), pid, cmd).Wait(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkRequestFuture: the same round trip with Proto.Actor's
+// RequestFuture, the baseline the Future must beat.
+func BenchmarkRequestFuture(b *testing.B) {
+	sys := newSystem(b)
+	pid := sys.Root().Spawn(actor.PropsFromFunc(echoActor))
+	cmd := &messages.GetInfo{}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := sys.Root().RequestFuture(pid, cmd, 5*time.Second).Result(); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkFutureRoundTripInline: the round trip to an actor on the inline
+// mailbox socket actors use, which runs on the caller's goroutine.
+func BenchmarkFutureRoundTripInline(b *testing.B) {
+	sys := newSystem(b)
+	mb := &inlineMailbox{}
+	pid := sys.Root().Spawn(actor.PropsFromFunc(echoActor, actor.WithMailbox(func() actor.Mailbox { return mb })))
+	ctx := context.Background()
+	cmd := &messages.GetInfo{}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := Request[*messages.Status](sys.Root(), pid, cmd).Wait(ctx); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
+
+// BenchmarkPollRoundTrip: Poll(write) on a writable socket actor: a Call,
+// the actor's poll(2) check, the answer.
+func BenchmarkPollRoundTrip(b *testing.B) {
+	sys := newSystem(b)
+	sa, _ := pair(b, sys)
+	ctx := context.Background()
+	b.ReportAllocs()
+	for b.Loop() {
+		if st, err := sa.Poll(ctx, opWrite, time.Second); st != stEvent {
+			b.Fatal(st, err)
+		}
+	}
+}
+
+// readerActor is a socket actor whose Ready hook reads what arrived and
+// signals the benchmark: the hot path of every protocol actor.
+type readerActor struct{ core *Core }
+
+func (a *readerActor) Receive(ctx actor.Context) { a.core.Handle(ctx) }
+
+// BenchmarkReadinessDelivery: a byte written into a socket pair → epoll
+// edge → Ready message to the socket actor (on the poller goroutine) → its
+// read(2) → a signal back. Run with one poller so the path is fixed.
+func BenchmarkReadinessDelivery(b *testing.B) {
+	sys := newSystem(b, WithPollers(1))
+	a, peer, err := socket.Pair(socket.Stream)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = peer.Close() })
+	got := make(chan struct{}, 1)
+	var core *Core
+	buf := make([]byte, 64)
+	hooks := Hooks{
+		Ready: func(d poller.Direction) {
+			if d != poller.Readable {
+				return
+			}
+			for {
+				n, err := core.Socket().Read(buf)
+				if err != nil || n == 0 {
+					return
+				}
+				got <- struct{}{}
+			}
+		},
+		Wants: func(d poller.Direction) bool { return d == poller.Readable },
+	}
+	props := SocketProps(sys, a, hooks, func(c *Core) actor.Actor { core = c; return &readerActor{core: c} })
+	sys.SpawnSocketActor(props)
+	core.Registration().Want(poller.Readable)
+	one := []byte{1}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := peer.Write(one); err != nil {
+			b.Fatal(err)
+		}
+		<-got
+	}
+}

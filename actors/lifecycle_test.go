@@ -1,0 +1,154 @@
+package actors
+
+import (
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/socket"
+)
+
+// boom makes panicActor panic.
+type boom struct{}
+
+// panicActor is a socket actor that panics on boom.
+type panicActor struct{ core *Core }
+
+func (a *panicActor) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(boom); ok {
+		panic("boom")
+	}
+	if a.core.Handle(ctx) {
+		return
+	}
+	if cmd, reply, ok := RequestOf(ctx); ok {
+		a.core.Command(ctx, cmd, reply)
+	}
+}
+
+func panicProps(t *testing.T, sys *System) (*actor.Props, *socket.Socket) {
+	t.Helper()
+	a, b, err := socket.Pair(socket.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	return SocketProps(sys, a, Hooks{}, func(c *Core) actor.Actor { return &panicActor{core: c} }), b
+}
+
+func TestPanicClosesFD(t *testing.T) {
+	sys := newSystem(t)
+	props, peer := panicProps(t, sys)
+	pid := sys.SpawnSocketActor(props)
+	s := &Socket{sys: sys, pid: pid}
+	pending := s.PollAsync(opRead, 0)
+	sys.Root().Send(pid, boom{})
+	waitEOF(t, peer)
+	res, err := pending.Wait(testCtx(t))
+	if err != nil || res.GetStatus() != stCancelled {
+		t.Fatalf("poll pending at the panic = %v, %v; want cancelled", res, err)
+	}
+	if st, err := s.Poll(testCtx(t), opRead, time.Second); st != stClosed || !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Poll after panic = %v, %v; want closed", st, err)
+	}
+}
+
+// restartingParent spawns a socket actor child and supervises it with the
+// default (restarting) strategy.
+type restartingParent struct {
+	props *actor.Props
+	child chan *actor.PID
+}
+
+func (p *restartingParent) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*actor.Started); ok {
+		p.child <- ctx.Spawn(p.props)
+	}
+}
+
+func TestSocketActorStopsEvenUnderRestartingParent(t *testing.T) {
+	sys := newSystem(t)
+	props, peer := panicProps(t, sys)
+	parent := &restartingParent{props: props, child: make(chan *actor.PID, 1)}
+	ppid := sys.Root().Spawn(actor.PropsFromProducer(func() actor.Actor { return parent },
+		actor.WithSupervisor(actor.DefaultSupervisorStrategy())))
+	t.Cleanup(func() { _ = sys.Root().StopFuture(ppid).Wait() })
+	child := <-parent.child
+	sys.Root().Send(child, boom{})
+	waitEOF(t, peer)
+	s := &Socket{sys: sys, pid: child}
+	if st, _ := s.Poll(testCtx(t), opRead, time.Second); st != stClosed {
+		t.Fatalf("Poll after restart = %v; want closed", st)
+	}
+}
+
+func TestStopClosesFD(t *testing.T) {
+	sys := newSystem(t)
+	sa, peer := pair(t, sys)
+	if err := sys.Root().StopFuture(sa.PID()).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	waitEOF(t, peer)
+	if st, err := sa.Poll(testCtx(t), opRead, time.Second); st != stClosed || !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Poll to a stopped actor = %v, %v; want closed", st, err)
+	}
+}
+
+func TestSystemStopClosesEverySocket(t *testing.T) {
+	sys, err := Start(WithPollers(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var peers []*socket.Socket
+	var pending []*Future[*messages.PollResult]
+	for i := 0; i < 8; i++ {
+		sa, peer := pair(t, sys)
+		peers = append(peers, peer)
+		pending = append(pending, sa.PollAsync(opRead, 0))
+	}
+	if n := sys.Sockets(); n != 8 {
+		t.Fatalf("Sockets() = %d; want 8", n)
+	}
+	if err := sys.StopNow(); err != nil {
+		t.Fatalf("Stop: %v", err)
+	}
+	for _, p := range peers {
+		waitEOF(t, p)
+	}
+	for _, f := range pending {
+		if res, err := f.Wait(testCtx(t)); err != nil || res.GetStatus() != stCancelled {
+			t.Fatalf("poll pending at Stop = %v, %v; want cancelled", res, err)
+		}
+	}
+	a, b, err := socket.Pair(socket.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	if _, err := SpawnSocket(sys, a); !errors.Is(err, ErrSystemStopped) {
+		t.Fatalf("SpawnSocket after Stop = %v; want ErrSystemStopped", err)
+	}
+	if a.FD() != -1 {
+		t.Fatal("SpawnSocket after Stop left the socket open")
+	}
+	if err := sys.StopNow(); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+}
+
+func TestUnknownCommandIsRefused(t *testing.T) {
+	sys := newSystem(t)
+	sa, _ := pair(t, sys)
+	f := Request[*messages.AcceptResult](sys.Root(), sa.PID(), &messages.Accept{})
+	res, err := f.Wait(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := res.GetStatus().Err(); !errors.Is(err, socket.ErrInvalidArgument) {
+		t.Fatalf("Accept on a plain socket actor = %v; want ErrInvalidArgument", err)
+	}
+}

@@ -1,0 +1,221 @@
+package poller
+
+import (
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/sys/unix"
+)
+
+// chanSender records every message the poller sends.
+type chanSender chan *Ready
+
+func (c chanSender) Send(_ *actor.PID, msg interface{}) { c <- msg.(*Ready) }
+
+func newPoller(t *testing.T) (*Poller, chanSender) {
+	t.Helper()
+	ch := make(chanSender, 64)
+	p, err := New(ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := p.Stop(); err != nil {
+			t.Error(err)
+		}
+	})
+	return p, ch
+}
+
+func recv(t *testing.T, ch chanSender) *Ready {
+	t.Helper()
+	select {
+	case r := <-ch:
+		return r
+	case <-time.After(5 * time.Second):
+		t.Fatal("no Ready delivered")
+		return nil
+	}
+}
+
+func write(t *testing.T, fd int) {
+	t.Helper()
+	if _, err := unix.Write(fd, []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+}
+
+var pid = actor.NewPID("test", "owner")
+
+func TestReadyDelivered(t *testing.T) {
+	p, ch := newPoller(t)
+	a, b := socketpair(t)
+	r, err := p.Register(a, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Want(Readable)
+	write(t, b)
+	got := recv(t, ch)
+	if got.Reg != r || got.Dir != Readable {
+		t.Fatalf("Ready = %+v; want readable for the registration", got)
+	}
+	if p.Len() != 1 {
+		t.Fatalf("Len = %d; want 1", p.Len())
+	}
+	if err := r.Deregister(); err != nil {
+		t.Fatal(err)
+	}
+	if p.Len() != 0 {
+		t.Fatalf("Len after Deregister = %d; want 0", p.Len())
+	}
+}
+
+// TestOneReadyInFlight: edges that arrive while a Ready is unconsumed send
+// nothing; after Consumed the next edge sends again.
+func TestOneReadyInFlight(t *testing.T) {
+	p, ch := newPoller(t)
+	a, b := socketpair(t)
+	s1, s2 := socketpair(t) // a sentinel registration, to order the checks
+	r, err := p.Register(a, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sentinel, err := p.Register(s1, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Want(Readable)
+	sentinel.Want(Readable)
+	write(t, b)
+	if got := recv(t, ch); got.Reg != r {
+		t.Fatal("first Ready is not for the registration")
+	}
+	for i := 0; i < 5; i++ {
+		write(t, b)
+	}
+	// The sentinel's edge comes after the five writes' edges in epoll's
+	// ready list, so once it is delivered the count below is final.
+	write(t, s2)
+	for {
+		got := recv(t, ch)
+		if got.Reg == sentinel {
+			break
+		}
+		t.Fatal("a second Ready was sent while the first was unconsumed")
+	}
+	r.Consumed(Readable)
+	write(t, b)
+	if got := recv(t, ch); got.Reg != r {
+		t.Fatal("no Ready after Consumed")
+	}
+}
+
+func TestNoReadyWithoutWant(t *testing.T) {
+	p, ch := newPoller(t)
+	a, b := socketpair(t)
+	s1, s2 := socketpair(t)
+	r, err := p.Register(a, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sentinel, _ := p.Register(s1, pid)
+	sentinel.Want(Readable)
+	write(t, b)
+	write(t, s2)
+	if got := recv(t, ch); got.Reg != sentinel {
+		t.Fatalf("Ready for a direction nobody wanted: %+v", got)
+	}
+	r.Want(Writable)
+	unix.Shutdown(b, unix.SHUT_RDWR) // an edge with EPOLLOUT|EPOLLHUP
+	if got := recv(t, ch); got.Reg != r || got.Dir != Writable {
+		t.Fatalf("Ready = %+v; want writable", got)
+	}
+}
+
+// TestReusedFDNeverReachesNewOwner: after an fd is deregistered and
+// closed, a new registration of the same number gets a new generation, and
+// the old token no longer resolves.
+func TestReusedFDNeverReachesNewOwner(t *testing.T) {
+	p, ch := newPoller(t)
+	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	old, err := p.Register(fds[0], pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	oldToken := uint64(uint32(old.fd)) | uint64(old.gen)<<32
+	if err := old.Deregister(); err != nil {
+		t.Fatal(err)
+	}
+	unix.Close(fds[0])
+	unix.Close(fds[1])
+
+	a, b := socketpair(t)
+	if a != old.fd {
+		t.Skipf("the kernel did not reuse fd %d (got %d)", old.fd, a)
+	}
+	owner := actor.NewPID("test", "new-owner")
+	r, err := p.Register(a, owner)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.gen == old.gen {
+		t.Fatal("new registration reused the generation")
+	}
+	if got := p.lookup(oldToken); got != nil {
+		t.Fatal("a stale token resolved to the new registration")
+	}
+	r.Want(Readable)
+	write(t, b)
+	if got := recv(t, ch); got.Reg != r {
+		t.Fatalf("Ready went to %+v; want the new registration", got.Reg)
+	}
+}
+
+func TestTableGrows(t *testing.T) {
+	p, ch := newPoller(t)
+	// Dup an fd to a high number to force the table past its first size.
+	a, b := socketpair(t)
+	high, err := unix.FcntlInt(uintptr(a), unix.F_DUPFD_CLOEXEC, 1000)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(high)
+	r, err := p.Register(high, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Want(Readable)
+	write(t, b)
+	if got := recv(t, ch); got.Reg != r {
+		t.Fatal("no Ready for a high fd")
+	}
+	if err := r.Deregister(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func TestRegisterAfterStop(t *testing.T) {
+	ch := make(chanSender, 1)
+	p, err := New(ch)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.Stop(); err != nil {
+		t.Fatalf("second Stop: %v", err)
+	}
+	a, _ := socketpair(t)
+	if _, err := p.Register(a, pid); err != ErrStopped {
+		t.Fatalf("Register after Stop = %v; want ErrStopped", err)
+	}
+	if _, err := p.Register(-1, pid); err == nil {
+		t.Fatal("Register(-1) succeeded")
+	}
+}
