@@ -1,0 +1,171 @@
+// Command tour is a short walk through actornet: it starts a system, puts
+// socket actors on a socket pair, polls them, and prints what happened and
+// how long each step took.
+package main
+
+import (
+	"context"
+	"errors"
+	"net"
+	"fmt"
+	"io"
+	"os"
+	"time"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/socket"
+)
+
+func main() {
+	if err := run(os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "tour:", err)
+		os.Exit(1)
+	}
+}
+
+// out is where the tour prints.
+var out io.Writer = os.Stdout
+
+// step prints one line: what was done, what came back, how long it took.
+func step(what, result string, took time.Duration) {
+	fmt.Fprintf(out, "  %-44s %-10s %9s\n", what, result, took.Round(time.Microsecond))
+}
+
+func run(w io.Writer) error {
+	out = w
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+
+	fmt.Fprintln(out, "actornet tour: every socket is an actor")
+	t := time.Now()
+	sys, err := actors.Start()
+	if err != nil {
+		return err
+	}
+	step("start a system with its pollers", "ok", time.Since(t))
+
+	// One end of a stream pair becomes an actor; the tour drives the other
+	// end directly, as a peer process would.
+	a, peer, err := socket.Pair(socket.Stream)
+	if err != nil {
+		return err
+	}
+	defer peer.Close()
+	sock, err := actors.SpawnSocket(sys, a)
+	if err != nil {
+		return err
+	}
+	poll := func(what string, op messages.PollOp, timeout time.Duration) error {
+		t := time.Now()
+		st, err := sock.Poll(ctx, op, timeout)
+		step(what, pollName(st), time.Since(t))
+		if st == messages.PollStatus_POLL_STATUS_EVENT || st == messages.PollStatus_POLL_STATUS_TIMEOUT {
+			return nil
+		}
+		return err
+	}
+	if err := poll("poll(write): send space is free", messages.PollOp_POLL_OP_WRITE, time.Second); err != nil {
+		return err
+	}
+	if err := poll("poll(read, 50ms): nothing sent yet", messages.PollOp_POLL_OP_READ, 50*time.Millisecond); err != nil {
+		return err
+	}
+
+	t = time.Now()
+	pending := sock.PollAsync(messages.PollOp_POLL_OP_READ, 0)
+	if _, err := peer.Write([]byte("hello, actor")); err != nil {
+		return err
+	}
+	res, err := pending.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	step("poll(read) while the peer writes", pollName(res.GetStatus()), time.Since(t))
+
+	t = time.Now()
+	pending = sock.PollAsync(messages.PollOp_POLL_OP_WRITE, 0)
+	if _, err := pending.Wait(ctx); err != nil {
+		return err
+	}
+	step("async poll(write), awaited as a Future", "event", time.Since(t))
+
+	// A second pair shows a hang-up: the peer closes with nothing unread.
+	b, gone, err := socket.Pair(socket.Stream)
+	if err != nil {
+		return err
+	}
+	hung, err := actors.SpawnSocket(sys, b)
+	if err != nil {
+		return err
+	}
+	gone.Close()
+	t = time.Now()
+	st, _ := hung.Poll(ctx, messages.PollOp_POLL_OP_READ, time.Second)
+	step("poll(read) after the peer hung up", pollName(st), time.Since(t))
+
+	t = time.Now()
+	if err := sock.Shutdown(ctx, messages.ShutdownHow_SHUTDOWN_HOW_WRITE); err != nil {
+		return err
+	}
+	step("shutdown(write)", "ok", time.Since(t))
+
+	// A poll pending on a socket with nothing to read is answered when the
+	// socket closes.
+	idle, idlePeer, err := socket.Pair(socket.Stream)
+	if err != nil {
+		return err
+	}
+	defer idlePeer.Close()
+	quiet, err := actors.SpawnSocket(sys, idle)
+	if err != nil {
+		return err
+	}
+	t = time.Now()
+	pending = quiet.PollAsync(messages.PollOp_POLL_OP_READ, 0)
+	if err := quiet.Close(ctx); err != nil {
+		return err
+	}
+	res, err = pending.Wait(ctx)
+	if err != nil {
+		return err
+	}
+	step("close with a poll pending: the poll is", pollName(res.GetStatus()), time.Since(t))
+
+	t = time.Now()
+	err = quiet.Close(ctx)
+	step("close again", errName(err), time.Since(t))
+
+	t = time.Now()
+	if err := sys.Stop(ctx); err != nil {
+		return err
+	}
+	step("stop the system (closes every socket left)", "ok", time.Since(t))
+	return nil
+}
+
+func pollName(st messages.PollStatus) string {
+	switch st {
+	case messages.PollStatus_POLL_STATUS_EVENT:
+		return "event"
+	case messages.PollStatus_POLL_STATUS_TIMEOUT:
+		return "timeout"
+	case messages.PollStatus_POLL_STATUS_ERROR:
+		return "error"
+	case messages.PollStatus_POLL_STATUS_CLOSED:
+		return "closed"
+	case messages.PollStatus_POLL_STATUS_CANCELLED:
+		return "cancelled"
+	}
+	return st.String()
+}
+
+func errName(err error) string {
+	switch {
+	case err == nil:
+		return "ok"
+	case errors.Is(err, net.ErrClosed):
+		return "ErrClosed"
+	}
+	return err.Error()
+}

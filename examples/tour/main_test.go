@@ -1,0 +1,41 @@
+package main
+
+import (
+	"strings"
+	"testing"
+
+	"github.com/actornet/actornet/test/leakcheck"
+)
+
+func TestMain(m *testing.M) { leakcheck.Main(m) }
+
+// TestTour runs the tour and checks each step reported what it should.
+func TestTour(t *testing.T) {
+	var b strings.Builder
+	if err := run(&b); err != nil {
+		t.Fatalf("tour: %v\n%s", err, b.String())
+	}
+	want := []struct{ step, result string }{
+		{"poll(write): send space is free", "event"},
+		{"poll(read, 50ms): nothing sent yet", "timeout"},
+		{"poll(read) while the peer writes", "event"},
+		{"poll(read) after the peer hung up", "closed"},
+		{"close with a poll pending: the poll is", "cancelled"},
+		{"close again", "ErrClosed"},
+	}
+	lines := strings.Split(b.String(), "\n")
+	for _, w := range want {
+		found := false
+		for _, l := range lines {
+			if strings.Contains(l, w.step) {
+				found = true
+				if f := strings.Fields(strings.TrimPrefix(strings.TrimSpace(l), w.step)); len(f) == 0 || f[0] != w.result {
+					t.Errorf("%q reported %q; want %s", w.step, l, w.result)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("step %q missing from the tour:\n%s", w.step, b.String())
+		}
+	}
+}
