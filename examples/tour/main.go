@@ -6,9 +6,9 @@ package main
 import (
 	"context"
 	"errors"
-	"net"
 	"fmt"
 	"io"
+	"net"
 	"os"
 	"time"
 
