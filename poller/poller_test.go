@@ -127,10 +127,16 @@ func TestNoReadyWithoutWant(t *testing.T) {
 	if got := recv(t, ch); got.Reg != sentinel {
 		t.Fatalf("Ready for a direction nobody wanted: %+v", got)
 	}
+	if r.HungUp() {
+		t.Fatal("HungUp before any hang-up")
+	}
 	r.Want(Writable)
 	unix.Shutdown(b, unix.SHUT_RDWR) // an edge with EPOLLOUT|EPOLLHUP
 	if got := recv(t, ch); got.Reg != r || got.Dir != Writable {
 		t.Fatalf("Ready = %+v; want writable", got)
+	}
+	if !r.HungUp() {
+		t.Fatal("HungUp false after the peer shut down")
 	}
 }
 
