@@ -116,7 +116,7 @@ func (c *Core) started(ctx actor.Context) {
 		ctx.Stop(c.self)
 		return
 	}
-	reg, err := c.sys.Poller(c.sock.FD()).Register(c.sock.FD(), c.self)
+	reg, err := c.sys.nextPoller().Register(c.sock.FD(), c.self)
 	if err != nil {
 		c.closeFD()
 		ctx.Stop(c.self)

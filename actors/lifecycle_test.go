@@ -113,6 +113,9 @@ func TestSystemStopClosesEverySocket(t *testing.T) {
 	if n := sys.Sockets(); n != 8 {
 		t.Fatalf("Sockets() = %d; want 8", n)
 	}
+	if load := sys.Pollers(); len(load) != 2 || load[0] != 4 || load[1] != 4 {
+		t.Fatalf("poller load = %v; want 8 sockets spread 4 and 4", load)
+	}
 	if err := sys.StopNow(); err != nil {
 		t.Fatalf("Stop: %v", err)
 	}

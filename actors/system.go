@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"runtime"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -25,6 +26,7 @@ type System struct {
 	Actors *actor.ActorSystem
 
 	pollers []*poller.Poller
+	spread  atomic.Uint64
 	// guarded spawns top-level socket actors under the stopping strategy.
 	guarded *actor.RootContext
 	deadSub *eventstream.Subscription
@@ -97,9 +99,20 @@ func (s *System) SpawnSocketActor(props *actor.Props) *actor.PID {
 	return s.guarded.Spawn(props)
 }
 
-// Poller returns the poller that watches fd: fds are spread across pollers.
-func (s *System) Poller(fd int) *poller.Poller {
-	return s.pollers[fd%len(s.pollers)]
+// nextPoller returns the poller for a new socket: sockets are spread across
+// pollers round robin.
+func (s *System) nextPoller() *poller.Poller {
+	n := s.spread.Add(1)
+	return s.pollers[n%uint64(len(s.pollers))]
+}
+
+// Pollers returns the number of pollers and how many fds each watches.
+func (s *System) Pollers() []int {
+	load := make([]int, len(s.pollers))
+	for i, p := range s.pollers {
+		load[i] = p.Len()
+	}
+	return load
 }
 
 // ErrSystemStopped is returned when spawning on a stopped system.

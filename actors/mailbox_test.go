@@ -1,0 +1,133 @@
+package actors
+
+import (
+	"errors"
+	"net"
+	"sync"
+	"testing"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actornet/actornet/messages"
+)
+
+// recordingInvoker records what the mailbox hands the actor, and panics on
+// the string "panic".
+type recordingInvoker struct {
+	mu       sync.Mutex
+	user     []any
+	system   []any
+	failures []any
+	onUser   func(any)
+}
+
+func (r *recordingInvoker) InvokeSystemMessage(m interface{}) {
+	r.mu.Lock()
+	r.system = append(r.system, m)
+	r.mu.Unlock()
+}
+
+func (r *recordingInvoker) InvokeUserMessage(m interface{}) {
+	if m == "panic" {
+		panic("boom")
+	}
+	r.mu.Lock()
+	r.user = append(r.user, m)
+	r.mu.Unlock()
+	if r.onUser != nil {
+		r.onUser(m)
+	}
+}
+
+func (r *recordingInvoker) EscalateFailure(reason interface{}, _ interface{}) {
+	r.failures = append(r.failures, reason)
+}
+
+func newTestMailbox() (*inlineMailbox, *recordingInvoker) {
+	mb, inv := &inlineMailbox{}, &recordingInvoker{}
+	mb.RegisterHandlers(inv, nil)
+	return mb, inv
+}
+
+func TestInlineMailboxRunsInOrderOnThePoster(t *testing.T) {
+	mb, inv := newTestMailbox()
+	// A message posted while the actor runs (re-entrantly, as an actor
+	// sending to itself) is queued and run after, in order, by the same loop.
+	inv.onUser = func(m any) {
+		if m == 1 {
+			mb.PostUserMessage(3)
+		}
+	}
+	mb.PostUserMessage(1)
+	mb.PostUserMessage(2)
+	want := []any{1, 3, 2}
+	if len(inv.user) != 3 || inv.user[0] != want[0] || inv.user[1] != want[1] || inv.user[2] != want[2] {
+		t.Fatalf("order = %v; want %v", inv.user, want)
+	}
+}
+
+func TestInlineMailboxSuspendResume(t *testing.T) {
+	mb, inv := newTestMailbox()
+	mb.PostSystemMessage(&actor.SuspendMailbox{})
+	mb.PostUserMessage("held")
+	if len(inv.user) != 0 || mb.UserMessageCount() != 1 {
+		t.Fatalf("a suspended mailbox ran %v", inv.user)
+	}
+	mb.PostSystemMessage(&actor.ResumeMailbox{})
+	if len(inv.user) != 1 || mb.UserMessageCount() != 0 {
+		t.Fatalf("resume did not run the held message: %v", inv.user)
+	}
+}
+
+func TestInlineMailboxEscalatesPanicsAndGoesOn(t *testing.T) {
+	mb, inv := newTestMailbox()
+	mb.PostUserMessage("panic")
+	mb.PostUserMessage("after")
+	if len(inv.failures) != 1 || inv.failures[0] != "boom" {
+		t.Fatalf("failures = %v; want the panic escalated once", inv.failures)
+	}
+	if len(inv.user) != 1 || inv.user[0] != "after" {
+		t.Fatalf("user = %v; the mailbox stopped after a panic", inv.user)
+	}
+}
+
+func TestInlineMailboxAnswersCallsAfterStop(t *testing.T) {
+	mb, inv := newTestMailbox()
+	mb.stopped()
+	f := NewFuture[*messages.PollResult]()
+	mb.PostUserMessage(&Call{Msg: &messages.Poll{Op: opRead}, Reply: f})
+	mb.PostUserMessage("dropped")
+	res, err, ok := f.Result()
+	if !ok || err != nil || res.GetStatus() != stClosed || !errors.Is(res.Err(), net.ErrClosed) {
+		t.Fatalf("Call after stop = %v, %v, %v; want closed", res, err, ok)
+	}
+	if len(inv.user) != 0 {
+		t.Fatalf("a stopped actor received %v", inv.user)
+	}
+}
+
+func TestRingGrowsAndWraps(t *testing.T) {
+	var r ring
+	next, want := 0, 0
+	for round := 0; round < 50; round++ {
+		for i := 0; i < round%7+1; i++ {
+			r.push(next)
+			next++
+		}
+		for i := 0; i < round%5+1 && r.len() > 0; i++ {
+			if got := r.pop(); got != want {
+				t.Fatalf("pop = %v; want %v", got, want)
+			}
+			want++
+		}
+	}
+	for r.len() > 0 {
+		if got := r.pop(); got != want {
+			t.Fatalf("pop = %v; want %v", got, want)
+		}
+		want++
+	}
+	if want != next {
+		t.Fatalf("popped %d of %d", want, next)
+	}
+}
