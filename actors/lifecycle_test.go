@@ -105,8 +105,10 @@ func TestSystemStopClosesEverySocket(t *testing.T) {
 	}
 	var peers []*socket.Socket
 	var pending []*Future[*messages.PollResult]
+	var socks []*Socket
 	for i := 0; i < 8; i++ {
 		sa, peer := pair(t, sys)
+		socks = append(socks, sa)
 		peers = append(peers, peer)
 		pending = append(pending, sa.PollAsync(opRead, 0))
 	}
@@ -126,6 +128,9 @@ func TestSystemStopClosesEverySocket(t *testing.T) {
 		if res, err := f.Wait(testCtx(t)); err != nil || res.GetStatus() != stCancelled {
 			t.Fatalf("poll pending at Stop = %v, %v; want cancelled", res, err)
 		}
+	}
+	if st, err := socks[0].Poll(testCtx(t), opRead, time.Second); st != stClosed || !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Poll after Stop = %v, %v; want closed", st, err)
 	}
 	a, b, err := socket.Pair(socket.Stream)
 	if err != nil {

@@ -11,7 +11,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"github.com/asynkron/protoactor-go/eventstream"
 
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
@@ -29,7 +28,6 @@ type System struct {
 	spread  atomic.Uint64
 	// guarded spawns top-level socket actors under the stopping strategy.
 	guarded *actor.RootContext
-	deadSub *eventstream.Subscription
 
 	mu      sync.Mutex
 	stopped bool
@@ -80,7 +78,7 @@ func Start(opts ...Option) (*System, error) {
 	}
 	// A Call sent to a socket actor that has already stopped lands in dead
 	// letters; answer it as closed rather than leaving its caller waiting.
-	s.deadSub = as.EventStream.Subscribe(func(evt interface{}) {
+	as.EventStream.Subscribe(func(evt interface{}) {
 		if dl, ok := evt.(*actor.DeadLetterEvent); ok {
 			if c, ok := dl.Message.(*Call); ok {
 				c.Reply.Reply(messages.Rejection(c.Msg, messages.IOStatus_IO_STATUS_CLOSED))
@@ -181,7 +179,8 @@ func (s *System) Stop(ctx context.Context) error {
 		err = ctx.Err()
 	}
 	s.stopPollers()
-	s.Actors.EventStream.Unsubscribe(s.deadSub)
+	// The dead-letter subscription stays: a request sent to a socket actor
+	// after Stop must still be answered (closed), not left waiting.
 	s.Actors.Shutdown()
 	return err
 }
