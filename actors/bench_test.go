@@ -30,8 +30,12 @@ func echoActor(ctx actor.Context) {
 // BenchmarkFutureRoundTrip: Request + Wait on a Future, to an actor on
 // Proto.Actor's default mailbox and dispatcher.
 func BenchmarkFutureRoundTrip(b *testing.B) {
+	benchmarkFuture(b, actor.PropsFromFunc(echoActor))
+}
+
+func benchmarkFuture(b *testing.B, props *actor.Props) {
 	sys := newSystem(b)
-	pid := sys.Root().Spawn(actor.PropsFromFunc(echoActor))
+	pid := sys.Root().Spawn(props)
 	ctx := context.Background()
 	cmd := &messages.GetInfo{}
 	b.ReportAllocs()
@@ -45,8 +49,12 @@ func BenchmarkFutureRoundTrip(b *testing.B) {
 // BenchmarkRequestFuture: the same round trip with Proto.Actor's
 // RequestFuture, the baseline the Future must beat.
 func BenchmarkRequestFuture(b *testing.B) {
+	benchmarkRequestFuture(b, actor.PropsFromFunc(echoActor))
+}
+
+func benchmarkRequestFuture(b *testing.B, props *actor.Props) {
 	sys := newSystem(b)
-	pid := sys.Root().Spawn(actor.PropsFromFunc(echoActor))
+	pid := sys.Root().Spawn(props)
 	cmd := &messages.GetInfo{}
 	b.ReportAllocs()
 	for b.Loop() {
@@ -56,20 +64,18 @@ func BenchmarkRequestFuture(b *testing.B) {
 	}
 }
 
+// BenchmarkRequestFutureInline: RequestFuture to an inline-mailbox actor,
+// beside BenchmarkFutureRoundTripInline: the cost of the futures alone.
+func BenchmarkRequestFutureInline(b *testing.B) {
+	mb := &inlineMailbox{}
+	benchmarkRequestFuture(b, actor.PropsFromFunc(echoActor, actor.WithMailbox(func() actor.Mailbox { return mb })))
+}
+
 // BenchmarkFutureRoundTripInline: the round trip to an actor on the inline
 // mailbox socket actors use, which runs on the caller's goroutine.
 func BenchmarkFutureRoundTripInline(b *testing.B) {
-	sys := newSystem(b)
 	mb := &inlineMailbox{}
-	pid := sys.Root().Spawn(actor.PropsFromFunc(echoActor, actor.WithMailbox(func() actor.Mailbox { return mb })))
-	ctx := context.Background()
-	cmd := &messages.GetInfo{}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := Request[*messages.Status](sys.Root(), pid, cmd).Wait(ctx); err != nil {
-			b.Fatal(err)
-		}
-	}
+	benchmarkFuture(b, actor.PropsFromFunc(echoActor, actor.WithMailbox(func() actor.Mailbox { return mb })))
 }
 
 // BenchmarkPollRoundTrip: Poll(write) on a writable socket actor: a Call,
