@@ -5,7 +5,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
@@ -14,12 +13,16 @@ import (
 
 // Core is the part every socket actor shares: it owns the socket and its
 // poller registration, answers Poll, Shutdown, SetBlocking, GetInfo and
-// Close, and closes the fd when the actor stops, crashes or is restarted.
-// It lives inside one actor and is touched only by that actor's Receive.
+// Close, runs request deadlines, and closes the fd when the actor stops,
+// crashes or is restarted. It lives inside one actor and is touched only by
+// that actor's Receive.
 //
 // The fd is non-blocking for the socket's whole life: the actor, not the
 // kernel, does the waiting. SetBlocking records the mode a caller asked for
 // and reports it back through GetInfo; it never makes a syscall block.
+//
+// A core may start without a socket (a TCP client before Connect) and get
+// one later with Attach.
 type Core struct {
 	sys      *System
 	sock     *socket.Socket
@@ -33,14 +36,21 @@ type Core struct {
 	seq      uint64
 }
 
-// Hooks let a protocol actor (TCP client, UDP peer) drive its own I/O from
-// the core's readiness and lifecycle. Nil hooks are skipped.
+// Hooks let a protocol actor (TCP client, UDP peer) drive its own requests
+// from the core's readiness, deadlines and lifecycle. Nil hooks are skipped.
 type Hooks struct {
 	// Ready continues pending I/O after readiness in d.
 	Ready func(d poller.Direction)
 	// Wants reports whether pending I/O waits for readiness in d.
 	Wants func(d poller.Direction) bool
-	// Cancel answers every pending request with code; the socket is closing.
+	// Expire handles the deadline of request id (from NextID and After);
+	// it reports false if id is not one of the protocol's requests.
+	Expire func(id uint64) bool
+	// Withdraw answers and drops the pending request whose replier is r,
+	// because its caller stopped waiting; false if r is not pending.
+	Withdraw func(r Replier) bool
+	// Cancel answers every pending request with code: the socket is
+	// closing (code is IO_STATUS_CANCELLED) or the actor stopped.
 	Cancel func(code messages.IOStatus)
 }
 
@@ -57,13 +67,18 @@ type deadline struct{ id uint64 }
 // cancelRequest withdraws a pending request whose caller stopped waiting.
 type cancelRequest struct{ reply Replier }
 
-// NewCore returns the core for sock; the actor it lives in must use the
-// mailbox from Props (see SpawnSocket for the pattern).
 func newCore(sys *System, sock *socket.Socket, mb *inlineMailbox, hooks Hooks) *Core {
 	return &Core{sys: sys, sock: sock, mb: mb, hooks: hooks}
 }
 
-// Socket returns the socket the core owns (nil once closed).
+// System returns the system the actor runs on.
+func (c *Core) System() *System { return c.sys }
+
+// Self returns the actor's PID (nil before Started).
+func (c *Core) Self() *actor.PID { return c.self }
+
+// Socket returns the socket the core owns: nil before Attach and once
+// closed.
 func (c *Core) Socket() *socket.Socket {
 	if c.closed {
 		return nil
@@ -74,11 +89,12 @@ func (c *Core) Socket() *socket.Socket {
 // Closed reports whether the socket has been closed.
 func (c *Core) Closed() bool { return c.closed }
 
-// Registration returns the poller registration (nil before Started).
+// Registration returns the poller registration (nil until the socket is
+// registered).
 func (c *Core) Registration() *poller.Registration { return c.reg }
 
 // Handle handles the messages every socket actor shares: lifecycle,
-// readiness, request deadlines and cancellations. It reports false for
+// readiness, request deadlines and withdrawals. It reports false for
 // anything else, which the actor then passes to Command.
 func (c *Core) Handle(ctx actor.Context) bool {
 	switch m := ctx.Message().(type) {
@@ -89,11 +105,11 @@ func (c *Core) Handle(ctx actor.Context) bool {
 	case *deadline:
 		c.expire(m.id)
 	case *cancelRequest:
-		c.cancel(m.reply)
+		c.withdraw(m.reply)
 	case *actor.Started:
 		c.started(ctx)
 	case *actor.Stopping, *actor.Restarting:
-		c.close(messages.IOStatus_IO_STATUS_CANCELLED)
+		c.Close(messages.IOStatus_IO_STATUS_CANCELLED)
 	case *actor.Stopped:
 		c.mb.stopped()
 		c.sys.untrack(c.self)
@@ -116,95 +132,77 @@ func (c *Core) started(ctx actor.Context) {
 		ctx.Stop(c.self)
 		return
 	}
+	if c.sock != nil {
+		if err := c.register(); err != nil {
+			c.closeFD()
+			ctx.Stop(c.self)
+		}
+	}
+}
+
+// Attach gives a core that started without a socket its socket, and
+// registers it with a poller. On error the socket is closed.
+func (c *Core) Attach(sock *socket.Socket) error {
+	if c.closed || c.sock != nil {
+		_ = sock.Close()
+		return &socket.OpError{Op: "attach", Net: sock.Net(), Err: socket.ErrInvalidArgument}
+	}
+	c.sock = sock
+	if err := c.register(); err != nil {
+		c.closeFD()
+		return &socket.OpError{Op: "attach", Net: sock.Net(), Err: err}
+	}
+	return nil
+}
+
+func (c *Core) register() error {
 	reg, err := c.sys.nextPoller().Register(c.sock.FD(), c.self)
 	if err != nil {
-		c.closeFD()
-		ctx.Stop(c.self)
-		return
+		return err
 	}
 	c.reg = reg
+	return nil
 }
 
-// Command runs one of the shared commands and reports whether cmd was one.
-func (c *Core) Command(ctx actor.Context, cmd proto.Message, reply Replier) bool {
-	switch cmd := cmd.(type) {
-	case *messages.Poll:
-		c.poll(cmd, reply)
-	case *messages.Shutdown:
-		reply.Reply(c.shutdown(cmd))
-	case *messages.SetBlocking:
-		if c.closed {
-			reply.Reply(messages.Rejection(cmd, messages.IOStatus_IO_STATUS_CLOSED))
-			return true
-		}
-		c.blocking = cmd.GetBlocking()
-		reply.Reply(&messages.Status{Op: "setblocking"})
-	case *messages.GetInfo:
-		reply.Reply(c.info())
-	case *messages.Close:
-		if c.closed {
-			reply.Reply(messages.Rejection(cmd, messages.IOStatus_IO_STATUS_CLOSED))
-			return true
-		}
-		c.close(messages.IOStatus_IO_STATUS_CANCELLED)
-		reply.Reply(&messages.Status{Op: "close"})
-		ctx.Stop(c.self)
-	default:
-		return false
-	}
-	return true
+// NextID returns a new request id for After and Hooks.Expire.
+func (c *Core) NextID() uint64 {
+	c.seq++
+	return c.seq
 }
 
-func (c *Core) shutdown(cmd *messages.Shutdown) *messages.Status {
-	if c.closed {
-		return messages.Rejection(cmd, messages.IOStatus_IO_STATUS_CLOSED).(*messages.Status)
-	}
-	var how socket.How
-	switch cmd.GetHow() {
-	case messages.ShutdownHow_SHUTDOWN_HOW_READ:
-		how = socket.Read
-	case messages.ShutdownHow_SHUTDOWN_HOW_WRITE:
-		how = socket.Write
-	case messages.ShutdownHow_SHUTDOWN_HOW_BOTH:
-		how = socket.Both
-	default:
-		return &messages.Status{Op: "shutdown", Net: c.sock.Net(), Code: messages.IOStatus_IO_STATUS_INVALID_ARGUMENT}
-	}
-	return c.status("shutdown", c.sock.Shutdown(how))
-}
-
-func (c *Core) status(op string, err error) *messages.Status {
-	st := messages.StatusOf(op, c.sock.Net(), netipZero, err)
-	return st
-}
-
-func (c *Core) info() *messages.Info {
-	if c.closed {
-		return messages.Rejection(&messages.GetInfo{}, messages.IOStatus_IO_STATUS_CLOSED).(*messages.Info)
-	}
-	in := &messages.Info{Status: &messages.Status{Op: "getinfo"}, Type: c.sock.Type().String(), Blocking: c.blocking}
-	switch c.sock.Domain() {
-	case socket.IPv4:
-		in.Domain = messages.Domain_DOMAIN_IPV4
-	case socket.IPv6:
-		in.Domain = messages.Domain_DOMAIN_IPV6
-	}
-	if c.sock.Domain() != socket.Unix {
-		if la, err := c.sock.LocalAddr(); err == nil {
-			in.Local = messages.NewEndpoint(la)
-		}
-		if ra, err := c.sock.RemoteAddr(); err == nil {
-			in.Remote = messages.NewEndpoint(ra)
-		}
-	}
-	return in
-}
-
-// After arms a timer that delivers a deadline for request id to this actor
-// after d. Only requests with a timeout pay for a timer.
-func (c *Core) after(d time.Duration, id uint64) *time.Timer {
+// After arms a timer that delivers the deadline of request id to this
+// actor (Hooks.Expire) after d. Only requests with a timeout pay for one.
+func (c *Core) After(d time.Duration, id uint64) *time.Timer {
 	root, self := c.sys.Root(), c.self
 	return time.AfterFunc(d, func() { root.Send(self, &deadline{id: id}) })
+}
+
+// Want asks the poller for readiness in d. Call it before the syscall
+// whose EAGAIN the actor will wait on; UpdateWants later drops interest
+// nobody has any more.
+func (c *Core) Want(d poller.Direction) {
+	if c.reg != nil {
+		c.reg.Want(d)
+	}
+}
+
+// UpdateWants tells the poller which directions polls and the protocol's
+// pending requests wait on.
+func (c *Core) UpdateWants() {
+	if c.reg == nil {
+		return
+	}
+	for _, d := range [2]poller.Direction{poller.Readable, poller.Writable} {
+		want := c.hooks.Wants != nil && c.hooks.Wants(d)
+		for _, p := range c.polls {
+			want = want || hasDir(p.op, d)
+		}
+		if want {
+			c.reg.Want(d)
+		} else {
+			c.reg.Unwant(d)
+		}
+	}
 }
 
 // Timeout converts a request's timeout_ms; 0 means none.
@@ -224,14 +222,15 @@ func TimeoutMS(d time.Duration) (uint32, bool) {
 	return uint32(ms), true
 }
 
-// close answers every pending request with code, deregisters the fd and
-// closes it. It is idempotent.
-func (c *Core) close(code messages.IOStatus) {
+// Close answers every pending request with code, deregisters the fd and
+// closes it; the actor keeps running and answers later requests closed.
+// It is idempotent.
+func (c *Core) Close(code messages.IOStatus) {
 	if c.closed {
 		return
 	}
 	for _, p := range c.polls {
-		stopTimer(p.timer)
+		StopTimer(p.timer)
 		p.reply.Reply(messages.Rejection(&messages.Poll{}, code))
 	}
 	c.polls = nil
@@ -246,30 +245,15 @@ func (c *Core) closeFD() {
 	if c.reg != nil {
 		_ = c.reg.Deregister()
 	}
-	_ = c.sock.Close()
+	if c.sock != nil {
+		_ = c.sock.Close()
+	}
 }
 
-func stopTimer(t *time.Timer) {
+// StopTimer stops t if there is one.
+func StopTimer(t *time.Timer) {
 	if t != nil {
 		t.Stop()
-	}
-}
-
-// updateWants tells the poller which directions someone waits on.
-func (c *Core) updateWants() {
-	if c.reg == nil {
-		return
-	}
-	for _, d := range [2]poller.Direction{poller.Readable, poller.Writable} {
-		want := c.hooks.Wants != nil && c.hooks.Wants(d)
-		for _, p := range c.polls {
-			want = want || hasDir(p.op, d)
-		}
-		if want {
-			c.reg.Want(d)
-		} else {
-			c.reg.Unwant(d)
-		}
 	}
 }
 
@@ -283,7 +267,7 @@ func (c *Core) ready(d poller.Direction) {
 				continue
 			}
 			if res, ok := c.check(p.op); ok {
-				stopTimer(p.timer)
+				StopTimer(p.timer)
 				p.reply.Reply(res)
 				continue
 			}
@@ -295,7 +279,7 @@ func (c *Core) ready(d poller.Direction) {
 	if c.hooks.Ready != nil {
 		c.hooks.Ready(d)
 	}
-	c.updateWants()
+	c.UpdateWants()
 }
 
 func (c *Core) expire(id uint64) {
@@ -303,20 +287,26 @@ func (c *Core) expire(id uint64) {
 		if p.id == id {
 			c.polls = append(c.polls[:i], c.polls[i+1:]...)
 			p.reply.Reply(&messages.PollResult{Status: messages.PollStatus_POLL_STATUS_TIMEOUT})
-			c.updateWants()
+			c.UpdateWants()
 			return
 		}
 	}
+	if c.hooks.Expire != nil && c.hooks.Expire(id) {
+		c.UpdateWants()
+	}
 }
 
-func (c *Core) cancel(r Replier) {
+func (c *Core) withdraw(r Replier) {
 	for i, p := range c.polls {
 		if p.reply == r {
-			stopTimer(p.timer)
+			StopTimer(p.timer)
 			c.polls = append(c.polls[:i], c.polls[i+1:]...)
 			p.reply.Reply(messages.Rejection(&messages.Poll{}, messages.IOStatus_IO_STATUS_CANCELLED))
-			c.updateWants()
+			c.UpdateWants()
 			return
 		}
+	}
+	if c.hooks.Withdraw != nil && c.hooks.Withdraw(r) {
+		c.UpdateWants()
 	}
 }

@@ -1,14 +1,10 @@
 package actors
 
 import (
-	"net/netip"
-
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
 	"github.com/actornet/actornet/socket"
 )
-
-var netipZero netip.AddrPort
 
 func hasDir(op messages.PollOp, d poller.Direction) bool {
 	switch op {
@@ -28,6 +24,10 @@ func (c *Core) poll(cmd *messages.Poll, reply Replier) {
 		reply.Reply(messages.Rejection(cmd, messages.IOStatus_IO_STATUS_CLOSED))
 		return
 	}
+	if c.sock == nil {
+		reply.Reply(&messages.PollResult{Status: messages.PollStatus_POLL_STATUS_ERROR, Error: c.notConnected("poll")})
+		return
+	}
 	op := cmd.GetOp()
 	if op < messages.PollOp_POLL_OP_READ || op > messages.PollOp_POLL_OP_READ_WRITE {
 		reply.Reply(messages.Rejection(cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT))
@@ -36,20 +36,19 @@ func (c *Core) poll(cmd *messages.Poll, reply Replier) {
 	// Ask for readiness before looking, so an edge between the look and
 	// parking the request is not lost.
 	if hasDir(op, poller.Readable) {
-		c.reg.Want(poller.Readable)
+		c.Want(poller.Readable)
 	}
 	if hasDir(op, poller.Writable) {
-		c.reg.Want(poller.Writable)
+		c.Want(poller.Writable)
 	}
 	if res, ok := c.check(op); ok {
 		reply.Reply(res)
-		c.updateWants()
+		c.UpdateWants()
 		return
 	}
-	c.seq++
-	p := &pendingPoll{id: c.seq, op: op, reply: reply}
+	p := &pendingPoll{id: c.NextID(), op: op, reply: reply}
 	if t := cmd.GetTimeoutMs(); t > 0 {
-		p.timer = c.after(Timeout(t), p.id)
+		p.timer = c.After(Timeout(t), p.id)
 	}
 	c.polls = append(c.polls, p)
 }
@@ -70,7 +69,7 @@ func (c *Core) check(op messages.PollOp) (*messages.PollResult, bool) {
 	if err != nil {
 		return &messages.PollResult{
 			Status: messages.PollStatus_POLL_STATUS_ERROR,
-			Error:  c.status("poll", err),
+			Error:  c.Status("poll", err),
 		}, true
 	}
 	hup := rev&(socket.PollHup|socket.PollRDHup) != 0
@@ -93,7 +92,7 @@ func (c *Core) check(op messages.PollOp) (*messages.PollResult, bool) {
 		if soErr == nil {
 			soErr = socket.ErrPolling
 		}
-		res.Error = c.status("poll", soErr)
+		res.Error = c.Status("poll", soErr)
 		return res, true
 	}
 	if hup {

@@ -68,6 +68,13 @@ func SpawnSocket(sys *System, sock *socket.Socket) (*Socket, error) {
 	return &Socket{sys: sys, pid: pid}, nil
 }
 
+// SocketOf returns the handle of the socket actor at pid, for the shared
+// commands; protocol handles (tcp.Client) embed it.
+func SocketOf(sys *System, pid *actor.PID) Socket { return Socket{sys: sys, pid: pid} }
+
+// System returns the system the actor runs on.
+func (s *Socket) System() *System { return s.sys }
+
 // PID returns the actor's PID, for sending it commands directly.
 func (s *Socket) PID() *actor.PID { return s.pid }
 

@@ -1,0 +1,108 @@
+package actors
+
+import (
+	"net/netip"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+	"golang.org/x/sys/unix"
+
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/socket"
+)
+
+// Command runs one of the shared commands and reports whether cmd was one.
+func (c *Core) Command(ctx actor.Context, cmd proto.Message, reply Replier) bool {
+	switch cmd := cmd.(type) {
+	case *messages.Poll:
+		c.poll(cmd, reply)
+	case *messages.Shutdown:
+		reply.Reply(c.shutdown(cmd))
+	case *messages.SetBlocking:
+		if c.closed {
+			reply.Reply(messages.Rejection(cmd, messages.IOStatus_IO_STATUS_CLOSED))
+			return true
+		}
+		c.blocking = cmd.GetBlocking()
+		reply.Reply(&messages.Status{Op: "setblocking"})
+	case *messages.GetInfo:
+		reply.Reply(c.info())
+	case *messages.Close:
+		if c.closed {
+			reply.Reply(messages.Rejection(cmd, messages.IOStatus_IO_STATUS_CLOSED))
+			return true
+		}
+		c.Close(messages.IOStatus_IO_STATUS_CANCELLED)
+		reply.Reply(&messages.Status{Op: "close"})
+		ctx.Stop(c.self)
+	default:
+		return false
+	}
+	return true
+}
+
+// Status builds the status of op's outcome err on this socket.
+func (c *Core) Status(op string, err error) *messages.Status {
+	network := ""
+	if c.sock != nil {
+		network = c.sock.Net()
+	}
+	return messages.StatusOf(op, network, netip.AddrPort{}, err)
+}
+
+// Reject answers cmd as failed with code, in cmd's own result type.
+func Reject(reply Replier, cmd proto.Message, code messages.IOStatus) {
+	reply.Reply(messages.Rejection(cmd, code))
+}
+
+// notConnected is the answer to a socket command before Attach.
+func (c *Core) notConnected(op string) *messages.Status {
+	return c.Status(op, unix.ENOTCONN)
+}
+
+func (c *Core) shutdown(cmd *messages.Shutdown) *messages.Status {
+	switch {
+	case c.closed:
+		return messages.Rejection(cmd, messages.IOStatus_IO_STATUS_CLOSED).(*messages.Status)
+	case c.sock == nil:
+		return c.notConnected("shutdown")
+	}
+	var how socket.How
+	switch cmd.GetHow() {
+	case messages.ShutdownHow_SHUTDOWN_HOW_READ:
+		how = socket.Read
+	case messages.ShutdownHow_SHUTDOWN_HOW_WRITE:
+		how = socket.Write
+	case messages.ShutdownHow_SHUTDOWN_HOW_BOTH:
+		how = socket.Both
+	default:
+		return c.Status("shutdown", socket.ErrInvalidArgument)
+	}
+	return c.Status("shutdown", c.sock.Shutdown(how))
+}
+
+func (c *Core) info() *messages.Info {
+	if c.closed {
+		return messages.Rejection(&messages.GetInfo{}, messages.IOStatus_IO_STATUS_CLOSED).(*messages.Info)
+	}
+	in := &messages.Info{Status: &messages.Status{Op: "getinfo"}, Blocking: c.blocking}
+	if c.sock == nil {
+		return in
+	}
+	in.Type = c.sock.Type().String()
+	switch c.sock.Domain() {
+	case socket.IPv4:
+		in.Domain = messages.Domain_DOMAIN_IPV4
+	case socket.IPv6:
+		in.Domain = messages.Domain_DOMAIN_IPV6
+	}
+	if c.sock.Domain() != socket.Unix {
+		if la, err := c.sock.LocalAddr(); err == nil {
+			in.Local = messages.NewEndpoint(la)
+		}
+		if ra, err := c.sock.RemoteAddr(); err == nil {
+			in.Remote = messages.NewEndpoint(ra)
+		}
+	}
+	return in
+}
