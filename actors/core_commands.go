@@ -4,8 +4,8 @@ import (
 	"net/netip"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"google.golang.org/protobuf/proto"
 	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
