@@ -129,8 +129,10 @@ func BenchmarkReadinessDelivery(b *testing.B) {
 		},
 		Wants: func(d poller.Direction) bool { return d == poller.Readable },
 	}
-	props := SocketProps(sys, a, hooks, func(c *Core) actor.Actor { core = c; return &readerActor{core: c} })
-	sys.SpawnSocketActor(props)
+	props := SocketProps(sys, a, func(c *Core) (actor.Actor, Hooks) { core = c; return &readerActor{core: c}, hooks })
+	if _, err := sys.SpawnSocketActor(props); err != nil {
+		b.Fatal(err)
+	}
 	core.Registration().Want(poller.Readable)
 	one := []byte{1}
 	b.ReportAllocs()

@@ -67,8 +67,8 @@ type deadline struct{ id uint64 }
 // cancelRequest withdraws a pending request whose caller stopped waiting.
 type cancelRequest struct{ reply Replier }
 
-func newCore(sys *System, sock *socket.Socket, mb *inlineMailbox, hooks Hooks) *Core {
-	return &Core{sys: sys, sock: sock, mb: mb, hooks: hooks}
+func newCore(sys *System, sock *socket.Socket, mb *inlineMailbox) *Core {
+	return &Core{sys: sys, sock: sock, mb: mb}
 }
 
 // System returns the system the actor runs on.

@@ -37,13 +37,16 @@ func panicProps(t *testing.T, sys *System) (*actor.Props, *socket.Socket) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Close() })
-	return SocketProps(sys, a, Hooks{}, func(c *Core) actor.Actor { return &panicActor{core: c} }), b
+	return SocketProps(sys, a, func(c *Core) (actor.Actor, Hooks) { return &panicActor{core: c}, Hooks{} }), b
 }
 
 func TestPanicClosesFD(t *testing.T) {
 	sys := newSystem(t)
 	props, peer := panicProps(t, sys)
-	pid := sys.SpawnSocketActor(props)
+	pid, err := sys.SpawnSocketActor(props)
+	if err != nil {
+		t.Fatal(err)
+	}
 	s := &Socket{sys: sys, pid: pid}
 	pending := s.PollAsync(opRead, 0)
 	sys.Root().Send(pid, boom{})

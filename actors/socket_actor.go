@@ -31,15 +31,17 @@ func (a *socketActor) Receive(ctx actor.Context) {
 	}
 }
 
-// SocketProps returns the props of a socket actor built around newActor:
-// the actor runs on an inline mailbox (see inlineMailbox) and is stopped,
-// never restarted, when it fails. newActor receives the core to embed.
-// Spawn the props as a child of a supervising actor, or at the top level
-// with System.SpawnSocketActor.
-func SocketProps(sys *System, sock *socket.Socket, hooks Hooks, newActor func(*Core) actor.Actor) *actor.Props {
+// SocketProps returns the props of a socket actor that owns sock (nil for
+// an actor that attaches its socket later): the actor runs on an inline
+// mailbox (see inlineMailbox) and is stopped, never restarted, when it
+// fails. newActor builds the actor around its core and returns the hooks
+// through which the core drives it. Spawn the props as a child of a
+// supervising actor, or at the top level with System.SpawnSocketActor.
+func SocketProps(sys *System, sock *socket.Socket, newActor func(*Core) (actor.Actor, Hooks)) *actor.Props {
 	mb := &inlineMailbox{}
-	core := newCore(sys, sock, mb, hooks)
-	a := newActor(core)
+	core := newCore(sys, sock, mb)
+	a, hooks := newActor(core)
+	core.hooks = hooks
 	return actor.PropsFromProducer(func() actor.Actor { return a },
 		actor.WithMailbox(func() actor.Mailbox { return mb }),
 		actor.WithSupervisor(StoppingStrategy()),
@@ -59,12 +61,12 @@ type Socket struct {
 // on only the actor touches the fd, and stopping the actor closes it. On
 // error sock is closed.
 func SpawnSocket(sys *System, sock *socket.Socket) (*Socket, error) {
-	if sys.isStopped() {
+	props := SocketProps(sys, sock, func(c *Core) (actor.Actor, Hooks) { return &socketActor{core: c}, Hooks{} })
+	pid, err := sys.SpawnSocketActor(props)
+	if err != nil {
 		_ = sock.Close()
-		return nil, ErrSystemStopped
+		return nil, err
 	}
-	props := SocketProps(sys, sock, Hooks{}, func(c *Core) actor.Actor { return &socketActor{core: c} })
-	pid := sys.SpawnSocketActor(props)
 	return &Socket{sys: sys, pid: pid}, nil
 }
 

@@ -92,9 +92,13 @@ func Start(opts ...Option) (*System, error) {
 func (s *System) Root() *actor.RootContext { return s.Actors.Root }
 
 // SpawnSocketActor spawns socket-actor props (see SocketProps) at the top
-// level, supervised by a guardian that stops them when they fail.
-func (s *System) SpawnSocketActor(props *actor.Props) *actor.PID {
-	return s.guarded.Spawn(props)
+// level, supervised by a guardian that stops them when they fail. It
+// fails with ErrSystemStopped once Stop has begun.
+func (s *System) SpawnSocketActor(props *actor.Props) (*actor.PID, error) {
+	if s.isStopped() {
+		return nil, ErrSystemStopped
+	}
+	return s.guarded.Spawn(props), nil
 }
 
 // nextPoller returns the poller for a new socket: sockets are spread across

@@ -1,0 +1,197 @@
+package tcp
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/socket"
+)
+
+// Client is the Go handle of a TCP client actor. Every method sends the
+// actor a message; the blocking forms wait for the answer with a context,
+// the Async forms return the typed future (for use inside actors, with
+// PipeTo or actors.ReenterAfter). One reader and one writer may be in
+// flight at once; concurrent readers are served in order. A Client is safe
+// for concurrent use.
+type Client struct {
+	actors.Socket
+	opts *messages.Options
+}
+
+// ClientProps returns the props of a TCP client actor, to spawn as a child
+// of a supervising actor (the client connects on its first Connect).
+func ClientProps(sys *actors.System) *actor.Props {
+	return actors.SocketProps(sys, nil, func(c *actors.Core) (actor.Actor, actors.Hooks) {
+		a := newClientActor(c)
+		return a, a.hooks()
+	})
+}
+
+// NewClient spawns a TCP client actor. It connects on Connect; opts set its
+// socket options (TCP_NODELAY is on unless WithNoDelay(false)).
+func NewClient(sys *actors.System, opts ...Option) (*Client, error) {
+	pid, err := sys.SpawnSocketActor(ClientProps(sys))
+	if err != nil {
+		return nil, err
+	}
+	return &Client{Socket: actors.SocketOf(sys, pid), opts: buildOptions(opts)}, nil
+}
+
+// Dial spawns a client and connects it to addr ("host:port", names
+// resolved) within ctx. On failure the client is closed.
+func Dial(ctx context.Context, sys *actors.System, addr string, opts ...Option) (*Client, error) {
+	c, err := NewClient(sys, opts...)
+	if err != nil {
+		return nil, err
+	}
+	var timeout time.Duration
+	if dl, ok := ctx.Deadline(); ok {
+		timeout = max(time.Until(dl), time.Millisecond)
+	}
+	if _, err := c.Connect(ctx, addr, timeout); err != nil {
+		_ = c.Close(context.Background())
+		return nil, err
+	}
+	return c, nil
+}
+
+// ConnectAsync starts connecting to addr: "ip:port", "[ipv6]:port" or
+// "host:port" (resolved by the actor with net.Resolver). A timeout of 0
+// waits as long as the kernel does.
+func (c *Client) ConnectAsync(addr string, timeout time.Duration) *actors.Future[*messages.ConnectResult] {
+	cmd := &messages.Connect{HostPort: addr, Options: c.opts}
+	return c.connectAsync(cmd, timeout)
+}
+
+// ConnectAddrPortAsync is ConnectAsync for a netip.AddrPort.
+func (c *Client) ConnectAddrPortAsync(ap netip.AddrPort, timeout time.Duration) *actors.Future[*messages.ConnectResult] {
+	cmd := &messages.Connect{Remote: messages.NewEndpoint(ap), Options: c.opts}
+	return c.connectAsync(cmd, timeout)
+}
+
+func (c *Client) connectAsync(cmd *messages.Connect, timeout time.Duration) *actors.Future[*messages.ConnectResult] {
+	ms, ok := actors.TimeoutMS(timeout)
+	if !ok {
+		return rejected[*messages.ConnectResult](cmd)
+	}
+	cmd.TimeoutMs = ms
+	return actors.Request[*messages.ConnectResult](c.System().Root(), c.PID(), cmd)
+}
+
+// Connect connects to addr (see ConnectAsync) and returns the status:
+// connected, invalid_address, timeout, refused or error, with the error it
+// stands for. A second Connect returns the first result and never
+// reconnects.
+func (c *Client) Connect(ctx context.Context, addr string, timeout time.Duration) (messages.ConnectStatus, error) {
+	return connectResult(actors.Await(ctx, c.System(), c.PID(), c.ConnectAsync(addr, timeout)))
+}
+
+// ConnectAddrPort is Connect for a netip.AddrPort.
+func (c *Client) ConnectAddrPort(ctx context.Context, ap netip.AddrPort, timeout time.Duration) (messages.ConnectStatus, error) {
+	return connectResult(actors.Await(ctx, c.System(), c.PID(), c.ConnectAddrPortAsync(ap, timeout)))
+}
+
+func connectResult(res *messages.ConnectResult, err error) (messages.ConnectStatus, error) {
+	if err != nil {
+		return messages.ConnectStatus_CONNECT_STATUS_ERROR, err
+	}
+	if res.GetStatus() == messages.ConnectStatus_CONNECT_STATUS_CONNECTED {
+		return res.GetStatus(), nil
+	}
+	if err := res.GetError().Err(); err != nil {
+		return res.GetStatus(), err
+	}
+	return res.GetStatus(), &socket.OpError{Op: "connect", Err: socket.ErrPolling}
+}
+
+// SendAsync writes all of p, waiting for send space as needed, within
+// timeout (0: no timeout). On timeout the result reports how many bytes
+// went out. p must not be modified until the future resolves.
+func (c *Client) SendAsync(p []byte, timeout time.Duration) *actors.Future[*messages.SendResult] {
+	cmd := &messages.Send{Data: p}
+	ms, ok := actors.TimeoutMS(timeout)
+	if !ok {
+		return rejected[*messages.SendResult](cmd)
+	}
+	cmd.TimeoutMs = ms
+	return actors.Request[*messages.SendResult](c.System().Root(), c.PID(), cmd)
+}
+
+// Send writes all of p (see SendAsync). It returns the bytes sent and, if
+// not all of them, the error (errors.Is os.ErrDeadlineExceeded on timeout,
+// syscall.ECONNRESET or EPIPE when the peer reset, net.ErrClosed after
+// Close).
+func (c *Client) Send(ctx context.Context, p []byte, timeout time.Duration) (int, error) {
+	res, err := actors.Await(ctx, c.System(), c.PID(), c.SendAsync(p, timeout))
+	if err != nil {
+		return 0, err
+	}
+	return int(res.GetBytesSent()), res.GetStatus().Err()
+}
+
+// RecvAsync reads what is available, up to max bytes, waiting up to
+// timeout (0: no timeout) for the first byte.
+func (c *Client) RecvAsync(max int, timeout time.Duration) *actors.Future[*messages.RecvResult] {
+	cmd := &messages.Recv{}
+	ms, ok := actors.TimeoutMS(timeout)
+	if !ok || max < 0 || max > MaxRecv {
+		return rejected[*messages.RecvResult](cmd)
+	}
+	cmd.Max, cmd.TimeoutMs = uint32(max), ms
+	return actors.Request[*messages.RecvResult](c.System().Root(), c.PID(), cmd)
+}
+
+// Recv reads up to max bytes (see RecvAsync). At end of stream it returns
+// an error wrapping io.EOF; on timeout one wrapping os.ErrDeadlineExceeded
+// and no bytes.
+func (c *Client) Recv(ctx context.Context, max int, timeout time.Duration) ([]byte, error) {
+	return recvResult(actors.Await(ctx, c.System(), c.PID(), c.RecvAsync(max, timeout)))
+}
+
+// RecvExactAsync reads exactly n bytes within timeout (0: no timeout).
+func (c *Client) RecvExactAsync(n int, timeout time.Duration) *actors.Future[*messages.RecvResult] {
+	cmd := &messages.RecvExact{}
+	ms, ok := actors.TimeoutMS(timeout)
+	if !ok || n < 0 || n > MaxRecv {
+		return rejected[*messages.RecvResult](cmd)
+	}
+	cmd.N, cmd.TimeoutMs = uint32(n), ms
+	return actors.Request[*messages.RecvResult](c.System().Root(), c.PID(), cmd)
+}
+
+// RecvExact reads exactly n bytes. On timeout or end of stream it returns
+// the prefix it did read with the error.
+func (c *Client) RecvExact(ctx context.Context, n int, timeout time.Duration) ([]byte, error) {
+	return recvResult(actors.Await(ctx, c.System(), c.PID(), c.RecvExactAsync(n, timeout)))
+}
+
+func recvResult(res *messages.RecvResult, err error) ([]byte, error) {
+	if err != nil {
+		return nil, err
+	}
+	return res.GetData(), res.GetStatus().Err()
+}
+
+// Abort resets the connection (RST: SO_LINGER 0, then close) and stops the
+// actor.
+func (c *Client) Abort(ctx context.Context) error {
+	f := actors.Request[*messages.Status](c.System().Root(), c.PID(), &messages.Abort{})
+	st, err := actors.Await(ctx, c.System(), c.PID(), f)
+	if err != nil {
+		return err
+	}
+	return st.Err()
+}
+
+// rejected is the future of a request refused before it was sent.
+func rejected[T any](cmd proto.Message) *actors.Future[T] {
+	f := actors.NewFuture[T]()
+	f.Reply(messages.Rejection(cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT))
+	return f
+}

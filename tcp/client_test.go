@@ -1,0 +1,297 @@
+package tcp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/socket"
+)
+
+func TestPingServer(t *testing.T) {
+	forEachFamily(t, func(t *testing.T, addr string) {
+		sys := newSystem(t)
+		srv := goServer(t, addr, echo)
+		c := dial(t, sys, srv)
+		ctx := testCtx(t)
+
+		ping := bytes.Repeat([]byte("p"), 32)
+		if n, err := c.Send(ctx, ping, time.Second); n != 32 || err != nil {
+			t.Fatalf("Send = %d, %v", n, err)
+		}
+		pong, err := c.RecvExact(ctx, 32, time.Second)
+		if err != nil || !bytes.Equal(pong, ping) {
+			t.Fatalf("RecvExact = %q, %v", pong, err)
+		}
+
+		// 1 MiB each way, the reader and the writer in flight at once.
+		big := make([]byte, 1<<20)
+		for i := range big {
+			big[i] = byte(i * 7)
+		}
+		reader := c.RecvExactAsync(len(big), 5*time.Second)
+		if n, err := c.Send(ctx, big, 5*time.Second); n != len(big) || err != nil {
+			t.Fatalf("Send 1 MiB = %d, %v", n, err)
+		}
+		res, err := reader.Wait(ctx)
+		if err != nil || res.GetStatus().Err() != nil || !bytes.Equal(res.GetData(), big) {
+			t.Fatalf("RecvExact 1 MiB: %v %v, %d bytes, equal=%v", err, res.GetStatus(), len(res.GetData()), bytes.Equal(res.GetData(), big))
+		}
+
+		// A second Connect returns the cached result and never reconnects.
+		st, err := c.Connect(ctx, "127.0.0.1:1", time.Second)
+		if st != messages.ConnectStatus_CONNECT_STATUS_CONNECTED || err != nil {
+			t.Fatalf("second Connect = %v, %v; want the cached connected", st, err)
+		}
+		info, err := c.Info(ctx)
+		if err != nil || info.GetRemote() == nil {
+			t.Fatalf("Info = %v, %v", info, err)
+		}
+		if got, _ := info.GetRemote().AddrPort(); got.String() != srv {
+			t.Fatalf("connected to %v; want %v", got, srv)
+		}
+	})
+}
+
+func TestRecvTimeouts(t *testing.T) {
+	forEachFamily(t, func(t *testing.T, addr string) {
+		sys := newSystem(t)
+		srv := goServer(t, addr, func(c net.Conn) {
+			defer c.Close()
+			_, _ = c.Write([]byte("half")) // then silence
+			_, _ = io.Copy(io.Discard, c)
+		})
+		c := dial(t, sys, srv)
+		ctx := testCtx(t)
+		prefix, err := c.RecvExact(ctx, 8, 50*time.Millisecond)
+		if !errors.Is(err, os.ErrDeadlineExceeded) || string(prefix) != "half" {
+			t.Fatalf("RecvExact = %q, %v; want the prefix \"half\" and a timeout", prefix, err)
+		}
+		data, err := c.Recv(ctx, 64, 50*time.Millisecond)
+		if !errors.Is(err, os.ErrDeadlineExceeded) || len(data) != 0 {
+			t.Fatalf("Recv = %q, %v; want a timeout and no bytes", data, err)
+		}
+	})
+}
+
+func TestConnectStatuses(t *testing.T) {
+	sys := newSystem(t)
+	ctx := testCtx(t)
+	// A port that was just bound and closed: nothing listens there.
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dead := ln.Addr().String()
+	ln.Close()
+	tests := []struct {
+		name string
+		addr string
+		want messages.ConnectStatus
+		is   error
+	}{
+		{name: "refused", addr: dead, want: messages.ConnectStatus_CONNECT_STATUS_REFUSED, is: syscall.ECONNREFUSED},
+		{name: "no port", addr: "127.0.0.1", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},
+		{name: "port zero", addr: "127.0.0.1:0", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},
+		{name: "port out of range", addr: "127.0.0.1:70000", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},
+		{name: "bad ip", addr: "256.1.1.1:80", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},
+		{name: "empty", addr: "", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},
+		{name: "unknown name", addr: "no-such-host.invalid:80", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			c, err := NewClient(sys)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close(context.Background())
+			st, err := c.Connect(ctx, tt.addr, time.Second)
+			if st != tt.want || !errors.Is(err, tt.is) {
+				t.Fatalf("Connect(%q) = %v, %v; want %v wrapping %v", tt.addr, st, err, tt.want, tt.is)
+			}
+			var oe *socket.OpError
+			if !errors.As(err, &oe) || oe.Op != "connect" {
+				t.Fatalf("error %v does not name connect", err)
+			}
+			// The result is cached.
+			if again, _ := c.Connect(ctx, tt.addr, time.Second); again != st {
+				t.Fatalf("second Connect = %v; want the cached %v", again, st)
+			}
+			// Data requests on a client that failed to connect are refused.
+			if _, err := c.Send(ctx, []byte("x"), time.Second); err == nil {
+				t.Fatal("Send on an unconnected client succeeded")
+			}
+		})
+	}
+}
+
+func TestConnectByName(t *testing.T) {
+	sys := newSystem(t)
+	srv := goServer(t, "127.0.0.1:0", echo)
+	_, port, _ := net.SplitHostPort(srv)
+	c := dial(t, sys, net.JoinHostPort("localhost", port))
+	if n, err := c.Send(testCtx(t), []byte("hi"), time.Second); n != 2 || err != nil {
+		t.Fatalf("Send = %d, %v", n, err)
+	}
+}
+
+func TestEmptyBuffersAnswerAtOnce(t *testing.T) {
+	sys := newSystem(t)
+	c := dial(t, sys, goServer(t, "127.0.0.1:0", echo))
+	ctx := testCtx(t)
+	if n, err := c.Send(ctx, nil, 0); n != 0 || err != nil {
+		t.Fatalf("Send(nil) = %d, %v", n, err)
+	}
+	if b, err := c.Recv(ctx, 0, 0); len(b) != 0 || err != nil {
+		t.Fatalf("Recv(0) = %q, %v", b, err)
+	}
+	if b, err := c.RecvExact(ctx, 0, 0); len(b) != 0 || err != nil {
+		t.Fatalf("RecvExact(0) = %q, %v", b, err)
+	}
+}
+
+func TestBadSizesAndTimeouts(t *testing.T) {
+	sys := newSystem(t)
+	c := dial(t, sys, goServer(t, "127.0.0.1:0", echo))
+	ctx := testCtx(t)
+	checks := map[string]error{}
+	_, checks["recv negative"] = c.Recv(ctx, -1, 0)
+	_, checks["recv too big"] = c.Recv(ctx, MaxRecv+1, 0)
+	_, checks["recvexact negative"] = c.RecvExact(ctx, -5, 0)
+	_, checks["send negative timeout"] = c.Send(ctx, []byte("x"), -time.Second)
+	_, checks["connect negative timeout"] = c.Connect(ctx, "127.0.0.1:1", -time.Second)
+	for name, err := range checks {
+		var oe *socket.OpError
+		if !errors.Is(err, socket.ErrInvalidArgument) || !errors.As(err, &oe) || oe.Op == "" {
+			t.Errorf("%s: %v; want an OpError naming the operation, wrapping ErrInvalidArgument", name, err)
+		}
+	}
+}
+
+func TestPeerClosesAndResets(t *testing.T) {
+	forEachFamily(t, func(t *testing.T, addr string) {
+		sys := newSystem(t)
+		closed := make(chan struct{})
+		srv := goServer(t, addr, func(c net.Conn) {
+			_, _ = c.Write([]byte("bye"))
+			c.(*net.TCPConn).CloseWrite() // half-close: FIN, keep reading
+			_, _ = io.Copy(io.Discard, c)
+			c.(*net.TCPConn).SetLinger(0)
+			c.Close() // RST
+			close(closed)
+		})
+		c := dial(t, sys, srv)
+		ctx := testCtx(t)
+		data, err := c.RecvExact(ctx, 3, time.Second)
+		if err != nil || string(data) != "bye" {
+			t.Fatalf("RecvExact = %q, %v", data, err)
+		}
+		if data, err := c.Recv(ctx, 10, time.Second); !errors.Is(err, io.EOF) || len(data) != 0 {
+			t.Fatalf("Recv after the peer's FIN = %q, %v; want io.EOF", data, err)
+		}
+		// Half-closed: we can still send; then shut our side down too.
+		if _, err := c.Send(ctx, []byte("still here"), time.Second); err != nil {
+			t.Fatalf("Send after the peer's FIN: %v", err)
+		}
+		if err := c.Shutdown(ctx, messages.ShutdownHow_SHUTDOWN_HOW_WRITE); err != nil {
+			t.Fatal(err)
+		}
+		<-closed // the server saw our FIN and reset
+		// Writes now fail with a reset (or broken pipe), never hang.
+		var err2 error
+		for i := 0; i < 100 && err2 == nil; i++ {
+			_, err2 = c.Send(ctx, []byte("x"), time.Second)
+		}
+		if !errors.Is(err2, syscall.EPIPE) && !errors.Is(err2, syscall.ECONNRESET) {
+			t.Fatalf("Send after reset = %v; want EPIPE or ECONNRESET", err2)
+		}
+	})
+}
+
+func TestRequestsAfterClose(t *testing.T) {
+	sys := newSystem(t)
+	c := dial(t, sys, goServer(t, "127.0.0.1:0", echo))
+	ctx := testCtx(t)
+	pending := c.RecvAsync(10, 0)
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	res, err := pending.Wait(ctx)
+	if err != nil || !errors.Is(res.GetStatus().Err(), socket.ErrCancelled) {
+		t.Fatalf("Recv pending at Close = %v, %v; want cancelled", res, err)
+	}
+	if _, err := c.Send(ctx, []byte("x"), time.Second); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Send after Close = %v; want net.ErrClosed", err)
+	}
+	if _, err := c.Recv(ctx, 1, time.Second); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Recv after Close = %v; want net.ErrClosed", err)
+	}
+	if err := c.Close(ctx); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("second Close = %v; want net.ErrClosed", err)
+	}
+}
+
+func TestReadersServedInOrder(t *testing.T) {
+	sys := newSystem(t)
+	srv := goServer(t, "127.0.0.1:0", echo)
+	c := dial(t, sys, srv)
+	ctx := testCtx(t)
+	first := c.RecvExactAsync(5, 0)
+	second := c.RecvExactAsync(5, 0)
+	if _, err := c.Send(ctx, []byte("aaaaabbbbb"), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	a, err := first.Wait(ctx)
+	if err != nil || string(a.GetData()) != "aaaaa" {
+		t.Fatalf("first reader = %q, %v", a.GetData(), err)
+	}
+	b, err := second.Wait(ctx)
+	if err != nil || string(b.GetData()) != "bbbbb" {
+		t.Fatalf("second reader = %q, %v", b.GetData(), err)
+	}
+}
+
+func TestAbortSendsReset(t *testing.T) {
+	sys := newSystem(t)
+	got := make(chan error, 1)
+	srv := goServer(t, "127.0.0.1:0", func(c net.Conn) {
+		defer c.Close()
+		_, err := c.Read(make([]byte, 1))
+		got <- err
+	})
+	c, err := Dial(testCtx(t), sys, srv)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Abort(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-got:
+		if !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("server read after Abort = %v; want ECONNRESET", err)
+		}
+	case <-time.After(testTimeout):
+		t.Fatal("server never saw the reset")
+	}
+}
+
+func TestPollBeforeConnect(t *testing.T) {
+	sys := newSystem(t)
+	c, err := NewClient(sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	st, err := c.Poll(testCtx(t), messages.PollOp_POLL_OP_READ, time.Second)
+	if st != messages.PollStatus_POLL_STATUS_ERROR || !errors.Is(err, syscall.ENOTCONN) {
+		t.Fatalf("Poll before Connect = %v, %v; want error ENOTCONN", st, err)
+	}
+}
