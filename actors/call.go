@@ -5,6 +5,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/socket"
 )
 
 // Call is a request from a local caller: the command and where its answer
@@ -51,9 +52,14 @@ type dropReplier struct{}
 
 func (dropReplier) Reply(any) {}
 
-// rejectClosed answers a request that reached a stopped socket actor.
+// rejectClosed answers a request that reached a stopped socket actor (in
+// its mailbox, or as a dead letter): a Call as closed, a withdrawal as
+// cancelled (its request was answered already, or is answered now).
 func rejectClosed(msg interface{}) {
-	if c, ok := msg.(*Call); ok {
-		c.Reply.Reply(messages.Rejection(c.Msg, messages.IOStatus_IO_STATUS_CLOSED))
+	switch m := msg.(type) {
+	case *Call:
+		m.Reply.Reply(messages.Rejection(m.Msg, messages.IOStatus_IO_STATUS_CLOSED))
+	case *cancelRequest:
+		m.reply.Reply(&socket.OpError{Op: "cancel", Err: socket.ErrCancelled})
 	}
 }

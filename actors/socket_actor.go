@@ -141,17 +141,42 @@ func (s *Socket) Close(ctx context.Context) error {
 	return statusErr(Await(ctx, s.sys, s.pid, s.CloseAsync()))
 }
 
-// Await waits for f with ctx. If ctx ends first, it tells the actor at pid
-// to withdraw the request (so nothing stays parked in the actor) and
-// returns ctx's error.
+// Await waits for f with ctx. If ctx ends first, it asks the actor at pid
+// to withdraw the request and waits for the actor's last word, so nothing
+// stays parked in the actor and no answer is lost: a request the actor had
+// already completed returns its result; a withdrawn one returns ctx's
+// error (with whatever partial result the answer carried, such as the
+// prefix a RecvExact had read).
 func Await[T any](ctx context.Context, sys *System, pid *actor.PID, f *Future[T]) (T, error) {
 	v, err := f.Wait(ctx)
-	if err != nil && ctx.Err() != nil {
-		if _, _, done := f.Result(); !done {
-			sys.Root().Send(pid, &cancelRequest{reply: f})
-		}
+	if err == nil || ctx.Err() == nil {
+		return v, err
 	}
-	return v, err
+	if v, err, done := f.Result(); done {
+		return v, err
+	}
+	sys.Root().Send(pid, &cancelRequest{reply: f})
+	<-f.Done() // the actor answers a withdrawal at once; a dead actor's dead letter does
+	v, err, _ = f.Result()
+	if err != nil || cancelled(v) {
+		return v, ctx.Err()
+	}
+	return v, nil
+}
+
+// cancelled reports whether an answer says the request was cancelled.
+func cancelled(v any) bool {
+	switch r := v.(type) {
+	case *messages.PollResult:
+		return r.GetStatus() == messages.PollStatus_POLL_STATUS_CANCELLED
+	case *messages.ConnectResult:
+		return r.GetError().GetCode() == messages.IOStatus_IO_STATUS_CANCELLED
+	case interface{ GetStatus() *messages.Status }:
+		return r.GetStatus().GetCode() == messages.IOStatus_IO_STATUS_CANCELLED
+	case *messages.Status:
+		return r.GetCode() == messages.IOStatus_IO_STATUS_CANCELLED
+	}
+	return false
 }
 
 func statusErr(st *messages.Status, err error) error {

@@ -12,7 +12,6 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
 )
 
@@ -80,9 +79,7 @@ func Start(opts ...Option) (*System, error) {
 	// letters; answer it as closed rather than leaving its caller waiting.
 	as.EventStream.Subscribe(func(evt interface{}) {
 		if dl, ok := evt.(*actor.DeadLetterEvent); ok {
-			if c, ok := dl.Message.(*Call); ok {
-				c.Reply.Reply(messages.Rejection(c.Msg, messages.IOStatus_IO_STATUS_CLOSED))
-			}
+			rejectClosed(dl.Message)
 		}
 	})
 	return s, nil

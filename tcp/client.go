@@ -173,7 +173,7 @@ func (c *Client) RecvExact(ctx context.Context, n int, timeout time.Duration) ([
 
 func recvResult(res *messages.RecvResult, err error) ([]byte, error) {
 	if err != nil {
-		return nil, err
+		return res.GetData(), err
 	}
 	return res.GetData(), res.GetStatus().Err()
 }

@@ -295,3 +295,29 @@ func TestPollBeforeConnect(t *testing.T) {
 		t.Fatalf("Poll before Connect = %v, %v; want error ENOTCONN", st, err)
 	}
 }
+
+// TestContextEndWithdrawsRead: a Recv whose context ends is withdrawn from
+// the actor, so the data that arrives next goes to the next reader.
+func TestContextEndWithdrawsRead(t *testing.T) {
+	sys := newSystem(t)
+	send := make(chan string)
+	srv := goServer(t, "127.0.0.1:0", func(c net.Conn) {
+		defer c.Close()
+		for s := range send {
+			c.Write([]byte(s))
+		}
+	})
+	c := dial(t, sys, srv)
+	t.Cleanup(func() { close(send) })
+
+	ctx, cancel := context.WithTimeout(testCtx(t), 30*time.Millisecond)
+	defer cancel()
+	if b, err := c.Recv(ctx, 10, 0); !errors.Is(err, context.DeadlineExceeded) || len(b) != 0 {
+		t.Fatalf("Recv = %q, %v; want context.DeadlineExceeded", b, err)
+	}
+	send <- "next"
+	if b, err := c.RecvExact(testCtx(t), 4, time.Second); err != nil || string(b) != "next" {
+		t.Fatalf("the reader after a withdrawn one got %q, %v", b, err)
+	}
+
+}
