@@ -28,12 +28,14 @@ func (c *Core) Command(ctx actor.Context, cmd proto.Message, reply Replier) bool
 	case *messages.GetInfo:
 		reply.Reply(c.info())
 	case *messages.Close:
+		// The actor stops either way: a socket closed by a failure (a
+		// refused connect, a failed listen) still has an actor to end.
 		if c.closed {
 			reply.Reply(messages.Rejection(cmd, messages.IOStatus_IO_STATUS_CLOSED))
-			return true
+		} else {
+			c.Close(messages.IOStatus_IO_STATUS_CANCELLED)
+			reply.Reply(&messages.Status{Op: "close"})
 		}
-		c.Close(messages.IOStatus_IO_STATUS_CANCELLED)
-		reply.Reply(&messages.Status{Op: "close"})
 		ctx.Stop(c.self)
 	default:
 		return false

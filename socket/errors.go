@@ -2,6 +2,7 @@ package socket
 
 import (
 	"errors"
+	"fmt"
 	"net/netip"
 	"os"
 )
@@ -20,7 +21,8 @@ var (
 	// ErrInvalidArgument: the request itself is malformed.
 	ErrInvalidArgument = errors.New("invalid argument")
 	// ErrInvalidAddress: an address that cannot be used for the operation.
-	ErrInvalidAddress = errors.New("invalid address")
+	// It wraps ErrInvalidArgument.
+	ErrInvalidAddress = fmt.Errorf("invalid address (%w)", ErrInvalidArgument)
 	// ErrUnexpectedReply: an actor answered with a message of the wrong type.
 	ErrUnexpectedReply = errors.New("unexpected reply")
 )

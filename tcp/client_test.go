@@ -130,6 +130,9 @@ func TestConnectStatuses(t *testing.T) {
 			}
 		})
 	}
+	if n := sys.Sockets(); n != 0 {
+		t.Fatalf("%d client actors left after Close", n)
+	}
 }
 
 func TestConnectByName(t *testing.T) {

@@ -1,0 +1,146 @@
+package tcp
+
+import (
+	"context"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/socket"
+)
+
+// Listener is the Go handle of a TCP listener actor. Accept answers with a
+// Client for each connection, in the order the Accepts were made. Stopping
+// or closing the listener cancels pending Accepts and closes only the
+// listening socket: accepted clients live on. A Listener is safe for
+// concurrent use.
+type Listener struct {
+	actors.Socket
+	addr netip.AddrPort
+}
+
+// ListenOption configures Listen.
+type ListenOption func(*listenConfig)
+
+type listenConfig struct {
+	backlog uint32
+	opts    *messages.Options
+}
+
+// WithBacklog sets the listen(2) backlog; zero means the kernel maximum.
+func WithBacklog(n int) ListenOption {
+	return func(c *listenConfig) { c.backlog = uint32(max(n, 0)) }
+}
+
+// WithReuseAddr sets SO_REUSEADDR (on by default: a restarted server can
+// bind a port whose old connections are in TIME_WAIT).
+func WithReuseAddr(on bool) ListenOption { return func(c *listenConfig) { c.opts.ReuseAddr = on } }
+
+// WithReusePort sets SO_REUSEPORT: several listeners share one port and the
+// kernel spreads connections across them.
+func WithReusePort(on bool) ListenOption { return func(c *listenConfig) { c.opts.ReusePort = on } }
+
+// WithV6Only sets IPV6_V6ONLY on an IPv6 listener: it then accepts no
+// IPv4-mapped connections. Off by default (dual stack).
+func WithV6Only(on bool) ListenOption { return func(c *listenConfig) { c.opts.V6Only = on } }
+
+// ListenerProps returns the props of a listener actor, to spawn under a
+// supervising actor; it listens on its first Listen command.
+func ListenerProps(sys *actors.System) *actor.Props {
+	return actors.SocketProps(sys, nil, func(c *actors.Core) (actor.Actor, actors.Hooks) {
+		a := newListenerActor(c)
+		return a, a.hooks()
+	})
+}
+
+// Listen spawns a listener actor and has it listen on addr: "ip:port",
+// "[ipv6]:port", ":port" (every interface) or "host:port" (the name is
+// resolved with net.Resolver within ctx; the first address is used).
+// Port 0 picks a free port: see Addr.
+func Listen(ctx context.Context, sys *actors.System, addr string, opts ...ListenOption) (*Listener, error) {
+	cfg := listenConfig{opts: &messages.Options{ReuseAddr: true}}
+	for _, o := range opts {
+		o(&cfg)
+	}
+	cmd := &messages.Listen{HostPort: addr, Backlog: cfg.backlog, Options: cfg.opts}
+	if ap, err := resolveListen(ctx, addr); err == nil {
+		cmd.HostPort, cmd.Local = "", messages.NewEndpoint(ap)
+	} else if err != errNotName {
+		return nil, err
+	}
+	pid, err := sys.SpawnSocketActor(ListenerProps(sys))
+	if err != nil {
+		return nil, err
+	}
+	l := &Listener{Socket: actors.SocketOf(sys, pid)}
+	res, err := actors.Await(ctx, sys, pid, actors.Request[*messages.ListenResult](sys.Root(), pid, cmd))
+	if err == nil {
+		err = res.GetStatus().Err()
+	}
+	if err != nil {
+		_ = l.Close(context.Background())
+		return nil, err
+	}
+	l.addr, _ = res.GetLocal().AddrPort()
+	return l, nil
+}
+
+var errNotName = &socket.OpError{Op: "listen", Err: socket.ErrInvalidAddress}
+
+// resolveListen resolves a "host:port" whose host is a name; errNotName
+// means addr is not one (the actor parses literals itself).
+func resolveListen(ctx context.Context, addr string) (netip.AddrPort, error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil || host == "" {
+		return netip.AddrPort{}, errNotName
+	}
+	if _, err := netip.ParseAddr(host); err == nil {
+		return netip.AddrPort{}, errNotName
+	}
+	port, err := net.DefaultResolver.LookupPort(ctx, "tcp", portStr)
+	if err != nil {
+		return netip.AddrPort{}, &socket.OpError{Op: "listen", Err: socket.ErrInvalidAddress}
+	}
+	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
+	if err != nil || len(ips) == 0 {
+		return netip.AddrPort{}, &socket.OpError{Op: "listen", Err: socket.ErrInvalidAddress}
+	}
+	return netip.AddrPortFrom(ips[0].Unmap(), uint16(port)), nil
+}
+
+// Addr returns the address the listener is bound to.
+func (l *Listener) Addr() netip.AddrPort { return l.addr }
+
+// AcceptAsync waits for the next connection, for at most timeout (0: no
+// timeout).
+func (l *Listener) AcceptAsync(timeout time.Duration) *actors.Future[*messages.AcceptResult] {
+	cmd := &messages.Accept{}
+	ms, ok := actors.TimeoutMS(timeout)
+	if !ok {
+		return rejected[*messages.AcceptResult](cmd)
+	}
+	cmd.TimeoutMs = ms
+	return actors.Request[*messages.AcceptResult](l.System().Root(), l.PID(), cmd)
+}
+
+// Accept waits for the next connection and returns its client. On timeout
+// the error wraps os.ErrDeadlineExceeded; after Close (or while Close runs)
+// it wraps net.ErrClosed or socket.ErrCancelled.
+func (l *Listener) Accept(ctx context.Context, timeout time.Duration) (*Client, error) {
+	res, err := actors.Await(ctx, l.System(), l.PID(), l.AcceptAsync(timeout))
+	if err != nil {
+		return nil, err
+	}
+	return l.clientOf(res)
+}
+
+func (l *Listener) clientOf(res *messages.AcceptResult) (*Client, error) {
+	if err := res.GetStatus().Err(); err != nil {
+		return nil, err
+	}
+	return &Client{Socket: actors.SocketOf(l.System(), res.GetClient().PID())}, nil
+}

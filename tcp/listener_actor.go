@@ -1,0 +1,254 @@
+package tcp
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/sys/unix"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/poller"
+	"github.com/actornet/actornet/socket"
+)
+
+// listenerActor owns a listening socket and answers Accept requests in
+// order, each with a new client actor for the accepted connection. The
+// accepted clients are spawned at the top level: they outlive the listener,
+// as connections accepted from a Go net.Listener do.
+type listenerActor struct {
+	core     *actors.Core
+	result   *messages.ListenResult // cached once Listen ran
+	local    netip.AddrPort
+	accepts  []*acceptReq
+	accepted *messages.Options // options of accepted sockets
+}
+
+var _ actor.Actor = (*listenerActor)(nil)
+
+type acceptReq struct {
+	id    uint64
+	reply actors.Replier
+	timer *time.Timer
+}
+
+func newListenerActor(c *actors.Core) *listenerActor {
+	return &listenerActor{core: c, accepted: &messages.Options{NoDelay: true}}
+}
+
+func (a *listenerActor) hooks() actors.Hooks {
+	return actors.Hooks{
+		Ready:    func(d poller.Direction) { a.serveAccepts() },
+		Wants:    func(d poller.Direction) bool { return d == poller.Readable && len(a.accepts) > 0 },
+		Expire:   func(id uint64) bool { return a.finish(func(r *acceptReq) bool { return r.id == id }, messages.IOStatus_IO_STATUS_TIMEOUT) },
+		Withdraw: func(rp actors.Replier) bool { return a.finish(func(r *acceptReq) bool { return r.reply == rp }, messages.IOStatus_IO_STATUS_CANCELLED) },
+		Cancel:   a.cancel,
+	}
+}
+
+// Receive handles Listen and Accept; the core handles the rest.
+func (a *listenerActor) Receive(ctx actor.Context) {
+	if a.core.Handle(ctx) {
+		return
+	}
+	cmd, reply, ok := actors.RequestOf(ctx)
+	if !ok {
+		return
+	}
+	switch cmd := cmd.(type) {
+	case *messages.Listen:
+		a.listen(cmd, reply)
+	case *messages.Accept:
+		a.accept(cmd, reply)
+	default:
+		if !a.core.Command(ctx, cmd, reply) {
+			actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
+		}
+	}
+	a.core.UpdateWants()
+}
+
+func (a *listenerActor) listen(cmd *messages.Listen, reply actors.Replier) {
+	switch {
+	case a.result != nil:
+		reply.Reply(a.result)
+		return
+	case a.core.Closed():
+		actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
+		return
+	}
+	ap, err := listenAddr(cmd)
+	if err == nil {
+		err = a.open(ap, cmd)
+	}
+	a.result = &messages.ListenResult{Status: messages.StatusOf("listen", netFor(ap), ap, err)}
+	if err != nil {
+		a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
+	} else {
+		a.result.Local = messages.NewEndpoint(a.local)
+	}
+	reply.Reply(a.result)
+}
+
+// listenAddr is the address a Listen names: an Endpoint, or a literal
+// "ip:port" (an empty ip means every interface, IPv4 and IPv6).
+func listenAddr(cmd *messages.Listen) (netip.AddrPort, error) {
+	if cmd.GetLocal() != nil {
+		ap, err := cmd.GetLocal().AddrPort()
+		if err != nil || !ap.Addr().IsValid() {
+			return ap, socket.ErrInvalidAddress
+		}
+		return ap, nil
+	}
+	hp := cmd.GetHostPort()
+	if len(hp) > 0 && hp[0] == ':' {
+		hp = "[::]" + hp
+	}
+	ap, err := netip.ParseAddrPort(hp)
+	if err != nil {
+		return ap, socket.ErrInvalidAddress
+	}
+	return ap, nil
+}
+
+func (a *listenerActor) open(ap netip.AddrPort, cmd *messages.Listen) error {
+	sock, err := socket.Open(socket.DomainOf(ap.Addr()), socket.Stream)
+	if err != nil {
+		return err
+	}
+	opts := socket.Options{ReuseAddr: true}
+	if cmd.GetOptions() != nil {
+		opts = cmd.GetOptions().SocketOptions()
+	}
+	if err := sock.Apply(opts); err != nil {
+		_ = sock.Close()
+		return err
+	}
+	if sock.Domain() == socket.IPv6 && !opts.V6Only {
+		_ = sock.SetV6Only(false) // dual stack where the system default differs
+	}
+	if err := sock.Bind(ap); err != nil {
+		_ = sock.Close()
+		return err
+	}
+	if err := sock.Listen(int(cmd.GetBacklog())); err != nil {
+		_ = sock.Close()
+		return err
+	}
+	local, err := sock.LocalAddr()
+	if err != nil {
+		_ = sock.Close()
+		return err
+	}
+	if err := a.core.Attach(sock); err != nil {
+		return err
+	}
+	a.local = local
+	return nil
+}
+
+func (a *listenerActor) accept(cmd *messages.Accept, reply actors.Replier) {
+	switch {
+	case a.core.Closed():
+		actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
+		return
+	case a.result == nil:
+		reply.Reply(&messages.AcceptResult{Status: messages.StatusOf("accept", "tcp", netip.AddrPort{}, unix.EINVAL)})
+		return
+	}
+	r := &acceptReq{id: a.core.NextID(), reply: reply}
+	a.accepts = append(a.accepts, r)
+	if len(a.accepts) == 1 {
+		a.core.Want(poller.Readable)
+		a.serveAccepts()
+	}
+	if len(a.accepts) > 0 && a.accepts[len(a.accepts)-1] == r && cmd.GetTimeoutMs() > 0 {
+		r.timer = a.core.After(actors.Timeout(cmd.GetTimeoutMs()), r.id)
+	}
+}
+
+// serveAccepts accepts one connection per pending Accept, while the
+// kernel has them.
+func (a *listenerActor) serveAccepts() {
+	ls := a.core.Socket()
+	for len(a.accepts) > 0 {
+		sock, remote, err := ls.Accept()
+		switch {
+		case err == unix.EAGAIN:
+			return
+		case errors.Is(err, unix.ECONNABORTED):
+			continue // reset before we took it: take the next
+		case err != nil:
+			// EMFILE, ENFILE, ENOBUFS...: every waiting Accept gets the
+			// error, and nothing retries here, so there is no busy loop;
+			// a new Accept tries again.
+			for _, r := range a.accepts {
+				actors.StopTimer(r.timer)
+				r.reply.Reply(&messages.AcceptResult{Status: messages.StatusOf("accept", ls.Net(), a.local, err)})
+			}
+			a.accepts = nil
+			return
+		}
+		r := a.accepts[0]
+		a.accepts[0] = nil
+		a.accepts = a.accepts[1:]
+		actors.StopTimer(r.timer)
+		r.reply.Reply(a.spawnClient(sock, remote))
+	}
+}
+
+func (a *listenerActor) spawnClient(sock *socket.Socket, remote netip.AddrPort) *messages.AcceptResult {
+	if err := sock.Apply(a.accepted.SocketOptions()); err != nil {
+		_ = sock.Close()
+		return &messages.AcceptResult{Status: messages.StatusOf("accept", sock.Net(), remote, err)}
+	}
+	local, _ := sock.LocalAddr()
+	pid, err := a.core.System().SpawnSocketActor(acceptedProps(a.core.System(), sock, local, remote))
+	if err != nil {
+		return &messages.AcceptResult{Status: messages.StatusOf("accept", sock.Net(), remote, net.ErrClosed)}
+	}
+	return &messages.AcceptResult{
+		Status: &messages.Status{Op: "accept"},
+		Client: messages.NewRef(pid),
+		Local:  messages.NewEndpoint(local),
+		Remote: messages.NewEndpoint(remote),
+	}
+}
+
+// acceptedProps are the props of the client actor of an accepted
+// connection: already connected, so a Connect answers connected.
+func acceptedProps(sys *actors.System, sock *socket.Socket, local, remote netip.AddrPort) *actor.Props {
+	return actors.SocketProps(sys, sock, func(c *actors.Core) (actor.Actor, actors.Hooks) {
+		a := newClientActor(c)
+		a.remote = remote
+		a.conn = connector{state: connDone, result: &messages.ConnectResult{
+			Status: messages.ConnectStatus_CONNECT_STATUS_CONNECTED,
+			Local:  messages.NewEndpoint(local),
+			Remote: messages.NewEndpoint(remote),
+		}}
+		return a, a.hooks()
+	})
+}
+
+func (a *listenerActor) finish(match func(*acceptReq) bool, code messages.IOStatus) bool {
+	for i, r := range a.accepts {
+		if match(r) {
+			actors.StopTimer(r.timer)
+			a.accepts = append(a.accepts[:i], a.accepts[i+1:]...)
+			actors.Reject(r.reply, &messages.Accept{}, code)
+			return true
+		}
+	}
+	return false
+}
+
+func (a *listenerActor) cancel(code messages.IOStatus) {
+	for _, r := range a.accepts {
+		actors.StopTimer(r.timer)
+		actors.Reject(r.reply, &messages.Accept{}, code)
+	}
+	a.accepts = nil
+}

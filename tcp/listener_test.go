@@ -1,0 +1,179 @@
+package tcp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"os"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/actornet/actornet/socket"
+)
+
+func newListener(t testing.TB, addr string, opts ...ListenOption) (*Listener, func() *Client) {
+	t.Helper()
+	sys := newSystem(t)
+	l, err := Listen(testCtx(t), sys, addr, opts...)
+	if err != nil {
+		t.Fatalf("Listen %s: %v", addr, err)
+	}
+	t.Cleanup(func() { _ = l.Close(context.Background()) })
+	dialer := func() *Client { return dial(t, sys, l.Addr().String()) }
+	return l, dialer
+}
+
+func TestListenAcceptBothWays(t *testing.T) {
+	forEachFamily(t, func(t *testing.T, addr string) {
+		l, dialer := newListener(t, addr)
+		if l.Addr().Port() == 0 {
+			t.Fatalf("Addr = %v; want the bound port", l.Addr())
+		}
+		ctx := testCtx(t)
+		accepted := l.AcceptAsync(time.Second)
+		client := dialer()
+		srv, err := l.clientOf(mustWait(t, accepted))
+		if err != nil {
+			t.Fatalf("Accept: %v", err)
+		}
+		defer srv.Close(context.Background())
+
+		ping := bytes.Repeat([]byte{0xa5}, 32)
+		if _, err := client.Send(ctx, ping, time.Second); err != nil {
+			t.Fatal(err)
+		}
+		got, err := srv.RecvExact(ctx, 32, time.Second)
+		if err != nil || !bytes.Equal(got, ping) {
+			t.Fatalf("server RecvExact = %x, %v", got, err)
+		}
+		if _, err := srv.Send(ctx, got, time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if back, err := client.RecvExact(ctx, 32, time.Second); err != nil || !bytes.Equal(back, ping) {
+			t.Fatalf("client RecvExact = %x, %v", back, err)
+		}
+		ci, _ := client.Info(ctx)
+		si, _ := srv.Info(ctx)
+		cl, _ := ci.GetLocal().AddrPort()
+		sr, _ := si.GetRemote().AddrPort()
+		if cl != sr {
+			t.Fatalf("server sees peer %v; client is %v", sr, cl)
+		}
+	})
+}
+
+func mustWait[T any](t testing.TB, f interface {
+	Wait(context.Context) (T, error)
+}) T {
+	t.Helper()
+	v, err := f.Wait(testCtx(t))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return v
+}
+
+func TestAcceptTimeoutAndCancel(t *testing.T) {
+	l, _ := newListener(t, "127.0.0.1:0")
+	ctx := testCtx(t)
+	if _, err := l.Accept(ctx, 30*time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Accept = %v; want a timeout", err)
+	}
+	pending := l.AcceptAsync(0)
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.clientOf(mustWait(t, pending)); !errors.Is(err, socket.ErrCancelled) {
+		t.Fatalf("Accept pending at Close = %v; want cancelled", err)
+	}
+	if _, err := l.Accept(ctx, time.Second); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Accept after Close = %v; want net.ErrClosed", err)
+	}
+}
+
+func TestStoppingListenerCancelsAcceptAndSparesClients(t *testing.T) {
+	l, dialer := newListener(t, "[::1]:0")
+	ctx := testCtx(t)
+	accepted := l.AcceptAsync(time.Second)
+	client := dialer()
+	srv, err := l.clientOf(mustWait(t, accepted))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer srv.Close(context.Background())
+	pending := l.AcceptAsync(0)
+	if err := l.System().Root().StopFuture(l.PID()).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.clientOf(mustWait(t, pending)); !errors.Is(err, socket.ErrCancelled) {
+		t.Fatalf("Accept pending at stop = %v; want cancelled", err)
+	}
+	// The accepted connection outlives its listener.
+	if _, err := client.Send(ctx, []byte("alive"), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := srv.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "alive" {
+		t.Fatalf("after the listener stopped: %q, %v", got, err)
+	}
+	// Nothing listens any more.
+	c, err := NewClient(l.System())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close(context.Background())
+	if _, err := c.Connect(ctx, l.Addr().String(), time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
+		t.Fatalf("Connect to a stopped listener = %v; want refused", err)
+	}
+}
+
+func TestListenErrors(t *testing.T) {
+	sys := newSystem(t)
+	ctx := testCtx(t)
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	tests := []struct {
+		name string
+		addr string
+		want error
+	}{
+		{name: "address in use", addr: busy.Addr().String(), want: syscall.EADDRINUSE},
+		{name: "garbage", addr: "not an address", want: socket.ErrInvalidArgument},
+		{name: "bad port", addr: "127.0.0.1:99999", want: socket.ErrInvalidArgument},
+		{name: "unknown name", addr: "no-such-host.invalid:0", want: socket.ErrInvalidArgument},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			_, err := Listen(ctx, sys, tt.addr, WithReuseAddr(false))
+			var oe *socket.OpError
+			if !errors.Is(err, tt.want) || !errors.As(err, &oe) || oe.Op != "listen" {
+				t.Fatalf("Listen(%q) = %v; want a listen OpError wrapping %v", tt.addr, err, tt.want)
+			}
+		})
+	}
+	if sys.Sockets() != 0 {
+		t.Fatalf("%d socket actors left after failed Listens", sys.Sockets())
+	}
+}
+
+func TestReusePortSharesAPort(t *testing.T) {
+	sys := newSystem(t)
+	ctx := testCtx(t)
+	a, err := Listen(ctx, sys, "127.0.0.1:0", WithReusePort(true))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer a.Close(context.Background())
+	b, err := Listen(ctx, sys, a.Addr().String(), WithReusePort(true))
+	if err != nil {
+		t.Fatalf("second Listen with SO_REUSEPORT: %v", err)
+	}
+	defer b.Close(context.Background())
+	if b.Addr() != a.Addr() {
+		t.Fatalf("listeners on %v and %v", a.Addr(), b.Addr())
+	}
+}
