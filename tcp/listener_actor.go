@@ -41,11 +41,15 @@ func newListenerActor(c *actors.Core) *listenerActor {
 
 func (a *listenerActor) hooks() actors.Hooks {
 	return actors.Hooks{
-		Ready:    func(d poller.Direction) { a.serveAccepts() },
-		Wants:    func(d poller.Direction) bool { return d == poller.Readable && len(a.accepts) > 0 },
-		Expire:   func(id uint64) bool { return a.finish(func(r *acceptReq) bool { return r.id == id }, messages.IOStatus_IO_STATUS_TIMEOUT) },
-		Withdraw: func(rp actors.Replier) bool { return a.finish(func(r *acceptReq) bool { return r.reply == rp }, messages.IOStatus_IO_STATUS_CANCELLED) },
-		Cancel:   a.cancel,
+		Ready: func(d poller.Direction) { a.serveAccepts() },
+		Wants: func(d poller.Direction) bool { return d == poller.Readable && len(a.accepts) > 0 },
+		Expire: func(id uint64) bool {
+			return a.finish(func(r *acceptReq) bool { return r.id == id }, messages.IOStatus_IO_STATUS_TIMEOUT)
+		},
+		Withdraw: func(rp actors.Replier) bool {
+			return a.finish(func(r *acceptReq) bool { return r.reply == rp }, messages.IOStatus_IO_STATUS_CANCELLED)
+		},
+		Cancel: a.cancel,
 	}
 }
 
