@@ -5,6 +5,7 @@ go 1.26.8
 require (
 	github.com/asynkron/protoactor-go v0.0.0-20240822202345-3c0e61ca19c9
 	go.uber.org/goleak v1.3.0
+	golang.org/x/net v0.21.0
 	golang.org/x/sys v0.50.0
 	google.golang.org/protobuf v1.36.12
 )

@@ -61,6 +61,9 @@ func (c *Conn) Client() *Client { return c.c }
 // os.ErrDeadlineExceeded (a net.Error with Timeout) when the read deadline
 // passes first.
 func (c *Conn) Read(p []byte) (int, error) {
+	if err := c.check(false); err != nil {
+		return 0, err
+	}
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -76,6 +79,9 @@ func (c *Conn) Read(p []byte) (int, error) {
 // Write writes all of p unless the write deadline passes or the connection
 // fails; it returns how many bytes went out.
 func (c *Conn) Write(p []byte) (int, error) {
+	if err := c.check(true); err != nil {
+		return 0, err
+	}
 	if len(p) == 0 {
 		return 0, nil
 	}
@@ -123,6 +129,24 @@ func wait[T any](c *Conn, f *actors.Future[T], write bool) (T, error) {
 		}
 		return v, err
 	}
+}
+
+// check fails an operation before it starts, as Go's net does, when the
+// Conn is closed or its deadline has already passed.
+func (c *Conn) check(write bool) error {
+	op := "read"
+	if write {
+		op = "write"
+	}
+	select {
+	case <-c.closed:
+		return c.mapErr(op, net.ErrClosed)
+	default:
+	}
+	if dl, _ := c.deadline(write); !dl.IsZero() && !time.Now().Before(dl) {
+		return c.mapErr(op, os.ErrDeadlineExceeded)
+	}
+	return nil
 }
 
 func (c *Conn) deadline(write bool) (time.Time, <-chan struct{}) {
