@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"net"
+	"net/netip"
 	"os"
 	"syscall"
 	"testing"
@@ -323,4 +324,49 @@ func TestContextEndWithdrawsRead(t *testing.T) {
 		t.Fatalf("the reader after a withdrawn one got %q, %v", b, err)
 	}
 
+}
+
+// TestConnectTimeout: a listener whose accept queue is full drops new
+// SYNs, so a connect to it waits until its timeout.
+func TestConnectTimeout(t *testing.T) {
+	for _, lb := range []struct {
+		name string
+		d    socket.Domain
+		addr string
+	}{{"ipv4", socket.IPv4, "127.0.0.1:0"}, {"ipv6", socket.IPv6, "[::1]:0"}} {
+		t.Run(lb.name, func(t *testing.T) {
+			ln, err := socket.Open(lb.d, socket.Stream)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer ln.Close()
+			if err := ln.Bind(netip.MustParseAddrPort(lb.addr)); err != nil {
+				t.Fatal(err)
+			}
+			if err := ln.Listen(1); err != nil { // never accepted from
+				t.Fatal(err)
+			}
+			target, _ := ln.LocalAddr()
+			sys := newSystem(t)
+			ctx := testCtx(t)
+			for i := 0; i < 16; i++ {
+				c, err := NewClient(sys)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer c.Close(context.Background())
+				st, err := c.ConnectAddrPort(ctx, target, 200*time.Millisecond)
+				if st == messages.ConnectStatus_CONNECT_STATUS_TIMEOUT {
+					if !errors.Is(err, os.ErrDeadlineExceeded) {
+						t.Fatalf("timeout status with error %v", err)
+					}
+					return
+				}
+				if st != messages.ConnectStatus_CONNECT_STATUS_CONNECTED {
+					t.Fatalf("Connect %d = %v, %v", i, st, err)
+				}
+			}
+			t.Fatal("the full accept queue never made a connect time out")
+		})
+	}
 }
