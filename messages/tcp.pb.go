@@ -1169,6 +1169,207 @@ func (x *ErrorClosed) GetCause() *Status {
 	return nil
 }
 
+// WriteQueueFilled tells a push-mode handler its connection's write queue
+// rose above the high watermark: hold further Writes until
+// WriteQueueDrained, or they may be refused.
+type WriteQueueFilled struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Queued        uint64                 `protobuf:"varint,1,opt,name=queued,proto3" json:"queued,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteQueueFilled) Reset() {
+	*x = WriteQueueFilled{}
+	mi := &file_tcp_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteQueueFilled) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteQueueFilled) ProtoMessage() {}
+
+func (x *WriteQueueFilled) ProtoReflect() protoreflect.Message {
+	mi := &file_tcp_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteQueueFilled.ProtoReflect.Descriptor instead.
+func (*WriteQueueFilled) Descriptor() ([]byte, []int) {
+	return file_tcp_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *WriteQueueFilled) GetQueued() uint64 {
+	if x != nil {
+		return x.Queued
+	}
+	return 0
+}
+
+// WriteQueueDrained tells a handler the write queue fell to the low
+// watermark after a WriteQueueFilled.
+type WriteQueueDrained struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Queued        uint64                 `protobuf:"varint,1,opt,name=queued,proto3" json:"queued,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *WriteQueueDrained) Reset() {
+	*x = WriteQueueDrained{}
+	mi := &file_tcp_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *WriteQueueDrained) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*WriteQueueDrained) ProtoMessage() {}
+
+func (x *WriteQueueDrained) ProtoReflect() protoreflect.Message {
+	mi := &file_tcp_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use WriteQueueDrained.ProtoReflect.Descriptor instead.
+func (*WriteQueueDrained) Descriptor() ([]byte, []int) {
+	return file_tcp_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *WriteQueueDrained) GetQueued() uint64 {
+	if x != nil {
+		return x.Queued
+	}
+	return 0
+}
+
+// GetStats asks a listener for its counters. Answered by ListenerStats.
+type GetStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetStats) Reset() {
+	*x = GetStats{}
+	mi := &file_tcp_proto_msgTypes[24]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetStats) ProtoMessage() {}
+
+func (x *GetStats) ProtoReflect() protoreflect.Message {
+	mi := &file_tcp_proto_msgTypes[24]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetStats.ProtoReflect.Descriptor instead.
+func (*GetStats) Descriptor() ([]byte, []int) {
+	return file_tcp_proto_rawDescGZIP(), []int{24}
+}
+
+// ListenerStats are a push-mode listener's counters.
+type ListenerStats struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Accepted uint64                 `protobuf:"varint,1,opt,name=accepted,proto3" json:"accepted,omitempty"`
+	// rejected: connections closed at once because max connections were live.
+	Rejected uint64 `protobuf:"varint,2,opt,name=rejected,proto3" json:"rejected,omitempty"`
+	Live     uint64 `protobuf:"varint,3,opt,name=live,proto3" json:"live,omitempty"`
+	// accept_errors: EMFILE, ENFILE and the like, each followed by a back-off.
+	AcceptErrors  uint64 `protobuf:"varint,4,opt,name=accept_errors,json=acceptErrors,proto3" json:"accept_errors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ListenerStats) Reset() {
+	*x = ListenerStats{}
+	mi := &file_tcp_proto_msgTypes[25]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ListenerStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ListenerStats) ProtoMessage() {}
+
+func (x *ListenerStats) ProtoReflect() protoreflect.Message {
+	mi := &file_tcp_proto_msgTypes[25]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ListenerStats.ProtoReflect.Descriptor instead.
+func (*ListenerStats) Descriptor() ([]byte, []int) {
+	return file_tcp_proto_rawDescGZIP(), []int{25}
+}
+
+func (x *ListenerStats) GetAccepted() uint64 {
+	if x != nil {
+		return x.Accepted
+	}
+	return 0
+}
+
+func (x *ListenerStats) GetRejected() uint64 {
+	if x != nil {
+		return x.Rejected
+	}
+	return 0
+}
+
+func (x *ListenerStats) GetLive() uint64 {
+	if x != nil {
+		return x.Live
+	}
+	return 0
+}
+
+func (x *ListenerStats) GetAcceptErrors() uint64 {
+	if x != nil {
+		return x.AcceptErrors
+	}
+	return 0
+}
+
 var File_tcp_proto protoreflect.FileDescriptor
 
 const file_tcp_proto_rawDesc = "" +
@@ -1247,7 +1448,18 @@ const file_tcp_proto_rawDesc = "" +
 	"\x0eConfirmedClose\"\b\n" +
 	"\x06Closed\">\n" +
 	"\vErrorClosed\x12/\n" +
-	"\x05cause\x18\x01 \x01(\v2\x19.actornet.messages.StatusR\x05causeB'Z%github.com/actornet/actornet/messagesb\x06proto3"
+	"\x05cause\x18\x01 \x01(\v2\x19.actornet.messages.StatusR\x05cause\"*\n" +
+	"\x10WriteQueueFilled\x12\x16\n" +
+	"\x06queued\x18\x01 \x01(\x04R\x06queued\"+\n" +
+	"\x11WriteQueueDrained\x12\x16\n" +
+	"\x06queued\x18\x01 \x01(\x04R\x06queued\"\n" +
+	"\n" +
+	"\bGetStats\"\x80\x01\n" +
+	"\rListenerStats\x12\x1a\n" +
+	"\baccepted\x18\x01 \x01(\x04R\baccepted\x12\x1a\n" +
+	"\brejected\x18\x02 \x01(\x04R\brejected\x12\x12\n" +
+	"\x04live\x18\x03 \x01(\x04R\x04live\x12#\n" +
+	"\raccept_errors\x18\x04 \x01(\x04R\facceptErrorsB'Z%github.com/actornet/actornet/messagesb\x06proto3"
 
 var (
 	file_tcp_proto_rawDescOnce sync.Once
@@ -1261,58 +1473,62 @@ func file_tcp_proto_rawDescGZIP() []byte {
 	return file_tcp_proto_rawDescData
 }
 
-var file_tcp_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_tcp_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
 var file_tcp_proto_goTypes = []any{
-	(*Connect)(nil),        // 0: actornet.messages.Connect
-	(*ConnectResult)(nil),  // 1: actornet.messages.ConnectResult
-	(*Send)(nil),           // 2: actornet.messages.Send
-	(*SendResult)(nil),     // 3: actornet.messages.SendResult
-	(*Recv)(nil),           // 4: actornet.messages.Recv
-	(*RecvExact)(nil),      // 5: actornet.messages.RecvExact
-	(*RecvResult)(nil),     // 6: actornet.messages.RecvResult
-	(*Abort)(nil),          // 7: actornet.messages.Abort
-	(*Listen)(nil),         // 8: actornet.messages.Listen
-	(*ListenResult)(nil),   // 9: actornet.messages.ListenResult
-	(*Accept)(nil),         // 10: actornet.messages.Accept
-	(*AcceptResult)(nil),   // 11: actornet.messages.AcceptResult
-	(*Connected)(nil),      // 12: actornet.messages.Connected
-	(*Received)(nil),       // 13: actornet.messages.Received
-	(*ResumeReading)(nil),  // 14: actornet.messages.ResumeReading
-	(*PeerClosed)(nil),     // 15: actornet.messages.PeerClosed
-	(*Write)(nil),          // 16: actornet.messages.Write
-	(*Written)(nil),        // 17: actornet.messages.Written
-	(*WriteFailed)(nil),    // 18: actornet.messages.WriteFailed
-	(*ConfirmedClose)(nil), // 19: actornet.messages.ConfirmedClose
-	(*Closed)(nil),         // 20: actornet.messages.Closed
-	(*ErrorClosed)(nil),    // 21: actornet.messages.ErrorClosed
-	(*Endpoint)(nil),       // 22: actornet.messages.Endpoint
-	(*Options)(nil),        // 23: actornet.messages.Options
-	(ConnectStatus)(0),     // 24: actornet.messages.ConnectStatus
-	(*Status)(nil),         // 25: actornet.messages.Status
-	(*Ref)(nil),            // 26: actornet.messages.Ref
+	(*Connect)(nil),           // 0: actornet.messages.Connect
+	(*ConnectResult)(nil),     // 1: actornet.messages.ConnectResult
+	(*Send)(nil),              // 2: actornet.messages.Send
+	(*SendResult)(nil),        // 3: actornet.messages.SendResult
+	(*Recv)(nil),              // 4: actornet.messages.Recv
+	(*RecvExact)(nil),         // 5: actornet.messages.RecvExact
+	(*RecvResult)(nil),        // 6: actornet.messages.RecvResult
+	(*Abort)(nil),             // 7: actornet.messages.Abort
+	(*Listen)(nil),            // 8: actornet.messages.Listen
+	(*ListenResult)(nil),      // 9: actornet.messages.ListenResult
+	(*Accept)(nil),            // 10: actornet.messages.Accept
+	(*AcceptResult)(nil),      // 11: actornet.messages.AcceptResult
+	(*Connected)(nil),         // 12: actornet.messages.Connected
+	(*Received)(nil),          // 13: actornet.messages.Received
+	(*ResumeReading)(nil),     // 14: actornet.messages.ResumeReading
+	(*PeerClosed)(nil),        // 15: actornet.messages.PeerClosed
+	(*Write)(nil),             // 16: actornet.messages.Write
+	(*Written)(nil),           // 17: actornet.messages.Written
+	(*WriteFailed)(nil),       // 18: actornet.messages.WriteFailed
+	(*ConfirmedClose)(nil),    // 19: actornet.messages.ConfirmedClose
+	(*Closed)(nil),            // 20: actornet.messages.Closed
+	(*ErrorClosed)(nil),       // 21: actornet.messages.ErrorClosed
+	(*WriteQueueFilled)(nil),  // 22: actornet.messages.WriteQueueFilled
+	(*WriteQueueDrained)(nil), // 23: actornet.messages.WriteQueueDrained
+	(*GetStats)(nil),          // 24: actornet.messages.GetStats
+	(*ListenerStats)(nil),     // 25: actornet.messages.ListenerStats
+	(*Endpoint)(nil),          // 26: actornet.messages.Endpoint
+	(*Options)(nil),           // 27: actornet.messages.Options
+	(ConnectStatus)(0),        // 28: actornet.messages.ConnectStatus
+	(*Status)(nil),            // 29: actornet.messages.Status
+	(*Ref)(nil),               // 30: actornet.messages.Ref
 }
 var file_tcp_proto_depIdxs = []int32{
-	22, // 0: actornet.messages.Connect.remote:type_name -> actornet.messages.Endpoint
-	23, // 1: actornet.messages.Connect.options:type_name -> actornet.messages.Options
-	24, // 2: actornet.messages.ConnectResult.status:type_name -> actornet.messages.ConnectStatus
-	25, // 3: actornet.messages.ConnectResult.error:type_name -> actornet.messages.Status
-	22, // 4: actornet.messages.ConnectResult.local:type_name -> actornet.messages.Endpoint
-	22, // 5: actornet.messages.ConnectResult.remote:type_name -> actornet.messages.Endpoint
-	25, // 6: actornet.messages.SendResult.status:type_name -> actornet.messages.Status
-	25, // 7: actornet.messages.RecvResult.status:type_name -> actornet.messages.Status
-	22, // 8: actornet.messages.Listen.local:type_name -> actornet.messages.Endpoint
-	23, // 9: actornet.messages.Listen.options:type_name -> actornet.messages.Options
-	25, // 10: actornet.messages.ListenResult.status:type_name -> actornet.messages.Status
-	22, // 11: actornet.messages.ListenResult.local:type_name -> actornet.messages.Endpoint
-	25, // 12: actornet.messages.AcceptResult.status:type_name -> actornet.messages.Status
-	26, // 13: actornet.messages.AcceptResult.client:type_name -> actornet.messages.Ref
-	22, // 14: actornet.messages.AcceptResult.local:type_name -> actornet.messages.Endpoint
-	22, // 15: actornet.messages.AcceptResult.remote:type_name -> actornet.messages.Endpoint
-	26, // 16: actornet.messages.Connected.connection:type_name -> actornet.messages.Ref
-	22, // 17: actornet.messages.Connected.local:type_name -> actornet.messages.Endpoint
-	22, // 18: actornet.messages.Connected.remote:type_name -> actornet.messages.Endpoint
-	25, // 19: actornet.messages.WriteFailed.status:type_name -> actornet.messages.Status
-	25, // 20: actornet.messages.ErrorClosed.cause:type_name -> actornet.messages.Status
+	26, // 0: actornet.messages.Connect.remote:type_name -> actornet.messages.Endpoint
+	27, // 1: actornet.messages.Connect.options:type_name -> actornet.messages.Options
+	28, // 2: actornet.messages.ConnectResult.status:type_name -> actornet.messages.ConnectStatus
+	29, // 3: actornet.messages.ConnectResult.error:type_name -> actornet.messages.Status
+	26, // 4: actornet.messages.ConnectResult.local:type_name -> actornet.messages.Endpoint
+	26, // 5: actornet.messages.ConnectResult.remote:type_name -> actornet.messages.Endpoint
+	29, // 6: actornet.messages.SendResult.status:type_name -> actornet.messages.Status
+	29, // 7: actornet.messages.RecvResult.status:type_name -> actornet.messages.Status
+	26, // 8: actornet.messages.Listen.local:type_name -> actornet.messages.Endpoint
+	27, // 9: actornet.messages.Listen.options:type_name -> actornet.messages.Options
+	29, // 10: actornet.messages.ListenResult.status:type_name -> actornet.messages.Status
+	26, // 11: actornet.messages.ListenResult.local:type_name -> actornet.messages.Endpoint
+	29, // 12: actornet.messages.AcceptResult.status:type_name -> actornet.messages.Status
+	30, // 13: actornet.messages.AcceptResult.client:type_name -> actornet.messages.Ref
+	26, // 14: actornet.messages.AcceptResult.local:type_name -> actornet.messages.Endpoint
+	26, // 15: actornet.messages.AcceptResult.remote:type_name -> actornet.messages.Endpoint
+	30, // 16: actornet.messages.Connected.connection:type_name -> actornet.messages.Ref
+	26, // 17: actornet.messages.Connected.local:type_name -> actornet.messages.Endpoint
+	26, // 18: actornet.messages.Connected.remote:type_name -> actornet.messages.Endpoint
+	29, // 19: actornet.messages.WriteFailed.status:type_name -> actornet.messages.Status
+	29, // 20: actornet.messages.ErrorClosed.cause:type_name -> actornet.messages.Status
 	21, // [21:21] is the sub-list for method output_type
 	21, // [21:21] is the sub-list for method input_type
 	21, // [21:21] is the sub-list for extension type_name
@@ -1333,7 +1549,7 @@ func file_tcp_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tcp_proto_rawDesc), len(file_tcp_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   26,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"fmt"
 	"net"
 
 	"github.com/actornet/actornet/messages"
@@ -22,3 +23,10 @@ func causeOf(code messages.IOStatus) error {
 	}
 	return (&messages.Status{Code: code}).Err()
 }
+
+// errClosedConn refuses a Write on a connection that is closing.
+var errClosedConn = net.ErrClosed
+
+// errPushMode refuses Accept on a push-mode listener, which accepts by
+// itself.
+var errPushMode = fmt.Errorf("%w: push-mode listener accepts by itself", socket.ErrInvalidArgument)

@@ -27,8 +27,9 @@ type Listener struct {
 type ListenOption func(*listenConfig)
 
 type listenConfig struct {
-	backlog uint32
-	opts    *messages.Options
+	backlog    uint32
+	opts       *messages.Options
+	serverOpts []func(*serverConfig)
 }
 
 // WithBacklog sets the listen(2) backlog; zero means the kernel maximum.
@@ -50,9 +51,11 @@ func WithV6Only(on bool) ListenOption { return func(c *listenConfig) { c.opts.V6
 
 // ListenerProps returns the props of a listener actor, to spawn under a
 // supervising actor; it listens on its first Listen command.
-func ListenerProps(sys *actors.System) *actor.Props {
+func ListenerProps(sys *actors.System) *actor.Props { return listenerProps(sys, nil) }
+
+func listenerProps(sys *actors.System, server *serverConfig) *actor.Props {
 	return actors.SocketProps(sys, nil, func(c *actors.Core) (actor.Actor, actors.Hooks) {
-		a := newListenerActor(c)
+		a := newListenerActor(c, server)
 		return a, a.hooks()
 	})
 }
@@ -62,17 +65,45 @@ func ListenerProps(sys *actors.System) *actor.Props {
 // resolved with net.Resolver within ctx; the first address is used).
 // Port 0 picks a free port: see Addr.
 func Listen(ctx context.Context, sys *actors.System, addr string, opts ...ListenOption) (*Listener, error) {
+	return listen(ctx, sys, addr, nil, opts)
+}
+
+// Serve is Listen in push mode: the listener accepts by itself, and each
+// connection gets a connection actor and a handler actor spawned from
+// handler, its child. The handler receives Connected (with the connection
+// to send Write, ResumeReading, Close, ConfirmedClose and Abort to),
+// Received under read credit, PeerClosed, Written and WriteFailed for its
+// Writes, WriteQueueFilled and WriteQueueDrained, and Closed or
+// ErrorClosed. Push-mode settings: WithReadCredit, WithReadSize,
+// WithWriteQueue, WithMaxConnections, WithAcceptBatch, WithKeepOpen,
+// WithHandlerSupervisor. Closing the listener closes only the listening
+// socket: live connections go on.
+func Serve(ctx context.Context, sys *actors.System, addr string, handler *actor.Props, opts ...ListenOption) (*Listener, error) {
+	if handler == nil {
+		return nil, &socket.OpError{Op: "listen", Err: socket.ErrInvalidArgument}
+	}
+	return listen(ctx, sys, addr, handler, opts)
+}
+
+func listen(ctx context.Context, sys *actors.System, addr string, handler *actor.Props, opts []ListenOption) (*Listener, error) {
 	cfg := listenConfig{opts: &messages.Options{ReuseAddr: true}}
 	for _, o := range opts {
 		o(&cfg)
 	}
-	cmd := &messages.Listen{HostPort: addr, Backlog: cfg.backlog, Options: cfg.opts}
+	var server *serverConfig
+	if handler != nil {
+		server = defaultServerConfig(handler)
+		for _, f := range cfg.serverOpts {
+			f(server)
+		}
+	}
+	cmd := &messages.Listen{HostPort: addr, Backlog: cfg.backlog, Options: cfg.opts, PushMode: handler != nil}
 	if ap, err := resolveListen(ctx, addr); err == nil {
 		cmd.HostPort, cmd.Local = "", messages.NewEndpoint(ap)
 	} else if err != errNotName {
 		return nil, err
 	}
-	pid, err := sys.SpawnSocketActor(ListenerProps(sys))
+	pid, err := sys.SpawnSocketActor(listenerProps(sys, server))
 	if err != nil {
 		return nil, err
 	}
@@ -87,6 +118,12 @@ func Listen(ctx context.Context, sys *actors.System, addr string, opts ...Listen
 	}
 	l.addr, _ = res.GetLocal().AddrPort()
 	return l, nil
+}
+
+// Stats returns a push-mode listener's counters.
+func (l *Listener) Stats(ctx context.Context) (*messages.ListenerStats, error) {
+	f := actors.Request[*messages.ListenerStats](l.System().Root(), l.PID(), &messages.GetStats{})
+	return actors.Await(ctx, l.System(), l.PID(), f)
 }
 
 var errNotName = &socket.OpError{Op: "listen", Err: socket.ErrInvalidAddress}

@@ -21,11 +21,27 @@ import (
 // as connections accepted from a Go net.Listener do.
 type listenerActor struct {
 	core     *actors.Core
+	ctx      actor.Context
 	result   *messages.ListenResult // cached once Listen ran
 	local    netip.AddrPort
 	accepts  []*acceptReq
 	accepted *messages.Options // options of accepted sockets
+
+	// push mode only
+	server    *serverConfig
+	stats     listenerStats
+	backoff   time.Duration
+	backoffID uint64
+	paused    bool
 }
+
+// listenerStats are the counters behind messages.ListenerStats.
+type listenerStats struct{ Accepted, Rejected, Live, AcceptErrors uint64 }
+
+// acceptMore is the message a push-mode listener sends itself when an
+// accept batch ends with connections perhaps still waiting: with
+// edge-triggered readiness no new edge would say so.
+type acceptMore struct{}
 
 var _ actor.Actor = (*listenerActor)(nil)
 
@@ -35,15 +51,32 @@ type acceptReq struct {
 	timer *time.Timer
 }
 
-func newListenerActor(c *actors.Core) *listenerActor {
-	return &listenerActor{core: c, accepted: &messages.Options{NoDelay: true}}
+func newListenerActor(c *actors.Core, server *serverConfig) *listenerActor {
+	return &listenerActor{core: c, accepted: &messages.Options{NoDelay: true}, server: server}
 }
 
 func (a *listenerActor) hooks() actors.Hooks {
 	return actors.Hooks{
-		Ready: func(d poller.Direction) { a.serveAccepts() },
-		Wants: func(d poller.Direction) bool { return d == poller.Readable && len(a.accepts) > 0 },
+		Ready: func(d poller.Direction) {
+			if a.server != nil {
+				a.acceptLoop()
+			} else {
+				a.serveAccepts()
+			}
+		},
+		Wants: func(d poller.Direction) bool {
+			if a.server != nil {
+				return d == poller.Readable && a.result != nil && !a.paused
+			}
+			return d == poller.Readable && len(a.accepts) > 0
+		},
 		Expire: func(id uint64) bool {
+			if a.server != nil && id == a.backoffID && a.paused {
+				a.paused = false
+				a.core.Want(poller.Readable)
+				a.acceptLoop()
+				return true
+			}
 			return a.finish(func(r *acceptReq) bool { return r.id == id }, messages.IOStatus_IO_STATUS_TIMEOUT)
 		},
 		Withdraw: func(rp actors.Replier) bool {
@@ -55,6 +88,18 @@ func (a *listenerActor) hooks() actors.Hooks {
 
 // Receive handles Listen and Accept; the core handles the rest.
 func (a *listenerActor) Receive(ctx actor.Context) {
+	a.ctx = ctx
+	switch ctx.Message().(type) {
+	case *actor.Terminated: // a push-mode connection ended
+		a.stats.Live--
+		return
+	case acceptMore:
+		if !a.core.Closed() && !a.paused {
+			a.acceptLoop()
+			a.core.UpdateWants()
+		}
+		return
+	}
 	if a.core.Handle(ctx) {
 		return
 	}
@@ -66,7 +111,16 @@ func (a *listenerActor) Receive(ctx actor.Context) {
 	case *messages.Listen:
 		a.listen(cmd, reply)
 	case *messages.Accept:
+		if a.server != nil {
+			reply.Reply(&messages.AcceptResult{Status: a.status("accept", errPushMode)})
+			break
+		}
 		a.accept(cmd, reply)
+	case *messages.GetStats:
+		reply.Reply(&messages.ListenerStats{
+			Accepted: a.stats.Accepted, Rejected: a.stats.Rejected,
+			Live: a.stats.Live, AcceptErrors: a.stats.AcceptErrors,
+		})
 	default:
 		if !a.core.Command(ctx, cmd, reply) {
 			actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
@@ -95,6 +149,59 @@ func (a *listenerActor) listen(cmd *messages.Listen, reply actors.Replier) {
 		a.result.Local = messages.NewEndpoint(a.local)
 	}
 	reply.Reply(a.result)
+	if err == nil && a.server != nil {
+		a.core.Want(poller.Readable)
+		a.acceptLoop()
+	}
+}
+
+func (a *listenerActor) status(op string, err error) *messages.Status {
+	return messages.StatusOf(op, netFor(a.local), a.local, err)
+}
+
+// acceptLoop is push mode's accept: up to a batch of connections per
+// readiness, each given a connection actor and a handler; past the
+// connection limit a connection is closed at once and counted.
+func (a *listenerActor) acceptLoop() {
+	ls := a.core.Socket()
+	for i := 0; i < a.server.batch; i++ {
+		sock, remote, err := ls.Accept()
+		switch {
+		case err == unix.EAGAIN:
+			return
+		case errors.Is(err, unix.ECONNABORTED):
+			continue
+		case err != nil:
+			// EMFILE, ENFILE, ENOBUFS...: pause and retry after a back-off
+			// (5 ms, doubling to 1 s): the waiting connection brings no new
+			// edge, and retrying at once would spin.
+			a.stats.AcceptErrors++
+			a.backoff = min(max(2*a.backoff, 5*time.Millisecond), time.Second)
+			a.paused = true
+			a.backoffID = a.core.NextID()
+			a.core.After(a.backoff, a.backoffID)
+			return
+		}
+		a.backoff = 0
+		if int(a.stats.Live) >= a.server.maxConns {
+			_ = sock.Close()
+			a.stats.Rejected++
+			continue
+		}
+		if err := sock.Apply(a.accepted.SocketOptions()); err != nil {
+			_ = sock.Close()
+			continue
+		}
+		pid, err := a.core.System().SpawnSocketActor(connProps(a.core.System(), sock, remote, a.server))
+		if err != nil {
+			_ = sock.Close()
+			continue
+		}
+		a.ctx.Watch(pid)
+		a.stats.Accepted++
+		a.stats.Live++
+	}
+	a.core.System().Root().Send(a.core.Self(), acceptMore{})
 }
 
 // listenAddr is the address a Listen names: an Endpoint, or a literal

@@ -1,0 +1,319 @@
+package tcp
+
+import (
+	"net/netip"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/poller"
+	"github.com/actornet/actornet/socket"
+)
+
+// closeMode is how a push-mode connection is being closed.
+type closeMode int
+
+const (
+	open        closeMode = iota
+	flushing              // Close: flush the queue, then close (FIN)
+	confirming            // ConfirmedClose: flush, FIN, wait for the peer's FIN
+	closedConn            // the fd is closed; the actor is stopping
+)
+
+// connActor is a push-mode connection: it reads under the handler's
+// credit and sends Received, writes the handler's Writes from a
+// byte-bounded queue and acknowledges each with Written, and reports
+// PeerClosed, Closed and ErrorClosed. Its handler is its child: the
+// handler's death closes the connection.
+type connActor struct {
+	core    *actors.Core
+	cfg     *serverConfig
+	self    *actor.PID
+	handler *actor.PID
+	remote  netip.AddrPort
+	credit  int
+	eof     bool
+	mode    closeMode
+	queue   []*queuedWrite
+	queued  int
+	filled  bool // WriteQueueFilled sent, WriteQueueDrained not yet
+}
+
+var _ actor.Actor = (*connActor)(nil)
+
+type queuedWrite struct {
+	data []byte
+	off  int
+	ack  uint64
+}
+
+// connProps are the props of the connection actor of an accepted socket;
+// its supervisor strategy is the handlers'.
+func connProps(sys *actors.System, sock *socket.Socket, remote netip.AddrPort, cfg *serverConfig) *actor.Props {
+	props := actors.SocketProps(sys, sock, func(c *actors.Core) (actor.Actor, actors.Hooks) {
+		a := &connActor{core: c, cfg: cfg, remote: remote, credit: cfg.credit}
+		return a, actors.Hooks{Ready: a.ready, Wants: a.wants, Cancel: a.cancel}
+	})
+	return props.Configure(actor.WithSupervisor(cfg.strategy))
+}
+
+// Receive handles the handler's commands; the core handles the rest.
+func (a *connActor) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		a.core.Handle(ctx)
+		a.start(ctx)
+		return
+	case *actor.Terminated:
+		if m.GetWho().Equal(a.handler) {
+			a.terminate(ctx) // the handler died: nobody to serve
+		}
+		return
+	}
+	if a.core.Handle(ctx) {
+		return
+	}
+	cmd, reply, ok := actors.RequestOf(ctx)
+	if !ok {
+		return
+	}
+	switch cmd := cmd.(type) {
+	case *messages.Write:
+		a.write(cmd)
+	case *messages.ResumeReading:
+		a.credit += int(cmd.GetCredit())
+		if a.mode == open || a.mode == confirming {
+			a.core.Want(poller.Readable)
+			a.serveReads()
+		}
+	case *messages.Close:
+		a.startClose(flushing, cmd, reply)
+	case *messages.ConfirmedClose:
+		a.startClose(confirming, cmd, reply)
+	case *messages.Abort:
+		if sock := a.core.Socket(); sock != nil {
+			_ = sock.SetLinger(0)
+		}
+		reply.Reply(&messages.Status{Op: "abort"})
+		a.finish("abort", nil)
+	default:
+		if !a.core.Command(ctx, cmd, reply) {
+			actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
+		}
+	}
+	a.core.UpdateWants()
+}
+
+func (a *connActor) start(ctx actor.Context) {
+	a.self = ctx.Self()
+	if a.core.Closed() {
+		return // registration failed; the core is stopping the actor
+	}
+	a.handler = ctx.Spawn(a.cfg.handler)
+	sock := a.core.Socket()
+	local, _ := sock.LocalAddr()
+	a.tell(&messages.Connected{
+		Connection: messages.NewRef(a.self),
+		Local:      messages.NewEndpoint(local),
+		Remote:     messages.NewEndpoint(a.remote),
+	})
+	a.core.Want(poller.Readable)
+	a.serveReads()
+	a.core.UpdateWants()
+}
+
+func (a *connActor) tell(msg proto.Message) {
+	a.core.System().Root().Send(a.handler, msg)
+}
+
+func (a *connActor) status(op string, err error) *messages.Status {
+	return messages.StatusOf(op, netFor(a.remote), a.remote, err)
+}
+
+// serveReads reads and sends Received while the handler has credit.
+func (a *connActor) serveReads() {
+	sock := a.core.Socket()
+	for a.credit > 0 && !a.eof && (a.mode == open || a.mode == confirming) {
+		sp := scratch.Get().(*[]byte)
+		p := (*sp)[:min(a.cfg.readSize, len(*sp))]
+		n, err := sock.Read(p)
+		var data []byte
+		if n > 0 {
+			data = append([]byte(nil), p[:n]...)
+		}
+		scratch.Put(sp)
+		switch {
+		case err == unix.EAGAIN:
+			return
+		case err != nil:
+			a.finish("read", err)
+			return
+		case n == 0:
+			a.peerClosed()
+			return
+		}
+		a.credit--
+		a.tell(&messages.Received{Data: data})
+		if n < len(p) && !a.core.Registration().HungUp() {
+			return
+		}
+	}
+}
+
+func (a *connActor) peerClosed() {
+	a.eof = true
+	if a.mode == confirming {
+		a.finish("close", nil) // the peer's FIN confirms our close
+		return
+	}
+	a.tell(&messages.PeerClosed{})
+	if !a.cfg.keepOpen && a.mode == open {
+		a.mode = flushing
+		a.flushThenClose()
+	}
+}
+
+func (a *connActor) write(cmd *messages.Write) {
+	n := len(cmd.GetData())
+	switch {
+	case a.mode != open:
+		a.tell(&messages.WriteFailed{Ack: cmd.GetAck(), Status: a.status("write", errClosedConn)})
+		return
+	case n > a.cfg.queueLimit:
+		a.tell(&messages.WriteFailed{Ack: cmd.GetAck(), Status: a.status("write", unix.EMSGSIZE)})
+		return
+	case a.queued+n > a.cfg.queueLimit:
+		a.tell(&messages.WriteFailed{Ack: cmd.GetAck(), Status: a.status("write", unix.EAGAIN)})
+		return
+	case n == 0:
+		a.tell(&messages.Written{Ack: cmd.GetAck()})
+		return
+	}
+	a.queue = append(a.queue, &queuedWrite{data: cmd.GetData(), ack: cmd.GetAck()})
+	a.queued += n
+	if len(a.queue) == 1 {
+		a.core.Want(poller.Writable)
+		a.serveWrites()
+	}
+	if !a.filled && a.queued > a.cfg.queueHigh {
+		a.filled = true
+		a.tell(&messages.WriteQueueFilled{Queued: uint64(a.queued)})
+	}
+}
+
+// serveWrites writes the queue in order and acknowledges each Write once
+// all its bytes are in the kernel.
+func (a *connActor) serveWrites() {
+	sock := a.core.Socket()
+	for len(a.queue) > 0 {
+		w := a.queue[0]
+		n, err := sock.Write(w.data[w.off:])
+		if err == unix.EAGAIN {
+			break
+		}
+		if err != nil {
+			a.finish("write", err)
+			return
+		}
+		w.off += n
+		a.queued -= n
+		if w.off == len(w.data) {
+			a.queue[0] = nil
+			a.queue = a.queue[1:]
+			a.tell(&messages.Written{Ack: w.ack})
+		}
+	}
+	if a.filled && a.queued <= a.cfg.queueLow {
+		a.filled = false
+		a.tell(&messages.WriteQueueDrained{Queued: uint64(a.queued)})
+	}
+	if len(a.queue) == 0 && a.mode != open {
+		a.flushThenClose()
+	}
+}
+
+func (a *connActor) startClose(mode closeMode, cmd proto.Message, reply actors.Replier) {
+	if a.mode != open {
+		actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
+		return
+	}
+	a.mode = mode
+	reply.Reply(&messages.Status{Op: messages.OpName(cmd)})
+	if mode == confirming && a.eof {
+		a.mode = flushing // the peer already closed: nothing to wait for
+	}
+	if len(a.queue) == 0 {
+		a.flushThenClose()
+	}
+}
+
+// flushThenClose runs once the queue is empty: Close closes; ConfirmedClose
+// sends FIN and goes on reading until the peer's FIN.
+func (a *connActor) flushThenClose() {
+	if len(a.queue) > 0 {
+		return
+	}
+	switch a.mode {
+	case flushing:
+		a.finish("close", nil)
+	case confirming:
+		if err := a.core.Socket().Shutdown(socket.Write); err != nil {
+			a.finish("shutdown", err)
+			return
+		}
+		a.credit = max(a.credit, 1) // keep reading to see the FIN
+		a.core.Want(poller.Readable)
+		a.serveReads()
+	}
+}
+
+// finish closes the fd and tells the handler Closed (err nil) or
+// ErrorClosed with the failure of op, then a PoisonPill: the handler
+// handles the last event, stops, and its Terminated stops this actor.
+func (a *connActor) finish(op string, err error) {
+	if a.mode == closedConn {
+		return
+	}
+	a.mode = closedConn
+	if err != nil {
+		a.tell(&messages.ErrorClosed{Cause: a.status(op, err)})
+	} else {
+		a.tell(&messages.Closed{})
+	}
+	a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
+	a.core.System().Root().Send(a.handler, &actor.PoisonPill{})
+}
+
+// terminate closes at once, with no events: the handler is gone.
+func (a *connActor) terminate(ctx actor.Context) {
+	a.mode = closedConn
+	a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
+	ctx.Stop(a.self)
+}
+
+func (a *connActor) ready(d poller.Direction) {
+	if d == poller.Readable {
+		a.serveReads()
+	} else {
+		a.serveWrites()
+	}
+}
+
+func (a *connActor) wants(d poller.Direction) bool {
+	if d == poller.Readable {
+		return a.credit > 0 && !a.eof && (a.mode == open || a.mode == confirming)
+	}
+	return len(a.queue) > 0
+}
+
+// cancel runs when the socket closes under the actor (stop, system stop):
+// queued writes fail.
+func (a *connActor) cancel(code messages.IOStatus) {
+	for _, w := range a.queue {
+		a.tell(&messages.WriteFailed{Ack: w.ack, Status: &messages.Status{Code: code, Op: "write"}})
+	}
+	a.queue, a.queued = nil, 0
+}

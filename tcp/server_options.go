@@ -1,0 +1,102 @@
+package tcp
+
+import (
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// serverConfig is the push-mode part of a listener: how it spawns and runs
+// the connection actor and handler of each accepted connection. It is
+// built once by Serve and only read afterwards.
+type serverConfig struct {
+	handler    *actor.Props
+	strategy   actor.SupervisorStrategy
+	credit     int
+	readSize   int
+	queueLimit int
+	queueHigh  int
+	queueLow   int
+	maxConns   int
+	batch      int
+	keepOpen   bool
+}
+
+// Defaults of push mode: bounded everywhere.
+const (
+	DefaultReadCredit     = 8
+	DefaultReadSize       = 16 << 10
+	DefaultWriteQueue     = 4 << 20
+	DefaultWriteHigh      = 1 << 20
+	DefaultWriteLow       = 256 << 10
+	DefaultMaxConnections = 8192
+	DefaultAcceptBatch    = 64
+)
+
+func defaultServerConfig(handler *actor.Props) *serverConfig {
+	return &serverConfig{
+		handler:    handler,
+		strategy:   actor.DefaultSupervisorStrategy(),
+		credit:     DefaultReadCredit,
+		readSize:   DefaultReadSize,
+		queueLimit: DefaultWriteQueue,
+		queueHigh:  DefaultWriteHigh,
+		queueLow:   DefaultWriteLow,
+		maxConns:   DefaultMaxConnections,
+		batch:      DefaultAcceptBatch,
+	}
+}
+
+// WithReadCredit sets how many Received a push-mode connection sends its
+// handler before it stops reading until the handler sends ResumeReading
+// (Erlang's {active, N}). Default DefaultReadCredit.
+func WithReadCredit(n int) ListenOption {
+	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.credit = max(n, 1) }) }
+}
+
+// WithReadSize sets the largest Received, in bytes. Default DefaultReadSize.
+func WithReadSize(n int) ListenOption {
+	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.readSize = max(n, 1) }) }
+}
+
+// WithWriteQueue bounds a push-mode connection's write queue: a Write that
+// would take it past limit bytes is refused (WriteFailed, would_block);
+// the handler gets WriteQueueFilled above high and WriteQueueDrained back
+// at low. Defaults DefaultWriteQueue, DefaultWriteHigh, DefaultWriteLow.
+func WithWriteQueue(limit, high, low int) ListenOption {
+	return func(c *listenConfig) {
+		c.server(func(s *serverConfig) {
+			s.queueLimit = max(limit, 1)
+			s.queueHigh = min(max(high, 1), s.queueLimit)
+			s.queueLow = min(max(low, 0), s.queueHigh)
+		})
+	}
+}
+
+// WithMaxConnections bounds the live connections of a push-mode listener;
+// beyond it new connections are closed at once and counted as rejected.
+// Default DefaultMaxConnections.
+func WithMaxConnections(n int) ListenOption {
+	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.maxConns = max(n, 1) }) }
+}
+
+// WithAcceptBatch bounds the connections accepted per readiness event
+// before the listener lets other messages through. Default
+// DefaultAcceptBatch.
+func WithAcceptBatch(n int) ListenOption {
+	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.batch = max(n, 1) }) }
+}
+
+// WithKeepOpen keeps a connection open for writing after the peer
+// half-closes (the handler gets PeerClosed and may still Write, then
+// Close). Off by default: PeerClosed is followed by a close.
+func WithKeepOpen(on bool) ListenOption {
+	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.keepOpen = on }) }
+}
+
+// WithHandlerSupervisor sets the strategy that supervises handlers.
+// Default: Proto.Actor's default, which restarts a failed handler.
+func WithHandlerSupervisor(s actor.SupervisorStrategy) ListenOption {
+	return func(c *listenConfig) { c.server(func(sc *serverConfig) { sc.strategy = s }) }
+}
+
+// server records a push-mode setting; Serve applies them.
+func (c *listenConfig) server(f func(*serverConfig)) { c.serverOpts = append(c.serverOpts, f) }

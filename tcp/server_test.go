@@ -1,0 +1,373 @@
+package tcp
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"runtime"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
+)
+
+// handler is a push-mode test handler: it reports every event on events
+// and runs onEvent, if set, to act on it. Its connection is its parent.
+type handler struct {
+	events  chan any
+	onEvent func(ctx actor.Context, msg any)
+}
+
+func (h *handler) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *messages.Connected, *messages.Received, *messages.PeerClosed, *messages.Written,
+		*messages.WriteFailed, *messages.WriteQueueFilled, *messages.WriteQueueDrained,
+		*messages.Closed, *messages.ErrorClosed:
+		select {
+		case h.events <- m:
+		default: // a test that does not read events must not block the handler
+		}
+		if h.onEvent != nil {
+			h.onEvent(ctx, m)
+		}
+	}
+}
+
+func handlerProps(events chan any, onEvent func(actor.Context, any)) *actor.Props {
+	return actor.PropsFromProducer(func() actor.Actor { return &handler{events: events, onEvent: onEvent} })
+}
+
+// echoing writes back what it receives and grants one more credit each time.
+func echoing(ctx actor.Context, msg any) {
+	if m, ok := msg.(*messages.Received); ok {
+		ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData()})
+		ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
+	}
+}
+
+func serve(t *testing.T, sys *actors.System, addr string, props *actor.Props, opts ...ListenOption) *Listener {
+	t.Helper()
+	l, err := Serve(testCtx(t), sys, addr, props, opts...)
+	if err != nil {
+		t.Fatalf("Serve: %v", err)
+	}
+	t.Cleanup(func() { _ = l.Close(context.Background()) })
+	return l
+}
+
+// next waits for an event of type T, skipping others.
+func next[T any](t *testing.T, events chan any) T {
+	t.Helper()
+	deadline := time.After(testTimeout)
+	for {
+		select {
+		case e := <-events:
+			if v, ok := e.(T); ok {
+				return v
+			}
+		case <-deadline:
+			var zero T
+			t.Fatalf("no %T event", zero)
+			return zero
+		}
+	}
+}
+
+func TestServeEcho(t *testing.T) {
+	forEachFamily(t, func(t *testing.T, addr string) {
+		sys := newSystem(t)
+		events := make(chan any, 1024)
+		l := serve(t, sys, addr, handlerProps(events, echoing))
+		c := dial(t, sys, l.Addr().String())
+		ctx := testCtx(t)
+		conn := next[*messages.Connected](t, events)
+		if r, _ := conn.GetRemote().AddrPort(); r.Port() == 0 {
+			t.Fatalf("Connected = %v", conn)
+		}
+		ping := bytes.Repeat([]byte("x"), 32)
+		c.Send(ctx, ping, time.Second)
+		if got, err := c.RecvExact(ctx, 32, time.Second); err != nil || !bytes.Equal(got, ping) {
+			t.Fatalf("echo = %q, %v", got, err)
+		}
+		big := make([]byte, 1<<20)
+		for i := range big {
+			big[i] = byte(i)
+		}
+		reader := c.RecvExactAsync(len(big), 10*time.Second)
+		if _, err := c.Send(ctx, big, 10*time.Second); err != nil {
+			t.Fatal(err)
+		}
+		res, err := reader.Wait(ctx)
+		if err != nil || !bytes.Equal(res.GetData(), big) {
+			t.Fatalf("1 MiB echo: %v, %v", err, res.GetStatus())
+		}
+		st, err := l.Stats(ctx)
+		if err != nil || st.GetAccepted() != 1 || st.GetLive() != 1 {
+			t.Fatalf("Stats = %v, %v", st, err)
+		}
+	})
+}
+
+// TestServeCreditBoundsMemory: a handler that never grants more credit
+// gets exactly its credit of Received, and the server stops reading while
+// a client offers 100 MiB: the heap does not grow with the offer.
+func TestServeCreditBoundsMemory(t *testing.T) {
+	sys := newSystem(t)
+	events := make(chan any, 1024)
+	const credit, readSize = 4, 16 << 10
+	l := serve(t, sys, "127.0.0.1:0", handlerProps(events, nil), WithReadCredit(credit), WithReadSize(readSize))
+	c := dial(t, sys, l.Addr().String())
+	offer := make([]byte, 100<<20)
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	sent, err := c.Send(testCtx(t), offer, time.Second)
+	if !errors.Is(err, os.ErrDeadlineExceeded) {
+		t.Fatalf("Send of 100 MiB to a stalled server = %d, %v; want a timeout", sent, err)
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	got, bytesIn := 0, 0
+	for drained := false; !drained; {
+		select {
+		case e := <-events:
+			if r, ok := e.(*messages.Received); ok {
+				got++
+				bytesIn += len(r.GetData())
+			}
+		default:
+			drained = true
+		}
+	}
+	if got != credit || bytesIn > credit*readSize {
+		t.Fatalf("handler got %d Received (%d bytes); want exactly %d, at most %d bytes", got, bytesIn, credit, credit*readSize)
+	}
+	if sent >= len(offer) {
+		t.Fatalf("the whole offer went out (%d bytes) to a server that stopped reading", sent)
+	}
+	growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+	if growth > 16<<20 {
+		t.Fatalf("heap grew by %d bytes while 100 MiB were offered", growth)
+	}
+	t.Logf("offered 100 MiB: %d bytes sent into the kernel, %d delivered, heap growth %d", sent, bytesIn, growth)
+}
+
+// TestServeWriteQueueBound: Writes to a peer that does not read fill the
+// kernel's buffers, then the queue past its high watermark (Filled), then
+// are refused at its limit; everything acknowledged reaches the peer once
+// it reads, and the queue reports Drained.
+func TestServeWriteQueueBound(t *testing.T) {
+	sys := newSystem(t)
+	events := make(chan any, 1024)
+	const chunk, writes = 256 << 10, 64 // 16 MiB offered
+	blast := func(ctx actor.Context, msg any) {
+		if _, ok := msg.(*messages.Connected); ok {
+			data := make([]byte, chunk)
+			for i := 1; i <= writes; i++ {
+				ctx.Send(ctx.Parent(), &messages.Write{Data: data, Ack: uint64(i)})
+			}
+			ctx.Send(ctx.Parent(), &messages.Write{Data: make([]byte, 2<<20), Ack: 1000})
+		}
+	}
+	l := serve(t, sys, "127.0.0.1:0", handlerProps(events, blast), WithWriteQueue(1<<20, 512<<10, 128<<10))
+	c := dial(t, sys, l.Addr().String())
+	// The oversize Write was sent last, so once it is refused every other
+	// Write was written, refused or queued.
+	written, refused, filled := 0, 0, false
+	for done := false; !done; {
+		switch e := next[any](t, events).(type) {
+		case *messages.WriteQueueFilled:
+			filled = true
+		case *messages.Written:
+			written++
+		case *messages.WriteFailed:
+			if e.GetAck() == 1000 {
+				if !errors.Is(e.GetStatus().Err(), syscall.EMSGSIZE) {
+					t.Fatalf("oversize Write refused with %v", e.GetStatus())
+				}
+				done = true
+				continue
+			}
+			if !errors.Is(e.GetStatus().Err(), syscall.EAGAIN) {
+				t.Fatalf("WriteFailed = %v; want would_block", e.GetStatus())
+			}
+			refused++
+		}
+	}
+	if refused == 0 || written == 0 || !filled {
+		t.Fatalf("written %d, refused %d, filled %v: the bound never refused, nothing went out, or no high watermark", written, refused, filled)
+	}
+	// Every Write not refused reaches the peer, and is acknowledged.
+	accepted := writes - refused
+	got, err := c.RecvExact(testCtx(t), accepted*chunk, 10*time.Second)
+	if err != nil || len(got) != accepted*chunk {
+		t.Fatalf("peer read %d bytes, %v; want %d", len(got), err, accepted*chunk)
+	}
+	for written < accepted {
+		next[*messages.Written](t, events)
+		written++
+	}
+	next[*messages.WriteQueueDrained](t, events)
+}
+
+func TestServeHandlerFailure(t *testing.T) {
+	quitting := func(ctx actor.Context, msg any) {
+		if m, ok := msg.(*messages.Received); ok {
+			switch string(m.GetData()) {
+			case "panic":
+				panic("handler failure")
+			case "quit":
+				ctx.Stop(ctx.Self())
+			default:
+				echoing(ctx, msg)
+			}
+		}
+	}
+	tests := []struct {
+		name     string
+		opts     []ListenOption
+		trigger  string
+		survives bool
+	}{
+		{name: "panic under a stopping strategy closes", opts: []ListenOption{WithHandlerSupervisor(actors.StoppingStrategy())}, trigger: "panic"},
+		{name: "panic under the default strategy restarts", trigger: "panic", survives: true},
+		{name: "a handler that stops closes", trigger: "quit"},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			sys := newSystem(t)
+			events := make(chan any, 1024)
+			l := serve(t, sys, "127.0.0.1:0", handlerProps(events, quitting), tt.opts...)
+			ctx := testCtx(t)
+			c := dial(t, sys, l.Addr().String())
+			next[*messages.Connected](t, events)
+			c.Send(ctx, []byte(tt.trigger), time.Second)
+			if got := next[*messages.Received](t, events); string(got.GetData()) != tt.trigger {
+				t.Fatalf("handler received %q", got.GetData())
+			}
+			if tt.survives {
+				// The restarted handler still echoes (its connection is its parent).
+				c.Send(ctx, []byte("still"), time.Second)
+				if got, err := c.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "still" {
+					t.Fatalf("after a restart: %q, %v", got, err)
+				}
+			} else if _, err := c.Recv(ctx, 16, 5*time.Second); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+				t.Fatalf("after the handler failed the client read %v; want the connection closed", err)
+			}
+			// The listener keeps serving.
+			c2 := dial(t, sys, l.Addr().String())
+			c2.Send(ctx, []byte("ping"), time.Second)
+			if got, err := c2.RecvExact(ctx, 4, time.Second); err != nil || string(got) != "ping" {
+				t.Fatalf("a new connection after the failure: %q, %v", got, err)
+			}
+		})
+	}
+}
+
+func TestServeHalfClose(t *testing.T) {
+	farewell := func(ctx actor.Context, msg any) {
+		if _, ok := msg.(*messages.PeerClosed); ok {
+			ctx.Send(ctx.Parent(), &messages.Write{Data: []byte("bye")})
+			ctx.Send(ctx.Parent(), &messages.Close{})
+		}
+	}
+	for _, keepOpen := range []bool{true, false} {
+		name := map[bool]string{true: "keep open", false: "close"}[keepOpen]
+		t.Run(name, func(t *testing.T) {
+			sys := newSystem(t)
+			events := make(chan any, 1024)
+			l := serve(t, sys, "[::1]:0", handlerProps(events, farewell), WithKeepOpen(keepOpen))
+			ctx := testCtx(t)
+			c := dial(t, sys, l.Addr().String())
+			next[*messages.Connected](t, events)
+			if err := c.Shutdown(ctx, messages.ShutdownHow_SHUTDOWN_HOW_WRITE); err != nil {
+				t.Fatal(err)
+			}
+			next[*messages.PeerClosed](t, events)
+			got, err := c.Recv(ctx, 16, 5*time.Second)
+			if keepOpen && (err != nil || string(got) != "bye") {
+				t.Fatalf("kept open: %q, %v; want the handler's farewell", got, err)
+			}
+			if !keepOpen && (!errors.Is(err, io.EOF) || len(got) != 0) {
+				t.Fatalf("not kept open: %q, %v; want end of stream", got, err)
+			}
+			if _, err := c.Recv(ctx, 16, 5*time.Second); !errors.Is(err, io.EOF) {
+				t.Fatalf("after the farewell: %v; want end of stream", err)
+			}
+			next[*messages.Closed](t, events)
+		})
+	}
+}
+
+func TestServeConfirmedCloseAndAbort(t *testing.T) {
+	for _, cmd := range []string{"confirmed", "abort"} {
+		t.Run(cmd, func(t *testing.T) {
+			closer := func(ctx actor.Context, msg any) {
+				if _, ok := msg.(*messages.Connected); ok {
+					if cmd == "abort" {
+						ctx.Send(ctx.Parent(), &messages.Abort{})
+					} else {
+						ctx.Send(ctx.Parent(), &messages.ConfirmedClose{})
+					}
+				}
+			}
+			sys := newSystem(t)
+			events := make(chan any, 1024)
+			l := serve(t, sys, "127.0.0.1:0", handlerProps(events, closer))
+			ctx := testCtx(t)
+			c := dial(t, sys, l.Addr().String())
+			_, err := c.Recv(ctx, 16, 5*time.Second)
+			if cmd == "abort" {
+				if !errors.Is(err, syscall.ECONNRESET) {
+					t.Fatalf("after Abort the client read %v; want ECONNRESET", err)
+				}
+				next[*messages.Closed](t, events)
+				return
+			}
+			if !errors.Is(err, io.EOF) {
+				t.Fatalf("after ConfirmedClose the client read %v; want end of stream", err)
+			}
+			// The server waits for our FIN before it reports Closed.
+			select {
+			case e := <-events:
+				if _, ok := e.(*messages.Closed); ok {
+					t.Fatal("Closed before the peer's FIN")
+				}
+			default:
+			}
+			c.Shutdown(ctx, messages.ShutdownHow_SHUTDOWN_HOW_WRITE)
+			next[*messages.Closed](t, events)
+		})
+	}
+}
+
+func TestServeMaxConnectionsAndListenerClose(t *testing.T) {
+	sys := newSystem(t)
+	events := make(chan any, 1024)
+	l := serve(t, sys, "127.0.0.1:0", handlerProps(events, echoing), WithMaxConnections(1))
+	ctx := testCtx(t)
+	c1 := dial(t, sys, l.Addr().String())
+	next[*messages.Connected](t, events)
+	c2 := dial(t, sys, l.Addr().String())
+	if _, err := c2.Recv(ctx, 16, 5*time.Second); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("a connection past the limit read %v; want it closed", err)
+	}
+	st, err := l.Stats(ctx)
+	if err != nil || st.GetRejected() != 1 || st.GetLive() != 1 {
+		t.Fatalf("Stats = %v, %v; want 1 rejected, 1 live", st, err)
+	}
+	// Closing the listener closes only the listening socket.
+	if err := l.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	c1.Send(ctx, []byte("alive"), time.Second)
+	if got, err := c1.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "alive" {
+		t.Fatalf("a live connection after the listener closed: %q, %v", got, err)
+	}
+}
