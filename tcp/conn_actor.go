@@ -17,10 +17,10 @@ import (
 type closeMode int
 
 const (
-	open        closeMode = iota
-	flushing              // Close: flush the queue, then close (FIN)
-	confirming            // ConfirmedClose: flush, FIN, wait for the peer's FIN
-	closedConn            // the fd is closed; the actor is stopping
+	open       closeMode = iota
+	flushing             // Close: flush the queue, then close (FIN)
+	confirming           // ConfirmedClose: flush, FIN, wait for the peer's FIN
+	closedConn           // the fd is closed; the actor is stopping
 )
 
 // connActor is a push-mode connection: it reads under the handler's
