@@ -1,0 +1,117 @@
+// Command echo is a TCP echo server and load client on actornet.
+//
+//	go run ./examples/echo                         # server and clients in one process, then a summary
+//	go run ./examples/echo -listen 127.0.0.1:7000  # only the push-mode server, until interrupted
+//	go run ./examples/echo -listen '[::1]:7000'    # the same on IPv6
+//	go run ./examples/echo -connect 127.0.0.1:7000 -conns 100 -size 64 -duration 5s
+//	go run ./examples/echo -gonet -listen 127.0.0.1:7001  # a plain Go net echo server, to compare
+//
+// The server is a push-mode listener: each connection's handler writes back
+// what it receives and grants one more read credit per Received. The
+// clients are actornet TCP clients, each sending size bytes and reading
+// them back, as fast as the server answers.
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/tcp"
+)
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.listen, "listen", "", "serve on `ADDR` until interrupted (only the server)")
+	flag.StringVar(&cfg.connect, "connect", "", "run only the clients, against the echo server at `ADDR`")
+	flag.IntVar(&cfg.conns, "conns", 10, "client connections")
+	flag.IntVar(&cfg.size, "size", 64, "bytes per round trip")
+	flag.DurationVar(&cfg.duration, "duration", time.Second, "how long the clients run")
+	flag.BoolVar(&cfg.gonet, "gonet", false, "serve with Go's net package instead of actornet (for comparison)")
+	flag.Parse()
+	if err := run(cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "echo:", err)
+		os.Exit(1)
+	}
+}
+
+type config struct {
+	listen, connect string
+	conns, size     int
+	duration        time.Duration
+	gonet           bool
+}
+
+func run(cfg config, out io.Writer) error {
+	if cfg.conns < 1 || cfg.size < 1 || cfg.duration <= 0 {
+		return fmt.Errorf("-conns, -size and -duration must be positive")
+	}
+	sys, err := actors.Start()
+	if err != nil {
+		return err
+	}
+	defer sys.StopNow()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	target := cfg.connect
+	if target == "" {
+		addr := cfg.listen
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		srv, err := startServer(ctx, sys, addr, cfg.gonet)
+		if err != nil {
+			return err
+		}
+		defer srv.close()
+		fmt.Fprintf(out, "echo server (%s) on %s\n", srv.kind, srv.addr)
+		if cfg.listen != "" {
+			<-ctx.Done()
+			return nil
+		}
+		target = srv.addr
+	}
+	sum, err := runClients(ctx, sys, target, cfg)
+	if err != nil {
+		return err
+	}
+	sum.print(out, cfg)
+	if sum.errors > 0 {
+		return fmt.Errorf("%d client errors", sum.errors)
+	}
+	return nil
+}
+
+// echoHandler writes back what it receives and grants one more credit.
+func echoHandler(ctx actor.Context) {
+	if m, ok := ctx.Message().(*messages.Received); ok {
+		ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData()})
+		ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
+	}
+}
+
+type server struct {
+	kind, addr string
+	close      func()
+}
+
+func startServer(ctx context.Context, sys *actors.System, addr string, gonet bool) (*server, error) {
+	if gonet {
+		return startGoNetServer(addr)
+	}
+	l, err := tcp.Serve(ctx, sys, addr, actor.PropsFromFunc(echoHandler))
+	if err != nil {
+		return nil, err
+	}
+	return &server{kind: "actornet push mode", addr: l.Addr().String(), close: func() { _ = l.Close(context.Background()) }}, nil
+}
