@@ -899,7 +899,8 @@ func (*PeerClosed) Descriptor() ([]byte, []int) {
 }
 
 // Write queues data on a push-mode connection; Written{ack} follows once the
-// bytes are in the kernel, or WriteFailed if they cannot be.
+// bytes are in the kernel (ack 0 asks for none), or WriteFailed if they
+// cannot be.
 type Write struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`

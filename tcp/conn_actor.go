@@ -189,7 +189,7 @@ func (a *connActor) write(cmd *messages.Write) {
 		a.tell(&messages.WriteFailed{Ack: cmd.GetAck(), Status: a.status("write", unix.EAGAIN)})
 		return
 	case n == 0:
-		a.tell(&messages.Written{Ack: cmd.GetAck()})
+		a.written(cmd.GetAck())
 		return
 	}
 	a.queue = append(a.queue, &queuedWrite{data: cmd.GetData(), ack: cmd.GetAck()})
@@ -223,7 +223,7 @@ func (a *connActor) serveWrites() {
 		if w.off == len(w.data) {
 			a.queue[0] = nil
 			a.queue = a.queue[1:]
-			a.tell(&messages.Written{Ack: w.ack})
+			a.written(w.ack)
 		}
 	}
 	if a.filled && a.queued <= a.cfg.queueLow {
@@ -232,6 +232,13 @@ func (a *connActor) serveWrites() {
 	}
 	if len(a.queue) == 0 && a.mode != open {
 		a.flushThenClose()
+	}
+}
+
+// written acknowledges a Write; ack 0 asks for no acknowledgment.
+func (a *connActor) written(ack uint64) {
+	if ack != 0 {
+		a.tell(&messages.Written{Ack: ack})
 	}
 }
 

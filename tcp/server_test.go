@@ -309,12 +309,13 @@ func TestServeConfirmedCloseAndAbort(t *testing.T) {
 	for _, cmd := range []string{"confirmed", "abort"} {
 		t.Run(cmd, func(t *testing.T) {
 			closer := func(ctx actor.Context, msg any) {
-				if _, ok := msg.(*messages.Connected); ok {
-					if cmd == "abort" {
-						ctx.Send(ctx.Parent(), &messages.Abort{})
-					} else {
+				switch msg.(type) {
+				case *messages.Connected:
+					if cmd == "confirmed" {
 						ctx.Send(ctx.Parent(), &messages.ConfirmedClose{})
 					}
+				case *messages.Received: // abort once the client is surely connected
+					ctx.Send(ctx.Parent(), &messages.Abort{})
 				}
 			}
 			sys := newSystem(t)
@@ -322,6 +323,9 @@ func TestServeConfirmedCloseAndAbort(t *testing.T) {
 			l := serve(t, sys, "127.0.0.1:0", handlerProps(events, closer))
 			ctx := testCtx(t)
 			c := dial(t, sys, l.Addr().String())
+			if cmd == "abort" {
+				c.Send(ctx, []byte("x"), time.Second)
+			}
 			_, err := c.Recv(ctx, 16, 5*time.Second)
 			if cmd == "abort" {
 				if !errors.Is(err, syscall.ECONNRESET) {
