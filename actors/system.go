@@ -23,8 +23,9 @@ type System struct {
 	// and for Proto.Actor features actornet does not wrap.
 	Actors *actor.ActorSystem
 
-	pollers []*poller.Poller
-	spread  atomic.Uint64
+	pollers    []*poller.Poller
+	spread     atomic.Uint64
+	dispatcher *poolDispatcher
 	// guarded spawns top-level socket actors under the stopping strategy.
 	guarded *actor.RootContext
 
@@ -64,7 +65,7 @@ func Start(opts ...Option) (*System, error) {
 	}
 	logger := o.logger
 	as := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
-	s := &System{Actors: as, sockets: make(map[*actor.PID]struct{})}
+	s := &System{Actors: as, sockets: make(map[*actor.PID]struct{}), dispatcher: newPoolDispatcher(300, time.Second)}
 	s.guarded = as.Root.Copy().WithGuardian(StoppingStrategy())
 	for i := 0; i < o.pollers; i++ {
 		p, err := poller.New(as.Root)
@@ -97,6 +98,12 @@ func (s *System) SpawnSocketActor(props *actor.Props) (*actor.PID, error) {
 	}
 	return s.guarded.Spawn(props), nil
 }
+
+// Dispatcher returns the system's worker-pool dispatcher, for actors that
+// talk to socket actors a lot (push-mode handlers): it runs mailboxes on
+// long-lived goroutines instead of a new goroutine per schedule. Use it
+// with actor.WithDispatcher; actors on it may block.
+func (s *System) Dispatcher() actor.Dispatcher { return s.dispatcher }
 
 // nextPoller returns the poller for a new socket: sockets are spread across
 // pollers round robin.
@@ -180,6 +187,7 @@ func (s *System) Stop(ctx context.Context) error {
 		err = ctx.Err()
 	}
 	s.stopPollers()
+	s.dispatcher.stop()
 	// The dead-letter subscription stays: a request sent to a socket actor
 	// after Stop must still be answered (closed), not left waiting.
 	s.Actors.Shutdown()

@@ -19,6 +19,7 @@ import (
 	"io"
 	"os"
 	"os/signal"
+	"runtime/pprof"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -36,9 +37,22 @@ func main() {
 	flag.IntVar(&cfg.size, "size", 64, "bytes per round trip")
 	flag.DurationVar(&cfg.duration, "duration", time.Second, "how long the clients run")
 	flag.BoolVar(&cfg.gonet, "gonet", false, "serve with Go's net package instead of actornet (for comparison)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to `FILE`")
 	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "echo:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
 	if err := run(cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "echo:", err)
+		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
 }
@@ -109,7 +123,7 @@ func startServer(ctx context.Context, sys *actors.System, addr string, gonet boo
 	if gonet {
 		return startGoNetServer(addr)
 	}
-	l, err := tcp.Serve(ctx, sys, addr, actor.PropsFromFunc(echoHandler))
+	l, err := tcp.Serve(ctx, sys, addr, actor.PropsFromFunc(echoHandler, actor.WithDispatcher(sys.Dispatcher())))
 	if err != nil {
 		return nil, err
 	}
