@@ -35,6 +35,16 @@ type listenerActor struct {
 	paused    bool
 }
 
+// AcceptFailed is published on the actor system's event stream when a
+// push-mode listener's accept fails (EMFILE, ENFILE...) and it pauses for
+// Backoff before it tries again.
+type AcceptFailed struct {
+	Listener *actor.PID
+	Addr     netip.AddrPort
+	Err      error
+	Backoff  time.Duration
+}
+
 // listenerStats are the counters behind messages.ListenerStats.
 type listenerStats struct{ Accepted, Rejected, Live, AcceptErrors uint64 }
 
@@ -177,6 +187,9 @@ func (a *listenerActor) acceptLoop() {
 			// edge, and retrying at once would spin.
 			a.stats.AcceptErrors++
 			a.backoff = min(max(2*a.backoff, 5*time.Millisecond), time.Second)
+			a.core.System().Actors.EventStream.Publish(&AcceptFailed{
+				Listener: a.core.Self(), Addr: a.local, Err: &socket.OpError{Op: "accept", Net: ls.Net(), Addr: a.local, Err: err}, Backoff: a.backoff,
+			})
 			a.paused = true
 			a.backoffID = a.core.NextID()
 			a.core.After(a.backoff, a.backoffID)
