@@ -147,18 +147,20 @@ func TestConnectByName(t *testing.T) {
 }
 
 func TestEmptyBuffersAnswerAtOnce(t *testing.T) {
-	sys := newSystem(t)
-	c := dial(t, sys, goServer(t, "127.0.0.1:0", echo))
-	ctx := testCtx(t)
-	if n, err := c.Send(ctx, nil, 0); n != 0 || err != nil {
-		t.Fatalf("Send(nil) = %d, %v", n, err)
-	}
-	if b, err := c.Recv(ctx, 0, 0); len(b) != 0 || err != nil {
-		t.Fatalf("Recv(0) = %q, %v", b, err)
-	}
-	if b, err := c.RecvExact(ctx, 0, 0); len(b) != 0 || err != nil {
-		t.Fatalf("RecvExact(0) = %q, %v", b, err)
-	}
+	forEachFamily(t, func(t *testing.T, addr string) {
+		sys := newSystem(t)
+		c := dial(t, sys, goServer(t, addr, echo))
+		ctx := testCtx(t)
+		if n, err := c.Send(ctx, nil, 0); n != 0 || err != nil {
+			t.Fatalf("Send(nil) = %d, %v", n, err)
+		}
+		if b, err := c.Recv(ctx, 0, 0); len(b) != 0 || err != nil {
+			t.Fatalf("Recv(0) = %q, %v", b, err)
+		}
+		if b, err := c.RecvExact(ctx, 0, 0); len(b) != 0 || err != nil {
+			t.Fatalf("RecvExact(0) = %q, %v", b, err)
+		}
+	})
 }
 
 func TestBadSizesAndTimeouts(t *testing.T) {
@@ -220,71 +222,77 @@ func TestPeerClosesAndResets(t *testing.T) {
 }
 
 func TestRequestsAfterClose(t *testing.T) {
-	sys := newSystem(t)
-	c := dial(t, sys, goServer(t, "127.0.0.1:0", echo))
-	ctx := testCtx(t)
-	pending := c.RecvAsync(10, 0)
-	if err := c.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	res, err := pending.Wait(ctx)
-	if err != nil || !errors.Is(res.GetStatus().Err(), socket.ErrCancelled) {
-		t.Fatalf("Recv pending at Close = %v, %v; want cancelled", res, err)
-	}
-	if _, err := c.Send(ctx, []byte("x"), time.Second); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("Send after Close = %v; want net.ErrClosed", err)
-	}
-	if _, err := c.Recv(ctx, 1, time.Second); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("Recv after Close = %v; want net.ErrClosed", err)
-	}
-	if err := c.Close(ctx); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("second Close = %v; want net.ErrClosed", err)
-	}
+	forEachFamily(t, func(t *testing.T, addr string) {
+		sys := newSystem(t)
+		c := dial(t, sys, goServer(t, addr, echo))
+		ctx := testCtx(t)
+		pending := c.RecvAsync(10, 0)
+		if err := c.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		res, err := pending.Wait(ctx)
+		if err != nil || !errors.Is(res.GetStatus().Err(), socket.ErrCancelled) {
+			t.Fatalf("Recv pending at Close = %v, %v; want cancelled", res, err)
+		}
+		if _, err := c.Send(ctx, []byte("x"), time.Second); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Send after Close = %v; want net.ErrClosed", err)
+		}
+		if _, err := c.Recv(ctx, 1, time.Second); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Recv after Close = %v; want net.ErrClosed", err)
+		}
+		if err := c.Close(ctx); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("second Close = %v; want net.ErrClosed", err)
+		}
+	})
 }
 
 func TestReadersServedInOrder(t *testing.T) {
-	sys := newSystem(t)
-	srv := goServer(t, "127.0.0.1:0", echo)
-	c := dial(t, sys, srv)
-	ctx := testCtx(t)
-	first := c.RecvExactAsync(5, 0)
-	second := c.RecvExactAsync(5, 0)
-	if _, err := c.Send(ctx, []byte("aaaaabbbbb"), time.Second); err != nil {
-		t.Fatal(err)
-	}
-	a, err := first.Wait(ctx)
-	if err != nil || string(a.GetData()) != "aaaaa" {
-		t.Fatalf("first reader = %q, %v", a.GetData(), err)
-	}
-	b, err := second.Wait(ctx)
-	if err != nil || string(b.GetData()) != "bbbbb" {
-		t.Fatalf("second reader = %q, %v", b.GetData(), err)
-	}
+	forEachFamily(t, func(t *testing.T, addr string) {
+		sys := newSystem(t)
+		srv := goServer(t, addr, echo)
+		c := dial(t, sys, srv)
+		ctx := testCtx(t)
+		first := c.RecvExactAsync(5, 0)
+		second := c.RecvExactAsync(5, 0)
+		if _, err := c.Send(ctx, []byte("aaaaabbbbb"), time.Second); err != nil {
+			t.Fatal(err)
+		}
+		a, err := first.Wait(ctx)
+		if err != nil || string(a.GetData()) != "aaaaa" {
+			t.Fatalf("first reader = %q, %v", a.GetData(), err)
+		}
+		b, err := second.Wait(ctx)
+		if err != nil || string(b.GetData()) != "bbbbb" {
+			t.Fatalf("second reader = %q, %v", b.GetData(), err)
+		}
+	})
 }
 
 func TestAbortSendsReset(t *testing.T) {
-	sys := newSystem(t)
-	got := make(chan error, 1)
-	srv := goServer(t, "127.0.0.1:0", func(c net.Conn) {
-		defer c.Close()
-		_, err := c.Read(make([]byte, 1))
-		got <- err
-	})
-	c, err := Dial(testCtx(t), sys, srv)
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := c.Abort(testCtx(t)); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-got:
-		if !errors.Is(err, syscall.ECONNRESET) {
-			t.Fatalf("server read after Abort = %v; want ECONNRESET", err)
+	forEachFamily(t, func(t *testing.T, addr string) {
+		sys := newSystem(t)
+		got := make(chan error, 1)
+		srv := goServer(t, addr, func(c net.Conn) {
+			defer c.Close()
+			_, err := c.Read(make([]byte, 1))
+			got <- err
+		})
+		c, err := Dial(testCtx(t), sys, srv)
+		if err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(testTimeout):
-		t.Fatal("server never saw the reset")
-	}
+		if err := c.Abort(testCtx(t)); err != nil {
+			t.Fatal(err)
+		}
+		select {
+		case err := <-got:
+			if !errors.Is(err, syscall.ECONNRESET) {
+				t.Fatalf("server read after Abort = %v; want ECONNRESET", err)
+			}
+		case <-time.After(testTimeout):
+			t.Fatal("server never saw the reset")
+		}
+	})
 }
 
 func TestPollBeforeConnect(t *testing.T) {
@@ -303,27 +311,29 @@ func TestPollBeforeConnect(t *testing.T) {
 // TestContextEndWithdrawsRead: a Recv whose context ends is withdrawn from
 // the actor, so the data that arrives next goes to the next reader.
 func TestContextEndWithdrawsRead(t *testing.T) {
-	sys := newSystem(t)
-	send := make(chan string)
-	srv := goServer(t, "127.0.0.1:0", func(c net.Conn) {
-		defer c.Close()
-		for s := range send {
-			c.Write([]byte(s))
+	forEachFamily(t, func(t *testing.T, addr string) {
+		sys := newSystem(t)
+		send := make(chan string)
+		srv := goServer(t, addr, func(c net.Conn) {
+			defer c.Close()
+			for s := range send {
+				c.Write([]byte(s))
+			}
+		})
+		c := dial(t, sys, srv)
+		t.Cleanup(func() { close(send) })
+
+		ctx, cancel := context.WithTimeout(testCtx(t), 30*time.Millisecond)
+		defer cancel()
+		if b, err := c.Recv(ctx, 10, 0); !errors.Is(err, context.DeadlineExceeded) || len(b) != 0 {
+			t.Fatalf("Recv = %q, %v; want context.DeadlineExceeded", b, err)
 		}
+		send <- "next"
+		if b, err := c.RecvExact(testCtx(t), 4, time.Second); err != nil || string(b) != "next" {
+			t.Fatalf("the reader after a withdrawn one got %q, %v", b, err)
+		}
+
 	})
-	c := dial(t, sys, srv)
-	t.Cleanup(func() { close(send) })
-
-	ctx, cancel := context.WithTimeout(testCtx(t), 30*time.Millisecond)
-	defer cancel()
-	if b, err := c.Recv(ctx, 10, 0); !errors.Is(err, context.DeadlineExceeded) || len(b) != 0 {
-		t.Fatalf("Recv = %q, %v; want context.DeadlineExceeded", b, err)
-	}
-	send <- "next"
-	if b, err := c.RecvExact(testCtx(t), 4, time.Second); err != nil || string(b) != "next" {
-		t.Fatalf("the reader after a withdrawn one got %q, %v", b, err)
-	}
-
 }
 
 // TestConnectTimeout: a listener whose accept queue is full drops new

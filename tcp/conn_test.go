@@ -65,70 +65,74 @@ func TestConnReadWriteAndAddrs(t *testing.T) {
 }
 
 func TestConnDeadlines(t *testing.T) {
-	a, b := pipe(t, "127.0.0.1:0")
-	a.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
-	n, err := a.Read(make([]byte, 8))
-	var ne net.Error
-	if n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
-		t.Fatalf("Read past the deadline = %d, %v; want a timeout net.Error", n, err)
-	}
-	// A deadline in the past fails at once; clearing it lets Read wait.
-	a.SetReadDeadline(time.Now().Add(-time.Second))
-	if _, err := a.Read(make([]byte, 8)); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("Read with a past deadline = %v", err)
-	}
-	a.SetReadDeadline(time.Time{})
-	done := make(chan string)
-	go func() {
-		buf := make([]byte, 8)
-		n, _ := a.Read(buf)
-		done <- string(buf[:n])
-	}()
-	// Moving the deadline while a Read waits applies to that Read: set a
-	// far one, then write: the Read gets the data, not a timeout.
-	a.SetReadDeadline(time.Now().Add(time.Hour))
-	b.Write([]byte("late"))
-	select {
-	case got := <-done:
-		if got != "late" {
-			t.Fatalf("Read got %q", got)
+	forEachFamily(t, func(t *testing.T, addr string) {
+		a, b := pipe(t, addr)
+		a.SetReadDeadline(time.Now().Add(30 * time.Millisecond))
+		n, err := a.Read(make([]byte, 8))
+		var ne net.Error
+		if n != 0 || !errors.Is(err, os.ErrDeadlineExceeded) || !errors.As(err, &ne) || !ne.Timeout() {
+			t.Fatalf("Read past the deadline = %d, %v; want a timeout net.Error", n, err)
 		}
-	case <-time.After(testTimeout):
-		t.Fatal("Read never returned")
-	}
-	// A Read withdrawn at its deadline leaves the stream intact.
-	a.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
-	a.Read(make([]byte, 8))
-	a.SetReadDeadline(time.Time{})
-	b.Write([]byte("next"))
-	buf := make([]byte, 4)
-	if _, err := io.ReadFull(a, buf); err != nil || string(buf) != "next" {
-		t.Fatalf("after a timed-out Read: %q, %v", buf, err)
-	}
+		// A deadline in the past fails at once; clearing it lets Read wait.
+		a.SetReadDeadline(time.Now().Add(-time.Second))
+		if _, err := a.Read(make([]byte, 8)); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Read with a past deadline = %v", err)
+		}
+		a.SetReadDeadline(time.Time{})
+		done := make(chan string)
+		go func() {
+			buf := make([]byte, 8)
+			n, _ := a.Read(buf)
+			done <- string(buf[:n])
+		}()
+		// Moving the deadline while a Read waits applies to that Read: set a
+		// far one, then write: the Read gets the data, not a timeout.
+		a.SetReadDeadline(time.Now().Add(time.Hour))
+		b.Write([]byte("late"))
+		select {
+		case got := <-done:
+			if got != "late" {
+				t.Fatalf("Read got %q", got)
+			}
+		case <-time.After(testTimeout):
+			t.Fatal("Read never returned")
+		}
+		// A Read withdrawn at its deadline leaves the stream intact.
+		a.SetReadDeadline(time.Now().Add(20 * time.Millisecond))
+		a.Read(make([]byte, 8))
+		a.SetReadDeadline(time.Time{})
+		b.Write([]byte("next"))
+		buf := make([]byte, 4)
+		if _, err := io.ReadFull(a, buf); err != nil || string(buf) != "next" {
+			t.Fatalf("after a timed-out Read: %q, %v", buf, err)
+		}
+	})
 }
 
 func TestConnCloseUnblocksRead(t *testing.T) {
-	a, _ := pipe(t, "127.0.0.1:0")
-	errc := make(chan error, 1)
-	go func() {
-		_, err := a.Read(make([]byte, 8))
-		errc <- err
-	}()
-	// The Read is parked in the actor or about to be; Close must end it.
-	if err := a.Close(); err != nil {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-errc:
-		if !errors.Is(err, net.ErrClosed) {
-			t.Fatalf("Read after Close = %v; want net.ErrClosed", err)
+	forEachFamily(t, func(t *testing.T, addr string) {
+		a, _ := pipe(t, addr)
+		errc := make(chan error, 1)
+		go func() {
+			_, err := a.Read(make([]byte, 8))
+			errc <- err
+		}()
+		// The Read is parked in the actor or about to be; Close must end it.
+		if err := a.Close(); err != nil {
+			t.Fatal(err)
 		}
-	case <-time.After(testTimeout):
-		t.Fatal("Close did not unblock Read")
-	}
-	if err := a.Close(); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("second Close = %v", err)
-	}
+		select {
+		case err := <-errc:
+			if !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("Read after Close = %v; want net.ErrClosed", err)
+			}
+		case <-time.After(testTimeout):
+			t.Fatal("Close did not unblock Read")
+		}
+		if err := a.Close(); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("second Close = %v", err)
+		}
+	})
 }
 
 // selfSigned makes a certificate for 127.0.0.1 and ::1.

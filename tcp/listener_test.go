@@ -76,56 +76,60 @@ func mustWait[T any](t testing.TB, f interface {
 }
 
 func TestAcceptTimeoutAndCancel(t *testing.T) {
-	l, _ := newListener(t, "127.0.0.1:0")
-	ctx := testCtx(t)
-	if _, err := l.Accept(ctx, 30*time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("Accept = %v; want a timeout", err)
-	}
-	pending := l.AcceptAsync(0)
-	if err := l.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.clientOf(mustWait(t, pending)); !errors.Is(err, socket.ErrCancelled) {
-		t.Fatalf("Accept pending at Close = %v; want cancelled", err)
-	}
-	if _, err := l.Accept(ctx, time.Second); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("Accept after Close = %v; want net.ErrClosed", err)
-	}
+	forEachFamily(t, func(t *testing.T, addr string) {
+		l, _ := newListener(t, addr)
+		ctx := testCtx(t)
+		if _, err := l.Accept(ctx, 30*time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Accept = %v; want a timeout", err)
+		}
+		pending := l.AcceptAsync(0)
+		if err := l.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.clientOf(mustWait(t, pending)); !errors.Is(err, socket.ErrCancelled) {
+			t.Fatalf("Accept pending at Close = %v; want cancelled", err)
+		}
+		if _, err := l.Accept(ctx, time.Second); !errors.Is(err, net.ErrClosed) {
+			t.Fatalf("Accept after Close = %v; want net.ErrClosed", err)
+		}
+	})
 }
 
 func TestStoppingListenerCancelsAcceptAndSparesClients(t *testing.T) {
-	l, dialer := newListener(t, "[::1]:0")
-	ctx := testCtx(t)
-	accepted := l.AcceptAsync(time.Second)
-	client := dialer()
-	srv, err := l.clientOf(mustWait(t, accepted))
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer srv.Close(context.Background())
-	pending := l.AcceptAsync(0)
-	if err := l.System().Root().StopFuture(l.PID()).Wait(); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := l.clientOf(mustWait(t, pending)); !errors.Is(err, socket.ErrCancelled) {
-		t.Fatalf("Accept pending at stop = %v; want cancelled", err)
-	}
-	// The accepted connection outlives its listener.
-	if _, err := client.Send(ctx, []byte("alive"), time.Second); err != nil {
-		t.Fatal(err)
-	}
-	if got, err := srv.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "alive" {
-		t.Fatalf("after the listener stopped: %q, %v", got, err)
-	}
-	// Nothing listens any more.
-	c, err := NewClient(l.System())
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer c.Close(context.Background())
-	if _, err := c.Connect(ctx, l.Addr().String(), time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
-		t.Fatalf("Connect to a stopped listener = %v; want refused", err)
-	}
+	forEachFamily(t, func(t *testing.T, addr string) {
+		l, dialer := newListener(t, addr)
+		ctx := testCtx(t)
+		accepted := l.AcceptAsync(time.Second)
+		client := dialer()
+		srv, err := l.clientOf(mustWait(t, accepted))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer srv.Close(context.Background())
+		pending := l.AcceptAsync(0)
+		if err := l.System().Root().StopFuture(l.PID()).Wait(); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.clientOf(mustWait(t, pending)); !errors.Is(err, socket.ErrCancelled) {
+			t.Fatalf("Accept pending at stop = %v; want cancelled", err)
+		}
+		// The accepted connection outlives its listener.
+		if _, err := client.Send(ctx, []byte("alive"), time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := srv.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "alive" {
+			t.Fatalf("after the listener stopped: %q, %v", got, err)
+		}
+		// Nothing listens any more.
+		c, err := NewClient(l.System())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(context.Background())
+		if _, err := c.Connect(ctx, l.Addr().String(), time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
+			t.Fatalf("Connect to a stopped listener = %v; want refused", err)
+		}
+	})
 }
 
 func TestListenErrors(t *testing.T) {

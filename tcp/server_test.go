@@ -118,44 +118,46 @@ func TestServeEcho(t *testing.T) {
 // gets exactly its credit of Received, and the server stops reading while
 // a client offers 100 MiB: the heap does not grow with the offer.
 func TestServeCreditBoundsMemory(t *testing.T) {
-	sys := newSystem(t)
-	events := make(chan any, 1024)
-	const credit, readSize = 4, 16 << 10
-	l := serve(t, sys, "127.0.0.1:0", handlerProps(events, nil), WithReadCredit(credit), WithReadSize(readSize))
-	c := dial(t, sys, l.Addr().String())
-	offer := make([]byte, 100<<20)
-	var before, after runtime.MemStats
-	runtime.GC()
-	runtime.ReadMemStats(&before)
-	sent, err := c.Send(testCtx(t), offer, time.Second)
-	if !errors.Is(err, os.ErrDeadlineExceeded) {
-		t.Fatalf("Send of 100 MiB to a stalled server = %d, %v; want a timeout", sent, err)
-	}
-	runtime.GC()
-	runtime.ReadMemStats(&after)
-	got, bytesIn := 0, 0
-	for drained := false; !drained; {
-		select {
-		case e := <-events:
-			if r, ok := e.(*messages.Received); ok {
-				got++
-				bytesIn += len(r.GetData())
-			}
-		default:
-			drained = true
+	forEachFamily(t, func(t *testing.T, addr string) {
+		sys := newSystem(t)
+		events := make(chan any, 1024)
+		const credit, readSize = 4, 16 << 10
+		l := serve(t, sys, addr, handlerProps(events, nil), WithReadCredit(credit), WithReadSize(readSize))
+		c := dial(t, sys, l.Addr().String())
+		offer := make([]byte, 100<<20)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		sent, err := c.Send(testCtx(t), offer, time.Second)
+		if !errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("Send of 100 MiB to a stalled server = %d, %v; want a timeout", sent, err)
 		}
-	}
-	if got != credit || bytesIn > credit*readSize {
-		t.Fatalf("handler got %d Received (%d bytes); want exactly %d, at most %d bytes", got, bytesIn, credit, credit*readSize)
-	}
-	if sent >= len(offer) {
-		t.Fatalf("the whole offer went out (%d bytes) to a server that stopped reading", sent)
-	}
-	growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
-	if growth > 16<<20 {
-		t.Fatalf("heap grew by %d bytes while 100 MiB were offered", growth)
-	}
-	t.Logf("offered 100 MiB: %d bytes sent into the kernel, %d delivered, heap growth %d", sent, bytesIn, growth)
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		got, bytesIn := 0, 0
+		for drained := false; !drained; {
+			select {
+			case e := <-events:
+				if r, ok := e.(*messages.Received); ok {
+					got++
+					bytesIn += len(r.GetData())
+				}
+			default:
+				drained = true
+			}
+		}
+		if got != credit || bytesIn > credit*readSize {
+			t.Fatalf("handler got %d Received (%d bytes); want exactly %d, at most %d bytes", got, bytesIn, credit, credit*readSize)
+		}
+		if sent >= len(offer) {
+			t.Fatalf("the whole offer went out (%d bytes) to a server that stopped reading", sent)
+		}
+		growth := int64(after.HeapAlloc) - int64(before.HeapAlloc)
+		if growth > 16<<20 {
+			t.Fatalf("heap grew by %d bytes while 100 MiB were offered", growth)
+		}
+		t.Logf("offered 100 MiB: %d bytes sent into the kernel, %d delivered, heap growth %d", sent, bytesIn, growth)
+	})
 }
 
 // TestServeWriteQueueBound: Writes to a peer that does not read fill the
@@ -163,57 +165,59 @@ func TestServeCreditBoundsMemory(t *testing.T) {
 // are refused at its limit; everything acknowledged reaches the peer once
 // it reads, and the queue reports Drained.
 func TestServeWriteQueueBound(t *testing.T) {
-	sys := newSystem(t)
-	events := make(chan any, 1024)
-	const chunk, writes = 256 << 10, 64 // 16 MiB offered
-	blast := func(ctx actor.Context, msg any) {
-		if _, ok := msg.(*messages.Connected); ok {
-			data := make([]byte, chunk)
-			for i := 1; i <= writes; i++ {
-				ctx.Send(ctx.Parent(), &messages.Write{Data: data, Ack: uint64(i)})
-			}
-			ctx.Send(ctx.Parent(), &messages.Write{Data: make([]byte, 2<<20), Ack: 1000})
-		}
-	}
-	l := serve(t, sys, "127.0.0.1:0", handlerProps(events, blast), WithWriteQueue(1<<20, 512<<10, 128<<10))
-	c := dial(t, sys, l.Addr().String())
-	// The oversize Write was sent last, so once it is refused every other
-	// Write was written, refused or queued.
-	written, refused, filled := 0, 0, false
-	for done := false; !done; {
-		switch e := next[any](t, events).(type) {
-		case *messages.WriteQueueFilled:
-			filled = true
-		case *messages.Written:
-			written++
-		case *messages.WriteFailed:
-			if e.GetAck() == 1000 {
-				if !errors.Is(e.GetStatus().Err(), syscall.EMSGSIZE) {
-					t.Fatalf("oversize Write refused with %v", e.GetStatus())
+	forEachFamily(t, func(t *testing.T, addr string) {
+		sys := newSystem(t)
+		events := make(chan any, 1024)
+		const chunk, writes = 256 << 10, 64 // 16 MiB offered
+		blast := func(ctx actor.Context, msg any) {
+			if _, ok := msg.(*messages.Connected); ok {
+				data := make([]byte, chunk)
+				for i := 1; i <= writes; i++ {
+					ctx.Send(ctx.Parent(), &messages.Write{Data: data, Ack: uint64(i)})
 				}
-				done = true
-				continue
+				ctx.Send(ctx.Parent(), &messages.Write{Data: make([]byte, 2<<20), Ack: 1000})
 			}
-			if !errors.Is(e.GetStatus().Err(), syscall.EAGAIN) {
-				t.Fatalf("WriteFailed = %v; want would_block", e.GetStatus())
-			}
-			refused++
 		}
-	}
-	if refused == 0 || written == 0 || !filled {
-		t.Fatalf("written %d, refused %d, filled %v: the bound never refused, nothing went out, or no high watermark", written, refused, filled)
-	}
-	// Every Write not refused reaches the peer, and is acknowledged.
-	accepted := writes - refused
-	got, err := c.RecvExact(testCtx(t), accepted*chunk, 10*time.Second)
-	if err != nil || len(got) != accepted*chunk {
-		t.Fatalf("peer read %d bytes, %v; want %d", len(got), err, accepted*chunk)
-	}
-	for written < accepted {
-		next[*messages.Written](t, events)
-		written++
-	}
-	next[*messages.WriteQueueDrained](t, events)
+		l := serve(t, sys, addr, handlerProps(events, blast), WithWriteQueue(1<<20, 512<<10, 128<<10))
+		c := dial(t, sys, l.Addr().String())
+		// The oversize Write was sent last, so once it is refused every other
+		// Write was written, refused or queued.
+		written, refused, filled := 0, 0, false
+		for done := false; !done; {
+			switch e := next[any](t, events).(type) {
+			case *messages.WriteQueueFilled:
+				filled = true
+			case *messages.Written:
+				written++
+			case *messages.WriteFailed:
+				if e.GetAck() == 1000 {
+					if !errors.Is(e.GetStatus().Err(), syscall.EMSGSIZE) {
+						t.Fatalf("oversize Write refused with %v", e.GetStatus())
+					}
+					done = true
+					continue
+				}
+				if !errors.Is(e.GetStatus().Err(), syscall.EAGAIN) {
+					t.Fatalf("WriteFailed = %v; want would_block", e.GetStatus())
+				}
+				refused++
+			}
+		}
+		if refused == 0 || written == 0 || !filled {
+			t.Fatalf("written %d, refused %d, filled %v: the bound never refused, nothing went out, or no high watermark", written, refused, filled)
+		}
+		// Every Write not refused reaches the peer, and is acknowledged.
+		accepted := writes - refused
+		got, err := c.RecvExact(testCtx(t), accepted*chunk, 10*time.Second)
+		if err != nil || len(got) != accepted*chunk {
+			t.Fatalf("peer read %d bytes, %v; want %d", len(got), err, accepted*chunk)
+		}
+		for written < accepted {
+			next[*messages.Written](t, events)
+			written++
+		}
+		next[*messages.WriteQueueDrained](t, events)
+	})
 }
 
 func TestServeHandlerFailure(t *testing.T) {
@@ -241,31 +245,33 @@ func TestServeHandlerFailure(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			sys := newSystem(t)
-			events := make(chan any, 1024)
-			l := serve(t, sys, "127.0.0.1:0", handlerProps(events, quitting), tt.opts...)
-			ctx := testCtx(t)
-			c := dial(t, sys, l.Addr().String())
-			next[*messages.Connected](t, events)
-			c.Send(ctx, []byte(tt.trigger), time.Second)
-			if got := next[*messages.Received](t, events); string(got.GetData()) != tt.trigger {
-				t.Fatalf("handler received %q", got.GetData())
-			}
-			if tt.survives {
-				// The restarted handler still echoes (its connection is its parent).
-				c.Send(ctx, []byte("still"), time.Second)
-				if got, err := c.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "still" {
-					t.Fatalf("after a restart: %q, %v", got, err)
+			forEachFamily(t, func(t *testing.T, addr string) {
+				sys := newSystem(t)
+				events := make(chan any, 1024)
+				l := serve(t, sys, addr, handlerProps(events, quitting), tt.opts...)
+				ctx := testCtx(t)
+				c := dial(t, sys, l.Addr().String())
+				next[*messages.Connected](t, events)
+				c.Send(ctx, []byte(tt.trigger), time.Second)
+				if got := next[*messages.Received](t, events); string(got.GetData()) != tt.trigger {
+					t.Fatalf("handler received %q", got.GetData())
 				}
-			} else if _, err := c.Recv(ctx, 16, 5*time.Second); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
-				t.Fatalf("after the handler failed the client read %v; want the connection closed", err)
-			}
-			// The listener keeps serving.
-			c2 := dial(t, sys, l.Addr().String())
-			c2.Send(ctx, []byte("ping"), time.Second)
-			if got, err := c2.RecvExact(ctx, 4, time.Second); err != nil || string(got) != "ping" {
-				t.Fatalf("a new connection after the failure: %q, %v", got, err)
-			}
+				if tt.survives {
+					// The restarted handler still echoes (its connection is its parent).
+					c.Send(ctx, []byte("still"), time.Second)
+					if got, err := c.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "still" {
+						t.Fatalf("after a restart: %q, %v", got, err)
+					}
+				} else if _, err := c.Recv(ctx, 16, 5*time.Second); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+					t.Fatalf("after the handler failed the client read %v; want the connection closed", err)
+				}
+				// The listener keeps serving.
+				c2 := dial(t, sys, l.Addr().String())
+				c2.Send(ctx, []byte("ping"), time.Second)
+				if got, err := c2.RecvExact(ctx, 4, time.Second); err != nil || string(got) != "ping" {
+					t.Fatalf("a new connection after the failure: %q, %v", got, err)
+				}
+			})
 		})
 	}
 }
@@ -280,27 +286,29 @@ func TestServeHalfClose(t *testing.T) {
 	for _, keepOpen := range []bool{true, false} {
 		name := map[bool]string{true: "keep open", false: "close"}[keepOpen]
 		t.Run(name, func(t *testing.T) {
-			sys := newSystem(t)
-			events := make(chan any, 1024)
-			l := serve(t, sys, "[::1]:0", handlerProps(events, farewell), WithKeepOpen(keepOpen))
-			ctx := testCtx(t)
-			c := dial(t, sys, l.Addr().String())
-			next[*messages.Connected](t, events)
-			if err := c.Shutdown(ctx, messages.ShutdownHow_SHUTDOWN_HOW_WRITE); err != nil {
-				t.Fatal(err)
-			}
-			next[*messages.PeerClosed](t, events)
-			got, err := c.Recv(ctx, 16, 5*time.Second)
-			if keepOpen && (err != nil || string(got) != "bye") {
-				t.Fatalf("kept open: %q, %v; want the handler's farewell", got, err)
-			}
-			if !keepOpen && (!errors.Is(err, io.EOF) || len(got) != 0) {
-				t.Fatalf("not kept open: %q, %v; want end of stream", got, err)
-			}
-			if _, err := c.Recv(ctx, 16, 5*time.Second); !errors.Is(err, io.EOF) {
-				t.Fatalf("after the farewell: %v; want end of stream", err)
-			}
-			next[*messages.Closed](t, events)
+			forEachFamily(t, func(t *testing.T, addr string) {
+				sys := newSystem(t)
+				events := make(chan any, 1024)
+				l := serve(t, sys, addr, handlerProps(events, farewell), WithKeepOpen(keepOpen))
+				ctx := testCtx(t)
+				c := dial(t, sys, l.Addr().String())
+				next[*messages.Connected](t, events)
+				if err := c.Shutdown(ctx, messages.ShutdownHow_SHUTDOWN_HOW_WRITE); err != nil {
+					t.Fatal(err)
+				}
+				next[*messages.PeerClosed](t, events)
+				got, err := c.Recv(ctx, 16, 5*time.Second)
+				if keepOpen && (err != nil || string(got) != "bye") {
+					t.Fatalf("kept open: %q, %v; want the handler's farewell", got, err)
+				}
+				if !keepOpen && (!errors.Is(err, io.EOF) || len(got) != 0) {
+					t.Fatalf("not kept open: %q, %v; want end of stream", got, err)
+				}
+				if _, err := c.Recv(ctx, 16, 5*time.Second); !errors.Is(err, io.EOF) {
+					t.Fatalf("after the farewell: %v; want end of stream", err)
+				}
+				next[*messages.Closed](t, events)
+			})
 		})
 	}
 }
@@ -308,70 +316,74 @@ func TestServeHalfClose(t *testing.T) {
 func TestServeConfirmedCloseAndAbort(t *testing.T) {
 	for _, cmd := range []string{"confirmed", "abort"} {
 		t.Run(cmd, func(t *testing.T) {
-			closer := func(ctx actor.Context, msg any) {
-				switch msg.(type) {
-				case *messages.Connected:
-					if cmd == "confirmed" {
-						ctx.Send(ctx.Parent(), &messages.ConfirmedClose{})
+			forEachFamily(t, func(t *testing.T, addr string) {
+				closer := func(ctx actor.Context, msg any) {
+					switch msg.(type) {
+					case *messages.Connected:
+						if cmd == "confirmed" {
+							ctx.Send(ctx.Parent(), &messages.ConfirmedClose{})
+						}
+					case *messages.Received: // abort once the client is surely connected
+						ctx.Send(ctx.Parent(), &messages.Abort{})
 					}
-				case *messages.Received: // abort once the client is surely connected
-					ctx.Send(ctx.Parent(), &messages.Abort{})
 				}
-			}
-			sys := newSystem(t)
-			events := make(chan any, 1024)
-			l := serve(t, sys, "127.0.0.1:0", handlerProps(events, closer))
-			ctx := testCtx(t)
-			c := dial(t, sys, l.Addr().String())
-			if cmd == "abort" {
-				c.Send(ctx, []byte("x"), time.Second)
-			}
-			_, err := c.Recv(ctx, 16, 5*time.Second)
-			if cmd == "abort" {
-				if !errors.Is(err, syscall.ECONNRESET) {
-					t.Fatalf("after Abort the client read %v; want ECONNRESET", err)
+				sys := newSystem(t)
+				events := make(chan any, 1024)
+				l := serve(t, sys, addr, handlerProps(events, closer))
+				ctx := testCtx(t)
+				c := dial(t, sys, l.Addr().String())
+				if cmd == "abort" {
+					c.Send(ctx, []byte("x"), time.Second)
 				}
+				_, err := c.Recv(ctx, 16, 5*time.Second)
+				if cmd == "abort" {
+					if !errors.Is(err, syscall.ECONNRESET) {
+						t.Fatalf("after Abort the client read %v; want ECONNRESET", err)
+					}
+					next[*messages.Closed](t, events)
+					return
+				}
+				if !errors.Is(err, io.EOF) {
+					t.Fatalf("after ConfirmedClose the client read %v; want end of stream", err)
+				}
+				// The server waits for our FIN before it reports Closed.
+				select {
+				case e := <-events:
+					if _, ok := e.(*messages.Closed); ok {
+						t.Fatal("Closed before the peer's FIN")
+					}
+				default:
+				}
+				c.Shutdown(ctx, messages.ShutdownHow_SHUTDOWN_HOW_WRITE)
 				next[*messages.Closed](t, events)
-				return
-			}
-			if !errors.Is(err, io.EOF) {
-				t.Fatalf("after ConfirmedClose the client read %v; want end of stream", err)
-			}
-			// The server waits for our FIN before it reports Closed.
-			select {
-			case e := <-events:
-				if _, ok := e.(*messages.Closed); ok {
-					t.Fatal("Closed before the peer's FIN")
-				}
-			default:
-			}
-			c.Shutdown(ctx, messages.ShutdownHow_SHUTDOWN_HOW_WRITE)
-			next[*messages.Closed](t, events)
+			})
 		})
 	}
 }
 
 func TestServeMaxConnectionsAndListenerClose(t *testing.T) {
-	sys := newSystem(t)
-	events := make(chan any, 1024)
-	l := serve(t, sys, "127.0.0.1:0", handlerProps(events, echoing), WithMaxConnections(1))
-	ctx := testCtx(t)
-	c1 := dial(t, sys, l.Addr().String())
-	next[*messages.Connected](t, events)
-	c2 := dial(t, sys, l.Addr().String())
-	if _, err := c2.Recv(ctx, 16, 5*time.Second); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
-		t.Fatalf("a connection past the limit read %v; want it closed", err)
-	}
-	st, err := l.Stats(ctx)
-	if err != nil || st.GetRejected() != 1 || st.GetLive() != 1 {
-		t.Fatalf("Stats = %v, %v; want 1 rejected, 1 live", st, err)
-	}
-	// Closing the listener closes only the listening socket.
-	if err := l.Close(ctx); err != nil {
-		t.Fatal(err)
-	}
-	c1.Send(ctx, []byte("alive"), time.Second)
-	if got, err := c1.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "alive" {
-		t.Fatalf("a live connection after the listener closed: %q, %v", got, err)
-	}
+	forEachFamily(t, func(t *testing.T, addr string) {
+		sys := newSystem(t)
+		events := make(chan any, 1024)
+		l := serve(t, sys, addr, handlerProps(events, echoing), WithMaxConnections(1))
+		ctx := testCtx(t)
+		c1 := dial(t, sys, l.Addr().String())
+		next[*messages.Connected](t, events)
+		c2 := dial(t, sys, l.Addr().String())
+		if _, err := c2.Recv(ctx, 16, 5*time.Second); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+			t.Fatalf("a connection past the limit read %v; want it closed", err)
+		}
+		st, err := l.Stats(ctx)
+		if err != nil || st.GetRejected() != 1 || st.GetLive() != 1 {
+			t.Fatalf("Stats = %v, %v; want 1 rejected, 1 live", st, err)
+		}
+		// Closing the listener closes only the listening socket.
+		if err := l.Close(ctx); err != nil {
+			t.Fatal(err)
+		}
+		c1.Send(ctx, []byte("alive"), time.Second)
+		if got, err := c1.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "alive" {
+			t.Fatalf("a live connection after the listener closed: %q, %v", got, err)
+		}
+	})
 }
