@@ -12,9 +12,12 @@ import (
 	"os"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
+	"github.com/actornet/actornet/tcp"
 )
 
 func main() {
@@ -136,11 +139,67 @@ func run(w io.Writer) error {
 	err = quiet.Close(ctx)
 	step("close again", errName(err), time.Since(t))
 
+	if err := tcpEcho(ctx, sys); err != nil {
+		return err
+	}
+
 	t = time.Now()
 	if err := sys.Stop(ctx); err != nil {
 		return err
 	}
 	step("stop the system (closes every socket left)", "ok", time.Since(t))
+	return nil
+}
+
+// tcpEcho runs a push-mode TCP echo server and a client against it.
+func tcpEcho(ctx context.Context, sys *actors.System) error {
+	echo := actor.PropsFromFunc(func(ctx actor.Context) {
+		if m, ok := ctx.Message().(*messages.Received); ok {
+			ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData()})
+			ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
+		}
+	}, actor.WithDispatcher(sys.Dispatcher()))
+	t := time.Now()
+	l, err := tcp.Serve(ctx, sys, "127.0.0.1:0", echo)
+	if err != nil {
+		return err
+	}
+	defer l.Close(ctx)
+	step("tcp: serve an echo handler per connection", "ok", time.Since(t))
+
+	t = time.Now()
+	c, err := tcp.Dial(ctx, sys, l.Addr().String())
+	if err != nil {
+		return err
+	}
+	defer c.Close(ctx)
+	step("tcp: dial it", "connected", time.Since(t))
+
+	t = time.Now()
+	if _, err := c.Send(ctx, []byte("hello, actor"), time.Second); err != nil {
+		return err
+	}
+	got, err := c.RecvExact(ctx, len("hello, actor"), time.Second)
+	if err != nil {
+		return err
+	}
+	if string(got) != "hello, actor" {
+		return fmt.Errorf("echo: got %q", got)
+	}
+	step("tcp: send 12 bytes, read the echo", "echoed", time.Since(t))
+
+	t = time.Now()
+	const n = 1000
+	for i := 0; i < n; i++ {
+		if _, err := c.Send(ctx, got, time.Second); err != nil {
+			return err
+		}
+		if got, err = c.RecvExact(ctx, len(got), time.Second); err != nil {
+			return err
+		}
+	}
+	took := time.Since(t)
+	step(fmt.Sprintf("tcp: %d more round trips", n), (took/n).Round(time.Microsecond).String()+"/rt", took)
 	return nil
 }
 

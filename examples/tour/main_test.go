@@ -22,6 +22,8 @@ func TestTour(t *testing.T) {
 		{"poll(read) after the peer hung up", "closed"},
 		{"close with a poll pending: the poll is", "cancelled"},
 		{"close again", "ErrClosed"},
+		{"tcp: dial it", "connected"},
+		{"tcp: send 12 bytes, read the echo", "echoed"},
 	}
 	lines := strings.Split(b.String(), "\n")
 	for _, w := range want {
