@@ -152,7 +152,11 @@ func (a *listenerActor) listen(cmd *messages.Listen, reply actors.Replier) {
 	if err == nil {
 		err = a.open(ap, cmd)
 	}
-	a.result = &messages.ListenResult{Status: messages.StatusOf("listen", netFor(ap), ap, err)}
+	network := netFor(ap)
+	if ap.Addr().Is4In6() {
+		network = "tcp6"
+	}
+	a.result = &messages.ListenResult{Status: messages.StatusOf("listen", network, ap, err)}
 	if err != nil {
 		a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
 	} else {
@@ -239,7 +243,13 @@ func listenAddr(cmd *messages.Listen) (netip.AddrPort, error) {
 }
 
 func (a *listenerActor) open(ap netip.AddrPort, cmd *messages.Listen) error {
-	sock, err := socket.Open(socket.DomainOf(ap.Addr()), socket.Stream)
+	// An IPv4-mapped IPv6 address ("[::ffff:127.0.0.1]:0") asks for an
+	// IPv6 socket, dual stack unless V6Only.
+	domain := socket.IPv4
+	if ap.Addr().Is6() {
+		domain = socket.IPv6
+	}
+	sock, err := socket.Open(domain, socket.Stream)
 	if err != nil {
 		return err
 	}

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"net"
 	"os"
+	"strconv"
 	"syscall"
 	"testing"
 	"time"
@@ -179,5 +180,30 @@ func TestReusePortSharesAPort(t *testing.T) {
 	defer b.Close(context.Background())
 	if b.Addr() != a.Addr() {
 		t.Fatalf("listeners on %v and %v", a.Addr(), b.Addr())
+	}
+}
+
+// TestV6OnlyAndDualStack: an IPv6 listener on the IPv4-mapped loopback
+// address serves IPv4 clients (dual stack) unless V6Only is set, in which
+// case the kernel refuses to bind the mapped address (EINVAL).
+func TestV6OnlyAndDualStack(t *testing.T) {
+	sys := newSystem(t)
+	ctx := testCtx(t)
+	l, err := Listen(ctx, sys, "[::ffff:127.0.0.1]:0")
+	if err != nil {
+		t.Fatalf("dual-stack Listen: %v", err)
+	}
+	defer l.Close(context.Background())
+	info, err := l.Info(ctx)
+	if err != nil || info.GetDomain().String() != "DOMAIN_IPV6" {
+		t.Fatalf("Info = %v, %v; want an IPv6 socket", info, err)
+	}
+	accepted := l.AcceptAsync(time.Second)
+	dial(t, sys, "127.0.0.1:"+strconv.Itoa(int(l.Addr().Port())))
+	if _, err := l.clientOf(mustWait(t, accepted)); err != nil {
+		t.Fatalf("an IPv4 client on a dual-stack listener: %v", err)
+	}
+	if _, err := Listen(ctx, sys, "[::ffff:127.0.0.1]:0", WithV6Only(true)); !errors.Is(err, syscall.EINVAL) {
+		t.Fatalf("V6Only Listen on a mapped address = %v; want EINVAL", err)
 	}
 }

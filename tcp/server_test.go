@@ -387,3 +387,49 @@ func TestServeMaxConnectionsAndListenerClose(t *testing.T) {
 		}
 	})
 }
+
+// TestServePeerResetIsErrorClosed: a peer that resets mid-stream closes
+// the connection with ErrorClosed carrying ECONNRESET.
+func TestServePeerResetIsErrorClosed(t *testing.T) {
+	forEachFamily(t, func(t *testing.T, addr string) {
+		sys := newSystem(t)
+		events := make(chan any, 1024)
+		l := serve(t, sys, addr, handlerProps(events, echoing))
+		ctx := testCtx(t)
+		c, err := Dial(ctx, sys, l.Addr().String())
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.Send(ctx, []byte("ping"), time.Second)
+		if _, err := c.RecvExact(ctx, 4, time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if err := c.Abort(ctx); err != nil {
+			t.Fatal(err)
+		}
+		ec := next[*messages.ErrorClosed](t, events)
+		if !errors.Is(ec.GetCause().Err(), syscall.ECONNRESET) {
+			t.Fatalf("ErrorClosed cause = %v; want ECONNRESET", ec.GetCause())
+		}
+	})
+}
+
+// TestServeAcceptBatches: more connections than one accept batch arrive at
+// once, and every one is accepted (the listener carries on after a batch
+// without waiting for a new readiness edge).
+func TestServeAcceptBatches(t *testing.T) {
+	sys := newSystem(t)
+	events := make(chan any, 1024)
+	l := serve(t, sys, "127.0.0.1:0", handlerProps(events, nil), WithAcceptBatch(2))
+	const n = 12
+	for i := 0; i < n; i++ {
+		dial(t, sys, l.Addr().String())
+	}
+	for i := 0; i < n; i++ {
+		next[*messages.Connected](t, events)
+	}
+	st, err := l.Stats(testCtx(t))
+	if err != nil || st.GetAccepted() != n {
+		t.Fatalf("Stats = %v, %v; want %d accepted", st, err, n)
+	}
+}
