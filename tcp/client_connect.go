@@ -151,21 +151,28 @@ func (a *clientActor) dial(ap netip.AddrPort) {
 		a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_ERROR, err, ap)
 		return
 	}
-	if err := a.core.Attach(sock); err != nil {
-		a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_ERROR, err, ap)
+	// Connect before registering: a TCP socket that is not connecting yet
+	// reports EPOLLHUP, which would mark the registration hung up.
+	a.remote = ap
+	err = sock.Connect(ap)
+	if err != nil && !errors.Is(err, unix.EINPROGRESS) {
+		_ = sock.Close()
+		a.connectFailed(err)
 		return
 	}
-	a.remote = ap
-	a.core.Want(poller.Writable)
-	err = sock.Connect(ap)
-	switch {
-	case err == nil:
-		a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_CONNECTED, nil, ap)
-	case errors.Is(err, unix.EINPROGRESS):
-		c.state = connConnecting
-	default:
-		a.connectFailed(err)
+	if aerr := a.core.Attach(sock); aerr != nil {
+		a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_ERROR, aerr, ap)
+		return
 	}
+	if err == nil {
+		a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_CONNECTED, nil, ap)
+		return
+	}
+	c.state = connConnecting
+	// Ask for writability, then look: the connect may have finished before
+	// the registration, and then no edge would come.
+	a.core.Want(poller.Writable)
+	a.connectReady()
 }
 
 // connectReady finishes a connect in progress once the socket is writable.
@@ -174,7 +181,7 @@ func (a *clientActor) connectReady() {
 	err := sock.Error()
 	if err == nil {
 		if _, perr := sock.RemoteAddr(); perr != nil {
-			err = unix.ENOTCONN
+			return // still connecting (a readiness from before the connect)
 		}
 	}
 	if err != nil {
