@@ -11,6 +11,25 @@ import (
 	"github.com/actornet/actornet/socket"
 )
 
+// Receive is the standard Receive of a socket actor: the core's own
+// messages (lifecycle, readiness, deadlines, withdrawals), then the
+// protocol's commands (handle reports false for a command it does not
+// know), then the shared commands; anything else is refused as invalid.
+// Afterwards the poller is told which directions are still wanted.
+func (c *Core) Receive(ctx actor.Context, handle func(cmd proto.Message, reply Replier) bool) {
+	if c.Handle(ctx) {
+		return
+	}
+	cmd, reply, ok := RequestOf(ctx)
+	if !ok {
+		return
+	}
+	if (handle == nil || !handle(cmd, reply)) && !c.Command(ctx, cmd, reply) {
+		Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
+	}
+	c.UpdateWants()
+}
+
 // Command runs one of the shared commands and reports whether cmd was one.
 func (c *Core) Command(ctx actor.Context, cmd proto.Message, reply Replier) bool {
 	switch cmd := cmd.(type) {

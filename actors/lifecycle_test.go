@@ -22,12 +22,7 @@ func (a *panicActor) Receive(ctx actor.Context) {
 	if _, ok := ctx.Message().(boom); ok {
 		panic("boom")
 	}
-	if a.core.Handle(ctx) {
-		return
-	}
-	if cmd, reply, ok := RequestOf(ctx); ok {
-		a.core.Command(ctx, cmd, reply)
-	}
+	a.core.Receive(ctx, nil)
 }
 
 func panicProps(t *testing.T, sys *System) (*actor.Props, *socket.Socket) {

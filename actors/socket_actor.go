@@ -18,18 +18,7 @@ type socketActor struct {
 
 var _ actor.Actor = (*socketActor)(nil)
 
-func (a *socketActor) Receive(ctx actor.Context) {
-	if a.core.Handle(ctx) {
-		return
-	}
-	cmd, reply, ok := RequestOf(ctx)
-	if !ok {
-		return
-	}
-	if !a.core.Command(ctx, cmd, reply) {
-		reply.Reply(messages.Rejection(cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT))
-	}
-}
+func (a *socketActor) Receive(ctx actor.Context) { a.core.Receive(ctx, nil) }
 
 // SocketProps returns the props of a socket actor that owns sock (nil for
 // an actor that attaches its socket later): the actor runs on an inline

@@ -72,35 +72,28 @@ func (a *clientActor) hooks() actors.Hooks {
 
 // Receive handles the client's commands; the core handles the rest.
 func (a *clientActor) Receive(ctx actor.Context) {
-	if a.core.Handle(ctx) {
-		return
-	}
 	if m, ok := ctx.Message().(*resolved); ok {
 		a.onResolved(m)
 		a.core.UpdateWants()
 		return
 	}
-	cmd, reply, ok := actors.RequestOf(ctx)
-	if !ok {
-		return
-	}
-	switch cmd := cmd.(type) {
-	case *messages.Connect:
-		a.connect(cmd, reply)
-	case *messages.Send:
-		a.send(cmd, reply)
-	case *messages.Recv:
-		a.recv(cmd, reply, false, int64(cmd.GetMax()), cmd.GetTimeoutMs())
-	case *messages.RecvExact:
-		a.recv(cmd, reply, true, int64(cmd.GetN()), cmd.GetTimeoutMs())
-	case *messages.Abort:
-		a.abort(ctx, cmd, reply)
-	default:
-		if !a.core.Command(ctx, cmd, reply) {
-			actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
+	a.core.Receive(ctx, func(cmd proto.Message, reply actors.Replier) bool {
+		switch cmd := cmd.(type) {
+		case *messages.Connect:
+			a.connect(cmd, reply)
+		case *messages.Send:
+			a.send(cmd, reply)
+		case *messages.Recv:
+			a.recv(cmd, reply, false, int64(cmd.GetMax()), cmd.GetTimeoutMs())
+		case *messages.RecvExact:
+			a.recv(cmd, reply, true, int64(cmd.GetN()), cmd.GetTimeoutMs())
+		case *messages.Abort:
+			a.abort(ctx, cmd, reply)
+		default:
+			return false
 		}
-	}
-	a.core.UpdateWants()
+		return true
+	})
 }
 
 // ioGate answers a data request that cannot run: closed, not connected.

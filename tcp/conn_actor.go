@@ -73,38 +73,31 @@ func (a *connActor) Receive(ctx actor.Context) {
 		}
 		return
 	}
-	if a.core.Handle(ctx) {
-		return
-	}
-	cmd, reply, ok := actors.RequestOf(ctx)
-	if !ok {
-		return
-	}
-	switch cmd := cmd.(type) {
-	case *messages.Write:
-		a.write(cmd)
-	case *messages.ResumeReading:
-		a.credit += int(cmd.GetCredit())
-		if a.mode == open || a.mode == confirming {
-			a.core.Want(poller.Readable)
-			a.serveReads()
+	a.core.Receive(ctx, func(cmd proto.Message, reply actors.Replier) bool {
+		switch cmd := cmd.(type) {
+		case *messages.Write:
+			a.write(cmd)
+		case *messages.ResumeReading:
+			a.credit += int(cmd.GetCredit())
+			if a.mode == open || a.mode == confirming {
+				a.core.Want(poller.Readable)
+				a.serveReads()
+			}
+		case *messages.Close:
+			a.startClose(flushing, cmd, reply)
+		case *messages.ConfirmedClose:
+			a.startClose(confirming, cmd, reply)
+		case *messages.Abort:
+			if sock := a.core.Socket(); sock != nil {
+				_ = sock.SetLinger(0)
+			}
+			reply.Reply(&messages.Status{Op: "abort"})
+			a.finish("abort", nil)
+		default:
+			return false
 		}
-	case *messages.Close:
-		a.startClose(flushing, cmd, reply)
-	case *messages.ConfirmedClose:
-		a.startClose(confirming, cmd, reply)
-	case *messages.Abort:
-		if sock := a.core.Socket(); sock != nil {
-			_ = sock.SetLinger(0)
-		}
-		reply.Reply(&messages.Status{Op: "abort"})
-		a.finish("abort", nil)
-	default:
-		if !a.core.Command(ctx, cmd, reply) {
-			actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
-		}
-	}
-	a.core.UpdateWants()
+		return true
+	})
 }
 
 func (a *connActor) start(ctx actor.Context) {

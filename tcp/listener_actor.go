@@ -8,6 +8,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/proto"
 
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
@@ -110,33 +111,26 @@ func (a *listenerActor) Receive(ctx actor.Context) {
 		}
 		return
 	}
-	if a.core.Handle(ctx) {
-		return
-	}
-	cmd, reply, ok := actors.RequestOf(ctx)
-	if !ok {
-		return
-	}
-	switch cmd := cmd.(type) {
-	case *messages.Listen:
-		a.listen(cmd, reply)
-	case *messages.Accept:
-		if a.server != nil {
-			reply.Reply(&messages.AcceptResult{Status: a.status("accept", errPushMode)})
-			break
+	a.core.Receive(ctx, func(cmd proto.Message, reply actors.Replier) bool {
+		switch cmd := cmd.(type) {
+		case *messages.Listen:
+			a.listen(cmd, reply)
+		case *messages.Accept:
+			if a.server != nil {
+				reply.Reply(&messages.AcceptResult{Status: a.status("accept", errPushMode)})
+				break
+			}
+			a.accept(cmd, reply)
+		case *messages.GetStats:
+			reply.Reply(&messages.ListenerStats{
+				Accepted: a.stats.Accepted, Rejected: a.stats.Rejected,
+				Live: a.stats.Live, AcceptErrors: a.stats.AcceptErrors,
+			})
+		default:
+			return false
 		}
-		a.accept(cmd, reply)
-	case *messages.GetStats:
-		reply.Reply(&messages.ListenerStats{
-			Accepted: a.stats.Accepted, Rejected: a.stats.Rejected,
-			Live: a.stats.Live, AcceptErrors: a.stats.AcceptErrors,
-		})
-	default:
-		if !a.core.Command(ctx, cmd, reply) {
-			actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
-		}
-	}
-	a.core.UpdateWants()
+		return true
+	})
 }
 
 func (a *listenerActor) listen(cmd *messages.Listen, reply actors.Replier) {
