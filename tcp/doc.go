@@ -5,9 +5,9 @@
 // later Connect; Send, which writes everything and reports partial
 // progress on timeout; Recv and RecvExact, served in order from one queue
 // while sends flow from another, so a reader and a writer can be in flight
-// at once; Poll, Shutdown, Abort and Close from actors.Core. Every call has
-// a blocking form taking a context and an Async form returning the typed
-// future, for use inside actors.
+// at once; Poll, Shutdown, Abort and Close. Every call has a blocking form
+// taking a context and an Async form returning the typed future, for use
+// inside actors.
 //
 //	c, err := tcp.Dial(ctx, sys, "127.0.0.1:7000")
 //	if err != nil {
@@ -19,6 +19,22 @@
 //	}
 //	pong, err := c.RecvExact(ctx, 4, time.Second)
 //
-// Still to come (the TCP issue): the listener actor with Accept and push
-// mode, the connection actor, and the net.Conn and net.Listener adapters.
+// Listener is a listener actor. In pull mode (Listen) each Accept answers
+// a Client for the next connection; accepted clients outlive the listener.
+// In push mode (Serve) the listener accepts by itself and gives each
+// connection a connection actor and a handler actor (the connection's
+// child, supervised by WithHandlerSupervisor's strategy, restart by
+// default). The handler gets Connected, Received under read credit,
+// PeerClosed, Written/WriteFailed, WriteQueueFilled/WriteQueueDrained and
+// Closed or ErrorClosed, and sends its connection (ctx.Parent()) Write,
+// ResumeReading, Close, ConfirmedClose and Abort. Everything is bounded:
+// read credit, the write queue, live connections, the accept batch; EMFILE
+// on accept backs off (AcceptFailed on the event stream).
+//
+// Conn and NetListener adapt a Client and a Listener to net.Conn and
+// net.Listener (deadlines included), so crypto/tls and net/http run on
+// actors.
+//
+// Connection and client actors are socket actors (actors.Core): they stop,
+// never restart, on a failure, and closing or stopping one closes its fd.
 package tcp
