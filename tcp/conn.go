@@ -6,8 +6,6 @@ import (
 	"io"
 	"net"
 	"net/netip"
-	"os"
-	"sync"
 	"time"
 
 	"github.com/actornet/actornet/actors"
@@ -24,12 +22,7 @@ import (
 type Conn struct {
 	c             *Client
 	local, remote net.Addr
-	mu            sync.Mutex
-	rdl, wdl      time.Time
-	rchg, wchg    chan struct{} // closed when the deadline changes
-	closed        chan struct{}
-	closeOnce     sync.Once
-	closeErr      error
+	dl            *actors.Deadlines
 }
 
 var _ net.Conn = (*Conn)(nil)
@@ -47,9 +40,7 @@ func NewConn(ctx context.Context, c *Client) (*Conn, error) {
 		c:      c,
 		local:  net.TCPAddrFromAddrPort(local),
 		remote: net.TCPAddrFromAddrPort(remote),
-		rchg:   make(chan struct{}),
-		wchg:   make(chan struct{}),
-		closed: make(chan struct{}),
+		dl:     actors.NewDeadlines(),
 	}, nil
 }
 
@@ -61,14 +52,14 @@ func (c *Conn) Client() *Client { return c.c }
 // os.ErrDeadlineExceeded (a net.Error with Timeout) when the read deadline
 // passes first.
 func (c *Conn) Read(p []byte) (int, error) {
-	if err := c.check(false); err != nil {
-		return 0, err
+	if err := c.dl.Check(false); err != nil {
+		return 0, c.mapErr("read", err)
 	}
 	if len(p) == 0 {
 		return 0, nil
 	}
 	f := c.c.RecvAsync(min(len(p), MaxRecv), 0)
-	res, err := wait(c, f, false)
+	res, err := actors.AwaitDeadline(c.dl, c.c.System(), c.c.PID(), f, false)
 	n := copy(p, res.GetData())
 	if err == nil {
 		err = res.GetStatus().Err()
@@ -79,83 +70,18 @@ func (c *Conn) Read(p []byte) (int, error) {
 // Write writes all of p unless the write deadline passes or the connection
 // fails; it returns how many bytes went out.
 func (c *Conn) Write(p []byte) (int, error) {
-	if err := c.check(true); err != nil {
-		return 0, err
+	if err := c.dl.Check(true); err != nil {
+		return 0, c.mapErr("write", err)
 	}
 	if len(p) == 0 {
 		return 0, nil
 	}
 	f := c.c.SendAsync(p, 0)
-	res, err := wait(c, f, true)
+	res, err := actors.AwaitDeadline(c.dl, c.c.System(), c.c.PID(), f, true)
 	if err == nil {
 		err = res.GetStatus().Err()
 	}
 	return int(res.GetBytesSent()), c.mapErr("write", err)
-}
-
-// wait waits for f while watching the deadline of its direction, its
-// changes, and Close; when the deadline passes or the Conn closes it
-// withdraws the request and returns the actor's last word.
-func wait[T any](c *Conn, f *actors.Future[T], write bool) (T, error) {
-	for {
-		dl, changed := c.deadline(write)
-		var timer *time.Timer
-		var expired <-chan time.Time
-		if !dl.IsZero() {
-			timer = time.NewTimer(time.Until(dl))
-			expired = timer.C
-		}
-		var giveUp error
-		select {
-		case <-f.Done():
-		case <-changed:
-		case <-expired:
-			giveUp = os.ErrDeadlineExceeded
-		case <-c.closed:
-			giveUp = net.ErrClosed
-		}
-		actors.StopTimer(timer)
-		if v, err, done := f.Result(); done {
-			return v, err
-		}
-		if giveUp == nil {
-			continue // the deadline moved: wait again with the new one
-		}
-		ctx, cancel := context.WithCancelCause(context.Background())
-		cancel(giveUp)
-		v, err := actors.Await(ctx, c.c.System(), c.c.PID(), f)
-		if err != nil {
-			err = giveUp
-		}
-		return v, err
-	}
-}
-
-// check fails an operation before it starts, as Go's net does, when the
-// Conn is closed or its deadline has already passed.
-func (c *Conn) check(write bool) error {
-	op := "read"
-	if write {
-		op = "write"
-	}
-	select {
-	case <-c.closed:
-		return c.mapErr(op, net.ErrClosed)
-	default:
-	}
-	if dl, _ := c.deadline(write); !dl.IsZero() && !time.Now().Before(dl) {
-		return c.mapErr(op, os.ErrDeadlineExceeded)
-	}
-	return nil
-}
-
-func (c *Conn) deadline(write bool) (time.Time, <-chan struct{}) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if write {
-		return c.wdl, c.wchg
-	}
-	return c.rdl, c.rchg
 }
 
 // mapErr gives errors the forms Go's net.Conn users test for: io.EOF
@@ -184,18 +110,12 @@ func (c *Conn) mapErr(op string, err error) error {
 // Close closes the connection; pending Reads and Writes return at once.
 // A second Close returns an error wrapping net.ErrClosed.
 func (c *Conn) Close() error {
-	err := &socket.OpError{Op: "close", Net: "tcp", Err: net.ErrClosed}
-	c.closeOnce.Do(func() {
-		close(c.closed)
-		ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
-		defer cancel()
-		c.closeErr = c.c.Close(ctx)
-		err = nil
-	})
-	if err == nil {
-		return c.closeErr
+	if !c.dl.Close() {
+		return &socket.OpError{Op: "close", Net: "tcp", Err: net.ErrClosed}
 	}
-	return err
+	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
+	defer cancel()
+	return c.c.Close(ctx)
 }
 
 // closeTimeout bounds how long Close waits for the actor's answer.
@@ -209,36 +129,22 @@ func (c *Conn) RemoteAddr() net.Addr { return c.remote }
 
 // SetDeadline sets the read and write deadlines.
 func (c *Conn) SetDeadline(t time.Time) error {
-	c.setDeadline(t, false)
-	c.setDeadline(t, true)
+	c.dl.Set(t, false)
+	c.dl.Set(t, true)
 	return nil
 }
 
 // SetReadDeadline sets the deadline of pending and future Reads; the zero
 // time means none.
 func (c *Conn) SetReadDeadline(t time.Time) error {
-	c.setDeadline(t, false)
+	c.dl.Set(t, false)
 	return nil
 }
 
 // SetWriteDeadline sets the deadline of pending and future Writes.
 func (c *Conn) SetWriteDeadline(t time.Time) error {
-	c.setDeadline(t, true)
+	c.dl.Set(t, true)
 	return nil
-}
-
-func (c *Conn) setDeadline(t time.Time, write bool) {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	if write {
-		c.wdl = t
-		close(c.wchg)
-		c.wchg = make(chan struct{})
-		return
-	}
-	c.rdl = t
-	close(c.rchg)
-	c.rchg = make(chan struct{})
 }
 
 // CloseWrite shuts down the sending side (FIN), as *net.TCPConn does.
