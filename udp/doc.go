@@ -1,8 +1,22 @@
-// Package udp will hold actornet's UDP peer actor (bound or send-only,
-// SendTo, RecvFrom with truncation reported, connected mode, broadcast and
-// multicast, push mode) and the net.PacketConn adapter over it. It is built
-// on actors.Core.
+// Package udp holds actornet's UDP peer actor and its Go handle, after
+// coro::net's udp::peer.
 //
-// Not built yet: this package has no code. The work is tracked as the UDP
-// issue.
+// A Peer is bound (Bind) or send-only (NewPeer: its socket opens on the
+// first send, of that destination's family). SendTo sends one datagram
+// (an empty one answers ok without sending; one over 65,535 bytes answers
+// message_too_big); RecvFrom receives one, with its sender, and reports a
+// datagram longer than the buffer as truncated with its real length —
+// never a silent cut; on a send-only peer it answers udp_not_bound.
+// Connect fixes the destination (connected mode: Send, Recv, and an ICMP
+// port-unreachable surfaces as connection_refused). Broadcast and
+// multicast (JoinGroup with interface, TTL and loopback) are options.
+// PacketConn adapts a Peer to net.PacketConn.
+//
+//	p, err := udp.Bind(ctx, sys, "127.0.0.1:0")
+//	if err != nil {
+//		return err
+//	}
+//	defer p.Close(ctx)
+//	d, err := p.RecvFrom(ctx, 1500, time.Second)
+//	_, err = p.SendTo(ctx, d.From, d.Data, time.Second) // echo
 package udp

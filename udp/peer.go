@@ -1,0 +1,234 @@
+package udp
+
+import (
+	"context"
+	"net/netip"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/socket"
+)
+
+// Peer is the Go handle of a UDP peer actor: bound (Bind) or send-only
+// (NewPeer), optionally connected (Connect). Every call has a blocking
+// form taking a context and an Async form returning the typed future. A
+// Peer is safe for concurrent use; sends are served in order, and so are
+// receives.
+type Peer struct {
+	actors.Socket
+	local netip.AddrPort
+}
+
+// Option sets a socket option of a peer.
+type Option func(*messages.Options)
+
+// WithReuseAddr sets SO_REUSEADDR.
+func WithReuseAddr(on bool) Option { return func(o *messages.Options) { o.ReuseAddr = on } }
+
+// WithReusePort sets SO_REUSEPORT (several peers share one port).
+func WithReusePort(on bool) Option { return func(o *messages.Options) { o.ReusePort = on } }
+
+// WithBroadcast sets SO_BROADCAST.
+func WithBroadcast(on bool) Option { return func(o *messages.Options) { o.Broadcast = on } }
+
+// WithBuffers sets SO_RCVBUF and SO_SNDBUF in bytes; zero keeps the default.
+func WithBuffers(recv, send int) Option {
+	return func(o *messages.Options) { o.RecvBuffer, o.SendBuffer = uint32(max(recv, 0)), uint32(max(send, 0)) }
+}
+
+// WithV6Only sets IPV6_V6ONLY on an IPv6 peer.
+func WithV6Only(on bool) Option { return func(o *messages.Options) { o.V6Only = on } }
+
+func buildOptions(opts []Option) *messages.Options {
+	o := &messages.Options{}
+	for _, opt := range opts {
+		opt(o)
+	}
+	return o
+}
+
+// PeerProps returns the props of a UDP peer actor, to spawn under a
+// supervising actor; it is send-only until a Bind.
+func PeerProps(sys *actors.System, opts ...Option) *actor.Props {
+	o := buildOptions(opts)
+	return actors.SocketProps(sys, nil, func(c *actors.Core) (actor.Actor, actors.Hooks) {
+		a := newPeerActor(c, o)
+		return a, a.hooks()
+	})
+}
+
+// NewPeer spawns a send-only peer: it opens its socket on the first send,
+// of the family of that destination. RecvFrom on it answers udp_not_bound.
+func NewPeer(sys *actors.System, opts ...Option) (*Peer, error) {
+	pid, err := sys.SpawnSocketActor(PeerProps(sys, opts...))
+	if err != nil {
+		return nil, err
+	}
+	return &Peer{Socket: actors.SocketOf(sys, pid)}, nil
+}
+
+// Bind spawns a peer bound to addr ("ip:port", "[ipv6]:port"; port 0 picks
+// a free port: see LocalAddr).
+func Bind(ctx context.Context, sys *actors.System, addr string, opts ...Option) (*Peer, error) {
+	p, err := NewPeer(sys, opts...)
+	if err != nil {
+		return nil, err
+	}
+	f := actors.Request[*messages.BindResult](sys.Root(), p.PID(), &messages.Bind{HostPort: addr, Options: buildOptions(opts)})
+	res, err := actors.Await(ctx, sys, p.PID(), f)
+	if err == nil {
+		err = res.GetStatus().Err()
+	}
+	if err != nil {
+		_ = p.Close(context.Background())
+		return nil, err
+	}
+	p.local, _ = res.GetLocal().AddrPort()
+	return p, nil
+}
+
+// LocalAddr returns the bound address (zero for a send-only peer).
+func (p *Peer) LocalAddr() netip.AddrPort { return p.local }
+
+func request[T any](p *Peer, cmd proto.Message) *actors.Future[T] {
+	return actors.Request[T](p.System().Root(), p.PID(), cmd)
+}
+
+func rejected[T any](cmd proto.Message) *actors.Future[T] {
+	f := actors.NewFuture[T]()
+	f.Reply(messages.Rejection(cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT))
+	return f
+}
+
+// SendToAsync sends one datagram to peer within timeout (0: none). An
+// empty p answers ok without sending; one over 65,535 bytes answers
+// message_too_big.
+func (p *Peer) SendToAsync(to netip.AddrPort, b []byte, timeout time.Duration) *actors.Future[*messages.SendToResult] {
+	cmd := &messages.SendTo{Peer: messages.NewEndpoint(to), Data: b}
+	ms, ok := actors.TimeoutMS(timeout)
+	if !ok {
+		return rejected[*messages.SendToResult](cmd)
+	}
+	cmd.TimeoutMs = ms
+	return request[*messages.SendToResult](p, cmd)
+}
+
+// SendTo sends one datagram (see SendToAsync) and returns the bytes sent.
+func (p *Peer) SendTo(ctx context.Context, to netip.AddrPort, b []byte, timeout time.Duration) (int, error) {
+	res, err := actors.Await(ctx, p.System(), p.PID(), p.SendToAsync(to, b, timeout))
+	if err != nil {
+		return 0, err
+	}
+	return int(res.GetBytesSent()), res.GetStatus().Err()
+}
+
+// RecvFromAsync receives one datagram of at most max bytes within timeout.
+func (p *Peer) RecvFromAsync(max int, timeout time.Duration) *actors.Future[*messages.RecvFromResult] {
+	cmd := &messages.RecvFrom{}
+	ms, ok := actors.TimeoutMS(timeout)
+	if !ok || max <= 0 || max > MaxDatagram+1 {
+		return rejected[*messages.RecvFromResult](cmd)
+	}
+	cmd.Max, cmd.TimeoutMs = uint32(max), ms
+	return request[*messages.RecvFromResult](p, cmd)
+}
+
+// Datagram is one received datagram: its sender, its bytes (at most the
+// max asked for) and its real length, larger than len(Data) when it was
+// truncated.
+type Datagram struct {
+	From   netip.AddrPort
+	Data   []byte
+	Length int
+}
+
+// RecvFrom receives one datagram. A longer datagram than max is returned
+// cut to max with an error wrapping socket.ErrTruncated and its real
+// Length; on a send-only peer the error wraps socket.ErrUDPNotBound.
+func (p *Peer) RecvFrom(ctx context.Context, max int, timeout time.Duration) (Datagram, error) {
+	res, err := actors.Await(ctx, p.System(), p.PID(), p.RecvFromAsync(max, timeout))
+	if err != nil {
+		return Datagram{}, err
+	}
+	from, _ := res.GetSender().AddrPort()
+	return Datagram{From: from, Data: res.GetData(), Length: int(res.GetLength())}, res.GetStatus().Err()
+}
+
+// Connect fixes the peer's destination (connected mode): Send and Recv
+// then need no address, datagrams from other senders are dropped by the
+// kernel, and an ICMP port-unreachable surfaces as connection_refused.
+func (p *Peer) Connect(ctx context.Context, to netip.AddrPort) error {
+	f := request[*messages.ConnectResult](p, &messages.ConnectPeer{Peer: messages.NewEndpoint(to)})
+	res, err := actors.Await(ctx, p.System(), p.PID(), f)
+	if err != nil {
+		return err
+	}
+	if res.GetStatus() != messages.ConnectStatus_CONNECT_STATUS_CONNECTED {
+		if err := res.GetError().Err(); err != nil {
+			return err
+		}
+		return &socket.OpError{Op: "connect", Net: "udp", Addr: to, Err: socket.ErrInvalidAddress}
+	}
+	if p.local, err = res.GetLocal().AddrPort(); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Send sends one datagram on a connected peer.
+func (p *Peer) Send(ctx context.Context, b []byte, timeout time.Duration) (int, error) {
+	cmd := &messages.Send{Data: b}
+	ms, ok := actors.TimeoutMS(timeout)
+	f := rejected[*messages.SendResult](cmd)
+	if ok {
+		cmd.TimeoutMs = ms
+		f = request[*messages.SendResult](p, cmd)
+	}
+	res, err := actors.Await(ctx, p.System(), p.PID(), f)
+	if err != nil {
+		return 0, err
+	}
+	return int(res.GetBytesSent()), res.GetStatus().Err()
+}
+
+// Recv receives one datagram of at most max bytes on a connected peer.
+func (p *Peer) Recv(ctx context.Context, max int, timeout time.Duration) ([]byte, error) {
+	cmd := &messages.Recv{}
+	ms, ok := actors.TimeoutMS(timeout)
+	f := rejected[*messages.RecvResult](cmd)
+	if ok && max > 0 && max <= MaxDatagram+1 {
+		cmd.Max, cmd.TimeoutMs = uint32(max), ms
+		f = request[*messages.RecvResult](p, cmd)
+	}
+	res, err := actors.Await(ctx, p.System(), p.PID(), f)
+	if err != nil {
+		return nil, err
+	}
+	return res.GetData(), res.GetStatus().Err()
+}
+
+// JoinGroup joins a multicast group on iface (a name or index; "" lets the
+// kernel pick), sets the outgoing multicast TTL (0 keeps the default) and
+// whether this host's own members get the peer's multicast.
+func (p *Peer) JoinGroup(ctx context.Context, group netip.Addr, iface string, ttl int, loopback bool) error {
+	cmd := &messages.JoinGroup{Group: messages.NewEndpoint(netip.AddrPortFrom(group, 0)), Interface: iface, Ttl: uint32(max(ttl, 0)), Loopback: loopback}
+	res, err := actors.Await(ctx, p.System(), p.PID(), request[*messages.Status](p, cmd))
+	if err != nil {
+		return err
+	}
+	return res.Err()
+}
+
+// LeaveGroup leaves a multicast group.
+func (p *Peer) LeaveGroup(ctx context.Context, group netip.Addr, iface string) error {
+	cmd := &messages.LeaveGroup{Group: messages.NewEndpoint(netip.AddrPortFrom(group, 0)), Interface: iface}
+	res, err := actors.Await(ctx, p.System(), p.PID(), request[*messages.Status](p, cmd))
+	if err != nil {
+		return err
+	}
+	return res.Err()
+}

@@ -1,0 +1,423 @@
+package udp
+
+import (
+	"errors"
+	"net/netip"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/sys/unix"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/poller"
+	"github.com/actornet/actornet/socket"
+)
+
+// MaxDatagram is the largest UDP payload (IPv6 jumbograms aside).
+const MaxDatagram = 65535
+
+// peerActor is a UDP peer: bound (Bind) or send-only; connected mode after
+// ConnectPeer. Sends and receives queue separately, each served in order.
+type peerActor struct {
+	core      *actors.Core
+	opts      *messages.Options
+	bound     bool
+	local     netip.AddrPort
+	connected netip.AddrPort
+	sends     []*sendReq
+	recvs     []*recvReq
+}
+
+var _ actor.Actor = (*peerActor)(nil)
+
+type sendReq struct {
+	id    uint64
+	cmd   proto.Message
+	to    netip.AddrPort // zero in connected mode
+	data  []byte
+	reply actors.Replier
+	timer *time.Timer
+}
+
+type recvReq struct {
+	id    uint64
+	cmd   proto.Message
+	max   int
+	reply actors.Replier
+	timer *time.Timer
+}
+
+// scratch buffers for receives: read into one, copy out the datagram.
+var scratch = sync.Pool{New: func() any { b := make([]byte, MaxDatagram+1); return &b }}
+
+func newPeerActor(c *actors.Core, opts *messages.Options) *peerActor {
+	return &peerActor{core: c, opts: opts}
+}
+
+func (a *peerActor) hooks() actors.Hooks {
+	return actors.Hooks{
+		Ready: func(d poller.Direction) {
+			if d == poller.Readable {
+				a.serveRecvs()
+			} else {
+				a.serveSends()
+			}
+		},
+		Wants: func(d poller.Direction) bool {
+			if d == poller.Readable {
+				return len(a.recvs) > 0
+			}
+			return len(a.sends) > 0
+		},
+		Expire: func(id uint64) bool {
+			return a.finish(func(id2 uint64, _ actors.Replier) bool { return id2 == id }, messages.IOStatus_IO_STATUS_TIMEOUT)
+		},
+		Withdraw: func(r actors.Replier) bool {
+			return a.finish(func(_ uint64, r2 actors.Replier) bool { return r2 == r }, messages.IOStatus_IO_STATUS_CANCELLED)
+		},
+		Cancel: a.cancel,
+	}
+}
+
+// Receive handles the peer's commands; the core handles the rest.
+func (a *peerActor) Receive(ctx actor.Context) {
+	a.core.Receive(ctx, func(cmd proto.Message, reply actors.Replier) bool {
+		if a.core.Closed() {
+			if _, shared := cmd.(*messages.Close); !shared {
+				actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
+				return true
+			}
+		}
+		switch cmd := cmd.(type) {
+		case *messages.Bind:
+			reply.Reply(a.bind(cmd))
+		case *messages.ConnectPeer:
+			reply.Reply(a.connect(cmd))
+		case *messages.SendTo:
+			to, err := cmd.GetPeer().AddrPort()
+			if err != nil || !to.Addr().IsValid() || to.Port() == 0 {
+				reply.Reply(&messages.SendToResult{Status: a.status("sendto", to, socket.ErrInvalidAddress)})
+				break
+			}
+			a.send(cmd, to, cmd.GetData(), cmd.GetTimeoutMs(), reply)
+		case *messages.Send:
+			if !a.connected.IsValid() {
+				reply.Reply(&messages.SendResult{Status: a.status("send", a.connected, unix.EDESTADDRREQ)})
+				break
+			}
+			a.send(cmd, netip.AddrPort{}, cmd.GetData(), cmd.GetTimeoutMs(), reply)
+		case *messages.RecvFrom:
+			a.recv(cmd, int(cmd.GetMax()), cmd.GetTimeoutMs(), reply)
+		case *messages.Recv:
+			a.recv(cmd, int(cmd.GetMax()), cmd.GetTimeoutMs(), reply)
+		case *messages.JoinGroup:
+			reply.Reply(a.membership(cmd, cmd.GetGroup(), cmd.GetInterface(), true, cmd))
+		case *messages.LeaveGroup:
+			reply.Reply(a.membership(cmd, cmd.GetGroup(), cmd.GetInterface(), false, nil))
+		default:
+			return false
+		}
+		return true
+	})
+}
+
+func (a *peerActor) status(op string, addr netip.AddrPort, err error) *messages.Status {
+	network := "udp"
+	if sock := a.core.Socket(); sock != nil {
+		network = sock.Net()
+	}
+	return messages.StatusOf(op, network, addr, err)
+}
+
+// ensureSocket opens the peer's socket for domain d on first use (a
+// send-only peer's first send); an existing socket of the other family is
+// an invalid address for the request.
+func (a *peerActor) ensureSocket(d socket.Domain) (*socket.Socket, error) {
+	if sock := a.core.Socket(); sock != nil {
+		if sock.Domain() != d {
+			return nil, socket.ErrInvalidAddress
+		}
+		return sock, nil
+	}
+	sock, err := socket.Open(d, socket.Datagram)
+	if err != nil {
+		return nil, err
+	}
+	if err := sock.Apply(a.opts.SocketOptions()); err != nil {
+		_ = sock.Close()
+		return nil, err
+	}
+	if err := a.core.Attach(sock); err != nil {
+		return nil, err
+	}
+	return sock, nil
+}
+
+// domainFor picks the socket family for an address: IPv6 for IPv6 and
+// IPv4-mapped literals, IPv4 otherwise.
+func domainFor(a netip.Addr) socket.Domain {
+	if a.Is6() {
+		return socket.IPv6
+	}
+	return socket.IPv4
+}
+
+func (a *peerActor) bind(cmd *messages.Bind) *messages.BindResult {
+	ap, err := bindAddr(cmd)
+	if err == nil && (a.bound || a.core.Socket() != nil) {
+		err = unix.EINVAL // bound already, or used send-only
+	}
+	if err == nil {
+		var sock *socket.Socket
+		if cmd.GetOptions() != nil {
+			a.opts = cmd.GetOptions()
+		}
+		if sock, err = a.ensureSocket(domainFor(ap.Addr())); err == nil {
+			if err = sock.Bind(ap); err == nil {
+				a.local, err = sock.LocalAddr()
+			}
+			if err != nil {
+				a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
+			}
+		}
+	}
+	if err != nil {
+		return &messages.BindResult{Status: a.status("bind", ap, err)}
+	}
+	a.bound = true
+	return &messages.BindResult{Status: a.status("bind", a.local, nil), Local: messages.NewEndpoint(a.local)}
+}
+
+func bindAddr(cmd *messages.Bind) (netip.AddrPort, error) {
+	if cmd.GetLocal() != nil {
+		ap, err := cmd.GetLocal().AddrPort()
+		if err != nil || !ap.Addr().IsValid() {
+			return ap, socket.ErrInvalidAddress
+		}
+		return ap, nil
+	}
+	ap, err := netip.ParseAddrPort(cmd.GetHostPort())
+	if err != nil {
+		return ap, socket.ErrInvalidAddress
+	}
+	return ap, nil
+}
+
+func (a *peerActor) connect(cmd *messages.ConnectPeer) *messages.ConnectResult {
+	to, err := cmd.GetPeer().AddrPort()
+	if err != nil || !to.Addr().IsValid() || to.Port() == 0 {
+		return &messages.ConnectResult{Status: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS,
+			Error: a.status("connect", to, socket.ErrInvalidAddress)}
+	}
+	d := socket.DomainOf(to.Addr())
+	if sock := a.core.Socket(); sock != nil {
+		d = sock.Domain() // an IPv6 socket reaches IPv4 peers mapped
+	}
+	sock, err := a.ensureSocket(d)
+	if err == nil {
+		err = sock.Connect(to)
+	}
+	if err != nil {
+		st := messages.ConnectStatus_CONNECT_STATUS_ERROR
+		if errors.Is(err, socket.ErrInvalidArgument) {
+			st = messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS
+		}
+		return &messages.ConnectResult{Status: st, Error: a.status("connect", to, err)}
+	}
+	a.connected = to
+	local, _ := sock.LocalAddr()
+	return &messages.ConnectResult{Status: messages.ConnectStatus_CONNECT_STATUS_CONNECTED,
+		Local: messages.NewEndpoint(local), Remote: messages.NewEndpoint(to)}
+}
+
+func (a *peerActor) send(cmd proto.Message, to netip.AddrPort, data []byte, timeoutMS uint32, reply actors.Replier) {
+	op := messages.OpName(cmd)
+	switch {
+	case len(data) == 0:
+		reply.Reply(sendResult(cmd, a.status(op, to, nil), 0))
+		return
+	case len(data) > MaxDatagram:
+		reply.Reply(sendResult(cmd, a.status(op, to, unix.EMSGSIZE), 0))
+		return
+	}
+	d := socket.IPv4
+	if to.IsValid() {
+		d = socket.DomainOf(to.Addr())
+		if sock := a.core.Socket(); sock != nil && sock.Domain() == socket.IPv6 {
+			d = socket.IPv6 // IPv4 peers are reached mapped
+		}
+	} else if sock := a.core.Socket(); sock != nil {
+		d = sock.Domain()
+	}
+	if _, err := a.ensureSocket(d); err != nil {
+		reply.Reply(sendResult(cmd, a.status(op, to, err), 0))
+		return
+	}
+	r := &sendReq{id: a.core.NextID(), cmd: cmd, to: to, data: data, reply: reply}
+	a.sends = append(a.sends, r)
+	if len(a.sends) == 1 {
+		a.core.Want(poller.Writable)
+		a.serveSends()
+	}
+	if len(a.sends) > 0 && a.sends[len(a.sends)-1] == r && timeoutMS > 0 {
+		r.timer = a.core.After(actors.Timeout(timeoutMS), r.id)
+	}
+}
+
+func sendResult(cmd proto.Message, st *messages.Status, n int) proto.Message {
+	if _, ok := cmd.(*messages.Send); ok {
+		return &messages.SendResult{Status: st, BytesSent: uint64(n)}
+	}
+	return &messages.SendToResult{Status: st, BytesSent: uint64(n)}
+}
+
+// serveSends sends the queued datagrams in order until the kernel's buffer
+// is full; a datagram's error answers that datagram only.
+func (a *peerActor) serveSends() {
+	sock := a.core.Socket()
+	for len(a.sends) > 0 {
+		r := a.sends[0]
+		var n int
+		var err error
+		if r.to.IsValid() {
+			n, err = sock.SendTo(r.data, r.to)
+		} else {
+			n, err = sock.Write(r.data)
+		}
+		if err == unix.EAGAIN {
+			return
+		}
+		actors.StopTimer(r.timer)
+		a.sends[0] = nil
+		a.sends = a.sends[1:]
+		r.reply.Reply(sendResult(r.cmd, a.status(messages.OpName(r.cmd), r.to, err), n))
+	}
+}
+
+func (a *peerActor) recv(cmd proto.Message, max int, timeoutMS uint32, reply actors.Replier) {
+	op := messages.OpName(cmd)
+	switch {
+	case !a.bound && !a.connected.IsValid():
+		reply.Reply(recvResult(cmd, a.status(op, netip.AddrPort{}, socket.ErrUDPNotBound), nil, netip.AddrPort{}, 0))
+		return
+	case max <= 0 || max > MaxDatagram+1:
+		reply.Reply(recvResult(cmd, a.status(op, netip.AddrPort{}, socket.ErrInvalidArgument), nil, netip.AddrPort{}, 0))
+		return
+	}
+	r := &recvReq{id: a.core.NextID(), cmd: cmd, max: max, reply: reply}
+	a.recvs = append(a.recvs, r)
+	if len(a.recvs) == 1 {
+		a.core.Want(poller.Readable)
+		a.serveRecvs()
+	}
+	if len(a.recvs) > 0 && a.recvs[len(a.recvs)-1] == r && timeoutMS > 0 {
+		r.timer = a.core.After(actors.Timeout(timeoutMS), r.id)
+	}
+}
+
+func recvResult(cmd proto.Message, st *messages.Status, data []byte, from netip.AddrPort, length int) proto.Message {
+	if _, ok := cmd.(*messages.Recv); ok {
+		return &messages.RecvResult{Status: st, Data: data}
+	}
+	res := &messages.RecvFromResult{Status: st, Data: data, Length: uint64(length)}
+	if from.IsValid() {
+		res.Sender = messages.NewEndpoint(from)
+	}
+	return res
+}
+
+// serveRecvs answers the waiting receives, one datagram each, in order. A
+// datagram longer than the request's max is answered truncated, with its
+// real length; an error (an ICMP refusal in connected mode) answers one
+// request.
+func (a *peerActor) serveRecvs() {
+	sock := a.core.Socket()
+	for len(a.recvs) > 0 {
+		r := a.recvs[0]
+		sp := scratch.Get().(*[]byte)
+		n, from, err := sock.RecvFrom(*sp)
+		var data []byte
+		if err == nil {
+			data = append([]byte(nil), (*sp)[:min(n, r.max)]...)
+		}
+		scratch.Put(sp)
+		if err == unix.EAGAIN {
+			return
+		}
+		if err == nil && n > r.max {
+			err = socket.ErrTruncated
+		}
+		actors.StopTimer(r.timer)
+		a.recvs[0] = nil
+		a.recvs = a.recvs[1:]
+		r.reply.Reply(recvResult(r.cmd, a.status(messages.OpName(r.cmd), from, err), data, from, n))
+	}
+}
+
+func (a *peerActor) membership(cmd proto.Message, group *messages.Endpoint, iface string, join bool, jg *messages.JoinGroup) *messages.Status {
+	op := messages.OpName(cmd)
+	ap, err := group.AddrPort()
+	if err != nil || !ap.Addr().IsMulticast() {
+		return a.status(op, ap, socket.ErrInvalidAddress)
+	}
+	sock := a.core.Socket()
+	if sock == nil {
+		return a.status(op, ap, socket.ErrUDPNotBound)
+	}
+	ifindex, err := interfaceIndex(iface)
+	if err != nil {
+		return a.status(op, ap, err)
+	}
+	if !join {
+		return a.status(op, ap, sock.LeaveGroup(ap.Addr(), ifindex))
+	}
+	if err := sock.JoinGroup(ap.Addr(), ifindex); err != nil {
+		return a.status(op, ap, err)
+	}
+	if ifindex > 0 {
+		err = sock.SetMulticastInterface(ifindex)
+	}
+	if err == nil && jg.GetTtl() > 0 {
+		err = sock.SetMulticastTTL(int(jg.GetTtl()))
+	}
+	if err == nil {
+		err = sock.SetMulticastLoopback(jg.GetLoopback())
+	}
+	return a.status(op, ap, err)
+}
+
+// finish answers and drops the first send or receive that matches.
+func (a *peerActor) finish(match func(uint64, actors.Replier) bool, code messages.IOStatus) bool {
+	for i, r := range a.recvs {
+		if match(r.id, r.reply) {
+			actors.StopTimer(r.timer)
+			a.recvs = append(a.recvs[:i], a.recvs[i+1:]...)
+			actors.Reject(r.reply, r.cmd, code)
+			return true
+		}
+	}
+	for i, r := range a.sends {
+		if match(r.id, r.reply) {
+			actors.StopTimer(r.timer)
+			a.sends = append(a.sends[:i], a.sends[i+1:]...)
+			actors.Reject(r.reply, r.cmd, code)
+			return true
+		}
+	}
+	return false
+}
+
+func (a *peerActor) cancel(code messages.IOStatus) {
+	for _, r := range a.recvs {
+		actors.StopTimer(r.timer)
+		actors.Reject(r.reply, r.cmd, code)
+	}
+	for _, r := range a.sends {
+		actors.StopTimer(r.timer)
+		actors.Reject(r.reply, r.cmd, code)
+	}
+	a.recvs, a.sends = nil, nil
+}
