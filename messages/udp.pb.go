@@ -601,6 +601,72 @@ func (x *LeaveGroup) GetInterface() string {
 	return ""
 }
 
+// PeerStats are a push-mode peer's counters; answers GetStats.
+type PeerStats struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// received: datagrams delivered to the handler.
+	Received uint64 `protobuf:"varint,1,opt,name=received,proto3" json:"received,omitempty"`
+	// drops: datagrams the kernel dropped for a full receive buffer
+	// (SO_RXQ_OVFL), as of the last datagram read.
+	Drops uint64 `protobuf:"varint,2,opt,name=drops,proto3" json:"drops,omitempty"`
+	// truncated: datagrams longer than the read size, delivered cut and
+	// flagged.
+	Truncated     uint64 `protobuf:"varint,3,opt,name=truncated,proto3" json:"truncated,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PeerStats) Reset() {
+	*x = PeerStats{}
+	mi := &file_udp_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PeerStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PeerStats) ProtoMessage() {}
+
+func (x *PeerStats) ProtoReflect() protoreflect.Message {
+	mi := &file_udp_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PeerStats.ProtoReflect.Descriptor instead.
+func (*PeerStats) Descriptor() ([]byte, []int) {
+	return file_udp_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *PeerStats) GetReceived() uint64 {
+	if x != nil {
+		return x.Received
+	}
+	return 0
+}
+
+func (x *PeerStats) GetDrops() uint64 {
+	if x != nil {
+		return x.Drops
+	}
+	return 0
+}
+
+func (x *PeerStats) GetTruncated() uint64 {
+	if x != nil {
+		return x.Truncated
+	}
+	return 0
+}
+
 var File_udp_proto protoreflect.FileDescriptor
 
 const file_udp_proto_rawDesc = "" +
@@ -646,7 +712,11 @@ const file_udp_proto_rawDesc = "" +
 	"\n" +
 	"LeaveGroup\x121\n" +
 	"\x05group\x18\x01 \x01(\v2\x1b.actornet.messages.EndpointR\x05group\x12\x1c\n" +
-	"\tinterface\x18\x02 \x01(\tR\tinterfaceB'Z%github.com/actornet/actornet/messagesb\x06proto3"
+	"\tinterface\x18\x02 \x01(\tR\tinterface\"[\n" +
+	"\tPeerStats\x12\x1a\n" +
+	"\breceived\x18\x01 \x01(\x04R\breceived\x12\x14\n" +
+	"\x05drops\x18\x02 \x01(\x04R\x05drops\x12\x1c\n" +
+	"\ttruncated\x18\x03 \x01(\x04R\ttruncatedB'Z%github.com/actornet/actornet/messagesb\x06proto3"
 
 var (
 	file_udp_proto_rawDescOnce sync.Once
@@ -660,7 +730,7 @@ func file_udp_proto_rawDescGZIP() []byte {
 	return file_udp_proto_rawDescData
 }
 
-var file_udp_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_udp_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_udp_proto_goTypes = []any{
 	(*Bind)(nil),           // 0: actornet.messages.Bind
 	(*BindResult)(nil),     // 1: actornet.messages.BindResult
@@ -672,23 +742,24 @@ var file_udp_proto_goTypes = []any{
 	(*Datagram)(nil),       // 7: actornet.messages.Datagram
 	(*JoinGroup)(nil),      // 8: actornet.messages.JoinGroup
 	(*LeaveGroup)(nil),     // 9: actornet.messages.LeaveGroup
-	(*Endpoint)(nil),       // 10: actornet.messages.Endpoint
-	(*Options)(nil),        // 11: actornet.messages.Options
-	(*Status)(nil),         // 12: actornet.messages.Status
+	(*PeerStats)(nil),      // 10: actornet.messages.PeerStats
+	(*Endpoint)(nil),       // 11: actornet.messages.Endpoint
+	(*Options)(nil),        // 12: actornet.messages.Options
+	(*Status)(nil),         // 13: actornet.messages.Status
 }
 var file_udp_proto_depIdxs = []int32{
-	10, // 0: actornet.messages.Bind.local:type_name -> actornet.messages.Endpoint
-	11, // 1: actornet.messages.Bind.options:type_name -> actornet.messages.Options
-	12, // 2: actornet.messages.BindResult.status:type_name -> actornet.messages.Status
-	10, // 3: actornet.messages.BindResult.local:type_name -> actornet.messages.Endpoint
-	10, // 4: actornet.messages.SendTo.peer:type_name -> actornet.messages.Endpoint
-	12, // 5: actornet.messages.SendToResult.status:type_name -> actornet.messages.Status
-	12, // 6: actornet.messages.RecvFromResult.status:type_name -> actornet.messages.Status
-	10, // 7: actornet.messages.RecvFromResult.sender:type_name -> actornet.messages.Endpoint
-	10, // 8: actornet.messages.ConnectPeer.peer:type_name -> actornet.messages.Endpoint
-	10, // 9: actornet.messages.Datagram.sender:type_name -> actornet.messages.Endpoint
-	10, // 10: actornet.messages.JoinGroup.group:type_name -> actornet.messages.Endpoint
-	10, // 11: actornet.messages.LeaveGroup.group:type_name -> actornet.messages.Endpoint
+	11, // 0: actornet.messages.Bind.local:type_name -> actornet.messages.Endpoint
+	12, // 1: actornet.messages.Bind.options:type_name -> actornet.messages.Options
+	13, // 2: actornet.messages.BindResult.status:type_name -> actornet.messages.Status
+	11, // 3: actornet.messages.BindResult.local:type_name -> actornet.messages.Endpoint
+	11, // 4: actornet.messages.SendTo.peer:type_name -> actornet.messages.Endpoint
+	13, // 5: actornet.messages.SendToResult.status:type_name -> actornet.messages.Status
+	13, // 6: actornet.messages.RecvFromResult.status:type_name -> actornet.messages.Status
+	11, // 7: actornet.messages.RecvFromResult.sender:type_name -> actornet.messages.Endpoint
+	11, // 8: actornet.messages.ConnectPeer.peer:type_name -> actornet.messages.Endpoint
+	11, // 9: actornet.messages.Datagram.sender:type_name -> actornet.messages.Endpoint
+	11, // 10: actornet.messages.JoinGroup.group:type_name -> actornet.messages.Endpoint
+	11, // 11: actornet.messages.LeaveGroup.group:type_name -> actornet.messages.Endpoint
 	12, // [12:12] is the sub-list for method output_type
 	12, // [12:12] is the sub-list for method input_type
 	12, // [12:12] is the sub-list for extension type_name
@@ -709,7 +780,7 @@ func file_udp_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_udp_proto_rawDesc), len(file_udp_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

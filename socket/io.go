@@ -158,3 +158,53 @@ func (s *Socket) Available() (int, error) {
 	}
 	return unix.IoctlGetInt(s.fd, unix.SIOCINQ)
 }
+
+// RecvMsg receives one datagram into p like RecvFrom and also returns the
+// kernel's count of datagrams dropped on this socket for a full receive
+// buffer, when SetRecvDrops is on (dropsOK reports whether the datagram
+// carried the count).
+func (s *Socket) RecvMsg(p []byte) (length int, from netip.AddrPort, drops uint32, dropsOK bool, err error) {
+	if s.fd < 0 {
+		return 0, netip.AddrPort{}, 0, false, net.ErrClosed
+	}
+	var rsa unix.RawSockaddrAny
+	var oob [64]byte
+	var iov unix.Iovec
+	if len(p) > 0 {
+		iov.Base = &p[0]
+	}
+	iov.SetLen(len(p))
+	var msg unix.Msghdr
+	msg.Name = (*byte)(unsafe.Pointer(&rsa))
+	msg.Namelen = unix.SizeofSockaddrAny
+	msg.Iov = &iov
+	msg.Iovlen = 1
+	msg.Control = &oob[0]
+	msg.SetControllen(len(oob))
+	for {
+		n, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_TRUNC)
+		if e == unix.EINTR {
+			continue
+		}
+		if e != 0 {
+			return 0, netip.AddrPort{}, 0, false, e
+		}
+		drops, dropsOK = rxqOverflow(oob[:msg.Controllen])
+		return int(n), addrPortFromRaw(&rsa), drops, dropsOK, nil
+	}
+}
+
+// rxqOverflow finds the SO_RXQ_OVFL counter among control messages.
+func rxqOverflow(b []byte) (uint32, bool) {
+	for len(b) >= unix.SizeofCmsghdr {
+		h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
+		if h.Len < unix.SizeofCmsghdr || int(h.Len) > len(b) {
+			return 0, false
+		}
+		if h.Level == unix.SOL_SOCKET && h.Type == unix.SO_RXQ_OVFL && int(h.Len) >= unix.CmsgLen(4) {
+			return *(*uint32)(unsafe.Pointer(&b[unix.CmsgLen(0)])), true
+		}
+		b = b[min(unix.CmsgSpace(int(h.Len)-unix.CmsgLen(0)), len(b)):]
+	}
+	return 0, false
+}
