@@ -56,7 +56,7 @@ func buildOptions(opts []Option) *messages.Options {
 func PeerProps(sys *actors.System, opts ...Option) *actor.Props {
 	o := buildOptions(opts)
 	return actors.SocketProps(sys, nil, func(c *actors.Core) (actor.Actor, actors.Hooks) {
-		a := newPeerActor(c, o)
+		a := newPeerActor(c, o, nil)
 		return a, a.hooks()
 	})
 }
@@ -74,12 +74,18 @@ func NewPeer(sys *actors.System, opts ...Option) (*Peer, error) {
 // Bind spawns a peer bound to addr ("ip:port", "[ipv6]:port"; port 0 picks
 // a free port: see LocalAddr).
 func Bind(ctx context.Context, sys *actors.System, addr string, opts ...Option) (*Peer, error) {
-	p, err := NewPeer(sys, opts...)
+	pid, err := sys.SpawnSocketActor(PeerProps(sys, opts...))
 	if err != nil {
 		return nil, err
 	}
-	f := actors.Request[*messages.BindResult](sys.Root(), p.PID(), &messages.Bind{HostPort: addr, Options: buildOptions(opts)})
-	res, err := actors.Await(ctx, sys, p.PID(), f)
+	return bindSpawned(ctx, sys, pid, addr, buildOptions(opts))
+}
+
+// bindSpawned binds the peer actor at pid; on failure it closes it.
+func bindSpawned(ctx context.Context, sys *actors.System, pid *actor.PID, addr string, opts *messages.Options) (*Peer, error) {
+	p := &Peer{Socket: actors.SocketOf(sys, pid)}
+	f := actors.Request[*messages.BindResult](sys.Root(), pid, &messages.Bind{HostPort: addr, Options: opts})
+	res, err := actors.Await(ctx, sys, pid, f)
 	if err == nil {
 		err = res.GetStatus().Err()
 	}

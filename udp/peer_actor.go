@@ -29,6 +29,13 @@ type peerActor struct {
 	connected netip.AddrPort
 	sends     []*sendReq
 	recvs     []*recvReq
+
+	// push mode only
+	push    *serveConfig
+	ctx     actor.Context
+	handler *actor.PID
+	credit  int
+	stats   struct{ received, drops, truncated uint64 }
 }
 
 var _ actor.Actor = (*peerActor)(nil)
@@ -53,24 +60,30 @@ type recvReq struct {
 // scratch buffers for receives: read into one, copy out the datagram.
 var scratch = sync.Pool{New: func() any { b := make([]byte, MaxDatagram+1); return &b }}
 
-func newPeerActor(c *actors.Core, opts *messages.Options) *peerActor {
-	return &peerActor{core: c, opts: opts}
+func newPeerActor(c *actors.Core, opts *messages.Options, push *serveConfig) *peerActor {
+	return &peerActor{core: c, opts: opts, push: push}
 }
 
 func (a *peerActor) hooks() actors.Hooks {
 	return actors.Hooks{
 		Ready: func(d poller.Direction) {
-			if d == poller.Readable {
-				a.serveRecvs()
-			} else {
+			switch {
+			case d == poller.Writable:
 				a.serveSends()
+			case a.push != nil:
+				a.servePush()
+			default:
+				a.serveRecvs()
 			}
 		},
 		Wants: func(d poller.Direction) bool {
-			if d == poller.Readable {
-				return len(a.recvs) > 0
+			switch {
+			case d == poller.Writable:
+				return len(a.sends) > 0
+			case a.push != nil:
+				return a.handler != nil && a.credit > 0
 			}
-			return len(a.sends) > 0
+			return len(a.recvs) > 0
 		},
 		Expire: func(id uint64) bool {
 			return a.finish(func(id2 uint64, _ actors.Replier) bool { return id2 == id }, messages.IOStatus_IO_STATUS_TIMEOUT)
@@ -84,6 +97,14 @@ func (a *peerActor) hooks() actors.Hooks {
 
 // Receive handles the peer's commands; the core handles the rest.
 func (a *peerActor) Receive(ctx actor.Context) {
+	a.ctx = ctx
+	if m, ok := ctx.Message().(*actor.Terminated); ok {
+		if m.GetWho().Equal(a.handler) { // the push-mode handler died
+			a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
+			ctx.Stop(ctx.Self())
+		}
+		return
+	}
 	a.core.Receive(ctx, func(cmd proto.Message, reply actors.Replier) bool {
 		if a.core.Closed() {
 			if _, shared := cmd.(*messages.Close); !shared {
@@ -113,6 +134,14 @@ func (a *peerActor) Receive(ctx actor.Context) {
 			a.recv(cmd, int(cmd.GetMax()), cmd.GetTimeoutMs(), reply)
 		case *messages.Recv:
 			a.recv(cmd, int(cmd.GetMax()), cmd.GetTimeoutMs(), reply)
+		case *messages.ResumeReading:
+			if a.handler != nil && !a.core.Closed() {
+				a.credit += int(cmd.GetCredit())
+				a.core.Want(poller.Readable)
+				a.servePush()
+			}
+		case *messages.GetStats:
+			reply.Reply(&messages.PeerStats{Received: a.stats.received, Drops: a.stats.drops, Truncated: a.stats.truncated})
 		case *messages.JoinGroup:
 			reply.Reply(a.membership(cmd, cmd.GetGroup(), cmd.GetInterface(), true, cmd))
 		case *messages.LeaveGroup:
@@ -188,6 +217,9 @@ func (a *peerActor) bind(cmd *messages.Bind) *messages.BindResult {
 		return &messages.BindResult{Status: a.status("bind", ap, err)}
 	}
 	a.bound = true
+	if a.push != nil {
+		a.startPush()
+	}
 	return &messages.BindResult{Status: a.status("bind", a.local, nil), Local: messages.NewEndpoint(a.local)}
 }
 
@@ -300,6 +332,9 @@ func (a *peerActor) serveSends() {
 func (a *peerActor) recv(cmd proto.Message, max int, timeoutMS uint32, reply actors.Replier) {
 	op := messages.OpName(cmd)
 	switch {
+	case a.push != nil:
+		reply.Reply(recvResult(cmd, a.status(op, netip.AddrPort{}, errPushMode), nil, netip.AddrPort{}, 0))
+		return
 	case !a.bound && !a.connected.IsValid():
 		reply.Reply(recvResult(cmd, a.status(op, netip.AddrPort{}, socket.ErrUDPNotBound), nil, netip.AddrPort{}, 0))
 		return
