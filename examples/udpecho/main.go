@@ -1,0 +1,132 @@
+// Command udpecho is a UDP echo server and load client on actornet.
+//
+//	go run ./examples/udpecho                          # server and clients in one process, then a summary
+//	go run ./examples/udpecho -listen 127.0.0.1:7000   # only the push-mode server, until interrupted
+//	go run ./examples/udpecho -listen '[::1]:7000'     # the same on IPv6
+//	go run ./examples/udpecho -connect 127.0.0.1:7000 -conns 100 -size 64 -duration 5s
+//	go run ./examples/udpecho -gonet -listen 127.0.0.1:7001  # a plain Go net UDP echo server, to compare
+//
+// The server is a push-mode UDP peer: its handler sends each datagram back
+// to its sender and grants one more read credit. Each client is a bound
+// peer that sends a datagram and waits for its echo (a datagram not back
+// within -wait counts as lost).
+package main
+
+import (
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"runtime/pprof"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/udp"
+)
+
+type config struct {
+	listen, connect string
+	conns, size     int
+	duration, wait  time.Duration
+	gonet           bool
+}
+
+func main() {
+	var cfg config
+	flag.StringVar(&cfg.listen, "listen", "", "serve on `ADDR` until interrupted (only the server)")
+	flag.StringVar(&cfg.connect, "connect", "", "run only the clients, against the UDP echo server at `ADDR`")
+	flag.IntVar(&cfg.conns, "conns", 10, "client peers")
+	flag.IntVar(&cfg.size, "size", 64, "bytes per datagram")
+	flag.DurationVar(&cfg.duration, "duration", time.Second, "how long the clients run")
+	flag.DurationVar(&cfg.wait, "wait", 200*time.Millisecond, "how long a client waits for an echo before counting it lost")
+	flag.BoolVar(&cfg.gonet, "gonet", false, "serve with Go's net package instead of actornet (for comparison)")
+	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to `FILE`")
+	flag.Parse()
+	if *cpuprofile != "" {
+		f, err := os.Create(*cpuprofile)
+		if err == nil {
+			err = pprof.StartCPUProfile(f)
+		}
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "udpecho:", err)
+			os.Exit(1)
+		}
+		defer pprof.StopCPUProfile()
+	}
+	if err := run(cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "udpecho:", err)
+		pprof.StopCPUProfile()
+		os.Exit(1)
+	}
+}
+
+func run(cfg config, out io.Writer) error {
+	if cfg.conns < 1 || cfg.size < 1 || cfg.size > udp.MaxDatagram || cfg.duration <= 0 || cfg.wait <= 0 {
+		return fmt.Errorf("-conns, -duration and -wait must be positive and -size within 1..%d", udp.MaxDatagram)
+	}
+	sys, err := actors.Start()
+	if err != nil {
+		return err
+	}
+	defer sys.StopNow()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	defer stop()
+
+	target := cfg.connect
+	if target == "" {
+		addr := cfg.listen
+		if addr == "" {
+			addr = "127.0.0.1:0"
+		}
+		srv, err := startServer(ctx, sys, addr, cfg.gonet)
+		if err != nil {
+			return err
+		}
+		defer srv.close()
+		fmt.Fprintf(out, "udp echo server (%s) on %s\n", srv.kind, srv.addr)
+		if cfg.listen != "" {
+			<-ctx.Done()
+			return nil
+		}
+		target = srv.addr
+	}
+	sum, err := runClients(ctx, sys, target, cfg)
+	if err != nil {
+		return err
+	}
+	sum.print(out, cfg)
+	if sum.errors > 0 {
+		return fmt.Errorf("%d client errors", sum.errors)
+	}
+	return nil
+}
+
+// echoHandler sends each datagram back to its sender and grants one more
+// read credit.
+func echoHandler(ctx actor.Context) {
+	if d, ok := ctx.Message().(*messages.Datagram); ok {
+		ctx.Send(ctx.Parent(), &messages.SendTo{Peer: d.GetSender(), Data: d.GetData()})
+		ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
+	}
+}
+
+type server struct {
+	kind, addr string
+	close      func()
+}
+
+func startServer(ctx context.Context, sys *actors.System, addr string, gonet bool) (*server, error) {
+	if gonet {
+		return startGoNetServer(addr)
+	}
+	p, err := udp.Serve(ctx, sys, addr, actor.PropsFromFunc(echoHandler, actor.WithDispatcher(sys.Dispatcher())))
+	if err != nil {
+		return nil, err
+	}
+	return &server{kind: "actornet push mode", addr: p.LocalAddr().String(), close: func() { _ = p.Close(context.Background()) }}, nil
+}
