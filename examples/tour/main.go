@@ -18,6 +18,7 @@ import (
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 	"github.com/actornet/actornet/tcp"
+	"github.com/actornet/actornet/udp"
 )
 
 func main() {
@@ -142,6 +143,9 @@ func run(w io.Writer) error {
 	if err := tcpEcho(ctx, sys); err != nil {
 		return err
 	}
+	if err := udpEcho(ctx, sys); err != nil {
+		return err
+	}
 
 	t = time.Now()
 	if err := sys.Stop(ctx); err != nil {
@@ -200,6 +204,60 @@ func tcpEcho(ctx context.Context, sys *actors.System) error {
 	}
 	took := time.Since(t)
 	step(fmt.Sprintf("tcp: %d more round trips", n), (took/n).Round(time.Microsecond).String()+"/rt", took)
+	return nil
+}
+
+// udpEcho runs a push-mode UDP echo peer, a bound peer that talks to it,
+// and shows truncation and a send-only peer's refusal to receive.
+func udpEcho(ctx context.Context, sys *actors.System) error {
+	echo := actor.PropsFromFunc(func(ctx actor.Context) {
+		if d, ok := ctx.Message().(*messages.Datagram); ok {
+			ctx.Send(ctx.Parent(), &messages.SendTo{Peer: d.GetSender(), Data: d.GetData()})
+			ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
+		}
+	}, actor.WithDispatcher(sys.Dispatcher()))
+	t := time.Now()
+	srv, err := udp.Serve(ctx, sys, "[::1]:0", echo)
+	if err != nil {
+		return err
+	}
+	defer srv.Close(ctx)
+	me, err := udp.Bind(ctx, sys, "[::1]:0")
+	if err != nil {
+		return err
+	}
+	defer me.Close(ctx)
+	step("udp: an echo peer and a bound peer on [::1]", "ok", time.Since(t))
+
+	t = time.Now()
+	if _, err := me.SendTo(ctx, srv.LocalAddr(), []byte("hello, datagram"), time.Second); err != nil {
+		return err
+	}
+	d, err := me.RecvFrom(ctx, 64, time.Second)
+	if err != nil || string(d.Data) != "hello, datagram" {
+		return fmt.Errorf("udp echo: %q, %v", d.Data, err)
+	}
+	step("udp: send a datagram, read the echo", "echoed", time.Since(t))
+
+	t = time.Now()
+	me.SendTo(ctx, srv.LocalAddr(), []byte("a datagram longer than the buffer"), time.Second)
+	d, err = me.RecvFrom(ctx, 8, time.Second)
+	if !errors.Is(err, socket.ErrTruncated) {
+		return fmt.Errorf("udp truncation: %v", err)
+	}
+	step(fmt.Sprintf("udp: read %d of %d bytes", len(d.Data), d.Length), "truncated", time.Since(t))
+
+	t = time.Now()
+	sendOnly, err := udp.NewPeer(sys)
+	if err != nil {
+		return err
+	}
+	defer sendOnly.Close(ctx)
+	_, err = sendOnly.RecvFrom(ctx, 64, time.Second)
+	if !errors.Is(err, socket.ErrUDPNotBound) {
+		return fmt.Errorf("send-only receive: %v", err)
+	}
+	step("udp: receive on a send-only peer", "not_bound", time.Since(t))
 	return nil
 }
 

@@ -24,6 +24,9 @@ func TestTour(t *testing.T) {
 		{"close again", "ErrClosed"},
 		{"tcp: dial it", "connected"},
 		{"tcp: send 12 bytes, read the echo", "echoed"},
+		{"udp: send a datagram, read the echo", "echoed"},
+		{"udp: read 8 of 33 bytes", "truncated"},
+		{"udp: receive on a send-only peer", "not_bound"},
 	}
 	lines := strings.Split(b.String(), "\n")
 	for _, w := range want {
