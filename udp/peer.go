@@ -185,32 +185,41 @@ func (p *Peer) Connect(ctx context.Context, to netip.AddrPort) error {
 	return nil
 }
 
-// Send sends one datagram on a connected peer.
-func (p *Peer) Send(ctx context.Context, b []byte, timeout time.Duration) (int, error) {
+// SendAsync sends one datagram on a connected peer within timeout.
+func (p *Peer) SendAsync(b []byte, timeout time.Duration) *actors.Future[*messages.SendResult] {
 	cmd := &messages.Send{Data: b}
 	ms, ok := actors.TimeoutMS(timeout)
-	f := rejected[*messages.SendResult](cmd)
-	if ok {
-		cmd.TimeoutMs = ms
-		f = request[*messages.SendResult](p, cmd)
+	if !ok {
+		return rejected[*messages.SendResult](cmd)
 	}
-	res, err := actors.Await(ctx, p.System(), p.PID(), f)
+	cmd.TimeoutMs = ms
+	return request[*messages.SendResult](p, cmd)
+}
+
+// Send sends one datagram on a connected peer (see SendAsync).
+func (p *Peer) Send(ctx context.Context, b []byte, timeout time.Duration) (int, error) {
+	res, err := actors.Await(ctx, p.System(), p.PID(), p.SendAsync(b, timeout))
 	if err != nil {
 		return 0, err
 	}
 	return int(res.GetBytesSent()), res.GetStatus().Err()
 }
 
-// Recv receives one datagram of at most max bytes on a connected peer.
-func (p *Peer) Recv(ctx context.Context, max int, timeout time.Duration) ([]byte, error) {
+// RecvAsync receives one datagram of at most max bytes on a connected peer.
+func (p *Peer) RecvAsync(max int, timeout time.Duration) *actors.Future[*messages.RecvResult] {
 	cmd := &messages.Recv{}
 	ms, ok := actors.TimeoutMS(timeout)
-	f := rejected[*messages.RecvResult](cmd)
-	if ok && max > 0 && max <= MaxDatagram+1 {
-		cmd.Max, cmd.TimeoutMs = uint32(max), ms
-		f = request[*messages.RecvResult](p, cmd)
+	if !ok || max <= 0 || max > MaxDatagram+1 {
+		return rejected[*messages.RecvResult](cmd)
 	}
-	res, err := actors.Await(ctx, p.System(), p.PID(), f)
+	cmd.Max, cmd.TimeoutMs = uint32(max), ms
+	return request[*messages.RecvResult](p, cmd)
+}
+
+// Recv receives one datagram on a connected peer (see RecvAsync); a
+// longer one is cut to max with an error wrapping socket.ErrTruncated.
+func (p *Peer) Recv(ctx context.Context, max int, timeout time.Duration) ([]byte, error) {
+	res, err := actors.Await(ctx, p.System(), p.PID(), p.RecvAsync(max, timeout))
 	if err != nil {
 		return nil, err
 	}
