@@ -6,45 +6,18 @@ import (
 	"net"
 	"sync"
 	"testing"
-	"time"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/test/testkit"
 )
 
-const testTimeout = 10 * time.Second
+const testTimeout = testkit.Timeout
 
-// loopbacks are the two address families every TCP test runs on.
-var loopbacks = []struct{ name, addr string }{
-	{name: "ipv4", addr: "127.0.0.1:0"},
-	{name: "ipv6", addr: "[::1]:0"},
-}
-
-func forEachFamily(t *testing.T, f func(t *testing.T, addr string)) {
-	for _, lb := range loopbacks {
-		t.Run(lb.name, func(t *testing.T) { f(t, lb.addr) })
-	}
-}
-
-func newSystem(t testing.TB) *actors.System {
-	t.Helper()
-	sys, err := actors.Start()
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		if err := sys.StopNow(); err != nil {
-			t.Errorf("Stop: %v", err)
-		}
-	})
-	return sys
-}
-
-func testCtx(t testing.TB) context.Context {
-	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), testTimeout)
-	t.Cleanup(cancel)
-	return ctx
-}
+var (
+	forEachFamily = testkit.ForEachFamily
+	newSystem     = testkit.System
+	testCtx       = testkit.Context
+)
 
 // goServer is a plain Go net server on addr that runs handle for each
 // connection; it is closed, and its goroutines joined, at cleanup.

@@ -1,0 +1,52 @@
+// Package testkit holds the helpers the protocol packages' tests share: a
+// system stopped at cleanup, a bounded context, and the loopback address
+// of each family. Tests bind port 0 on 127.0.0.1 or [::1] only.
+package testkit
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/actornet/actornet/actors"
+)
+
+// Timeout bounds every wait in a test; reaching it is a failure.
+const Timeout = 10 * time.Second
+
+// Loopbacks are the two address families every protocol test runs on.
+var Loopbacks = []struct{ Name, Addr string }{
+	{Name: "ipv4", Addr: "127.0.0.1:0"},
+	{Name: "ipv6", Addr: "[::1]:0"},
+}
+
+// ForEachFamily runs f as a subtest per family with its loopback address.
+func ForEachFamily(t *testing.T, f func(t *testing.T, addr string)) {
+	for _, lb := range Loopbacks {
+		t.Run(lb.Name, func(t *testing.T) { f(t, lb.Addr) })
+	}
+}
+
+// System starts a system and stops it at cleanup, failing the test if the
+// stop fails.
+func System(t testing.TB) *actors.System {
+	t.Helper()
+	sys, err := actors.Start()
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() {
+		if err := sys.StopNow(); err != nil {
+			t.Errorf("Stop: %v", err)
+		}
+	})
+	return sys
+}
+
+// Context returns a context that ends after Timeout or at cleanup.
+func Context(t testing.TB) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
+	t.Cleanup(cancel)
+	return ctx
+}
