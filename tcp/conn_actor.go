@@ -40,6 +40,9 @@ type connActor struct {
 	queue   []*queuedWrite
 	queued  int
 	filled  bool // WriteQueueFilled sent, WriteQueueDrained not yet
+
+	decoder decoder  // with framing
+	pending [][]byte // decoded frames waiting for credit
 }
 
 var _ actor.Actor = (*connActor)(nil)
@@ -55,6 +58,9 @@ type queuedWrite struct {
 func connProps(sys *actors.System, sock *socket.Socket, remote netip.AddrPort, cfg *serverConfig) *actor.Props {
 	props := actors.SocketProps(sys, sock, func(c *actors.Core) (actor.Actor, actors.Hooks) {
 		a := &connActor{core: c, cfg: cfg, remote: remote, credit: cfg.credit}
+		if cfg.framing != nil {
+			a.decoder = cfg.framing.newDecoder()
+		}
 		return a, actors.Hooks{Ready: a.ready, Wants: a.wants, Cancel: a.cancel}
 	})
 	return props.Configure(actor.WithSupervisor(cfg.strategy))
@@ -126,16 +132,26 @@ func (a *connActor) status(op string, err error) *messages.Status {
 	return messages.StatusOf(op, netFor(a.remote), a.remote, err)
 }
 
-// serveReads reads and sends Received while the handler has credit.
+// serveReads reads and sends Received while the handler has credit; with
+// framing, one per frame, holding decoded frames the credit does not cover
+// (at most one read's worth) until ResumeReading.
 func (a *connActor) serveReads() {
+	a.deliverPending()
 	sock := a.core.Socket()
-	for a.credit > 0 && !a.eof && (a.mode == open || a.mode == confirming) {
+	for a.readable() {
 		sp := scratch.Get().(*[]byte)
 		p := (*sp)[:min(a.cfg.readSize, len(*sp))]
 		n, err := sock.Read(p)
 		var data []byte
-		if n > 0 {
+		if n > 0 && a.decoder == nil {
 			data = append([]byte(nil), p[:n]...)
+		} else if n > 0 {
+			err = a.decoder.feed(p[:n], func(f []byte) { a.pending = append(a.pending, f) })
+			if err != nil {
+				scratch.Put(sp)
+				a.finish("frame", err)
+				return
+			}
 		}
 		scratch.Put(sp)
 		switch {
@@ -148,11 +164,30 @@ func (a *connActor) serveReads() {
 			a.peerClosed()
 			return
 		}
-		a.credit--
-		a.tell(&messages.Received{Data: data})
+		if a.decoder == nil {
+			a.credit--
+			a.tell(&messages.Received{Data: data})
+		} else {
+			a.deliverPending()
+		}
 		if n < len(p) && !a.core.Registration().HungUp() {
 			return
 		}
+	}
+}
+
+// readable reports whether the connection should read now.
+func (a *connActor) readable() bool {
+	return a.credit > 0 && len(a.pending) == 0 && !a.eof && (a.mode == open || a.mode == confirming)
+}
+
+// deliverPending sends decoded frames while there is credit.
+func (a *connActor) deliverPending() {
+	for a.credit > 0 && len(a.pending) > 0 {
+		a.credit--
+		a.tell(&messages.Received{Data: a.pending[0]})
+		a.pending[0] = nil
+		a.pending = a.pending[1:]
 	}
 }
 
@@ -170,7 +205,16 @@ func (a *connActor) peerClosed() {
 }
 
 func (a *connActor) write(cmd *messages.Write) {
-	n := len(cmd.GetData())
+	data := cmd.GetData()
+	if a.cfg.framing != nil && a.mode == open {
+		framed, err := a.cfg.framing.encode(data)
+		if err != nil {
+			a.tell(&messages.WriteFailed{Ack: cmd.GetAck(), Status: a.status("write", err)})
+			return
+		}
+		data = framed
+	}
+	n := len(data)
 	switch {
 	case a.mode != open:
 		a.tell(&messages.WriteFailed{Ack: cmd.GetAck(), Status: a.status("write", errClosedConn)})
@@ -185,7 +229,7 @@ func (a *connActor) write(cmd *messages.Write) {
 		a.written(cmd.GetAck())
 		return
 	}
-	a.queue = append(a.queue, &queuedWrite{data: cmd.GetData(), ack: cmd.GetAck()})
+	a.queue = append(a.queue, &queuedWrite{data: data, ack: cmd.GetAck()})
 	a.queued += n
 	if len(a.queue) == 1 {
 		a.core.Want(poller.Writable)
@@ -304,7 +348,7 @@ func (a *connActor) ready(d poller.Direction) {
 
 func (a *connActor) wants(d poller.Direction) bool {
 	if d == poller.Readable {
-		return a.credit > 0 && !a.eof && (a.mode == open || a.mode == confirming)
+		return a.readable()
 	}
 	return len(a.queue) > 0
 }

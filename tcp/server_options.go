@@ -18,6 +18,7 @@ type serverConfig struct {
 	maxConns   int
 	batch      int
 	keepOpen   bool
+	framing    Framing
 }
 
 // Defaults of push mode: bounded everywhere.
@@ -90,6 +91,13 @@ func WithAcceptBatch(n int) ListenOption {
 // Close). Off by default: PeerClosed is followed by a close.
 func WithKeepOpen(on bool) ListenOption {
 	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.keepOpen = on }) }
+}
+
+// WithFraming splits each connection's stream into frames (LengthPrefixed,
+// Lines): a Received carries one frame, credit counts frames, and each
+// Write is framed. Without it a Received carries whatever one read got.
+func WithFraming(f Framing) ListenOption {
+	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.framing = f }) }
 }
 
 // WithHandlerSupervisor sets the strategy that supervises handlers.
