@@ -29,7 +29,9 @@
 // Closed or ErrorClosed, and sends its connection (ctx.Parent()) Write,
 // ResumeReading, Close, ConfirmedClose and Abort. Everything is bounded:
 // read credit, the write queue, live connections, the accept batch; EMFILE
-// on accept backs off (AcceptFailed on the event stream).
+// on accept backs off (AcceptFailed on the event stream). WithFraming
+// (LengthPrefixed, Lines) makes each Received one frame and frames each
+// Write; a frame over its limit closes the connection with ErrorClosed.
 //
 // Conn and NetListener adapt a Client and a Listener to net.Conn and
 // net.Listener (deadlines included), so crypto/tls and net/http run on
