@@ -71,6 +71,30 @@ func NewPeer(sys *actors.System, opts ...Option) (*Peer, error) {
 	return &Peer{Socket: actors.SocketOf(sys, pid)}, nil
 }
 
+// NewSendOnly spawns a send-only peer whose socket is opened now, for
+// domain d (socket.IPv4 or socket.IPv6), as coro::net's send-only peer.
+func NewSendOnly(sys *actors.System, d socket.Domain, opts ...Option) (*Peer, error) {
+	sock, err := socket.Open(d, socket.Datagram)
+	if err != nil {
+		return nil, err
+	}
+	o := buildOptions(opts)
+	if err := sock.Apply(o.SocketOptions()); err != nil {
+		_ = sock.Close()
+		return nil, err
+	}
+	props := actors.SocketProps(sys, sock, func(c *actors.Core) (actor.Actor, actors.Hooks) {
+		a := newPeerActor(c, o, nil)
+		return a, a.hooks()
+	})
+	pid, err := sys.SpawnSocketActor(props)
+	if err != nil {
+		_ = sock.Close()
+		return nil, err
+	}
+	return &Peer{Socket: actors.SocketOf(sys, pid)}, nil
+}
+
 // Bind spawns a peer bound to addr ("ip:port", "[ipv6]:port"; port 0 picks
 // a free port: see LocalAddr).
 func Bind(ctx context.Context, sys *actors.System, addr string, opts ...Option) (*Peer, error) {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -38,11 +39,19 @@ func TestSendOnlyToBound(t *testing.T) {
 	forEachFamily(t, func(t *testing.T, addr string) {
 		sys := newSystem(t)
 		rx := bind(t, sys, addr)
-		tx, err := NewPeer(sys)
+		domain := socket.IPv4
+		if strings.HasPrefix(addr, "[") {
+			domain = socket.IPv6
+		}
+		tx, err := NewSendOnly(sys, domain)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer tx.Close(context.Background())
+		info, err := tx.Info(testCtx(t))
+		if err != nil || info.GetType() != "datagram" {
+			t.Fatalf("send-only Info = %v, %v", info, err)
+		}
 		ctx := testCtx(t)
 		if n, err := tx.SendTo(ctx, rx.LocalAddr(), []byte("hello udp"), time.Second); n != 9 || err != nil {
 			t.Fatalf("SendTo = %d, %v", n, err)
