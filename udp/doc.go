@@ -1,8 +1,11 @@
 // Package udp holds actornet's UDP peer actor and its Go handle, after
 // coro::net's udp::peer.
 //
-// A Peer is bound (Bind) or send-only (NewPeer: its socket opens on the
-// first send, of that destination's family). SendTo sends one datagram
+// A Peer is bound (Bind) or send-only (NewSendOnly for a given domain, or
+// NewPeer, whose socket opens on the first send, of that destination's
+// family). Serve makes a push-mode peer: a handler actor gets each
+// datagram as a Datagram under read credit, and kernel drops are counted
+// (SO_RXQ_OVFL) in Stats. SendTo sends one datagram
 // (an empty one answers ok without sending; one over 65,535 bytes answers
 // message_too_big); RecvFrom receives one, with its sender, and reports a
 // datagram longer than the buffer as truncated with its real length —
