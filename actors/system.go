@@ -146,6 +146,9 @@ func (s *System) untrack(pid *actor.PID) {
 	}
 }
 
+// Stopped reports whether Stop has begun.
+func (s *System) Stopped() bool { return s.isStopped() }
+
 func (s *System) isStopped() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()

@@ -1371,6 +1371,260 @@ func (x *ListenerStats) GetAcceptErrors() uint64 {
 	return 0
 }
 
+// ConnectionOpened tells a push-mode listener's parent (a service) about a
+// connection the listener accepted.
+type ConnectionOpened struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Connection    *Ref                   `protobuf:"bytes,1,opt,name=connection,proto3" json:"connection,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ConnectionOpened) Reset() {
+	*x = ConnectionOpened{}
+	mi := &file_tcp_proto_msgTypes[26]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ConnectionOpened) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ConnectionOpened) ProtoMessage() {}
+
+func (x *ConnectionOpened) ProtoReflect() protoreflect.Message {
+	mi := &file_tcp_proto_msgTypes[26]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ConnectionOpened.ProtoReflect.Descriptor instead.
+func (*ConnectionOpened) Descriptor() ([]byte, []int) {
+	return file_tcp_proto_rawDescGZIP(), []int{26}
+}
+
+func (x *ConnectionOpened) GetConnection() *Ref {
+	if x != nil {
+		return x.Connection
+	}
+	return nil
+}
+
+// Drain stops a service gracefully: it stops accepting, asks every
+// connection to flush and close, and aborts those still open after
+// grace_ms. Answered by Drained.
+type Drain struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	GraceMs       uint32                 `protobuf:"varint,1,opt,name=grace_ms,json=graceMs,proto3" json:"grace_ms,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Drain) Reset() {
+	*x = Drain{}
+	mi := &file_tcp_proto_msgTypes[27]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Drain) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Drain) ProtoMessage() {}
+
+func (x *Drain) ProtoReflect() protoreflect.Message {
+	mi := &file_tcp_proto_msgTypes[27]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Drain.ProtoReflect.Descriptor instead.
+func (*Drain) Descriptor() ([]byte, []int) {
+	return file_tcp_proto_rawDescGZIP(), []int{27}
+}
+
+func (x *Drain) GetGraceMs() uint32 {
+	if x != nil {
+		return x.GraceMs
+	}
+	return 0
+}
+
+// Drained answers Drain: connections closed after flushing, and aborted at
+// the deadline.
+type Drained struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Closed        uint64                 `protobuf:"varint,1,opt,name=closed,proto3" json:"closed,omitempty"`
+	Aborted       uint64                 `protobuf:"varint,2,opt,name=aborted,proto3" json:"aborted,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Drained) Reset() {
+	*x = Drained{}
+	mi := &file_tcp_proto_msgTypes[28]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Drained) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Drained) ProtoMessage() {}
+
+func (x *Drained) ProtoReflect() protoreflect.Message {
+	mi := &file_tcp_proto_msgTypes[28]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Drained.ProtoReflect.Descriptor instead.
+func (*Drained) Descriptor() ([]byte, []int) {
+	return file_tcp_proto_rawDescGZIP(), []int{28}
+}
+
+func (x *Drained) GetClosed() uint64 {
+	if x != nil {
+		return x.Closed
+	}
+	return 0
+}
+
+func (x *Drained) GetAborted() uint64 {
+	if x != nil {
+		return x.Aborted
+	}
+	return 0
+}
+
+// GetServiceInfo asks a service for its state. Answered by ServiceInfo.
+type GetServiceInfo struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetServiceInfo) Reset() {
+	*x = GetServiceInfo{}
+	mi := &file_tcp_proto_msgTypes[29]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetServiceInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetServiceInfo) ProtoMessage() {}
+
+func (x *GetServiceInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_tcp_proto_msgTypes[29]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetServiceInfo.ProtoReflect.Descriptor instead.
+func (*GetServiceInfo) Descriptor() ([]byte, []int) {
+	return file_tcp_proto_rawDescGZIP(), []int{29}
+}
+
+// ServiceInfo describes a service.
+type ServiceInfo struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	Local    *Endpoint              `protobuf:"bytes,1,opt,name=local,proto3" json:"local,omitempty"`
+	Listener *Ref                   `protobuf:"bytes,2,opt,name=listener,proto3" json:"listener,omitempty"`
+	// restarts: listeners respawned after a crash.
+	Restarts      uint64 `protobuf:"varint,3,opt,name=restarts,proto3" json:"restarts,omitempty"`
+	Live          uint64 `protobuf:"varint,4,opt,name=live,proto3" json:"live,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ServiceInfo) Reset() {
+	*x = ServiceInfo{}
+	mi := &file_tcp_proto_msgTypes[30]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ServiceInfo) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ServiceInfo) ProtoMessage() {}
+
+func (x *ServiceInfo) ProtoReflect() protoreflect.Message {
+	mi := &file_tcp_proto_msgTypes[30]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ServiceInfo.ProtoReflect.Descriptor instead.
+func (*ServiceInfo) Descriptor() ([]byte, []int) {
+	return file_tcp_proto_rawDescGZIP(), []int{30}
+}
+
+func (x *ServiceInfo) GetLocal() *Endpoint {
+	if x != nil {
+		return x.Local
+	}
+	return nil
+}
+
+func (x *ServiceInfo) GetListener() *Ref {
+	if x != nil {
+		return x.Listener
+	}
+	return nil
+}
+
+func (x *ServiceInfo) GetRestarts() uint64 {
+	if x != nil {
+		return x.Restarts
+	}
+	return 0
+}
+
+func (x *ServiceInfo) GetLive() uint64 {
+	if x != nil {
+		return x.Live
+	}
+	return 0
+}
+
 var File_tcp_proto protoreflect.FileDescriptor
 
 const file_tcp_proto_rawDesc = "" +
@@ -1460,7 +1714,22 @@ const file_tcp_proto_rawDesc = "" +
 	"\baccepted\x18\x01 \x01(\x04R\baccepted\x12\x1a\n" +
 	"\brejected\x18\x02 \x01(\x04R\brejected\x12\x12\n" +
 	"\x04live\x18\x03 \x01(\x04R\x04live\x12#\n" +
-	"\raccept_errors\x18\x04 \x01(\x04R\facceptErrorsB'Z%github.com/actornet/actornet/messagesb\x06proto3"
+	"\raccept_errors\x18\x04 \x01(\x04R\facceptErrors\"J\n" +
+	"\x10ConnectionOpened\x126\n" +
+	"\n" +
+	"connection\x18\x01 \x01(\v2\x16.actornet.messages.RefR\n" +
+	"connection\"\"\n" +
+	"\x05Drain\x12\x19\n" +
+	"\bgrace_ms\x18\x01 \x01(\rR\agraceMs\";\n" +
+	"\aDrained\x12\x16\n" +
+	"\x06closed\x18\x01 \x01(\x04R\x06closed\x12\x18\n" +
+	"\aaborted\x18\x02 \x01(\x04R\aaborted\"\x10\n" +
+	"\x0eGetServiceInfo\"\xa4\x01\n" +
+	"\vServiceInfo\x121\n" +
+	"\x05local\x18\x01 \x01(\v2\x1b.actornet.messages.EndpointR\x05local\x122\n" +
+	"\blistener\x18\x02 \x01(\v2\x16.actornet.messages.RefR\blistener\x12\x1a\n" +
+	"\brestarts\x18\x03 \x01(\x04R\brestarts\x12\x12\n" +
+	"\x04live\x18\x04 \x01(\x04R\x04liveB'Z%github.com/actornet/actornet/messagesb\x06proto3"
 
 var (
 	file_tcp_proto_rawDescOnce sync.Once
@@ -1474,7 +1743,7 @@ func file_tcp_proto_rawDescGZIP() []byte {
 	return file_tcp_proto_rawDescData
 }
 
-var file_tcp_proto_msgTypes = make([]protoimpl.MessageInfo, 26)
+var file_tcp_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
 var file_tcp_proto_goTypes = []any{
 	(*Connect)(nil),           // 0: actornet.messages.Connect
 	(*ConnectResult)(nil),     // 1: actornet.messages.ConnectResult
@@ -1502,39 +1771,47 @@ var file_tcp_proto_goTypes = []any{
 	(*WriteQueueDrained)(nil), // 23: actornet.messages.WriteQueueDrained
 	(*GetStats)(nil),          // 24: actornet.messages.GetStats
 	(*ListenerStats)(nil),     // 25: actornet.messages.ListenerStats
-	(*Endpoint)(nil),          // 26: actornet.messages.Endpoint
-	(*Options)(nil),           // 27: actornet.messages.Options
-	(ConnectStatus)(0),        // 28: actornet.messages.ConnectStatus
-	(*Status)(nil),            // 29: actornet.messages.Status
-	(*Ref)(nil),               // 30: actornet.messages.Ref
+	(*ConnectionOpened)(nil),  // 26: actornet.messages.ConnectionOpened
+	(*Drain)(nil),             // 27: actornet.messages.Drain
+	(*Drained)(nil),           // 28: actornet.messages.Drained
+	(*GetServiceInfo)(nil),    // 29: actornet.messages.GetServiceInfo
+	(*ServiceInfo)(nil),       // 30: actornet.messages.ServiceInfo
+	(*Endpoint)(nil),          // 31: actornet.messages.Endpoint
+	(*Options)(nil),           // 32: actornet.messages.Options
+	(ConnectStatus)(0),        // 33: actornet.messages.ConnectStatus
+	(*Status)(nil),            // 34: actornet.messages.Status
+	(*Ref)(nil),               // 35: actornet.messages.Ref
 }
 var file_tcp_proto_depIdxs = []int32{
-	26, // 0: actornet.messages.Connect.remote:type_name -> actornet.messages.Endpoint
-	27, // 1: actornet.messages.Connect.options:type_name -> actornet.messages.Options
-	28, // 2: actornet.messages.ConnectResult.status:type_name -> actornet.messages.ConnectStatus
-	29, // 3: actornet.messages.ConnectResult.error:type_name -> actornet.messages.Status
-	26, // 4: actornet.messages.ConnectResult.local:type_name -> actornet.messages.Endpoint
-	26, // 5: actornet.messages.ConnectResult.remote:type_name -> actornet.messages.Endpoint
-	29, // 6: actornet.messages.SendResult.status:type_name -> actornet.messages.Status
-	29, // 7: actornet.messages.RecvResult.status:type_name -> actornet.messages.Status
-	26, // 8: actornet.messages.Listen.local:type_name -> actornet.messages.Endpoint
-	27, // 9: actornet.messages.Listen.options:type_name -> actornet.messages.Options
-	29, // 10: actornet.messages.ListenResult.status:type_name -> actornet.messages.Status
-	26, // 11: actornet.messages.ListenResult.local:type_name -> actornet.messages.Endpoint
-	29, // 12: actornet.messages.AcceptResult.status:type_name -> actornet.messages.Status
-	30, // 13: actornet.messages.AcceptResult.client:type_name -> actornet.messages.Ref
-	26, // 14: actornet.messages.AcceptResult.local:type_name -> actornet.messages.Endpoint
-	26, // 15: actornet.messages.AcceptResult.remote:type_name -> actornet.messages.Endpoint
-	30, // 16: actornet.messages.Connected.connection:type_name -> actornet.messages.Ref
-	26, // 17: actornet.messages.Connected.local:type_name -> actornet.messages.Endpoint
-	26, // 18: actornet.messages.Connected.remote:type_name -> actornet.messages.Endpoint
-	29, // 19: actornet.messages.WriteFailed.status:type_name -> actornet.messages.Status
-	29, // 20: actornet.messages.ErrorClosed.cause:type_name -> actornet.messages.Status
-	21, // [21:21] is the sub-list for method output_type
-	21, // [21:21] is the sub-list for method input_type
-	21, // [21:21] is the sub-list for extension type_name
-	21, // [21:21] is the sub-list for extension extendee
-	0,  // [0:21] is the sub-list for field type_name
+	31, // 0: actornet.messages.Connect.remote:type_name -> actornet.messages.Endpoint
+	32, // 1: actornet.messages.Connect.options:type_name -> actornet.messages.Options
+	33, // 2: actornet.messages.ConnectResult.status:type_name -> actornet.messages.ConnectStatus
+	34, // 3: actornet.messages.ConnectResult.error:type_name -> actornet.messages.Status
+	31, // 4: actornet.messages.ConnectResult.local:type_name -> actornet.messages.Endpoint
+	31, // 5: actornet.messages.ConnectResult.remote:type_name -> actornet.messages.Endpoint
+	34, // 6: actornet.messages.SendResult.status:type_name -> actornet.messages.Status
+	34, // 7: actornet.messages.RecvResult.status:type_name -> actornet.messages.Status
+	31, // 8: actornet.messages.Listen.local:type_name -> actornet.messages.Endpoint
+	32, // 9: actornet.messages.Listen.options:type_name -> actornet.messages.Options
+	34, // 10: actornet.messages.ListenResult.status:type_name -> actornet.messages.Status
+	31, // 11: actornet.messages.ListenResult.local:type_name -> actornet.messages.Endpoint
+	34, // 12: actornet.messages.AcceptResult.status:type_name -> actornet.messages.Status
+	35, // 13: actornet.messages.AcceptResult.client:type_name -> actornet.messages.Ref
+	31, // 14: actornet.messages.AcceptResult.local:type_name -> actornet.messages.Endpoint
+	31, // 15: actornet.messages.AcceptResult.remote:type_name -> actornet.messages.Endpoint
+	35, // 16: actornet.messages.Connected.connection:type_name -> actornet.messages.Ref
+	31, // 17: actornet.messages.Connected.local:type_name -> actornet.messages.Endpoint
+	31, // 18: actornet.messages.Connected.remote:type_name -> actornet.messages.Endpoint
+	34, // 19: actornet.messages.WriteFailed.status:type_name -> actornet.messages.Status
+	34, // 20: actornet.messages.ErrorClosed.cause:type_name -> actornet.messages.Status
+	35, // 21: actornet.messages.ConnectionOpened.connection:type_name -> actornet.messages.Ref
+	31, // 22: actornet.messages.ServiceInfo.local:type_name -> actornet.messages.Endpoint
+	35, // 23: actornet.messages.ServiceInfo.listener:type_name -> actornet.messages.Ref
+	24, // [24:24] is the sub-list for method output_type
+	24, // [24:24] is the sub-list for method input_type
+	24, // [24:24] is the sub-list for extension type_name
+	24, // [24:24] is the sub-list for extension extendee
+	0,  // [0:24] is the sub-list for field type_name
 }
 
 func init() { file_tcp_proto_init() }
@@ -1550,7 +1827,7 @@ func file_tcp_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tcp_proto_rawDesc), len(file_tcp_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   26,
+			NumMessages:   31,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -49,6 +49,10 @@ type AcceptFailed struct {
 // listenerStats are the counters behind messages.ListenerStats.
 type listenerStats struct{ Accepted, Rejected, Live, AcceptErrors uint64 }
 
+// crash makes a listener panic: an unexported fault-injection message, so
+// only this package's tests can send it.
+type crash struct{}
+
 // acceptMore is the message a push-mode listener sends itself when an
 // accept batch ends with connections perhaps still waiting: with
 // edge-triggered readiness no new edge would say so.
@@ -101,6 +105,8 @@ func (a *listenerActor) hooks() actors.Hooks {
 func (a *listenerActor) Receive(ctx actor.Context) {
 	a.ctx = ctx
 	switch ctx.Message().(type) {
+	case crash: // fault injection for tests of the supervision around listeners
+		panic("tcp: listener crash injected")
 	case *actor.Terminated: // a push-mode connection ended
 		a.stats.Live--
 		return
@@ -211,6 +217,9 @@ func (a *listenerActor) acceptLoop() {
 		a.ctx.Watch(pid)
 		a.stats.Accepted++
 		a.stats.Live++
+		if parent := a.ctx.Parent(); parent != nil {
+			a.ctx.Send(parent, &messages.ConnectionOpened{Connection: messages.NewRef(pid)})
+		}
 	}
 	a.core.System().Root().Send(a.core.Self(), acceptMore{})
 }

@@ -1,0 +1,122 @@
+package tcp
+
+import (
+	"bytes"
+	"errors"
+	"io"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actornet/actornet/messages"
+)
+
+func startService(t *testing.T, addr string, props *actor.Props, opts ...ListenOption) (*Service, string) {
+	t.Helper()
+	sys := newSystem(t)
+	svc, err := StartService(testCtx(t), sys, addr, props, opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	ap, err := svc.Addr(testCtx(t))
+	if err != nil || ap.Port() == 0 {
+		t.Fatalf("Addr = %v, %v", ap, err)
+	}
+	return svc, ap.String()
+}
+
+// TestServiceSurvivesListenerCrash: a crashed listener is replaced on the
+// same address; the connection open at the crash lives on.
+func TestServiceSurvivesListenerCrash(t *testing.T) {
+	forEachFamily(t, func(t *testing.T, addr string) {
+		events := make(chan any, 64)
+		svc, target := startService(t, addr, handlerProps(events, echoing))
+		defer svc.Stop(testCtx(t), time.Second)
+		ctx := testCtx(t)
+		sys := svc.sys
+		before := dial(t, sys, target)
+		next[*messages.Connected](t, events)
+
+		info, err := svc.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		restarted := make(chan *ListenerRestarted, 1)
+		sub := sys.Actors.EventStream.Subscribe(func(evt interface{}) {
+			if r, ok := evt.(*ListenerRestarted); ok {
+				restarted <- r
+			}
+		})
+		defer sys.Actors.EventStream.Unsubscribe(sub)
+		sys.Root().Send(info.GetListener().PID(), crash{})
+		select {
+		case r := <-restarted:
+			if r.Old.Id != info.GetListener().GetId() || r.Addr.String() != target {
+				t.Fatalf("ListenerRestarted = %+v", r)
+			}
+		case <-ctx.Done():
+			t.Fatal("the service never replaced its crashed listener")
+		}
+		if in, err := svc.Info(ctx); err != nil || in.GetRestarts() != 1 {
+			t.Fatalf("Info = %v, %v; want 1 restart", in, err)
+		}
+		// The old connection still echoes.
+		before.Send(ctx, []byte("still"), time.Second)
+		if got, err := before.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "still" {
+			t.Fatalf("the connection open at the crash: %q, %v", got, err)
+		}
+		// New connections reach the new listener on the same address.
+		after := dial(t, sys, target)
+		after.Send(ctx, []byte("fresh"), time.Second)
+		if got, err := after.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "fresh" {
+			t.Fatalf("a connection after the crash: %q, %v", got, err)
+		}
+	})
+}
+
+// TestServiceDrain: Stop lets a connection whose peer reads flush all its
+// writes before FIN, and aborts one whose peer does not read once the grace
+// period ends.
+func TestServiceDrain(t *testing.T) {
+	const size = 8 << 20
+	big := bytes.Repeat([]byte{9}, size)
+	onConnect := func(ctx actor.Context, msg any) {
+		if _, ok := msg.(*messages.Connected); ok {
+			ctx.Send(ctx.Parent(), &messages.Write{Data: big})
+		}
+	}
+	events := make(chan any, 64)
+	svc, target := startService(t, "127.0.0.1:0", handlerProps(events, onConnect), WithWriteQueue(16<<20, 12<<20, 1<<20))
+	ctx := testCtx(t)
+	sys := svc.sys
+	reader := dial(t, sys, target)
+	next[*messages.Connected](t, events)
+	stalled := dial(t, sys, target)
+	next[*messages.Connected](t, events)
+
+	got := reader.RecvExactAsync(size, 10*time.Second) // reads everything
+	res, err := svc.Stop(ctx, 300*time.Millisecond)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if res.GetClosed() != 1 || res.GetAborted() != 1 {
+		t.Fatalf("Drained = %v; want 1 closed after flushing, 1 aborted", res)
+	}
+	data, err := got.Wait(ctx)
+	if err != nil || len(data.GetData()) != size {
+		t.Fatalf("the reading peer got %d of %d bytes: %v", len(data.GetData()), size, err)
+	}
+	if _, err := reader.Recv(ctx, 1, time.Second); !errors.Is(err, io.EOF) {
+		t.Fatalf("after the flush: %v; want end of stream", err)
+	}
+	// The peer that never read was reset.
+	var rerr error
+	for rerr == nil {
+		_, rerr = stalled.Recv(ctx, 1<<20, time.Second)
+	}
+	if !errors.Is(rerr, syscall.ECONNRESET) {
+		t.Fatalf("the stalled peer read %v; want a reset", rerr)
+	}
+}
