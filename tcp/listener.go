@@ -51,11 +51,11 @@ func WithV6Only(on bool) ListenOption { return func(c *listenConfig) { c.opts.V6
 
 // ListenerProps returns the props of a listener actor, to spawn under a
 // supervising actor; it listens on its first Listen command.
-func ListenerProps(sys *actors.System) *actor.Props { return listenerProps(sys, nil) }
+func ListenerProps(sys *actors.System) *actor.Props { return listenerProps(sys, nil, nil) }
 
-func listenerProps(sys *actors.System, server *serverConfig) *actor.Props {
+func listenerProps(sys *actors.System, server *serverConfig, notify *actor.PID) *actor.Props {
 	return actors.SocketProps(sys, nil, func(c *actors.Core) (actor.Actor, actors.Hooks) {
-		a := newListenerActor(c, server)
+		a := newListenerActor(c, server, notify)
 		return a, a.hooks()
 	})
 }
@@ -103,7 +103,7 @@ func listen(ctx context.Context, sys *actors.System, addr string, handler *actor
 	} else if err != errNotName {
 		return nil, err
 	}
-	pid, err := sys.SpawnSocketActor(listenerProps(sys, server))
+	pid, err := sys.SpawnSocketActor(listenerProps(sys, server, nil))
 	if err != nil {
 		return nil, err
 	}

@@ -30,6 +30,7 @@ type listenerActor struct {
 
 	// push mode only
 	server    *serverConfig
+	notify    *actor.PID // told of each connection (a service), if set
 	stats     listenerStats
 	backoff   time.Duration
 	backoffID uint64
@@ -66,8 +67,8 @@ type acceptReq struct {
 	timer *time.Timer
 }
 
-func newListenerActor(c *actors.Core, server *serverConfig) *listenerActor {
-	return &listenerActor{core: c, accepted: &messages.Options{NoDelay: true}, server: server}
+func newListenerActor(c *actors.Core, server *serverConfig, notify *actor.PID) *listenerActor {
+	return &listenerActor{core: c, accepted: &messages.Options{NoDelay: true}, server: server, notify: notify}
 }
 
 func (a *listenerActor) hooks() actors.Hooks {
@@ -217,8 +218,8 @@ func (a *listenerActor) acceptLoop() {
 		a.ctx.Watch(pid)
 		a.stats.Accepted++
 		a.stats.Live++
-		if parent := a.ctx.Parent(); parent != nil {
-			a.ctx.Send(parent, &messages.ConnectionOpened{Connection: messages.NewRef(pid)})
+		if a.notify != nil {
+			a.ctx.Send(a.notify, &messages.ConnectionOpened{Connection: messages.NewRef(pid)})
 		}
 	}
 	a.core.System().Root().Send(a.core.Self(), acceptMore{})

@@ -163,7 +163,7 @@ func (a *serviceActor) Receive(ctx actor.Context) {
 // startListener spawns a listener child and has it listen; the answer is
 // handled inside this actor (ReenterAfter), never by blocking it.
 func (a *serviceActor) startListener(ctx actor.Context, reply actors.Replier) {
-	a.listener = ctx.Spawn(listenerProps(a.sys, a.server))
+	a.listener = ctx.Spawn(listenerProps(a.sys, a.server, ctx.Self()))
 	f := actors.Request[*messages.ListenResult](ctx, a.listener, a.listen)
 	actors.ReenterAfter(ctx, f, func(res *messages.ListenResult, err error) {
 		if err == nil && res.GetStatus().Err() == nil && !a.local.IsValid() {
