@@ -33,6 +33,10 @@
 // (LengthPrefixed, Lines) makes each Received one frame and frames each
 // Write; a frame over its limit closes the connection with ErrorClosed.
 //
+// StartService runs a push-mode listener under a supervising service
+// actor: a crashed listener is replaced on the same address (open
+// connections live on), and Stop drains with a grace period.
+//
 // Conn and NetListener adapt a Client and a Listener to net.Conn and
 // net.Listener (deadlines included), so crypto/tls and net/http run on
 // actors.
