@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/sys/unix"
 
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
@@ -34,6 +35,28 @@ type Core struct {
 	closed   bool
 	polls    []*pendingPoll
 	seq      uint64
+	counts   counters
+}
+
+// counters are a socket actor's I/O counters (GetSocketStats).
+type counters struct{ bytesIn, bytesOut, reads, writes, errors uint64 }
+
+// Count records the outcome of one data syscall by the protocol actor: n
+// bytes read (read true) or written, or a failure; EAGAIN and end of
+// stream count as nothing.
+func (c *Core) Count(read bool, n int, err error) {
+	switch {
+	case err == unix.EAGAIN:
+	case err != nil:
+		c.counts.errors++
+	case n <= 0:
+	case read:
+		c.counts.reads++
+		c.counts.bytesIn += uint64(n)
+	default:
+		c.counts.writes++
+		c.counts.bytesOut += uint64(n)
+	}
 }
 
 // Hooks let a protocol actor (TCP client, UDP peer) drive its own requests

@@ -118,6 +118,13 @@ func (s *Socket) Info(ctx context.Context) (*messages.Info, error) {
 	return in, in.GetStatus().Err()
 }
 
+// SocketStats returns the actor's I/O counters: bytes in and out, the
+// reads and writes that moved them, and the failures.
+func (s *Socket) SocketStats(ctx context.Context) (*messages.SocketStats, error) {
+	f := Request[*messages.SocketStats](s.sys.Root(), s.pid, &messages.GetSocketStats{})
+	return Await(ctx, s.sys, s.pid, f)
+}
+
 // CloseAsync closes the socket: pending requests are answered cancelled,
 // the fd is closed and the actor stops.
 func (s *Socket) CloseAsync() *Future[*messages.Status] {

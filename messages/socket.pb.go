@@ -576,6 +576,123 @@ func (x *Options) GetV6Only() bool {
 	return false
 }
 
+// GetSocketStats asks any socket actor for its counters. Answered by
+// SocketStats.
+type GetSocketStats struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetSocketStats) Reset() {
+	*x = GetSocketStats{}
+	mi := &file_socket_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetSocketStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetSocketStats) ProtoMessage() {}
+
+func (x *GetSocketStats) ProtoReflect() protoreflect.Message {
+	mi := &file_socket_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetSocketStats.ProtoReflect.Descriptor instead.
+func (*GetSocketStats) Descriptor() ([]byte, []int) {
+	return file_socket_proto_rawDescGZIP(), []int{8}
+}
+
+// SocketStats are a socket actor's counters since it started.
+type SocketStats struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	BytesIn  uint64                 `protobuf:"varint,1,opt,name=bytes_in,json=bytesIn,proto3" json:"bytes_in,omitempty"`
+	BytesOut uint64                 `protobuf:"varint,2,opt,name=bytes_out,json=bytesOut,proto3" json:"bytes_out,omitempty"`
+	// reads and writes count the syscalls that moved data.
+	Reads  uint64 `protobuf:"varint,3,opt,name=reads,proto3" json:"reads,omitempty"`
+	Writes uint64 `protobuf:"varint,4,opt,name=writes,proto3" json:"writes,omitempty"`
+	// errors counts I/O failures (not EAGAIN).
+	Errors        uint64 `protobuf:"varint,5,opt,name=errors,proto3" json:"errors,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SocketStats) Reset() {
+	*x = SocketStats{}
+	mi := &file_socket_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SocketStats) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SocketStats) ProtoMessage() {}
+
+func (x *SocketStats) ProtoReflect() protoreflect.Message {
+	mi := &file_socket_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SocketStats.ProtoReflect.Descriptor instead.
+func (*SocketStats) Descriptor() ([]byte, []int) {
+	return file_socket_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *SocketStats) GetBytesIn() uint64 {
+	if x != nil {
+		return x.BytesIn
+	}
+	return 0
+}
+
+func (x *SocketStats) GetBytesOut() uint64 {
+	if x != nil {
+		return x.BytesOut
+	}
+	return 0
+}
+
+func (x *SocketStats) GetReads() uint64 {
+	if x != nil {
+		return x.Reads
+	}
+	return 0
+}
+
+func (x *SocketStats) GetWrites() uint64 {
+	if x != nil {
+		return x.Writes
+	}
+	return 0
+}
+
+func (x *SocketStats) GetErrors() uint64 {
+	if x != nil {
+		return x.Errors
+	}
+	return 0
+}
+
 var File_socket_proto protoreflect.FileDescriptor
 
 const file_socket_proto_rawDesc = "" +
@@ -620,7 +737,14 @@ const file_socket_proto_rawDesc = "" +
 	"sendBuffer\x12\x1c\n" +
 	"\tbroadcast\x18\v \x01(\bR\tbroadcast\x12\x17\n" +
 	"\av6_only\x18\f \x01(\bR\x06v6OnlyB\v\n" +
-	"\t_linger_s*q\n" +
+	"\t_linger_s\"\x10\n" +
+	"\x0eGetSocketStats\"\x8b\x01\n" +
+	"\vSocketStats\x12\x19\n" +
+	"\bbytes_in\x18\x01 \x01(\x04R\abytesIn\x12\x1b\n" +
+	"\tbytes_out\x18\x02 \x01(\x04R\bbytesOut\x12\x14\n" +
+	"\x05reads\x18\x03 \x01(\x04R\x05reads\x12\x16\n" +
+	"\x06writes\x18\x04 \x01(\x04R\x06writes\x12\x16\n" +
+	"\x06errors\x18\x05 \x01(\x04R\x06errors*q\n" +
 	"\vShutdownHow\x12\x1c\n" +
 	"\x18SHUTDOWN_HOW_UNSPECIFIED\x10\x00\x12\x15\n" +
 	"\x11SHUTDOWN_HOW_READ\x10\x01\x12\x16\n" +
@@ -640,32 +764,34 @@ func file_socket_proto_rawDescGZIP() []byte {
 }
 
 var file_socket_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_socket_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_socket_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_socket_proto_goTypes = []any{
-	(ShutdownHow)(0),    // 0: actornet.messages.ShutdownHow
-	(*Poll)(nil),        // 1: actornet.messages.Poll
-	(*PollResult)(nil),  // 2: actornet.messages.PollResult
-	(*Shutdown)(nil),    // 3: actornet.messages.Shutdown
-	(*SetBlocking)(nil), // 4: actornet.messages.SetBlocking
-	(*Close)(nil),       // 5: actornet.messages.Close
-	(*GetInfo)(nil),     // 6: actornet.messages.GetInfo
-	(*Info)(nil),        // 7: actornet.messages.Info
-	(*Options)(nil),     // 8: actornet.messages.Options
-	(PollOp)(0),         // 9: actornet.messages.PollOp
-	(PollStatus)(0),     // 10: actornet.messages.PollStatus
-	(*Status)(nil),      // 11: actornet.messages.Status
-	(Domain)(0),         // 12: actornet.messages.Domain
-	(*Endpoint)(nil),    // 13: actornet.messages.Endpoint
+	(ShutdownHow)(0),       // 0: actornet.messages.ShutdownHow
+	(*Poll)(nil),           // 1: actornet.messages.Poll
+	(*PollResult)(nil),     // 2: actornet.messages.PollResult
+	(*Shutdown)(nil),       // 3: actornet.messages.Shutdown
+	(*SetBlocking)(nil),    // 4: actornet.messages.SetBlocking
+	(*Close)(nil),          // 5: actornet.messages.Close
+	(*GetInfo)(nil),        // 6: actornet.messages.GetInfo
+	(*Info)(nil),           // 7: actornet.messages.Info
+	(*Options)(nil),        // 8: actornet.messages.Options
+	(*GetSocketStats)(nil), // 9: actornet.messages.GetSocketStats
+	(*SocketStats)(nil),    // 10: actornet.messages.SocketStats
+	(PollOp)(0),            // 11: actornet.messages.PollOp
+	(PollStatus)(0),        // 12: actornet.messages.PollStatus
+	(*Status)(nil),         // 13: actornet.messages.Status
+	(Domain)(0),            // 14: actornet.messages.Domain
+	(*Endpoint)(nil),       // 15: actornet.messages.Endpoint
 }
 var file_socket_proto_depIdxs = []int32{
-	9,  // 0: actornet.messages.Poll.op:type_name -> actornet.messages.PollOp
-	10, // 1: actornet.messages.PollResult.status:type_name -> actornet.messages.PollStatus
-	11, // 2: actornet.messages.PollResult.error:type_name -> actornet.messages.Status
+	11, // 0: actornet.messages.Poll.op:type_name -> actornet.messages.PollOp
+	12, // 1: actornet.messages.PollResult.status:type_name -> actornet.messages.PollStatus
+	13, // 2: actornet.messages.PollResult.error:type_name -> actornet.messages.Status
 	0,  // 3: actornet.messages.Shutdown.how:type_name -> actornet.messages.ShutdownHow
-	11, // 4: actornet.messages.Info.status:type_name -> actornet.messages.Status
-	12, // 5: actornet.messages.Info.domain:type_name -> actornet.messages.Domain
-	13, // 6: actornet.messages.Info.local:type_name -> actornet.messages.Endpoint
-	13, // 7: actornet.messages.Info.remote:type_name -> actornet.messages.Endpoint
+	13, // 4: actornet.messages.Info.status:type_name -> actornet.messages.Status
+	14, // 5: actornet.messages.Info.domain:type_name -> actornet.messages.Domain
+	15, // 6: actornet.messages.Info.local:type_name -> actornet.messages.Endpoint
+	15, // 7: actornet.messages.Info.remote:type_name -> actornet.messages.Endpoint
 	8,  // [8:8] is the sub-list for method output_type
 	8,  // [8:8] is the sub-list for method input_type
 	8,  // [8:8] is the sub-list for extension type_name
@@ -686,7 +812,7 @@ func file_socket_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_socket_proto_rawDesc), len(file_socket_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   8,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

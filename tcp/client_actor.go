@@ -169,6 +169,7 @@ func (a *clientActor) serveReads() {
 			p = (*sp)[:min(r.max, len(*sp))]
 		}
 		n, err := sock.Read(p)
+		a.core.Count(true, n, err)
 		if err == nil && n > 0 && !r.exact {
 			a.popRead(&messages.RecvResult{Status: a.status("recv", nil), Data: append([]byte(nil), p[:n]...)})
 		}
@@ -253,6 +254,7 @@ func (a *clientActor) serveWrites() {
 	for len(a.writes) > 0 {
 		w := a.writes[0]
 		n, err := sock.Write(w.data[w.off:])
+		a.core.Count(false, n, err)
 		switch {
 		case err == unix.EAGAIN:
 			return

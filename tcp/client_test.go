@@ -46,6 +46,13 @@ func TestPingServer(t *testing.T) {
 			t.Fatalf("RecvExact 1 MiB: %v %v, %d bytes, equal=%v", err, res.GetStatus(), len(res.GetData()), bytes.Equal(res.GetData(), big))
 		}
 
+		// The client counted what it moved: 32 B + 1 MiB each way.
+		counts, err := c.SocketStats(ctx)
+		want := uint64(32 + len(big))
+		if err != nil || counts.GetBytesOut() != want || counts.GetBytesIn() != want || counts.GetReads() == 0 || counts.GetWrites() == 0 || counts.GetErrors() != 0 {
+			t.Fatalf("SocketStats = %v, %v; want %d bytes each way", counts, err, want)
+		}
+
 		// A second Connect returns the cached result and never reconnects.
 		st, err := c.Connect(ctx, "127.0.0.1:1", time.Second)
 		if st != messages.ConnectStatus_CONNECT_STATUS_CONNECTED || err != nil {
@@ -217,6 +224,9 @@ func TestPeerClosesAndResets(t *testing.T) {
 		}
 		if !errors.Is(err2, syscall.EPIPE) && !errors.Is(err2, syscall.ECONNRESET) {
 			t.Fatalf("Send after reset = %v; want EPIPE or ECONNRESET", err2)
+		}
+		if st, err := c.SocketStats(ctx); err != nil || st.GetErrors() == 0 {
+			t.Fatalf("SocketStats after a failed send = %v, %v; want the error counted", st, err)
 		}
 	})
 }

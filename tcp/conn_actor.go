@@ -142,6 +142,7 @@ func (a *connActor) serveReads() {
 		sp := scratch.Get().(*[]byte)
 		p := (*sp)[:min(a.cfg.readSize, len(*sp))]
 		n, err := sock.Read(p)
+		a.core.Count(true, n, err)
 		var data []byte
 		if n > 0 && a.decoder == nil {
 			data = append([]byte(nil), p[:n]...)
@@ -248,6 +249,7 @@ func (a *connActor) serveWrites() {
 	for len(a.queue) > 0 {
 		w := a.queue[0]
 		n, err := sock.Write(w.data[w.off:])
+		a.core.Count(false, n, err)
 		if err == unix.EAGAIN {
 			break
 		}

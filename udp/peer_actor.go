@@ -319,6 +319,7 @@ func (a *peerActor) serveSends() {
 		} else {
 			n, err = sock.Write(r.data)
 		}
+		a.core.Count(false, n, err)
 		if err == unix.EAGAIN {
 			return
 		}
@@ -374,6 +375,7 @@ func (a *peerActor) serveRecvs() {
 		r := a.recvs[0]
 		sp := scratch.Get().(*[]byte)
 		n, from, err := sock.RecvFrom(*sp)
+		a.core.Count(true, n, err)
 		var data []byte
 		if err == nil {
 			data = append([]byte(nil), (*sp)[:min(n, r.max)]...)

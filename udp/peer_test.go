@@ -89,6 +89,10 @@ func TestEchoBetweenBoundPeers(t *testing.T) {
 		if err != nil || back.From != b.LocalAddr() || string(back.Data) != "ping" {
 			t.Fatalf("a got %+v, %v; want ping from exactly %v", back, err, b.LocalAddr())
 		}
+		st, err := a.SocketStats(ctx)
+		if err != nil || st.GetBytesOut() != 4 || st.GetBytesIn() != 4 || st.GetReads() != 1 || st.GetWrites() != 1 {
+			t.Fatalf("SocketStats = %v, %v; want one 4-byte datagram each way", st, err)
+		}
 	})
 }
 

@@ -106,6 +106,7 @@ func (a *peerActor) servePush() {
 		sp := scratch.Get().(*[]byte)
 		p := (*sp)[:a.push.readSize]
 		n, from, drops, dropsOK, err := sock.RecvMsg(p)
+		a.core.Count(true, n, err)
 		var data []byte
 		if err == nil {
 			data = append([]byte(nil), p[:min(n, len(p))]...)
