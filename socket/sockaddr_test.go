@@ -17,7 +17,7 @@ func TestSockaddrConversions(t *testing.T) {
 	}{
 		{name: "ipv4", d: IPv4, in: "127.0.0.1:80", want: "127.0.0.1:80"},
 		{name: "mapped on ipv4", d: IPv4, in: "[::ffff:127.0.0.1]:80", want: "127.0.0.1:80"},
-		{name: "ipv6", d: IPv6, in: "[::1]:443", want: "[::1]:443"},
+		{name: "ipv6", d: IPv6, in: "[::1]:53", want: "[::1]:53"},
 		{name: "ipv4 on ipv6 maps", d: IPv6, in: "127.0.0.1:53", want: "127.0.0.1:53"},
 		{name: "numeric zone", d: IPv6, in: "[fe80::1%7]:9", want: "[fe80::1%7]:9"},
 	}

@@ -108,7 +108,7 @@ func TestConnectStatuses(t *testing.T) {
 		{name: "refused", addr: dead, want: messages.ConnectStatus_CONNECT_STATUS_REFUSED, is: syscall.ECONNREFUSED},
 		{name: "no port", addr: "127.0.0.1", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},
 		{name: "port zero", addr: "127.0.0.1:0", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},
-		{name: "port out of range", addr: "127.0.0.1:70000", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},
+		{name: "port out of range", addr: "127.0.0.1:700000", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},
 		{name: "bad ip", addr: "256.1.1.1:80", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},
 		{name: "empty", addr: "", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},
 		{name: "unknown name", addr: "no-such-host.invalid:80", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},

@@ -148,7 +148,7 @@ func TestListenErrors(t *testing.T) {
 	}{
 		{name: "address in use", addr: busy.Addr().String(), want: syscall.EADDRINUSE},
 		{name: "garbage", addr: "not an address", want: socket.ErrInvalidArgument},
-		{name: "bad port", addr: "127.0.0.1:99999", want: socket.ErrInvalidArgument},
+		{name: "bad port", addr: "127.0.0.1:999999", want: socket.ErrInvalidArgument},
 		{name: "unknown name", addr: "no-such-host.invalid:0", want: socket.ErrInvalidArgument},
 	}
 	for _, tt := range tests {
