@@ -17,7 +17,10 @@ type Call struct {
 	Reply Replier
 }
 
-// Request sends msg to pid and returns the future of its answer.
+// Request sends msg to pid and returns the future of its answer. The Call
+// it sends carries a Go pointer, so pid must live in this process; a
+// socket actor on another node takes the bare command with a sender PID
+// (Proto.Actor's RequestFuture) and answers that PID the same way.
 func Request[T any](s Sender, pid *actor.PID, msg proto.Message) *Future[T] {
 	f := NewFuture[T]()
 	s.Send(pid, &Call{Msg: msg, Reply: f})
