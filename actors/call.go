@@ -27,6 +27,15 @@ func Request[T any](s Sender, pid *actor.PID, msg proto.Message) *Future[T] {
 	return f
 }
 
+// Invalid returns the already-resolved future of a request refused before
+// it was sent (a negative timeout, a size out of range): cmd's own result
+// type with IO_STATUS_INVALID_ARGUMENT, as the actor would have answered.
+func Invalid[T any](cmd proto.Message) *Future[T] {
+	f := NewFuture[T]()
+	f.Reply(messages.Rejection(cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT))
+	return f
+}
+
 // RequestOf splits the current message into a command and its replier: a
 // Call, or a protobuf command whose Sender gets the answer. A command sent
 // without a Sender gets a replier that drops the answer.

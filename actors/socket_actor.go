@@ -73,9 +73,7 @@ func (s *Socket) PID() *actor.PID { return s.pid }
 func (s *Socket) PollAsync(op messages.PollOp, timeout time.Duration) *Future[*messages.PollResult] {
 	ms, ok := TimeoutMS(timeout)
 	if !ok {
-		f := NewFuture[*messages.PollResult]()
-		f.Reply(messages.Rejection(&messages.Poll{}, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT))
-		return f
+		return Invalid[*messages.PollResult](&messages.Poll{})
 	}
 	return Request[*messages.PollResult](s.sys.Root(), s.pid, &messages.Poll{Op: op, TimeoutMs: ms})
 }

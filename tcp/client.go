@@ -6,7 +6,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"google.golang.org/protobuf/proto"
 
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
@@ -78,7 +77,7 @@ func (c *Client) ConnectAddrPortAsync(ap netip.AddrPort, timeout time.Duration) 
 func (c *Client) connectAsync(cmd *messages.Connect, timeout time.Duration) *actors.Future[*messages.ConnectResult] {
 	ms, ok := actors.TimeoutMS(timeout)
 	if !ok {
-		return rejected[*messages.ConnectResult](cmd)
+		return actors.Invalid[*messages.ConnectResult](cmd)
 	}
 	cmd.TimeoutMs = ms
 	return actors.Request[*messages.ConnectResult](c.System().Root(), c.PID(), cmd)
@@ -117,7 +116,7 @@ func (c *Client) SendAsync(p []byte, timeout time.Duration) *actors.Future[*mess
 	cmd := &messages.Send{Data: p}
 	ms, ok := actors.TimeoutMS(timeout)
 	if !ok {
-		return rejected[*messages.SendResult](cmd)
+		return actors.Invalid[*messages.SendResult](cmd)
 	}
 	cmd.TimeoutMs = ms
 	return actors.Request[*messages.SendResult](c.System().Root(), c.PID(), cmd)
@@ -141,7 +140,7 @@ func (c *Client) RecvAsync(max int, timeout time.Duration) *actors.Future[*messa
 	cmd := &messages.Recv{}
 	ms, ok := actors.TimeoutMS(timeout)
 	if !ok || max < 0 || max > MaxRecv {
-		return rejected[*messages.RecvResult](cmd)
+		return actors.Invalid[*messages.RecvResult](cmd)
 	}
 	cmd.Max, cmd.TimeoutMs = uint32(max), ms
 	return actors.Request[*messages.RecvResult](c.System().Root(), c.PID(), cmd)
@@ -159,7 +158,7 @@ func (c *Client) RecvExactAsync(n int, timeout time.Duration) *actors.Future[*me
 	cmd := &messages.RecvExact{}
 	ms, ok := actors.TimeoutMS(timeout)
 	if !ok || n < 0 || n > MaxRecv {
-		return rejected[*messages.RecvResult](cmd)
+		return actors.Invalid[*messages.RecvResult](cmd)
 	}
 	cmd.N, cmd.TimeoutMs = uint32(n), ms
 	return actors.Request[*messages.RecvResult](c.System().Root(), c.PID(), cmd)
@@ -187,11 +186,4 @@ func (c *Client) Abort(ctx context.Context) error {
 		return err
 	}
 	return st.Err()
-}
-
-// rejected is the future of a request refused before it was sent.
-func rejected[T any](cmd proto.Message) *actors.Future[T] {
-	f := actors.NewFuture[T]()
-	f.Reply(messages.Rejection(cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT))
-	return f
 }

@@ -158,7 +158,7 @@ func (l *Listener) AcceptAsync(timeout time.Duration) *actors.Future[*messages.A
 	cmd := &messages.Accept{}
 	ms, ok := actors.TimeoutMS(timeout)
 	if !ok {
-		return rejected[*messages.AcceptResult](cmd)
+		return actors.Invalid[*messages.AcceptResult](cmd)
 	}
 	cmd.TimeoutMs = ms
 	return actors.Request[*messages.AcceptResult](l.System().Root(), l.PID(), cmd)

@@ -128,12 +128,6 @@ func request[T any](p *Peer, cmd proto.Message) *actors.Future[T] {
 	return actors.Request[T](p.System().Root(), p.PID(), cmd)
 }
 
-func rejected[T any](cmd proto.Message) *actors.Future[T] {
-	f := actors.NewFuture[T]()
-	f.Reply(messages.Rejection(cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT))
-	return f
-}
-
 // SendToAsync sends one datagram to peer within timeout (0: none). An
 // empty p answers ok without sending; one over 65,535 bytes answers
 // message_too_big.
@@ -141,7 +135,7 @@ func (p *Peer) SendToAsync(to netip.AddrPort, b []byte, timeout time.Duration) *
 	cmd := &messages.SendTo{Peer: messages.NewEndpoint(to), Data: b}
 	ms, ok := actors.TimeoutMS(timeout)
 	if !ok {
-		return rejected[*messages.SendToResult](cmd)
+		return actors.Invalid[*messages.SendToResult](cmd)
 	}
 	cmd.TimeoutMs = ms
 	return request[*messages.SendToResult](p, cmd)
@@ -161,7 +155,7 @@ func (p *Peer) RecvFromAsync(max int, timeout time.Duration) *actors.Future[*mes
 	cmd := &messages.RecvFrom{}
 	ms, ok := actors.TimeoutMS(timeout)
 	if !ok || max <= 0 || max > MaxDatagram+1 {
-		return rejected[*messages.RecvFromResult](cmd)
+		return actors.Invalid[*messages.RecvFromResult](cmd)
 	}
 	cmd.Max, cmd.TimeoutMs = uint32(max), ms
 	return request[*messages.RecvFromResult](p, cmd)
@@ -214,7 +208,7 @@ func (p *Peer) SendAsync(b []byte, timeout time.Duration) *actors.Future[*messag
 	cmd := &messages.Send{Data: b}
 	ms, ok := actors.TimeoutMS(timeout)
 	if !ok {
-		return rejected[*messages.SendResult](cmd)
+		return actors.Invalid[*messages.SendResult](cmd)
 	}
 	cmd.TimeoutMs = ms
 	return request[*messages.SendResult](p, cmd)
@@ -234,7 +228,7 @@ func (p *Peer) RecvAsync(max int, timeout time.Duration) *actors.Future[*message
 	cmd := &messages.Recv{}
 	ms, ok := actors.TimeoutMS(timeout)
 	if !ok || max <= 0 || max > MaxDatagram+1 {
-		return rejected[*messages.RecvResult](cmd)
+		return actors.Invalid[*messages.RecvResult](cmd)
 	}
 	cmd.Max, cmd.TimeoutMs = uint32(max), ms
 	return request[*messages.RecvResult](p, cmd)
