@@ -17,12 +17,18 @@ type Call struct {
 	Reply Replier
 }
 
-// Request sends msg to pid and returns the future of its answer. The Call
-// it sends carries a Go pointer, so pid must live in this process; a
-// socket actor on another node takes the bare command with a sender PID
-// (Proto.Actor's RequestFuture) and answers that PID the same way.
+// Request sends msg to pid and returns the future of its answer. To a
+// local pid it sends a Call, which carries the future itself: no process
+// is registered per request.
+//
+// For a pid on another node (a system started WithRemote), Request sends
+// the bare command with a one-shot reply process as its sender instead.
 func Request[T any](s Sender, pid *actor.PID, msg proto.Message) *Future[T] {
 	f := NewFuture[T]()
+	if as, ok := s.(interface{ ActorSystem() *actor.ActorSystem }); ok && isRemote(as.ActorSystem(), pid) {
+		f.remote = requestRemote(as.ActorSystem(), s, pid, msg, f)
+		return f
+	}
 	s.Send(pid, &Call{Msg: msg, Reply: f})
 	return f
 }
@@ -45,20 +51,29 @@ func RequestOf(ctx actor.Context) (proto.Message, Replier, bool) {
 		return m.Msg, m.Reply, true
 	case proto.Message:
 		if s := ctx.Sender(); s != nil {
-			return m, pidReplier{sys: ctx.ActorSystem(), pid: s}, true
+			return m, replierOf(ctx.ActorSystem(), s), true
 		}
 		return m, dropReplier{}, true
 	}
 	return nil, nil, false
 }
 
-// pidReplier answers by sending to a PID, local or remote.
+// pidReplier answers by sending to a PID, local or remote. It holds the
+// PID by value so that two repliers for the same sender compare equal: a
+// Withdraw from a remote caller finds its request that way.
 type pidReplier struct {
-	sys *actor.ActorSystem
-	pid *actor.PID
+	sys       *actor.ActorSystem
+	addr, id  string
+	requestID uint32
 }
 
-func (r pidReplier) Reply(result any) { r.sys.Root.Send(r.pid, result) }
+func replierOf(sys *actor.ActorSystem, pid *actor.PID) pidReplier {
+	return pidReplier{sys: sys, addr: pid.Address, id: pid.Id, requestID: pid.RequestId}
+}
+
+func (r pidReplier) Reply(result any) {
+	r.sys.Root.Send(&actor.PID{Address: r.addr, Id: r.id, RequestId: r.requestID}, result)
+}
 
 type dropReplier struct{}
 

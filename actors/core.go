@@ -129,6 +129,10 @@ func (c *Core) Handle(ctx actor.Context) bool {
 		c.expire(m.id)
 	case *cancelRequest:
 		c.withdraw(m.reply)
+	case *messages.Withdraw:
+		if s := ctx.Sender(); s != nil {
+			c.withdraw(replierOf(ctx.ActorSystem(), s))
+		}
 	case *actor.Started:
 		c.started(ctx)
 	case *actor.Stopping, *actor.Restarting:

@@ -30,6 +30,9 @@ type Future[T any] struct {
 
 	mu    sync.Mutex // guards conts and the futureDone transition
 	conts []func(T, error)
+
+	// remote is the reply process of a request to another node.
+	remote *replyProcess
 }
 
 const (

@@ -149,8 +149,12 @@ func Await[T any](ctx context.Context, sys *System, pid *actor.PID, f *Future[T]
 	if v, err, done := f.Result(); done {
 		return v, err
 	}
-	sys.Root().Send(pid, &cancelRequest{reply: f})
-	<-f.Done() // the actor answers a withdrawal at once; a dead actor's dead letter does
+	if f.remote != nil {
+		withdrawRemote(sys, pid, f, ctx.Err())
+	} else {
+		sys.Root().Send(pid, &cancelRequest{reply: f})
+		<-f.Done() // the actor answers a withdrawal at once; a dead actor's dead letter does
+	}
 	v, err, _ = f.Result()
 	if err != nil || cancelled(v) {
 		return v, ctx.Err()

@@ -251,3 +251,19 @@ func TestContextCancelWithdrawsPoll(t *testing.T) {
 		t.Fatalf("withdrawn poll = %v, %v; want cancelled", res, err)
 	}
 }
+
+func TestServedType(t *testing.T) {
+	for name, want := range map[string]bool{
+		"actornet.messages.Recv":   true,
+		"actor.PID":                true,
+		"actornet.messages.NoSuch": false, // unknown here: Proto.Actor would panic decoding it
+		"google.protobuf.Value":    false,
+		"remote.ActorPidRequest":   false,
+		"":                         false,
+		"actornetx.messages.Recv":  false,
+	} {
+		if got := servedType(name); got != want {
+			t.Errorf("servedType(%q) = %v, want %v", name, got, want)
+		}
+	}
+}

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
 
 	"github.com/actornet/actornet/poller"
 )
@@ -28,6 +29,7 @@ type System struct {
 	dispatcher *poolDispatcher
 	// guarded spawns top-level socket actors under the stopping strategy.
 	guarded *actor.RootContext
+	remote  *remote.Remote
 
 	mu      sync.Mutex
 	stopped bool
@@ -41,6 +43,7 @@ type Option func(*options)
 type options struct {
 	pollers int
 	logger  *slog.Logger
+	remote  string
 }
 
 // WithPollers sets the number of poller goroutines (epoll instances). Zero
@@ -75,6 +78,13 @@ func Start(opts ...Option) (*System, error) {
 			return nil, err
 		}
 		s.pollers = append(s.pollers, p)
+	}
+	if o.remote != "" {
+		if err := s.startRemote(o.remote); err != nil {
+			s.stopPollers()
+			as.Shutdown()
+			return nil, err
+		}
 	}
 	// A Call sent to a socket actor that has already stopped lands in dead
 	// letters; answer it as closed rather than leaving its caller waiting.
@@ -189,6 +199,7 @@ func (s *System) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		err = ctx.Err()
 	}
+	s.stopRemote()
 	s.stopPollers()
 	s.dispatcher.stop()
 	// The dead-letter subscription stays: a request sent to a socket actor

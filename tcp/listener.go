@@ -65,7 +65,7 @@ func listenerProps(sys *actors.System, server *serverConfig, notify *actor.PID) 
 // resolved with net.Resolver within ctx; the first address is used).
 // Port 0 picks a free port: see Addr.
 func Listen(ctx context.Context, sys *actors.System, addr string, opts ...ListenOption) (*Listener, error) {
-	return listen(ctx, sys, addr, nil, opts)
+	return listen(ctx, sys, addr, nil, opts, nil)
 }
 
 // Serve is Listen in push mode: the listener accepts by itself, and each
@@ -82,10 +82,12 @@ func Serve(ctx context.Context, sys *actors.System, addr string, handler *actor.
 	if handler == nil {
 		return nil, &socket.OpError{Op: "listen", Err: socket.ErrInvalidArgument}
 	}
-	return listen(ctx, sys, addr, handler, opts)
+	return listen(ctx, sys, addr, handler, opts, nil)
 }
 
-func listen(ctx context.Context, sys *actors.System, addr string, handler *actor.Props, opts []ListenOption) (*Listener, error) {
+// listen spawns a listener (with spawn, when given: on another node) and
+// has it listen on addr.
+func listen(ctx context.Context, sys *actors.System, addr string, handler *actor.Props, opts []ListenOption, spawn func() (*actor.PID, error)) (*Listener, error) {
 	cfg := listenConfig{opts: &messages.Options{ReuseAddr: true}}
 	for _, o := range opts {
 		o(&cfg)
@@ -103,7 +105,10 @@ func listen(ctx context.Context, sys *actors.System, addr string, handler *actor
 	} else if err != errNotName {
 		return nil, err
 	}
-	pid, err := sys.SpawnSocketActor(listenerProps(sys, server, nil))
+	if spawn == nil {
+		spawn = func() (*actor.PID, error) { return sys.SpawnSocketActor(listenerProps(sys, server, nil)) }
+	}
+	pid, err := spawn()
 	if err != nil {
 		return nil, err
 	}

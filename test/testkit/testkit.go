@@ -27,11 +27,11 @@ func ForEachFamily(t *testing.T, f func(t *testing.T, addr string)) {
 	}
 }
 
-// System starts a system and stops it at cleanup, failing the test if the
-// stop fails.
-func System(t testing.TB) *actors.System {
+// System starts a system with opts and stops it at cleanup, failing the
+// test if the stop fails.
+func System(t testing.TB, opts ...actors.Option) *actors.System {
 	t.Helper()
-	sys, err := actors.Start()
+	sys, err := actors.Start(opts...)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -1,0 +1,252 @@
+package actors
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/actornet/actornet/messages"
+)
+
+// NodeName is the name of the actor through which other nodes spawn socket
+// actors on a system started WithRemote.
+const NodeName = "actornet"
+
+// DefaultRemoteAddress is where WithRemote("") listens: loopback, on a port
+// the kernel picks.
+const DefaultRemoteAddress = "127.0.0.1:0"
+
+// WithRemote makes the system a node other processes can reach through
+// Proto.Actor remote (gRPC) on addr, "host:port"; "" means
+// DefaultRemoteAddress. Remote is off unless this option is given. A node
+// accepts only this library's message types (and Proto.Actor's own system
+// messages), and other nodes may spawn on it only the kinds registered
+// with RegisterKind: "tcp.client", "tcp.listener", "udp.peer".
+//
+// Remote has no authentication: bind it to loopback, or to a network only
+// trusted nodes reach.
+func WithRemote(addr string) Option {
+	return func(o *options) {
+		if addr == "" {
+			addr = DefaultRemoteAddress
+		}
+		o.remote = addr
+	}
+}
+
+var kinds sync.Map // kind name → func(*System) *actor.Props
+
+// RegisterKind registers props a node spawns for a Spawn of kind; the tcp
+// and udp packages register theirs when imported.
+func RegisterKind(kind string, props func(*System) *actor.Props) {
+	kinds.Store(kind, props)
+}
+
+// Address returns the system's node address ("host:port") when started
+// WithRemote, and Proto.Actor's "nonhost" otherwise.
+func (s *System) Address() string { return s.Actors.Address() }
+
+// startRemote starts the gRPC endpoint and the node actor.
+func (s *System) startRemote(addr string) (err error) {
+	host, portStr, err := net.SplitHostPort(addr)
+	if err != nil {
+		return fmt.Errorf("actornet: remote address %q: %w", addr, err)
+	}
+	port, err := strconv.Atoi(portStr)
+	if err != nil || port < 0 || port > 65535 {
+		return fmt.Errorf("actornet: remote address %q: invalid port", addr)
+	}
+	cfg := remote.Configure(host, port, remote.WithServerOptions(
+		grpc.StreamInterceptor(onlyActornetStream),
+		grpc.UnaryInterceptor(noUnary),
+	))
+	r := remote.NewRemote(s.Actors, cfg)
+	defer func() {
+		// remote.Start panics when it cannot listen.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("actornet: remote on %s: %v", addr, p)
+		}
+	}()
+	r.Start()
+	s.remote = r
+	_, err = s.Actors.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &nodeActor{sys: s} }), NodeName)
+	return err
+}
+
+func (s *System) stopRemote() {
+	if s.remote != nil {
+		s.remote.Shutdown(false)
+	}
+}
+
+// nodeActor spawns socket actors for other nodes.
+type nodeActor struct{ sys *System }
+
+func (a *nodeActor) Receive(ctx actor.Context) {
+	m, ok := ctx.Message().(*messages.Spawn)
+	if !ok || ctx.Sender() == nil {
+		return
+	}
+	res := &messages.Spawned{Status: &messages.Status{Op: "spawn"}}
+	if props, ok := kinds.Load(m.GetKind()); !ok {
+		res.Status.Code = messages.IOStatus_IO_STATUS_INVALID_ARGUMENT
+	} else if pid, err := a.sys.SpawnSocketActor(props.(func(*System) *actor.Props)(a.sys)); err != nil {
+		res.Status.Code = messages.IOStatus_IO_STATUS_CLOSED
+	} else {
+		res.Ref = messages.NewRef(pid)
+	}
+	ctx.Respond(res)
+}
+
+// SpawnAt asks the node at addr to spawn a socket actor of kind and returns
+// its PID, which the tcp and udp handles drive as if it were local.
+func SpawnAt(ctx context.Context, sys *System, addr, kind string) (*actor.PID, error) {
+	node := actor.NewPID(addr, NodeName)
+	res, err := Request[*messages.Spawned](sys.Root(), node, &messages.Spawn{Kind: kind}).Wait(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("actornet: spawn %s at %s: %w", kind, addr, err)
+	}
+	if err := res.GetStatus().Err(); err != nil {
+		return nil, fmt.Errorf("actornet: spawn %s at %s: %w", kind, addr, err)
+	}
+	return res.GetRef().PID(), nil
+}
+
+// isRemote reports whether pid lives on another node this system can
+// reach: a system without remote sends even a foreign PID a Call, which
+// dead letters answer closed.
+func isRemote(as *actor.ActorSystem, pid *actor.PID) bool {
+	addr := as.Address()
+	return pid.Address != addr && addr != nonhost
+}
+
+// nonhost is Proto.Actor's address of a system without remote.
+const nonhost = "nonhost"
+
+// replyProcess is the one-shot process a remote request names as its
+// sender: the first message it gets resolves the future, then it leaves
+// the registry.
+type replyProcess struct {
+	reg   *actor.ProcessRegistryValue
+	pid   *actor.PID
+	cmd   proto.Message
+	reply Replier
+	once  sync.Once
+}
+
+func (p *replyProcess) SendUserMessage(_ *actor.PID, message interface{}) {
+	_, msg, _ := actor.UnwrapEnvelope(message)
+	if _, ok := msg.(*actor.DeadLetterResponse); ok {
+		// The target is gone (stopped, or its node unreachable).
+		msg = messages.Rejection(p.cmd, messages.IOStatus_IO_STATUS_CLOSED)
+	}
+	p.once.Do(func() {
+		p.reg.Remove(p.pid)
+		p.reply.Reply(msg)
+	})
+}
+
+func (p *replyProcess) SendSystemMessage(*actor.PID, interface{}) {}
+
+func (p *replyProcess) Stop(*actor.PID) {
+	p.once.Do(func() { p.reg.Remove(p.pid) })
+}
+
+// requestRemote sends msg to a PID on another node, naming a reply
+// process as its sender.
+func requestRemote(as *actor.ActorSystem, s Sender, pid *actor.PID, msg proto.Message, reply Replier) *replyProcess {
+	reg := as.ProcessRegistry
+	p := &replyProcess{reg: reg, cmd: msg, reply: reply}
+	p.pid, _ = reg.Add(p, "actornet$"+reg.NextId())
+	s.Send(pid, &actor.MessageEnvelope{Message: msg, Sender: p.pid})
+	return p
+}
+
+// RemoteWithdrawWait bounds how long Await waits for a remote actor's last
+// word after asking it to withdraw a request: a node that does not answer
+// in this time is taken as gone.
+const RemoteWithdrawWait = 5 * time.Second
+
+// withdrawRemote asks the remote actor at pid to withdraw the request
+// whose reply process is p, and waits for its answer (bounded).
+func withdrawRemote[T any](sys *System, pid *actor.PID, f *Future[T], ctxErr error) {
+	p := f.remote
+	sys.Root().Send(pid, &actor.MessageEnvelope{Message: &messages.Withdraw{}, Sender: p.pid})
+	t := time.NewTimer(RemoteWithdrawWait)
+	defer t.Stop()
+	select {
+	case <-f.Done():
+	case <-t.C:
+		p.Stop(p.pid)
+		var zero T
+		f.Complete(zero, ctxErr)
+	}
+}
+
+// servedType reports whether a node deserialises messages of this type:
+// this library's and Proto.Actor's own, and only if they are known here
+// (Proto.Actor's proto serializer panics on an unknown type).
+func servedType(name string) bool {
+	if !strings.HasPrefix(name, "actornet.") && !strings.HasPrefix(name, "actor.") {
+		return false
+	}
+	_, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(name))
+	return err == nil
+}
+
+// onlyActornetStream refuses, and closes, a remote stream that carries a
+// message type the node does not serve or another serializer than
+// protobuf: the check runs before Proto.Actor decodes anything.
+func onlyActornetStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+	return handler(srv, &servedStream{ServerStream: ss})
+}
+
+type servedStream struct{ grpc.ServerStream }
+
+func (s *servedStream) RecvMsg(m any) error {
+	if err := s.ServerStream.RecvMsg(m); err != nil {
+		return err
+	}
+	rm, ok := m.(*remote.RemoteMessage)
+	if !ok {
+		return nil
+	}
+	b := rm.GetMessageBatch()
+	if b == nil {
+		return nil
+	}
+	for _, name := range b.GetTypeNames() {
+		if !servedType(name) {
+			return status.Errorf(codes.PermissionDenied, "actornet remote: message type %q not served", name)
+		}
+	}
+	for _, e := range b.GetEnvelopes() {
+		if e.GetSerializerId() != 0 {
+			return status.Errorf(codes.PermissionDenied, "actornet remote: serializer %d not served", e.GetSerializerId())
+		}
+		if int(e.GetTypeId()) >= len(b.GetTypeNames()) || int(e.GetTarget()) >= len(b.GetTargets()) ||
+			int(e.GetSender()) > len(b.GetSenders()) || e.GetTypeId() < 0 || e.GetTarget() < 0 || e.GetSender() < 0 {
+			return status.Error(codes.InvalidArgument, "actornet remote: malformed batch")
+		}
+	}
+	return nil
+}
+
+// noUnary refuses Proto.Actor's diagnostic RPCs (process lists): a node
+// serves socket actors, not introspection.
+func noUnary(context.Context, any, *grpc.UnaryServerInfo, grpc.UnaryHandler) (any, error) {
+	return nil, status.Error(codes.PermissionDenied, "actornet remote: not served")
+}

@@ -1,0 +1,109 @@
+//go:build !race
+
+// Two nodes in one process: see tcp/remote_test.go for why these run
+// without -race.
+
+package actors
+
+import (
+	"context"
+	"errors"
+	"net"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/types/known/structpb"
+
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/socket"
+)
+
+const testKind = "actors.test.socket"
+
+func init() {
+	RegisterKind(testKind, func(sys *System) *actor.Props {
+		return SocketProps(sys, nil, func(c *Core) (actor.Actor, Hooks) { return &socketActor{core: c}, Hooks{} })
+	})
+}
+
+func TestRemoteSpawnAndRequest(t *testing.T) {
+	a := newSystem(t, WithRemote(""))
+	b := newSystem(t, WithRemote("127.0.0.1:0"))
+	ctx := testCtx(t)
+	if a.Address() == b.Address() || a.Address() == nonhost {
+		t.Fatalf("addresses %q and %q", a.Address(), b.Address())
+	}
+	pid, err := SpawnAt(ctx, b, a.Address(), testKind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if a.Sockets() != 1 {
+		t.Fatalf("node A has %d socket actors, want the spawned one", a.Sockets())
+	}
+	s := SocketOf(b, pid)
+	st, err := s.SocketStats(ctx)
+	if err != nil || st.GetBytesIn() != 0 {
+		t.Fatalf("SocketStats = %v, %v", st, err)
+	}
+	if err := s.Close(ctx); err != nil {
+		t.Fatalf("Close: %v", err)
+	}
+	// The actor is gone: A's dead letters answer, and the caller gets
+	// closed rather than waiting.
+	if err := s.Close(ctx); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("second Close: %v, want net.ErrClosed", err)
+	}
+
+	if _, err := SpawnAt(ctx, b, a.Address(), "no.such.kind"); !errors.Is(err, socket.ErrInvalidArgument) {
+		t.Fatalf("unknown kind: %v, want invalid argument", err)
+	}
+}
+
+// TestRemoteServesOnlyActornetTypes: a message of a foreign type closes the
+// stream that carried it before Proto.Actor decodes it, and the node goes
+// on serving.
+func TestRemoteServesOnlyActornetTypes(t *testing.T) {
+	a := newSystem(t, WithRemote(""))
+	b := newSystem(t, WithRemote(""))
+	ctx := testCtx(t)
+	node := actor.NewPID(a.Address(), NodeName)
+	b.Root().Send(node, structpb.NewStringValue("not served"))
+	// Requests queued on B's side of the stream A closed are lost with it,
+	// so each attempt has its own deadline.
+	for {
+		attempt, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+		_, err := SpawnAt(attempt, b, a.Address(), testKind)
+		cancel()
+		if err == nil {
+			break
+		}
+		if ctx.Err() != nil {
+			t.Fatalf("node A stopped serving: %v", err)
+		}
+	}
+}
+
+// A system without remote sends a foreign PID a Call, which dead letters
+// answer closed.
+func TestRemotePIDWithoutRemote(t *testing.T) {
+	sys := newSystem(t)
+	ctx := testCtx(t)
+	pid := actor.NewPID("127.0.0.1:1", "nobody")
+	st, err := Request[*messages.Status](sys.Root(), pid, &messages.Close{}).Wait(ctx)
+	if err == nil {
+		err = st.Err()
+	}
+	if !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("request to a foreign PID: %v, want net.ErrClosed", err)
+	}
+}
+
+func TestRemoteBadAddress(t *testing.T) {
+	if _, err := Start(WithRemote("127.0.0.1:99999")); err == nil {
+		t.Fatal("Start with port 99999 succeeded")
+	}
+	if _, err := Start(WithRemote("no-port")); err == nil {
+		t.Fatal("Start with no port succeeded")
+	}
+}
