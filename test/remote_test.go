@@ -1,0 +1,159 @@
+package test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"io"
+	"os"
+	"os/exec"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/tcp"
+	"github.com/actornet/actornet/test/testkit"
+	"github.com/actornet/actornet/udp"
+)
+
+// nodeEnv makes this test binary run TestRemoteNodeProcess as node A.
+const nodeEnv = "ACTORNET_TEST_NODE"
+
+// TestRemoteNodeProcess is node A when this binary is started by
+// TestRemoteSecondProcess: it starts a system with remote on loopback,
+// prints its address, and runs until its stdin closes.
+func TestRemoteNodeProcess(t *testing.T) {
+	if os.Getenv(nodeEnv) == "" {
+		t.Skip("node A of TestRemoteSecondProcess; runs only when started by it")
+	}
+	sys, err := actors.Start(actors.WithRemote(""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	os.Stdout.WriteString("NODE " + sys.Address() + "\n")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	if err := sys.StopNow(); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// startNode starts node A as a second OS process and returns its address;
+// the process ends at cleanup, and must exit 0 (its own leak checks pass).
+func startNode(t *testing.T) string {
+	t.Helper()
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRemoteNodeProcess$", "-test.v")
+	cmd.Env = append(os.Environ(), nodeEnv+"=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan error, 1)
+	lines := bufio.NewScanner(stdout)
+	addr := make(chan string, 1)
+	go func() {
+		for lines.Scan() {
+			if a, ok := strings.CutPrefix(lines.Text(), "NODE "); ok {
+				addr <- a
+			}
+		}
+		exited <- cmd.Wait()
+	}()
+	t.Cleanup(func() {
+		stdin.Close()
+		select {
+		case err := <-exited:
+			if err != nil {
+				t.Errorf("node A: %v\n%s", err, stderr.String())
+			}
+		case <-time.After(testkit.Timeout):
+			_ = cmd.Process.Kill()
+			<-exited
+			t.Errorf("node A did not exit\n%s", stderr.String())
+		}
+	})
+	select {
+	case a := <-addr:
+		return a
+	case err := <-exited:
+		t.Fatalf("node A exited before starting: %v\n%s", err, stderr.String())
+	case <-time.After(testkit.Timeout):
+		t.Fatal("node A did not start")
+	}
+	return ""
+}
+
+// TestRemoteSecondProcess: node A is another OS process; this process (node
+// B) has it listen, connect a client to that listener, accept, exchange
+// bytes both ways, withdraw a Recv, and bind a UDP peer, all through the
+// handles local sockets use.
+func TestRemoteSecondProcess(t *testing.T) {
+	node := startNode(t)
+	b := testkit.System(t, actors.WithRemote(""))
+	ctx := testkit.Context(t)
+	testkit.ForEachFamily(t, func(t *testing.T, addr string) {
+		l, err := tcp.ListenAt(ctx, b, node, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer l.Close(ctx)
+		c, err := tcp.NewClientAt(ctx, b, node)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close(ctx)
+		if _, err := c.ConnectAddrPort(ctx, l.Addr(), 0); err != nil {
+			t.Fatal(err)
+		}
+		s, err := l.Accept(ctx, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer s.Close(ctx)
+		if s.PID().Address != node {
+			t.Fatalf("accepted client lives at %s, want %s", s.PID().Address, node)
+		}
+		msg := bytes.Repeat([]byte("0123456789abcdef"), 8<<10)
+		if n, err := c.Send(ctx, msg, 0); err != nil || n != len(msg) {
+			t.Fatalf("Send = %d, %v", n, err)
+		}
+		got, err := s.RecvExact(ctx, len(msg), 0)
+		if err != nil || !bytes.Equal(got, msg) {
+			t.Fatalf("RecvExact: %d bytes, %v", len(got), err)
+		}
+		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
+		_, err = s.Recv(short, 64, 0)
+		cancel()
+		if !errors.Is(err, context.DeadlineExceeded) {
+			t.Fatalf("withdrawn Recv: %v", err)
+		}
+		if _, err := s.Send(ctx, []byte("reply"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := c.RecvExact(ctx, 5, 0); err != nil || string(got) != "reply" {
+			t.Fatalf("client RecvExact = %q, %v", got, err)
+		}
+
+		p, err := udp.BindAt(ctx, b, node, addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer p.Close(ctx)
+		if _, err := p.SendTo(ctx, p.LocalAddr(), []byte("self"), 0); err != nil {
+			t.Fatal(err)
+		}
+		if d, err := p.RecvFrom(ctx, 16, 0); err != nil || string(d.Data) != "self" {
+			t.Fatalf("RecvFrom = %+v, %v", d, err)
+		}
+	})
+}
