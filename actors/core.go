@@ -35,11 +35,9 @@ type Core struct {
 	closed   bool
 	polls    []*pendingPoll
 	seq      uint64
-	counts   counters
+	counts   Counters
+	key      MetricKey
 }
-
-// counters are a socket actor's I/O counters (GetSocketStats).
-type counters struct{ bytesIn, bytesOut, reads, writes, errors uint64 }
 
 // Count records the outcome of one data syscall by the protocol actor: n
 // bytes read (read true) or written, or a failure; EAGAIN and end of
@@ -48,14 +46,14 @@ func (c *Core) Count(read bool, n int, err error) {
 	switch {
 	case err == unix.EAGAIN:
 	case err != nil:
-		c.counts.errors++
+		c.counts.Errors.Add(1)
 	case n <= 0:
 	case read:
-		c.counts.reads++
-		c.counts.bytesIn += uint64(n)
+		c.counts.Reads.Add(1)
+		c.counts.BytesIn.Add(uint64(n))
 	default:
-		c.counts.writes++
-		c.counts.bytesOut += uint64(n)
+		c.counts.Writes.Add(1)
+		c.counts.BytesOut.Add(uint64(n))
 	}
 }
 
@@ -91,7 +89,7 @@ type deadline struct{ id uint64 }
 type cancelRequest struct{ reply Replier }
 
 func newCore(sys *System, sock *socket.Socket, mb *inlineMailbox) *Core {
-	return &Core{sys: sys, sock: sock, mb: mb}
+	return &Core{sys: sys, sock: sock, mb: mb, key: MetricKey{Kind: "socket"}}
 }
 
 // System returns the system the actor runs on.
@@ -154,7 +152,7 @@ func (c *Core) started(ctx actor.Context) {
 		return
 	}
 	c.self = ctx.Self()
-	if !c.sys.track(c.self) {
+	if !c.sys.track(c.self, c.key, &c.counts) {
 		c.closeFD()
 		ctx.Stop(c.self)
 		return

@@ -47,8 +47,9 @@ func (c *Core) Command(ctx actor.Context, cmd proto.Message, reply Replier) bool
 	case *messages.GetInfo:
 		reply.Reply(c.info())
 	case *messages.GetSocketStats:
-		k := c.counts
-		reply.Reply(&messages.SocketStats{BytesIn: k.bytesIn, BytesOut: k.bytesOut, Reads: k.reads, Writes: k.writes, Errors: k.errors})
+		k := &c.counts
+		reply.Reply(&messages.SocketStats{BytesIn: k.BytesIn.Load(), BytesOut: k.BytesOut.Load(),
+			Reads: k.Reads.Load(), Writes: k.Writes.Load(), Errors: k.Errors.Load()})
 	case *messages.Close:
 		// The actor stops either way: a socket closed by a failure (a
 		// refused connect, a failed listen) still has an actor to end.

@@ -12,6 +12,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
+	"go.opentelemetry.io/otel/metric"
 
 	"github.com/actornet/actornet/poller"
 )
@@ -30,10 +31,13 @@ type System struct {
 	// guarded spawns top-level socket actors under the stopping strategy.
 	guarded *actor.RootContext
 	remote  *remote.Remote
+	// metricsReg is the OpenTelemetry callback registration, if any.
+	metricsReg metric.Registration
 
 	mu      sync.Mutex
 	stopped bool
-	sockets map[*actor.PID]struct{}
+	sockets map[*actor.PID]*tracked
+	retired map[MetricKey]Totals // counts of closed sockets
 	live    sync.WaitGroup
 }
 
@@ -44,6 +48,7 @@ type options struct {
 	pollers int
 	logger  *slog.Logger
 	remote  string
+	meters  metric.MeterProvider
 }
 
 // WithPollers sets the number of poller goroutines (epoll instances). Zero
@@ -68,7 +73,7 @@ func Start(opts ...Option) (*System, error) {
 	}
 	logger := o.logger
 	as := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
-	s := &System{Actors: as, sockets: make(map[*actor.PID]struct{}), dispatcher: newPoolDispatcher(300, time.Second)}
+	s := &System{Actors: as, sockets: make(map[*actor.PID]*tracked), retired: make(map[MetricKey]Totals), dispatcher: newPoolDispatcher(300, time.Second)}
 	s.guarded = as.Root.Copy().WithGuardian(StoppingStrategy())
 	for i := 0; i < o.pollers; i++ {
 		p, err := poller.New(as.Root)
@@ -79,8 +84,16 @@ func Start(opts ...Option) (*System, error) {
 		}
 		s.pollers = append(s.pollers, p)
 	}
+	if o.meters != nil {
+		if err := s.startMetrics(o.meters); err != nil {
+			s.stopPollers()
+			as.Shutdown()
+			return nil, err
+		}
+	}
 	if o.remote != "" {
 		if err := s.startRemote(o.remote); err != nil {
+			_ = s.stopMetrics()
 			s.stopPollers()
 			as.Shutdown()
 			return nil, err
@@ -135,20 +148,25 @@ func (s *System) Pollers() []int {
 var ErrSystemStopped = errors.New("actornet: system stopped")
 
 // track records a live socket actor; it reports false once Stop has begun.
-func (s *System) track(pid *actor.PID) bool {
+func (s *System) track(pid *actor.PID, key MetricKey, counts *Counters) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
 		return false
 	}
-	s.sockets[pid] = struct{}{}
+	s.sockets[pid] = &tracked{key: key, counts: counts}
 	s.live.Add(1)
 	return true
 }
 
 func (s *System) untrack(pid *actor.PID) {
 	s.mu.Lock()
-	_, ok := s.sockets[pid]
+	e, ok := s.sockets[pid]
+	if ok {
+		t := s.retired[e.key]
+		t.add(e.counts)
+		s.retired[e.key] = t
+	}
 	delete(s.sockets, pid)
 	s.mu.Unlock()
 	if ok {
@@ -200,6 +218,7 @@ func (s *System) Stop(ctx context.Context) error {
 		err = ctx.Err()
 	}
 	s.stopRemote()
+	_ = s.stopMetrics()
 	s.stopPollers()
 	s.dispatcher.stop()
 	// The dead-letter subscription stays: a request sent to a socket actor

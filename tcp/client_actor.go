@@ -58,7 +58,10 @@ type writeReq struct {
 // scratch buffers for Recv: read into one, copy out what arrived.
 var scratch = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
-func newClientActor(c *actors.Core) *clientActor { return &clientActor{core: c} }
+func newClientActor(c *actors.Core) *clientActor {
+	c.SetKind("tcp.client")
+	return &clientActor{core: c}
+}
 
 func (a *clientActor) hooks() actors.Hooks {
 	return actors.Hooks{

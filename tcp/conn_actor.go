@@ -55,8 +55,10 @@ type queuedWrite struct {
 
 // connProps are the props of the connection actor of an accepted socket;
 // its supervisor strategy is the handlers'.
-func connProps(sys *actors.System, sock *socket.Socket, remote netip.AddrPort, cfg *serverConfig) *actor.Props {
+func connProps(sys *actors.System, sock *socket.Socket, remote netip.AddrPort, cfg *serverConfig, service string) *actor.Props {
 	props := actors.SocketProps(sys, sock, func(c *actors.Core) (actor.Actor, actors.Hooks) {
+		c.SetKind("tcp.conn")
+		c.SetService(service)
 		a := &connActor{core: c, cfg: cfg, remote: remote, credit: cfg.credit}
 		if cfg.framing != nil {
 			a.decoder = cfg.framing.newDecoder()

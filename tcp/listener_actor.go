@@ -48,7 +48,7 @@ type AcceptFailed struct {
 }
 
 // listenerStats are the counters behind messages.ListenerStats.
-type listenerStats struct{ Accepted, Rejected, Live, AcceptErrors uint64 }
+type listenerStats struct{ Live uint64 }
 
 // crash makes a listener panic: an unexported fault-injection message, so
 // only this package's tests can send it.
@@ -68,6 +68,7 @@ type acceptReq struct {
 }
 
 func newListenerActor(c *actors.Core, server *serverConfig, notify *actor.PID) *listenerActor {
+	c.SetKind("tcp.listener")
 	return &listenerActor{core: c, accepted: &messages.Options{NoDelay: true}, server: server, notify: notify}
 }
 
@@ -129,9 +130,10 @@ func (a *listenerActor) Receive(ctx actor.Context) {
 			}
 			a.accept(cmd, reply)
 		case *messages.GetStats:
+			k := a.core.Counters()
 			reply.Reply(&messages.ListenerStats{
-				Accepted: a.stats.Accepted, Rejected: a.stats.Rejected,
-				Live: a.stats.Live, AcceptErrors: a.stats.AcceptErrors,
+				Accepted: k.Accepted.Load(), Rejected: k.Rejected.Load(),
+				Live: a.stats.Live, AcceptErrors: k.AcceptErrors.Load(),
 			})
 		default:
 			return false
@@ -190,7 +192,7 @@ func (a *listenerActor) acceptLoop() {
 			// EMFILE, ENFILE, ENOBUFS...: pause and retry after a back-off
 			// (5 ms, doubling to 1 s): the waiting connection brings no new
 			// edge, and retrying at once would spin.
-			a.stats.AcceptErrors++
+			a.core.Counters().AcceptErrors.Add(1)
 			a.backoff = min(max(2*a.backoff, 5*time.Millisecond), time.Second)
 			a.core.System().Actors.EventStream.Publish(&AcceptFailed{
 				Listener: a.core.Self(), Addr: a.local, Err: &socket.OpError{Op: "accept", Net: ls.Net(), Addr: a.local, Err: err}, Backoff: a.backoff,
@@ -203,20 +205,20 @@ func (a *listenerActor) acceptLoop() {
 		a.backoff = 0
 		if int(a.stats.Live) >= a.server.maxConns {
 			_ = sock.Close()
-			a.stats.Rejected++
+			a.core.Counters().Rejected.Add(1)
 			continue
 		}
 		if err := sock.Apply(a.accepted.SocketOptions()); err != nil {
 			_ = sock.Close()
 			continue
 		}
-		pid, err := a.core.System().SpawnSocketActor(connProps(a.core.System(), sock, remote, a.server))
+		pid, err := a.core.System().SpawnSocketActor(connProps(a.core.System(), sock, remote, a.server, a.local.String()))
 		if err != nil {
 			_ = sock.Close()
 			continue
 		}
 		a.ctx.Watch(pid)
-		a.stats.Accepted++
+		a.core.Counters().Accepted.Add(1)
 		a.stats.Live++
 		if a.notify != nil {
 			a.ctx.Send(a.notify, &messages.ConnectionOpened{Connection: messages.NewRef(pid)})
@@ -285,6 +287,7 @@ func (a *listenerActor) open(ap netip.AddrPort, cmd *messages.Listen) error {
 		return err
 	}
 	a.local = local
+	a.core.SetService(local.String())
 	return nil
 }
 
@@ -348,6 +351,7 @@ func (a *listenerActor) spawnClient(sock *socket.Socket, remote netip.AddrPort) 
 	if err != nil {
 		return &messages.AcceptResult{Status: messages.StatusOf("accept", sock.Net(), remote, net.ErrClosed)}
 	}
+	a.core.Counters().Accepted.Add(1)
 	return &messages.AcceptResult{
 		Status: &messages.Status{Op: "accept"},
 		Client: messages.NewRef(pid),

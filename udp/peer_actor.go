@@ -35,7 +35,7 @@ type peerActor struct {
 	ctx     actor.Context
 	handler *actor.PID
 	credit  int
-	stats   struct{ received, drops, truncated uint64 }
+	stats   struct{ received, truncated uint64 }
 }
 
 var _ actor.Actor = (*peerActor)(nil)
@@ -61,6 +61,7 @@ type recvReq struct {
 var scratch = sync.Pool{New: func() any { b := make([]byte, MaxDatagram+1); return &b }}
 
 func newPeerActor(c *actors.Core, opts *messages.Options, push *serveConfig) *peerActor {
+	c.SetKind("udp.peer")
 	return &peerActor{core: c, opts: opts, push: push}
 }
 
@@ -141,7 +142,7 @@ func (a *peerActor) Receive(ctx actor.Context) {
 				a.servePush()
 			}
 		case *messages.GetStats:
-			reply.Reply(&messages.PeerStats{Received: a.stats.received, Drops: a.stats.drops, Truncated: a.stats.truncated})
+			reply.Reply(&messages.PeerStats{Received: a.stats.received, Drops: a.core.Counters().Drops.Load(), Truncated: a.stats.truncated})
 		case *messages.JoinGroup:
 			reply.Reply(a.membership(cmd, cmd.GetGroup(), cmd.GetInterface(), true, cmd))
 		case *messages.LeaveGroup:
@@ -217,6 +218,7 @@ func (a *peerActor) bind(cmd *messages.Bind) *messages.BindResult {
 		return &messages.BindResult{Status: a.status("bind", ap, err)}
 	}
 	a.bound = true
+	a.core.SetService(a.local.String())
 	if a.push != nil {
 		a.startPush()
 	}

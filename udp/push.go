@@ -119,7 +119,7 @@ func (a *peerActor) servePush() {
 			return // an error of one datagram (an ICMP report): read on at the next edge
 		}
 		if dropsOK {
-			a.stats.drops = uint64(drops)
+			a.core.Counters().Drops.Store(uint64(drops))
 		}
 		truncated := n > len(p)
 		if truncated {

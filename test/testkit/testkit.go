@@ -8,6 +8,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/actornet/actornet/actors"
 )
 
@@ -49,4 +51,27 @@ func Context(t testing.TB) context.Context {
 	ctx, cancel := context.WithTimeout(context.Background(), Timeout)
 	t.Cleanup(cancel)
 	return ctx
+}
+
+// WaitStopped waits until the actor at pid has stopped (a probe actor
+// watches it), failing the test after Timeout. A socket actor has left
+// the system's books (Sockets, Metrics) by then.
+func WaitStopped(t testing.TB, sys *actors.System, pid *actor.PID) {
+	t.Helper()
+	done := make(chan struct{})
+	probe := sys.Root().Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch ctx.Message().(type) {
+		case *actor.Started:
+			ctx.Watch(pid)
+		case *actor.Terminated:
+			close(done)
+			ctx.Stop(ctx.Self())
+		}
+	}))
+	select {
+	case <-done:
+	case <-time.After(Timeout):
+		sys.Root().Stop(probe)
+		t.Fatalf("%v did not stop", pid)
+	}
 }

@@ -1,0 +1,104 @@
+package actors
+
+import (
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// Counters are a socket actor's counters. Only the actor that owns them
+// adds to them; any goroutine may read them. Protocol actors use the
+// fields that apply: listeners count accepts, UDP peers count drops.
+type Counters struct {
+	BytesIn, BytesOut atomic.Uint64
+	// Reads and Writes count the syscalls that moved bytes.
+	Reads, Writes atomic.Uint64
+	// Errors counts failed data syscalls (EAGAIN and end of stream are not
+	// failures).
+	Errors atomic.Uint64
+	// Accepted, Rejected (closed at once: max connections were live) and
+	// AcceptErrors (EMFILE, ENFILE and the like) are a listener's.
+	Accepted, Rejected, AcceptErrors atomic.Uint64
+	// Drops is the datagrams the kernel dropped for a full receive buffer
+	// (SO_RXQ_OVFL), as of the last one read.
+	Drops atomic.Uint64
+}
+
+// MetricKey groups sockets in Metrics: by kind ("tcp.client", "tcp.conn",
+// "tcp.listener", "udp.peer", "socket") and by service, the local address
+// of the listener a socket belongs to ("" for sockets of no service).
+type MetricKey struct{ Kind, Service string }
+
+// Totals are the summed counters of a group of sockets: Open is how many
+// are live; the rest include sockets already closed.
+type Totals struct {
+	Open                             int64
+	BytesIn, BytesOut                uint64
+	Reads, Writes, Errors            uint64
+	Accepted, Rejected, AcceptErrors uint64
+	Drops                            uint64
+}
+
+func (t *Totals) add(c *Counters) {
+	t.BytesIn += c.BytesIn.Load()
+	t.BytesOut += c.BytesOut.Load()
+	t.Reads += c.Reads.Load()
+	t.Writes += c.Writes.Load()
+	t.Errors += c.Errors.Load()
+	t.Accepted += c.Accepted.Load()
+	t.Rejected += c.Rejected.Load()
+	t.AcceptErrors += c.AcceptErrors.Load()
+	t.Drops += c.Drops.Load()
+}
+
+// tracked is a live socket actor as the system sees it.
+type tracked struct {
+	key    MetricKey
+	counts *Counters
+}
+
+// Metrics returns the system's counters by kind and service. Counters only
+// grow: a closed socket's last values stay in its group's totals.
+func (s *System) Metrics() map[MetricKey]Totals {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	out := make(map[MetricKey]Totals, len(s.retired)+4)
+	for k, t := range s.retired {
+		t.Open = 0
+		out[k] = t
+	}
+	for _, e := range s.sockets {
+		t := out[e.key]
+		t.Open++
+		t.add(e.counts)
+		out[e.key] = t
+	}
+	return out
+}
+
+// relabel moves a live socket to another service group, carrying its
+// counts so far with it.
+func (s *System) relabel(pid *actor.PID, service string) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if e, ok := s.sockets[pid]; ok {
+		e.key.Service = service
+	}
+}
+
+// SetKind names the kind of socket the core belongs to, for Metrics; call
+// it when building the actor (SocketProps' newActor).
+func (c *Core) SetKind(kind string) { c.key.Kind = kind }
+
+// SetService puts the socket in a service group for Metrics: the local
+// address of the listener it belongs to. Call it from the actor (or while
+// building it).
+func (c *Core) SetService(service string) {
+	c.key.Service = service
+	if c.self != nil {
+		c.sys.relabel(c.self, service)
+	}
+}
+
+// Counters returns the actor's counters, for protocol actors to add to.
+func (c *Core) Counters() *Counters { return &c.counts }
