@@ -46,6 +46,11 @@ func (c *Core) Command(ctx actor.Context, cmd proto.Message, reply Replier) bool
 		reply.Reply(&messages.Status{Op: "setblocking"})
 	case *messages.GetInfo:
 		reply.Reply(c.info())
+	case *messages.InjectFault:
+		if !c.sys.faults {
+			return false
+		}
+		panic("actornet: fault injected")
 	case *messages.GetSocketStats:
 		k := &c.counts
 		reply.Reply(&messages.SocketStats{BytesIn: k.BytesIn.Load(), BytesOut: k.BytesOut.Load(),

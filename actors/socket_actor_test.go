@@ -10,6 +10,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/sys/unix"
+
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
@@ -265,5 +267,39 @@ func TestServedType(t *testing.T) {
 		if got := servedType(name); got != want {
 			t.Errorf("servedType(%q) = %v, want %v", name, got, want)
 		}
+	}
+}
+
+// TestInjectFault: refused unless the system allows fault injection; when
+// it does, the actor panics, its stopping supervisor stops it, and its fd
+// is closed (the peer sees end of stream).
+func TestInjectFault(t *testing.T) {
+	ctx := testCtx(t)
+	sa, _ := pair(t, newSystem(t))
+	st, err := Request[*messages.Status](sa.sys.Root(), sa.PID(), &messages.InjectFault{}).Wait(ctx)
+	if err == nil {
+		err = st.Err()
+	}
+	if !errors.Is(err, socket.ErrInvalidArgument) {
+		t.Fatalf("InjectFault without WithFaultInjection: %v, want invalid argument", err)
+	}
+
+	sys := newSystem(t, WithFaultInjection())
+	sb, peer := pair(t, sys)
+	sys.Root().Send(sb.PID(), &messages.InjectFault{})
+	buf := make([]byte, 1)
+	if err := peer.Blocking(true); err != nil {
+		t.Fatal(err)
+	}
+	// A bounded blocking read: SO_RCVTIMEO turns a hang into EAGAIN.
+	tv := unix.NsecToTimeval(testTimeout.Nanoseconds())
+	if err := unix.SetsockoptTimeval(peer.FD(), unix.SOL_SOCKET, unix.SO_RCVTIMEO, &tv); err != nil {
+		t.Fatal(err)
+	}
+	if n, err := peer.Read(buf); n != 0 || err != nil {
+		t.Fatalf("peer Read after the fault = %d, %v; want end of stream", n, err)
+	}
+	if err := sb.Close(ctx); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Close after the fault: %v, want net.ErrClosed", err)
 	}
 }

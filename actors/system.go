@@ -31,6 +31,7 @@ type System struct {
 	// guarded spawns top-level socket actors under the stopping strategy.
 	guarded *actor.RootContext
 	remote  *remote.Remote
+	faults  bool // WithFaultInjection
 	// metricsReg is the OpenTelemetry callback registration, if any.
 	metricsReg metric.Registration
 
@@ -49,7 +50,13 @@ type options struct {
 	logger  *slog.Logger
 	remote  string
 	meters  metric.MeterProvider
+	faults  bool
 }
+
+// WithFaultInjection lets socket actors honour messages.InjectFault (they
+// panic, and their supervisor acts), for chaos tests and demos. Off by
+// default: a socket actor then refuses InjectFault as invalid_argument.
+func WithFaultInjection() Option { return func(o *options) { o.faults = true } }
 
 // WithPollers sets the number of poller goroutines (epoll instances). Zero
 // or less means one per CPU (runtime.GOMAXPROCS).
@@ -74,6 +81,7 @@ func Start(opts ...Option) (*System, error) {
 	logger := o.logger
 	as := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	s := &System{Actors: as, sockets: make(map[*actor.PID]*tracked), retired: make(map[MetricKey]Totals), dispatcher: newPoolDispatcher(300, time.Second)}
+	s.faults = o.faults
 	s.guarded = as.Root.Copy().WithGuardian(StoppingStrategy())
 	for i := 0; i < o.pollers; i++ {
 		p, err := poller.New(as.Root)

@@ -576,6 +576,45 @@ func (x *Options) GetV6Only() bool {
 	return false
 }
 
+// InjectFault makes a socket actor panic, for chaos tests and demos of
+// supervision. Only a system started with actors.WithFaultInjection
+// honours it; any other answers invalid_argument.
+type InjectFault struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *InjectFault) Reset() {
+	*x = InjectFault{}
+	mi := &file_socket_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *InjectFault) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*InjectFault) ProtoMessage() {}
+
+func (x *InjectFault) ProtoReflect() protoreflect.Message {
+	mi := &file_socket_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use InjectFault.ProtoReflect.Descriptor instead.
+func (*InjectFault) Descriptor() ([]byte, []int) {
+	return file_socket_proto_rawDescGZIP(), []int{8}
+}
+
 // GetSocketStats asks any socket actor for its counters. Answered by
 // SocketStats.
 type GetSocketStats struct {
@@ -586,7 +625,7 @@ type GetSocketStats struct {
 
 func (x *GetSocketStats) Reset() {
 	*x = GetSocketStats{}
-	mi := &file_socket_proto_msgTypes[8]
+	mi := &file_socket_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -598,7 +637,7 @@ func (x *GetSocketStats) String() string {
 func (*GetSocketStats) ProtoMessage() {}
 
 func (x *GetSocketStats) ProtoReflect() protoreflect.Message {
-	mi := &file_socket_proto_msgTypes[8]
+	mi := &file_socket_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -611,7 +650,7 @@ func (x *GetSocketStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetSocketStats.ProtoReflect.Descriptor instead.
 func (*GetSocketStats) Descriptor() ([]byte, []int) {
-	return file_socket_proto_rawDescGZIP(), []int{8}
+	return file_socket_proto_rawDescGZIP(), []int{9}
 }
 
 // SocketStats are a socket actor's counters since it started.
@@ -630,7 +669,7 @@ type SocketStats struct {
 
 func (x *SocketStats) Reset() {
 	*x = SocketStats{}
-	mi := &file_socket_proto_msgTypes[9]
+	mi := &file_socket_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -642,7 +681,7 @@ func (x *SocketStats) String() string {
 func (*SocketStats) ProtoMessage() {}
 
 func (x *SocketStats) ProtoReflect() protoreflect.Message {
-	mi := &file_socket_proto_msgTypes[9]
+	mi := &file_socket_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -655,7 +694,7 @@ func (x *SocketStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SocketStats.ProtoReflect.Descriptor instead.
 func (*SocketStats) Descriptor() ([]byte, []int) {
-	return file_socket_proto_rawDescGZIP(), []int{9}
+	return file_socket_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *SocketStats) GetBytesIn() uint64 {
@@ -737,7 +776,8 @@ const file_socket_proto_rawDesc = "" +
 	"sendBuffer\x12\x1c\n" +
 	"\tbroadcast\x18\v \x01(\bR\tbroadcast\x12\x17\n" +
 	"\av6_only\x18\f \x01(\bR\x06v6OnlyB\v\n" +
-	"\t_linger_s\"\x10\n" +
+	"\t_linger_s\"\r\n" +
+	"\vInjectFault\"\x10\n" +
 	"\x0eGetSocketStats\"\x8b\x01\n" +
 	"\vSocketStats\x12\x19\n" +
 	"\bbytes_in\x18\x01 \x01(\x04R\abytesIn\x12\x1b\n" +
@@ -764,7 +804,7 @@ func file_socket_proto_rawDescGZIP() []byte {
 }
 
 var file_socket_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_socket_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_socket_proto_msgTypes = make([]protoimpl.MessageInfo, 11)
 var file_socket_proto_goTypes = []any{
 	(ShutdownHow)(0),       // 0: actornet.messages.ShutdownHow
 	(*Poll)(nil),           // 1: actornet.messages.Poll
@@ -775,23 +815,24 @@ var file_socket_proto_goTypes = []any{
 	(*GetInfo)(nil),        // 6: actornet.messages.GetInfo
 	(*Info)(nil),           // 7: actornet.messages.Info
 	(*Options)(nil),        // 8: actornet.messages.Options
-	(*GetSocketStats)(nil), // 9: actornet.messages.GetSocketStats
-	(*SocketStats)(nil),    // 10: actornet.messages.SocketStats
-	(PollOp)(0),            // 11: actornet.messages.PollOp
-	(PollStatus)(0),        // 12: actornet.messages.PollStatus
-	(*Status)(nil),         // 13: actornet.messages.Status
-	(Domain)(0),            // 14: actornet.messages.Domain
-	(*Endpoint)(nil),       // 15: actornet.messages.Endpoint
+	(*InjectFault)(nil),    // 9: actornet.messages.InjectFault
+	(*GetSocketStats)(nil), // 10: actornet.messages.GetSocketStats
+	(*SocketStats)(nil),    // 11: actornet.messages.SocketStats
+	(PollOp)(0),            // 12: actornet.messages.PollOp
+	(PollStatus)(0),        // 13: actornet.messages.PollStatus
+	(*Status)(nil),         // 14: actornet.messages.Status
+	(Domain)(0),            // 15: actornet.messages.Domain
+	(*Endpoint)(nil),       // 16: actornet.messages.Endpoint
 }
 var file_socket_proto_depIdxs = []int32{
-	11, // 0: actornet.messages.Poll.op:type_name -> actornet.messages.PollOp
-	12, // 1: actornet.messages.PollResult.status:type_name -> actornet.messages.PollStatus
-	13, // 2: actornet.messages.PollResult.error:type_name -> actornet.messages.Status
+	12, // 0: actornet.messages.Poll.op:type_name -> actornet.messages.PollOp
+	13, // 1: actornet.messages.PollResult.status:type_name -> actornet.messages.PollStatus
+	14, // 2: actornet.messages.PollResult.error:type_name -> actornet.messages.Status
 	0,  // 3: actornet.messages.Shutdown.how:type_name -> actornet.messages.ShutdownHow
-	13, // 4: actornet.messages.Info.status:type_name -> actornet.messages.Status
-	14, // 5: actornet.messages.Info.domain:type_name -> actornet.messages.Domain
-	15, // 6: actornet.messages.Info.local:type_name -> actornet.messages.Endpoint
-	15, // 7: actornet.messages.Info.remote:type_name -> actornet.messages.Endpoint
+	14, // 4: actornet.messages.Info.status:type_name -> actornet.messages.Status
+	15, // 5: actornet.messages.Info.domain:type_name -> actornet.messages.Domain
+	16, // 6: actornet.messages.Info.local:type_name -> actornet.messages.Endpoint
+	16, // 7: actornet.messages.Info.remote:type_name -> actornet.messages.Endpoint
 	8,  // [8:8] is the sub-list for method output_type
 	8,  // [8:8] is the sub-list for method input_type
 	8,  // [8:8] is the sub-list for extension type_name
@@ -812,7 +853,7 @@ func file_socket_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_socket_proto_rawDesc), len(file_socket_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   10,
+			NumMessages:   11,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

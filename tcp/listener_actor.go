@@ -50,10 +50,6 @@ type AcceptFailed struct {
 // listenerStats are the counters behind messages.ListenerStats.
 type listenerStats struct{ Live uint64 }
 
-// crash makes a listener panic: an unexported fault-injection message, so
-// only this package's tests can send it.
-type crash struct{}
-
 // acceptMore is the message a push-mode listener sends itself when an
 // accept batch ends with connections perhaps still waiting: with
 // edge-triggered readiness no new edge would say so.
@@ -107,8 +103,6 @@ func (a *listenerActor) hooks() actors.Hooks {
 func (a *listenerActor) Receive(ctx actor.Context) {
 	a.ctx = ctx
 	switch ctx.Message().(type) {
-	case crash: // fault injection for tests of the supervision around listeners
-		panic("tcp: listener crash injected")
 	case *actor.Terminated: // a push-mode connection ended
 		a.stats.Live--
 		return

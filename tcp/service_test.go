@@ -10,12 +10,13 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 )
 
 func startService(t *testing.T, addr string, props *actor.Props, opts ...ListenOption) (*Service, string) {
 	t.Helper()
-	sys := newSystem(t)
+	sys := newSystem(t, actors.WithFaultInjection())
 	svc, err := StartService(testCtx(t), sys, addr, props, opts...)
 	if err != nil {
 		t.Fatal(err)
@@ -50,7 +51,7 @@ func TestServiceSurvivesListenerCrash(t *testing.T) {
 			}
 		})
 		defer sys.Actors.EventStream.Unsubscribe(sub)
-		sys.Root().Send(info.GetListener().PID(), crash{})
+		sys.Root().Send(info.GetListener().PID(), &messages.InjectFault{})
 		select {
 		case r := <-restarted:
 			if r.Old.Id != info.GetListener().GetId() || r.Addr.String() != target {
