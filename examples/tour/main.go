@@ -1,15 +1,27 @@
 // Command tour is a short walk through actornet: it starts a system, puts
-// socket actors on a socket pair, polls them, and prints what happened and
-// how long each step took.
+// socket actors on a socket pair and polls them, echoes over TCP and UDP,
+// runs a supervised service through an injected crash of its listener,
+// and prints what happened, how long each step took, and the system's
+// metrics at the end.
+//
+// Usage:
+//
+//	tour                 the walk, on loopback; exits 0 when every step did
+//	tour -listen ADDR    serve the supervised echo service on ADDR until
+//	                     interrupted, then print the metrics
 package main
 
 import (
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"io"
 	"net"
 	"os"
+	"os/signal"
+	"sort"
+	"syscall"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -22,10 +34,49 @@ import (
 )
 
 func main() {
-	if err := run(os.Stdout); err != nil {
+	listen := flag.String("listen", "", "serve the supervised echo service on `addr` (e.g. 127.0.0.1:7000) until interrupted")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: tour [-listen addr]\n\nWith no flags, walks through actornet on loopback and prints each step.\n\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	var err error
+	if *listen != "" {
+		err = serve(*listen)
+	} else {
+		err = run(os.Stdout)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "tour:", err)
 		os.Exit(1)
 	}
+}
+
+// serve runs the tour's echo service on addr until SIGINT or SIGTERM.
+func serve(addr string) error {
+	sys, err := actors.Start()
+	if err != nil {
+		return err
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	svc, err := tcp.StartService(ctx, sys, addr, echoProps(sys))
+	if err != nil {
+		_ = sys.StopNow()
+		return err
+	}
+	ap, _ := svc.Addr(ctx)
+	fmt.Printf("tour: echo service on %s (interrupt to stop)\n", ap)
+	<-ctx.Done()
+	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	d, err := svc.Stop(stopCtx, 2*time.Second)
+	if err == nil {
+		fmt.Printf("tour: drained: %d closed, %d aborted\n", d.GetClosed(), d.GetAborted())
+	}
+	err = errors.Join(err, sys.Stop(stopCtx))
+	printMetrics(os.Stdout, sys)
+	return err
 }
 
 // out is where the tour prints.
@@ -43,7 +94,9 @@ func run(w io.Writer) error {
 
 	fmt.Fprintln(out, "actornet tour: every socket is an actor")
 	t := time.Now()
-	sys, err := actors.Start()
+	// Fault injection lets the tour crash a listener on purpose; it is off
+	// unless asked for.
+	sys, err := actors.Start(actors.WithFaultInjection())
 	if err != nil {
 		return err
 	}
@@ -146,25 +199,48 @@ func run(w io.Writer) error {
 	if err := udpEcho(ctx, sys); err != nil {
 		return err
 	}
+	if err := service(ctx, sys); err != nil {
+		return err
+	}
 
 	t = time.Now()
 	if err := sys.Stop(ctx); err != nil {
 		return err
 	}
 	step("stop the system (closes every socket left)", "ok", time.Since(t))
+	printMetrics(out, sys)
 	return nil
 }
 
-// tcpEcho runs a push-mode TCP echo server and a client against it.
-func tcpEcho(ctx context.Context, sys *actors.System) error {
-	echo := actor.PropsFromFunc(func(ctx actor.Context) {
+// echoProps is a push-mode handler that writes back what it receives.
+func echoProps(sys *actors.System) *actor.Props {
+	return actor.PropsFromFunc(func(ctx actor.Context) {
 		if m, ok := ctx.Message().(*messages.Received); ok {
 			ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData()})
 			ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
 		}
 	}, actor.WithDispatcher(sys.Dispatcher()))
+}
+
+// echoOnce sends msg on c and checks that it comes back.
+func echoOnce(ctx context.Context, c *tcp.Client, msg string) error {
+	if _, err := c.Send(ctx, []byte(msg), time.Second); err != nil {
+		return err
+	}
+	got, err := c.RecvExact(ctx, len(msg), time.Second)
+	if err != nil {
+		return err
+	}
+	if string(got) != msg {
+		return fmt.Errorf("echo: got %q, want %q", got, msg)
+	}
+	return nil
+}
+
+// tcpEcho runs a push-mode TCP echo server and a client against it.
+func tcpEcho(ctx context.Context, sys *actors.System) error {
 	t := time.Now()
-	l, err := tcp.Serve(ctx, sys, "127.0.0.1:0", echo)
+	l, err := tcp.Serve(ctx, sys, "127.0.0.1:0", echoProps(sys))
 	if err != nil {
 		return err
 	}
@@ -180,17 +256,11 @@ func tcpEcho(ctx context.Context, sys *actors.System) error {
 	step("tcp: dial it", "connected", time.Since(t))
 
 	t = time.Now()
-	if _, err := c.Send(ctx, []byte("hello, actor"), time.Second); err != nil {
+	if err := echoOnce(ctx, c, "hello, actor"); err != nil {
 		return err
-	}
-	got, err := c.RecvExact(ctx, len("hello, actor"), time.Second)
-	if err != nil {
-		return err
-	}
-	if string(got) != "hello, actor" {
-		return fmt.Errorf("echo: got %q", got)
 	}
 	step("tcp: send 12 bytes, read the echo", "echoed", time.Since(t))
+	got := []byte("hello, actor")
 
 	t = time.Now()
 	const n = 1000
@@ -259,6 +329,105 @@ func udpEcho(ctx context.Context, sys *actors.System) error {
 	}
 	step("udp: receive on a send-only peer", "not_bound", time.Since(t))
 	return nil
+}
+
+// service runs a supervised echo service, crashes its listener on
+// purpose, and shows that it serves on: the connection open at the crash
+// and a new one both echo. Then it drains the service.
+func service(ctx context.Context, sys *actors.System) error {
+	t := time.Now()
+	svc, err := tcp.StartService(ctx, sys, "127.0.0.1:0", echoProps(sys))
+	if err != nil {
+		return err
+	}
+	ap, err := svc.Addr(ctx)
+	if err != nil {
+		return err
+	}
+	step("service: start a supervised echo service", "ok", time.Since(t))
+	before, err := tcp.Dial(ctx, sys, ap.String())
+	if err != nil {
+		return err
+	}
+	defer before.Close(ctx)
+	if err := echoOnce(ctx, before, "before the crash"); err != nil {
+		return err
+	}
+
+	info, err := svc.Info(ctx)
+	if err != nil {
+		return err
+	}
+	restarted := make(chan *tcp.ListenerRestarted, 1)
+	sub := sys.Actors.EventStream.Subscribe(func(evt interface{}) {
+		if r, ok := evt.(*tcp.ListenerRestarted); ok {
+			select {
+			case restarted <- r:
+			default:
+			}
+		}
+	})
+	defer sys.Actors.EventStream.Unsubscribe(sub)
+	t = time.Now()
+	sys.Root().Send(info.GetListener().PID(), &messages.InjectFault{})
+	select {
+	case r := <-restarted:
+		if r.Addr != ap {
+			return fmt.Errorf("service: listener restarted on %v, not %v", r.Addr, ap)
+		}
+	case <-ctx.Done():
+		return fmt.Errorf("service: the listener was not restarted: %w", ctx.Err())
+	}
+	step("service: inject a crash into its listener", "restarted", time.Since(t))
+
+	t = time.Now()
+	if err := echoOnce(ctx, before, "after the crash"); err != nil {
+		return fmt.Errorf("service: the connection open at the crash: %w", err)
+	}
+	step("service: the connection open at the crash", "echoes", time.Since(t))
+	t = time.Now()
+	after, err := tcp.Dial(ctx, sys, ap.String())
+	if err != nil {
+		return err
+	}
+	defer after.Close(ctx)
+	if err := echoOnce(ctx, after, "a new connection"); err != nil {
+		return fmt.Errorf("service: a new connection: %w", err)
+	}
+	step("service: a new connection, same address", "echoes", time.Since(t))
+
+	t = time.Now()
+	d, err := svc.Stop(ctx, time.Second)
+	if err != nil {
+		return err
+	}
+	step("service: drain and stop", fmt.Sprintf("%d_closed", d.GetClosed()), time.Since(t))
+	return nil
+}
+
+// printMetrics prints the system's counters by kind and service.
+func printMetrics(w io.Writer, sys *actors.System) {
+	m := sys.Metrics()
+	keys := make([]actors.MetricKey, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool {
+		if keys[i].Kind != keys[j].Kind {
+			return keys[i].Kind < keys[j].Kind
+		}
+		return keys[i].Service < keys[j].Service
+	})
+	fmt.Fprintln(w, "metrics (System.Metrics; exported with WithMeterProvider):")
+	fmt.Fprintf(w, "  %-13s %-18s %5s %9s %9s %8s %7s\n", "kind", "service", "open", "bytes in", "bytes out", "accepted", "errors")
+	for _, k := range keys {
+		t := m[k]
+		svc := k.Service
+		if svc == "" {
+			svc = "-"
+		}
+		fmt.Fprintf(w, "  %-13s %-18s %5d %9d %9d %8d %7d\n", k.Kind, svc, t.Open, t.BytesIn, t.BytesOut, t.Accepted, t.Errors)
+	}
 }
 
 func pollName(st messages.PollStatus) string {

@@ -27,8 +27,23 @@ func TestTour(t *testing.T) {
 		{"udp: send a datagram, read the echo", "echoed"},
 		{"udp: read 8 of 33 bytes", "truncated"},
 		{"udp: receive on a send-only peer", "not_bound"},
+		{"service: inject a crash into its listener", "restarted"},
+		{"service: the connection open at the crash", "echoes"},
+		{"service: a new connection, same address", "echoes"},
+		{"service: drain and stop", "2_closed"},
 	}
 	lines := strings.Split(b.String(), "\n")
+	// The metrics table ends the tour: every socket closed by Stop, and the
+	// service's connections counted with their bytes.
+	if !strings.Contains(b.String(), "metrics (System.Metrics") {
+		t.Errorf("no metrics at the end of the tour:\n%s", b.String())
+	}
+	for _, l := range lines {
+		f := strings.Fields(l)
+		if len(f) == 7 && f[0] == "tcp.conn" && (f[2] != "0" || f[3] == "0") {
+			t.Errorf("metrics line %q: want 0 open and bytes counted", l)
+		}
+	}
 	for _, w := range want {
 		found := false
 		for _, l := range lines {
