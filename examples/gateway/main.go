@@ -1,0 +1,300 @@
+// Command gateway shows sockets driven from another process: node A owns
+// the sockets, node B (the gateway) holds the logic and drives them
+// through the same tcp handles it would use for local sockets, every
+// request and answer crossing as protobuf over Proto.Actor remote.
+//
+//	go run ./examples/gateway                         # starts node A as a second process, 3 users × 5 lines, a summary
+//	go run ./examples/gateway -listen 127.0.0.1:7000  # the same two processes, serving until interrupted
+//	go run ./examples/gateway -node 127.0.0.1:8090    # only node A, until its stdin closes or it is interrupted
+//
+// The service is an upper-casing line echo: B has A listen, accepts each
+// connection (the accepted socket stays on A), reads lines with Recv and
+// answers with Send, all remotely. Users are plain Go net clients of A's
+// port. Remote binds loopback and serves only actornet's message types.
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"os/signal"
+	"slices"
+	"strings"
+	"sync"
+	"syscall"
+	"time"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/tcp"
+)
+
+// nodeEnv, set to an address, makes this program run as node A: how the
+// default run starts its second process (and how the test binary does).
+const nodeEnv = "ACTORNET_GATEWAY_NODE"
+
+type config struct {
+	listen string
+	users  int
+	lines  int
+}
+
+func main() {
+	if addr := os.Getenv(nodeEnv); addr != "" {
+		os.Exit(nodeMain(addr, os.Stdin, os.Stdout))
+	}
+	var cfg config
+	node := flag.String("node", "", "run only node A, with remote on `ADDR`, until stdin closes or an interrupt")
+	flag.StringVar(&cfg.listen, "listen", "", "serve the gateway on `ADDR` (a port of node A) until interrupted")
+	flag.IntVar(&cfg.users, "users", 3, "users in the default run")
+	flag.IntVar(&cfg.lines, "lines", 5, "lines each user sends in the default run")
+	flag.Parse()
+	if *node != "" {
+		os.Exit(nodeMain(*node, os.Stdin, os.Stdout))
+	}
+	if err := run(cfg, os.Stdout); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway:", err)
+		os.Exit(1)
+	}
+}
+
+// nodeMain is node A: a system with remote on addr that prints its address
+// and serves until stdin closes or SIGINT/SIGTERM.
+func nodeMain(addr string, in io.Reader, out io.Writer) int {
+	sys, err := actors.Start(actors.WithRemote(addr))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gateway node:", err)
+		return 1
+	}
+	fmt.Fprintf(out, "NODE %s\n", sys.Address())
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	eof := make(chan struct{})
+	go func() { _, _ = io.Copy(io.Discard, in); close(eof) }()
+	select {
+	case <-eof:
+	case <-ctx.Done():
+	}
+	if err := sys.StopNow(); err != nil {
+		fmt.Fprintln(os.Stderr, "gateway node:", err)
+		return 1
+	}
+	return 0
+}
+
+// nodeProc is node A as a second process.
+type nodeProc struct {
+	addr string
+	pid  int
+	stop func() error // closes its stdin and waits for it to exit
+}
+
+// startNode starts node A as a second process of this program.
+func startNode() (*nodeProc, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	cmd := exec.Command(exe)
+	cmd.Env = append(os.Environ(), nodeEnv+"=127.0.0.1:0")
+	cmd.Stderr = os.Stderr
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		return nil, err
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	wait := func() error { stdin.Close(); return cmd.Wait() }
+	addr := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stdout)
+		for sc.Scan() {
+			if a, ok := strings.CutPrefix(sc.Text(), "NODE "); ok {
+				addr <- a
+			}
+		}
+		close(addr)
+	}()
+	select {
+	case a, ok := <-addr:
+		if ok {
+			return &nodeProc{addr: a, pid: cmd.Process.Pid, stop: wait}, nil
+		}
+	case <-time.After(10 * time.Second):
+	}
+	_ = cmd.Process.Kill()
+	_ = cmd.Wait()
+	return nil, errors.New("node A did not start")
+}
+
+func run(cfg config, out io.Writer) (err error) {
+	if cfg.users < 1 || cfg.lines < 1 {
+		return errors.New("-users and -lines must be at least 1")
+	}
+	node, err := startNode()
+	if err != nil {
+		return err
+	}
+	defer func() {
+		if werr := node.stop(); werr != nil {
+			err = errors.Join(err, fmt.Errorf("node A: %w", werr))
+		}
+	}()
+	sys, err := actors.Start(actors.WithRemote(""))
+	if err != nil {
+		return err
+	}
+	defer sys.StopNow()
+
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	addr := cfg.listen
+	if addr == "" {
+		addr = "127.0.0.1:0"
+	}
+	setup, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	l, err := tcp.ListenAt(setup, sys, node.addr, addr)
+	if err != nil {
+		return err
+	}
+	defer l.Close(context.Background())
+	fmt.Fprintf(out, "gateway: node A (process %d, remote at %s) owns the sockets; node B (process %d, remote at %s) drives them\n",
+		node.pid, node.addr, os.Getpid(), sys.Address())
+	fmt.Fprintf(out, "gateway: listening on %s (a socket on node A)\n", l.Addr())
+
+	var wg sync.WaitGroup
+	defer wg.Wait()
+	serveCtx, endServe := context.WithCancel(ctx)
+	defer endServe()
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		acceptLoop(serveCtx, l, &wg)
+	}()
+
+	if cfg.listen != "" {
+		fmt.Fprintln(out, "gateway: serving until interrupted; each line you send comes back upper-cased")
+		<-ctx.Done()
+		return nil
+	}
+	rtts, err := users(ctx, l.Addr().String(), cfg)
+	if err != nil {
+		return err
+	}
+	slices.Sort(rtts)
+	fmt.Fprintf(out, "gateway: %d users × %d lines: %d replies, all upper-cased\n", cfg.users, cfg.lines, len(rtts))
+	fmt.Fprintf(out, "gateway: line round trip through both nodes: median %v, max %v\n",
+		rtts[len(rtts)/2].Round(time.Microsecond), rtts[len(rtts)-1].Round(time.Microsecond))
+	return nil
+}
+
+// acceptLoop accepts connections on the remote listener and serves each
+// from this process; it returns when ctx ends.
+func acceptLoop(ctx context.Context, l *tcp.Listener, wg *sync.WaitGroup) {
+	for {
+		c, err := l.Accept(ctx, 0)
+		if err != nil {
+			return
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close(context.Background())
+			serveConn(ctx, c)
+		}()
+	}
+}
+
+// serveConn reads lines from a connection on node A and answers each one
+// upper-cased, until the user leaves or ctx ends.
+func serveConn(ctx context.Context, c *tcp.Client) {
+	var pending []byte
+	for {
+		data, err := c.Recv(ctx, 4096, 0)
+		if err != nil {
+			return // end of stream, or ctx ended
+		}
+		pending = append(pending, data...)
+		for {
+			i := bytes.IndexByte(pending, '\n')
+			if i < 0 {
+				break
+			}
+			line := bytes.ToUpper(pending[:i+1])
+			pending = pending[i+1:]
+			if _, err := c.Send(ctx, line, 5*time.Second); err != nil {
+				return
+			}
+		}
+	}
+}
+
+// users runs the default run's users: plain Go clients of node A's port,
+// each sending its lines and checking every answer.
+func users(ctx context.Context, addr string, cfg config) ([]time.Duration, error) {
+	ctx, cancel := context.WithTimeout(ctx, 30*time.Second)
+	defer cancel()
+	var (
+		mu   sync.Mutex
+		rtts []time.Duration
+		errs []error
+		wg   sync.WaitGroup
+	)
+	for u := range cfg.users {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			got, err := user(ctx, addr, u, cfg.lines)
+			mu.Lock()
+			defer mu.Unlock()
+			rtts = append(rtts, got...)
+			if err != nil {
+				errs = append(errs, fmt.Errorf("user %d: %w", u, err))
+			}
+		}()
+	}
+	wg.Wait()
+	return rtts, errors.Join(errs...)
+}
+
+func user(ctx context.Context, addr string, u, lines int) ([]time.Duration, error) {
+	var d net.Dialer
+	conn, err := d.DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return nil, err
+	}
+	defer conn.Close()
+	if dl, ok := ctx.Deadline(); ok {
+		_ = conn.SetDeadline(dl)
+	}
+	r := bufio.NewReader(conn)
+	rtts := make([]time.Duration, 0, lines)
+	for i := range lines {
+		line := fmt.Sprintf("user %d says hello %d\n", u, i)
+		t := time.Now()
+		if _, err := io.WriteString(conn, line); err != nil {
+			return rtts, err
+		}
+		got, err := r.ReadString('\n')
+		if err != nil {
+			return rtts, err
+		}
+		rtts = append(rtts, time.Since(t))
+		if got != strings.ToUpper(line) {
+			return rtts, fmt.Errorf("sent %q, got %q", line, got)
+		}
+	}
+	return rtts, nil
+}
