@@ -21,4 +21,16 @@
 //
 // Inside an actor, never Wait: use Future.PipeTo, or ReenterAfter with
 // HandleContinuation, so the mailbox keeps flowing.
+//
+// Metrics: every socket actor keeps Counters; System.Metrics sums them by
+// kind and service, and WithMeterProvider exports them through
+// OpenTelemetry.
+//
+// Remote: a system started WithRemote is a node (Proto.Actor remote on
+// loopback unless told otherwise). Another node spawns socket actors on it
+// with SpawnAt (the tcp and udp packages wrap this as tcp.NewClientAt,
+// tcp.ListenAt and udp.BindAt) and drives them with the same handles:
+// Request sees that the PID is remote and sends the bare command with a
+// one-shot reply process as its sender. A node serves only actornet's and
+// Proto.Actor's message types.
 package actors

@@ -37,6 +37,10 @@
 // actor: a crashed listener is replaced on the same address (open
 // connections live on), and Stop drains with a grace period.
 //
+// NewClientAt and ListenAt put the socket on another node (a system
+// started with actors.WithRemote) and return the same Client and Listener
+// handles; clients accepted there live there too.
+//
 // Conn and NetListener adapt a Client and a Listener to net.Conn and
 // net.Listener (deadlines included), so crypto/tls and net/http run on
 // actors.
