@@ -13,7 +13,9 @@
 // Connect fixes the destination (connected mode: Send, Recv, and an ICMP
 // port-unreachable surfaces as connection_refused). Broadcast and
 // multicast (JoinGroup with interface, TTL and loopback) are options.
-// PacketConn adapts a Peer to net.PacketConn. BindAt binds a peer on
+// StartService runs a push-mode peer under a supervising service actor: a
+// peer that dies (crash, or its handler's death) is replaced on the same
+// address. PacketConn adapts a Peer to net.PacketConn. BindAt binds a peer on
 // another node (a system started with actors.WithRemote).
 //
 //	p, err := udp.Bind(ctx, sys, "127.0.0.1:0")

@@ -65,6 +65,16 @@ func Serve(ctx context.Context, sys *actors.System, addr string, handler *actor.
 	if handler == nil {
 		return nil, &socket.OpError{Op: "serve", Net: "udp", Err: socket.ErrInvalidArgument}
 	}
+	props, o := pushProps(sys, handler, opts)
+	pid, err := sys.SpawnSocketActor(props)
+	if err != nil {
+		return nil, err
+	}
+	return bindSpawned(ctx, sys, pid, addr, o)
+}
+
+// pushProps returns the props of a push-mode peer and its socket options.
+func pushProps(sys *actors.System, handler *actor.Props, opts []ServeOption) (*actor.Props, *messages.Options) {
 	cfg := &serveConfig{handler: handler, strategy: actor.DefaultSupervisorStrategy(), credit: DefaultReadCredit, readSize: DefaultReadSize}
 	for _, o := range opts {
 		o(cfg)
@@ -74,11 +84,7 @@ func Serve(ctx context.Context, sys *actors.System, addr string, handler *actor.
 		a := newPeerActor(c, o, cfg)
 		return a, a.hooks()
 	}).Configure(actor.WithSupervisor(cfg.strategy))
-	pid, err := sys.SpawnSocketActor(props)
-	if err != nil {
-		return nil, err
-	}
-	return bindSpawned(ctx, sys, pid, addr, o)
+	return props, o
 }
 
 // Stats returns a push-mode peer's counters.

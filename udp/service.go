@@ -1,0 +1,177 @@
+package udp
+
+import (
+	"context"
+	"errors"
+	"net/netip"
+
+	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/socket"
+)
+
+// Service is a supervised push-mode UDP server: one actor that owns a
+// push-mode peer as its child. If the peer dies (it crashed, or its
+// handler died), the service binds a new one on the same address, so the
+// service keeps answering; datagrams that reached the old socket's buffer
+// are lost with it, as the kernel would drop them for a full buffer. Stop
+// closes the peer and ends the service. A Service is safe for concurrent
+// use.
+type Service struct {
+	sys *actors.System
+	pid *actor.PID
+}
+
+// PeerRestarted is published on the actor system's event stream when a
+// service replaces a dead peer.
+type PeerRestarted struct {
+	Service, Old, New *actor.PID
+	Addr              netip.AddrPort
+}
+
+// StartService starts a UDP service on addr with handler as the peer's
+// handler; opts are Serve's.
+func StartService(ctx context.Context, sys *actors.System, addr string, handler *actor.Props, opts ...ServeOption) (*Service, error) {
+	if handler == nil {
+		return nil, &socket.OpError{Op: "serve", Net: "udp", Err: socket.ErrInvalidArgument}
+	}
+	if sys.Stopped() {
+		return nil, actors.ErrSystemStopped
+	}
+	// Socket-actor props are single use (each holds its actor's mailbox),
+	// so the service makes new ones for every peer.
+	peer := func() *actor.Props { p, _ := pushProps(sys, handler, opts); return p }
+	_, o := pushProps(sys, handler, opts) // the options the first Bind carries
+	svc := actor.PropsFromProducer(func() actor.Actor { return &serviceActor{sys: sys, peer: peer} },
+		actor.WithSupervisor(actors.StoppingStrategy()))
+	s := &Service{sys: sys, pid: sys.Root().Spawn(svc)}
+	res, err := actors.Request[*messages.BindResult](sys.Root(), s.pid, &messages.Bind{HostPort: addr, Options: o}).Wait(ctx)
+	if err == nil {
+		err = res.GetStatus().Err()
+	}
+	if err != nil {
+		_ = sys.Root().StopFuture(s.pid).Wait()
+		return nil, err
+	}
+	return s, nil
+}
+
+// Info returns the service's address, current peer (as listener) and
+// restarts.
+func (s *Service) Info(ctx context.Context) (*messages.ServiceInfo, error) {
+	return actors.Request[*messages.ServiceInfo](s.sys.Root(), s.pid, &messages.GetServiceInfo{}).Wait(ctx)
+}
+
+// Addr returns the address the service is bound to.
+func (s *Service) Addr(ctx context.Context) (netip.AddrPort, error) {
+	in, err := s.Info(ctx)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	return in.GetLocal().AddrPort()
+}
+
+// Stop closes the peer and stops the service.
+func (s *Service) Stop(ctx context.Context) error {
+	done := make(chan struct{})
+	go func() { _ = s.sys.Root().StopFuture(s.pid).Wait(); close(done) }()
+	select {
+	case <-done:
+		return nil
+	case <-ctx.Done():
+		return ctx.Err()
+	}
+}
+
+// serviceActor supervises the push-mode peer, its child.
+type serviceActor struct {
+	sys      *actors.System
+	peer     func() *actor.Props
+	bind     *messages.Bind
+	pid      *actor.PID
+	bound    bool // the current peer is bound: its death is worth a restart
+	local    netip.AddrPort
+	restarts uint64
+	stopping bool
+}
+
+func (a *serviceActor) Receive(ctx actor.Context) {
+	if actors.HandleContinuation(ctx) {
+		return
+	}
+	switch m := ctx.Message().(type) {
+	case *actor.Stopping:
+		a.stopping = true
+	case *actor.Terminated:
+		if !m.GetWho().Equal(a.pid) {
+			return
+		}
+		old, bound := a.pid, a.bound
+		a.pid, a.bound = nil, false
+		// Only a peer that got bound is replaced: one that dies before that
+		// would die again, and the service must not spin.
+		if bound && !a.stopping && a.local.IsValid() && !a.sys.Stopped() {
+			a.restarts++
+			a.startPeer(ctx, &restarted{old: old})
+		}
+	default:
+		cmd, reply, ok := actors.RequestOf(ctx)
+		if !ok {
+			return
+		}
+		switch cmd := cmd.(type) {
+		case *messages.Bind:
+			if a.bind != nil {
+				actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
+				return
+			}
+			a.bind = cmd
+			a.startPeer(ctx, reply)
+		case *messages.GetServiceInfo:
+			reply.Reply(&messages.ServiceInfo{Local: messages.NewEndpoint(a.local), Listener: messages.NewRef(a.pid), Restarts: a.restarts})
+		default:
+			actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
+		}
+	}
+}
+
+// restarted replies to a restart's Bind: once the new peer is bound, the
+// restart is published.
+type restarted struct{ old *actor.PID }
+
+func (r *restarted) Reply(any) {}
+
+// startPeer spawns the peer and binds it; the answer is handled inside
+// this actor (ReenterAfter), never by blocking it.
+func (a *serviceActor) startPeer(ctx actor.Context, reply actors.Replier) {
+	a.pid = ctx.Spawn(a.peer())
+	f := actors.Request[*messages.BindResult](ctx, a.pid, a.bind)
+	pid, self := a.pid, ctx.Self()
+	actors.ReenterAfter(ctx, f, func(res *messages.BindResult, err error) {
+		if err == nil && res.GetStatus().Err() == nil && a.pid.Equal(pid) {
+			a.bound = true
+		}
+		if r, ok := reply.(*restarted); ok {
+			if err == nil && res.GetStatus().Err() == nil {
+				a.sys.Actors.EventStream.Publish(&PeerRestarted{Service: self, Old: r.old, New: pid, Addr: a.local})
+			} else {
+				a.sys.Actors.Logger().Error("udp: service could not bind a new peer", "addr", a.local, "err", errors.Join(err, res.GetStatus().Err()))
+			}
+			return
+		}
+		if err == nil && res.GetStatus().Err() == nil && !a.local.IsValid() {
+			a.local, _ = res.GetLocal().AddrPort()
+			// A new peer binds exactly this address.
+			a.bind = &messages.Bind{Local: res.GetLocal(), Options: a.bind.GetOptions()}
+		}
+		if reply != nil {
+			if err != nil {
+				reply.Reply(err)
+			} else {
+				reply.Reply(res)
+			}
+		}
+	})
+}

@@ -1,0 +1,83 @@
+package udp
+
+import (
+	"testing"
+	"time"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
+)
+
+// TestServiceSurvivesPeerDeath: a UDP service whose peer crashes (an
+// injected fault) or loses its handler binds a new peer on the same
+// address and answers again; Stop ends it.
+func TestServiceSurvivesPeerDeath(t *testing.T) {
+	forEachFamily(t, func(t *testing.T, addr string) {
+		sys := newSystem(t, actors.WithFaultInjection())
+		ctx := testCtx(t)
+		got := make(chan *messages.Datagram, 64)
+		svc, err := StartService(ctx, sys, addr, datagrams(got, echo))
+		if err != nil {
+			t.Fatal(err)
+		}
+		at, err := svc.Addr(ctx)
+		if err != nil || at.Port() == 0 {
+			t.Fatalf("Addr = %v, %v", at, err)
+		}
+		c := bind(t, sys, addr)
+		roundTrip := func(what string) {
+			t.Helper()
+			if _, err := c.SendTo(ctx, at, []byte(what), time.Second); err != nil {
+				t.Fatal(err)
+			}
+			d, err := c.RecvFrom(ctx, 64, 5*time.Second)
+			if err != nil || string(d.Data) != what || d.From != at {
+				t.Fatalf("%s: RecvFrom = %+v, %v", what, d, err)
+			}
+		}
+		restarted := make(chan *PeerRestarted, 4)
+		sub := sys.Actors.EventStream.Subscribe(func(evt interface{}) {
+			if r, ok := evt.(*PeerRestarted); ok {
+				restarted <- r
+			}
+		})
+		defer sys.Actors.EventStream.Unsubscribe(sub)
+		waitRestart := func() {
+			t.Helper()
+			select {
+			case r := <-restarted:
+				if r.Addr != at {
+					t.Fatalf("restarted on %v, want %v", r.Addr, at)
+				}
+			case <-time.After(testTimeout):
+				t.Fatal("the service never replaced its peer")
+			}
+		}
+
+		roundTrip("before")
+		info, err := svc.Info(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		sys.Root().Send(info.GetListener().PID(), &messages.InjectFault{})
+		waitRestart()
+		roundTrip("after a crash")
+
+		// The handler stops on "quit": the peer closes, the service rebinds.
+		if _, err := c.SendTo(ctx, at, []byte("quit"), time.Second); err != nil {
+			t.Fatal(err)
+		}
+		waitRestart()
+		roundTrip("after the handler died")
+		if info, err := svc.Info(ctx); err != nil || info.GetRestarts() != 2 {
+			t.Fatalf("Info = %v, %v; want 2 restarts", info, err)
+		}
+
+		if err := svc.Stop(ctx); err != nil {
+			t.Fatal(err)
+		}
+		if sys.Sockets() != 1 { // only the test's client is left
+			t.Fatalf("%d socket actors after Stop, want 1", sys.Sockets())
+		}
+	})
+}
