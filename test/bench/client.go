@@ -1,0 +1,299 @@
+package main
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"slices"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/tcp"
+)
+
+// clientConfig is one load generator run.
+type clientConfig struct {
+	impl     string // gonet (blocking net.Conn) or actornet (tcp.Client futures)
+	mode     string // pingpong, bulk, udp, idle
+	addr     string
+	conns    int
+	size     int
+	warmup   time.Duration
+	duration time.Duration
+}
+
+// clientResult is what a client prints as JSON after "END".
+type clientResult struct {
+	Ops    uint64  `json:"ops"`    // round trips, datagrams echoed, or bytes written
+	Secs   float64 `json:"secs"`   // the measured window
+	P50    float64 `json:"p50_us"` // round-trip latency percentiles (ping-pong, UDP)
+	P99    float64 `json:"p99_us"`
+	Errors uint64  `json:"errors"`
+}
+
+// window is the measured interval: workers count and record only while
+// measuring is set.
+type window struct {
+	measuring atomic.Bool
+	stop      atomic.Bool
+	ops       atomic.Uint64
+	errors    atomic.Uint64
+	mu        sync.Mutex
+	lat       []time.Duration
+}
+
+func (w *window) record(lat []time.Duration) {
+	w.mu.Lock()
+	w.lat = append(w.lat, lat...)
+	w.mu.Unlock()
+}
+
+// clientMain connects, warms up, prints START, measures, prints END and
+// the result. For idle it prints START once connected and holds the
+// connections until stdin closes.
+func clientMain(cfg clientConfig) error {
+	w := &window{}
+	var (
+		wg      sync.WaitGroup
+		cleanup func()
+		err     error
+	)
+	switch cfg.mode {
+	case "pingpong":
+		cleanup, err = startPingPong(cfg, w, &wg)
+	case "bulk":
+		cleanup, err = startBulk(cfg, w, &wg)
+	case "udp":
+		cleanup, err = startUDP(cfg, w, &wg)
+	case "idle":
+		return idle(cfg)
+	default:
+		err = fmt.Errorf("unknown client mode %q", cfg.mode)
+	}
+	if err != nil {
+		return err
+	}
+	time.Sleep(cfg.warmup) // the load runs; nothing waits on it
+	w.measuring.Store(true)
+	fmt.Println("START")
+	t := time.Now()
+	time.Sleep(cfg.duration)
+	w.measuring.Store(false)
+	secs := time.Since(t).Seconds()
+	ops := w.ops.Load()
+	fmt.Println("END")
+	w.stop.Store(true)
+	cleanup()
+	wg.Wait()
+	res := clientResult{Ops: ops, Secs: secs, Errors: w.errors.Load()}
+	if len(w.lat) > 0 {
+		slices.Sort(w.lat)
+		res.P50 = float64(w.lat[len(w.lat)/2]) / 1e3
+		res.P99 = float64(w.lat[len(w.lat)*99/100]) / 1e3
+	}
+	return json.NewEncoder(os.Stdout).Encode(res)
+}
+
+// dialAll opens n connections to addr.
+func dialAll(addr string, n int) ([]net.Conn, error) {
+	conns := make([]net.Conn, 0, n)
+	for range n {
+		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		if err != nil {
+			for _, c := range conns {
+				c.Close()
+			}
+			return nil, fmt.Errorf("dial %d of %d: %w", len(conns)+1, n, err)
+		}
+		conns = append(conns, c)
+	}
+	return conns, nil
+}
+
+// startPingPong runs one worker per connection: write size bytes, read
+// them back, and again.
+func startPingPong(cfg clientConfig, w *window, wg *sync.WaitGroup) (func(), error) {
+	if cfg.impl == implActornet {
+		return startActornetPingPong(cfg, w, wg)
+	}
+	conns, err := dialAll(cfg.addr, cfg.conns)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msg, buf := make([]byte, cfg.size), make([]byte, cfg.size)
+			lat := make([]time.Duration, 0, 1024)
+			for !w.stop.Load() {
+				t := time.Now()
+				if _, err := c.Write(msg); err != nil {
+					w.errors.Add(1)
+					break
+				}
+				if _, err := io.ReadFull(c, buf); err != nil {
+					w.errors.Add(1)
+					break
+				}
+				if w.measuring.Load() {
+					w.ops.Add(1)
+					lat = append(lat, time.Since(t))
+				}
+			}
+			w.record(lat)
+		}()
+	}
+	return func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}, nil
+}
+
+// startActornetPingPong is the same load through actornet's client
+// futures API: tcp.Client Send and RecvExact.
+func startActornetPingPong(cfg clientConfig, w *window, wg *sync.WaitGroup) (func(), error) {
+	sys, err := actors.Start()
+	if err != nil {
+		return nil, err
+	}
+	ctx := context.Background()
+	clients := make([]*tcp.Client, 0, cfg.conns)
+	for range cfg.conns {
+		c, err := tcp.Dial(ctx, sys, cfg.addr)
+		if err != nil {
+			_ = sys.StopNow()
+			return nil, err
+		}
+		clients = append(clients, c)
+	}
+	for _, c := range clients {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msg := make([]byte, cfg.size)
+			lat := make([]time.Duration, 0, 1024)
+			for !w.stop.Load() {
+				t := time.Now()
+				if _, err := c.Send(ctx, msg, 0); err != nil {
+					w.errors.Add(1)
+					break
+				}
+				if _, err := c.RecvExact(ctx, cfg.size, 0); err != nil {
+					w.errors.Add(1)
+					break
+				}
+				if w.measuring.Load() {
+					w.ops.Add(1)
+					lat = append(lat, time.Since(t))
+				}
+			}
+			w.record(lat)
+		}()
+	}
+	return func() { _ = sys.StopNow() }, nil
+}
+
+// startBulk writes 64 KiB chunks one way on each connection; ops counts
+// bytes.
+func startBulk(cfg clientConfig, w *window, wg *sync.WaitGroup) (func(), error) {
+	conns, err := dialAll(cfg.addr, cfg.conns)
+	if err != nil {
+		return nil, err
+	}
+	for _, c := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			chunk := make([]byte, 64<<10)
+			for !w.stop.Load() {
+				n, err := c.Write(chunk)
+				if w.measuring.Load() {
+					w.ops.Add(uint64(n))
+				}
+				if err != nil {
+					if !w.stop.Load() {
+						w.errors.Add(1)
+					}
+					return
+				}
+			}
+		}()
+	}
+	return func() {
+		for _, c := range conns {
+			c.Close()
+		}
+	}, nil
+}
+
+// startUDP runs ping-pong peers: send a datagram, wait for its echo (a
+// lost one is given up after 50 ms and counted as an error).
+func startUDP(cfg clientConfig, w *window, wg *sync.WaitGroup) (func(), error) {
+	peers := make([]net.Conn, 0, cfg.conns)
+	for range cfg.conns {
+		c, err := net.Dial("udp", cfg.addr)
+		if err != nil {
+			return nil, err
+		}
+		peers = append(peers, c)
+	}
+	for _, c := range peers {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msg, buf := make([]byte, cfg.size), make([]byte, 64<<10)
+			lat := make([]time.Duration, 0, 1024)
+			for !w.stop.Load() {
+				t := time.Now()
+				if _, err := c.Write(msg); err != nil {
+					w.errors.Add(1)
+					continue
+				}
+				_ = c.SetReadDeadline(t.Add(50 * time.Millisecond))
+				if _, err := c.Read(buf); err != nil {
+					var ne net.Error
+					if errors.As(err, &ne) && ne.Timeout() {
+						w.errors.Add(1)
+						continue
+					}
+					return
+				}
+				if w.measuring.Load() {
+					w.ops.Add(1)
+					lat = append(lat, time.Since(t))
+				}
+			}
+			w.record(lat)
+		}()
+	}
+	return func() {
+		for _, c := range peers {
+			c.Close()
+		}
+	}, nil
+}
+
+// idle opens the connections, says START, and holds them until stdin
+// closes.
+func idle(cfg clientConfig) error {
+	conns, err := dialAll(cfg.addr, cfg.conns)
+	if err != nil {
+		return err
+	}
+	// One round trip on each would make the server allocate its per-
+	// connection state; idle connections are measured as accepted.
+	fmt.Println("START")
+	_, _ = io.Copy(io.Discard, os.Stdin)
+	for _, c := range conns {
+		c.Close()
+	}
+	return nil
+}

@@ -1,0 +1,55 @@
+package main
+
+import (
+	"flag"
+	"fmt"
+	"os"
+	"time"
+)
+
+func main() {
+	if len(os.Args) > 1 {
+		switch os.Args[1] {
+		case "server":
+			fs := flag.NewFlagSet("server", flag.ExitOnError)
+			impl := fs.String("impl", implActornet, "actornet, gonet or gnet")
+			mode := fs.String("mode", modeEcho, "echo, sink or udp")
+			addr := fs.String("addr", "127.0.0.1:0", "listen address")
+			_ = fs.Parse(os.Args[2:])
+			exit(serverMain(*impl, *mode, *addr))
+			return
+		case "client":
+			fs := flag.NewFlagSet("client", flag.ExitOnError)
+			var cfg clientConfig
+			fs.StringVar(&cfg.impl, "impl", implGoNet, "gonet (blocking net.Conn) or actornet (tcp.Client futures)")
+			fs.StringVar(&cfg.mode, "mode", "pingpong", "pingpong, bulk, udp or idle")
+			fs.StringVar(&cfg.addr, "addr", "", "server address")
+			fs.IntVar(&cfg.conns, "conns", 1, "connections (or UDP peers)")
+			fs.IntVar(&cfg.size, "size", 64, "payload bytes")
+			fs.DurationVar(&cfg.warmup, "warmup", 200*time.Millisecond, "load before the window")
+			fs.DurationVar(&cfg.duration, "duration", time.Second, "the measured window")
+			_ = fs.Parse(os.Args[2:])
+			exit(clientMain(cfg))
+			return
+		}
+	}
+	var o runOptions
+	flag.BoolVar(&o.quick, "quick", false, "one repeat of a few cells, to try the harness")
+	flag.IntVar(&o.repeats, "repeats", 5, "repeats per cell (medians are reported)")
+	flag.DurationVar(&o.window, "window", time.Second, "measured window per run")
+	flag.StringVar(&o.out, "out", "results", "directory for RESULTS.md and the SVG chart")
+	flag.StringVar(&o.readme, "readme", "../../README.md", "README whose bench table (between markers) is replaced; empty: none")
+	flag.Usage = func() {
+		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run . [flags]          the benchmark matrix\n       go run . server|client -h    one process of it\n\n")
+		flag.PrintDefaults()
+	}
+	flag.Parse()
+	exit(runMatrix(o))
+}
+
+func exit(err error) {
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "bench:", err)
+		os.Exit(1)
+	}
+}

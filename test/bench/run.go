@@ -1,0 +1,327 @@
+package main
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"time"
+)
+
+type runOptions struct {
+	quick   bool
+	repeats int
+	window  time.Duration
+	out     string
+	readme  string
+}
+
+// spec is one measured run.
+type spec struct {
+	table  string // "pinned", "cross", "bulk", "udp", "idle", "client"
+	server string // actornet, gonet, gnet
+	client string // gonet or actornet
+	mode   string // server mode: echo, sink, udp
+	conns  int
+	size   int
+}
+
+// sample is what one run measured.
+type sample struct {
+	rate   float64 // ops per second (round trips, bytes, datagrams)
+	p50    float64 // µs
+	p99    float64 // µs
+	srvCPU float64 // server CPU seconds per 100k ops
+	cliCPU float64 // client CPU seconds per 100k ops
+	rssMB  float64 // server RSS at the window's end
+	perKiB float64 // idle: server RSS per connection, KiB
+	errors uint64
+}
+
+var servers = []string{implActornet, implGoNet, implGnet}
+
+// proc is a harness child process: a server or a client.
+type proc struct {
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	lines  chan string
+	stderr bytes.Buffer
+	done   chan error
+}
+
+// startProc runs this binary with args, pinned to cpus with taskset.
+func startProc(cpus string, args ...string) (*proc, error) {
+	exe, err := os.Executable()
+	if err != nil {
+		return nil, err
+	}
+	p := &proc{lines: make(chan string, 16), done: make(chan error, 1)}
+	p.cmd = exec.Command("taskset", append([]string{"-c", cpus, exe}, args...)...)
+	p.cmd.Stderr = &p.stderr
+	if p.stdin, err = p.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
+	out, err := p.cmd.StdoutPipe()
+	if err != nil {
+		return nil, err
+	}
+	if err := p.cmd.Start(); err != nil {
+		return nil, err
+	}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			p.lines <- sc.Text()
+		}
+		close(p.lines)
+		p.done <- p.cmd.Wait()
+	}()
+	return p, nil
+}
+
+// expect waits for a line with prefix and returns the rest of it.
+func (p *proc) expect(prefix string, timeout time.Duration) (string, error) {
+	t := time.NewTimer(timeout)
+	defer t.Stop()
+	for {
+		select {
+		case l, ok := <-p.lines:
+			if !ok {
+				return "", fmt.Errorf("%s exited before %q: %s", p.cmd.Args[3:], prefix, strings.TrimSpace(p.stderr.String()))
+			}
+			if rest, found := strings.CutPrefix(l, prefix); found {
+				return strings.TrimSpace(rest), nil
+			}
+		case <-t.C:
+			return "", fmt.Errorf("%s: no %q within %v", p.cmd.Args[3:], prefix, timeout)
+		}
+	}
+}
+
+// stop closes the process's stdin and waits for it (killing it after 10 s).
+func (p *proc) stop() {
+	p.stdin.Close()
+	select {
+	case <-p.done:
+	case <-time.After(10 * time.Second):
+		_ = p.cmd.Process.Kill()
+		<-p.done
+	}
+}
+
+// cpuNS is a process's CPU time so far: the sum of its threads'
+// schedstat run times, in nanoseconds.
+func cpuNS(pid int) float64 {
+	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
+	var sum float64
+	for _, t := range tasks {
+		b, err := os.ReadFile(t)
+		if err != nil {
+			continue
+		}
+		if f := strings.Fields(string(b)); len(f) > 0 {
+			v, _ := strconv.ParseFloat(f[0], 64)
+			sum += v
+		}
+	}
+	return sum
+}
+
+// rssKiB is a process's resident set size.
+func rssKiB(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, l := range strings.Split(string(b), "\n") {
+		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
+			f := strings.Fields(rest)
+			if len(f) > 0 {
+				v, _ := strconv.ParseFloat(f[0], 64)
+				return v
+			}
+		}
+	}
+	return 0
+}
+
+// openFDs counts a process's open file descriptors.
+func openFDs(pid int) int {
+	entries, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
+	return len(entries)
+}
+
+// measure runs one spec: a server, a client, one window.
+func measure(s spec, o runOptions) (sample, error) {
+	srvCPUs, cliCPUs := "0", "0"
+	if s.table == "cross" {
+		cliCPUs = "1"
+	}
+	srv, err := startProc(srvCPUs, "server", "-impl", s.server, "-mode", s.mode, "-addr", "127.0.0.1:0")
+	if err != nil {
+		return sample{}, err
+	}
+	defer srv.stop()
+	addr, err := srv.expect("READY ", 10*time.Second)
+	if err != nil {
+		return sample{}, err
+	}
+	pid := srv.cmd.Process.Pid
+	if s.table == "idle" {
+		return measureIdle(s, srv, addr)
+	}
+	mode := "pingpong"
+	switch s.mode {
+	case modeSink:
+		mode = "bulk"
+	case modeUDP:
+		mode = "udp"
+	}
+	cli, err := startProc(cliCPUs, "client", "-impl", s.client, "-mode", mode, "-addr", addr,
+		"-conns", strconv.Itoa(s.conns), "-size", strconv.Itoa(s.size), "-duration", o.window.String())
+	if err != nil {
+		return sample{}, err
+	}
+	defer cli.stop()
+	if _, err := cli.expect("START", 60*time.Second); err != nil {
+		return sample{}, err
+	}
+	s0, c0 := cpuNS(pid), cpuNS(cli.cmd.Process.Pid)
+	if _, err := cli.expect("END", o.window+30*time.Second); err != nil {
+		return sample{}, err
+	}
+	s1, c1, rss := cpuNS(pid), cpuNS(cli.cmd.Process.Pid), rssKiB(pid)
+	js, err := cli.expect("{", 30*time.Second)
+	if err != nil {
+		return sample{}, err
+	}
+	var r clientResult
+	if err := json.Unmarshal([]byte("{"+js), &r); err != nil {
+		return sample{}, err
+	}
+	if r.Ops == 0 {
+		return sample{}, fmt.Errorf("%s %s c=%d: no operations (errors %d)", s.server, s.mode, s.conns, r.Errors)
+	}
+	per100k := 1e5 / float64(r.Ops) / 1e9
+	return sample{
+		rate: float64(r.Ops) / r.Secs, p50: r.P50, p99: r.P99,
+		srvCPU: (s1 - s0) * per100k, cliCPU: (c1 - c0) * per100k,
+		rssMB: rss / 1024, errors: r.Errors,
+	}, nil
+}
+
+// measureIdle opens s.conns idle connections and reports the server's RSS
+// growth per connection once it has accepted them all.
+func measureIdle(s spec, srv *proc, addr string) (sample, error) {
+	pid := srv.cmd.Process.Pid
+	base, baseFDs := rssKiB(pid), openFDs(pid)
+	cli, err := startProc("0", "client", "-mode", "idle", "-addr", addr, "-conns", strconv.Itoa(s.conns))
+	if err != nil {
+		return sample{}, err
+	}
+	defer cli.stop()
+	if _, err := cli.expect("START", 60*time.Second); err != nil {
+		return sample{}, err
+	}
+	deadline := time.Now().Add(30 * time.Second)
+	for openFDs(pid) < baseFDs+s.conns {
+		if time.Now().After(deadline) {
+			return sample{}, fmt.Errorf("%s accepted %d of %d idle connections", s.server, openFDs(pid)-baseFDs, s.conns)
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	time.Sleep(300 * time.Millisecond) // let per-connection setup finish
+	grown := rssKiB(pid) - base
+	return sample{perKiB: grown / float64(s.conns), rssMB: rssKiB(pid) / 1024}, nil
+}
+
+// plan lists the runs of the matrix, repeats alternating the servers.
+func plan(o runOptions) []spec {
+	conns, sizes, tables := []int{1, 100, 1000, 9000}, []int{64, 4096}, []string{"pinned", "cross"}
+	if o.quick {
+		conns, sizes, tables = []int{1, 100}, []int{64}, []string{"pinned"}
+	}
+	var runs []spec
+	rot := func(rep int) []string {
+		out := make([]string, len(servers))
+		for i := range servers {
+			out[i] = servers[(i+rep)%len(servers)]
+		}
+		return out
+	}
+	for _, table := range tables {
+		for _, c := range conns {
+			for _, size := range sizes {
+				for rep := range o.repeats {
+					for _, srv := range rot(rep) {
+						runs = append(runs, spec{table: table, server: srv, client: implGoNet, mode: modeEcho, conns: c, size: size})
+					}
+				}
+			}
+		}
+	}
+	for rep := range o.repeats {
+		for _, srv := range rot(rep) {
+			runs = append(runs, spec{table: "bulk", server: srv, client: implGoNet, mode: modeSink, conns: 1, size: 64 << 10})
+			runs = append(runs, spec{table: "udp", server: srv, client: implGoNet, mode: modeUDP, conns: 100, size: 64})
+		}
+		for _, c := range []int{1, 100} {
+			for _, cl := range []string{implGoNet, implActornet} {
+				runs = append(runs, spec{table: "client", server: implGoNet, client: cl, mode: modeEcho, conns: c, size: 64})
+			}
+		}
+	}
+	idleConns := 9000
+	if o.quick {
+		idleConns = 1000
+	}
+	for _, srv := range servers {
+		runs = append(runs, spec{table: "idle", server: srv, mode: modeEcho, conns: idleConns})
+	}
+	return runs
+}
+
+// runMatrix runs the plan, prints progress, and writes the results.
+func runMatrix(o runOptions) error {
+	if o.quick {
+		o.repeats = 1
+	}
+	if o.repeats < 1 || o.window <= 0 {
+		return errors.New("-repeats and -window must be positive")
+	}
+	if _, err := exec.LookPath("taskset"); err != nil {
+		return fmt.Errorf("taskset (util-linux) is needed: %w", err)
+	}
+	runs := plan(o)
+	results := make(map[spec][]sample)
+	start := time.Now()
+	for i, s := range runs {
+		smp, err := measure(s, o)
+		if err != nil {
+			return fmt.Errorf("run %d (%+v): %w", i+1, s, err)
+		}
+		results[s] = append(results[s], smp)
+		eta := time.Duration(float64(time.Since(start)) / float64(i+1) * float64(len(runs)-i-1)).Round(time.Second)
+		fmt.Printf("[%3d/%d] %-6s %-8s c=%-4d %5dB client=%-8s %s  (eta %v)\n",
+			i+1, len(runs), s.table, s.server, s.conns, s.size, s.client, smp.brief(s), eta)
+	}
+	rep := newReport(results, o, time.Since(start))
+	return rep.write()
+}
+
+func (s sample) brief(sp spec) string {
+	switch sp.table {
+	case "idle":
+		return fmt.Sprintf("%.1f KiB/conn", s.perKiB)
+	case "bulk":
+		return fmt.Sprintf("%.0f MB/s", s.rate/1e6)
+	}
+	return fmt.Sprintf("%.0f/s p50 %.0fµs p99 %.0fµs srv %.2fs/100k", s.rate, s.p50, s.p99, s.srvCPU)
+}
