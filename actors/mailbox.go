@@ -28,6 +28,18 @@ type inlineMailbox struct {
 
 var _ actor.Mailbox = (*inlineMailbox)(nil)
 
+// InlineMailbox is a mailbox producer for actors that never block, such as
+// push-mode handlers that compute and answer: with
+// actor.WithMailbox(actors.InlineMailbox), the actor runs on the goroutine
+// that sends to it, one sender at a time, as socket actors do. A
+// push-mode handler then runs on the poller's goroutine: a Received, the
+// handler's Write and the connection's write syscall happen with no
+// goroutine switch and no scheduling, as in an event-loop server. The
+// price: while it runs, that poller serves nobody else, so such a handler
+// must not wait (no Future.Wait, no blocking I/O, no long computation);
+// handlers that do belong on System.Dispatcher or Proto.Actor's default.
+func InlineMailbox() actor.Mailbox { return &inlineMailbox{} }
+
 func (m *inlineMailbox) PostUserMessage(msg interface{}) { m.post(&m.user, msg) }
 
 func (m *inlineMailbox) PostSystemMessage(msg interface{}) { m.post(&m.system, msg) }
