@@ -65,6 +65,18 @@ func (m *inlineMailbox) stopped() {
 
 func (m *inlineMailbox) post(q *ring, msg interface{}) {
 	m.mu.Lock()
+	if !m.running && m.user.len() == 0 && m.system.len() == 0 && !m.reject && (q == &m.system || !m.suspended) {
+		// Idle and empty: run msg at once, without queuing it.
+		m.running = true
+		m.mu.Unlock()
+		if q == &m.system {
+			m.invokeSystem(msg)
+		} else {
+			m.invokeUser(msg)
+		}
+		m.run()
+		return
+	}
 	q.push(msg)
 	if m.running {
 		m.mu.Unlock()

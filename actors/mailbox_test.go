@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -130,4 +131,44 @@ func TestRingGrowsAndWraps(t *testing.T) {
 	if want != next {
 		t.Fatalf("popped %d of %d", want, next)
 	}
+}
+
+// TestInlineMailboxRunsOnTheSender: an actor on InlineMailbox has handled a
+// message by the time Send returns, and still handles one at a time when
+// several goroutines send at once.
+func TestInlineMailboxRunsOnTheSender(t *testing.T) {
+	sys := newSystem(t)
+	var handled, inside atomic.Int64
+	var overlap atomic.Bool
+	pid := sys.Root().Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		if _, ok := ctx.Message().(int); ok {
+			if inside.Add(1) != 1 {
+				overlap.Store(true)
+			}
+			handled.Add(1)
+			inside.Add(-1)
+		}
+	}, actor.WithMailbox(InlineMailbox)))
+	sys.Root().Send(pid, 1)
+	if handled.Load() != 1 {
+		t.Fatalf("handled %d messages when Send returned, want 1", handled.Load())
+	}
+	var wg sync.WaitGroup
+	for range 4 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := range 1000 {
+				sys.Root().Send(pid, i)
+			}
+		}()
+	}
+	wg.Wait()
+	// Every Send has returned: each message was either run by its sender
+	// or queued for the goroutine already running the actor, which drains
+	// the queue before it returns from its own Send.
+	if handled.Load() != 4001 || overlap.Load() {
+		t.Fatalf("handled %d of 4001, overlap %v", handled.Load(), overlap.Load())
+	}
+	sys.Root().Stop(pid)
 }

@@ -902,9 +902,13 @@ func (*PeerClosed) Descriptor() ([]byte, []int) {
 // bytes are in the kernel (ack 0 asks for none), or WriteFailed if they
 // cannot be.
 type Write struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
-	Ack           uint64                 `protobuf:"varint,2,opt,name=ack,proto3" json:"ack,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Data  []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
+	Ack   uint64                 `protobuf:"varint,2,opt,name=ack,proto3" json:"ack,omitempty"`
+	// credit, when not 0, also grants read credit, as a ResumeReading sent
+	// after this Write would: a handler that answers each Received with a
+	// Write needs one message, not two.
+	Credit        uint32 `protobuf:"varint,3,opt,name=credit,proto3" json:"credit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -949,6 +953,13 @@ func (x *Write) GetData() []byte {
 func (x *Write) GetAck() uint64 {
 	if x != nil {
 		return x.Ack
+	}
+	return 0
+}
+
+func (x *Write) GetCredit() uint32 {
+	if x != nil {
+		return x.Credit
 	}
 	return 0
 }
@@ -1691,10 +1702,11 @@ const file_tcp_proto_rawDesc = "" +
 	"\rResumeReading\x12\x16\n" +
 	"\x06credit\x18\x01 \x01(\rR\x06credit\"\f\n" +
 	"\n" +
-	"PeerClosed\"-\n" +
+	"PeerClosed\"E\n" +
 	"\x05Write\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\x12\x10\n" +
-	"\x03ack\x18\x02 \x01(\x04R\x03ack\"\x1b\n" +
+	"\x03ack\x18\x02 \x01(\x04R\x03ack\x12\x16\n" +
+	"\x06credit\x18\x03 \x01(\rR\x06credit\"\x1b\n" +
 	"\aWritten\x12\x10\n" +
 	"\x03ack\x18\x01 \x01(\x04R\x03ack\"R\n" +
 	"\vWriteFailed\x12\x10\n" +

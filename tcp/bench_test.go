@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/sys/unix"
 
+	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
@@ -15,13 +16,23 @@ import (
 // write), driven by a raw blocking client socket so the figure is the
 // server side's. Allocations per round trip are what issue 6 drives to 0.
 func BenchmarkPushEchoRoundTrip(b *testing.B) {
+	b.Run("dispatcher", func(b *testing.B) { benchPushEcho(b, false) })
+	b.Run("inline", func(b *testing.B) { benchPushEcho(b, true) })
+}
+
+// benchPushEcho measures the echo with the handler on the worker-pool
+// dispatcher, or inline (actors.InlineMailbox: on the poller's goroutine).
+func benchPushEcho(b *testing.B, inline bool) {
 	sys := newSystem(b)
+	where := actor.WithDispatcher(sys.Dispatcher())
+	if inline {
+		where = actor.WithMailbox(actors.InlineMailbox)
+	}
 	echo := actor.PropsFromFunc(func(ctx actor.Context) {
 		if m, ok := ctx.Message().(*messages.Received); ok {
-			ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData()})
-			ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
+			ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData(), Credit: 1})
 		}
-	}, actor.WithDispatcher(sys.Dispatcher()))
+	}, where)
 	l, err := Serve(testCtx(b), sys, "127.0.0.1:0", echo)
 	if err != nil {
 		b.Fatal(err)

@@ -37,7 +37,7 @@ type connActor struct {
 	credit  int
 	eof     bool
 	mode    closeMode
-	queue   []*queuedWrite
+	queue   writeQueue
 	queued  int
 	filled  bool // WriteQueueFilled sent, WriteQueueDrained not yet
 
@@ -51,6 +51,27 @@ type queuedWrite struct {
 	data []byte
 	off  int
 	ack  uint64
+}
+
+// writeQueue is a FIFO of writes that reuses its storage: in the steady
+// state queuing a write allocates nothing.
+type writeQueue struct {
+	items []queuedWrite
+	head  int
+}
+
+func (q *writeQueue) len() int { return len(q.items) - q.head }
+
+func (q *writeQueue) push(w queuedWrite) { q.items = append(q.items, w) }
+
+func (q *writeQueue) front() *queuedWrite { return &q.items[q.head] }
+
+func (q *writeQueue) pop() {
+	q.items[q.head] = queuedWrite{}
+	q.head++
+	if q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	}
 }
 
 // connProps are the props of the connection actor of an accepted socket;
@@ -85,12 +106,11 @@ func (a *connActor) Receive(ctx actor.Context) {
 		switch cmd := cmd.(type) {
 		case *messages.Write:
 			a.write(cmd)
-		case *messages.ResumeReading:
-			a.credit += int(cmd.GetCredit())
-			if a.mode == open || a.mode == confirming {
-				a.core.Want(poller.Readable)
-				a.serveReads()
+			if c := cmd.GetCredit(); c > 0 {
+				a.resume(c)
 			}
+		case *messages.ResumeReading:
+			a.resume(cmd.GetCredit())
 		case *messages.Close:
 			a.startClose(flushing, cmd, reply)
 		case *messages.ConfirmedClose:
@@ -179,6 +199,15 @@ func (a *connActor) serveReads() {
 	}
 }
 
+// resume grants read credit and reads if it can.
+func (a *connActor) resume(credit uint32) {
+	a.credit += int(credit)
+	if a.mode == open || a.mode == confirming {
+		a.core.Want(poller.Readable)
+		a.serveReads()
+	}
+}
+
 // readable reports whether the connection should read now.
 func (a *connActor) readable() bool {
 	return a.credit > 0 && len(a.pending) == 0 && !a.eof && (a.mode == open || a.mode == confirming)
@@ -232,11 +261,31 @@ func (a *connActor) write(cmd *messages.Write) {
 		a.written(cmd.GetAck())
 		return
 	}
-	a.queue = append(a.queue, &queuedWrite{data: data, ack: cmd.GetAck()})
-	a.queued += n
-	if len(a.queue) == 1 {
+	if a.queue.len() == 0 {
+		// Nothing queued: write at once, and queue only what the kernel
+		// does not take now.
+		wrote, err := a.core.Socket().Write(data)
+		a.core.Count(false, wrote, err)
+		switch {
+		case err == unix.EAGAIN:
+			wrote = 0
+		case err != nil:
+			// Queued, so that the failure answers it as it would a
+			// queued write (WriteFailed when the connection ends).
+			a.queue.push(queuedWrite{data: data, ack: cmd.GetAck()})
+			a.queued += n
+			a.finish("write", err)
+			return
+		case wrote == n:
+			a.written(cmd.GetAck())
+			return
+		}
+		a.queue.push(queuedWrite{data: data, off: wrote, ack: cmd.GetAck()})
+		a.queued += n - wrote
 		a.core.Want(poller.Writable)
-		a.serveWrites()
+	} else {
+		a.queue.push(queuedWrite{data: data, ack: cmd.GetAck()})
+		a.queued += n
 	}
 	if !a.filled && a.queued > a.cfg.queueHigh {
 		a.filled = true
@@ -248,8 +297,8 @@ func (a *connActor) write(cmd *messages.Write) {
 // all its bytes are in the kernel.
 func (a *connActor) serveWrites() {
 	sock := a.core.Socket()
-	for len(a.queue) > 0 {
-		w := a.queue[0]
+	for a.queue.len() > 0 {
+		w := a.queue.front()
 		n, err := sock.Write(w.data[w.off:])
 		a.core.Count(false, n, err)
 		if err == unix.EAGAIN {
@@ -262,16 +311,16 @@ func (a *connActor) serveWrites() {
 		w.off += n
 		a.queued -= n
 		if w.off == len(w.data) {
-			a.queue[0] = nil
-			a.queue = a.queue[1:]
-			a.written(w.ack)
+			ack := w.ack
+			a.queue.pop()
+			a.written(ack)
 		}
 	}
 	if a.filled && a.queued <= a.cfg.queueLow {
 		a.filled = false
 		a.tell(&messages.WriteQueueDrained{Queued: uint64(a.queued)})
 	}
-	if len(a.queue) == 0 && a.mode != open {
+	if a.queue.len() == 0 && a.mode != open {
 		a.flushThenClose()
 	}
 }
@@ -293,7 +342,7 @@ func (a *connActor) startClose(mode closeMode, cmd proto.Message, reply actors.R
 	if mode == confirming && a.eof {
 		a.mode = flushing // the peer already closed: nothing to wait for
 	}
-	if len(a.queue) == 0 {
+	if a.queue.len() == 0 {
 		a.flushThenClose()
 	}
 }
@@ -301,7 +350,7 @@ func (a *connActor) startClose(mode closeMode, cmd proto.Message, reply actors.R
 // flushThenClose runs once the queue is empty: Close closes; ConfirmedClose
 // sends FIN and goes on reading until the peer's FIN.
 func (a *connActor) flushThenClose() {
-	if len(a.queue) > 0 {
+	if a.queue.len() > 0 {
 		return
 	}
 	switch a.mode {
@@ -354,14 +403,15 @@ func (a *connActor) wants(d poller.Direction) bool {
 	if d == poller.Readable {
 		return a.readable()
 	}
-	return len(a.queue) > 0
+	return a.queue.len() > 0
 }
 
 // cancel runs when the socket closes under the actor (stop, system stop):
 // queued writes fail.
 func (a *connActor) cancel(code messages.IOStatus) {
-	for _, w := range a.queue {
-		a.tell(&messages.WriteFailed{Ack: w.ack, Status: &messages.Status{Code: code, Op: "write"}})
+	for a.queue.len() > 0 {
+		a.tell(&messages.WriteFailed{Ack: a.queue.front().ack, Status: &messages.Status{Code: code, Op: "write"}})
+		a.queue.pop()
 	}
-	a.queue, a.queued = nil, 0
+	a.queued = 0
 }

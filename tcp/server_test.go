@@ -437,3 +437,27 @@ func TestServeAcceptBatches(t *testing.T) {
 		t.Fatalf("Stats = %v, %v; want %d accepted", st, err, n)
 	}
 }
+
+// TestServeWriteGrantsCredit: a handler that answers with Write{Credit: 1}
+// alone keeps being served with one credit at a time.
+func TestServeWriteGrantsCredit(t *testing.T) {
+	sys := newSystem(t)
+	events := make(chan any, 64)
+	echoWithCredit := func(ctx actor.Context, msg any) {
+		if m, ok := msg.(*messages.Received); ok {
+			ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData(), Credit: 1})
+		}
+	}
+	l := serve(t, sys, "127.0.0.1:0", handlerProps(events, echoWithCredit), WithReadCredit(1))
+	c := dial(t, sys, l.Addr().String())
+	ctx := testCtx(t)
+	for i := range 10 {
+		msg := []byte{byte('a' + i)}
+		if _, err := c.Send(ctx, msg, time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if got, err := c.RecvExact(ctx, 1, 5*time.Second); err != nil || got[0] != msg[0] {
+			t.Fatalf("echo %d = %q, %v", i, got, err)
+		}
+	}
+}

@@ -109,8 +109,7 @@ func run(cfg config, out io.Writer) error {
 // echoHandler writes back what it receives and grants one more credit.
 func echoHandler(ctx actor.Context) {
 	if m, ok := ctx.Message().(*messages.Received); ok {
-		ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData()})
-		ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
+		ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData(), Credit: 1}) // echo, and read on
 	}
 }
 

@@ -216,8 +216,7 @@ func run(w io.Writer) error {
 func echoProps(sys *actors.System) *actor.Props {
 	return actor.PropsFromFunc(func(ctx actor.Context) {
 		if m, ok := ctx.Message().(*messages.Received); ok {
-			ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData()})
-			ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
+			ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData(), Credit: 1}) // echo, and read on
 		}
 	}, actor.WithDispatcher(sys.Dispatcher()))
 }

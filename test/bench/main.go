@@ -4,6 +4,7 @@ import (
 	"flag"
 	"fmt"
 	"os"
+	"runtime/pprof"
 	"time"
 )
 
@@ -15,8 +16,19 @@ func main() {
 			impl := fs.String("impl", implActornet, "actornet, gonet or gnet")
 			mode := fs.String("mode", modeEcho, "echo, sink or udp")
 			addr := fs.String("addr", "127.0.0.1:0", "listen address")
+			prof := fs.String("cpuprofile", "", "write a CPU profile of the server to `file`")
 			_ = fs.Parse(os.Args[2:])
-			exit(serverMain(*impl, *mode, *addr))
+			if *prof != "" {
+				f, err := os.Create(*prof)
+				exit(err)
+				exit(pprof.StartCPUProfile(f))
+				defer func() { pprof.StopCPUProfile(); f.Close() }()
+			}
+			err := serverMain(*impl, *mode, *addr)
+			if err != nil {
+				pprof.StopCPUProfile()
+			}
+			exit(err)
 			return
 		case "client":
 			fs := flag.NewFlagSet("client", flag.ExitOnError)
@@ -34,6 +46,9 @@ func main() {
 		}
 	}
 	var o runOptions
+	flag.StringVar(&o.tables, "tables", defaultTables, "tables to run (a subset skips the README update)")
+	flag.StringVar(&o.conns, "conns", defaultConns, "connection counts of the ping-pong tables")
+	flag.StringVar(&o.sizes, "sizes", defaultSizes, "payload sizes of the ping-pong tables")
 	flag.BoolVar(&o.quick, "quick", false, "one repeat of a few cells, to try the harness")
 	flag.IntVar(&o.repeats, "repeats", 5, "repeats per cell (medians are reported)")
 	flag.DurationVar(&o.window, "window", time.Second, "measured window per run")

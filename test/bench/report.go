@@ -113,27 +113,53 @@ func (r *report) markdown() string {
 	fmt.Fprintf(&b, "Echo servers on loopback, one load generator (Go net blocking clients, a goroutine per connection); "+
 		"medians of %d alternating repeats, %v windows; server CPU from /proc schedstat inside the window. "+
 		"Run on %s in %v: `cd test/bench && go run .`\n\n", reps, r.o.window, time.Now().UTC().Format("2006-01-02"), r.took.Round(time.Second))
-	fmt.Fprintln(&b, "### Ping-pong, server and client on the same core (taskset -c 0)")
-	fmt.Fprintln(&b)
-	r.pingPongTable(&b, "pinned")
-	if len(r.cells("cross")) > 0 {
+	if r.has("pinned") {
+		fmt.Fprintln(&b, "### Ping-pong, server and client on the same core (taskset -c 0)")
+		fmt.Fprintln(&b)
+		r.pingPongTable(&b, "pinned")
+	}
+	if r.has("cross") {
 		fmt.Fprintln(&b)
 		fmt.Fprintln(&b, "### Ping-pong, server on core 0, client on core 1")
 		fmt.Fprintln(&b)
 		r.pingPongTable(&b, "cross")
 	}
-	fmt.Fprintln(&b)
-	fmt.Fprintln(&b, "### Bulk one way (one connection, 64 KiB writes, same core)")
-	fmt.Fprintln(&b)
-	r.simpleTable(&b, "MB/s", 1e6, "GB", 1e9, spec{table: "bulk", client: implGoNet, mode: modeSink, conns: 1, size: 64 << 10})
-	fmt.Fprintln(&b)
-	fmt.Fprintln(&b, "### UDP echo (100 ping-pong peers, 64 B, same core)")
-	fmt.Fprintln(&b)
-	r.simpleTable(&b, "datagrams/s", 1, "100k datagrams", 1e5, spec{table: "udp", client: implGoNet, mode: modeUDP, conns: 100, size: 64})
-	fmt.Fprintln(&b)
-	fmt.Fprintln(&b, "### Idle connections: server RSS growth per connection")
-	fmt.Fprintln(&b)
-	fmt.Fprintln(&b, "| server | connections | KiB per connection | vs Go net |\n|---|---:|---:|---:|")
+	if r.has("bulk") {
+		fmt.Fprintln(&b)
+		fmt.Fprintln(&b, "### Bulk one way (one connection, 64 KiB writes, same core)")
+		fmt.Fprintln(&b)
+		r.simpleTable(&b, "MB/s", 1e6, "GB", 1e9, spec{table: "bulk", client: implGoNet, mode: modeSink, conns: 1, size: 64 << 10})
+	}
+	if r.has("udp") {
+		fmt.Fprintln(&b)
+		fmt.Fprintln(&b, "### UDP echo (100 ping-pong peers, 64 B, same core)")
+		fmt.Fprintln(&b)
+		r.simpleTable(&b, "datagrams/s", 1, "100k datagrams", 1e5, spec{table: "udp", client: implGoNet, mode: modeUDP, conns: 100, size: 64})
+	}
+	if r.has("idle") {
+		r.idleTable(&b)
+	}
+	if r.has("client") {
+		r.clientTable(&b)
+	}
+	return b.String()
+}
+
+// has reports whether the run measured table.
+func (r *report) has(table string) bool {
+	for s := range r.res {
+		if s.table == table {
+			return true
+		}
+	}
+	return false
+}
+
+func (r *report) idleTable(b *strings.Builder) {
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, "### Idle connections: server RSS growth per connection")
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, "| server | connections | KiB per connection | vs Go net |\n|---|---:|---:|---:|")
 	var idle spec
 	for s := range r.res {
 		if s.table == "idle" {
@@ -147,12 +173,15 @@ func (r *report) markdown() string {
 		s := idle
 		s.server = srv
 		k := r.med(s, func(s sample) float64 { return s.perKiB })
-		fmt.Fprintf(&b, "| %s | %d | %.1f | %s |\n", srv, s.conns, k, ratio(k, baseKiB))
+		fmt.Fprintf(b, "| %s | %d | %.1f | %s |\n", srv, s.conns, k, ratio(k, baseKiB))
 	}
-	fmt.Fprintln(&b)
-	fmt.Fprintln(&b, "### Client side: actornet client futures vs Go net blocking client (Go net echo server, 64 B, same core)")
-	fmt.Fprintln(&b)
-	fmt.Fprintln(&b, "| conns | client | round trips/s | vs Go net | client CPU s / 100k | vs Go net |\n|---:|---|---:|---:|---:|---:|")
+}
+
+func (r *report) clientTable(b *strings.Builder) {
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, "### Client side: actornet client futures vs Go net blocking client (Go net echo server, 64 B, same core)")
+	fmt.Fprintln(b)
+	fmt.Fprintln(b, "| conns | client | round trips/s | vs Go net | client CPU s / 100k | vs Go net |\n|---:|---|---:|---:|---:|---:|")
 	for _, c := range []int{1, 100} {
 		base := spec{table: "client", server: implGoNet, client: implGoNet, mode: modeEcho, conns: c, size: 64}
 		bRate := r.med(base, func(s sample) float64 { return s.rate })
@@ -162,10 +191,9 @@ func (r *report) markdown() string {
 			s.client = cl
 			rate := r.med(s, func(s sample) float64 { return s.rate })
 			cpu := r.med(s, func(s sample) float64 { return s.cliCPU })
-			fmt.Fprintf(&b, "| %d | %s | %.0f | %s | %.3f | %s |\n", c, cl, rate, ratio(rate, bRate), cpu, ratio(cpu, bCPU))
+			fmt.Fprintf(b, "| %d | %s | %.0f | %s | %.3f | %s |\n", c, cl, rate, ratio(rate, bRate), cpu, ratio(cpu, bCPU))
 		}
 	}
-	return b.String()
 }
 
 // svg draws the same-core ping-pong round trips/s of each server, as a

@@ -16,6 +16,9 @@ import (
 )
 
 type runOptions struct {
+	tables  string // comma-separated tables to run
+	conns   string // comma-separated connection counts (ping-pong tables)
+	sizes   string // comma-separated payload sizes (ping-pong tables)
 	quick   bool
 	repeats int
 	window  time.Duration
@@ -46,6 +49,13 @@ type sample struct {
 }
 
 var servers = []string{implActornet, implGoNet, implGnet}
+
+// The whole matrix.
+const (
+	defaultTables = "pinned,cross,bulk,udp,idle,client"
+	defaultConns  = "1,100,1000,9000"
+	defaultSizes  = "64,4096"
+)
 
 // proc is a harness child process: a server or a client.
 type proc struct {
@@ -244,7 +254,17 @@ func measureIdle(s spec, srv *proc, addr string) (sample, error) {
 
 // plan lists the runs of the matrix, repeats alternating the servers.
 func plan(o runOptions) []spec {
-	conns, sizes, tables := []int{1, 100, 1000, 9000}, []int{64, 4096}, []string{"pinned", "cross"}
+	conns, sizes := ints(o.conns), ints(o.sizes)
+	want := map[string]bool{}
+	for _, t := range strings.Split(o.tables, ",") {
+		want[strings.TrimSpace(t)] = true
+	}
+	var tables []string
+	for _, t := range []string{"pinned", "cross"} {
+		if want[t] {
+			tables = append(tables, t)
+		}
+	}
 	if o.quick {
 		conns, sizes, tables = []int{1, 100}, []int{64}, []string{"pinned"}
 	}
@@ -269,12 +289,18 @@ func plan(o runOptions) []spec {
 	}
 	for rep := range o.repeats {
 		for _, srv := range rot(rep) {
-			runs = append(runs, spec{table: "bulk", server: srv, client: implGoNet, mode: modeSink, conns: 1, size: 64 << 10})
-			runs = append(runs, spec{table: "udp", server: srv, client: implGoNet, mode: modeUDP, conns: 100, size: 64})
+			if want["bulk"] || o.quick {
+				runs = append(runs, spec{table: "bulk", server: srv, client: implGoNet, mode: modeSink, conns: 1, size: 64 << 10})
+			}
+			if want["udp"] || o.quick {
+				runs = append(runs, spec{table: "udp", server: srv, client: implGoNet, mode: modeUDP, conns: 100, size: 64})
+			}
 		}
-		for _, c := range []int{1, 100} {
-			for _, cl := range []string{implGoNet, implActornet} {
-				runs = append(runs, spec{table: "client", server: implGoNet, client: cl, mode: modeEcho, conns: c, size: 64})
+		if want["client"] || o.quick {
+			for _, c := range []int{1, 100} {
+				for _, cl := range []string{implGoNet, implActornet} {
+					runs = append(runs, spec{table: "client", server: implGoNet, client: cl, mode: modeEcho, conns: c, size: 64})
+				}
 			}
 		}
 	}
@@ -282,16 +308,33 @@ func plan(o runOptions) []spec {
 	if o.quick {
 		idleConns = 1000
 	}
-	for _, srv := range servers {
-		runs = append(runs, spec{table: "idle", server: srv, mode: modeEcho, conns: idleConns})
+	if want["idle"] || o.quick {
+		for _, srv := range servers {
+			runs = append(runs, spec{table: "idle", server: srv, mode: modeEcho, conns: idleConns})
+		}
 	}
 	return runs
+}
+
+// ints parses a comma-separated list of positive integers.
+func ints(list string) []int {
+	var out []int
+	for _, f := range strings.Split(list, ",") {
+		if n, err := strconv.Atoi(strings.TrimSpace(f)); err == nil && n > 0 {
+			out = append(out, n)
+		}
+	}
+	return out
 }
 
 // runMatrix runs the plan, prints progress, and writes the results.
 func runMatrix(o runOptions) error {
 	if o.quick {
 		o.repeats = 1
+	}
+	partial := o.tables != defaultTables || o.conns != defaultConns || o.sizes != defaultSizes
+	if partial {
+		o.readme = "" // the README shows whole runs only
 	}
 	if o.repeats < 1 || o.window <= 0 {
 		return errors.New("-repeats and -window must be positive")

@@ -62,6 +62,8 @@ func serverMain(impl, mode, addr string) error {
 
 // actornetServer is push mode: a connection actor and an echo (or sink)
 // handler per connection; UDP is a push-mode peer with an echo handler.
+// The handlers never block, so they run inline (actors.InlineMailbox): on
+// the poller's goroutine, like gnet's OnTraffic.
 func actornetServer(ctx context.Context, mode, addr string) (string, func(), error) {
 	sys, err := actors.Start()
 	if err != nil {
@@ -73,12 +75,13 @@ func actornetServer(ctx context.Context, mode, addr string) (string, func(), err
 		sink := mode == modeSink
 		h := actor.PropsFromFunc(func(ctx actor.Context) {
 			if m, ok := ctx.Message().(*messages.Received); ok {
-				if !sink {
-					ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData()})
+				if sink {
+					ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
+				} else {
+					ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData(), Credit: 1})
 				}
-				ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
 			}
-		}, actor.WithDispatcher(sys.Dispatcher()))
+		}, actor.WithMailbox(actors.InlineMailbox))
 		l, err := tcp.Serve(ctx, sys, addr, h, tcp.WithMaxConnections(20000), tcp.WithReadSize(64<<10))
 		if err != nil {
 			end()
@@ -91,7 +94,7 @@ func actornetServer(ctx context.Context, mode, addr string) (string, func(), err
 				ctx.Send(ctx.Parent(), &messages.SendTo{Peer: d.GetSender(), Data: d.GetData()})
 				ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
 			}
-		}, actor.WithDispatcher(sys.Dispatcher()))
+		}, actor.WithMailbox(actors.InlineMailbox))
 		p, err := udp.Serve(ctx, sys, addr, h)
 		if err != nil {
 			end()
