@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"net/netip"
+	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/sys/unix"
@@ -34,6 +35,7 @@ type connActor struct {
 	self    *actor.PID
 	handler *actor.PID
 	remote  netip.AddrPort
+	live    *atomic.Int64 // the listener's live count
 	credit  int
 	eof     bool
 	mode    closeMode
@@ -76,11 +78,12 @@ func (q *writeQueue) pop() {
 
 // connProps are the props of the connection actor of an accepted socket;
 // its supervisor strategy is the handlers'.
-func connProps(sys *actors.System, sock *socket.Socket, remote netip.AddrPort, cfg *serverConfig, service string) *actor.Props {
+func connProps(sys *actors.System, sock *socket.Socket, remote netip.AddrPort, cfg *serverConfig, service string, live *atomic.Int64) *actor.Props {
+	live.Add(1)
 	props := actors.SocketProps(sys, sock, func(c *actors.Core) (actor.Actor, actors.Hooks) {
 		c.SetKind("tcp.conn")
 		c.SetService(service)
-		a := &connActor{core: c, cfg: cfg, remote: remote, credit: cfg.credit}
+		a := &connActor{core: c, cfg: cfg, remote: remote, credit: cfg.credit, live: live}
 		if cfg.framing != nil {
 			a.decoder = cfg.framing.newDecoder()
 		}
@@ -95,6 +98,10 @@ func (a *connActor) Receive(ctx actor.Context) {
 	case *actor.Started:
 		a.core.Handle(ctx)
 		a.start(ctx)
+		return
+	case *actor.Stopped:
+		a.live.Add(-1) // out of its listener's live count
+		a.core.Handle(ctx)
 		return
 	case *actor.Terminated:
 		if m.GetWho().Equal(a.handler) {

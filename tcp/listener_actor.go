@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -48,7 +49,9 @@ type AcceptFailed struct {
 }
 
 // listenerStats are the counters behind messages.ListenerStats.
-type listenerStats struct{ Live uint64 }
+// Live is shared with the listener's connections, which count themselves
+// out when they stop: cheaper per connection than watching each one.
+type listenerStats struct{ Live atomic.Int64 }
 
 // acceptMore is the message a push-mode listener sends itself when an
 // accept batch ends with connections perhaps still waiting: with
@@ -103,9 +106,6 @@ func (a *listenerActor) hooks() actors.Hooks {
 func (a *listenerActor) Receive(ctx actor.Context) {
 	a.ctx = ctx
 	switch ctx.Message().(type) {
-	case *actor.Terminated: // a push-mode connection ended
-		a.stats.Live--
-		return
 	case acceptMore:
 		if !a.core.Closed() && !a.paused {
 			a.acceptLoop()
@@ -127,7 +127,7 @@ func (a *listenerActor) Receive(ctx actor.Context) {
 			k := a.core.Counters()
 			reply.Reply(&messages.ListenerStats{
 				Accepted: k.Accepted.Load(), Rejected: k.Rejected.Load(),
-				Live: a.stats.Live, AcceptErrors: k.AcceptErrors.Load(),
+				Live: uint64(max(a.stats.Live.Load(), 0)), AcceptErrors: k.AcceptErrors.Load(),
 			})
 		default:
 			return false
@@ -197,7 +197,7 @@ func (a *listenerActor) acceptLoop() {
 			return
 		}
 		a.backoff = 0
-		if int(a.stats.Live) >= a.server.maxConns {
+		if int(a.stats.Live.Load()) >= a.server.maxConns {
 			_ = sock.Close()
 			a.core.Counters().Rejected.Add(1)
 			continue
@@ -206,14 +206,13 @@ func (a *listenerActor) acceptLoop() {
 			_ = sock.Close()
 			continue
 		}
-		pid, err := a.core.System().SpawnSocketActor(connProps(a.core.System(), sock, remote, a.server, a.local.String()))
+		pid, err := a.core.System().SpawnSocketActor(connProps(a.core.System(), sock, remote, a.server, a.local.String(), &a.stats.Live))
 		if err != nil {
+			a.stats.Live.Add(-1) // never started, so never counts itself out
 			_ = sock.Close()
 			continue
 		}
-		a.ctx.Watch(pid)
 		a.core.Counters().Accepted.Add(1)
-		a.stats.Live++
 		if a.notify != nil {
 			a.ctx.Send(a.notify, &messages.ConnectionOpened{Connection: messages.NewRef(pid)})
 		}
