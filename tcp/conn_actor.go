@@ -3,6 +3,7 @@ package tcp
 import (
 	"net/netip"
 	"sync/atomic"
+	"unsafe"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/sys/unix"
@@ -43,8 +44,9 @@ type connActor struct {
 	queued  int
 	filled  bool // WriteQueueFilled sent, WriteQueueDrained not yet
 
-	decoder decoder  // with framing
-	pending [][]byte // decoded frames waiting for credit
+	decoder decoder   // with framing
+	pending [][]byte  // decoded frames waiting for credit
+	loans   []*[]byte // buffers lent in Received (WithLoanedReads), oldest first
 }
 
 var _ actor.Actor = (*connActor)(nil)
@@ -168,6 +170,12 @@ func (a *connActor) serveReads() {
 	a.deliverPending()
 	sock := a.core.Socket()
 	for a.readable() {
+		if a.cfg.loans != nil && a.decoder == nil {
+			if !a.readLoaned(sock) {
+				return
+			}
+			continue
+		}
 		sp := scratch.Get().(*[]byte)
 		p := (*sp)[:min(a.cfg.readSize, len(*sp))]
 		n, err := sock.Read(p)
@@ -206,8 +214,71 @@ func (a *connActor) serveReads() {
 	}
 }
 
-// resume grants read credit and reads if it can.
+// readLoaned reads into a buffer from the loan pool and lends it in a
+// Received; it reports whether to go on reading.
+func (a *connActor) readLoaned(sock *socket.Socket) bool {
+	bp, _ := a.cfg.loans.Get().(*[]byte)
+	if bp == nil || cap(*bp) < a.cfg.readSize {
+		b := make([]byte, a.cfg.readSize)
+		bp = &b
+	}
+	p := (*bp)[:a.cfg.readSize]
+	n, err := sock.Read(p)
+	a.core.Count(true, n, err)
+	switch {
+	case err == unix.EAGAIN:
+		a.cfg.loans.Put(bp)
+		return false
+	case err != nil:
+		a.cfg.loans.Put(bp)
+		a.finish("read", err)
+		return false
+	case n == 0:
+		a.cfg.loans.Put(bp)
+		a.peerClosed()
+		return false
+	}
+	a.loans = append(a.loans, bp)
+	a.credit--
+	a.tell(&messages.Received{Data: p[:n:n]})
+	return n == len(p) || a.core.Registration().HungUp()
+}
+
+// lent reports whether b lies in a buffer lent to the handler.
+func (a *connActor) lent(b []byte) bool {
+	if len(b) == 0 {
+		return false
+	}
+	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
+	for _, l := range a.loans {
+		base := uintptr(unsafe.Pointer(unsafe.SliceData(*l)))
+		if p >= base && p < base+uintptr(cap(*l)) {
+			return true
+		}
+	}
+	return false
+}
+
+// ownCopy returns b, copied if it lies in a lent buffer: what the
+// connection queues must outlive the loan.
+func (a *connActor) ownCopy(b []byte) []byte {
+	if a.cfg.loans != nil && a.lent(b) {
+		return append([]byte(nil), b...)
+	}
+	return b
+}
+
+// resume grants read credit and reads if it can. With loaned reads, each
+// credit returns the oldest lent buffer to the pool.
 func (a *connActor) resume(credit uint32) {
+	if a.cfg.loans != nil {
+		k := min(int(credit), len(a.loans))
+		for i := 0; i < k; i++ {
+			a.cfg.loans.Put(a.loans[i])
+			a.loans[i] = nil
+		}
+		a.loans = a.loans[:copy(a.loans, a.loans[k:])]
+	}
 	a.credit += int(credit)
 	if a.mode == open || a.mode == confirming {
 		a.core.Want(poller.Readable)
@@ -279,7 +350,7 @@ func (a *connActor) write(cmd *messages.Write) {
 		case err != nil:
 			// Queued, so that the failure answers it as it would a
 			// queued write (WriteFailed when the connection ends).
-			a.queue.push(queuedWrite{data: data, ack: cmd.GetAck()})
+			a.queue.push(queuedWrite{data: a.ownCopy(data), ack: cmd.GetAck()})
 			a.queued += n
 			a.finish("write", err)
 			return
@@ -287,11 +358,11 @@ func (a *connActor) write(cmd *messages.Write) {
 			a.written(cmd.GetAck())
 			return
 		}
-		a.queue.push(queuedWrite{data: data, off: wrote, ack: cmd.GetAck()})
+		a.queue.push(queuedWrite{data: a.ownCopy(data[wrote:]), ack: cmd.GetAck()})
 		a.queued += n - wrote
 		a.core.Want(poller.Writable)
 	} else {
-		a.queue.push(queuedWrite{data: data, ack: cmd.GetAck()})
+		a.queue.push(queuedWrite{data: a.ownCopy(data), ack: cmd.GetAck()})
 		a.queued += n
 	}
 	if !a.filled && a.queued > a.cfg.queueHigh {

@@ -1,6 +1,8 @@
 package tcp
 
 import (
+	"sync"
+
 	"github.com/asynkron/protoactor-go/actor"
 )
 
@@ -19,6 +21,9 @@ type serverConfig struct {
 	batch      int
 	keepOpen   bool
 	framing    Framing
+	// loans, when set (WithLoanedReads), is the pool Received buffers are
+	// lent from.
+	loans *sync.Pool
 }
 
 // Defaults of push mode: bounded everywhere.
@@ -51,6 +56,21 @@ func defaultServerConfig(handler *actor.Props) *serverConfig {
 // (Erlang's {active, N}). Default DefaultReadCredit.
 func WithReadCredit(n int) ListenOption {
 	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.credit = max(n, 1) }) }
+}
+
+// WithLoanedReads makes push-mode connections lend their read buffers
+// instead of copying each read into a new slice: a Received's Data is a
+// pooled buffer that stays the handler's only until it gives back the
+// credit that Received used. Each credit granted (ResumeReading, or a
+// Write's credit) returns the oldest outstanding buffer to the pool, so a
+// handler must be done with Data, or have copied what it keeps, by the
+// time it grants the credit back. A Write may pass Data on as it is: the
+// connection writes it at once, or copies it if it has to queue it. This
+// saves an allocation and a copy per read, which is what bulk transfers
+// and larger messages pay for. Ignored with WithFraming (frames are
+// always copies).
+func WithLoanedReads() ListenOption {
+	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.loans = &sync.Pool{} }) }
 }
 
 // WithReadSize sets the largest Received, in bytes. Default DefaultReadSize.

@@ -63,7 +63,9 @@ func serverMain(impl, mode, addr string) error {
 // actornetServer is push mode: a connection actor and an echo (or sink)
 // handler per connection; UDP is a push-mode peer with an echo handler.
 // The handlers never block, so they run inline (actors.InlineMailbox): on
-// the poller's goroutine, like gnet's OnTraffic.
+// the poller's goroutine, like gnet's OnTraffic; and they are done with a
+// Received's data when they answer it, so reads are lent
+// (tcp.WithLoanedReads), as gnet lends its inbound buffer.
 func actornetServer(ctx context.Context, mode, addr string) (string, func(), error) {
 	sys, err := actors.Start()
 	if err != nil {
@@ -82,7 +84,7 @@ func actornetServer(ctx context.Context, mode, addr string) (string, func(), err
 				}
 			}
 		}, actor.WithMailbox(actors.InlineMailbox))
-		l, err := tcp.Serve(ctx, sys, addr, h, tcp.WithMaxConnections(20000), tcp.WithReadSize(64<<10))
+		l, err := tcp.Serve(ctx, sys, addr, h, tcp.WithMaxConnections(20000), tcp.WithReadSize(64<<10), tcp.WithLoanedReads())
 		if err != nil {
 			end()
 			return "", nil, err
