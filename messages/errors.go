@@ -48,7 +48,9 @@ func Classify(err error) (IOStatus, int32) {
 		return IOStatus_IO_STATUS_TRUNCATED, 0
 	case errors.Is(err, socket.ErrPolling):
 		return IOStatus_IO_STATUS_POLLING_ERROR, 0
-	case errors.Is(err, socket.ErrInvalidArgument), errors.Is(err, socket.ErrInvalidAddress):
+	case errors.Is(err, socket.ErrInvalidAddress):
+		return IOStatus_IO_STATUS_INVALID_ADDRESS, 0
+	case errors.Is(err, socket.ErrInvalidArgument):
 		return IOStatus_IO_STATUS_INVALID_ARGUMENT, 0
 	}
 	return IOStatus_IO_STATUS_NATIVE, 0
@@ -88,6 +90,7 @@ var causes = map[IOStatus]error{
 	IOStatus_IO_STATUS_MESSAGE_TOO_BIG:    syscall.EMSGSIZE,
 	IOStatus_IO_STATUS_INVALID_ARGUMENT:   socket.ErrInvalidArgument,
 	IOStatus_IO_STATUS_TRUNCATED:          socket.ErrTruncated,
+	IOStatus_IO_STATUS_INVALID_ADDRESS:    socket.ErrInvalidAddress,
 }
 
 // Err converts the status to a Go error: nil for IO_STATUS_OK, otherwise a

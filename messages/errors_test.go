@@ -49,7 +49,7 @@ func TestErrnoToStatus(t *testing.T) {
 		{name: "truncated", err: socket.ErrTruncated, code: IOStatus_IO_STATUS_TRUNCATED, stillIsTo: socket.ErrTruncated},
 		{name: "polling", err: socket.ErrPolling, code: IOStatus_IO_STATUS_POLLING_ERROR, stillIsTo: socket.ErrPolling},
 		{name: "invalid argument", err: socket.ErrInvalidArgument, code: IOStatus_IO_STATUS_INVALID_ARGUMENT, stillIsTo: socket.ErrInvalidArgument},
-		{name: "invalid address", err: fmt.Errorf("parse: %w", socket.ErrInvalidAddress), code: IOStatus_IO_STATUS_INVALID_ARGUMENT, stillIsTo: socket.ErrInvalidArgument},
+		{name: "invalid address", err: fmt.Errorf("parse: %w", socket.ErrInvalidAddress), code: IOStatus_IO_STATUS_INVALID_ADDRESS, stillIsTo: socket.ErrInvalidAddress},
 		{name: "unknown", err: errors.New("mystery"), code: IOStatus_IO_STATUS_NATIVE},
 	}
 	for _, tt := range tests {

@@ -30,7 +30,7 @@ func Rejection(cmd proto.Message, code IOStatus) proto.Message {
 		switch code {
 		case IOStatus_IO_STATUS_TIMEOUT:
 			cs = ConnectStatus_CONNECT_STATUS_TIMEOUT
-		case IOStatus_IO_STATUS_INVALID_ARGUMENT:
+		case IOStatus_IO_STATUS_INVALID_ARGUMENT, IOStatus_IO_STATUS_INVALID_ADDRESS:
 			cs = ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS
 		case IOStatus_IO_STATUS_CONNECTION_REFUSED:
 			cs = ConnectStatus_CONNECT_STATUS_REFUSED

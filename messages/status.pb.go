@@ -96,6 +96,10 @@ const (
 	IOStatus_IO_STATUS_INVALID_ARGUMENT IOStatus = 12
 	// truncated: a datagram was longer than the buffer offered for it.
 	IOStatus_IO_STATUS_TRUNCATED IOStatus = 13
+	// invalid_address: an address that does not parse or cannot be used
+	// (port 0 to connect to, port over 65535, wrong family). A kind of
+	// invalid_argument: Go errors match both.
+	IOStatus_IO_STATUS_INVALID_ADDRESS IOStatus = 14
 )
 
 // Enum value maps for IOStatus.
@@ -115,6 +119,7 @@ var (
 		11: "IO_STATUS_EOF",
 		12: "IO_STATUS_INVALID_ARGUMENT",
 		13: "IO_STATUS_TRUNCATED",
+		14: "IO_STATUS_INVALID_ADDRESS",
 	}
 	IOStatus_value = map[string]int32{
 		"IO_STATUS_OK":                 0,
@@ -131,6 +136,7 @@ var (
 		"IO_STATUS_EOF":                11,
 		"IO_STATUS_INVALID_ARGUMENT":   12,
 		"IO_STATUS_TRUNCATED":          13,
+		"IO_STATUS_INVALID_ADDRESS":    14,
 	}
 )
 
@@ -556,7 +562,7 @@ const file_status_proto_rawDesc = "" +
 	"\x06Domain\x12\x16\n" +
 	"\x12DOMAIN_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vDOMAIN_IPV4\x10\x01\x12\x0f\n" +
-	"\vDOMAIN_IPV6\x10\x02*\xfa\x02\n" +
+	"\vDOMAIN_IPV6\x10\x02*\x99\x03\n" +
 	"\bIOStatus\x12\x10\n" +
 	"\fIO_STATUS_OK\x10\x00\x12\x14\n" +
 	"\x10IO_STATUS_CLOSED\x10\x01\x12\x1e\n" +
@@ -572,7 +578,8 @@ const file_status_proto_rawDesc = "" +
 	"\x12\x11\n" +
 	"\rIO_STATUS_EOF\x10\v\x12\x1e\n" +
 	"\x1aIO_STATUS_INVALID_ARGUMENT\x10\f\x12\x17\n" +
-	"\x13IO_STATUS_TRUNCATED\x10\r*^\n" +
+	"\x13IO_STATUS_TRUNCATED\x10\r\x12\x1d\n" +
+	"\x19IO_STATUS_INVALID_ADDRESS\x10\x0e*^\n" +
 	"\x06PollOp\x12\x17\n" +
 	"\x13POLL_OP_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fPOLL_OP_READ\x10\x01\x12\x11\n" +

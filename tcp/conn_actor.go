@@ -1,8 +1,11 @@
 package tcp
 
 import (
+	"fmt"
 	"net/netip"
+	"os"
 	"sync/atomic"
+	"time"
 	"unsafe"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -47,7 +50,23 @@ type connActor struct {
 	decoder decoder   // with framing
 	pending [][]byte  // decoded frames waiting for credit
 	loans   []*[]byte // buffers lent in Received (WithLoanedReads), oldest first
+
+	idle idleCheck // WithIdleTimeout
 }
+
+// idleCheck closes a connection that moves no bytes: every half idle
+// timeout it compares the actor's read and write counts with the last
+// check's; two checks in a row with no change close it. The data path pays
+// nothing for it.
+type idleCheck struct {
+	id    uint64
+	timer *time.Timer
+	seen  uint64
+	quiet int
+}
+
+// errIdle is the cause of an idle close.
+var errIdle = fmt.Errorf("no bytes moved for the idle timeout: %w", os.ErrDeadlineExceeded)
 
 var _ actor.Actor = (*connActor)(nil)
 
@@ -89,7 +108,7 @@ func connProps(sys *actors.System, sock *socket.Socket, remote netip.AddrPort, c
 		if cfg.framing != nil {
 			a.decoder = cfg.framing.newDecoder()
 		}
-		return a, actors.Hooks{Ready: a.ready, Wants: a.wants, Cancel: a.cancel}
+		return a, actors.Hooks{Ready: a.ready, Wants: a.wants, Cancel: a.cancel, Expire: a.expire}
 	})
 	return props.Configure(actor.WithSupervisor(cfg.strategy))
 }
@@ -150,9 +169,34 @@ func (a *connActor) start(ctx actor.Context) {
 		Local:      messages.NewEndpoint(local),
 		Remote:     messages.NewEndpoint(a.remote),
 	})
+	if a.cfg.idle > 0 {
+		a.armIdle()
+	}
 	a.core.Want(poller.Readable)
 	a.serveReads()
 	a.core.UpdateWants()
+}
+
+func (a *connActor) armIdle() {
+	a.idle.id = a.core.NextID()
+	a.idle.timer = a.core.After(a.cfg.idle/2, a.idle.id)
+}
+
+// expire runs the idle check.
+func (a *connActor) expire(id uint64) bool {
+	if id != a.idle.id || a.mode == closedConn {
+		return false
+	}
+	k := a.core.Counters()
+	seen := k.Reads.Load() + k.Writes.Load()
+	if seen != a.idle.seen {
+		a.idle.seen, a.idle.quiet = seen, 0
+	} else if a.idle.quiet++; a.idle.quiet >= 2 {
+		a.finish("idle", errIdle)
+		return true
+	}
+	a.armIdle()
+	return true
 }
 
 func (a *connActor) tell(msg proto.Message) {
@@ -487,6 +531,9 @@ func (a *connActor) wants(d poller.Direction) bool {
 // cancel runs when the socket closes under the actor (stop, system stop):
 // queued writes fail.
 func (a *connActor) cancel(code messages.IOStatus) {
+	if a.idle.timer != nil {
+		a.idle.timer.Stop()
+	}
 	for a.queue.len() > 0 {
 		a.tell(&messages.WriteFailed{Ack: a.queue.front().ack, Status: &messages.Status{Code: code, Op: "write"}})
 		a.queue.pop()

@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
@@ -20,6 +21,7 @@ type serverConfig struct {
 	maxConns   int
 	batch      int
 	keepOpen   bool
+	idle       time.Duration
 	framing    Framing
 	// loans, when set (WithLoanedReads), is the pool Received buffers are
 	// lent from.
@@ -35,6 +37,7 @@ const (
 	DefaultWriteLow       = 256 << 10
 	DefaultMaxConnections = 8192
 	DefaultAcceptBatch    = 64
+	DefaultIdleTimeout    = 5 * time.Minute
 )
 
 func defaultServerConfig(handler *actor.Props) *serverConfig {
@@ -48,6 +51,7 @@ func defaultServerConfig(handler *actor.Props) *serverConfig {
 		queueLow:   DefaultWriteLow,
 		maxConns:   DefaultMaxConnections,
 		batch:      DefaultAcceptBatch,
+		idle:       DefaultIdleTimeout,
 	}
 }
 
@@ -56,6 +60,15 @@ func defaultServerConfig(handler *actor.Props) *serverConfig {
 // (Erlang's {active, N}). Default DefaultReadCredit.
 func WithReadCredit(n int) ListenOption {
 	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.credit = max(n, 1) }) }
+}
+
+// WithIdleTimeout closes a push-mode connection that has moved no bytes,
+// either way, for d (checked every d/2, so it closes between d and 1.5·d):
+// the handler gets ErrorClosed (op "idle", status timeout) and the peer a
+// FIN. A handler that withholds read credit that long idles its connection
+// too. Zero disables it; the default is DefaultIdleTimeout.
+func WithIdleTimeout(d time.Duration) ListenOption {
+	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.idle = max(d, 0) }) }
 }
 
 // WithLoanedReads makes push-mode connections lend their read buffers

@@ -499,3 +499,55 @@ func TestServeLoanedReads(t *testing.T) {
 		}
 	})
 }
+
+// TestServeIdleTimeout: a connection that moves no bytes is closed after
+// the idle timeout (its handler sees ErrorClosed for op idle with status
+// timeout; its peer, end of stream), while one that keeps exchanging bytes
+// stays open.
+func TestServeIdleTimeout(t *testing.T) {
+	sys := newSystem(t)
+	events := make(chan any, 4096)
+	const idleFor = 200 * time.Millisecond
+	l := serve(t, sys, "127.0.0.1:0", handlerProps(events, echoing), WithIdleTimeout(idleFor))
+	ctx := testCtx(t)
+	busy := dial(t, sys, l.Addr().String())
+	quiet := dial(t, sys, l.Addr().String())
+	start := time.Now()
+	closed := quiet.RecvAsync(16, 0)
+	for {
+		// The busy connection echoes a byte every 10 ms until the quiet one
+		// has been closed.
+		if _, err := busy.Send(ctx, []byte("x"), time.Second); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := busy.RecvExact(ctx, 1, time.Second); err != nil {
+			t.Fatalf("the busy connection was closed: %v", err)
+		}
+		select {
+		case <-closed.Done():
+		case <-time.After(10 * time.Millisecond):
+			continue
+		}
+		break
+	}
+	res, err := closed.Wait(ctx)
+	if err == nil {
+		err = res.GetStatus().Err()
+	}
+	if !errors.Is(err, io.EOF) {
+		t.Fatalf("quiet connection: %v, want end of stream", err)
+	}
+	if took := time.Since(start); took < idleFor {
+		t.Fatalf("closed after %v, before the idle timeout %v", took, idleFor)
+	}
+	ec := next[*messages.ErrorClosed](t, events)
+	if ec.GetCause().GetOp() != "idle" || ec.GetCause().GetCode() != messages.IOStatus_IO_STATUS_TIMEOUT {
+		t.Fatalf("ErrorClosed = %v, want op idle, timeout", ec)
+	}
+	if _, err := busy.Send(ctx, []byte("y"), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if got, err := busy.RecvExact(ctx, 1, time.Second); err != nil || string(got) != "y" {
+		t.Fatalf("busy connection after: %q, %v", got, err)
+	}
+}
