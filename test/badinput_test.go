@@ -102,7 +102,10 @@ func TestBadInput(t *testing.T) {
 		{"send with a negative timeout", "send", socket.ErrInvalidArgument, func() error { _, err := connected().Send(ctx, []byte("x"), -time.Millisecond); return err }},
 		{"accept with a negative timeout", "accept", socket.ErrInvalidArgument, func() error { _, err := l.Accept(ctx, -time.Second); return err }},
 		{"recvfrom of 0 bytes", "recvfrom", socket.ErrInvalidArgument, func() error { _, err := peer().RecvFrom(ctx, 0, time.Second); return err }},
-		{"a datagram over 65,535 bytes", "sendto", syscall.EMSGSIZE, func() error { _, err := peer().SendTo(ctx, netip.MustParseAddrPort("127.0.0.1:9"), big, time.Second); return err }},
+		{"a datagram over 65,535 bytes", "sendto", syscall.EMSGSIZE, func() error {
+			_, err := peer().SendTo(ctx, netip.MustParseAddrPort("127.0.0.1:9"), big, time.Second)
+			return err
+		}},
 		{"poll with a negative timeout", "poll", socket.ErrInvalidArgument, func() error { _, err := connected().Poll(ctx, messages.PollOp_POLL_OP_READ, -time.Second); return err }},
 		{"length prefix of 3 bytes", "", socket.ErrInvalidArgument, func() error { _, err := tcp.LengthPrefixed(3, 100); return err }},
 		{"line limit of 0", "", socket.ErrInvalidArgument, func() error { _, err := tcp.Lines(0); return err }},
