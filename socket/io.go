@@ -19,6 +19,12 @@ func (s *Socket) Read(p []byte) (int, error) {
 		return 0, net.ErrClosed
 	}
 	for {
+		if f := injected(OpRead, s.fd); f != nil {
+			if f == unix.EINTR {
+				continue
+			}
+			return 0, f
+		}
 		n, err := sysRead(s.fd, p)
 		if err == unix.EINTR {
 			continue
@@ -37,6 +43,12 @@ func (s *Socket) Write(p []byte) (int, error) {
 		return 0, net.ErrClosed
 	}
 	for {
+		if f := injected(OpWrite, s.fd); f != nil {
+			if f == unix.EINTR {
+				continue
+			}
+			return 0, f
+		}
 		n, err := sysSend(s.fd, p, unix.MSG_NOSIGNAL)
 		if err == unix.EINTR {
 			continue
@@ -57,6 +69,12 @@ func (s *Socket) SendTo(p []byte, ap netip.AddrPort) (int, error) {
 		return 0, err
 	}
 	for {
+		if f := injected(OpSendTo, s.fd); f != nil {
+			if f == unix.EINTR {
+				continue
+			}
+			return 0, f
+		}
 		n, err := sysSendTo(s.fd, p, unix.MSG_NOSIGNAL, &rsa, l)
 		if err == unix.EINTR {
 			continue
@@ -74,6 +92,12 @@ func (s *Socket) RecvFrom(p []byte) (length int, from netip.AddrPort, err error)
 	}
 	var rsa unix.RawSockaddrAny
 	for {
+		if f := injected(OpRecvFrom, s.fd); f != nil {
+			if f == unix.EINTR {
+				continue
+			}
+			return 0, netip.AddrPort{}, f
+		}
 		n, err := sysRecvFrom(s.fd, p, unix.MSG_TRUNC, &rsa)
 		if err == unix.EINTR {
 			continue

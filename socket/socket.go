@@ -266,6 +266,9 @@ func (s *Socket) Accept() (*Socket, netip.AddrPort, error) {
 	if s.fd < 0 {
 		return nil, netip.AddrPort{}, net.ErrClosed
 	}
+	if err := injected(OpAccept, s.fd); err != nil {
+		return nil, netip.AddrPort{}, err
+	}
 	fd, sa, err := sysAccept4(s.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 	if err != nil {
 		return nil, netip.AddrPort{}, err
