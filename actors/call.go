@@ -79,6 +79,14 @@ type dropReplier struct{}
 
 func (dropReplier) Reply(any) {}
 
+// Discards reports whether r drops its answer: the command came without a
+// sender (a push-mode handler's fire-and-forget SendTo), so an actor need
+// not build the answer at all.
+func Discards(r Replier) bool {
+	_, ok := r.(dropReplier)
+	return ok
+}
+
 // rejectClosed answers a request that reached a stopped socket actor (in
 // its mailbox, or as a dead letter): a Call as closed, a withdrawal as
 // cancelled (its request was answered already, or is answered now).

@@ -2,6 +2,7 @@ package messages
 
 import (
 	"strings"
+	"sync"
 
 	"google.golang.org/protobuf/proto"
 )
@@ -11,8 +12,17 @@ func OpName(cmd proto.Message) string {
 	if cmd == nil {
 		return "actornet"
 	}
-	return strings.ToLower(string(cmd.ProtoReflect().Descriptor().Name()))
+	d := cmd.ProtoReflect().Descriptor()
+	if name, ok := opNames.Load(d); ok {
+		return name.(string)
+	}
+	name := strings.ToLower(string(d.Name()))
+	opNames.Store(d, name)
+	return name
 }
+
+// opNames caches OpName by message descriptor: it is asked on data paths.
+var opNames sync.Map
 
 // Rejection builds the answer to cmd for a request that failed before it
 // could run (socket closed, cancelled, timed out, invalid): the command's own

@@ -290,6 +290,24 @@ func (a *peerActor) send(cmd proto.Message, to netip.AddrPort, data []byte, time
 		reply.Reply(sendResult(cmd, a.status(op, to, err), 0))
 		return
 	}
+	if len(a.sends) == 0 {
+		// Nothing queued: send at once; only EAGAIN queues the datagram.
+		sock := a.core.Socket()
+		var n int
+		var err error
+		if to.IsValid() {
+			n, err = sock.SendTo(data, to)
+		} else {
+			n, err = sock.Write(data)
+		}
+		a.core.Count(false, n, err)
+		if err != unix.EAGAIN {
+			if !actors.Discards(reply) {
+				reply.Reply(sendResult(cmd, a.status(op, to, err), n))
+			}
+			return
+		}
+	}
 	r := &sendReq{id: a.core.NextID(), cmd: cmd, to: to, data: data, reply: reply}
 	a.sends = append(a.sends, r)
 	if len(a.sends) == 1 {
@@ -328,7 +346,9 @@ func (a *peerActor) serveSends() {
 		actors.StopTimer(r.timer)
 		a.sends[0] = nil
 		a.sends = a.sends[1:]
-		r.reply.Reply(sendResult(r.cmd, a.status(messages.OpName(r.cmd), r.to, err), n))
+		if !actors.Discards(r.reply) {
+			r.reply.Reply(sendResult(r.cmd, a.status(messages.OpName(r.cmd), r.to, err), n))
+		}
 	}
 }
 
