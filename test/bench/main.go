@@ -40,8 +40,16 @@ func main() {
 			fs.IntVar(&cfg.size, "size", 64, "payload bytes")
 			fs.DurationVar(&cfg.warmup, "warmup", 200*time.Millisecond, "load before the window")
 			fs.DurationVar(&cfg.duration, "duration", time.Second, "the measured window")
+			prof := fs.String("cpuprofile", "", "write a CPU profile of the client to `file`")
 			_ = fs.Parse(os.Args[2:])
-			exit(clientMain(cfg))
+			if *prof != "" {
+				f, err := os.Create(*prof)
+				exit(err)
+				exit(pprof.StartCPUProfile(f))
+			}
+			err := clientMain(cfg)
+			pprof.StopCPUProfile()
+			exit(err)
 			return
 		}
 	}
