@@ -29,7 +29,8 @@ func Request[T any](s Sender, pid *actor.PID, msg proto.Message) *Future[T] {
 		f.remote = requestRemote(as.ActorSystem(), s, pid, msg, f)
 		return f
 	}
-	s.Send(pid, &Call{Msg: msg, Reply: f})
+	f.call = Call{Msg: msg, Reply: f}
+	s.Send(pid, &f.call)
 	return f
 }
 

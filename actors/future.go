@@ -33,6 +33,9 @@ type Future[T any] struct {
 
 	// remote is the reply process of a request to another node.
 	remote *replyProcess
+	// call is the Call a local Request sends: part of the future, so a
+	// request allocates one object less.
+	call Call
 }
 
 const (

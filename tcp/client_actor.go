@@ -113,7 +113,12 @@ func (a *clientActor) ioGate(op string, cmd proto.Message, reply actors.Replier)
 	return false
 }
 
+// status is a result's status: nil for success (Status.Err and GetCode
+// read nil as ok), so that a successful Send or Recv allocates no status.
 func (a *clientActor) status(op string, err error) *messages.Status {
+	if err == nil {
+		return nil
+	}
 	return messages.StatusOf(op, netFor(a.remote), a.remote, err)
 }
 
