@@ -507,7 +507,7 @@ func TestServeLoanedReads(t *testing.T) {
 func TestServeIdleTimeout(t *testing.T) {
 	sys := newSystem(t)
 	events := make(chan any, 4096)
-	const idleFor = 200 * time.Millisecond
+	const idleFor = 500 * time.Millisecond
 	l := serve(t, sys, "127.0.0.1:0", handlerProps(events, echoing), WithIdleTimeout(idleFor))
 	ctx := testCtx(t)
 	busy := dial(t, sys, l.Addr().String())
