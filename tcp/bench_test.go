@@ -16,13 +16,14 @@ import (
 // write), driven by a raw blocking client socket so the figure is the
 // server side's. Allocations per round trip are what issue 6 drives to 0.
 func BenchmarkPushEchoRoundTrip(b *testing.B) {
-	b.Run("dispatcher", func(b *testing.B) { benchPushEcho(b, false) })
-	b.Run("inline", func(b *testing.B) { benchPushEcho(b, true) })
+	b.Run("dispatcher", func(b *testing.B) { benchPushEcho(b, false, false) })
+	b.Run("inline", func(b *testing.B) { benchPushEcho(b, true, false) })
+	b.Run("inline-loaned", func(b *testing.B) { benchPushEcho(b, true, true) })
 }
 
 // benchPushEcho measures the echo with the handler on the worker-pool
 // dispatcher, or inline (actors.InlineMailbox: on the poller's goroutine).
-func benchPushEcho(b *testing.B, inline bool) {
+func benchPushEcho(b *testing.B, inline, loaned bool) {
 	sys := newSystem(b)
 	where := actor.WithDispatcher(sys.Dispatcher())
 	if inline {
@@ -33,7 +34,11 @@ func benchPushEcho(b *testing.B, inline bool) {
 			ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData(), Credit: 1})
 		}
 	}, where)
-	l, err := Serve(testCtx(b), sys, "127.0.0.1:0", echo)
+	var opts []ListenOption
+	if loaned {
+		opts = append(opts, WithLoanedReads())
+	}
+	l, err := Serve(testCtx(b), sys, "127.0.0.1:0", echo, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}
