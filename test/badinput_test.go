@@ -146,6 +146,29 @@ func TestBadInput(t *testing.T) {
 			_, err := p.SendTo(ctx, netip.MustParseAddrPort("127.0.0.1:9"), []byte("x"), time.Second)
 			return err
 		}},
+		{"system stopped during a pending recv", "recv", socket.ErrCancelled, func() error {
+			sys2, err := actors.Start()
+			if err != nil {
+				return err
+			}
+			l2, err := tcp.Listen(ctx, sys2, "127.0.0.1:0")
+			if err != nil {
+				return err
+			}
+			c, err := tcp.Dial(ctx, sys2, l2.Addr().String())
+			if err != nil {
+				return err
+			}
+			pending := c.RecvAsync(16, 0)
+			if err := sys2.Stop(ctx); err != nil {
+				return err
+			}
+			res, err := pending.Wait(ctx)
+			if err != nil {
+				return err
+			}
+			return res.GetStatus().Err()
+		}},
 		{"accept after the listener closed", "accept", net.ErrClosed, func() error {
 			l2, err := tcp.Listen(ctx, sys, "127.0.0.1:0")
 			if err != nil {

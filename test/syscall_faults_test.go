@@ -145,10 +145,16 @@ func TestSyscallFaultEINTR(t *testing.T) {
 	}
 }
 
-// TestSyscallFaultAcceptEMFILE: EMFILE from accept makes a push-mode
-// listener back off (AcceptFailed) and accept the waiting connection once
-// the fault is gone.
+// TestSyscallFaultAcceptEMFILE: EMFILE or ENFILE from accept makes a
+// push-mode listener back off and accept the waiting connection once the
+// fault is gone.
 func TestSyscallFaultAcceptEMFILE(t *testing.T) {
+	for _, errno := range []syscall.Errno{syscall.EMFILE, syscall.ENFILE} {
+		t.Run(errno.Error(), func(t *testing.T) { acceptFault(t, errno) })
+	}
+}
+
+func acceptFault(t *testing.T, errno syscall.Errno) {
 	l, _ := pushEcho(t)
 	var failing atomic.Bool
 	failing.Store(true)
@@ -159,7 +165,7 @@ func TestSyscallFaultAcceptEMFILE(t *testing.T) {
 			case failed <- struct{}{}:
 			default:
 			}
-			return syscall.EMFILE
+			return errno
 		}
 		return nil
 	})
