@@ -84,41 +84,41 @@ func TestBadInput(t *testing.T) {
 		run  func() error
 	}{
 		// Addresses and ports.
-		{"connect to a malformed address", "connect", socket.ErrInvalidAddress, func() error { return connect("not an address", time.Second) }},
-		{"connect to port 99999", "connect", socket.ErrInvalidAddress, func() error { return connect("127.0.0.1:99999", time.Second) }},
-		{"connect to port -1", "connect", socket.ErrInvalidAddress, func() error { return connect("127.0.0.1:-1", time.Second) }},
-		{"connect to an empty address", "connect", socket.ErrInvalidAddress, func() error { return connect("", time.Second) }},
-		{"connect to port 0", "connect", socket.ErrInvalidAddress, func() error { return connect("127.0.0.1:0", time.Second) }},
-		{"listen on a malformed address", "listen", socket.ErrInvalidAddress, func() error { _, err := tcp.Listen(ctx, sys, "300.1.1.1:0"); return err }},
-		{"listen on port 70000", "listen", socket.ErrInvalidAddress, func() error { _, err := tcp.Listen(ctx, sys, "127.0.0.1:70000"); return err }},
-		{"bind a malformed address", "bind", socket.ErrInvalidAddress, func() error { _, err := udp.Bind(ctx, sys, "::1"); return err }},
-		{"sendto an invalid address", "sendto", socket.ErrInvalidAddress, func() error { _, err := peer().SendTo(ctx, netip.AddrPort{}, []byte("x"), time.Second); return err }},
+		{name: "connect to a malformed address", op: "connect", want: socket.ErrInvalidAddress, run: func() error { return connect("not an address", time.Second) }},
+		{name: "connect to port 99999", op: "connect", want: socket.ErrInvalidAddress, run: func() error { return connect("127.0.0.1:99999", time.Second) }},
+		{name: "connect to port -1", op: "connect", want: socket.ErrInvalidAddress, run: func() error { return connect("127.0.0.1:-1", time.Second) }},
+		{name: "connect to an empty address", op: "connect", want: socket.ErrInvalidAddress, run: func() error { return connect("", time.Second) }},
+		{name: "connect to port 0", op: "connect", want: socket.ErrInvalidAddress, run: func() error { return connect("127.0.0.1:0", time.Second) }},
+		{name: "listen on a malformed address", op: "listen", want: socket.ErrInvalidAddress, run: func() error { _, err := tcp.Listen(ctx, sys, "300.1.1.1:0"); return err }},
+		{name: "listen on port 70000", op: "listen", want: socket.ErrInvalidAddress, run: func() error { _, err := tcp.Listen(ctx, sys, "127.0.0.1:70000"); return err }},
+		{name: "bind a malformed address", op: "bind", want: socket.ErrInvalidAddress, run: func() error { _, err := udp.Bind(ctx, sys, "::1"); return err }},
+		{name: "sendto an invalid address", op: "sendto", want: socket.ErrInvalidAddress, run: func() error { _, err := peer().SendTo(ctx, netip.AddrPort{}, []byte("x"), time.Second); return err }},
 
 		// Sizes and timeouts.
-		{"connect with a negative timeout", "connect", socket.ErrInvalidArgument, func() error { return connect(l.Addr().String(), -time.Second) }},
-		{"recv of -1 bytes", "recv", socket.ErrInvalidArgument, func() error { _, err := connected().Recv(ctx, -1, time.Second); return err }},
-		{"recvexact of -5 bytes", "recvexact", socket.ErrInvalidArgument, func() error { _, err := connected().RecvExact(ctx, -5, time.Second); return err }},
-		{"recv with a negative timeout", "recv", socket.ErrInvalidArgument, func() error { _, err := connected().Recv(ctx, 16, -time.Millisecond); return err }},
-		{"send with a negative timeout", "send", socket.ErrInvalidArgument, func() error { _, err := connected().Send(ctx, []byte("x"), -time.Millisecond); return err }},
-		{"accept with a negative timeout", "accept", socket.ErrInvalidArgument, func() error { _, err := l.Accept(ctx, -time.Second); return err }},
-		{"recvfrom of 0 bytes", "recvfrom", socket.ErrInvalidArgument, func() error { _, err := peer().RecvFrom(ctx, 0, time.Second); return err }},
-		{"a datagram over 65,535 bytes", "sendto", syscall.EMSGSIZE, func() error {
+		{name: "connect with a negative timeout", op: "connect", want: socket.ErrInvalidArgument, run: func() error { return connect(l.Addr().String(), -time.Second) }},
+		{name: "recv of -1 bytes", op: "recv", want: socket.ErrInvalidArgument, run: func() error { _, err := connected().Recv(ctx, -1, time.Second); return err }},
+		{name: "recvexact of -5 bytes", op: "recvexact", want: socket.ErrInvalidArgument, run: func() error { _, err := connected().RecvExact(ctx, -5, time.Second); return err }},
+		{name: "recv with a negative timeout", op: "recv", want: socket.ErrInvalidArgument, run: func() error { _, err := connected().Recv(ctx, 16, -time.Millisecond); return err }},
+		{name: "send with a negative timeout", op: "send", want: socket.ErrInvalidArgument, run: func() error { _, err := connected().Send(ctx, []byte("x"), -time.Millisecond); return err }},
+		{name: "accept with a negative timeout", op: "accept", want: socket.ErrInvalidArgument, run: func() error { _, err := l.Accept(ctx, -time.Second); return err }},
+		{name: "recvfrom of 0 bytes", op: "recvfrom", want: socket.ErrInvalidArgument, run: func() error { _, err := peer().RecvFrom(ctx, 0, time.Second); return err }},
+		{name: "a datagram over 65,535 bytes", op: "sendto", want: syscall.EMSGSIZE, run: func() error {
 			_, err := peer().SendTo(ctx, netip.MustParseAddrPort("127.0.0.1:9"), big, time.Second)
 			return err
 		}},
-		{"poll with a negative timeout", "poll", socket.ErrInvalidArgument, func() error { _, err := connected().Poll(ctx, messages.PollOp_POLL_OP_READ, -time.Second); return err }},
-		{"length prefix of 3 bytes", "", socket.ErrInvalidArgument, func() error { _, err := tcp.LengthPrefixed(3, 100); return err }},
-		{"line limit of 0", "", socket.ErrInvalidArgument, func() error { _, err := tcp.Lines(0); return err }},
+		{name: "poll with a negative timeout", op: "poll", want: socket.ErrInvalidArgument, run: func() error { _, err := connected().Poll(ctx, messages.PollOp_POLL_OP_READ, -time.Second); return err }},
+		{name: "length prefix of 3 bytes", op: "", want: socket.ErrInvalidArgument, run: func() error { _, err := tcp.LengthPrefixed(3, 100); return err }},
+		{name: "line limit of 0", op: "", want: socket.ErrInvalidArgument, run: func() error { _, err := tcp.Lines(0); return err }},
 
 		// Messages a socket actor does not take.
-		{"bind sent to a TCP client", "bind", socket.ErrInvalidArgument, func() error {
+		{name: "bind sent to a TCP client", op: "bind", want: socket.ErrInvalidArgument, run: func() error {
 			c := newClient()
 			return statusErr(actors.Request[*messages.BindResult](sys.Root(), c.PID(), &messages.Bind{}).Wait(ctx))
 		}},
-		{"accept sent to a UDP peer", "accept", socket.ErrInvalidArgument, func() error {
+		{name: "accept sent to a UDP peer", op: "accept", want: socket.ErrInvalidArgument, run: func() error {
 			return statusErr(actors.Request[*messages.AcceptResult](sys.Root(), peer().PID(), &messages.Accept{}).Wait(ctx))
 		}},
-		{"inject fault without fault injection", "injectfault", socket.ErrInvalidArgument, func() error {
+		{name: "inject fault without fault injection", op: "injectfault", want: socket.ErrInvalidArgument, run: func() error {
 			st, err := actors.Request[*messages.Status](sys.Root(), peer().PID(), &messages.InjectFault{}).Wait(ctx)
 			if err != nil {
 				return err
@@ -127,8 +127,8 @@ func TestBadInput(t *testing.T) {
 		}},
 
 		// Wrong state.
-		{"send before connect", "send", syscall.ENOTCONN, func() error { _, err := newClient().Send(ctx, []byte("x"), time.Second); return err }},
-		{"recvfrom on a send-only peer", "recvfrom", socket.ErrUDPNotBound, func() error {
+		{name: "send before connect", op: "send", want: syscall.ENOTCONN, run: func() error { _, err := newClient().Send(ctx, []byte("x"), time.Second); return err }},
+		{name: "recvfrom on a send-only peer", op: "recvfrom", want: socket.ErrUDPNotBound, run: func() error {
 			p, err := udp.NewPeer(sys)
 			if err != nil {
 				return err
@@ -137,16 +137,16 @@ func TestBadInput(t *testing.T) {
 			_, err = p.RecvFrom(ctx, 16, time.Second)
 			return err
 		}},
-		{"send after close", "send", net.ErrClosed, func() error { _, err := closedClient().Send(ctx, []byte("x"), time.Second); return err }},
-		{"recv after close", "recv", net.ErrClosed, func() error { _, err := closedClient().Recv(ctx, 16, time.Second); return err }},
-		{"double close", "close", net.ErrClosed, func() error { return closedClient().Close(ctx) }},
-		{"sendto after close", "sendto", net.ErrClosed, func() error {
+		{name: "send after close", op: "send", want: net.ErrClosed, run: func() error { _, err := closedClient().Send(ctx, []byte("x"), time.Second); return err }},
+		{name: "recv after close", op: "recv", want: net.ErrClosed, run: func() error { _, err := closedClient().Recv(ctx, 16, time.Second); return err }},
+		{name: "double close", op: "close", want: net.ErrClosed, run: func() error { return closedClient().Close(ctx) }},
+		{name: "sendto after close", op: "sendto", want: net.ErrClosed, run: func() error {
 			p := peer()
 			_ = p.Close(ctx)
 			_, err := p.SendTo(ctx, netip.MustParseAddrPort("127.0.0.1:9"), []byte("x"), time.Second)
 			return err
 		}},
-		{"system stopped during a pending recv", "recv", socket.ErrCancelled, func() error {
+		{name: "system stopped during a pending recv", op: "recv", want: socket.ErrCancelled, run: func() error {
 			sys2, err := actors.Start()
 			if err != nil {
 				return err
@@ -167,7 +167,7 @@ func TestBadInput(t *testing.T) {
 			}
 			return res.GetStatus().Err()
 		}},
-		{"accept after the listener closed", "accept", net.ErrClosed, func() error {
+		{name: "accept after the listener closed", op: "accept", want: net.ErrClosed, run: func() error {
 			l2, err := tcp.Listen(ctx, sys, "127.0.0.1:0")
 			if err != nil {
 				return err

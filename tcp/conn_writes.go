@@ -1,0 +1,134 @@
+package tcp
+
+// The write side of a push-mode connection: the bounded write queue and
+// its acknowledgments.
+
+import (
+	"golang.org/x/sys/unix"
+
+	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/poller"
+)
+
+type queuedWrite struct {
+	data []byte
+	off  int
+	ack  uint64
+}
+
+// writeQueue is a FIFO of writes that reuses its storage: in the steady
+// state queuing a write allocates nothing.
+type writeQueue struct {
+	items []queuedWrite
+	head  int
+}
+
+func (q *writeQueue) len() int { return len(q.items) - q.head }
+
+func (q *writeQueue) push(w queuedWrite) { q.items = append(q.items, w) }
+
+func (q *writeQueue) front() *queuedWrite { return &q.items[q.head] }
+
+func (q *writeQueue) pop() {
+	q.items[q.head] = queuedWrite{}
+	q.head++
+	if q.head == len(q.items) {
+		q.items, q.head = q.items[:0], 0
+	}
+}
+
+func (a *connActor) write(cmd *messages.Write) {
+	data := cmd.GetData()
+	if a.cfg.framing != nil && a.mode == open {
+		framed, err := a.cfg.framing.encode(data)
+		if err != nil {
+			a.tell(&messages.WriteFailed{Ack: cmd.GetAck(), Status: a.status("write", err)})
+			return
+		}
+		data = framed
+	}
+	n := len(data)
+	switch {
+	case a.mode != open:
+		a.tell(&messages.WriteFailed{Ack: cmd.GetAck(), Status: a.status("write", errClosedConn)})
+		return
+	case n > a.cfg.queueLimit:
+		a.tell(&messages.WriteFailed{Ack: cmd.GetAck(), Status: a.status("write", unix.EMSGSIZE)})
+		return
+	case a.queued+n > a.cfg.queueLimit:
+		a.tell(&messages.WriteFailed{Ack: cmd.GetAck(), Status: a.status("write", unix.EAGAIN)})
+		return
+	case n == 0:
+		a.written(cmd.GetAck())
+		return
+	}
+	if a.queue.len() == 0 {
+		// Nothing queued: write at once, and queue only what the kernel
+		// does not take now.
+		wrote, err := a.core.Socket().Write(data)
+		a.core.Count(false, wrote, err)
+		switch {
+		case err == unix.EAGAIN:
+			wrote = 0
+		case err != nil:
+			// Queued, so that the failure answers it as it would a
+			// queued write (WriteFailed when the connection ends).
+			a.queue.push(queuedWrite{data: a.ownCopy(data), ack: cmd.GetAck()})
+			a.queued += n
+			a.finish("write", err)
+			return
+		case wrote == n:
+			a.written(cmd.GetAck())
+			return
+		}
+		a.queue.push(queuedWrite{data: a.ownCopy(data[wrote:]), ack: cmd.GetAck()})
+		a.queued += n - wrote
+		a.core.Want(poller.Writable)
+	} else {
+		a.queue.push(queuedWrite{data: a.ownCopy(data), ack: cmd.GetAck()})
+		a.queued += n
+	}
+	if !a.filled && a.queued > a.cfg.queueHigh {
+		a.filled = true
+		a.tell(&messages.WriteQueueFilled{Queued: uint64(a.queued)})
+	}
+}
+
+// serveWrites writes the queue in order and acknowledges each Write once
+// all its bytes are in the kernel.
+func (a *connActor) serveWrites() {
+	sock := a.core.Socket()
+	for a.queue.len() > 0 {
+		w := a.queue.front()
+		n, err := sock.Write(w.data[w.off:])
+		a.core.Count(false, n, err)
+		if err == unix.EAGAIN {
+			break
+		}
+		if err != nil {
+			a.finish("write", err)
+			return
+		}
+		w.off += n
+		a.queued -= n
+		if w.off == len(w.data) {
+			ack := w.ack
+			a.queue.pop()
+			a.written(ack)
+		}
+	}
+	if a.filled && a.queued <= a.cfg.queueLow {
+		a.filled = false
+		a.tell(&messages.WriteQueueDrained{Queued: uint64(a.queued)})
+	}
+	if a.queue.len() == 0 && a.mode != open {
+		a.flushThenClose()
+	}
+}
+
+// written acknowledges a Write; ack 0 asks for no acknowledgment.
+func (a *connActor) written(ack uint64) {
+	if ack != 0 {
+		a.tell(&messages.Written{Ack: ack})
+	}
+}
