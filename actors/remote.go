@@ -86,6 +86,10 @@ func (s *System) startRemote(addr string) (err error) {
 	return err
 }
 
+// stopRemote stops the gRPC server. Not Proto.Actor's graceful shutdown:
+// at this version its endpoint manager's stop races with the endpoint
+// writers' goroutines (the race detector reports it); socket actors have
+// already answered everything by the time this runs.
 func (s *System) stopRemote() {
 	if s.remote != nil {
 		s.remote.Shutdown(false)
