@@ -39,6 +39,9 @@ type connActor struct {
 	remote  netip.AddrPort
 	live    *atomic.Int64 // the listener's live count
 	credit  int
+	// drained: the last read found the socket empty (EAGAIN or a short
+	// read, no hang-up), and no Ready has come since.
+	drained bool
 	eof     bool
 	mode    closeMode
 	queue   writeQueue
@@ -239,6 +242,7 @@ func (a *connActor) terminate(ctx actor.Context) {
 
 func (a *connActor) ready(d poller.Direction) {
 	if d == poller.Readable {
+		a.drained = false
 		a.serveReads()
 	} else {
 		a.serveWrites()

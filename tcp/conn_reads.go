@@ -44,6 +44,7 @@ func (a *connActor) serveReads() {
 		scratch.Put(sp)
 		switch {
 		case err == unix.EAGAIN:
+			a.drained = true
 			return
 		case err != nil:
 			a.finish("read", err)
@@ -59,6 +60,7 @@ func (a *connActor) serveReads() {
 			a.deliverPending()
 		}
 		if n < len(p) && !a.core.Registration().HungUp() {
+			a.drained = true
 			return
 		}
 	}
@@ -78,6 +80,7 @@ func (a *connActor) readLoaned(sock *socket.Socket) bool {
 	switch {
 	case err == unix.EAGAIN:
 		a.cfg.loans.Put(bp)
+		a.drained = true
 		return false
 	case err != nil:
 		a.cfg.loans.Put(bp)
@@ -91,7 +94,11 @@ func (a *connActor) readLoaned(sock *socket.Socket) bool {
 	a.loans = append(a.loans, bp)
 	a.credit--
 	a.tell(&messages.Received{Data: p[:n:n]})
-	return n == len(p) || a.core.Registration().HungUp()
+	if n < len(p) && !a.core.Registration().HungUp() {
+		a.drained = true
+		return false
+	}
+	return true
 }
 
 // lent reports whether b lies in a buffer lent to the handler.
@@ -129,8 +136,15 @@ func (a *connActor) resume(credit uint32) {
 		}
 		a.loans = a.loans[:copy(a.loans, a.loans[k:])]
 	}
+	wasReadable := a.readable()
 	a.credit += int(credit)
 	if a.mode == open || a.mode == confirming {
+		if wasReadable && a.drained {
+			// The socket was empty at the last read and readiness has been
+			// wanted ever since: new data brings a Ready. Reading now
+			// would only meet EAGAIN.
+			return
+		}
 		a.core.Want(poller.Readable)
 		a.serveReads()
 	}
