@@ -29,7 +29,7 @@ func TestSlowConsumerBoundedMemory(t *testing.T) {
 	slow := actor.PropsFromFunc(func(ctx actor.Context) {
 		if m, ok := ctx.Message().(*messages.Received); ok {
 			if received.Add(1)%64 == 0 {
-				time.Sleep(time.Millisecond) // the slow work the consumer does, now and then
+				work(time.Millisecond) // the slow work the consumer does, now and then
 			}
 			if delivered.Add(int64(len(m.GetData()))) == offered {
 				close(done)
@@ -79,4 +79,15 @@ func TestSlowConsumerBoundedMemory(t *testing.T) {
 	if growth > 64<<20 {
 		t.Fatalf("heap grew by %d MiB while 1 GiB was offered to a slow consumer", growth>>20)
 	}
+}
+
+// work keeps the processor busy for d: a consumer slow because it computes.
+func work(d time.Duration) {
+	sum := 0
+	for start := time.Now(); time.Since(start) < d; {
+		for i := range 1000 {
+			sum += i
+		}
+	}
+	_ = sum
 }
