@@ -98,6 +98,8 @@ type readerActor struct{ core *Core }
 
 func (a *readerActor) Receive(ctx actor.Context) { a.core.Handle(ctx) }
 
+func (a *readerActor) SocketCore() *Core { return a.core }
+
 // BenchmarkReadinessDelivery: a byte written into a socket pair → epoll
 // edge → Ready message to the socket actor (on the poller goroutine) → its
 // read(2) → a signal back. Run with one poller so the path is fixed.
@@ -129,7 +131,7 @@ func BenchmarkReadinessDelivery(b *testing.B) {
 		},
 		Wants: func(d poller.Direction) bool { return d == poller.Readable },
 	}
-	props := SocketProps(sys, a, func(c *Core) (actor.Actor, Hooks) { core = c; return &readerActor{core: c}, hooks })
+	props := SocketProps(sys, a, func(c *Core) (SocketActor, Hooks) { core = c; return &readerActor{core: c}, hooks })
 	if _, err := sys.SpawnSocketActor(props); err != nil {
 		b.Fatal(err)
 	}

@@ -37,7 +37,14 @@ type Core struct {
 	seq      uint64
 	counts   Counters
 	key      MetricKey
+	// dispatcher, when set (RunOn), runs the actor's mailbox.
+	dispatcher actor.Dispatcher
 }
+
+// RunOn makes the actor run on d's goroutines instead of its posters'
+// (the poller's, the caller's): for a socket actor whose behaviour may
+// block. Call it while building the actor (SocketProps' newActor).
+func (c *Core) RunOn(d actor.Dispatcher) { c.dispatcher = d }
 
 // Count records the outcome of one data syscall by the protocol actor: n
 // bytes read (read true) or written, or a failure; EAGAIN and end of
@@ -88,8 +95,8 @@ type deadline struct{ id uint64 }
 // cancelRequest withdraws a pending request whose caller stopped waiting.
 type cancelRequest struct{ reply Replier }
 
-func newCore(sys *System, sock *socket.Socket, mb *inlineMailbox) *Core {
-	return &Core{sys: sys, sock: sock, mb: mb, key: MetricKey{Kind: "socket"}}
+func newCore(sys *System, sock *socket.Socket) *Core {
+	return &Core{sys: sys, sock: sock, key: MetricKey{Kind: "socket"}}
 }
 
 // System returns the system the actor runs on.
@@ -136,7 +143,9 @@ func (c *Core) Handle(ctx actor.Context) bool {
 	case *actor.Stopping, *actor.Restarting:
 		c.Close(messages.IOStatus_IO_STATUS_CANCELLED)
 	case *actor.Stopped:
-		c.mb.stopped()
+		if c.mb != nil {
+			c.mb.stopped()
+		}
 		c.sys.untrack(c.self)
 	default:
 		return false
@@ -162,6 +171,16 @@ func (c *Core) started(ctx actor.Context) {
 			c.closeFD()
 			ctx.Stop(c.self)
 		}
+	}
+}
+
+// Adopt gives a core built without a socket the socket it will own,
+// before the actor starts: it is registered at Started, as a socket given
+// to SocketProps is. It is for props shared by many actors (one listener's
+// connections), whose producer hands each actor its socket.
+func (c *Core) Adopt(sock *socket.Socket) {
+	if c.sock == nil && c.self == nil {
+		c.sock = sock
 	}
 }
 

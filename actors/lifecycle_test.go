@@ -18,6 +18,8 @@ type boom struct{}
 // panicActor is a socket actor that panics on boom.
 type panicActor struct{ core *Core }
 
+func (a *panicActor) SocketCore() *Core { return a.core }
+
 func (a *panicActor) Receive(ctx actor.Context) {
 	if _, ok := ctx.Message().(boom); ok {
 		panic("boom")
@@ -32,7 +34,7 @@ func panicProps(t *testing.T, sys *System) (*actor.Props, *socket.Socket) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Close() })
-	return SocketProps(sys, a, func(c *Core) (actor.Actor, Hooks) { return &panicActor{core: c}, Hooks{} }), b
+	return SocketProps(sys, a, func(c *Core) (SocketActor, Hooks) { return &panicActor{core: c}, Hooks{} }), b
 }
 
 func TestPanicClosesFD(t *testing.T) {

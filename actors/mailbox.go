@@ -11,8 +11,10 @@ import (
 // for requests), one poster at a time, so readiness reaches the syscall
 // with no goroutine hop and no allocation: messages sit in two growable
 // rings that are reused. Socket actors only make non-blocking syscalls, so
-// running them inline never blocks the poster for long; user handlers stay
-// on Proto.Actor's default mailbox.
+// running them inline never blocks the poster for long. A socket actor
+// whose behaviour may block (a push-mode connection with a blocking
+// handler) sets a dispatcher on its core (Core.RunOn): the mailbox then
+// runs on that dispatcher's goroutines instead of the poster's.
 //
 // Once the actor has stopped (reject is set), requests still queued or
 // arriving are answered as closed instead of being dropped.
@@ -24,28 +26,39 @@ type inlineMailbox struct {
 	suspended bool
 	reject    bool
 	invoker   actor.MessageInvoker
+	// dispatcher, when set, runs the mailbox (drain) instead of the poster.
+	dispatcher actor.Dispatcher
+	drain      func()
 }
 
 var _ actor.Mailbox = (*inlineMailbox)(nil)
 
-// InlineMailbox is a mailbox producer for actors that never block, such as
-// push-mode handlers that compute and answer: with
-// actor.WithMailbox(actors.InlineMailbox), the actor runs on the goroutine
-// that sends to it, one sender at a time, as socket actors do. A
-// push-mode handler then runs on the poller's goroutine: a Received, the
-// handler's Write and the connection's write syscall happen with no
-// goroutine switch and no scheduling, as in an event-loop server. The
-// price: while it runs, that poller serves nobody else, so such a handler
-// must not wait (no Future.Wait, no blocking I/O, no long computation);
-// handlers that do belong on System.Dispatcher or Proto.Actor's default.
-func InlineMailbox() actor.Mailbox { return &inlineMailbox{} }
+func newInlineMailbox() actor.Mailbox { return &inlineMailbox{} }
+
+// SocketActor is an actor built around a Core (see SocketProps).
+type SocketActor interface {
+	actor.Actor
+	// SocketCore returns the actor's core.
+	SocketCore() *Core
+}
 
 func (m *inlineMailbox) PostUserMessage(msg interface{}) { m.post(&m.user, msg) }
 
 func (m *inlineMailbox) PostSystemMessage(msg interface{}) { m.post(&m.system, msg) }
 
+// RegisterHandlers links the mailbox to its actor's core, which tells it
+// when the actor stopped and whether to run on a dispatcher.
 func (m *inlineMailbox) RegisterHandlers(invoker actor.MessageInvoker, _ actor.Dispatcher) {
 	m.invoker = invoker
+	if ctx, ok := invoker.(actor.Context); ok {
+		if sa, ok := ctx.Actor().(SocketActor); ok {
+			core := sa.SocketCore()
+			core.mb = m
+			if core.dispatcher != nil {
+				m.dispatcher, m.drain = core.dispatcher, m.run
+			}
+		}
+	}
 }
 
 func (m *inlineMailbox) Start() {}
@@ -65,7 +78,7 @@ func (m *inlineMailbox) stopped() {
 
 func (m *inlineMailbox) post(q *ring, msg interface{}) {
 	m.mu.Lock()
-	if !m.running && m.user.len() == 0 && m.system.len() == 0 && !m.reject && (q == &m.system || !m.suspended) {
+	if m.dispatcher == nil && !m.running && m.user.len() == 0 && m.system.len() == 0 && !m.reject && (q == &m.system || !m.suspended) {
 		// Idle and empty: run msg at once, without queuing it.
 		m.running = true
 		m.mu.Unlock()
@@ -84,6 +97,10 @@ func (m *inlineMailbox) post(q *ring, msg interface{}) {
 	}
 	m.running = true
 	m.mu.Unlock()
+	if m.dispatcher != nil {
+		m.dispatcher.Schedule(m.drain)
+		return
+	}
 	m.run()
 }
 
@@ -130,9 +147,26 @@ func (m *inlineMailbox) invokeSystem(msg interface{}) {
 		m.suspended = false
 		m.mu.Unlock()
 		return
+	case *actor.Restart:
+		// A socket actor stops, never restarts: its fd cannot be rebuilt.
+		// (Its parent's strategy may say restart; the mailbox makes it a
+		// stop, which closes the fd and answers what is pending.)
+		if m.socket() {
+			msg = &actor.Stop{}
+		}
 	}
 	defer m.recover(msg)
 	m.invoker.InvokeSystemMessage(msg)
+}
+
+// socket reports whether the mailbox runs a socket actor.
+func (m *inlineMailbox) socket() bool {
+	ctx, ok := m.invoker.(actor.Context)
+	if !ok {
+		return false
+	}
+	_, ok = ctx.Actor().(SocketActor)
+	return ok
 }
 
 func (m *inlineMailbox) invokeUser(msg interface{}) {

@@ -133,7 +133,7 @@ func TestRingGrowsAndWraps(t *testing.T) {
 	}
 }
 
-// TestInlineMailboxRunsOnTheSender: an actor on InlineMailbox has handled a
+// TestInlineMailboxRunsOnTheSender: an actor on the inline mailbox has handled a
 // message by the time Send returns, and still handles one at a time when
 // several goroutines send at once.
 func TestInlineMailboxRunsOnTheSender(t *testing.T) {
@@ -148,7 +148,7 @@ func TestInlineMailboxRunsOnTheSender(t *testing.T) {
 			handled.Add(1)
 			inside.Add(-1)
 		}
-	}, actor.WithMailbox(InlineMailbox)))
+	}, actor.WithMailbox(newInlineMailbox)))
 	sys.Root().Send(pid, 1)
 	if handled.Load() != 1 {
 		t.Fatalf("handled %d messages when Send returned, want 1", handled.Load())

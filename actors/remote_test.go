@@ -23,7 +23,7 @@ const testKind = "actors.test.socket"
 
 func init() {
 	RegisterKind(testKind, func(sys *System) *actor.Props {
-		return SocketProps(sys, nil, func(c *Core) (actor.Actor, Hooks) { return &socketActor{core: c}, Hooks{} })
+		return SocketProps(sys, nil, func(c *Core) (SocketActor, Hooks) { return &socketActor{core: c}, Hooks{} })
 	})
 }
 

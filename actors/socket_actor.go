@@ -2,6 +2,8 @@ package actors
 
 import (
 	"context"
+	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -16,9 +18,11 @@ type socketActor struct {
 	core *Core
 }
 
-var _ actor.Actor = (*socketActor)(nil)
+var _ SocketActor = (*socketActor)(nil)
 
 func (a *socketActor) Receive(ctx actor.Context) { a.core.Receive(ctx, nil) }
+
+func (a *socketActor) SocketCore() *Core { return a.core }
 
 // SocketProps returns the props of a socket actor that owns sock (nil for
 // an actor that attaches its socket later): the actor runs on an inline
@@ -26,15 +30,44 @@ func (a *socketActor) Receive(ctx actor.Context) { a.core.Receive(ctx, nil) }
 // fails. newActor builds the actor around its core and returns the hooks
 // through which the core drives it. Spawn the props as a child of a
 // supervising actor, or at the top level with System.SpawnSocketActor.
-func SocketProps(sys *System, sock *socket.Socket, newActor func(*Core) (actor.Actor, Hooks)) *actor.Props {
-	mb := &inlineMailbox{}
-	core := newCore(sys, sock, mb)
-	a, hooks := newActor(core)
-	core.hooks = hooks
-	return actor.PropsFromProducer(func() actor.Actor { return a },
-		actor.WithMailbox(func() actor.Mailbox { return mb }),
+//
+// Props without a socket are reusable: each spawn builds a new actor
+// with its own core. Props that own a socket spawn one actor: a second
+// spawn gets an actor that logs the mistake and stops at once, answering
+// every request as closed, so the first socket is never touched.
+func SocketProps(sys *System, sock *socket.Socket, newActor func(*Core) (SocketActor, Hooks)) *actor.Props {
+	var spawned atomic.Bool
+	return actor.PropsFromProducer(func() actor.Actor {
+		if sock != nil && spawned.Swap(true) {
+			return refusedActor{}
+		}
+		core := newCore(sys, sock)
+		a, hooks := newActor(core)
+		core.hooks = hooks
+		return a
+	},
+		actor.WithMailbox(newInlineMailbox),
 		actor.WithSupervisor(StoppingStrategy()),
 	)
+}
+
+// refusedActor is what a second spawn of single-socket props gets: it
+// stops at once, and its mailbox answers requests as closed.
+type refusedActor struct{}
+
+// ErrPropsSpawned is the error logged when props that own a socket are
+// spawned a second time.
+var ErrPropsSpawned = errors.New("actornet: socket props spawned twice: they own one socket, so the second actor stops")
+
+func (refusedActor) Receive(ctx actor.Context) {
+	if _, ok := ctx.Message().(*actor.Started); ok {
+		ctx.Logger().Error(ErrPropsSpawned.Error(), "pid", ctx.Self().String())
+		ctx.Stop(ctx.Self())
+		return
+	}
+	if cmd, reply, ok := RequestOf(ctx); ok {
+		Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
+	}
 }
 
 // Socket is the Go handle of a plain socket actor: Poll, Shutdown,
@@ -50,7 +83,7 @@ type Socket struct {
 // on only the actor touches the fd, and stopping the actor closes it. On
 // error sock is closed.
 func SpawnSocket(sys *System, sock *socket.Socket) (*Socket, error) {
-	props := SocketProps(sys, sock, func(c *Core) (actor.Actor, Hooks) { return &socketActor{core: c}, Hooks{} })
+	props := SocketProps(sys, sock, func(c *Core) (SocketActor, Hooks) { return &socketActor{core: c}, Hooks{} })
 	pid, err := sys.SpawnSocketActor(props)
 	if err != nil {
 		_ = sock.Close()

@@ -6,39 +6,37 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/sys/unix"
 
-	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
 
 // BenchmarkPushEchoRoundTrip: one 64-byte round trip through a push-mode
-// echo (Received → handler → Write and ResumeReading → the connection's
-// write), driven by a raw blocking client socket so the figure is the
-// server side's. Allocations per round trip are what issue 6 drives to 0.
+// echo (Ready → read → handler → write(2)), driven by a raw blocking
+// client socket so the figure is the server side's: the default plain-Go
+// handler, the same as an actor handler, and on the worker pool
+// (WithBlockingHandlers).
 func BenchmarkPushEchoRoundTrip(b *testing.B) {
-	b.Run("dispatcher", func(b *testing.B) { benchPushEcho(b, false, false) })
-	b.Run("inline", func(b *testing.B) { benchPushEcho(b, true, false) })
-	b.Run("inline-loaned", func(b *testing.B) { benchPushEcho(b, true, true) })
+	echo := HandlerFunc(func(c *Connection, msg any) {
+		if m, ok := msg.(*messages.Received); ok {
+			c.Write(m.GetData())
+		}
+	})
+	b.Run("handler", func(b *testing.B) { benchPushEcho(b, echo) })
+	b.Run("actor", func(b *testing.B) { benchPushEcho(b, ActorHandler(func() actor.Actor { return echoActor{} })) })
+	b.Run("blocking", func(b *testing.B) { benchPushEcho(b, echo, WithBlockingHandlers()) })
 }
 
-// benchPushEcho measures the echo with the handler on the worker-pool
-// dispatcher, or inline (actors.InlineMailbox: on the poller's goroutine).
-func benchPushEcho(b *testing.B, inline, loaned bool) {
+type echoActor struct{}
+
+func (echoActor) Receive(ctx actor.Context) {
+	if m, ok := ctx.Message().(*messages.Received); ok {
+		ConnectionOf(ctx).Write(m.GetData())
+	}
+}
+
+func benchPushEcho(b *testing.B, h Handler, opts ...ListenOption) {
 	sys := newSystem(b)
-	where := actor.WithDispatcher(sys.Dispatcher())
-	if inline {
-		where = actor.WithMailbox(actors.InlineMailbox)
-	}
-	echo := actor.PropsFromFunc(func(ctx actor.Context) {
-		if m, ok := ctx.Message().(*messages.Received); ok {
-			ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData(), Credit: 1})
-		}
-	}, where)
-	var opts []ListenOption
-	if loaned {
-		opts = append(opts, WithLoanedReads())
-	}
-	l, err := Serve(testCtx(b), sys, "127.0.0.1:0", echo, opts...)
+	l, err := Serve(testCtx(b), sys, "127.0.0.1:0", h, opts...)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -26,7 +26,7 @@ type Client struct {
 // ClientProps returns the props of a TCP client actor, to spawn as a child
 // of a supervising actor (the client connects on its first Connect).
 func ClientProps(sys *actors.System) *actor.Props {
-	return actors.SocketProps(sys, nil, func(c *actors.Core) (actor.Actor, actors.Hooks) {
+	return actors.SocketProps(sys, nil, func(c *actors.Core) (actors.SocketActor, actors.Hooks) {
 		a := newClientActor(c)
 		return a, a.hooks()
 	})

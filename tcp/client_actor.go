@@ -389,3 +389,6 @@ func (a *clientActor) abort(ctx actor.Context, cmd *messages.Abort, reply actors
 	reply.Reply(&messages.Status{Op: "abort"})
 	ctx.Stop(ctx.Self())
 }
+
+// SocketCore returns the actor's core.
+func (a *clientActor) SocketCore() *actors.Core { return a.core }

@@ -22,35 +22,52 @@ type closeMode int
 const (
 	open       closeMode = iota
 	flushing             // Close: flush the queue, then close (FIN)
-	confirming           // ConfirmedClose: flush, FIN, wait for the peer's FIN
+	confirming           // CloseWrite: flush, FIN, wait for the peer's FIN
 	closedConn           // the fd is closed; the actor is stopping
 )
 
-// connActor is a push-mode connection: it reads under the handler's
-// credit and sends Received, writes the handler's Writes from a
-// byte-bounded queue and acknowledges each with Written, and reports
-// PeerClosed, Closed and ErrorClosed. Its handler is its child: the
-// handler's death closes the connection.
+// connActor is a push-mode connection: one actor that owns the socket and
+// runs the handler as its behaviour. It reads and calls the handler with
+// each Received (data lent for the call), writes what the handler writes
+// (at once, or from a byte-bounded queue), and tells it PeerClosed,
+// Written, WriteFailed, the queue watermarks and Closed or ErrorClosed.
+// Messages other actors send to its PID are the handler's, except the
+// connection commands (Write, ResumeReading, Close, ConfirmedClose, Abort)
+// and the socket commands every socket actor answers.
 type connActor struct {
-	core    *actors.Core
-	cfg     *serverConfig
-	self    *actor.PID
-	handler *actor.PID
-	remote  netip.AddrPort
-	live    *atomic.Int64 // the listener's live count
-	credit  int
-	// drained: the last read found the socket empty (EAGAIN or a short
-	// read, no hang-up), and no Ready has come since.
-	drained bool
+	core   *actors.Core
+	cfg    *serverConfig
+	conn   Connection
+	self   *actor.PID
+	ctx    actor.Context // of the message being handled
+	sender *actor.PID    // of the message being handled; nil for events
+	beh    behaviour     // nil once the handler stopped
+	reg    *registered   // set when events go to a registered actor
+	remote netip.AddrPort
+	local  netip.AddrPort
+	live   *atomic.Int64 // the listener's live count
+
+	credit  int  // read credit of a registered actor
+	paused  bool // PauseReading
+	drained bool // the last read found the socket empty; readiness wanted since
 	eof     bool
 	mode    closeMode
 	queue   writeQueue
 	queued  int
 	filled  bool // WriteQueueFilled sent, WriteQueueDrained not yet
 
-	decoder decoder   // with framing
-	pending [][]byte  // decoded frames waiting for credit
-	loans   []*[]byte // buffers lent in Received (WithLoanedReads), oldest first
+	decoder decoder  // with framing
+	pending [][]byte // decoded frames waiting to be delivered
+
+	cur      *readBuf   // the buffer of the Received being handled
+	retained []*readBuf // buffers the handler retained
+	recv     messages.Received
+
+	inHandler bool  // the handler is running
+	deferred  []any // events raised while it runs, delivered after
+	reading   bool  // serveReads is running
+	kickLater bool  // reading may resume once the handler returns
+	rs        *actor.RestartStatistics
 
 	idle idleCheck // WithIdleTimeout
 }
@@ -69,65 +86,108 @@ type idleCheck struct {
 // errIdle is the cause of an idle close.
 var errIdle = fmt.Errorf("no bytes moved for the idle timeout: %w", os.ErrDeadlineExceeded)
 
-var _ actor.Actor = (*connActor)(nil)
+var _ actors.SocketActor = (*connActor)(nil)
 
-// connProps are the props of the connection actor of an accepted socket;
-// its supervisor strategy is the handlers'.
-func connProps(sys *actors.System, sock *socket.Socket, remote netip.AddrPort, cfg *serverConfig, service string, live *atomic.Int64) *actor.Props {
-	live.Add(1)
-	props := actors.SocketProps(sys, sock, func(c *actors.Core) (actor.Actor, actors.Hooks) {
-		c.SetKind("tcp.conn")
-		c.SetService(service)
-		a := &connActor{core: c, cfg: cfg, remote: remote, credit: cfg.credit, live: live}
-		if cfg.framing != nil {
-			a.decoder = cfg.framing.newDecoder()
-		}
-		return a, actors.Hooks{Ready: a.ready, Wants: a.wants, Cancel: a.cancel, Expire: a.expire}
-	})
-	return props.Configure(actor.WithSupervisor(cfg.strategy))
+// Events without fields are shared: handlers must not modify them.
+var (
+	peerClosedEvent = &messages.PeerClosed{}
+	closedEvent     = &messages.Closed{}
+)
+
+// newConnActor builds the actor of an accepted connection.
+func newConnActor(c *actors.Core, cfg *serverConfig, remote netip.AddrPort, service string, live *atomic.Int64) (actors.SocketActor, actors.Hooks) {
+	c.SetKind("tcp.conn")
+	c.SetService(service)
+	if cfg.blocking {
+		c.RunOn(c.System().Dispatcher())
+	}
+	a := &connActor{core: c, cfg: cfg, remote: remote, live: live, credit: cfg.credit}
+	a.conn.a = a
+	if cfg.framing != nil {
+		a.decoder = cfg.framing.newDecoder()
+	}
+	return a, actors.Hooks{Ready: a.ready, Wants: a.wants, Cancel: a.cancel, Expire: a.expire}
 }
 
-// Receive handles the handler's commands; the core handles the rest.
+// SocketCore returns the actor's core.
+func (a *connActor) SocketCore() *actors.Core { return a.core }
+
+// Receive handles the connection's lifecycle, readiness and commands, and
+// hands every other message to the handler.
 func (a *connActor) Receive(ctx actor.Context) {
+	a.ctx = ctx
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
 		a.core.Handle(ctx)
 		a.start(ctx)
 		return
+	case *actor.Stopping:
+		if a.mode != closedConn {
+			// Stopped from outside (a Stop, the system's stop): the
+			// handler still hears why its connection ends.
+			a.mode = closedConn
+			a.core.Close(messages.IOStatus_IO_STATUS_CANCELLED)
+			a.deliver(&messages.ErrorClosed{Cause: a.status("stop", socket.ErrCancelled)}, nil)
+		}
+		a.core.Handle(ctx)
+		a.lifecycle(m)
+		return
 	case *actor.Stopped:
 		a.live.Add(-1) // out of its listener's live count
 		a.core.Handle(ctx)
+		a.lifecycle(m)
+		a.dropLoans()
 		return
 	case *actor.Terminated:
-		if m.GetWho().Equal(a.handler) {
-			a.terminate(ctx) // the handler died: nobody to serve
+		if a.reg != nil && m.GetWho().Equal(a.reg.pid) {
+			a.terminate(ctx) // the registered actor died: nobody to serve
+			return
 		}
+	}
+	if a.core.Handle(ctx) {
 		return
 	}
-	a.core.Receive(ctx, func(cmd proto.Message, reply actors.Replier) bool {
-		switch cmd := cmd.(type) {
-		case *messages.Write:
-			a.write(cmd)
-			if c := cmd.GetCredit(); c > 0 {
-				a.resume(c)
-			}
-		case *messages.ResumeReading:
-			a.resume(cmd.GetCredit())
-		case *messages.Close:
-			a.startClose(flushing, cmd, reply)
-		case *messages.ConfirmedClose:
-			a.startClose(confirming, cmd, reply)
-		case *messages.Abort:
-			if sock := a.core.Socket(); sock != nil {
-				_ = sock.SetLinger(0)
-			}
-			reply.Reply(&messages.Status{Op: "abort"})
-			a.finish("abort", nil)
-		default:
-			return false
+	if cmd, reply, ok := actors.RequestOf(ctx); ok && a.command(ctx, cmd, reply) {
+		a.core.UpdateWants()
+		return
+	}
+	a.deliver(ctx.Message(), ctx.Sender())
+	a.core.UpdateWants()
+}
+
+// command runs a connection or socket command; false means msg is not
+// one, and goes to the handler.
+func (a *connActor) command(ctx actor.Context, cmd proto.Message, reply actors.Replier) bool {
+	switch cmd := cmd.(type) {
+	case *messages.Write:
+		_ = a.write(cmd.GetData(), cmd.GetAck(), true)
+		if c := cmd.GetCredit(); c > 0 {
+			a.resume(c)
 		}
-		return true
-	})
+	case *messages.ResumeReading:
+		a.resume(cmd.GetCredit())
+	case *messages.Close:
+		reply.Reply(a.closeStatus(cmd, a.startClose(flushing)))
+	case *messages.ConfirmedClose:
+		reply.Reply(a.closeStatus(cmd, a.startClose(confirming)))
+	case *messages.Abort:
+		if a.mode == closedConn {
+			actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
+			break
+		}
+		reply.Reply(&messages.Status{Op: "abort"})
+		a.abort()
+	default:
+		return a.core.Command(ctx, cmd, reply)
+	}
+	return true
+}
+
+func (a *connActor) closeStatus(cmd proto.Message, err error) proto.Message {
+	if err != nil {
+		return messages.Rejection(cmd, messages.IOStatus_IO_STATUS_CLOSED)
+	}
+	return &messages.Status{Op: messages.OpName(cmd)}
 }
 
 func (a *connActor) start(ctx actor.Context) {
@@ -135,20 +195,74 @@ func (a *connActor) start(ctx actor.Context) {
 	if a.core.Closed() {
 		return // registration failed; the core is stopping the actor
 	}
-	a.handler = ctx.Spawn(a.cfg.handler)
-	sock := a.core.Socket()
-	local, _ := sock.LocalAddr()
-	a.tell(&messages.Connected{
-		Connection: messages.NewRef(a.self),
-		Local:      messages.NewEndpoint(local),
-		Remote:     messages.NewEndpoint(a.remote),
-	})
+	a.local, _ = a.core.Socket().LocalAddr()
+	a.beh = newBehaviour(a.cfg.handler)
+	if r, ok := a.beh.(registered); ok {
+		a.reg = &r
+		ctx.Watch(r.pid)
+	}
+	a.lifecycle(startedEvent)
+	a.deliver(a.connected(), nil)
 	if a.cfg.idle > 0 {
 		a.armIdle()
 	}
 	a.core.Want(poller.Readable)
 	a.serveReads()
 	a.core.UpdateWants()
+}
+
+var startedEvent = &actor.Started{}
+
+func (a *connActor) connected() *messages.Connected {
+	return &messages.Connected{
+		Connection: messages.NewRef(a.self),
+		Local:      messages.NewEndpoint(a.local),
+		Remote:     messages.NewEndpoint(a.remote),
+	}
+}
+
+// lifecycle passes the actor's lifecycle messages to an actor handler.
+func (a *connActor) lifecycle(msg any) {
+	if _, ok := a.beh.(*actorBehaviour); ok {
+		a.deliver(msg, nil)
+	}
+}
+
+// deliver hands msg to the handler. Events raised while the handler runs
+// (Written for a write it just made, Closed after its Close) wait until it
+// returns, so the handler handles one message at a time, as an actor.
+func (a *connActor) deliver(msg any, sender *actor.PID) {
+	if a.inHandler {
+		a.deferred = append(a.deferred, msg)
+		return
+	}
+	a.call(msg, sender)
+	for i := 0; i < len(a.deferred); i++ {
+		m := a.deferred[i]
+		a.deferred[i] = nil
+		a.call(m, nil)
+	}
+	a.deferred = a.deferred[:0]
+	if a.kickLater && !a.reading {
+		a.kickLater = false
+		a.kick()
+	}
+}
+
+// call runs the handler on one message; a panic goes to the handler
+// supervisor strategy.
+func (a *connActor) call(msg any, sender *actor.PID) {
+	if a.beh == nil {
+		return
+	}
+	a.inHandler, a.sender = true, sender
+	defer func() {
+		a.inHandler, a.sender = false, nil
+		if r := recover(); r != nil {
+			a.failed(r, msg)
+		}
+	}()
+	a.beh.receive(a, msg)
 }
 
 func (a *connActor) armIdle() {
@@ -173,30 +287,29 @@ func (a *connActor) expire(id uint64) bool {
 	return true
 }
 
-func (a *connActor) tell(msg proto.Message) {
-	a.core.System().Root().Send(a.handler, msg)
-}
-
 func (a *connActor) status(op string, err error) *messages.Status {
 	return messages.StatusOf(op, netFor(a.remote), a.remote, err)
 }
 
-func (a *connActor) startClose(mode closeMode, cmd proto.Message, reply actors.Replier) {
+func (a *connActor) opError(op string, err error) error {
+	return &socket.OpError{Op: op, Net: netFor(a.remote), Addr: a.remote, Err: err}
+}
+
+func (a *connActor) startClose(mode closeMode) error {
 	if a.mode != open {
-		actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
-		return
+		return a.opError(map[closeMode]string{flushing: "close", confirming: "closewrite"}[mode], errClosedConn)
 	}
 	a.mode = mode
-	reply.Reply(&messages.Status{Op: messages.OpName(cmd)})
 	if mode == confirming && a.eof {
 		a.mode = flushing // the peer already closed: nothing to wait for
 	}
 	if a.queue.len() == 0 {
 		a.flushThenClose()
 	}
+	return nil
 }
 
-// flushThenClose runs once the queue is empty: Close closes; ConfirmedClose
+// flushThenClose runs once the queue is empty: Close closes; CloseWrite
 // sends FIN and goes on reading until the peer's FIN.
 func (a *connActor) flushThenClose() {
 	if a.queue.len() > 0 {
@@ -210,31 +323,39 @@ func (a *connActor) flushThenClose() {
 			a.finish("shutdown", err)
 			return
 		}
+		a.paused = false
 		a.credit = max(a.credit, 1) // keep reading to see the FIN
-		a.core.Want(poller.Readable)
-		a.serveReads()
+		a.kick()
 	}
 }
 
-// finish closes the fd and tells the handler Closed (err nil) or
-// ErrorClosed with the failure of op, then a PoisonPill: the handler
-// handles the last event, stops, and its Terminated stops this actor.
+// abort resets the connection: SO_LINGER 0, then close.
+func (a *connActor) abort() {
+	if sock := a.core.Socket(); sock != nil {
+		_ = sock.SetLinger(0)
+	}
+	a.finish("abort", nil)
+}
+
+// finish closes the fd (queued writes fail), tells the handler Closed (err
+// nil) or ErrorClosed with the failure of op, and stops the actor.
 func (a *connActor) finish(op string, err error) {
 	if a.mode == closedConn {
 		return
 	}
 	a.mode = closedConn
-	if err != nil {
-		a.tell(&messages.ErrorClosed{Cause: a.status(op, err)})
-	} else {
-		a.tell(&messages.Closed{})
-	}
 	a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
-	a.core.System().Root().Send(a.handler, &actor.PoisonPill{})
+	if err != nil {
+		a.deliver(&messages.ErrorClosed{Cause: a.status(op, err)}, nil)
+	} else {
+		a.deliver(closedEvent, nil)
+	}
+	a.ctx.Stop(a.self)
 }
 
 // terminate closes at once, with no events: the handler is gone.
 func (a *connActor) terminate(ctx actor.Context) {
+	a.beh = nil
 	a.mode = closedConn
 	a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
 	ctx.Stop(a.self)
@@ -251,7 +372,11 @@ func (a *connActor) ready(d poller.Direction) {
 
 func (a *connActor) wants(d poller.Direction) bool {
 	if d == poller.Readable {
-		return a.readable()
+		if !a.readable() {
+			a.drained = false // readiness is dropped: the next read must look
+			return false
+		}
+		return true
 	}
 	return a.queue.len() > 0
 }
@@ -263,7 +388,9 @@ func (a *connActor) cancel(code messages.IOStatus) {
 		a.idle.timer.Stop()
 	}
 	for a.queue.len() > 0 {
-		a.tell(&messages.WriteFailed{Ack: a.queue.front().ack, Status: &messages.Status{Code: code, Op: "write"}})
+		if ack := a.queue.front().ack; ack != 0 {
+			a.deliver(&messages.WriteFailed{Ack: ack, Status: &messages.Status{Code: code, Op: "write"}}, nil)
+		}
 		a.queue.pop()
 	}
 	a.queued = 0

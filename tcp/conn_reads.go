@@ -1,168 +1,241 @@
 package tcp
 
-// The read side of a push-mode connection: reads under credit, lent
-// buffers, end of stream.
+// The read side of a push-mode connection: reads into pooled buffers lent
+// to the handler for the call, retained loans, end of stream.
 
 import (
+	"sync"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
-	"github.com/actornet/actornet/socket"
 )
 
-// serveReads reads and sends Received while the handler has credit; with
-// framing, one per frame, holding decoded frames the credit does not cover
-// (at most one read's worth) until ResumeReading.
+// bufPool is a server's pool of read buffers, all of one size.
+type bufPool struct {
+	size int
+	pool sync.Pool
+}
+
+func (p *bufPool) get() *readBuf {
+	if b, ok := p.pool.Get().(*readBuf); ok {
+		return b
+	}
+	return &readBuf{data: make([]byte, p.size)}
+}
+
+// put returns b; its generation moves on, so no Loan of it works after.
+func (p *bufPool) put(b *readBuf) {
+	b.gen++
+	b.n, b.owner = 0, nil
+	p.pool.Put(b)
+}
+
+// serveReads reads while the connection is readable and hands each read
+// (each frame, with framing) to the handler.
 func (a *connActor) serveReads() {
+	if a.reading {
+		return // the loop below is running and looks again
+	}
+	a.reading = true
+	defer func() { a.reading = false }()
 	a.deliverPending()
-	sock := a.core.Socket()
 	for a.readable() {
-		if a.cfg.loans != nil && a.decoder == nil {
-			if !a.readLoaned(sock) {
-				return
-			}
-			continue
-		}
-		sp := scratch.Get().(*[]byte)
-		p := (*sp)[:min(a.cfg.readSize, len(*sp))]
-		n, err := sock.Read(p)
+		sock := a.core.Socket()
+		b := a.cfg.bufs.get()
+		n, err := sock.Read(b.data)
 		a.core.Count(true, n, err)
-		var data []byte
-		if n > 0 && a.decoder == nil {
-			data = append([]byte(nil), p[:n]...)
-		} else if n > 0 {
-			err = a.decoder.feed(p[:n], func(f []byte) { a.pending = append(a.pending, f) })
-			if err != nil {
-				scratch.Put(sp)
-				a.finish("frame", err)
-				return
-			}
-		}
-		scratch.Put(sp)
 		switch {
 		case err == unix.EAGAIN:
+			a.cfg.bufs.put(b)
 			a.drained = true
 			return
 		case err != nil:
+			a.cfg.bufs.put(b)
 			a.finish("read", err)
 			return
 		case n == 0:
+			a.cfg.bufs.put(b)
 			a.peerClosed()
 			return
 		}
-		if a.decoder == nil {
-			a.credit--
-			a.tell(&messages.Received{Data: data})
-		} else {
+		short := n < len(b.data)
+		if a.decoder != nil {
+			err = a.decoder.feed(b.data[:n], func(f []byte) { a.pending = append(a.pending, f) })
+			a.cfg.bufs.put(b)
+			if err != nil {
+				a.finish("frame", err)
+				return
+			}
 			a.deliverPending()
+		} else {
+			a.lend(b, n)
 		}
-		if n < len(p) && !a.core.Registration().HungUp() {
+		if short && a.mode != closedConn && !a.core.Registration().HungUp() {
 			a.drained = true
 			return
 		}
 	}
 }
 
-// readLoaned reads into a buffer from the loan pool and lends it in a
-// Received; it reports whether to go on reading.
-func (a *connActor) readLoaned(sock *socket.Socket) bool {
-	bp, _ := a.cfg.loans.Get().(*[]byte)
-	if bp == nil || cap(*bp) < a.cfg.readSize {
-		b := make([]byte, a.cfg.readSize)
-		bp = &b
+// lend hands the handler a Received over b for the call; b goes back to
+// the pool when the call returns unless the handler retained it. A
+// registered actor gets a copy.
+func (a *connActor) lend(b *readBuf, n int) {
+	if a.reg != nil {
+		a.credit--
+		a.deliver(&messages.Received{Data: append([]byte(nil), b.data[:n]...)}, nil)
+		a.cfg.bufs.put(b)
+		return
 	}
-	p := (*bp)[:a.cfg.readSize]
-	n, err := sock.Read(p)
-	a.core.Count(true, n, err)
-	switch {
-	case err == unix.EAGAIN:
-		a.cfg.loans.Put(bp)
-		a.drained = true
-		return false
-	case err != nil:
-		a.cfg.loans.Put(bp)
-		a.finish("read", err)
-		return false
-	case n == 0:
-		a.cfg.loans.Put(bp)
-		a.peerClosed()
-		return false
+	b.n = n
+	a.cur = b
+	a.recv.Data = b.data[:n:n]
+	a.deliver(&a.recv, nil)
+	a.recv.Data = nil
+	if a.cur != nil {
+		a.cfg.bufs.put(a.cur)
+		a.cur = nil
 	}
-	a.loans = append(a.loans, bp)
-	a.credit--
-	a.tell(&messages.Received{Data: p[:n:n]})
-	if n < len(p) && !a.core.Registration().HungUp() {
-		a.drained = true
-		return false
-	}
-	return true
 }
 
-// lent reports whether b lies in a buffer lent to the handler.
-func (a *connActor) lent(b []byte) bool {
-	if len(b) == 0 {
+// deliverPending hands decoded frames to the handler while it reads.
+func (a *connActor) deliverPending() {
+	for len(a.pending) > 0 && a.mayDeliver() {
+		f := a.pending[0]
+		a.pending[0] = nil
+		a.pending = a.pending[1:]
+		if a.reg != nil {
+			a.credit--
+			a.deliver(&messages.Received{Data: f}, nil)
+			continue
+		}
+		a.recv.Data = f
+		a.deliver(&a.recv, nil)
+		a.recv.Data = nil
+	}
+	if len(a.pending) == 0 {
+		a.pending = nil
+	}
+}
+
+// retain moves the buffer of the Received being handled to the retained
+// list and returns its Loan. A frame (with framing) is the handler's
+// already; its Loan only wraps it.
+func (a *connActor) retain() Loan {
+	if a.cur == nil {
+		if a.recv.Data != nil {
+			b := &readBuf{data: a.recv.Data, n: len(a.recv.Data)}
+			return Loan{b: b, gen: b.gen}
+		}
+		return Loan{}
+	}
+	b := a.cur
+	a.cur = nil
+	b.owner = a
+	a.retained = append(a.retained, b)
+	return Loan{b: b, gen: b.gen}
+}
+
+// release takes a retained buffer back, by identity, and reads again if
+// the retained buffers were what held reading back.
+func (a *connActor) release(b *readBuf) {
+	for i, r := range a.retained {
+		if r == b {
+			a.retained = append(a.retained[:i], a.retained[i+1:]...)
+			a.cfg.bufs.put(b)
+			a.kick()
+			return
+		}
+	}
+}
+
+// dropLoans takes back every retained buffer (the handler that held them
+// is gone); their Loans stop working.
+func (a *connActor) dropLoans() {
+	for i, b := range a.retained {
+		a.cfg.bufs.put(b)
+		a.retained[i] = nil
+	}
+	a.retained = a.retained[:0]
+}
+
+// lent reports whether p lies in a buffer lent to the handler.
+func (a *connActor) lent(p []byte) bool {
+	if len(p) == 0 {
 		return false
 	}
-	p := uintptr(unsafe.Pointer(unsafe.SliceData(b)))
-	for _, l := range a.loans {
-		base := uintptr(unsafe.Pointer(unsafe.SliceData(*l)))
-		if p >= base && p < base+uintptr(cap(*l)) {
+	in := func(b *readBuf) bool {
+		base := uintptr(unsafe.Pointer(unsafe.SliceData(b.data)))
+		q := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
+		return q >= base && q < base+uintptr(cap(b.data))
+	}
+	if a.cur != nil && in(a.cur) {
+		return true
+	}
+	for _, b := range a.retained {
+		if in(b) {
 			return true
 		}
 	}
 	return false
 }
 
-// ownCopy returns b, copied if it lies in a lent buffer: what the
+// ownCopy returns p, copied if it lies in a lent buffer: what the
 // connection queues must outlive the loan.
-func (a *connActor) ownCopy(b []byte) []byte {
-	if a.cfg.loans != nil && a.lent(b) {
-		return append([]byte(nil), b...)
+func (a *connActor) ownCopy(p []byte) []byte {
+	if a.lent(p) {
+		return append([]byte(nil), p...)
 	}
-	return b
+	return p
 }
 
-// resume grants read credit and reads if it can. With loaned reads, each
-// credit returns the oldest lent buffer to the pool.
+// resume handles ResumeReading (and Write.credit): credit for a
+// registered actor, the end of PauseReading for a handler.
 func (a *connActor) resume(credit uint32) {
-	if a.cfg.loans != nil {
-		k := min(int(credit), len(a.loans))
-		for i := 0; i < k; i++ {
-			a.cfg.loans.Put(a.loans[i])
-			a.loans[i] = nil
-		}
-		a.loans = a.loans[:copy(a.loans, a.loans[k:])]
+	if a.reg != nil {
+		a.credit += int(credit)
+	} else {
+		a.paused = false
 	}
-	wasReadable := a.readable()
-	a.credit += int(credit)
-	if a.mode == open || a.mode == confirming {
-		if wasReadable && a.drained {
-			// The socket was empty at the last read and readiness has been
-			// wanted ever since: new data brings a Ready. Reading now
-			// would only meet EAGAIN.
-			return
-		}
-		a.core.Want(poller.Readable)
-		a.serveReads()
+	a.kick()
+}
+
+// kick reads if the connection became readable. While the handler runs it
+// only notes it: reading resumes when the handler returns.
+func (a *connActor) kick() {
+	if a.inHandler {
+		a.kickLater = true
+		return
 	}
+	if !a.readable() && !(len(a.pending) > 0 && a.mayDeliver()) {
+		return
+	}
+	if a.drained {
+		// The socket was empty at the last read and readiness has been
+		// wanted ever since: new data brings a Ready.
+		return
+	}
+	a.core.Want(poller.Readable)
+	a.serveReads()
+}
+
+// mayDeliver reports whether the handler takes Received now.
+func (a *connActor) mayDeliver() bool {
+	if a.mode != open && a.mode != confirming {
+		return false
+	}
+	if a.reg != nil {
+		return a.credit > 0
+	}
+	return !a.paused && !a.filled && len(a.retained) < a.cfg.credit
 }
 
 // readable reports whether the connection should read now.
 func (a *connActor) readable() bool {
-	return a.credit > 0 && len(a.pending) == 0 && !a.eof && (a.mode == open || a.mode == confirming)
-}
-
-// deliverPending sends decoded frames while there is credit.
-func (a *connActor) deliverPending() {
-	for a.credit > 0 && len(a.pending) > 0 {
-		a.credit--
-		a.tell(&messages.Received{Data: a.pending[0]})
-		a.pending[0] = nil
-		a.pending = a.pending[1:]
-	}
+	return len(a.pending) == 0 && !a.eof && a.mayDeliver()
 }
 
 func (a *connActor) peerClosed() {
@@ -171,8 +244,8 @@ func (a *connActor) peerClosed() {
 		a.finish("close", nil) // the peer's FIN confirms our close
 		return
 	}
-	a.tell(&messages.PeerClosed{})
-	if !a.cfg.keepOpen && a.mode == open {
+	a.deliver(peerClosedEvent, nil)
+	if !a.cfg.keepOpen && a.reg == nil && a.mode == open {
 		a.mode = flushing
 		a.flushThenClose()
 	}

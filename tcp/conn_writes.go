@@ -37,30 +37,28 @@ func (q *writeQueue) pop() {
 	}
 }
 
-func (a *connActor) write(cmd *messages.Write) {
-	data := cmd.GetData()
+// write writes data, or queues what the kernel does not take now. A
+// refused write returns its error; when it came as a message (async) the
+// handler gets WriteFailed instead.
+func (a *connActor) write(data []byte, ack uint64, async bool) error {
 	if a.cfg.framing != nil && a.mode == open {
 		framed, err := a.cfg.framing.encode(data)
 		if err != nil {
-			a.tell(&messages.WriteFailed{Ack: cmd.GetAck(), Status: a.status("write", err)})
-			return
+			return a.refuse(ack, err, async)
 		}
 		data = framed
 	}
 	n := len(data)
 	switch {
 	case a.mode != open:
-		a.tell(&messages.WriteFailed{Ack: cmd.GetAck(), Status: a.status("write", errClosedConn)})
-		return
+		return a.refuse(ack, errClosedConn, async)
 	case n > a.cfg.queueLimit:
-		a.tell(&messages.WriteFailed{Ack: cmd.GetAck(), Status: a.status("write", unix.EMSGSIZE)})
-		return
+		return a.refuse(ack, errTooLong, async)
 	case a.queued+n > a.cfg.queueLimit:
-		a.tell(&messages.WriteFailed{Ack: cmd.GetAck(), Status: a.status("write", unix.EAGAIN)})
-		return
+		return a.refuse(ack, errQueueFull, async)
 	case n == 0:
-		a.written(cmd.GetAck())
-		return
+		a.written(ack)
+		return nil
 	}
 	if a.queue.len() == 0 {
 		// Nothing queued: write at once, and queue only what the kernel
@@ -73,25 +71,33 @@ func (a *connActor) write(cmd *messages.Write) {
 		case err != nil:
 			// Queued, so that the failure answers it as it would a
 			// queued write (WriteFailed when the connection ends).
-			a.queue.push(queuedWrite{data: a.ownCopy(data), ack: cmd.GetAck()})
+			a.queue.push(queuedWrite{data: a.ownCopy(data), ack: ack})
 			a.queued += n
 			a.finish("write", err)
-			return
+			return a.opError("write", err)
 		case wrote == n:
-			a.written(cmd.GetAck())
-			return
+			a.written(ack)
+			return nil
 		}
-		a.queue.push(queuedWrite{data: a.ownCopy(data[wrote:]), ack: cmd.GetAck()})
+		a.queue.push(queuedWrite{data: a.ownCopy(data[wrote:]), ack: ack})
 		a.queued += n - wrote
 		a.core.Want(poller.Writable)
 	} else {
-		a.queue.push(queuedWrite{data: a.ownCopy(data), ack: cmd.GetAck()})
+		a.queue.push(queuedWrite{data: a.ownCopy(data), ack: ack})
 		a.queued += n
 	}
 	if !a.filled && a.queued > a.cfg.queueHigh {
 		a.filled = true
-		a.tell(&messages.WriteQueueFilled{Queued: uint64(a.queued)})
+		a.deliver(&messages.WriteQueueFilled{Queued: uint64(a.queued)}, nil)
 	}
+	return nil
+}
+
+func (a *connActor) refuse(ack uint64, err error, async bool) error {
+	if async {
+		a.deliver(&messages.WriteFailed{Ack: ack, Status: a.status("write", err)}, nil)
+	}
+	return a.opError("write", err)
 }
 
 // serveWrites writes the queue in order and acknowledges each Write once
@@ -119,7 +125,8 @@ func (a *connActor) serveWrites() {
 	}
 	if a.filled && a.queued <= a.cfg.queueLow {
 		a.filled = false
-		a.tell(&messages.WriteQueueDrained{Queued: uint64(a.queued)})
+		a.deliver(&messages.WriteQueueDrained{Queued: uint64(a.queued)}, nil)
+		a.kick() // reading waited for the queue to drain
 	}
 	if a.queue.len() == 0 && a.mode != open {
 		a.flushThenClose()
@@ -129,6 +136,6 @@ func (a *connActor) serveWrites() {
 // written acknowledges a Write; ack 0 asks for no acknowledgment.
 func (a *connActor) written(ack uint64) {
 	if ack != 0 {
-		a.tell(&messages.Written{Ack: ack})
+		a.deliver(&messages.Written{Ack: ack}, nil)
 	}
 }

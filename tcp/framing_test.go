@@ -9,8 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
@@ -123,14 +121,13 @@ func TestServeLinesFraming(t *testing.T) {
 		events := make(chan any, 64)
 		// The handler answers each line with its upper case; credit is one
 		// line at a time.
-		shout := func(ctx actor.Context, msg any) {
+		shout := func(c *Connection, msg any) {
 			if m, ok := msg.(*messages.Received); ok {
-				ctx.Send(ctx.Parent(), &messages.Write{Data: bytes.ToUpper(m.GetData())})
-				ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
+				c.Write(bytes.ToUpper(m.GetData()))
 			}
 		}
 		lines := mustFraming(t)(Lines(16))
-		l := serve(t, sys, addr, handlerProps(events, shout), WithFraming(lines), WithReadCredit(1))
+		l := serve(t, sys, addr, testHandler(events, shout), WithFraming(lines), WithReadCredit(1))
 		ctx := testCtx(t)
 		c := dial(t, sys, l.Addr().String())
 		c.Send(ctx, []byte("one\ntwo\nthr"), time.Second)
@@ -155,7 +152,7 @@ func TestServeLengthPrefixedFraming(t *testing.T) {
 	sys := newSystem(t)
 	events := make(chan any, 64)
 	lp := mustFraming(t)(LengthPrefixed(4, 2<<20))
-	l := serve(t, sys, "127.0.0.1:0", handlerProps(events, echoing), WithFraming(lp))
+	l := serve(t, sys, "127.0.0.1:0", testHandler(events, echoing), WithFraming(lp))
 	ctx := testCtx(t)
 	c := dial(t, sys, l.Addr().String())
 	big := bytes.Repeat([]byte{7}, 1<<20)

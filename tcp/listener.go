@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"context"
+	"fmt"
 	"net"
 	"net/netip"
 	"time"
@@ -54,7 +55,7 @@ func WithV6Only(on bool) ListenOption { return func(c *listenConfig) { c.opts.V6
 func ListenerProps(sys *actors.System) *actor.Props { return listenerProps(sys, nil, nil) }
 
 func listenerProps(sys *actors.System, server *serverConfig, notify *actor.PID) *actor.Props {
-	return actors.SocketProps(sys, nil, func(c *actors.Core) (actor.Actor, actors.Hooks) {
+	return actors.SocketProps(sys, nil, func(c *actors.Core) (actors.SocketActor, actors.Hooks) {
 		a := newListenerActor(c, server, notify)
 		return a, a.hooks()
 	})
@@ -68,36 +69,32 @@ func Listen(ctx context.Context, sys *actors.System, addr string, opts ...Listen
 	return listen(ctx, sys, addr, nil, opts, nil)
 }
 
-// Serve is Listen in push mode: the listener accepts by itself, and each
-// connection gets a connection actor and a handler actor spawned from
-// handler, its child. The handler receives Connected (with the connection
-// to send Write, ResumeReading, Close, ConfirmedClose and Abort to),
-// Received under read credit, PeerClosed, Written and WriteFailed for its
-// Writes, WriteQueueFilled and WriteQueueDrained, and Closed or
-// ErrorClosed. Push-mode settings: WithReadCredit, WithReadSize,
-// WithWriteQueue, WithMaxConnections, WithAcceptBatch, WithKeepOpen,
-// WithHandlerSupervisor. Closing the listener closes only the listening
-// socket: live connections go on.
-func Serve(ctx context.Context, sys *actors.System, addr string, handler *actor.Props, opts ...ListenOption) (*Listener, error) {
+// Serve is Listen in push mode: the listener accepts by itself and gives
+// each connection one actor, which owns the socket and runs handler as its
+// behaviour (see Handler for the events, Connection for what a handler can
+// do, and PerConnection, ActorHandler and Register for its other forms).
+// Messages other actors send to a connection's PID reach its handler.
+// Push-mode settings: WithReadCredit, WithReadSize, WithWriteQueue,
+// WithMaxConnections, WithAcceptBatch, WithKeepOpen, WithIdleTimeout,
+// WithFraming, WithBlockingHandlers, WithHandlerSupervisor. Closing the
+// listener closes only the listening socket: live connections go on.
+func Serve(ctx context.Context, sys *actors.System, addr string, handler Handler, opts ...ListenOption) (*Listener, error) {
 	if handler == nil {
-		return nil, &socket.OpError{Op: "listen", Err: socket.ErrInvalidArgument}
+		return nil, &socket.OpError{Op: "listen", Err: fmt.Errorf("%w: nil handler", socket.ErrInvalidArgument)}
 	}
 	return listen(ctx, sys, addr, handler, opts, nil)
 }
 
 // listen spawns a listener (with spawn, when given: on another node) and
 // has it listen on addr.
-func listen(ctx context.Context, sys *actors.System, addr string, handler *actor.Props, opts []ListenOption, spawn func() (*actor.PID, error)) (*Listener, error) {
+func listen(ctx context.Context, sys *actors.System, addr string, handler Handler, opts []ListenOption, spawn func() (*actor.PID, error)) (*Listener, error) {
 	cfg := listenConfig{opts: &messages.Options{ReuseAddr: true}}
 	for _, o := range opts {
 		o(&cfg)
 	}
 	var server *serverConfig
 	if handler != nil {
-		server = defaultServerConfig(handler)
-		for _, f := range cfg.serverOpts {
-			f(server)
-		}
+		server = newServerConfig(handler, cfg.serverOpts)
 	}
 	cmd := &messages.Listen{HostPort: addr, Backlog: cfg.backlog, Options: cfg.opts, PushMode: handler != nil}
 	if ap, err := resolveListen(ctx, addr); err == nil {

@@ -31,7 +31,10 @@ type listenerActor struct {
 
 	// push mode only
 	server    *serverConfig
-	notify    *actor.PID // told of each connection (a service), if set
+	connProps *actor.Props // shared by every connection
+	next      acceptedConn // the connection connProps builds next
+	service   string       // the local address, the connections' service
+	notify    *actor.PID   // told of each connection (a service), if set
 	stats     listenerStats
 	backoff   time.Duration
 	backoffID uint64
@@ -66,9 +69,39 @@ type acceptReq struct {
 	timer *time.Timer
 }
 
+// acceptedConn is a connection between accept and its actor's start.
+type acceptedConn struct {
+	sock   *socket.Socket
+	remote netip.AddrPort
+}
+
 func newListenerActor(c *actors.Core, server *serverConfig, notify *actor.PID) *listenerActor {
 	c.SetKind("tcp.listener")
-	return &listenerActor{core: c, accepted: &messages.Options{NoDelay: true}, server: server, notify: notify}
+	a := &listenerActor{core: c, accepted: &messages.Options{NoDelay: true}, server: server, notify: notify}
+	if server != nil {
+		a.connProps = a.newConnProps()
+	}
+	return a
+}
+
+// SocketCore returns the actor's core.
+func (a *listenerActor) SocketCore() *actors.Core { return a.core }
+
+// newConnProps returns the props every connection of this listener is
+// spawned from: one Props per listener, not per connection. The listener
+// spawns one connection at a time, so the producer takes the socket the
+// listener just accepted (a.next); a producer call with nothing to take
+// (a second spawn) gets a socket-less actor that stops.
+func (a *listenerActor) newConnProps() *actor.Props {
+	sys := a.core.System()
+	return actors.SocketProps(sys, nil, func(c *actors.Core) (actors.SocketActor, actors.Hooks) {
+		next := a.next
+		a.next = acceptedConn{}
+		if next.sock != nil {
+			c.Adopt(next.sock)
+		}
+		return newConnActor(c, a.server, next.remote, a.service, &a.stats.Live)
+	})
 }
 
 func (a *listenerActor) hooks() actors.Hooks {
@@ -206,7 +239,10 @@ func (a *listenerActor) acceptLoop() {
 			_ = sock.Close()
 			continue
 		}
-		pid, err := a.core.System().SpawnSocketActor(connProps(a.core.System(), sock, remote, a.server, a.local.String(), &a.stats.Live))
+		a.stats.Live.Add(1)
+		a.next = acceptedConn{sock: sock, remote: remote}
+		pid, err := a.core.System().SpawnSocketActor(a.connProps)
+		a.next = acceptedConn{}
 		if err != nil {
 			a.stats.Live.Add(-1) // never started, so never counts itself out
 			_ = sock.Close()
@@ -280,7 +316,8 @@ func (a *listenerActor) open(ap netip.AddrPort, cmd *messages.Listen) error {
 		return err
 	}
 	a.local = local
-	a.core.SetService(local.String())
+	a.service = local.String()
+	a.core.SetService(a.service)
 	return nil
 }
 
@@ -356,7 +393,7 @@ func (a *listenerActor) spawnClient(sock *socket.Socket, remote netip.AddrPort) 
 // acceptedProps are the props of the client actor of an accepted
 // connection: already connected, so a Connect answers connected.
 func acceptedProps(sys *actors.System, sock *socket.Socket, local, remote netip.AddrPort) *actor.Props {
-	return actors.SocketProps(sys, sock, func(c *actors.Core) (actor.Actor, actors.Hooks) {
+	return actors.SocketProps(sys, sock, func(c *actors.Core) (actors.SocketActor, actors.Hooks) {
 		a := newClientActor(c)
 		a.remote = remote
 		a.conn = connector{state: connDone, result: &messages.ConnectResult{

@@ -28,7 +28,7 @@ func TestMetrics(t *testing.T) {
 	t.Cleanup(func() { _ = sys.StopNow() })
 	ctx := testCtx(t)
 	events := make(chan any, 1024)
-	l := serve(t, sys, "127.0.0.1:0", handlerProps(events, echoing))
+	l := serve(t, sys, "127.0.0.1:0", testHandler(events, echoing))
 	c := dial(t, sys, l.Addr().String())
 	connPID := next[*messages.Connected](t, events).GetConnection().PID()
 	msg := bytes.Repeat([]byte("m"), 100<<10)

@@ -1,7 +1,7 @@
 package tcp
 
-// Tests of push mode's flow control and limits: credit carried by Write,
-// lent read buffers, the idle timeout.
+// Tests of push mode's flow control and limits: lent read buffers, the
+// idle timeout.
 
 import (
 	"bytes"
@@ -10,51 +10,18 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-
-	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 )
 
-// TestServeWriteGrantsCredit: a handler that answers with Write{Credit: 1}
-// alone keeps being served with one credit at a time.
-func TestServeWriteGrantsCredit(t *testing.T) {
-	sys := newSystem(t)
-	events := make(chan any, 64)
-	echoWithCredit := func(ctx actor.Context, msg any) {
-		if m, ok := msg.(*messages.Received); ok {
-			ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData(), Credit: 1})
-		}
-	}
-	l := serve(t, sys, "127.0.0.1:0", handlerProps(events, echoWithCredit), WithReadCredit(1))
-	c := dial(t, sys, l.Addr().String())
-	ctx := testCtx(t)
-	for i := range 10 {
-		msg := []byte{byte('a' + i)}
-		if _, err := c.Send(ctx, msg, time.Second); err != nil {
-			t.Fatal(err)
-		}
-		if got, err := c.RecvExact(ctx, 1, 5*time.Second); err != nil || got[0] != msg[0] {
-			t.Fatalf("echo %d = %q, %v", i, got, err)
-		}
-	}
-}
-
-// TestServeLoanedReads: with lent read buffers, an echo of 8 MiB sent
-// before the client reads any (so that writes queue) comes back intact:
-// queued writes of lent data are copies, and a buffer goes back to the pool
-// only with the credit its Received used.
-func TestServeLoanedReads(t *testing.T) {
+// TestServeLentReads: an echo of 8 MiB sent before the client reads any
+// (so that writes queue) comes back intact: reads go into pooled buffers
+// lent for the call, and what the connection queues of lent data is a
+// copy.
+func TestServeLentReads(t *testing.T) {
 	forEachFamily(t, func(t *testing.T, addr string) {
 		sys := newSystem(t)
 		events := make(chan any, 1024)
-		echoWithCredit := func(ctx actor.Context, msg any) {
-			if m, ok := msg.(*messages.Received); ok {
-				ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData(), Credit: 1})
-			}
-		}
-		props := handlerProps(events, echoWithCredit).Configure(actor.WithMailbox(actors.InlineMailbox))
-		l := serve(t, sys, addr, props, WithLoanedReads(), WithReadSize(4096), WithWriteQueue(32<<20, 16<<20, 1<<20))
+		l := serve(t, sys, addr, testHandler(events, echoing), WithReadSize(4096), WithWriteQueue(32<<20, 16<<20, 1<<20))
 		ctx := testCtx(t)
 		// A small receive buffer on the client makes the echo queue.
 		c, err := Dial(ctx, sys, l.Addr().String(), WithBuffers(4096, 0))
@@ -86,7 +53,7 @@ func TestServeIdleTimeout(t *testing.T) {
 	sys := newSystem(t)
 	events := make(chan any, 4096)
 	const idleFor = 500 * time.Millisecond
-	l := serve(t, sys, "127.0.0.1:0", handlerProps(events, echoing), WithIdleTimeout(idleFor))
+	l := serve(t, sys, "127.0.0.1:0", testHandler(events, echoing), WithIdleTimeout(idleFor))
 	ctx := testCtx(t)
 	busy := dial(t, sys, l.Addr().String())
 	quiet := dial(t, sys, l.Addr().String())

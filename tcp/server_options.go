@@ -1,17 +1,16 @@
 package tcp
 
 import (
-	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 )
 
-// serverConfig is the push-mode part of a listener: how it spawns and runs
-// the connection actor and handler of each accepted connection. It is
-// built once by Serve and only read afterwards.
+// serverConfig is the push-mode part of a listener: how it runs the
+// connection actor of each accepted connection. It is built once by Serve
+// and only read afterwards (bufs is safe for concurrent use).
 type serverConfig struct {
-	handler    *actor.Props
+	handler    Handler
 	strategy   actor.SupervisorStrategy
 	credit     int
 	readSize   int
@@ -21,11 +20,10 @@ type serverConfig struct {
 	maxConns   int
 	batch      int
 	keepOpen   bool
+	blocking   bool
 	idle       time.Duration
 	framing    Framing
-	// loans, when set (WithLoanedReads), is the pool Received buffers are
-	// lent from.
-	loans *sync.Pool
+	bufs       *bufPool // read buffers, lent to handlers
 }
 
 // Defaults of push mode: bounded everywhere.
@@ -40,7 +38,7 @@ const (
 	DefaultIdleTimeout    = 5 * time.Minute
 )
 
-func defaultServerConfig(handler *actor.Props) *serverConfig {
+func defaultServerConfig(handler Handler) *serverConfig {
 	return &serverConfig{
 		handler:    handler,
 		strategy:   actor.DefaultSupervisorStrategy(),
@@ -55,8 +53,20 @@ func defaultServerConfig(handler *actor.Props) *serverConfig {
 	}
 }
 
-// WithReadCredit sets how many Received a push-mode connection sends its
-// handler before it stops reading until the handler sends ResumeReading
+// newServerConfig applies the push-mode options.
+func newServerConfig(handler Handler, opts []func(*serverConfig)) *serverConfig {
+	s := defaultServerConfig(handler)
+	for _, f := range opts {
+		f(s)
+	}
+	s.bufs = &bufPool{size: s.readSize}
+	return s
+}
+
+// WithReadCredit bounds the read buffers a connection lends at once: a
+// handler may Retain at most n before the connection stops reading until
+// it releases one. For a Register handler it is the read credit: after n
+// Received the connection reads only once the actor sends ResumeReading
 // (Erlang's {active, N}). Default DefaultReadCredit.
 func WithReadCredit(n int) ListenOption {
 	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.credit = max(n, 1) }) }
@@ -65,25 +75,19 @@ func WithReadCredit(n int) ListenOption {
 // WithIdleTimeout closes a push-mode connection that has moved no bytes,
 // either way, for d (checked every d/2, so it closes between d and 1.5·d):
 // the handler gets ErrorClosed (op "idle", status timeout) and the peer a
-// FIN. A handler that withholds read credit that long idles its connection
+// FIN. A handler that keeps reading paused that long idles its connection
 // too. Zero disables it; the default is DefaultIdleTimeout.
 func WithIdleTimeout(d time.Duration) ListenOption {
 	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.idle = max(d, 0) }) }
 }
 
-// WithLoanedReads makes push-mode connections lend their read buffers
-// instead of copying each read into a new slice: a Received's Data is a
-// pooled buffer that stays the handler's only until it gives back the
-// credit that Received used. Each credit granted (ResumeReading, or a
-// Write's credit) returns the oldest outstanding buffer to the pool, so a
-// handler must be done with Data, or have copied what it keeps, by the
-// time it grants the credit back. A Write may pass Data on as it is: the
-// connection writes it at once, or copies it if it has to queue it. This
-// saves an allocation and a copy per read, which is what bulk transfers
-// and larger messages pay for. Ignored with WithFraming (frames are
-// always copies).
-func WithLoanedReads() ListenOption {
-	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.loans = &sync.Pool{} }) }
+// WithBlockingHandlers runs the server's handlers on the system's worker
+// pool instead of the poller's goroutine: for handlers that block (a
+// Future.Wait, blocking I/O, a long computation). Without it a handler
+// that blocks stalls every connection on its poller. It costs a goroutine
+// hand-off per event (see the README's benchmark for the price).
+func WithBlockingHandlers() ListenOption {
+	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.blocking = true }) }
 }
 
 // WithReadSize sets the largest Received, in bytes. Default DefaultReadSize.
@@ -121,7 +125,9 @@ func WithAcceptBatch(n int) ListenOption {
 
 // WithKeepOpen keeps a connection open for writing after the peer
 // half-closes (the handler gets PeerClosed and may still Write, then
-// Close). Off by default: PeerClosed is followed by a close.
+// Close): for handlers whose answers come later, from other actors. Off
+// by default: once the handler has handled PeerClosed, what it wrote is
+// flushed and the connection closes.
 func WithKeepOpen(on bool) ListenOption {
 	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.keepOpen = on }) }
 }
@@ -133,8 +139,11 @@ func WithFraming(f Framing) ListenOption {
 	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.framing = f }) }
 }
 
-// WithHandlerSupervisor sets the strategy that supervises handlers.
-// Default: Proto.Actor's default, which restarts a failed handler.
+// WithHandlerSupervisor sets the strategy applied when a handler panics,
+// as to a child actor: restart (a fresh handler on the same connection,
+// starting with Connected), stop (the connection closes) or resume.
+// Default: Proto.Actor's default, which restarts (at most 10 times in 10
+// s, then stops).
 func WithHandlerSupervisor(s actor.SupervisorStrategy) ListenOption {
 	return func(c *listenConfig) { c.server(func(sc *serverConfig) { sc.strategy = s }) }
 }

@@ -26,7 +26,7 @@ type Service struct {
 
 // StartService starts a service on addr with handler per connection; opts
 // are Serve's.
-func StartService(ctx context.Context, sys *actors.System, addr string, handler *actor.Props, opts ...ListenOption) (*Service, error) {
+func StartService(ctx context.Context, sys *actors.System, addr string, handler Handler, opts ...ListenOption) (*Service, error) {
 	if handler == nil {
 		return nil, &socket.OpError{Op: "listen", Err: socket.ErrInvalidArgument}
 	}
@@ -34,10 +34,7 @@ func StartService(ctx context.Context, sys *actors.System, addr string, handler 
 	for _, o := range opts {
 		o(&cfg)
 	}
-	server := defaultServerConfig(handler)
-	for _, f := range cfg.serverOpts {
-		f(server)
-	}
+	server := newServerConfig(handler, cfg.serverOpts)
 	cmd := &messages.Listen{HostPort: addr, Backlog: cfg.backlog, Options: cfg.opts, PushMode: true}
 	if ap, err := resolveListen(ctx, addr); err == nil {
 		cmd.HostPort, cmd.Local = "", messages.NewEndpoint(ap)

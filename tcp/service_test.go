@@ -8,16 +8,14 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 )
 
-func startService(t *testing.T, addr string, props *actor.Props, opts ...ListenOption) (*Service, string) {
+func startService(t *testing.T, addr string, h Handler, opts ...ListenOption) (*Service, string) {
 	t.Helper()
 	sys := newSystem(t, actors.WithFaultInjection())
-	svc, err := StartService(testCtx(t), sys, addr, props, opts...)
+	svc, err := StartService(testCtx(t), sys, addr, h, opts...)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -33,7 +31,7 @@ func startService(t *testing.T, addr string, props *actor.Props, opts ...ListenO
 func TestServiceSurvivesListenerCrash(t *testing.T) {
 	forEachFamily(t, func(t *testing.T, addr string) {
 		events := make(chan any, 64)
-		svc, target := startService(t, addr, handlerProps(events, echoing))
+		svc, target := startService(t, addr, testHandler(events, echoing))
 		defer svc.Stop(testCtx(t), time.Second)
 		ctx := testCtx(t)
 		sys := svc.sys
@@ -83,13 +81,13 @@ func TestServiceSurvivesListenerCrash(t *testing.T) {
 func TestServiceDrain(t *testing.T) {
 	const size = 8 << 20
 	big := bytes.Repeat([]byte{9}, size)
-	onConnect := func(ctx actor.Context, msg any) {
+	onConnect := func(c *Connection, msg any) {
 		if _, ok := msg.(*messages.Connected); ok {
-			ctx.Send(ctx.Parent(), &messages.Write{Data: big})
+			c.Write(big)
 		}
 	}
 	events := make(chan any, 64)
-	svc, target := startService(t, "127.0.0.1:0", handlerProps(events, onConnect), WithWriteQueue(16<<20, 12<<20, 1<<20))
+	svc, target := startService(t, "127.0.0.1:0", testHandler(events, onConnect), WithWriteQueue(16<<20, 12<<20, 1<<20))
 	ctx := testCtx(t)
 	sys := svc.sys
 	reader := dial(t, sys, target)

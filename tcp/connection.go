@@ -1,0 +1,182 @@
+package tcp
+
+import (
+	"errors"
+	"net/netip"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/sys/unix"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/socket"
+)
+
+// Connection is a push-mode connection as its Handler sees it: the handle
+// through which the handler writes, closes, pauses and resumes reading,
+// and talks to other actors. It belongs to the connection's actor: use it
+// only inside Receive (or an ActorHandler's Receive). Other goroutines and
+// actors drive the connection with messages to PID (Write, Close, Abort,
+// ...), which the connection handles in order with its events.
+type Connection struct {
+	a *connActor
+}
+
+// ErrOutsideHandler is returned by a Connection method called while the
+// connection's handler is not running: the handle belongs to the
+// connection's actor. Send the connection a message instead.
+var ErrOutsideHandler = errors.New("tcp: Connection used outside its handler (send its PID a message instead)")
+
+func (c *Connection) check(op string) error {
+	if !c.a.inHandler {
+		return &socket.OpError{Op: op, Net: netFor(c.a.remote), Addr: c.a.remote, Err: ErrOutsideHandler}
+	}
+	return nil
+}
+
+// PID returns the connection actor's PID: messages sent to it reach the
+// handler (or, for Write, Close and the other commands, the connection).
+func (c *Connection) PID() *actor.PID { return c.a.self }
+
+// System returns the actor system the connection runs on.
+func (c *Connection) System() *actors.System { return c.a.core.System() }
+
+// Context returns the connection actor's context, for what the handle does
+// not cover (Watch, Spawn, ReenterAfter...).
+func (c *Connection) Context() actor.Context { return c.a.ctx }
+
+// RemoteAddr returns the peer's address.
+func (c *Connection) RemoteAddr() netip.AddrPort { return c.a.remote }
+
+// LocalAddr returns the connection's local address.
+func (c *Connection) LocalAddr() netip.AddrPort { return c.a.local }
+
+// Write writes p, or queues what the kernel does not take now; a
+// Received's lent Data may be passed as it is (it is copied if queued).
+// It refuses, with an error naming "write", a connection that is closing
+// (net.ErrClosed), a p longer than the write queue (EMSGSIZE) or one that
+// would overflow it (EAGAIN). A failure of the socket itself ends the
+// connection with ErrorClosed.
+func (c *Connection) Write(p []byte) error { return c.WriteAck(p, 0) }
+
+// WriteAck is Write with an acknowledgment: once all of p is in the
+// kernel the handler gets Written{Ack: ack}, or WriteFailed{Ack: ack} if
+// the connection ends first. ack 0 asks for none.
+func (c *Connection) WriteAck(p []byte, ack uint64) error {
+	if err := c.check("write"); err != nil {
+		return err
+	}
+	return c.a.write(p, ack, false)
+}
+
+// Close flushes what was written, then closes the connection; the handler
+// gets Closed. A second Close returns an error wrapping net.ErrClosed.
+func (c *Connection) Close() error {
+	if err := c.check("close"); err != nil {
+		return err
+	}
+	return c.a.startClose(flushing)
+}
+
+// CloseWrite half-closes: it flushes what was written, sends FIN, and goes
+// on reading until the peer's FIN, then closes (Closed follows).
+func (c *Connection) CloseWrite() error {
+	if err := c.check("closewrite"); err != nil {
+		return err
+	}
+	return c.a.startClose(confirming)
+}
+
+// Abort resets the connection at once (RST), dropping what is queued; the
+// handler gets Closed.
+func (c *Connection) Abort() error {
+	if err := c.check("abort"); err != nil {
+		return err
+	}
+	c.a.abort()
+	return nil
+}
+
+// PauseReading stops reading until ResumeReading: data waits in the
+// kernel, and the peer's sends block once its window fills.
+func (c *Connection) PauseReading() {
+	if c.check("pause") == nil {
+		c.a.paused = true
+	}
+}
+
+// ResumeReading resumes reading after PauseReading.
+func (c *Connection) ResumeReading() {
+	if c.check("resume") == nil && c.a.paused {
+		c.a.paused = false
+		c.a.kick()
+	}
+}
+
+// Retain keeps the buffer of the Received being handled past the call:
+// the returned Loan's Bytes stay valid until its Release. A connection
+// lends at most WithReadCredit buffers at once: while that many are
+// retained it stops reading, so memory stays bounded. Outside a
+// Received, Retain returns an empty Loan.
+func (c *Connection) Retain() Loan {
+	if c.check("retain") != nil {
+		return Loan{}
+	}
+	return c.a.retain()
+}
+
+// Sender returns the sender of the message being handled, nil for the
+// connection's own events.
+func (c *Connection) Sender() *actor.PID { return c.a.sender }
+
+// Respond answers the sender of the message being handled.
+func (c *Connection) Respond(msg any) {
+	if c.a.sender != nil {
+		c.a.ctx.Send(c.a.sender, msg)
+	}
+}
+
+// Send sends msg to pid with the connection as its sender.
+func (c *Connection) Send(pid *actor.PID, msg any) {
+	c.a.ctx.RequestWithCustomSender(pid, msg, c.a.self)
+}
+
+// Loan is a read buffer a handler retained (Connection.Retain). It is a
+// small value; copies share the buffer.
+type Loan struct {
+	b   *readBuf
+	gen uint32
+}
+
+// Bytes returns the retained data; nil once released.
+func (l Loan) Bytes() []byte {
+	if l.b == nil || l.b.gen != l.gen {
+		return nil
+	}
+	return l.b.data[:l.b.n:l.b.n]
+}
+
+// Release gives the buffer back to its connection; it may be reused at
+// once, so Bytes must not be used after. Release belongs to the
+// connection's actor, like Connection's methods; a second Release of the
+// same Loan does nothing.
+func (l Loan) Release() {
+	if l.b == nil || l.b.gen != l.gen || l.b.owner == nil {
+		return
+	}
+	l.b.owner.release(l.b)
+}
+
+// readBuf is a pooled read buffer. gen changes each time it is returned,
+// so a stale Loan cannot release it twice.
+type readBuf struct {
+	data  []byte
+	n     int
+	gen   uint32
+	owner *connActor // the connection it is lent by, while retained
+}
+
+// errQueueFull and errTooLong are the refusals of a Write.
+var (
+	errQueueFull = unix.EAGAIN
+	errTooLong   = unix.EMSGSIZE
+)

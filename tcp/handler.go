@@ -1,0 +1,168 @@
+package tcp
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/actornet/actornet/messages"
+)
+
+// Handler is the behaviour of push-mode connections (Serve, StartService).
+// Receive runs as the connection actor's behaviour: one call at a time per
+// connection, for each event of the connection and for each message other
+// actors send to the connection's PID. The events, in order:
+//
+//   - *messages.Connected first (again after a restart by the supervisor);
+//   - *messages.Received for each read (one frame with WithFraming): its
+//     Data is lent for the call (see Connection.Retain to keep it);
+//     reading goes on when Receive returns unless it called PauseReading;
+//   - *messages.PeerClosed when the peer half-closes: once Receive
+//     returns, what it wrote is flushed and the connection closes (unless
+//     WithKeepOpen, or it already closed);
+//   - *messages.Written / *messages.WriteFailed for writes with an ack;
+//   - *messages.WriteQueueFilled / *messages.WriteQueueDrained around the
+//     write queue's high and low watermarks (reading pauses in between);
+//   - *messages.Closed or *messages.ErrorClosed last.
+//
+// A Handler is shared by every connection of its server, so it keeps
+// per-connection state only through PerConnection or ActorHandler. Receive
+// runs on the poller's goroutine: it must not block (no Future.Wait, no
+// blocking I/O, no sleeping) unless the server runs WithBlockingHandlers.
+type Handler interface {
+	Receive(c *Connection, msg any)
+}
+
+// HandlerFunc is a stateless Handler.
+type HandlerFunc func(c *Connection, msg any)
+
+// Receive calls f(c, msg).
+func (f HandlerFunc) Receive(c *Connection, msg any) { f(c, msg) }
+
+// PerConnection returns a Handler that gives every connection its own
+// Handler from newHandler, and a fresh one when the supervisor restarts
+// it: state kept in the Handler's fields is the connection's.
+func PerConnection(newHandler func() Handler) Handler { return perConnection(newHandler) }
+
+type perConnection func() Handler
+
+func (perConnection) Receive(*Connection, any) {}
+
+// ActorHandler returns a Handler that runs a Proto.Actor actor from
+// producer as each connection's behaviour: its Receive gets an
+// actor.Context whose Self is the connection's PID and whose Message is
+// the event or the message another actor sent (*actor.Started first, then
+// the events listed at Handler; *actor.Stopping and *actor.Stopped at the
+// end). ConnectionOf(ctx) gives the Connection handle. A restart by the
+// supervisor produces a new actor (fresh state) on the same connection.
+func ActorHandler(producer actor.Producer) Handler { return actorHandler(producer) }
+
+type actorHandler actor.Producer
+
+func (actorHandler) Receive(*Connection, any) {}
+
+// Register returns a Handler that delivers each connection's events to an
+// existing actor, as Akka IO's Register does: the actor at pid gets
+// Connected (its Connection is the connection's PID), copies of the data
+// in Received, and the other events, each sent with the connection as
+// sender; it drives the connection with messages (Write, ResumeReading,
+// Close, ConfirmedClose, Abort). Reading is under credit: after
+// WithReadCredit Received, the connection reads only once the actor sends
+// ResumeReading. After PeerClosed the connection stays open until the
+// actor closes it (so its answers are not cut off). The connection
+// watches the actor: its death closes the connection. pid may be on
+// another node.
+func Register(pid *actor.PID) Handler { return registered{pid: pid} }
+
+type registered struct{ pid *actor.PID }
+
+func (registered) Receive(*Connection, any) {}
+
+// ConnectionOf returns the Connection of the connection actor whose
+// behaviour is running with ctx (an ActorHandler's context), or nil.
+func ConnectionOf(ctx actor.Context) *Connection {
+	if a, ok := ctx.Actor().(*connActor); ok {
+		return &a.conn
+	}
+	return nil
+}
+
+// behaviour is one handler instance on one connection.
+type behaviour interface {
+	receive(a *connActor, msg any)
+}
+
+// newBehaviour builds the handler instance for a connection.
+func newBehaviour(h Handler) behaviour {
+	switch h := h.(type) {
+	case perConnection:
+		return plain{h()}
+	case actorHandler:
+		return &actorBehaviour{a: actor.Producer(h)()}
+	case registered:
+		return h
+	}
+	return plain{h}
+}
+
+type plain struct{ h Handler }
+
+func (p plain) receive(a *connActor, msg any) { p.h.Receive(&a.conn, msg) }
+
+// actorBehaviour runs a Proto.Actor actor with a context whose Message is
+// the event being delivered.
+type actorBehaviour struct {
+	a   actor.Actor
+	ctx eventContext
+}
+
+func (b *actorBehaviour) receive(a *connActor, msg any) {
+	b.ctx.Context, b.ctx.msg, b.ctx.sender = a.ctx, msg, a.sender
+	b.a.Receive(&b.ctx)
+	b.ctx.msg = nil
+}
+
+// eventContext is the connection actor's context with the event being
+// delivered as its message.
+type eventContext struct {
+	actor.Context
+	msg    any
+	sender *actor.PID
+}
+
+func (c *eventContext) Message() any       { return c.msg }
+func (c *eventContext) Sender() *actor.PID { return c.sender }
+
+// Respond answers the sender of the message being handled.
+func (c *eventContext) Respond(response any) {
+	if c.sender != nil {
+		c.Context.Send(c.sender, response)
+	}
+}
+
+// MessageHeader is empty for events.
+func (c *eventContext) MessageHeader() actor.ReadonlyMessageHeader {
+	if c.sender == nil {
+		return actor.EmptyMessageHeader
+	}
+	return c.Context.MessageHeader()
+}
+
+// ReceiveTimeout is not supported for handlers (Proto.Actor's timer races,
+// upstream #1139); use the idle timeout or a timer of your own.
+func (c *eventContext) ReceiveTimeout() time.Duration { return 0 }
+
+// receive sends events to the registered actor, with copies of lent data.
+func (r registered) receive(a *connActor, msg any) {
+	switch m := msg.(type) {
+	case *actor.Started, *actor.Stopping, *actor.Stopped, *actor.Restarting:
+		return
+	case *messages.Received:
+		msg = &messages.Received{Data: append([]byte(nil), m.GetData()...)}
+	case proto.Message:
+	default:
+		return // not protobuf: cannot leave the node, and not an event
+	}
+	a.ctx.RequestWithCustomSender(r.pid, msg, a.self)
+}
