@@ -160,3 +160,34 @@ func TestUnknownCommandIsRefused(t *testing.T) {
 		t.Fatalf("Accept on a plain socket actor = %v; want ErrInvalidArgument", err)
 	}
 }
+
+// TestSocketPropsSpawnedTwice: props that own a socket spawn one actor; a
+// second spawn gets an actor that stops at once and answers closed, and
+// the first actor's socket is untouched.
+func TestSocketPropsSpawnedTwice(t *testing.T) {
+	sys := newSystem(t)
+	props, peer := panicProps(t, sys)
+	first, err := sys.SpawnSocketActor(props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	second, err := sys.SpawnSocketActor(props)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s2 := &Socket{sys: sys, pid: second}
+	if st, err := s2.Poll(testCtx(t), opRead, time.Second); st != stClosed || !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Poll to the second spawn = %v, %v; want closed", st, err)
+	}
+	// The first still owns a live socket: the peer's byte makes it readable.
+	s1 := &Socket{sys: sys, pid: first}
+	if _, err := peer.Write([]byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	if st, err := s1.Poll(testCtx(t), opRead, time.Second); err != nil {
+		t.Fatalf("Poll to the first spawn = %v, %v; want an event", st, err)
+	}
+	if err := s1.Close(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+}

@@ -11,6 +11,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
 
@@ -205,5 +207,31 @@ func TestV6OnlyAndDualStack(t *testing.T) {
 	}
 	if _, err := Listen(ctx, sys, "[::ffff:127.0.0.1]:0", WithV6Only(true)); !errors.Is(err, syscall.EINVAL) {
 		t.Fatalf("V6Only Listen on a mapped address = %v; want EINVAL", err)
+	}
+}
+
+// TestListenerPropsReusable: ListenerProps spawn a new listener each time;
+// two spawns of the same props listen on two ports and both accept.
+func TestListenerPropsReusable(t *testing.T) {
+	sys := newSystem(t)
+	props := ListenerProps(sys)
+	ctx := testCtx(t)
+	for range 2 {
+		pid, err := sys.SpawnSocketActor(props)
+		if err != nil {
+			t.Fatal(err)
+		}
+		res, err := actors.Request[*messages.ListenResult](sys.Root(), pid, &messages.Listen{HostPort: "127.0.0.1:0"}).Wait(ctx)
+		if err != nil || res.GetStatus().Err() != nil {
+			t.Fatalf("Listen = %v, %v", res, err)
+		}
+		l := &Listener{Socket: actors.SocketOf(sys, pid)}
+		l.addr, _ = res.GetLocal().AddrPort()
+		t.Cleanup(func() { _ = l.Close(context.Background()) })
+		acc := l.AcceptAsync(time.Second)
+		dial(t, sys, l.addr.String())
+		if r, err := acc.Wait(ctx); err != nil || r.GetStatus().Err() != nil {
+			t.Fatalf("Accept on spawn of the shared props: %v, %v", r, err)
+		}
 	}
 }
