@@ -83,6 +83,7 @@ func (s *System) relabel(pid *actor.PID, service string) {
 	defer s.mu.Unlock()
 	if e, ok := s.sockets[pid]; ok {
 		e.key.Service = service
+		s.sockets[pid] = e
 	}
 }
 

@@ -37,7 +37,7 @@ type System struct {
 
 	mu      sync.Mutex
 	stopped bool
-	sockets map[*actor.PID]*tracked
+	sockets map[*actor.PID]tracked
 	retired map[MetricKey]Totals // counts of closed sockets
 	live    sync.WaitGroup
 }
@@ -80,7 +80,7 @@ func Start(opts ...Option) (*System, error) {
 	}
 	logger := o.logger
 	as := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
-	s := &System{Actors: as, sockets: make(map[*actor.PID]*tracked), retired: make(map[MetricKey]Totals), dispatcher: newPoolDispatcher(300, time.Second)}
+	s := &System{Actors: as, sockets: make(map[*actor.PID]tracked), retired: make(map[MetricKey]Totals), dispatcher: newPoolDispatcher(300, time.Second)}
 	s.faults = o.faults
 	s.guarded = as.Root.Copy().WithGuardian(StoppingStrategy())
 	for i := 0; i < o.pollers; i++ {
@@ -162,7 +162,7 @@ func (s *System) track(pid *actor.PID, key MetricKey, counts *Counters) bool {
 	if s.stopped {
 		return false
 	}
-	s.sockets[pid] = &tracked{key: key, counts: counts}
+	s.sockets[pid] = tracked{key: key, counts: counts}
 	s.live.Add(1)
 	return true
 }
@@ -189,6 +189,25 @@ func (s *System) isStopped() bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	return s.stopped
+}
+
+// EachSocket calls f with the PID of every live socket actor of kind and
+// service (see MetricKey), outside the system's lock: for a server that
+// visits its connections now and then (tcp's idle sweep), at no cost per
+// socket.
+func (s *System) EachSocket(kind, service string, f func(*actor.PID)) {
+	key := MetricKey{Kind: kind, Service: service}
+	s.mu.Lock()
+	var pids []*actor.PID
+	for pid, t := range s.sockets {
+		if t.key == key {
+			pids = append(pids, pid)
+		}
+	}
+	s.mu.Unlock()
+	for _, pid := range pids {
+		f(pid)
+	}
 }
 
 // Sockets returns the number of live socket actors.

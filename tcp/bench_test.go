@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"runtime"
 	"testing"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -69,4 +70,51 @@ func benchPushEcho(b *testing.B, h Handler, opts ...ListenOption) {
 			got += n
 		}
 	}
+}
+
+// BenchmarkIdleConnectionHeap reports the live heap each idle push-mode
+// connection holds (B/conn): b.N connections (at most 5,000, so two runs
+// stay under the fd limit) are opened by raw client sockets, which hold no
+// Go heap, and the heap is measured once every handler has seen Connected.
+func BenchmarkIdleConnectionHeap(b *testing.B) {
+	sys := newSystem(b)
+	connected := make(chan struct{}, 5000)
+	l, err := Serve(testCtx(b), sys, "127.0.0.1:0", HandlerFunc(func(c *Connection, msg any) {
+		if _, ok := msg.(*messages.Connected); ok {
+			connected <- struct{}{}
+		}
+	}))
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(func() { _ = l.Close(testCtx(b)) })
+	n := min(b.N, 5000)
+	ap := l.Addr()
+	sa := &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ap.Addr().As4()}
+	fds := make([]int, 0, n)
+	defer func() {
+		for _, fd := range fds {
+			unix.Close(fd)
+		}
+	}()
+	var before, after runtime.MemStats
+	runtime.GC()
+	runtime.ReadMemStats(&before)
+	b.ReportAllocs()
+	for range n {
+		fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_CLOEXEC, 0)
+		if err != nil {
+			b.Fatal(err)
+		}
+		fds = append(fds, fd)
+		if err := unix.Connect(fd, sa); err != nil {
+			b.Fatal(err)
+		}
+	}
+	for range n {
+		<-connected
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+	b.ReportMetric(float64(int64(after.HeapAlloc)-int64(before.HeapAlloc))/float64(n), "B/conn")
 }

@@ -1,11 +1,8 @@
 package tcp
 
 import (
-	"fmt"
 	"net/netip"
-	"os"
 	"sync/atomic"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
@@ -44,7 +41,6 @@ type connActor struct {
 	beh    behaviour     // nil once the handler stopped
 	reg    *registered   // set when events go to a registered actor
 	remote netip.AddrPort
-	local  netip.AddrPort
 	live   *atomic.Int64 // the listener's live count
 
 	credit  int  // read credit of a registered actor
@@ -56,35 +52,48 @@ type connActor struct {
 	queued  int
 	filled  bool // WriteQueueFilled sent, WriteQueueDrained not yet
 
-	decoder decoder  // with framing
-	pending [][]byte // decoded frames waiting to be delivered
+	inHandler bool // the handler is running
+	reading   bool // serveReads is running
+	kickLater bool // reading may resume once the handler returns
 
-	cur      *readBuf   // the buffer of the Received being handled
-	retained []*readBuf // buffers the handler retained
-	recv     messages.Received
-
-	inHandler bool  // the handler is running
-	deferred  []any // events raised while it runs, delivered after
-	reading   bool  // serveReads is running
-	kickLater bool  // reading may resume once the handler returns
-	rs        *actor.RestartStatistics
+	cur *readBuf // the buffer of the Received being handled
+	fr  *framer  // with framing
+	x   *connExtra
 
 	idle idleCheck // WithIdleTimeout
 }
 
-// idleCheck closes a connection that moves no bytes: every half idle
-// timeout it compares the actor's read and write counts with the last
-// check's; two checks in a row with no change close it. The data path pays
-// nothing for it.
-type idleCheck struct {
-	id    uint64
-	timer *time.Timer
-	seen  uint64
-	quiet int
+// framer is a connection's framing state.
+type framer struct {
+	decoder decoder
+	pending [][]byte // decoded frames waiting to be delivered
+	recv    messages.Received
 }
 
-// errIdle is the cause of an idle close.
-var errIdle = fmt.Errorf("no bytes moved for the idle timeout: %w", os.ErrDeadlineExceeded)
+// connExtra is what a connection needs only once its handler retains
+// buffers, raises events while it runs, or fails: most connections never
+// allocate it, which keeps an idle connection small.
+type connExtra struct {
+	retained []*readBuf // buffers the handler retained
+	deferred []any      // events raised while it runs, delivered after
+	rs       *actor.RestartStatistics
+}
+
+// extra returns the connection's connExtra, allocating it.
+func (a *connActor) extra() *connExtra {
+	if a.x == nil {
+		a.x = &connExtra{}
+	}
+	return a.x
+}
+
+// retainedCount is the number of buffers the handler holds.
+func (a *connActor) retainedCount() int {
+	if a.x == nil {
+		return 0
+	}
+	return len(a.x.retained)
+}
 
 var _ actors.SocketActor = (*connActor)(nil)
 
@@ -104,9 +113,9 @@ func newConnActor(c *actors.Core, cfg *serverConfig, remote netip.AddrPort, serv
 	a := &connActor{core: c, cfg: cfg, remote: remote, live: live, credit: cfg.credit}
 	a.conn.a = a
 	if cfg.framing != nil {
-		a.decoder = cfg.framing.newDecoder()
+		a.fr = &framer{decoder: cfg.framing.newDecoder()}
 	}
-	return a, actors.Hooks{Ready: a.ready, Wants: a.wants, Cancel: a.cancel, Expire: a.expire}
+	return a, actors.Hooks{Ready: a.ready, Wants: a.wants, Cancel: a.cancel}
 }
 
 // SocketCore returns the actor's core.
@@ -137,6 +146,9 @@ func (a *connActor) Receive(ctx actor.Context) {
 		a.core.Handle(ctx)
 		a.lifecycle(m)
 		a.dropLoans()
+		return
+	case idleTick:
+		a.idleTick()
 		return
 	case *actor.Terminated:
 		if a.reg != nil && m.GetWho().Equal(a.reg.pid) {
@@ -195,7 +207,6 @@ func (a *connActor) start(ctx actor.Context) {
 	if a.core.Closed() {
 		return // registration failed; the core is stopping the actor
 	}
-	a.local, _ = a.core.Socket().LocalAddr()
 	a.beh = newBehaviour(a.cfg.handler)
 	if r, ok := a.beh.(registered); ok {
 		a.reg = &r
@@ -203,9 +214,7 @@ func (a *connActor) start(ctx actor.Context) {
 	}
 	a.lifecycle(startedEvent)
 	a.deliver(a.connected(), nil)
-	if a.cfg.idle > 0 {
-		a.armIdle()
-	}
+	a.idle.quiet = -1 // a connection that never moves a byte gets a whole timeout too
 	a.core.Want(poller.Readable)
 	a.serveReads()
 	a.core.UpdateWants()
@@ -216,7 +225,7 @@ var startedEvent = &actor.Started{}
 func (a *connActor) connected() *messages.Connected {
 	return &messages.Connected{
 		Connection: messages.NewRef(a.self),
-		Local:      messages.NewEndpoint(a.local),
+		Local:      messages.NewEndpoint(a.conn.LocalAddr()),
 		Remote:     messages.NewEndpoint(a.remote),
 	}
 }
@@ -233,16 +242,19 @@ func (a *connActor) lifecycle(msg any) {
 // returns, so the handler handles one message at a time, as an actor.
 func (a *connActor) deliver(msg any, sender *actor.PID) {
 	if a.inHandler {
-		a.deferred = append(a.deferred, msg)
+		x := a.extra()
+		x.deferred = append(x.deferred, msg)
 		return
 	}
 	a.call(msg, sender)
-	for i := 0; i < len(a.deferred); i++ {
-		m := a.deferred[i]
-		a.deferred[i] = nil
-		a.call(m, nil)
+	if x := a.x; x != nil && len(x.deferred) > 0 {
+		for i := 0; i < len(x.deferred); i++ {
+			m := x.deferred[i]
+			x.deferred[i] = nil
+			a.call(m, nil)
+		}
+		x.deferred = x.deferred[:0]
 	}
-	a.deferred = a.deferred[:0]
 	if a.kickLater && !a.reading {
 		a.kickLater = false
 		a.kick()
@@ -263,28 +275,6 @@ func (a *connActor) call(msg any, sender *actor.PID) {
 		}
 	}()
 	a.beh.receive(a, msg)
-}
-
-func (a *connActor) armIdle() {
-	a.idle.id = a.core.NextID()
-	a.idle.timer = a.core.After(a.cfg.idle/2, a.idle.id)
-}
-
-// expire runs the idle check.
-func (a *connActor) expire(id uint64) bool {
-	if id != a.idle.id || a.mode == closedConn {
-		return false
-	}
-	k := a.core.Counters()
-	seen := k.Reads.Load() + k.Writes.Load()
-	if seen != a.idle.seen {
-		a.idle.seen, a.idle.quiet = seen, 0
-	} else if a.idle.quiet++; a.idle.quiet >= 2 {
-		a.finish("idle", errIdle)
-		return true
-	}
-	a.armIdle()
-	return true
 }
 
 func (a *connActor) status(op string, err error) *messages.Status {
@@ -384,9 +374,6 @@ func (a *connActor) wants(d poller.Direction) bool {
 // cancel runs when the socket closes under the actor (stop, system stop):
 // queued writes fail.
 func (a *connActor) cancel(code messages.IOStatus) {
-	if a.idle.timer != nil {
-		a.idle.timer.Stop()
-	}
 	for a.queue.len() > 0 {
 		if ack := a.queue.front().ack; ack != 0 {
 			a.deliver(&messages.WriteFailed{Ack: ack, Status: &messages.Status{Code: code, Op: "write"}}, nil)

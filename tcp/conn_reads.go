@@ -62,8 +62,8 @@ func (a *connActor) serveReads() {
 			return
 		}
 		short := n < len(b.data)
-		if a.decoder != nil {
-			err = a.decoder.feed(b.data[:n], func(f []byte) { a.pending = append(a.pending, f) })
+		if fr := a.fr; fr != nil {
+			err = fr.decoder.feed(b.data[:n], func(f []byte) { fr.pending = append(fr.pending, f) })
 			a.cfg.bufs.put(b)
 			if err != nil {
 				a.finish("frame", err)
@@ -92,9 +92,9 @@ func (a *connActor) lend(b *readBuf, n int) {
 	}
 	b.n = n
 	a.cur = b
-	a.recv.Data = b.data[:n:n]
-	a.deliver(&a.recv, nil)
-	a.recv.Data = nil
+	b.recv.Data = b.data[:n:n]
+	a.deliver(&b.recv, nil)
+	b.recv.Data = nil
 	if a.cur != nil {
 		a.cfg.bufs.put(a.cur)
 		a.cur = nil
@@ -103,31 +103,39 @@ func (a *connActor) lend(b *readBuf, n int) {
 
 // deliverPending hands decoded frames to the handler while it reads.
 func (a *connActor) deliverPending() {
-	for len(a.pending) > 0 && a.mayDeliver() {
-		f := a.pending[0]
-		a.pending[0] = nil
-		a.pending = a.pending[1:]
+	fr := a.fr
+	if fr == nil {
+		return
+	}
+	for len(fr.pending) > 0 && a.mayDeliver() {
+		f := fr.pending[0]
+		fr.pending[0] = nil
+		fr.pending = fr.pending[1:]
 		if a.reg != nil {
 			a.credit--
 			a.deliver(&messages.Received{Data: f}, nil)
 			continue
 		}
-		a.recv.Data = f
-		a.deliver(&a.recv, nil)
-		a.recv.Data = nil
+		fr.recv.Data = f
+		a.deliver(&fr.recv, nil)
+		fr.recv.Data = nil
 	}
-	if len(a.pending) == 0 {
-		a.pending = nil
+	if len(fr.pending) == 0 {
+		fr.pending = nil
 	}
 }
+
+// framesPending reports whether decoded frames wait for the handler.
+func (a *connActor) framesPending() bool { return a.fr != nil && len(a.fr.pending) > 0 }
 
 // retain moves the buffer of the Received being handled to the retained
 // list and returns its Loan. A frame (with framing) is the handler's
 // already; its Loan only wraps it.
 func (a *connActor) retain() Loan {
 	if a.cur == nil {
-		if a.recv.Data != nil {
-			b := &readBuf{data: a.recv.Data, n: len(a.recv.Data)}
+		if a.fr != nil && a.fr.recv.Data != nil {
+			f := a.fr.recv.Data
+			b := &readBuf{data: f, n: len(f)}
 			return Loan{b: b, gen: b.gen}
 		}
 		return Loan{}
@@ -135,16 +143,20 @@ func (a *connActor) retain() Loan {
 	b := a.cur
 	a.cur = nil
 	b.owner = a
-	a.retained = append(a.retained, b)
+	x := a.extra()
+	x.retained = append(x.retained, b)
 	return Loan{b: b, gen: b.gen}
 }
 
 // release takes a retained buffer back, by identity, and reads again if
 // the retained buffers were what held reading back.
 func (a *connActor) release(b *readBuf) {
-	for i, r := range a.retained {
+	if a.x == nil {
+		return
+	}
+	for i, r := range a.x.retained {
 		if r == b {
-			a.retained = append(a.retained[:i], a.retained[i+1:]...)
+			a.x.retained = append(a.x.retained[:i], a.x.retained[i+1:]...)
 			a.cfg.bufs.put(b)
 			a.kick()
 			return
@@ -155,11 +167,14 @@ func (a *connActor) release(b *readBuf) {
 // dropLoans takes back every retained buffer (the handler that held them
 // is gone); their Loans stop working.
 func (a *connActor) dropLoans() {
-	for i, b := range a.retained {
-		a.cfg.bufs.put(b)
-		a.retained[i] = nil
+	if a.x == nil {
+		return
 	}
-	a.retained = a.retained[:0]
+	for i, b := range a.x.retained {
+		a.cfg.bufs.put(b)
+		a.x.retained[i] = nil
+	}
+	a.x.retained = a.x.retained[:0]
 }
 
 // lent reports whether p lies in a buffer lent to the handler.
@@ -175,7 +190,10 @@ func (a *connActor) lent(p []byte) bool {
 	if a.cur != nil && in(a.cur) {
 		return true
 	}
-	for _, b := range a.retained {
+	if a.x == nil {
+		return false
+	}
+	for _, b := range a.x.retained {
 		if in(b) {
 			return true
 		}
@@ -210,7 +228,7 @@ func (a *connActor) kick() {
 		a.kickLater = true
 		return
 	}
-	if !a.readable() && !(len(a.pending) > 0 && a.mayDeliver()) {
+	if !a.readable() && !(a.framesPending() && a.mayDeliver()) {
 		return
 	}
 	if a.drained {
@@ -230,12 +248,12 @@ func (a *connActor) mayDeliver() bool {
 	if a.reg != nil {
 		return a.credit > 0
 	}
-	return !a.paused && !a.filled && len(a.retained) < a.cfg.credit
+	return !a.paused && !a.filled && a.retainedCount() < a.cfg.credit
 }
 
 // readable reports whether the connection should read now.
 func (a *connActor) readable() bool {
-	return len(a.pending) == 0 && !a.eof && a.mayDeliver()
+	return !a.framesPending() && !a.eof && a.mayDeliver()
 }
 
 func (a *connActor) peerClosed() {

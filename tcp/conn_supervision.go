@@ -27,10 +27,11 @@ func (s handlerSupervisor) ResumeChildren(...*actor.PID) {}
 
 // failed hands a handler panic to the strategy.
 func (a *connActor) failed(reason, msg any) {
-	if a.rs == nil {
-		a.rs = actor.NewRestartStatistics()
+	x := a.extra()
+	if x.rs == nil {
+		x.rs = actor.NewRestartStatistics()
 	}
-	a.cfg.strategy.HandleFailure(a.ctx.ActorSystem(), handlerSupervisor{a}, a.self, a.rs, reason, msg)
+	a.cfg.strategy.HandleFailure(a.ctx.ActorSystem(), handlerSupervisor{a}, a.self, x.rs, reason, msg)
 }
 
 // restartHandler replaces the handler with a fresh one, which starts with

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
 
@@ -47,8 +48,15 @@ func (c *Connection) Context() actor.Context { return c.a.ctx }
 // RemoteAddr returns the peer's address.
 func (c *Connection) RemoteAddr() netip.AddrPort { return c.a.remote }
 
-// LocalAddr returns the connection's local address.
-func (c *Connection) LocalAddr() netip.AddrPort { return c.a.local }
+// LocalAddr returns the connection's local address (the zero AddrPort
+// once the connection is closed).
+func (c *Connection) LocalAddr() netip.AddrPort {
+	if sock := c.a.core.Socket(); sock != nil {
+		ap, _ := sock.LocalAddr()
+		return ap
+	}
+	return netip.AddrPort{}
+}
 
 // Write writes p, or queues what the kernel does not take now; a
 // Received's lent Data may be passed as it is (it is copied if queued).
@@ -172,7 +180,8 @@ type readBuf struct {
 	data  []byte
 	n     int
 	gen   uint32
-	owner *connActor // the connection it is lent by, while retained
+	owner *connActor        // the connection it is lent by, while retained
+	recv  messages.Received // the event that lends it
 }
 
 // errQueueFull and errTooLong are the refusals of a Write.

@@ -34,6 +34,7 @@ type listenerActor struct {
 	connProps *actor.Props // shared by every connection
 	next      acceptedConn // the connection connProps builds next
 	service   string       // the local address, the connections' service
+	sweep     *idleSweep   // the connections' idle timeout
 	notify    *actor.PID   // told of each connection (a service), if set
 	stats     listenerStats
 	backoff   time.Duration
@@ -194,6 +195,9 @@ func (a *listenerActor) listen(cmd *messages.Listen, reply actors.Replier) {
 	}
 	reply.Reply(a.result)
 	if err == nil && a.server != nil {
+		if a.server.idle > 0 {
+			a.sweep = startIdleSweep(a.core.System(), a.service, a.server.idle, &a.stats.Live)
+		}
 		a.core.Want(poller.Readable)
 		a.acceptLoop()
 	}
@@ -418,6 +422,9 @@ func (a *listenerActor) finish(match func(*acceptReq) bool, code messages.IOStat
 }
 
 func (a *listenerActor) cancel(code messages.IOStatus) {
+	if a.sweep != nil {
+		a.sweep.closed.Store(true)
+	}
 	for _, r := range a.accepts {
 		actors.StopTimer(r.timer)
 		actors.Reject(r.reply, &messages.Accept{}, code)
