@@ -21,17 +21,37 @@
 //
 // Listener is a listener actor. In pull mode (Listen) each Accept answers
 // a Client for the next connection; accepted clients outlive the listener.
+//
 // In push mode (Serve) the listener accepts by itself and gives each
-// connection a connection actor and a handler actor (the connection's
-// child, supervised by WithHandlerSupervisor's strategy, restart by
-// default). The handler gets Connected, Received under read credit,
-// PeerClosed, Written/WriteFailed, WriteQueueFilled/WriteQueueDrained and
-// Closed or ErrorClosed, and sends its connection (ctx.Parent()) Write,
-// ResumeReading, Close, ConfirmedClose and Abort. Everything is bounded:
-// read credit, the write queue, live connections, the accept batch; EMFILE
-// on accept backs off (AcceptFailed on the event stream). WithFraming
-// (LengthPrefixed, Lines) makes each Received one frame and frames each
-// Write; a frame over its limit closes the connection with ErrorClosed.
+// connection one actor, which owns the socket and runs a Handler as its
+// behaviour: on the poller's goroutine, with no hop between the read,
+// the handler and the write.
+//
+//	l, err := tcp.Serve(ctx, sys, "127.0.0.1:7000", tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
+//		if m, ok := msg.(*messages.Received); ok {
+//			c.Write(m.GetData()) // Data is lent for the call; Write copies it only if it must queue it
+//		}
+//	}))
+//
+// The handler gets Connected, Received (data lent for the call; Retain
+// keeps a buffer until its Release), PeerClosed, Written/WriteFailed for
+// writes with an ack, WriteQueueFilled/WriteQueueDrained, Closed or
+// ErrorClosed, and every message other actors send to the connection's
+// PID. Through its Connection it writes, closes, half-closes, aborts,
+// pauses and resumes reading and talks to other actors; reading resumes
+// by itself after each call. What it writes in answer to data that came
+// before the peer's FIN is flushed before the connection closes.
+// PerConnection gives each connection its own handler state, ActorHandler
+// runs a Proto.Actor actor as the behaviour, and Register sends the events
+// to a separate actor instead. A panic goes to WithHandlerSupervisor's
+// strategy (restart by default: a fresh handler on the same socket).
+// Handlers must not block unless the server runs WithBlockingHandlers.
+// Everything is bounded: buffers lent at once, the write queue (reading
+// pauses above its high watermark), live connections, the accept batch;
+// EMFILE on accept backs off (AcceptFailed on the event stream).
+// WithFraming (LengthPrefixed, Lines) makes each Received one frame and
+// frames each Write; a frame over its limit closes the connection with
+// ErrorClosed.
 //
 // StartService runs a push-mode listener under a supervising service
 // actor: a crashed listener is replaced on the same address (open

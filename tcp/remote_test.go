@@ -12,10 +12,15 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
+	"net"
 	"testing"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
+
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/tcp"
 	"github.com/actornet/actornet/test/testkit"
 )
@@ -74,4 +79,43 @@ func TestRemoteClient(t *testing.T) {
 			t.Fatalf("client RecvExact: %d bytes, %v", len(got), err)
 		}
 	})
+}
+
+// TestRemoteRegister: a push-mode server on node A sends each connection's
+// events to an actor on node B (tcp.Register with B's PID), which echoes
+// through messages to the connection's PID on A and closes after the
+// peer's FIN: a client that sends and half-closes gets its echo.
+func TestRemoteRegister(t *testing.T) {
+	a := testkit.System(t, actors.WithRemote(""))
+	b := testkit.System(t, actors.WithRemote(""))
+	ctx := testkit.Context(t)
+	echo := b.Root().Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
+		switch m := ctx.Message().(type) {
+		case *messages.Received:
+			ctx.Send(ctx.Sender(), &messages.Write{Data: m.GetData(), Credit: 1})
+		case *messages.PeerClosed:
+			ctx.Send(ctx.Sender(), &messages.Close{})
+		}
+	}))
+	t.Cleanup(func() { b.Root().Stop(echo) })
+	l, err := tcp.Serve(ctx, a, "127.0.0.1:0", tcp.Register(echo))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(ctx)
+	c, err := net.DialTimeout("tcp", l.Addr().String(), testkit.Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.SetDeadline(time.Now().Add(testkit.Timeout))
+	msg := bytes.Repeat([]byte("remote "), 1000)
+	if _, err := c.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	c.(*net.TCPConn).CloseWrite()
+	got, err := io.ReadAll(c)
+	if err != nil || !bytes.Equal(got, msg) {
+		t.Fatalf("echo through node B: %d of %d bytes, %v", len(got), len(msg), err)
+	}
 }
