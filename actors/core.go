@@ -2,6 +2,7 @@ package actors
 
 import (
 	"math"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -39,7 +40,19 @@ type Core struct {
 	key      MetricKey
 	// dispatcher, when set (RunOn), runs the actor's mailbox.
 	dispatcher actor.Dispatcher
+	// parked: the actor starts on its poller (Park, SpawnParked);
+	// parkFailed: its socket could not be handed to one.
+	parked, parkFailed bool
+	// parkedReg is the registration SpawnParked made, until the first
+	// Ready brings it to the actor.
+	parkedReg atomic.Pointer[poller.Registration]
 }
+
+// Park makes the actor start on its poller's goroutine instead of its
+// spawner's: spawned with System.SpawnParked, it holds its Started (and
+// anything sent to it) until the poller first reports its socket. Call it
+// while building the actor.
+func (c *Core) Park() { c.parked = true }
 
 // RunOn makes the actor run on d's goroutines instead of its posters'
 // (the poller's, the caller's): for a socket actor whose behaviour may
@@ -127,6 +140,9 @@ func (c *Core) Registration() *poller.Registration { return c.reg }
 func (c *Core) Handle(ctx actor.Context) bool {
 	switch m := ctx.Message().(type) {
 	case *poller.Ready:
+		if c.reg == nil && c.parked && !c.closed {
+			c.reg = m.Reg // the registration SpawnParked made
+		}
 		if m.Reg == c.reg && !c.closed {
 			c.ready(m.Dir)
 		}
@@ -161,7 +177,15 @@ func (c *Core) started(ctx actor.Context) {
 		return
 	}
 	c.self = ctx.Self()
-	if !c.sys.track(c.self, c.key, &c.counts) {
+	if c.parked {
+		// SpawnParked tracked the actor and registered its socket.
+		if c.parkFailed {
+			c.closeFD()
+			ctx.Stop(c.self)
+		}
+		return
+	}
+	if !c.sys.track(c.self, c.key, c) {
 		c.closeFD()
 		ctx.Stop(c.self)
 		return
@@ -286,6 +310,9 @@ func (c *Core) Close(code messages.IOStatus) {
 
 func (c *Core) closeFD() {
 	c.closed = true
+	if c.reg == nil {
+		c.reg = c.parkedReg.Load() // closed before its first Ready
+	}
 	if c.reg != nil {
 		_ = c.reg.Deregister()
 	}

@@ -4,6 +4,8 @@ import (
 	"sync"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actornet/actornet/poller"
 )
 
 // inlineMailbox is the mailbox of socket actors. It runs the actor on the
@@ -29,6 +31,9 @@ type inlineMailbox struct {
 	// dispatcher, when set, runs the mailbox (drain) instead of the poster.
 	dispatcher actor.Dispatcher
 	drain      func()
+	// parked: hold Started and user messages until the first Ready (or
+	// another system message, a Stop) arrives (Core.Park).
+	parked bool
 }
 
 var _ actor.Mailbox = (*inlineMailbox)(nil)
@@ -54,6 +59,7 @@ func (m *inlineMailbox) RegisterHandlers(invoker actor.MessageInvoker, _ actor.D
 		if sa, ok := ctx.Actor().(SocketActor); ok {
 			core := sa.SocketCore()
 			core.mb = m
+			m.parked = core.parked
 			if core.dispatcher != nil {
 				m.dispatcher, m.drain = core.dispatcher, m.run
 			}
@@ -73,11 +79,24 @@ func (m *inlineMailbox) UserMessageCount() int {
 func (m *inlineMailbox) stopped() {
 	m.mu.Lock()
 	m.reject = true
+	// A failed actor's mailbox is suspended; once it has stopped, what
+	// waits in it is answered (closed), not left suspended for ever.
+	m.suspended = false
 	m.mu.Unlock()
 }
 
 func (m *inlineMailbox) post(q *ring, msg interface{}) {
 	m.mu.Lock()
+	if m.parked {
+		_, ready := msg.(*poller.Ready)
+		_, started := msg.(*actor.Started)
+		if !ready && (q == &m.user || started) {
+			q.push(msg)
+			m.mu.Unlock()
+			return
+		}
+		m.parked = false
+	}
 	if m.dispatcher == nil && !m.running && m.user.len() == 0 && m.system.len() == 0 && !m.reject && (q == &m.system || !m.suspended) {
 		// Idle and empty: run msg at once, without queuing it.
 		m.running = true
@@ -96,12 +115,34 @@ func (m *inlineMailbox) post(q *ring, msg interface{}) {
 		return
 	}
 	m.running = true
+	d := m.dispatcher
 	m.mu.Unlock()
-	if m.dispatcher != nil {
-		m.dispatcher.Schedule(m.drain)
+	if d != nil {
+		d.Schedule(m.drain)
 		return
 	}
 	m.run()
+}
+
+// unpark runs what a parked mailbox holds, on the caller's goroutine.
+func (m *inlineMailbox) unpark() {
+	m.mu.Lock()
+	m.parked = false
+	if m.running || (m.user.len() == 0 && m.system.len() == 0) {
+		m.mu.Unlock()
+		return
+	}
+	m.running = true
+	m.mu.Unlock()
+	m.run()
+}
+
+// runOn moves the mailbox to d's goroutines from the next message on
+// (the watchdog's remedy for an actor that blocks its poller).
+func (m *inlineMailbox) runOn(d actor.Dispatcher) {
+	m.mu.Lock()
+	m.dispatcher, m.drain = d, m.run
+	m.mu.Unlock()
 }
 
 // run drains the mailbox; the poster that set running owns the loop until

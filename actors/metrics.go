@@ -22,6 +22,10 @@ type Counters struct {
 	// Drops is the datagrams the kernel dropped for a full receive buffer
 	// (SO_RXQ_OVFL), as of the last one read.
 	Drops atomic.Uint64
+	// Stalls counts the times the actor held its poller's goroutine past
+	// the stall budget (a push-mode handler that blocks) and was moved to
+	// the worker pool.
+	Stalls atomic.Uint64
 }
 
 // MetricKey groups sockets in Metrics: by kind ("tcp.client", "tcp.conn",
@@ -37,6 +41,7 @@ type Totals struct {
 	Reads, Writes, Errors            uint64
 	Accepted, Rejected, AcceptErrors uint64
 	Drops                            uint64
+	Stalls                           uint64
 }
 
 func (t *Totals) add(c *Counters) {
@@ -49,12 +54,13 @@ func (t *Totals) add(c *Counters) {
 	t.Rejected += c.Rejected.Load()
 	t.AcceptErrors += c.AcceptErrors.Load()
 	t.Drops += c.Drops.Load()
+	t.Stalls += c.Stalls.Load()
 }
 
 // tracked is a live socket actor as the system sees it.
 type tracked struct {
-	key    MetricKey
-	counts *Counters
+	key  MetricKey
+	core *Core
 }
 
 // Metrics returns the system's counters by kind and service. Counters only
@@ -70,7 +76,7 @@ func (s *System) Metrics() map[MetricKey]Totals {
 	for _, e := range s.sockets {
 		t := out[e.key]
 		t.Open++
-		t.add(e.counts)
+		t.add(&e.core.counts)
 		out[e.key] = t
 	}
 	return out

@@ -44,6 +44,7 @@ var otelInstruments = []otelInstrument{
 	{name: "actornet.tcp.rejected", desc: "connections closed at once at max connections", value: func(t *Totals) int64 { return int64(t.Rejected) }},
 	{name: "actornet.tcp.accept_errors", desc: "accept failures such as EMFILE", value: func(t *Totals) int64 { return int64(t.AcceptErrors) }},
 	{name: "actornet.udp.drops", desc: "datagrams dropped for a full receive buffer", value: func(t *Totals) int64 { return int64(t.Drops) }},
+	{name: "actornet.socket.stalls", desc: "times a socket actor held its poller past the stall budget and was moved to the worker pool", value: func(t *Totals) int64 { return int64(t.Stalls) }},
 }
 
 // startMetrics registers the instruments and their callback with mp.

@@ -32,6 +32,8 @@ type System struct {
 	guarded *actor.RootContext
 	remote  *remote.Remote
 	faults  bool // WithFaultInjection
+	// watchdog moves socket actors that block their poller to the pool.
+	watchdog *watchdog
 	// metricsReg is the OpenTelemetry callback registration, if any.
 	metricsReg metric.Registration
 
@@ -51,6 +53,9 @@ type options struct {
 	remote  string
 	meters  metric.MeterProvider
 	faults  bool
+	// stall is the watchdog's budget (WithStallBudget).
+	stall    time.Duration
+	stallSet bool
 }
 
 // WithFaultInjection lets socket actors honour messages.InjectFault (they
@@ -107,6 +112,10 @@ func Start(opts ...Option) (*System, error) {
 			return nil, err
 		}
 	}
+	if !o.stallSet {
+		o.stall = DefaultStallBudget
+	}
+	s.watchdog = startWatchdog(s, o.stall)
 	// A Call sent to a socket actor that has already stopped lands in dead
 	// letters; answer it as closed rather than leaving its caller waiting.
 	as.EventStream.Subscribe(func(evt interface{}) {
@@ -128,6 +137,38 @@ func (s *System) SpawnSocketActor(props *actor.Props) (*actor.PID, error) {
 		return nil, ErrSystemStopped
 	}
 	return s.guarded.Spawn(props), nil
+}
+
+// SpawnParked spawns socket-actor props whose producer parks its core
+// (Core.Park) and hands the socket to a poller for the new actor, with
+// readable and writable wanted from the start: the actor starts, and
+// handles its first readiness and everything after, on that poller's
+// goroutine rather than the caller's. coreOf returns the core the
+// producer just built. A listener spawns its connections this way, so
+// that no connection's code ever runs in its accept loop. On error the
+// socket is closed and the actor stopped.
+func (s *System) SpawnParked(props *actor.Props, coreOf func() *Core) (*actor.PID, error) {
+	if s.isStopped() {
+		return nil, ErrSystemStopped
+	}
+	pid := s.guarded.Spawn(props)
+	c := coreOf()
+	if c == nil || !c.parked || c.mb == nil || c.sock == nil {
+		return pid, nil
+	}
+	if !s.track(pid, c.key, c) {
+		c.parkFailed = true
+		c.mb.unpark()
+		return pid, ErrSystemStopped
+	}
+	reg, err := s.nextPoller().Register(c.sock.FD(), pid, poller.Readable, poller.Writable)
+	if err != nil {
+		c.parkFailed = true
+		c.mb.unpark()
+		return pid, err
+	}
+	c.parkedReg.Store(reg)
+	return pid, nil
 }
 
 // Dispatcher returns the system's worker-pool dispatcher, for actors that
@@ -156,13 +197,13 @@ func (s *System) Pollers() []int {
 var ErrSystemStopped = errors.New("actornet: system stopped")
 
 // track records a live socket actor; it reports false once Stop has begun.
-func (s *System) track(pid *actor.PID, key MetricKey, counts *Counters) bool {
+func (s *System) track(pid *actor.PID, key MetricKey, core *Core) bool {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.stopped {
 		return false
 	}
-	s.sockets[pid] = tracked{key: key, counts: counts}
+	s.sockets[pid] = tracked{key: key, core: core}
 	s.live.Add(1)
 	return true
 }
@@ -172,7 +213,7 @@ func (s *System) untrack(pid *actor.PID) {
 	e, ok := s.sockets[pid]
 	if ok {
 		t := s.retired[e.key]
-		t.add(e.counts)
+		t.add(&e.core.counts)
 		s.retired[e.key] = t
 	}
 	delete(s.sockets, pid)
@@ -246,6 +287,7 @@ func (s *System) Stop(ctx context.Context) error {
 	}
 	s.stopRemote()
 	_ = s.stopMetrics()
+	s.watchdog.stop()
 	s.stopPollers()
 	s.dispatcher.stop()
 	// The dead-letter subscription stays: a request sent to a socket actor

@@ -75,7 +75,29 @@ type Poller struct {
 
 	stopping atomic.Bool
 	done     chan struct{}
+
+	// busy is the registration whose Ready the loop is delivering (the
+	// owner runs on the loop's goroutine), nil between deliveries; with
+	// delivered, the count of Ready sent, it lets a watchdog see a
+	// delivery that does not return (Busy).
+	busy      atomic.Pointer[Registration]
+	delivered atomic.Uint64
+	// loopGen is the generation of the current wait loop; a loop whose
+	// generation is behind has been replaced (Handoff) and ends.
+	loopGen  atomic.Uint64
+	batch    atomic.Pointer[batch] // the current loop's batch
+	handoffs atomic.Uint64
+	doneOnce sync.Once
 }
+
+// Busy returns the registration whose owner the loop is running now (nil
+// if none) and how many Ready messages the loop has delivered. Two calls
+// apart in time that return the same registration and the same count saw
+// one delivery last that long: its owner is blocking the poller.
+func (p *Poller) Busy() (*Registration, uint64) { return p.busy.Load(), p.delivered.Load() }
+
+// PID returns the actor the registration delivers to.
+func (r *Registration) PID() *actor.PID { return r.pid }
 
 // New starts a poller on its own epoll instance, sending Ready messages
 // through sender.
@@ -91,7 +113,7 @@ func start(be backend, sender Sender) *Poller {
 	p := &Poller{be: be, sender: sender, done: make(chan struct{})}
 	t := make([]atomic.Pointer[Registration], 64)
 	p.table.Store(&t)
-	go p.loop()
+	go p.loop(0, nil)
 	return p
 }
 
@@ -100,8 +122,10 @@ func (p *Poller) Len() int { return int(p.live.Load()) }
 
 // Register starts watching fd for the actor pid, edge-triggered, for input,
 // output and peer hang-up. Ready messages flow only for the directions the
-// actor asked for with Want.
-func (p *Poller) Register(fd int, pid *actor.PID) (*Registration, error) {
+// actor asked for with Want, or named in want: those are wanted from the
+// start, so the fd's state when it is added (data already waiting, send
+// space) is reported at once.
+func (p *Poller) Register(fd int, pid *actor.PID, want ...Direction) (*Registration, error) {
 	if fd < 0 {
 		return nil, errors.New("poller: register: negative fd")
 	}
@@ -111,6 +135,9 @@ func (p *Poller) Register(fd int, pid *actor.PID) (*Registration, error) {
 	r := &Registration{p: p, fd: fd, gen: p.gen.Add(1), pid: pid}
 	r.msgs[Readable] = Ready{Dir: Readable, Reg: r}
 	r.msgs[Writable] = Ready{Dir: Writable, Reg: r}
+	for _, d := range want {
+		r.want[d].Store(true)
+	}
 
 	p.mu.Lock()
 	t := *p.table.Load()
@@ -171,13 +198,37 @@ func (p *Poller) Stop() error {
 	return p.be.Close()
 }
 
-func (p *Poller) loop() {
-	defer close(p.done)
-	events := make([]unix.EpollEvent, 128)
+// batch is the events of one epoll_wait. Loops claim them one at a time,
+// so that a loop started by Handoff finishes the batch its blocked
+// predecessor was in: no edge is lost when a loop is replaced. A stale
+// claim at worst sends a spurious Ready, which owners tolerate (at most
+// one is in flight per direction, and a read or write that meets EAGAIN
+// waits for the next edge).
+type batch struct {
+	events []unix.EpollEvent
+	n      atomic.Int64
+	next   atomic.Int64
+}
+
+func (p *Poller) loop(gen uint64, inherited *batch) {
+	if inherited != nil {
+		p.drain(inherited)
+	}
+	b := &batch{events: make([]unix.EpollEvent, 128)}
 	timeout, yielded := -1, 0
 	for {
-		n, err := p.be.Wait(events, timeout)
+		if p.loopGen.Load() != gen {
+			return // replaced by Handoff while this loop was blocked
+		}
+		if p.stopping.Load() {
+			p.doneOnce.Do(func() { close(p.done) })
+			return
+		}
+		n, err := p.be.Wait(b.events, timeout)
 		if err != nil || p.stopping.Load() {
+			if p.loopGen.Load() == gen {
+				p.doneOnce.Do(func() { close(p.done) })
+			}
 			return
 		}
 		if n == 0 {
@@ -192,20 +243,54 @@ func (p *Poller) loop() {
 			timeout, yielded = -1, 0
 			continue
 		}
-		for i := range events[:n] {
-			ev := &events[i]
-			token := TokenOf(ev)
-			if token == wakeToken {
-				p.be.ResetWake()
-				continue
-			}
-			if r := p.lookup(token); r != nil {
-				r.dispatch(ev.Events)
-			}
-		}
+		b.n.Store(int64(n))
+		b.next.Store(0)
+		p.batch.Store(b)
+		p.drain(b)
 		timeout, yielded = 0, 0
 	}
 }
+
+// drain delivers the unclaimed events of b.
+func (p *Poller) drain(b *batch) {
+	n := b.n.Load()
+	for {
+		i := b.next.Add(1) - 1
+		if i >= n {
+			return
+		}
+		ev := &b.events[i]
+		token := TokenOf(ev)
+		if token == wakeToken {
+			// Once stopping, the eventfd stays readable (it is level
+			// triggered), so that every loop in epoll_wait sees the stop.
+			if !p.stopping.Load() {
+				p.be.ResetWake()
+			}
+			continue
+		}
+		if r := p.lookup(token); r != nil {
+			r.dispatch(ev.Events)
+		}
+	}
+}
+
+// Handoff starts a new wait loop and retires the current one, which is
+// blocked delivering a Ready (its owner blocks: see Busy): the new loop
+// finishes that batch and serves every other fd, and the old goroutine
+// ends when the blocked delivery returns. The owner that blocked should
+// be moved off the poller first, or it captures the new loop too.
+func (p *Poller) Handoff() {
+	if p.stopping.Load() {
+		return
+	}
+	gen := p.loopGen.Add(1)
+	p.handoffs.Add(1)
+	go p.loop(gen, p.batch.Load())
+}
+
+// Handoffs returns how many times the loop was replaced by Handoff.
+func (p *Poller) Handoffs() uint64 { return p.handoffs.Load() }
 
 // Registration is one fd watched by a poller for one socket actor. Want,
 // Unwant, Consumed and Deregister are safe from any goroutine; in actornet
@@ -274,6 +359,10 @@ func (r *Registration) dispatch(ev uint32) {
 
 func (r *Registration) notify(d Direction) {
 	if r.want[d].Load() && r.pending[d].CompareAndSwap(false, true) {
-		r.p.sender.Send(r.pid, &r.msgs[d])
+		p := r.p
+		p.delivered.Add(1)
+		p.busy.Store(r)
+		p.sender.Send(r.pid, &r.msgs[d])
+		p.busy.Store(nil)
 	}
 }

@@ -215,9 +215,9 @@ func (a *connActor) start(ctx actor.Context) {
 	a.lifecycle(startedEvent)
 	a.deliver(a.connected(), nil)
 	a.idle.quiet = -1 // a connection that never moves a byte gets a whole timeout too
-	a.core.Want(poller.Readable)
-	a.serveReads()
-	a.core.UpdateWants()
+	// The poller reports the socket's state at registration (readable
+	// and writable are wanted from the start): reading begins at its
+	// first Ready, on the connection's own poller.
 }
 
 var startedEvent = &actor.Started{}

@@ -36,8 +36,10 @@ func (p *bufPool) put(b *readBuf) {
 // serveReads reads while the connection is readable and hands each read
 // (each frame, with framing) to the handler.
 func (a *connActor) serveReads() {
-	if a.reading {
-		return // the loop below is running and looks again
+	if a.reading || a.core.Registration() == nil {
+		// The loop below is running and looks again, or the socket's
+		// first Ready (which reads) has not come yet.
+		return
 	}
 	a.reading = true
 	defer func() { a.reading = false }()

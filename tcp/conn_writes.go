@@ -103,6 +103,9 @@ func (a *connActor) refuse(ack uint64, err error, async bool) error {
 // serveWrites writes the queue in order and acknowledges each Write once
 // all its bytes are in the kernel.
 func (a *connActor) serveWrites() {
+	if a.queue.len() == 0 {
+		return // a spurious or first Ready: nothing to flush
+	}
 	sock := a.core.Socket()
 	for a.queue.len() > 0 {
 		w := a.queue.front()

@@ -8,6 +8,7 @@ import (
 	"os"
 	"sync/atomic"
 	"time"
+	"weak"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -34,7 +35,8 @@ type idleCheck struct {
 // counters. It ends when the system stops, or once the listener has closed
 // and its last connection is gone.
 type idleSweep struct {
-	sys     *actors.System
+	// sys is weak: a pending tick does not keep a stopped system alive.
+	sys     weak.Pointer[actors.System]
 	service string
 	every   time.Duration
 	live    *atomic.Int64
@@ -43,19 +45,29 @@ type idleSweep struct {
 }
 
 func startIdleSweep(sys *actors.System, service string, idle time.Duration, live *atomic.Int64) *idleSweep {
-	s := &idleSweep{sys: sys, service: service, every: idle / 2, live: live}
+	s := &idleSweep{sys: weak.Make(sys), service: service, every: idle / 2, live: live}
 	s.timer = time.AfterFunc(time.Hour, s.tick)
 	s.timer.Reset(s.every)
 	return s
 }
 
 func (s *idleSweep) tick() {
-	if s.sys.Stopped() || (s.closed.Load() && s.live.Load() <= 0) {
+	sys := s.sys.Value()
+	if sys == nil || sys.Stopped() || (s.closed.Load() && s.live.Load() <= 0) {
 		return
 	}
-	root := s.sys.Root()
-	s.sys.EachSocket("tcp.conn", s.service, func(pid *actor.PID) { root.Send(pid, idleTick{}) })
+	root := sys.Root()
+	sys.EachSocket("tcp.conn", s.service, func(pid *actor.PID) { root.Send(pid, idleTick{}) })
 	s.timer.Reset(s.every)
+}
+
+// close ends the sweep once its listener has closed: at once if no
+// connection is left, else at the tick that finds none.
+func (s *idleSweep) close() {
+	s.closed.Store(true)
+	if s.live.Load() <= 0 {
+		s.timer.Stop()
+	}
 }
 
 // idleTick checks the connection's byte counts: a third tick in a row

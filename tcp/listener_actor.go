@@ -31,12 +31,13 @@ type listenerActor struct {
 
 	// push mode only
 	server    *serverConfig
-	connProps *actor.Props // shared by every connection
-	next      acceptedConn // the connection connProps builds next
-	service   string       // the local address, the connections' service
-	sweep     *idleSweep   // the connections' idle timeout
-	notify    *actor.PID   // told of each connection (a service), if set
-	stats     listenerStats
+	connProps *actor.Props   // shared by every connection
+	next      acceptedConn   // the connection connProps builds next
+	service   string         // the local address, the connections' service
+	sweep     *idleSweep     // the connections' idle timeout
+	spawned   *actors.Core   // the core connProps built last
+	notify    *actor.PID     // told of each connection (a service), if set
+	stats     *listenerStats // apart from the actor: connections hold it
 	backoff   time.Duration
 	backoffID uint64
 	paused    bool
@@ -78,7 +79,7 @@ type acceptedConn struct {
 
 func newListenerActor(c *actors.Core, server *serverConfig, notify *actor.PID) *listenerActor {
 	c.SetKind("tcp.listener")
-	a := &listenerActor{core: c, accepted: &messages.Options{NoDelay: true}, server: server, notify: notify}
+	a := &listenerActor{core: c, accepted: &messages.Options{NoDelay: true}, server: server, notify: notify, stats: &listenerStats{}}
 	if server != nil {
 		a.connProps = a.newConnProps()
 	}
@@ -100,6 +101,8 @@ func (a *listenerActor) newConnProps() *actor.Props {
 		a.next = acceptedConn{}
 		if next.sock != nil {
 			c.Adopt(next.sock)
+			c.Park() // it starts on its own poller, not in this accept loop
+			a.spawned = c
 		}
 		return newConnActor(c, a.server, next.remote, a.service, &a.stats.Live)
 	})
@@ -245,11 +248,13 @@ func (a *listenerActor) acceptLoop() {
 		}
 		a.stats.Live.Add(1)
 		a.next = acceptedConn{sock: sock, remote: remote}
-		pid, err := a.core.System().SpawnSocketActor(a.connProps)
+		pid, err := a.core.System().SpawnParked(a.connProps, a.takeSpawned)
 		a.next = acceptedConn{}
 		if err != nil {
-			a.stats.Live.Add(-1) // never started, so never counts itself out
-			_ = sock.Close()
+			if pid == nil {
+				a.stats.Live.Add(-1) // never started, so never counts itself out
+				_ = sock.Close()
+			} // else the actor closes its socket and stops itself
 			continue
 		}
 		a.core.Counters().Accepted.Add(1)
@@ -258,6 +263,12 @@ func (a *listenerActor) acceptLoop() {
 		}
 	}
 	a.core.System().Root().Send(a.core.Self(), acceptMore{})
+}
+
+func (a *listenerActor) takeSpawned() *actors.Core {
+	c := a.spawned
+	a.spawned = nil
+	return c
 }
 
 // listenAddr is the address a Listen names: an Endpoint, or a literal
@@ -423,7 +434,7 @@ func (a *listenerActor) finish(match func(*acceptReq) bool, code messages.IOStat
 
 func (a *listenerActor) cancel(code messages.IOStatus) {
 	if a.sweep != nil {
-		a.sweep.closed.Store(true)
+		a.sweep.close()
 	}
 	for _, r := range a.accepts {
 		actors.StopTimer(r.timer)

@@ -39,6 +39,12 @@ func TestMetrics(t *testing.T) {
 	if _, err := reader2.Wait(ctx); err != nil {
 		t.Fatal(err)
 	}
+	// The connection counts a write after write(2) returns, which may be
+	// after the client read the bytes: a request it answers comes after.
+	connSock := actors.SocketOf(sys, connPID)
+	if _, err := connSock.SocketStats(ctx); err != nil {
+		t.Fatal(err)
+	}
 	service := l.Addr().String()
 	conn := actors.MetricKey{Kind: "tcp.conn", Service: service}
 	m := sys.Metrics()

@@ -333,3 +333,79 @@ func TestConnectionOutsideItsHandler(t *testing.T) {
 		t.Fatalf("Write outside the handler = %v; want ErrOutsideHandler naming write", err)
 	}
 }
+
+// TestServeStallWatchdog: a handler that blocks without saying so (no
+// WithBlockingHandlers) on a system with a single poller: within the stall
+// budget the watchdog moves its connection off the poller and hands the
+// poller's loop to a new goroutine, so 100 other connections echo while
+// it is still blocked; the stall is published and counted.
+func TestServeStallWatchdog(t *testing.T) {
+	sys := newSystem(t, actors.WithPollers(1), actors.WithStallBudget(20*time.Millisecond))
+	stalls := make(chan *actors.Stalled, 1)
+	sub := sys.Actors.EventStream.Subscribe(func(evt any) {
+		if s, ok := evt.(*actors.Stalled); ok {
+			select {
+			case stalls <- s:
+			default:
+			}
+		}
+	})
+	t.Cleanup(func() { sys.Actors.EventStream.Unsubscribe(sub) })
+	release := make(chan struct{})
+	blocked := make(chan struct{}, 1)
+	h := HandlerFunc(func(c *Connection, msg any) {
+		m, ok := msg.(*messages.Received)
+		if !ok {
+			return
+		}
+		if string(m.GetData()) == "block" {
+			blocked <- struct{}{}
+			<-release
+		}
+		c.Write(m.GetData())
+	})
+	l := serve(t, sys, "127.0.0.1:0", h)
+	ctx := testCtx(t)
+	stuck := dial(t, sys, l.Addr().String())
+	stuck.Send(ctx, []byte("block"), time.Second)
+	<-blocked
+	var s *actors.Stalled
+	select {
+	case s = <-stalls:
+	case <-time.After(testTimeout):
+		close(release)
+		t.Fatal("no Stalled event while a handler blocked its poller")
+	}
+	if s.Kind != "tcp.conn" || s.Service != l.Addr().String() {
+		t.Errorf("Stalled = %+v; want the connection of %s", s, l.Addr())
+	}
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := range 100 {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msg := fmt.Appendf(nil, "conn %d", i)
+			if got, err := rawEcho(l.Addr().String(), msg); err != nil || !bytes.Equal(got, msg) {
+				errs <- fmt.Errorf("conn %d: %q, %v", i, got, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+	close(release)
+	if got, err := stuck.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "block" {
+		t.Fatalf("the blocked connection after release: %q, %v", got, err)
+	}
+	// It runs on the worker pool now, and still echoes.
+	stuck.Send(ctx, []byte("again"), time.Second)
+	if got, err := stuck.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "again" {
+		t.Fatalf("the moved connection: %q, %v", got, err)
+	}
+	if got := sys.Metrics()[actors.MetricKey{Kind: "tcp.conn", Service: l.Addr().String()}].Stalls; got != 1 {
+		t.Fatalf("Stalls = %d, want 1", got)
+	}
+}
