@@ -4,6 +4,7 @@ import (
 	"bufio"
 	"context"
 	"fmt"
+	"io"
 	"strings"
 	"sync"
 
@@ -11,10 +12,12 @@ import (
 	"github.com/actornet/actornet/tcp"
 )
 
-type summary struct{ sent, delivered int }
+type summary struct{ sent, delivered, farewells int }
 
-// chatters connects cfg.clients clients; once all have joined, each sends
-// cfg.lines lines and reads until it has every other client's lines.
+// chatters connects cfg.clients clients; once all are in the room, each
+// sends cfg.lines lines, reads until it has every client's lines (its own
+// included), then half-closes and reads the room's farewell and the end
+// of the stream.
 func chatters(ctx context.Context, sys *actors.System, addr string, cfg config) (summary, error) {
 	readers := make([]*bufio.Reader, cfg.clients)
 	conns := make([]*tcp.Conn, cfg.clients)
@@ -28,6 +31,9 @@ func chatters(ctx context.Context, sys *actors.System, addr string, cfg config) 
 			return summary{}, err
 		}
 		defer conn.Close()
+		if dl, ok := ctx.Deadline(); ok {
+			_ = conn.SetDeadline(dl)
+		}
 		conns[i], readers[i] = conn, bufio.NewReader(conn)
 		// The room welcomes a member once it is in: wait for it, so no
 		// line is sent before every client is in the room.
@@ -43,29 +49,8 @@ func chatters(ctx context.Context, sys *actors.System, addr string, cfg config) 
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			for k := 0; k < cfg.lines; k++ {
-				if _, err := fmt.Fprintf(conns[i], "line %d from client %d\n", k, i); err != nil {
-					errs <- err
-					return
-				}
-				mu.Lock()
-				sum.sent++
-				mu.Unlock()
-			}
-			want := cfg.lines * (cfg.clients - 1)
-			for got := 0; got < want; got++ {
-				line, err := readLine(ctx, readers[i], "")
-				if err != nil {
-					errs <- err
-					return
-				}
-				if !strings.Contains(line, "line ") || strings.Contains(line, fmt.Sprintf("from client %d\n", i)) {
-					errs <- fmt.Errorf("client %d got %q", i, line)
-					return
-				}
-				mu.Lock()
-				sum.delivered++
-				mu.Unlock()
+			if err := chatter(ctx, conns[i], readers[i], i, cfg, &mu, &sum); err != nil {
+				errs <- fmt.Errorf("client %d: %w", i, err)
 			}
 		}()
 	}
@@ -75,6 +60,49 @@ func chatters(ctx context.Context, sys *actors.System, addr string, cfg config) 
 		return sum, err
 	}
 	return sum, nil
+}
+
+// chatter is client i of the default run.
+func chatter(ctx context.Context, conn *tcp.Conn, r *bufio.Reader, i int, cfg config, mu *sync.Mutex, sum *summary) error {
+	for k := 0; k < cfg.lines; k++ {
+		if _, err := fmt.Fprintf(conn, "line %d from client %d\n", k, i); err != nil {
+			return err
+		}
+		mu.Lock()
+		sum.sent++
+		mu.Unlock()
+	}
+	want := cfg.lines * cfg.clients
+	for got := 0; got < want; got++ {
+		line, err := readLine(ctx, r, "")
+		if err != nil {
+			return err
+		}
+		if !strings.Contains(line, ": line ") {
+			return fmt.Errorf("got %q", line)
+		}
+		mu.Lock()
+		sum.delivered++
+		mu.Unlock()
+	}
+	// Leave: half-close, and the room answers with the farewell.
+	if err := conn.CloseWrite(); err != nil {
+		return err
+	}
+	bye, err := readLine(ctx, r, "* bye ")
+	if err != nil {
+		return err
+	}
+	if !strings.HasSuffix(bye, fmt.Sprintf(", lines relayed: %d\n", cfg.lines)) {
+		return fmt.Errorf("farewell %q", bye)
+	}
+	if rest, err := r.ReadString('\n'); err != io.EOF || rest != "" {
+		return fmt.Errorf("after the farewell: %q, %v; want the end of the stream", rest, err)
+	}
+	mu.Lock()
+	sum.farewells++
+	mu.Unlock()
+	return nil
 }
 
 // readLine reads the next line with the given prefix, skipping join and

@@ -1,14 +1,37 @@
 // Command chat is a line-based chat server on actornet: every line a
-// client sends reaches every other client.
+// client sends reaches every client in the room, its sender included.
 //
 //	go run ./examples/chat                          # a server and 3 clients chatting, then a summary
 //	go run ./examples/chat -listen 127.0.0.1:7000   # only the server, until interrupted; try two `nc 127.0.0.1 7000`
 //
-// It is message-driven all the way: each connection's handler tells a room
-// actor who joined, what they said and when they left; the room sends
-// every line to every other member's connection actor as a Write. Lines
-// are framed by the connection (tcp.Lines): the handler sees whole lines,
-// and an over-long line closes that connection.
+// It is message-driven all the way, with one actor per connection: each
+// connection's handler (a member) runs as its connection actor's
+// behaviour and tells a room actor who joined, what they said and when
+// they left; the room sends every line to every member's connection PID,
+// and the member's handler writes it. Lines are framed by the connection
+// (tcp.Lines): the handler sees whole lines, a line over MaxLine is
+// refused with a notice and ends that member's stay, and a longer one
+// than the frame allows closes the connection at once. An unterminated
+// tail at the end of the stream is not a line. As every push-mode
+// connection, a member's closes once no bytes have moved for
+// tcp.DefaultIdleTimeout, and the member leaves the room.
+//
+// What a client is owed: the welcome when it joins; every line the room
+// handles between its join and its leave, its own lines included (the
+// copy of its own line is the room's receipt for it); and when it leaves,
+// a farewell that counts its lines the room relayed ("* bye NAME, lines
+// relayed: N"), then the end of the stream. A client that sends its lines
+// and half-closes at once (`printf 'a\nb\n' | nc -N 127.0.0.1 7000`, or
+// sendall then shutdown(SHUT_WR)) gets all of it: on PeerClosed the
+// member tells the room it leaves; the room, handling each member's
+// messages in the order they were sent, has relayed every line of the
+// member by then, and answers with left after those relays; the member
+// writes the farewell and closes on left, and Close flushes everything
+// queued before the FIN. The listener runs WithKeepOpen(true), so that
+// the connection stays open between PeerClosed and left (without it, it
+// would close once the handler returned from PeerClosed, cutting off the
+// relays still on their way). A member whose write queue overflows (a
+// client that reads far slower than the room talks) is cut off (Abort).
 package main
 
 import (
@@ -27,8 +50,15 @@ import (
 	"github.com/actornet/actornet/tcp"
 )
 
-// MaxLine bounds a chat line.
+// MaxLine bounds a line a client sends.
 const MaxLine = 1024
+
+// maxName bounds a member's name (its address, cut to fit), so that a
+// line as the room relays it, "name: line", fits in a frame.
+const maxName = 64
+
+// maxFrame is the framing's bound, either way.
+const maxFrame = maxName + len(": ") + MaxLine
 
 type config struct {
 	listen  string
@@ -80,39 +110,86 @@ func run(cfg config, out io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(out, "clients %d, lines sent %d, lines delivered %d (each line to the %d others)\n",
-		cfg.clients, sum.sent, sum.delivered, cfg.clients-1)
+	fmt.Fprintf(out, "clients %d, lines sent %d, lines delivered %d (each line to all %d members, its sender included), farewells %d\n",
+		cfg.clients, sum.sent, sum.delivered, cfg.clients, sum.farewells)
 	return nil
 }
 
-// serve starts the room and the push-mode listener whose handlers talk to it.
+// serve starts the room and the push-mode listener whose connections
+// are its members.
 func serve(ctx context.Context, sys *actors.System, addr string) (*tcp.Listener, error) {
-	room := sys.Root().Spawn(actor.PropsFromProducer(func() actor.Actor { return newRoom() }))
-	lines, err := tcp.Lines(MaxLine)
+	lines, err := tcp.Lines(maxFrame)
 	if err != nil {
 		return nil, err
 	}
-	handler := actor.PropsFromProducer(func() actor.Actor { return &member{room: room} },
-		actor.WithDispatcher(sys.Dispatcher()))
-	return tcp.Serve(ctx, sys, addr, handler, tcp.WithFraming(lines))
-}
-
-// member is one connection's handler: its parent is the connection actor.
-type member struct {
-	room *actor.PID
-	name string
-}
-
-func (m *member) Receive(ctx actor.Context) {
-	switch msg := ctx.Message().(type) {
-	case *messages.Connected:
-		remote, _ := msg.GetRemote().AddrPort()
-		m.name = remote.String()
-		ctx.Send(m.room, &join{conn: ctx.Parent(), name: m.name})
-	case *messages.Received:
-		ctx.Send(m.room, &say{from: ctx.Parent(), line: m.name + ": " + string(msg.GetData())})
-		ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
-	case *messages.PeerClosed, *messages.Closed, *messages.ErrorClosed, *actor.Stopping:
-		ctx.Send(m.room, &leave{conn: ctx.Parent()})
+	room := sys.Root().Spawn(actor.PropsFromProducer(func() actor.Actor { return newRoom() }))
+	members := tcp.PerConnection(func() tcp.Handler { return &member{room: room} })
+	l, err := tcp.Serve(ctx, sys, addr, members, tcp.WithFraming(lines), tcp.WithKeepOpen(true))
+	if err != nil {
+		sys.Root().Stop(room)
+		return nil, err
 	}
+	return l, nil
+}
+
+// member is one connection's handler, with the connection's state: its
+// name and whether it has told the room it leaves.
+type member struct {
+	room    *actor.PID
+	name    string
+	leaving bool   // the room was told; the connection closes on its left
+	why     string // written before the farewell, if set
+}
+
+func (m *member) Receive(c *tcp.Connection, msg any) {
+	switch msg := msg.(type) {
+	case *messages.Connected:
+		m.name = c.RemoteAddr().String()
+		if len(m.name) > maxName {
+			m.name = m.name[:maxName]
+		}
+		c.Send(m.room, &join{conn: c.PID(), name: m.name})
+	case *messages.Received:
+		switch {
+		case m.leaving: // the room has its leave: nothing more to say
+		case len(msg.GetData()) > MaxLine:
+			// Refused: the notice comes after what the room relays to
+			// this member before it leaves, with the farewell.
+			m.why = fmt.Sprintf("* line too long (over %d bytes)", MaxLine)
+			m.leave(c)
+		default:
+			// The data is lent for the call: the string is a copy.
+			c.Send(m.room, &say{from: c.PID(), line: m.name + ": " + string(msg.GetData())})
+		}
+	case *messages.PeerClosed:
+		m.leave(c)
+	case *relay:
+		if err := c.Write(msg.line); err != nil {
+			// The write queue is full: this client reads far slower
+			// than the room talks. Cut it off.
+			_ = c.Abort()
+		}
+	case *left:
+		if m.why != "" {
+			_ = c.Write([]byte(m.why))
+		}
+		_ = c.Write([]byte(fmt.Sprintf("* bye %s, lines relayed: %d", m.name, msg.said)))
+		_ = c.Close()
+	case *messages.Closed, *messages.ErrorClosed:
+		if !m.leaving {
+			m.leaving = true
+			c.Send(m.room, &leave{conn: c.PID()})
+		}
+	}
+}
+
+// leave tells the room the member leaves, and stops reading: the
+// connection closes once the room answers.
+func (m *member) leave(c *tcp.Connection) {
+	if m.leaving {
+		return
+	}
+	m.leaving = true
+	c.PauseReading()
+	c.Send(m.room, &leave{conn: c.PID(), confirm: true})
 }

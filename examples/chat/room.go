@@ -4,12 +4,12 @@ import (
 	"fmt"
 
 	"github.com/asynkron/protoactor-go/actor"
-
-	"github.com/actornet/actornet/messages"
 )
 
-// join, say and leave are what members tell the room. They stay inside
-// this process, so they are plain Go values.
+// join, say and leave are what members tell the room; relay (a line to
+// write) and left (the answer to a leave) are what the room tells a
+// member's connection, whose handler gets them. They stay inside this
+// process, so they are plain Go values.
 type (
 	join struct {
 		conn *actor.PID
@@ -17,46 +17,62 @@ type (
 	}
 	say struct {
 		from *actor.PID
-		line string
+		line string // "name: text", as relayed
 	}
-	leave struct{ conn *actor.PID }
+	leave struct {
+		conn    *actor.PID
+		confirm bool // answer with left: the connection waits for it
+	}
+	relay struct{ line []byte } // shared by every member it goes to: read only
+	left  struct{ said int }    // the lines of the member the room relayed
 )
 
-// room knows every member's connection and relays each line to the others.
-type room struct {
-	members map[string]*actor.PID // by connection PID id
-	names   map[string]string
+// seat is a member as the room knows it.
+type seat struct {
+	conn *actor.PID
+	name string
+	said int
 }
 
-func newRoom() *room {
-	return &room{members: map[string]*actor.PID{}, names: map[string]string{}}
+// room knows every member's connection and relays each line to every
+// member, its sender included. It handles one message at a time, in the
+// order each member sent them: when it handles a member's leave it has
+// relayed every line that member said before, and its answer (left) goes
+// to the connection after those relays.
+type room struct {
+	seats map[string]*seat // by connection PID id
 }
+
+func newRoom() *room { return &room{seats: map[string]*seat{}} }
 
 func (r *room) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *join:
-		r.broadcast(ctx, nil, "* "+m.name+" joined")
-		r.members[m.conn.Id] = m.conn
-		r.names[m.conn.Id] = m.name
-		ctx.Send(m.conn, &messages.Write{Data: []byte(fmt.Sprintf("* welcome %s, %d here", m.name, len(r.members)))})
+		r.broadcast(ctx, "* "+m.name+" joined")
+		r.seats[m.conn.Id] = &seat{conn: m.conn, name: m.name}
+		ctx.Send(m.conn, &relay{line: []byte(fmt.Sprintf("* welcome %s, %d here", m.name, len(r.seats)))})
 	case *say:
-		r.broadcast(ctx, m.from, m.line)
+		if s, ok := r.seats[m.from.Id]; ok {
+			s.said++
+			r.broadcast(ctx, m.line)
+		}
 	case *leave:
-		if name, ok := r.names[m.conn.Id]; ok {
-			delete(r.members, m.conn.Id)
-			delete(r.names, m.conn.Id)
-			r.broadcast(ctx, nil, "* "+name+" left")
+		said := 0
+		if s, ok := r.seats[m.conn.Id]; ok {
+			said = s.said
+			delete(r.seats, m.conn.Id)
+			r.broadcast(ctx, "* "+s.name+" left")
+		}
+		if m.confirm {
+			ctx.Send(m.conn, &left{said: said})
 		}
 	}
 }
 
-// broadcast writes line to every member but from (the connection frames
-// it with a newline).
-func (r *room) broadcast(ctx actor.Context, from *actor.PID, line string) {
-	for id, conn := range r.members {
-		if from != nil && id == from.Id {
-			continue
-		}
-		ctx.Send(conn, &messages.Write{Data: []byte(line)})
+// broadcast relays line to every member. The members share one relay.
+func (r *room) broadcast(ctx actor.Context, line string) {
+	msg := &relay{line: []byte(line)}
+	for _, s := range r.seats {
+		ctx.Send(s.conn, msg)
 	}
 }

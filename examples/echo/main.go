@@ -6,10 +6,17 @@
 //	go run ./examples/echo -connect 127.0.0.1:7000 -conns 100 -size 64 -duration 5s
 //	go run ./examples/echo -gonet -listen 127.0.0.1:7001  # a plain Go net echo server, to compare
 //
-// The server is a push-mode listener: each connection's handler writes back
-// what it receives and grants one more read credit per Received. The
-// clients are actornet TCP clients, each sending size bytes and reading
-// them back, as fast as the server answers.
+// The server is a push-mode listener whose handler is a plain function,
+// run as each connection actor's behaviour on the poller's goroutine: it
+// writes back what each Received carries, with no other actor, message or
+// option in the way (the fastest path).
+// Reading goes on when the handler returns; while the peer reads slower
+// than it sends, the write queue passes its high watermark and the
+// connection stops reading until it drains. A client that half-closes
+// (`printf 'a\nb\n' | nc -N 127.0.0.1 7000`) gets the echo of everything it
+// sent before the connection closes. The clients are actornet TCP clients,
+// each sending size bytes and reading them back, as fast as the server
+// answers.
 package main
 
 import (
@@ -21,8 +28,6 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"time"
-
-	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
@@ -106,12 +111,15 @@ func run(cfg config, out io.Writer) error {
 	return nil
 }
 
-// echoHandler writes back what it receives and grants one more credit.
-func echoHandler(ctx actor.Context) {
-	if m, ok := ctx.Message().(*messages.Received); ok {
-		ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData(), Credit: 1}) // echo, and read on
+// echoHandler writes back what it receives. The data is lent for the
+// call: Write sends it at once, or copies what the kernel does not take.
+// It cannot be refused for a full queue: the connection stops reading
+// while the queue is above its high watermark, far below its limit.
+var echoHandler = tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
+	if m, ok := msg.(*messages.Received); ok {
+		_ = c.Write(m.GetData())
 	}
-}
+})
 
 type server struct {
 	kind, addr string
@@ -122,7 +130,7 @@ func startServer(ctx context.Context, sys *actors.System, addr string, gonet boo
 	if gonet {
 		return startGoNetServer(addr)
 	}
-	l, err := tcp.Serve(ctx, sys, addr, actor.PropsFromFunc(echoHandler, actor.WithDispatcher(sys.Dispatcher())))
+	l, err := tcp.Serve(ctx, sys, addr, echoHandler)
 	if err != nil {
 		return nil, err
 	}

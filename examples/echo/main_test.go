@@ -1,8 +1,11 @@
 package main
 
 import (
+	"bytes"
 	"context"
+	"fmt"
 	"io"
+	"net"
 	"strings"
 	"testing"
 	"time"
@@ -58,4 +61,62 @@ func TestEchoBadFlags(t *testing.T) {
 			t.Errorf("run(%+v) accepted bad flags", cfg)
 		}
 	}
+}
+
+// TestEchoHalfClose: clients that send and half-close at once (as
+// `nc -N` does) each get the echo of all they sent, then end of stream,
+// from both servers and on both families.
+func TestEchoHalfClose(t *testing.T) {
+	for _, gonet := range []bool{false, true} {
+		for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
+			t.Run(fmt.Sprintf("gonet=%v/%s", gonet, addr), func(t *testing.T) {
+				sys, err := actors.Start()
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer sys.StopNow()
+				srv, err := startServer(context.Background(), sys, addr, gonet)
+				if err != nil {
+					t.Fatal(err)
+				}
+				defer srv.close()
+				const clients = 50
+				errs := make(chan error, clients)
+				for i := range clients {
+					go func() { errs <- sendAndHalfClose(srv.addr, i) }()
+				}
+				for range clients {
+					if err := <-errs; err != nil {
+						t.Error(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// sendAndHalfClose sends a few KiB, half-closes at once, and checks that
+// the echo is all of it, then end of stream.
+func sendAndHalfClose(addr string, i int) error {
+	conn, err := net.DialTimeout("tcp", addr, 10*time.Second)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	msg := bytes.Repeat([]byte(fmt.Sprintf("client %d\n", i)), 1+i*37%400)
+	if _, err := conn.Write(msg); err != nil {
+		return err
+	}
+	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+		return err
+	}
+	got, err := io.ReadAll(conn)
+	if err != nil {
+		return fmt.Errorf("client %d: %w after %d of %d bytes", i, err, len(got), len(msg))
+	}
+	if !bytes.Equal(got, msg) {
+		return fmt.Errorf("client %d: sent %d bytes, the echo differs (%d bytes)", i, len(msg), len(got))
+	}
+	return nil
 }

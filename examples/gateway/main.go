@@ -11,6 +11,12 @@
 // connection (the accepted socket stays on A), reads lines with Recv and
 // answers with Send, all remotely. Users are plain Go net clients of A's
 // port. Remote binds loopback and serves only actornet's message types.
+//
+// A user that sends its lines and half-closes at once (`printf 'a\nb\n' |
+// nc -N 127.0.0.1 7000`, or sendall then shutdown(SHUT_WR)) gets every
+// answer, then the end of the stream: B answers each line before it reads
+// on, answers a last line without a newline at the end of the stream too,
+// and only then closes the connection (see serveConn).
 package main
 
 import (
@@ -142,54 +148,36 @@ func run(cfg config, out io.Writer) (err error) {
 	if cfg.users < 1 || cfg.lines < 1 {
 		return errors.New("-users and -lines must be at least 1")
 	}
-	node, err := startNode()
-	if err != nil {
-		return err
-	}
-	defer func() {
-		if werr := node.stop(); werr != nil {
-			err = errors.Join(err, fmt.Errorf("node A: %w", werr))
-		}
-	}()
-	sys, err := actors.Start(actors.WithRemote(""))
-	if err != nil {
-		return err
-	}
-	defer sys.StopNow()
-
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	g, err := startGateway(ctx)
+	if err != nil {
+		return err
+	}
+	defer func() { err = errors.Join(err, g.stop()) }()
 	addr := cfg.listen
 	if addr == "" {
 		addr = "127.0.0.1:0"
 	}
-	setup, cancel := context.WithTimeout(ctx, 10*time.Second)
-	defer cancel()
-	l, err := tcp.ListenAt(setup, sys, node.addr, addr)
+	l, err := g.listen(ctx, addr)
 	if err != nil {
 		return err
 	}
-	defer l.Close(context.Background())
 	fmt.Fprintf(out, "gateway: node A (process %d, remote at %s) owns the sockets; node B (process %d, remote at %s) drives them\n",
-		node.pid, node.addr, os.Getpid(), sys.Address())
+		g.node.pid, g.node.addr, os.Getpid(), g.sys.Address())
 	fmt.Fprintf(out, "gateway: listening on %s (a socket on node A)\n", l.Addr())
-
-	var wg sync.WaitGroup
-	defer wg.Wait()
-	serveCtx, endServe := context.WithCancel(ctx)
-	defer endServe()
-	wg.Add(1)
-	go func() {
-		defer wg.Done()
-		acceptLoop(serveCtx, l, &wg)
-	}()
 
 	if cfg.listen != "" {
 		fmt.Fprintln(out, "gateway: serving until interrupted; each line you send comes back upper-cased")
 		<-ctx.Done()
 		return nil
 	}
-	rtts, err := users(ctx, l.Addr().String(), cfg)
+	return talk(ctx, l.Addr().String(), cfg, out)
+}
+
+// talk runs the default run's users against addr and prints a summary.
+func talk(ctx context.Context, addr string, cfg config, out io.Writer) error {
+	rtts, err := users(ctx, addr, cfg)
 	if err != nil {
 		return err
 	}
@@ -198,6 +186,68 @@ func run(cfg config, out io.Writer) (err error) {
 	fmt.Fprintf(out, "gateway: line round trip through both nodes: median %v, max %v\n",
 		rtts[len(rtts)/2].Round(time.Microsecond), rtts[len(rtts)-1].Round(time.Microsecond))
 	return nil
+}
+
+// gateway is the two nodes as node B sees them: node A (the second
+// process), B's system, the listeners on A and the loops that serve their
+// connections from B. Its methods are not safe for concurrent use.
+type gateway struct {
+	node      *nodeProc
+	sys       *actors.System
+	serving   context.Context    // ends with stop
+	end       context.CancelFunc // ends the serving
+	listeners []*tcp.Listener
+	wg        sync.WaitGroup // the accept loops and one per connection
+}
+
+// startGateway starts node A as a second process and node B in this one.
+// The serving ends with stop, or when ctx ends.
+func startGateway(ctx context.Context) (g *gateway, err error) {
+	node, err := startNode()
+	if err != nil {
+		return nil, err
+	}
+	g = &gateway{node: node}
+	g.serving, g.end = context.WithCancel(ctx)
+	if g.sys, err = actors.Start(actors.WithRemote("")); err != nil {
+		return nil, errors.Join(err, g.stop())
+	}
+	return g, nil
+}
+
+// listen has node A listen on addr, and serves the connections from B.
+func (g *gateway) listen(ctx context.Context, addr string) (*tcp.Listener, error) {
+	setup, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	l, err := tcp.ListenAt(setup, g.sys, g.node.addr, addr)
+	if err != nil {
+		return nil, err
+	}
+	g.listeners = append(g.listeners, l)
+	g.wg.Add(1)
+	go func() {
+		defer g.wg.Done()
+		acceptLoop(g.serving, l, &g.wg)
+	}()
+	return l, nil
+}
+
+// stop ends the serving (open connections are closed), closes the
+// listeners, stops B's system, then node A.
+func (g *gateway) stop() error {
+	g.end()
+	g.wg.Wait()
+	var err error
+	for _, l := range g.listeners {
+		_ = l.Close(context.Background())
+	}
+	if g.sys != nil {
+		err = g.sys.StopNow()
+	}
+	if werr := g.node.stop(); werr != nil {
+		err = errors.Join(err, fmt.Errorf("node A: %w", werr))
+	}
+	return err
 }
 
 // acceptLoop accepts connections on the remote listener and serves each
@@ -218,11 +268,19 @@ func acceptLoop(ctx context.Context, l *tcp.Listener, wg *sync.WaitGroup) {
 }
 
 // serveConn reads lines from a connection on node A and answers each one
-// upper-cased, until the user leaves or ctx ends.
+// upper-cased, until the user leaves or ctx ends. Each answer is sent
+// (and the Send awaited) before the next Recv, so when Recv reports the
+// end of the stream (the user half-closed) every answer is already in A's
+// kernel: what is left is the tail after the last newline, answered too,
+// and then the caller closes the connection (everything was read, so the
+// close is a plain FIN after the answers).
 func serveConn(ctx context.Context, c *tcp.Client) {
 	var pending []byte
 	for {
 		data, err := c.Recv(ctx, 4096, 0)
+		if errors.Is(err, io.EOF) && len(pending) > 0 {
+			_, _ = c.Send(ctx, bytes.ToUpper(pending), 5*time.Second)
+		}
 		if err != nil {
 			return // end of stream, or ctx ended
 		}

@@ -1,15 +1,21 @@
 package main
 
 import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
 	"os"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/actornet/actornet/test/leakcheck"
+	"github.com/actornet/actornet/test/testkit"
 )
 
-// TestMain runs node A when the default run starts this binary as its
-// second process; otherwise the tests, with the leak checks.
+// TestMain runs node A when a test starts this binary as its second
+// process; otherwise the tests, with the leak checks.
 func TestMain(m *testing.M) {
 	if addr := os.Getenv(nodeEnv); addr != "" {
 		os.Exit(nodeMain(addr, os.Stdin, os.Stdout))
@@ -17,16 +23,84 @@ func TestMain(m *testing.M) {
 	leakcheck.Main(m)
 }
 
-// TestGateway runs the default run: node A in a second process, users
-// whose every line comes back upper-cased through both nodes.
+// TestGateway runs both nodes once (node A in a second process; node B's
+// remote may start only once per process: a second start races, under
+// -race, with gRPC goroutines the first left behind) and serves each
+// subtest from a listener of its own on node A.
 func TestGateway(t *testing.T) {
-	var b strings.Builder
-	if err := run(config{users: 3, lines: 5}, &b); err != nil {
-		t.Fatalf("gateway: %v\n%s", err, b.String())
+	ctx := testkit.Context(t)
+	g, err := startGateway(ctx)
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(b.String(), "3 users × 5 lines: 15 replies, all upper-cased") {
-		t.Fatalf("summary missing:\n%s", b.String())
+	t.Cleanup(func() {
+		if err := g.stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	// The default run: users whose every line comes back upper-cased
+	// through both nodes.
+	t.Run("default run", func(t *testing.T) {
+		l, err := g.listen(ctx, "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		var b strings.Builder
+		if err := talk(ctx, l.Addr().String(), config{users: 3, lines: 5}, &b); err != nil {
+			t.Fatalf("gateway: %v\n%s", err, b.String())
+		}
+		if !strings.Contains(b.String(), "3 users × 5 lines: 15 replies, all upper-cased") {
+			t.Fatalf("summary missing:\n%s", b.String())
+		}
+	})
+	// Half-close: many users connect, send their lines (the last one
+	// without a newline) and half-close at once, without waiting for
+	// anything (as `nc -N` does). Each gets every line back upper-cased,
+	// then the end of the stream.
+	t.Run("half-close", func(t *testing.T) {
+		testkit.ForEachFamily(t, func(t *testing.T, addr string) {
+			l, err := g.listen(ctx, addr)
+			if err != nil {
+				t.Fatal(err)
+			}
+			const users, lines = 200, 4
+			errs := make(chan error, users)
+			for u := range users {
+				go func() { errs <- sendAndHalfClose(l.Addr().String(), u, lines) }()
+			}
+			for range users {
+				if err := <-errs; err != nil {
+					t.Error(err)
+				}
+			}
+		})
+	})
+}
+
+// sendAndHalfClose is one user of the half-close test.
+func sendAndHalfClose(addr string, u, lines int) error {
+	conn, err := net.DialTimeout("tcp", addr, testkit.Timeout)
+	if err != nil {
+		return err
 	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(testkit.Timeout))
+	var sent bytes.Buffer
+	for i := range lines {
+		fmt.Fprintf(&sent, "user %d says hello %d\n", u, i)
+	}
+	fmt.Fprintf(&sent, "and user %d leaves", u) // no newline: answered too
+	if _, err := conn.Write(sent.Bytes()); err != nil {
+		return err
+	}
+	if err := conn.(*net.TCPConn).CloseWrite(); err != nil {
+		return err
+	}
+	got, err := io.ReadAll(conn)
+	if want := bytes.ToUpper(sent.Bytes()); err != nil || !bytes.Equal(got, want) {
+		return fmt.Errorf("user %d: got %q, %v; want %q", u, got, err, want)
+	}
+	return nil
 }
 
 func TestGatewayBadFlags(t *testing.T) {
