@@ -38,6 +38,7 @@ type connActor struct {
 	self   *actor.PID
 	ctx    actor.Context // of the message being handled
 	sender *actor.PID    // of the message being handled; nil for events
+	reply  actors.Replier // of an actors.Request being handled
 	beh    behaviour     // nil once the handler stopped
 	reg    *registered   // set when events go to a registered actor
 	remote netip.AddrPort
@@ -159,11 +160,19 @@ func (a *connActor) Receive(ctx actor.Context) {
 	if a.core.Handle(ctx) {
 		return
 	}
-	if cmd, reply, ok := actors.RequestOf(ctx); ok && a.command(ctx, cmd, reply) {
+	cmd, reply, ok := actors.RequestOf(ctx)
+	if ok && a.command(ctx, cmd, reply) {
 		a.core.UpdateWants()
 		return
 	}
-	a.deliver(ctx.Message(), ctx.Sender())
+	msg := ctx.Message()
+	if call, isCall := msg.(*actors.Call); isCall {
+		// A request (actors.Request) for the handler: it gets the
+		// request itself, and its Respond answers the caller's future.
+		msg, a.reply = call.Msg, call.Reply
+	}
+	a.deliver(msg, ctx.Sender())
+	a.reply = nil
 	a.core.UpdateWants()
 }
 
@@ -248,6 +257,7 @@ func (a *connActor) deliver(msg any, sender *actor.PID) {
 	}
 	a.call(msg, sender)
 	if x := a.x; x != nil && len(x.deferred) > 0 {
+		a.reply = nil // deferred events answer nobody
 		for i := 0; i < len(x.deferred); i++ {
 			m := x.deferred[i]
 			x.deferred[i] = nil
@@ -258,6 +268,17 @@ func (a *connActor) deliver(msg any, sender *actor.PID) {
 	if a.kickLater && !a.reading {
 		a.kickLater = false
 		a.kick()
+	}
+}
+
+// respond answers the message being handled, if anyone waits for it.
+func (a *connActor) respond(msg any) {
+	switch {
+	case a.reply != nil:
+		a.reply.Reply(msg)
+		a.reply = nil
+	case a.sender != nil:
+		a.ctx.Send(a.sender, msg)
 	}
 }
 

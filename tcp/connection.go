@@ -136,12 +136,9 @@ func (c *Connection) Retain() Loan {
 // connection's own events.
 func (c *Connection) Sender() *actor.PID { return c.a.sender }
 
-// Respond answers the sender of the message being handled.
-func (c *Connection) Respond(msg any) {
-	if c.a.sender != nil {
-		c.a.ctx.Send(c.a.sender, msg)
-	}
-}
+// Respond answers the message being handled: its sender, or the future
+// of an actors.Request made to the connection's PID.
+func (c *Connection) Respond(msg any) { c.a.respond(msg) }
 
 // Send sends msg to pid with the connection as its sender.
 func (c *Connection) Send(pid *actor.PID, msg any) {

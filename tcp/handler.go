@@ -134,10 +134,10 @@ type eventContext struct {
 func (c *eventContext) Message() any       { return c.msg }
 func (c *eventContext) Sender() *actor.PID { return c.sender }
 
-// Respond answers the sender of the message being handled.
+// Respond answers the message being handled (see Connection.Respond).
 func (c *eventContext) Respond(response any) {
-	if c.sender != nil {
-		c.Context.Send(c.sender, response)
+	if a, ok := c.Actor().(*connActor); ok {
+		a.respond(response)
 	}
 }
 

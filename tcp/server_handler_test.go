@@ -409,3 +409,25 @@ func TestServeStallWatchdog(t *testing.T) {
 		t.Fatalf("Stalls = %d, want 1", got)
 	}
 }
+
+// TestServeRequestToHandler: actors.Request to a connection's PID with a
+// message that is not a connection command reaches the handler, whose
+// Respond resolves the caller's future.
+func TestServeRequestToHandler(t *testing.T) {
+	sys := newSystem(t)
+	pids := make(chan *actor.PID, 1)
+	l := serve(t, sys, "127.0.0.1:0", HandlerFunc(func(c *Connection, msg any) {
+		switch msg.(type) {
+		case *messages.Connected:
+			pids <- c.PID()
+		case *messages.GetStats:
+			c.Respond(&messages.ListenerStats{Live: 42})
+		}
+	}))
+	dial(t, sys, l.Addr().String())
+	pid := <-pids
+	got, err := actors.Request[*messages.ListenerStats](sys.Root(), pid, &messages.GetStats{}).Wait(testCtx(t))
+	if err != nil || got.GetLive() != 42 {
+		t.Fatalf("request answered by the handler = %v, %v; want Live 42", got, err)
+	}
+}
