@@ -36,11 +36,11 @@ type connActor struct {
 	cfg    *serverConfig
 	conn   Connection
 	self   *actor.PID
-	ctx    actor.Context // of the message being handled
-	sender *actor.PID    // of the message being handled; nil for events
+	ctx    actor.Context  // of the message being handled
+	sender *actor.PID     // of the message being handled; nil for events
 	reply  actors.Replier // of an actors.Request being handled
-	beh    behaviour     // nil once the handler stopped
-	reg    *registered   // set when events go to a registered actor
+	beh    behaviour      // nil once the handler stopped
+	reg    *registered    // set when events go to a registered actor
 	remote netip.AddrPort
 	live   *atomic.Int64 // the listener's live count
 
