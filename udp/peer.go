@@ -55,7 +55,7 @@ func buildOptions(opts []Option) *messages.Options {
 // supervising actor; it is send-only until a Bind.
 func PeerProps(sys *actors.System, opts ...Option) *actor.Props {
 	o := buildOptions(opts)
-	return actors.SocketProps(sys, nil, func(c *actors.Core) (actor.Actor, actors.Hooks) {
+	return actors.SocketProps(sys, nil, func(c *actors.Core) (actors.SocketActor, actors.Hooks) {
 		a := newPeerActor(c, o, nil)
 		return a, a.hooks()
 	})
@@ -83,7 +83,7 @@ func NewSendOnly(sys *actors.System, d socket.Domain, opts ...Option) (*Peer, er
 		_ = sock.Close()
 		return nil, err
 	}
-	props := actors.SocketProps(sys, sock, func(c *actors.Core) (actor.Actor, actors.Hooks) {
+	props := actors.SocketProps(sys, sock, func(c *actors.Core) (actors.SocketActor, actors.Hooks) {
 		a := newPeerActor(c, o, nil)
 		return a, a.hooks()
 	})

@@ -21,9 +21,11 @@ const MaxDatagram = 65535
 
 // peerActor is a UDP peer: bound (Bind) or send-only; connected mode after
 // ConnectPeer. Sends and receives queue separately, each served in order.
+// In push mode (Serve) the handler is its behaviour (see push.go).
 type peerActor struct {
 	core      *actors.Core
 	opts      *messages.Options
+	ctx       actor.Context // of the message being handled
 	bound     bool
 	local     netip.AddrPort
 	connected netip.AddrPort
@@ -31,22 +33,41 @@ type peerActor struct {
 	recvs     []*recvReq
 
 	// push mode only
-	push    *serveConfig
-	ctx     actor.Context
-	handler *actor.PID
-	credit  int
-	stats   struct{ received, truncated uint64 }
+	push       *serveConfig
+	conn       Conn
+	beh        behaviour  // nil before Bind and once the handler stopped
+	sender     *actor.PID // of the message being handled; nil for datagrams
+	paused     bool       // PauseReading
+	closing    bool       // Conn.Close: the send queue drains, then the peer closes
+	ended      bool       // the socket is closed and the handler told
+	inHandler  bool       // the handler is running
+	deferred   []any      // events raised while it runs, delivered after
+	reading    bool       // servePush is running
+	moreQueued bool       // a readMore is in the mailbox
+	kickLater  bool       // reading may resume once the handler returns
+	rs         *actor.RestartStatistics
+	queued     int // what the handler's queued sends count against WithSendQueue
+
+	dgram    messages.Datagram // the Datagram lent to the handler
+	senderEP messages.Endpoint // its Sender
+	ip       [16]byte          // its Sender's ip
+	from     netip.AddrPort    // its sender, for Conn.From
+	cur      *readBuf          // the buffer of the Datagram being handled
+	retained []*readBuf        // buffers the handler retained
+	free     []*readBuf        // buffers to read into
+	stats    struct{ received, truncated uint64 }
 }
 
-var _ actor.Actor = (*peerActor)(nil)
+var _ actors.SocketActor = (*peerActor)(nil)
 
 type sendReq struct {
-	id    uint64
-	cmd   proto.Message
-	to    netip.AddrPort // zero in connected mode
-	data  []byte
-	reply actors.Replier
-	timer *time.Timer
+	id     uint64
+	cmd    proto.Message  // nil for a handler's Conn.SendTo
+	to     netip.AddrPort // zero in connected mode
+	data   []byte
+	reply  actors.Replier // nil for a handler's Conn.SendTo
+	timer  *time.Timer
+	charge int // against WithSendQueue, for a handler's send
 }
 
 type recvReq struct {
@@ -57,12 +78,20 @@ type recvReq struct {
 	timer *time.Timer
 }
 
-// scratch buffers for receives: read into one, copy out the datagram.
+// scratch buffers for pull-mode receives: read into one, copy out the
+// datagram.
 var scratch = sync.Pool{New: func() any { b := make([]byte, MaxDatagram+1); return &b }}
 
 func newPeerActor(c *actors.Core, opts *messages.Options, push *serveConfig) *peerActor {
 	c.SetKind("udp.peer")
-	return &peerActor{core: c, opts: opts, push: push}
+	a := &peerActor{core: c, opts: opts, push: push}
+	if push != nil {
+		a.conn.a = a
+		if push.blocking {
+			c.RunOn(c.System().Dispatcher())
+		}
+	}
+	return a
 }
 
 func (a *peerActor) hooks() actors.Hooks {
@@ -82,7 +111,7 @@ func (a *peerActor) hooks() actors.Hooks {
 			case d == poller.Writable:
 				return len(a.sends) > 0
 			case a.push != nil:
-				return a.handler != nil && a.credit > 0
+				return a.readable()
 			}
 			return len(a.recvs) > 0
 		},
@@ -96,62 +125,73 @@ func (a *peerActor) hooks() actors.Hooks {
 	}
 }
 
-// Receive handles the peer's commands; the core handles the rest.
+// Receive handles the peer's commands; the core handles the rest. A
+// push-mode peer hands other messages to its handler (receivePush).
 func (a *peerActor) Receive(ctx actor.Context) {
 	a.ctx = ctx
-	if m, ok := ctx.Message().(*actor.Terminated); ok {
-		if m.GetWho().Equal(a.handler) { // the push-mode handler died
-			a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
-			ctx.Stop(ctx.Self())
-		}
+	if a.push != nil {
+		a.receivePush(ctx)
 		return
 	}
-	a.core.Receive(ctx, func(cmd proto.Message, reply actors.Replier) bool {
-		if a.core.Closed() {
-			if _, shared := cmd.(*messages.Close); !shared {
-				actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
-				return true
-			}
+	a.core.Receive(ctx, a.command)
+}
+
+// command runs a peer command; false means cmd is not one.
+func (a *peerActor) command(cmd proto.Message, reply actors.Replier) bool {
+	if a.core.Closed() && (a.push == nil || peerCommand(cmd)) {
+		if _, shared := cmd.(*messages.Close); !shared {
+			actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
+			return true
 		}
-		switch cmd := cmd.(type) {
-		case *messages.Bind:
-			reply.Reply(a.bind(cmd))
-		case *messages.ConnectPeer:
-			reply.Reply(a.connect(cmd))
-		case *messages.SendTo:
-			to, err := cmd.GetPeer().AddrPort()
-			if err != nil || !to.Addr().IsValid() || to.Port() == 0 {
-				reply.Reply(&messages.SendToResult{Status: a.status("sendto", to, socket.ErrInvalidAddress)})
-				break
-			}
-			a.send(cmd, to, cmd.GetData(), cmd.GetTimeoutMs(), reply)
-		case *messages.Send:
-			if !a.connected.IsValid() {
-				reply.Reply(&messages.SendResult{Status: a.status("send", a.connected, unix.EDESTADDRREQ)})
-				break
-			}
-			a.send(cmd, netip.AddrPort{}, cmd.GetData(), cmd.GetTimeoutMs(), reply)
-		case *messages.RecvFrom:
-			a.recv(cmd, int(cmd.GetMax()), cmd.GetTimeoutMs(), reply)
-		case *messages.Recv:
-			a.recv(cmd, int(cmd.GetMax()), cmd.GetTimeoutMs(), reply)
-		case *messages.ResumeReading:
-			if a.handler != nil && !a.core.Closed() {
-				a.credit += int(cmd.GetCredit())
-				a.core.Want(poller.Readable)
-				a.servePush()
-			}
-		case *messages.GetStats:
-			reply.Reply(&messages.PeerStats{Received: a.stats.received, Drops: a.core.Counters().Drops.Load(), Truncated: a.stats.truncated})
-		case *messages.JoinGroup:
-			reply.Reply(a.membership(cmd, cmd.GetGroup(), cmd.GetInterface(), true, cmd))
-		case *messages.LeaveGroup:
-			reply.Reply(a.membership(cmd, cmd.GetGroup(), cmd.GetInterface(), false, nil))
-		default:
-			return false
+	}
+	switch cmd := cmd.(type) {
+	case *messages.Bind:
+		reply.Reply(a.bind(cmd))
+	case *messages.ConnectPeer:
+		reply.Reply(a.connect(cmd))
+	case *messages.SendTo:
+		to, err := cmd.GetPeer().AddrPort()
+		if err != nil || !to.Addr().IsValid() || to.Port() == 0 {
+			reply.Reply(&messages.SendToResult{Status: a.status("sendto", to, socket.ErrInvalidAddress)})
+			break
 		}
+		a.send(cmd, to, cmd.GetData(), cmd.GetTimeoutMs(), reply)
+	case *messages.Send:
+		if !a.connected.IsValid() {
+			reply.Reply(&messages.SendResult{Status: a.status("send", a.connected, unix.EDESTADDRREQ)})
+			break
+		}
+		a.send(cmd, netip.AddrPort{}, cmd.GetData(), cmd.GetTimeoutMs(), reply)
+	case *messages.RecvFrom:
+		a.recv(cmd, int(cmd.GetMax()), cmd.GetTimeoutMs(), reply)
+	case *messages.Recv:
+		a.recv(cmd, int(cmd.GetMax()), cmd.GetTimeoutMs(), reply)
+	case *messages.ResumeReading:
+		// Resumes a push-mode peer's reading after PauseReading.
+		if a.push != nil && a.paused {
+			a.paused = false
+			a.kick()
+		}
+	case *messages.GetStats:
+		reply.Reply(&messages.PeerStats{Received: a.stats.received, Drops: a.core.Counters().Drops.Load(), Truncated: a.stats.truncated})
+	case *messages.JoinGroup:
+		reply.Reply(a.membership(cmd, cmd.GetGroup(), cmd.GetInterface(), true, cmd))
+	case *messages.LeaveGroup:
+		reply.Reply(a.membership(cmd, cmd.GetGroup(), cmd.GetInterface(), false, nil))
+	default:
+		return false
+	}
+	return true
+}
+
+// peerCommand reports whether cmd is one of the peer's own commands.
+func peerCommand(cmd proto.Message) bool {
+	switch cmd.(type) {
+	case *messages.Bind, *messages.ConnectPeer, *messages.SendTo, *messages.Send, *messages.RecvFrom,
+		*messages.Recv, *messages.ResumeReading, *messages.GetStats, *messages.JoinGroup, *messages.LeaveGroup:
 		return true
-	})
+	}
+	return false
 }
 
 func (a *peerActor) status(op string, addr netip.AddrPort, err error) *messages.Status {
@@ -374,7 +414,7 @@ func (a *peerActor) finish(match func(uint64, actors.Replier) bool, code message
 		}
 	}
 	for i, r := range a.sends {
-		if match(r.id, r.reply) {
+		if r.reply != nil && match(r.id, r.reply) {
 			actors.StopTimer(r.timer)
 			a.sends = append(a.sends[:i], a.sends[i+1:]...)
 			actors.Reject(r.reply, r.cmd, code)
@@ -391,7 +431,12 @@ func (a *peerActor) cancel(code messages.IOStatus) {
 	}
 	for _, r := range a.sends {
 		actors.StopTimer(r.timer)
-		actors.Reject(r.reply, r.cmd, code)
+		if r.reply != nil {
+			actors.Reject(r.reply, r.cmd, code)
+		}
 	}
-	a.recvs, a.sends = nil, nil
+	a.recvs, a.sends, a.queued = nil, nil, 0
 }
+
+// SocketCore returns the actor's core.
+func (a *peerActor) SocketCore() *actors.Core { return a.core }

@@ -75,7 +75,8 @@ func sendResult(cmd proto.Message, st *messages.Status, n int) proto.Message {
 }
 
 // serveSends sends the queued datagrams in order until the kernel's buffer
-// is full; a datagram's error answers that datagram only.
+// is full; a datagram's error answers that datagram only (a handler's
+// datagram has nobody to answer: the error is only counted).
 func (a *peerActor) serveSends() {
 	sock := a.core.Socket()
 	for len(a.sends) > 0 {
@@ -94,8 +95,12 @@ func (a *peerActor) serveSends() {
 		actors.StopTimer(r.timer)
 		a.sends[0] = nil
 		a.sends = a.sends[1:]
-		if !actors.Discards(r.reply) {
+		a.queued -= r.charge
+		if r.reply != nil && !actors.Discards(r.reply) {
 			r.reply.Reply(sendResult(r.cmd, a.status(messages.OpName(r.cmd), r.to, err), n))
 		}
+	}
+	if a.closing {
+		a.endPush() // Conn.Close waited for the queue to drain
 	}
 }

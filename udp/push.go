@@ -1,8 +1,14 @@
 package udp
 
+// Push mode: the handler is the peer actor's behaviour. The peer reads
+// datagrams into its own buffers and calls the handler inline with each
+// one, lent for the call; the handler answers through its Conn.
+
 import (
 	"context"
 	"fmt"
+	"net"
+	"net/netip"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/sys/unix"
@@ -13,40 +19,75 @@ import (
 	"github.com/actornet/actornet/socket"
 )
 
-// serveConfig is a push-mode peer's handler and read settings.
+// serveConfig is a push-mode peer's handler and settings. It is built once
+// by Serve (or StartService) and only read afterwards.
 type serveConfig struct {
-	handler  *actor.Props
-	strategy actor.SupervisorStrategy
-	credit   int
-	readSize int
-	opts     []Option
+	handler   Handler
+	strategy  actor.SupervisorStrategy
+	credit    int
+	readSize  int
+	sendQueue int
+	blocking  bool
+	opts      []Option
 }
 
 // Push-mode defaults.
 const (
-	DefaultReadCredit = 64
+	DefaultReadCredit = 8
 	DefaultReadSize   = 2048
+	DefaultSendQueue  = 1 << 20
 )
 
-// ServeOption configures Serve.
+const (
+	// sendOverhead is what a queued datagram costs beyond its bytes, so
+	// that the send queue's byte bound also bounds its length.
+	sendOverhead = 64
+	// readBatch bounds the datagrams read per readiness before the peer
+	// lets other messages (commands, messages to the handler) through.
+	readBatch = 64
+	// maxRecvErrors bounds the failed reads (ICMP reports of earlier
+	// sends) in a row before the peer waits for the next readiness.
+	maxRecvErrors = 16
+)
+
+// ServeOption configures Serve and StartService.
 type ServeOption func(*serveConfig)
 
-// WithReadCredit sets how many Datagram messages the peer sends its
-// handler before it stops reading until ResumeReading. While it does not
-// read, the kernel buffers and then drops datagrams, and counts the drops.
+// WithReadCredit bounds the read buffers a peer lends at once: a handler
+// may Retain at most n before the peer stops reading until it releases
+// one. While it does not read, the kernel buffers and then drops
+// datagrams, and counts the drops (Stats). Default DefaultReadCredit.
 func WithReadCredit(n int) ServeOption { return func(c *serveConfig) { c.credit = max(n, 1) } }
 
 // WithReadSize sets the largest datagram delivered whole; a longer one is
-// delivered cut, with Truncated set.
+// delivered cut, with Truncated set. Each lent buffer is this long; up to
+// MaxDatagram. Default DefaultReadSize.
 func WithReadSize(n int) ServeOption {
-	return func(c *serveConfig) { c.readSize = min(max(n, 1), MaxDatagram+1) }
+	return func(c *serveConfig) { c.readSize = min(max(n, 1), MaxDatagram) }
 }
 
-// WithHandlerSupervisor sets the strategy that supervises the handler
-// (default: restart).
+// WithSendQueue bounds the datagrams Conn.SendTo queues while the kernel's
+// send buffer is full: each counts its length plus 64 bytes, and a SendTo
+// that would take the queue past limit bytes is refused (EAGAIN). The
+// bound is at least one largest datagram. Default DefaultSendQueue.
+func WithSendQueue(limit int) ServeOption {
+	return func(c *serveConfig) { c.sendQueue = max(limit, MaxDatagram+sendOverhead) }
+}
+
+// WithHandlerSupervisor sets the strategy applied when the handler panics,
+// as to a child actor: restart (a fresh handler on the same socket), stop
+// (the peer closes) or resume. Default: Proto.Actor's default, which
+// restarts (at most 10 times in 10 s, then stops).
 func WithHandlerSupervisor(s actor.SupervisorStrategy) ServeOption {
 	return func(c *serveConfig) { c.strategy = s }
 }
+
+// WithBlockingHandlers runs the handler on the system's worker pool
+// instead of the poller's goroutine: for a handler that blocks (a
+// Future.Wait, blocking I/O, a long computation). Without it a handler
+// that blocks stalls every socket on its poller. It costs a goroutine
+// hand-off per readiness.
+func WithBlockingHandlers() ServeOption { return func(c *serveConfig) { c.blocking = true } }
 
 // WithSocketOptions sets the peer's socket options (buffers, reuse...).
 func WithSocketOptions(opts ...Option) ServeOption {
@@ -55,17 +96,19 @@ func WithSocketOptions(opts ...Option) ServeOption {
 
 var errPushMode = fmt.Errorf("%w: push-mode peer delivers to its handler", socket.ErrInvalidArgument)
 
-// Serve binds a push-mode peer on addr: its handler (the peer's child)
-// receives each datagram as a Datagram message while it has read credit,
-// and sends the peer (ctx.Parent()) SendTo to answer and ResumeReading to
-// grant more credit. A slow handler makes the kernel drop datagrams, never
-// the process grow: the drops are counted (Stats). The handler's death
-// closes the peer.
-func Serve(ctx context.Context, sys *actors.System, addr string, handler *actor.Props, opts ...ServeOption) (*Peer, error) {
-	if handler == nil {
+// Serve binds a push-mode peer on addr with h as its behaviour: h.Receive
+// runs inside the peer's actor with each datagram (lent for the call) and
+// each message other actors send to the peer's PID, and answers through
+// its Conn (SendTo, PauseReading, Close...). Reading resumes by itself
+// when Receive returns. A slow handler makes the kernel drop datagrams,
+// never the process grow: the drops are counted (Stats). A handler panic
+// goes to WithHandlerSupervisor's strategy. The returned Peer is the
+// peer's handle (Close, Stats, LocalAddr); RecvFrom on it is refused.
+func Serve(ctx context.Context, sys *actors.System, addr string, h Handler, opts ...ServeOption) (*Peer, error) {
+	if h == nil {
 		return nil, &socket.OpError{Op: "serve", Net: "udp", Err: socket.ErrInvalidArgument}
 	}
-	props, o := pushProps(sys, handler, opts)
+	props, o := pushProps(sys, h, opts)
 	pid, err := sys.SpawnSocketActor(props)
 	if err != nil {
 		return nil, err
@@ -73,17 +116,19 @@ func Serve(ctx context.Context, sys *actors.System, addr string, handler *actor.
 	return bindSpawned(ctx, sys, pid, addr, o)
 }
 
-// pushProps returns the props of a push-mode peer and its socket options.
-func pushProps(sys *actors.System, handler *actor.Props, opts []ServeOption) (*actor.Props, *messages.Options) {
-	cfg := &serveConfig{handler: handler, strategy: actor.DefaultSupervisorStrategy(), credit: DefaultReadCredit, readSize: DefaultReadSize}
+// pushProps returns the props of a push-mode peer (reusable: each spawn is
+// a new peer) and its socket options.
+func pushProps(sys *actors.System, h Handler, opts []ServeOption) (*actor.Props, *messages.Options) {
+	cfg := &serveConfig{handler: h, strategy: actor.DefaultSupervisorStrategy(), credit: DefaultReadCredit,
+		readSize: DefaultReadSize, sendQueue: DefaultSendQueue}
 	for _, o := range opts {
 		o(cfg)
 	}
 	o := buildOptions(cfg.opts)
-	props := actors.SocketProps(sys, nil, func(c *actors.Core) (actor.Actor, actors.Hooks) {
+	props := actors.SocketProps(sys, nil, func(c *actors.Core) (actors.SocketActor, actors.Hooks) {
 		a := newPeerActor(c, o, cfg)
 		return a, a.hooks()
-	}).Configure(actor.WithSupervisor(cfg.strategy))
+	})
 	return props, o
 }
 
@@ -92,47 +137,287 @@ func (p *Peer) Stats(ctx context.Context) (*messages.PeerStats, error) {
 	return actors.Await(ctx, p.System(), p.PID(), request[*messages.PeerStats](p, &messages.GetStats{}))
 }
 
-func (a *peerActor) startPush() {
-	sock := a.core.Socket()
-	if err := sock.SetRecvDrops(true); err != nil {
-		a.core.System().Actors.Logger().Error("udp: SO_RXQ_OVFL not available: drops are not counted", "err", err)
-	}
-	a.handler = a.ctx.Spawn(a.push.handler)
-	a.credit = a.push.credit
-	a.core.Want(poller.Readable)
-	a.servePush()
-}
+// readMore is the message a peer sends itself when a read batch ends with
+// datagrams perhaps still waiting: edge-triggered readiness brings no new
+// edge for them. At most one is queued at a time.
+type readMore struct{}
 
-// servePush reads datagrams while the handler has credit and sends each as
-// a Datagram; the kernel's drop count rides on the datagrams.
-func (a *peerActor) servePush() {
-	sock := a.core.Socket()
-	root := a.core.System().Root()
-	for a.credit > 0 && sock != nil {
-		sp := scratch.Get().(*[]byte)
-		p := (*sp)[:a.push.readSize]
-		n, from, drops, dropsOK, err := sock.RecvMsg(p)
-		a.core.Count(true, n, err)
-		var data []byte
-		if err == nil {
-			data = append([]byte(nil), p[:min(n, len(p))]...)
+// Events without fields are shared: handlers must not modify them.
+var (
+	closedEvent  = &messages.Closed{}
+	startedEvent = &actor.Started{}
+)
+
+// receivePush is a push-mode peer's Receive: lifecycle, readiness and
+// commands, and every other message to the handler.
+func (a *peerActor) receivePush(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case readMore:
+		a.moreQueued = false
+		a.servePush()
+		a.core.UpdateWants()
+		return
+	case *actor.Stopping:
+		if !a.ended {
+			// Stopped from outside (Peer.Close, the system's stop): the
+			// handler still hears that its peer ends.
+			a.ended = true
+			a.core.Close(messages.IOStatus_IO_STATUS_CANCELLED)
+			a.deliver(closedEvent, nil)
 		}
-		scratch.Put(sp)
-		if err == unix.EAGAIN {
+		a.core.Handle(ctx)
+		a.lifecycle(m)
+		return
+	case *actor.Stopped:
+		a.core.Handle(ctx)
+		a.lifecycle(m)
+		a.dropLoans()
+		return
+	}
+	if a.core.Handle(ctx) {
+		return
+	}
+	if cmd, reply, ok := actors.RequestOf(ctx); ok {
+		if a.command(cmd, reply) || a.core.Command(ctx, cmd, reply) {
+			a.core.UpdateWants()
 			return
 		}
+		if _, call := ctx.Message().(*actors.Call); call {
+			// A request from a Go handle waits for an answer the handler
+			// would not know to give.
+			actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
+			return
+		}
+	}
+	a.deliver(ctx.Message(), ctx.Sender())
+	a.core.UpdateWants()
+}
+
+// startPush runs once the peer is bound: the handler starts and reading
+// begins.
+func (a *peerActor) startPush() {
+	if err := a.core.Socket().SetRecvDrops(true); err != nil {
+		a.core.System().Actors.Logger().Error("udp: SO_RXQ_OVFL not available: drops are not counted", "err", err)
+	}
+	a.beh = newBehaviour(a.push.handler)
+	a.lifecycle(startedEvent)
+	a.kick()
+}
+
+// lifecycle passes the actor's lifecycle messages to an actor handler.
+func (a *peerActor) lifecycle(msg any) {
+	if _, ok := a.beh.(*actorBehaviour); ok {
+		a.deliver(msg, nil)
+	}
+}
+
+// servePush reads datagrams, up to a batch, while the handler takes them,
+// and lends each to the handler; the kernel's drop count rides on the
+// datagrams.
+func (a *peerActor) servePush() {
+	if a.reading {
+		return // the loop below is running and looks again
+	}
+	a.reading = true
+	defer func() { a.reading = false }()
+	for i, errs := 0, 0; a.readable(); i++ {
+		if i == readBatch {
+			if !a.moreQueued {
+				a.moreQueued = true
+				a.core.System().Root().Send(a.core.Self(), readMore{})
+			}
+			return
+		}
+		b := a.getBuf()
+		n, from, drops, dropsOK, err := a.core.Socket().RecvMsg(b.data)
+		a.core.Count(true, n, err)
 		if err != nil {
-			return // an error of one datagram (an ICMP report): read on at the next edge
+			a.putBuf(b)
+			if err == unix.EAGAIN {
+				return
+			}
+			// The error of one earlier send (an ICMP report): read on.
+			if errs++; errs == maxRecvErrors {
+				return
+			}
+			continue
 		}
 		if dropsOK {
 			a.core.Counters().Drops.Store(uint64(drops))
 		}
-		truncated := n > len(p)
+		truncated := n > len(b.data)
 		if truncated {
 			a.stats.truncated++
 		}
 		a.stats.received++
-		a.credit--
-		root.Send(a.handler, &messages.Datagram{Sender: messages.NewEndpoint(from), Data: data, Truncated: truncated})
+		a.lend(b, min(n, len(b.data)), from, truncated)
 	}
+}
+
+// lend hands the handler the Datagram over b for the call; b comes back
+// when the call returns unless the handler retained it.
+func (a *peerActor) lend(b *readBuf, n int, from netip.AddrPort, truncated bool) {
+	b.n = n
+	a.cur = b
+	a.from = from
+	ip := from.Addr()
+	if ip.Is4() {
+		v4 := ip.As4()
+		copy(a.ip[:], v4[:])
+		a.senderEP.Ip = a.ip[:4]
+	} else {
+		a.ip = ip.As16()
+		a.senderEP.Ip = a.ip[:]
+	}
+	a.senderEP.Port, a.senderEP.Zone = uint32(from.Port()), ip.Zone()
+	a.dgram.Sender, a.dgram.Data, a.dgram.Truncated = &a.senderEP, b.data[:n:n], truncated
+	a.deliver(&a.dgram, nil)
+	a.dgram.Data, a.from = nil, netip.AddrPort{}
+	if a.cur != nil {
+		a.putBuf(a.cur)
+		a.cur = nil
+	}
+}
+
+// getBuf returns a free read buffer. At most WithReadCredit are retained
+// and one is being handled, so the free list stays as short.
+func (a *peerActor) getBuf() *readBuf {
+	if n := len(a.free); n > 0 {
+		b := a.free[n-1]
+		a.free[n-1] = nil
+		a.free = a.free[:n-1]
+		return b
+	}
+	return &readBuf{data: make([]byte, a.push.readSize)}
+}
+
+// putBuf takes b back; its generation moves on, so no Loan of it works
+// after.
+func (a *peerActor) putBuf(b *readBuf) {
+	b.gen++
+	b.n, b.owner = 0, nil
+	a.free = append(a.free, b)
+}
+
+// retain moves the buffer of the Datagram being handled to the retained
+// list and returns its Loan.
+func (a *peerActor) retain() Loan {
+	if a.cur == nil {
+		return Loan{}
+	}
+	b := a.cur
+	a.cur = nil
+	b.owner = a
+	a.retained = append(a.retained, b)
+	return Loan{b: b, gen: b.gen}
+}
+
+// release takes a retained buffer back, by identity, and reads again if
+// the retained buffers were what held reading back.
+func (a *peerActor) release(b *readBuf) {
+	for i, r := range a.retained {
+		if r == b {
+			a.retained = append(a.retained[:i], a.retained[i+1:]...)
+			a.putBuf(b)
+			a.kick()
+			return
+		}
+	}
+}
+
+// dropLoans takes back every retained buffer (the handler that held them
+// is gone); their Loans stop working.
+func (a *peerActor) dropLoans() {
+	for i, b := range a.retained {
+		a.putBuf(b)
+		a.retained[i] = nil
+	}
+	a.retained = a.retained[:0]
+}
+
+// readable reports whether the peer should read now.
+func (a *peerActor) readable() bool {
+	return a.beh != nil && !a.paused && !a.closing && !a.core.Closed() && len(a.retained) < a.push.credit
+}
+
+// kick reads if the peer became readable. While the handler runs it only
+// notes it: reading resumes when the handler returns.
+func (a *peerActor) kick() {
+	if a.inHandler {
+		a.kickLater = true
+		return
+	}
+	if !a.readable() {
+		return
+	}
+	a.core.Want(poller.Readable)
+	a.servePush()
+}
+
+// deliver hands msg to the handler. Events raised while the handler runs
+// (Closed after its Close) wait until it returns, so the handler handles
+// one message at a time, as an actor.
+func (a *peerActor) deliver(msg any, sender *actor.PID) {
+	if a.inHandler {
+		a.deferred = append(a.deferred, msg)
+		return
+	}
+	a.call(msg, sender)
+	for i := 0; i < len(a.deferred); i++ {
+		m := a.deferred[i]
+		a.deferred[i] = nil
+		a.call(m, nil)
+	}
+	a.deferred = a.deferred[:0]
+	if a.kickLater && !a.reading {
+		a.kickLater = false
+		a.kick()
+	}
+}
+
+// call runs the handler on one message; a panic goes to the handler
+// supervisor strategy.
+func (a *peerActor) call(msg any, sender *actor.PID) {
+	if a.beh == nil {
+		return
+	}
+	a.inHandler, a.sender = true, sender
+	defer func() {
+		a.inHandler, a.sender = false, nil
+		if r := recover(); r != nil {
+			a.failed(r, msg)
+		}
+	}()
+	a.beh.receive(a, msg)
+}
+
+// closePush is Conn.Close: the peer closes once its send queue is empty.
+func (a *peerActor) closePush() error {
+	if a.closing || a.core.Closed() {
+		return a.opError("close", netip.AddrPort{}, net.ErrClosed)
+	}
+	a.closing = true
+	if len(a.sends) == 0 {
+		a.endPush()
+	}
+	return nil
+}
+
+// endPush closes the socket, tells the handler Closed and stops the actor.
+func (a *peerActor) endPush() {
+	if a.ended {
+		return
+	}
+	a.ended = true
+	a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
+	a.deliver(closedEvent, nil)
+	a.ctx.Stop(a.core.Self())
+}
+
+// terminate closes at once, with no events: the handler is gone.
+func (a *peerActor) terminate() {
+	a.beh = nil
+	a.ended = true
+	a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
+	a.ctx.Stop(a.core.Self())
 }

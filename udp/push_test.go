@@ -1,9 +1,12 @@
 package udp
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
@@ -11,104 +14,202 @@ import (
 
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/test/testkit"
 )
 
-// datagrams is a push-mode test handler that reports each Datagram and
-// runs act on it.
-func datagrams(got chan *messages.Datagram, act func(ctx actor.Context, d *messages.Datagram)) *actor.Props {
-	return actor.PropsFromFunc(func(ctx actor.Context) {
-		if d, ok := ctx.Message().(*messages.Datagram); ok {
-			select {
-			case got <- d:
-			default:
-			}
-			if act != nil {
-				act(ctx, d)
-			}
+// echo sends each datagram back to its sender.
+var echo = HandlerFunc(func(c *Conn, msg any) {
+	if d, ok := msg.(*messages.Datagram); ok {
+		if err := c.SendTo(c.From(), d.GetData()); err != nil {
+			panic(err)
 		}
-	})
-}
-
-func echo(ctx actor.Context, d *messages.Datagram) {
-	if string(d.GetData()) == "quit" {
-		ctx.Stop(ctx.Self())
-		return
 	}
-	ctx.Send(ctx.Parent(), &messages.SendTo{Peer: d.GetSender(), Data: d.GetData()})
-	ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
+})
+
+// serve starts a push-mode peer closed at cleanup.
+func serve(t testing.TB, sys *actors.System, addr string, h Handler, opts ...ServeOption) *Peer {
+	t.Helper()
+	p, err := Serve(testCtx(t), sys, addr, h, opts...)
+	if err != nil {
+		t.Fatalf("Serve %s: %v", addr, err)
+	}
+	t.Cleanup(func() { _ = p.Close(context.Background()) })
+	return p
 }
 
+// roundTrip sends msg from c to the peer at to and expects it back.
+func roundTrip(t *testing.T, c *Peer, to netip.AddrPort, msg []byte) {
+	t.Helper()
+	ctx := testCtx(t)
+	if _, err := c.SendTo(ctx, to, msg, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	d, err := c.RecvFrom(ctx, MaxDatagram+1, testTimeout)
+	if err != nil || !bytes.Equal(d.Data, msg) || d.From != to {
+		t.Fatalf("echo of %d bytes: got %d bytes from %v, %v", len(msg), len(d.Data), d.From, err)
+	}
+}
+
+// TestServePushEcho: a plain handler echoes on both families, the largest
+// datagram of each family included; RecvFrom is refused on a push-mode
+// peer.
 func TestServePushEcho(t *testing.T) {
 	forEachFamily(t, func(t *testing.T, addr string) {
 		sys := newSystem(t)
-		ctx := testCtx(t)
-		got := make(chan *messages.Datagram, 16)
-		srv, err := Serve(ctx, sys, addr, datagrams(got, echo))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer srv.Close(context.Background())
+		srv := serve(t, sys, addr, echo, WithReadSize(MaxDatagram))
 		c := bind(t, sys, addr)
-		for i := 0; i < 100; i++ { // beyond the initial credit: ResumeReading works
-			if _, err := c.SendTo(ctx, srv.LocalAddr(), []byte("marco"), time.Second); err != nil {
-				t.Fatal(err)
-			}
-			d, err := c.RecvFrom(ctx, 16, 5*time.Second)
-			if err != nil || string(d.Data) != "marco" || d.From != srv.LocalAddr() {
-				t.Fatalf("echo %d = %+v, %v", i, d, err)
-			}
+		for i := range 100 {
+			roundTrip(t, c, srv.LocalAddr(), []byte{'m', 'a', 'r', 'c', 'o', byte(i)})
 		}
-		if d := <-got; d.GetTruncated() {
-			t.Fatal("a short datagram flagged truncated")
+		largest := maxPayload4
+		if srv.LocalAddr().Addr().Is6() {
+			largest = maxPayload6
 		}
-		// RecvFrom is refused on a push-mode peer.
-		if _, err := srv.RecvFrom(ctx, 16, time.Second); err == nil {
+		big := make([]byte, largest)
+		for i := range big {
+			big[i] = byte(i * 7)
+		}
+		roundTrip(t, c, srv.LocalAddr(), big)
+		if _, err := srv.RecvFrom(testCtx(t), 16, time.Second); err == nil {
 			t.Fatal("RecvFrom on a push-mode peer succeeded")
 		}
 	})
 }
 
-// TestServePushCreditAndDrops: a handler that grants no credit gets
-// exactly its credit of Datagrams; the kernel buffers and then drops the
-// rest, and once the handler grants credit every datagram is accounted
-// for: received + dropped = sent.
-func TestServePushCreditAndDrops(t *testing.T) {
+// TestServePushTruncation: a datagram longer than the read size reaches
+// the handler cut, flagged, and counted.
+func TestServePushTruncation(t *testing.T) {
+	sys := newSystem(t)
+	got := make(chan string, 1)
+	srv := serve(t, sys, "127.0.0.1:0", HandlerFunc(func(c *Conn, msg any) {
+		if d, ok := msg.(*messages.Datagram); ok {
+			got <- string(d.GetData()) + map[bool]string{true: " (truncated)"}[d.GetTruncated()]
+		}
+	}), WithReadSize(4))
+	c := bind(t, sys, "127.0.0.1:0")
+	ctx := testCtx(t)
+	c.SendTo(ctx, srv.LocalAddr(), []byte("truncated"), time.Second)
+	if s := <-got; s != "trun (truncated)" {
+		t.Fatalf("handler got %q", s)
+	}
+	if st, err := srv.Stats(ctx); err != nil || st.GetTruncated() != 1 || st.GetReceived() != 1 {
+		t.Fatalf("Stats = %v, %v", st, err)
+	}
+}
+
+// probe asks a handler how many datagrams it has seen; resume asks it to
+// resume reading.
+type (
+	probe  struct{}
+	resume struct{}
+)
+
+// pauser pauses reading on "pause" and resumes on a resume message; it
+// answers a probe with its count.
+type pauser struct{ seen int }
+
+func (p *pauser) Receive(c *Conn, msg any) {
+	switch m := msg.(type) {
+	case *messages.Datagram:
+		p.seen++
+		if string(m.GetData()) == "pause" {
+			c.PauseReading()
+		}
+		c.SendTo(c.From(), m.GetData())
+	case probe:
+		c.Respond(p.seen)
+	case resume:
+		c.ResumeReading()
+	}
+}
+
+func askSeen(t *testing.T, sys *actors.System, pid *actor.PID) int {
+	t.Helper()
+	res, err := sys.Root().RequestFuture(pid, probe{}, testTimeout).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return res.(int)
+}
+
+// TestServePushPauseResume: a handler that pauses reads nothing more,
+// whatever arrives, until a message to its peer makes it resume; then the
+// waiting datagrams come, all and in order, over several read batches.
+func TestServePushPauseResume(t *testing.T) {
+	forEachFamily(t, func(t *testing.T, addr string) {
+		sys := newSystem(t)
+		srv := serve(t, sys, addr, PerSocket(func() Handler { return &pauser{} }))
+		c := bind(t, sys, addr)
+		roundTrip(t, c, srv.LocalAddr(), []byte("pause"))
+		ctx := testCtx(t)
+		const waiting = 100 // more than a read batch
+		for i := range waiting {
+			if _, err := c.SendTo(ctx, srv.LocalAddr(), fmt.Appendf(nil, "%d", i), time.Second); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n := askSeen(t, sys, srv.PID()); n != 1 {
+			t.Fatalf("a paused handler saw %d datagrams, want 1", n)
+		}
+		sys.Root().Send(srv.PID(), resume{})
+		for i := range waiting {
+			d, err := c.RecvFrom(ctx, 16, testTimeout)
+			if want := fmt.Sprint(i); err != nil || string(d.Data) != want {
+				t.Fatalf("after resume: %q, %v; want %q", d.Data, err, want)
+			}
+		}
+		if n := askSeen(t, sys, srv.PID()); n != 1+waiting {
+			t.Fatalf("seen %d, want %d", n, 1+waiting)
+		}
+	})
+}
+
+// TestServePushDrops: while the handler keeps reading paused, the kernel
+// drops what its small buffer cannot hold; once reading resumes every
+// datagram is accounted for: received + dropped = sent.
+func TestServePushDrops(t *testing.T) {
 	forEachFamily(t, func(t *testing.T, addr string) {
 		sys := newSystem(t)
 		ctx := testCtx(t)
-		got := make(chan *messages.Datagram, 4096)
-		const credit, sent = 4, 2000
-		srv, err := Serve(ctx, sys, addr, datagrams(got, nil), WithReadCredit(credit), WithSocketOptions(WithBuffers(4096, 0)))
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer srv.Close(context.Background())
+		got := make(chan string, 4096)
+		h := HandlerFunc(func(c *Conn, msg any) {
+			switch m := msg.(type) {
+			case *messages.Datagram:
+				if string(m.GetData()) == "pause" {
+					c.PauseReading()
+				}
+				got <- string(m.GetData())
+			case resume:
+				c.ResumeReading()
+			}
+		})
+		srv := serve(t, sys, addr, h, WithSocketOptions(WithBuffers(4096, 0)))
 		c := bind(t, sys, addr)
+		const sent = 2000
+		c.SendTo(ctx, srv.LocalAddr(), []byte("pause"), time.Second)
+		<-got
 		payload := make([]byte, 200)
-		for i := 0; i < sent; i++ {
+		for range sent - 1 {
 			if _, err := c.SendTo(ctx, srv.LocalAddr(), payload, time.Second); err != nil {
 				t.Fatal(err)
 			}
 		}
-		for i := 0; i < credit; i++ {
-			<-got
+		if st, err := srv.Stats(ctx); err != nil || st.GetReceived() != 1 {
+			t.Fatalf("Stats = %v, %v; want 1 received while paused", st, err)
 		}
-		st, err := srv.Stats(ctx)
-		if err != nil || st.GetReceived() != credit {
-			t.Fatalf("Stats = %v, %v; want exactly the credit (%d) received", st, err, credit)
-		}
-		// Grant plenty, then send a marker: the drop count rides on it.
-		sys.Root().Send(srv.PID(), &messages.ResumeReading{Credit: 1 << 20})
+		// Resume, then send a marker: the drop count rides on it.
+		sys.Root().Send(srv.PID(), resume{})
 		if _, err := c.SendTo(ctx, srv.LocalAddr(), []byte("marker"), time.Second); err != nil {
 			t.Fatal(err)
 		}
-		for {
-			d := <-got
-			if string(d.GetData()) == "marker" {
-				break
+		for s := ""; s != "marker"; {
+			select {
+			case s = <-got:
+			case <-time.After(testTimeout):
+				t.Fatal("the marker never reached the handler")
 			}
 		}
-		st, err = srv.Stats(ctx)
+		st, err := srv.Stats(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -122,39 +223,50 @@ func TestServePushCreditAndDrops(t *testing.T) {
 	})
 }
 
-func TestServePushHandlerDeathClosesPeer(t *testing.T) {
-	sys := newSystem(t)
-	ctx := testCtx(t)
-	got := make(chan *messages.Datagram, 16)
-	srv, err := Serve(ctx, sys, "127.0.0.1:0", datagrams(got, echo))
-	if err != nil {
-		t.Fatal(err)
-	}
-	c := bind(t, sys, "127.0.0.1:0")
-	c.SendTo(ctx, srv.LocalAddr(), []byte("quit"), time.Second)
-	<-got
-	waitStopped(t, sys, srv.PID())
-	if _, err := srv.Info(ctx); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("the peer after its handler stopped answered %v; want closed", err)
-	}
-}
-
-// waitStopped waits, with a watcher actor, until the actor at pid stops.
-func waitStopped(t *testing.T, sys *actors.System, pid *actor.PID) {
-	t.Helper()
-	stopped := make(chan struct{})
-	watcher := sys.Root().Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
-		switch ctx.Message().(type) {
-		case *actor.Started:
-			ctx.Watch(pid)
-		case *actor.Terminated:
-			close(stopped)
-		}
-	}))
-	defer sys.Root().Stop(watcher)
-	select {
-	case <-stopped:
-	case <-time.After(testTimeout):
-		t.Fatal("the actor never stopped")
+// TestServePushHandlerClose: a handler that closes its peer gets Closed
+// last and the peer stops; a peer closed from outside tells its handler
+// Closed too.
+func TestServePushHandlerClose(t *testing.T) {
+	for _, inside := range []bool{true, false} {
+		t.Run(map[bool]string{true: "by the handler", false: "by Peer.Close"}[inside], func(t *testing.T) {
+			sys := newSystem(t)
+			events := make(chan any, 8)
+			srv := serve(t, sys, "127.0.0.1:0", HandlerFunc(func(c *Conn, msg any) {
+				events <- msg
+				if d, ok := msg.(*messages.Datagram); ok && string(d.GetData()) == "quit" {
+					if err := c.Close(); err != nil {
+						events <- err
+					}
+					if err := c.Close(); !errors.Is(err, net.ErrClosed) {
+						events <- fmt.Errorf("a second Close: %v", err)
+					}
+					if err := c.SendTo(c.From(), []byte("x")); !errors.Is(err, net.ErrClosed) {
+						events <- fmt.Errorf("SendTo after Close: %v", err)
+					}
+				}
+			}))
+			ctx := testCtx(t)
+			if inside {
+				c := bind(t, sys, "127.0.0.1:0")
+				c.SendTo(ctx, srv.LocalAddr(), []byte("quit"), time.Second)
+				if _, ok := (<-events).(*messages.Datagram); !ok {
+					t.Fatal("the handler's first message was not the datagram")
+				}
+			} else if err := srv.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			select {
+			case m := <-events:
+				if _, ok := m.(*messages.Closed); !ok {
+					t.Fatalf("the handler got %T %v, want Closed", m, m)
+				}
+			case <-time.After(testTimeout):
+				t.Fatal("the handler never got Closed")
+			}
+			testkit.WaitStopped(t, sys, srv.PID())
+			if _, err := srv.Info(ctx); !errors.Is(err, net.ErrClosed) {
+				t.Fatalf("the closed peer answered %v; want closed", err)
+			}
+		})
 	}
 }

@@ -14,11 +14,11 @@ import (
 
 // Service is a supervised push-mode UDP server: one actor that owns a
 // push-mode peer as its child. If the peer dies (it crashed, or its
-// handler died), the service binds a new one on the same address, so the
-// service keeps answering; datagrams that reached the old socket's buffer
-// are lost with it, as the kernel would drop them for a full buffer. Stop
-// closes the peer and ends the service. A Service is safe for concurrent
-// use.
+// handler closed it or was stopped by its strategy), the service binds a
+// new one on the same address, so the service keeps answering; datagrams
+// that reached the old socket's buffer are lost with it, as the kernel
+// would drop them for a full buffer. Stop closes the peer and ends the
+// service. A Service is safe for concurrent use.
 type Service struct {
 	sys *actors.System
 	pid *actor.PID
@@ -31,19 +31,17 @@ type PeerRestarted struct {
 	Addr              netip.AddrPort
 }
 
-// StartService starts a UDP service on addr with handler as the peer's
-// handler; opts are Serve's.
-func StartService(ctx context.Context, sys *actors.System, addr string, handler *actor.Props, opts ...ServeOption) (*Service, error) {
-	if handler == nil {
+// StartService starts a UDP service on addr with h as its peer's
+// behaviour (see Serve; PerSocket gives each new peer a fresh handler);
+// opts are Serve's.
+func StartService(ctx context.Context, sys *actors.System, addr string, h Handler, opts ...ServeOption) (*Service, error) {
+	if h == nil {
 		return nil, &socket.OpError{Op: "serve", Net: "udp", Err: socket.ErrInvalidArgument}
 	}
 	if sys.Stopped() {
 		return nil, actors.ErrSystemStopped
 	}
-	// Socket-actor props are single use (each holds its actor's mailbox),
-	// so the service makes new ones for every peer.
-	peer := func() *actor.Props { p, _ := pushProps(sys, handler, opts); return p }
-	_, o := pushProps(sys, handler, opts) // the options the first Bind carries
+	peer, o := pushProps(sys, h, opts) // each spawn is a new peer; o goes with the first Bind
 	svc := actor.PropsFromProducer(func() actor.Actor { return &serviceActor{sys: sys, peer: peer} },
 		actor.WithSupervisor(actors.StoppingStrategy()))
 	s := &Service{sys: sys, pid: sys.Root().Spawn(svc)}
@@ -88,7 +86,7 @@ func (s *Service) Stop(ctx context.Context) error {
 // serviceActor supervises the push-mode peer, its child.
 type serviceActor struct {
 	sys      *actors.System
-	peer     func() *actor.Props
+	peer     *actor.Props
 	bind     *messages.Bind
 	pid      *actor.PID
 	bound    bool // the current peer is bound: its death is worth a restart
@@ -146,7 +144,7 @@ func (r *restarted) Reply(any) {}
 // startPeer spawns the peer and binds it; the answer is handled inside
 // this actor (ReenterAfter), never by blocking it.
 func (a *serviceActor) startPeer(ctx actor.Context, reply actors.Replier) {
-	a.pid = ctx.Spawn(a.peer())
+	a.pid = ctx.Spawn(a.peer)
 	f := actors.Request[*messages.BindResult](ctx, a.pid, a.bind)
 	pid, self := a.pid, ctx.Self()
 	actors.ReenterAfter(ctx, f, func(res *messages.BindResult, err error) {

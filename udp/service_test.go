@@ -9,14 +9,22 @@ import (
 )
 
 // TestServiceSurvivesPeerDeath: a UDP service whose peer crashes (an
-// injected fault) or loses its handler binds a new peer on the same
+// injected fault) or is closed by its handler binds a new peer on the same
 // address and answers again; Stop ends it.
 func TestServiceSurvivesPeerDeath(t *testing.T) {
 	forEachFamily(t, func(t *testing.T, addr string) {
 		sys := newSystem(t, actors.WithFaultInjection())
 		ctx := testCtx(t)
-		got := make(chan *messages.Datagram, 64)
-		svc, err := StartService(ctx, sys, addr, datagrams(got, echo))
+		h := HandlerFunc(func(c *Conn, msg any) {
+			if d, ok := msg.(*messages.Datagram); ok {
+				if string(d.GetData()) == "quit" {
+					c.Close()
+					return
+				}
+				c.SendTo(c.From(), d.GetData())
+			}
+		})
+		svc, err := StartService(ctx, sys, addr, h)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -63,12 +71,12 @@ func TestServiceSurvivesPeerDeath(t *testing.T) {
 		waitRestart()
 		roundTrip("after a crash")
 
-		// The handler stops on "quit": the peer closes, the service rebinds.
+		// The handler closes its peer on "quit": the service rebinds.
 		if _, err := c.SendTo(ctx, at, []byte("quit"), time.Second); err != nil {
 			t.Fatal(err)
 		}
 		waitRestart()
-		roundTrip("after the handler died")
+		roundTrip("after the handler closed its peer")
 		if info, err := svc.Info(ctx); err != nil || info.GetRestarts() != 2 {
 			t.Fatalf("Info = %v, %v; want 2 restarts", info, err)
 		}

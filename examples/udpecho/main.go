@@ -6,10 +6,10 @@
 //	go run ./examples/udpecho -connect 127.0.0.1:7000 -conns 100 -size 64 -duration 5s
 //	go run ./examples/udpecho -gonet -listen 127.0.0.1:7001  # a plain Go net UDP echo server, to compare
 //
-// The server is a push-mode UDP peer: its handler sends each datagram back
-// to its sender and grants one more read credit. Each client is a bound
-// peer that sends a datagram and waits for its echo (a datagram not back
-// within -wait counts as lost).
+// The server is a push-mode UDP peer: its handler, called inside the
+// peer's actor with each datagram, sends it back to its sender. Each
+// client is a bound peer that sends a datagram and waits for its echo (a
+// datagram not back within -wait counts as lost).
 package main
 
 import (
@@ -21,8 +21,6 @@ import (
 	"os/signal"
 	"runtime/pprof"
 	"time"
-
-	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
@@ -106,14 +104,13 @@ func run(cfg config, out io.Writer) error {
 	return nil
 }
 
-// echoHandler sends each datagram back to its sender and grants one more
-// read credit.
-func echoHandler(ctx actor.Context) {
-	if d, ok := ctx.Message().(*messages.Datagram); ok {
-		ctx.Send(ctx.Parent(), &messages.SendTo{Peer: d.GetSender(), Data: d.GetData()})
-		ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
+// echo sends each datagram back to its sender; its Data is lent for the
+// call, and SendTo takes it as it is.
+var echo = udp.HandlerFunc(func(c *udp.Conn, msg any) {
+	if d, ok := msg.(*messages.Datagram); ok {
+		_ = c.SendTo(c.From(), d.GetData())
 	}
-}
+})
 
 type server struct {
 	kind, addr string
@@ -124,7 +121,7 @@ func startServer(ctx context.Context, sys *actors.System, addr string, gonet boo
 	if gonet {
 		return startGoNetServer(addr)
 	}
-	p, err := udp.Serve(ctx, sys, addr, actor.PropsFromFunc(echoHandler, actor.WithDispatcher(sys.Dispatcher())))
+	p, err := udp.Serve(ctx, sys, addr, echo, udp.WithReadSize(udp.MaxDatagram)) // any size echoes whole
 	if err != nil {
 		return nil, err
 	}

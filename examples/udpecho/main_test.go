@@ -55,3 +55,16 @@ func TestUDPEchoBadFlags(t *testing.T) {
 		}
 	}
 }
+
+// TestUDPEchoLargestDatagram: the server echoes the largest IPv4 datagram
+// whole.
+func TestUDPEchoLargestDatagram(t *testing.T) {
+	var out strings.Builder
+	cfg := config{conns: 2, size: 65507, duration: 200 * time.Millisecond, wait: time.Second}
+	if err := run(cfg, &out); err != nil {
+		t.Fatalf("run: %v\n%s", err, out.String())
+	}
+	if s := out.String(); !strings.Contains(s, "peers 2 (errors 0)") || strings.Contains(s, "echoed 0 ") {
+		t.Fatalf("summary:\n%s", s)
+	}
+}

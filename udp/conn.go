@@ -1,0 +1,217 @@
+package udp
+
+import (
+	"errors"
+	"net"
+	"net/netip"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/sys/unix"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/poller"
+	"github.com/actornet/actornet/socket"
+)
+
+// Conn is a push-mode peer as its Handler sees it: the handle through
+// which the handler sends datagrams, pauses and resumes reading, closes
+// the peer and talks to other actors. It belongs to the peer's actor: use
+// it only inside Receive (or an ActorHandler's Receive). Other goroutines
+// and actors drive the peer with messages to PID (SendTo, ResumeReading,
+// Close, ...), which it handles in order with its datagrams.
+type Conn struct {
+	a *peerActor
+}
+
+// ErrOutsideHandler is returned by a Conn method called while the peer's
+// handler is not running: the handle belongs to the peer's actor. Send the
+// peer a message instead.
+var ErrOutsideHandler = errors.New("udp: Conn used outside its handler (send its PID a message instead)")
+
+func (c *Conn) check(op string, to netip.AddrPort) error {
+	if !c.a.inHandler {
+		return c.a.opError(op, to, ErrOutsideHandler)
+	}
+	return nil
+}
+
+// PID returns the peer actor's PID: messages sent to it reach the handler
+// (or, for SendTo, ResumeReading, Close and the other commands, the peer).
+func (c *Conn) PID() *actor.PID { return c.a.core.Self() }
+
+// System returns the actor system the peer runs on.
+func (c *Conn) System() *actors.System { return c.a.core.System() }
+
+// Context returns the peer actor's context, for what the handle does not
+// cover (Watch, Spawn, ReenterAfter...).
+func (c *Conn) Context() actor.Context { return c.a.ctx }
+
+// LocalAddr returns the peer's bound address.
+func (c *Conn) LocalAddr() netip.AddrPort { return c.a.local }
+
+// From returns the sender of the Datagram being handled; the zero
+// AddrPort outside a Datagram.
+func (c *Conn) From() netip.AddrPort { return c.a.from }
+
+// Largest payloads the kernel sends in one datagram: 65,535 less the IPv4
+// and UDP headers, and less the UDP header for IPv6.
+const (
+	maxPayload4 = 65507
+	maxPayload6 = 65527
+)
+
+// SendTo sends one datagram to to: at once, or, when the kernel's buffer
+// is full, from a queue bounded by WithSendQueue (a copy of p is queued,
+// so p may be a Datagram's lent Data or a buffer the caller reuses). An
+// empty p sends nothing, as Peer.SendTo. It refuses, with an error naming
+// "sendto": an invalid address or one of the other family
+// (socket.ErrInvalidAddress), a p longer than 65,507 bytes to an IPv4
+// address or 65,527 to an IPv6 one (EMSGSIZE), a full queue (EAGAIN), a
+// closed peer (net.ErrClosed), and what the kernel refuses for this
+// datagram. A queued datagram the kernel refuses later is counted as an
+// error (SocketStats) and dropped, as the network may drop any datagram.
+func (c *Conn) SendTo(to netip.AddrPort, p []byte) error {
+	if err := c.check("sendto", to); err != nil {
+		return err
+	}
+	return c.a.sendFromHandler(to, p)
+}
+
+// PauseReading stops reading until ResumeReading: datagrams wait in the
+// kernel's buffer, and once it is full the kernel drops them and counts
+// the drops (Stats).
+func (c *Conn) PauseReading() {
+	if c.check("pause", netip.AddrPort{}) == nil {
+		c.a.paused = true
+	}
+}
+
+// ResumeReading resumes reading after PauseReading, once the handler
+// returns.
+func (c *Conn) ResumeReading() {
+	if c.check("resume", netip.AddrPort{}) == nil && c.a.paused {
+		c.a.paused = false
+		c.a.kick()
+	}
+}
+
+// Close closes the peer once the datagrams queued by SendTo are sent: its
+// socket closes, the handler gets Closed, and the actor stops. A second
+// Close returns an error wrapping net.ErrClosed.
+func (c *Conn) Close() error {
+	if err := c.check("close", netip.AddrPort{}); err != nil {
+		return err
+	}
+	return c.a.closePush()
+}
+
+// Retain keeps the buffer of the Datagram being handled past the call: the
+// returned Loan's Bytes stay valid until its Release. A peer lends at most
+// WithReadCredit buffers at once: while that many are retained it stops
+// reading, so memory stays bounded. Outside a Datagram, Retain returns an
+// empty Loan.
+func (c *Conn) Retain() Loan {
+	if c.check("retain", netip.AddrPort{}) != nil {
+		return Loan{}
+	}
+	return c.a.retain()
+}
+
+// Sender returns the sender of the message being handled, nil for the
+// peer's own datagrams and events.
+func (c *Conn) Sender() *actor.PID { return c.a.sender }
+
+// Respond answers the sender of the message being handled.
+func (c *Conn) Respond(msg any) {
+	if c.a.sender != nil {
+		c.a.ctx.Send(c.a.sender, msg)
+	}
+}
+
+// Send sends msg to pid with the peer as its sender.
+func (c *Conn) Send(pid *actor.PID, msg any) {
+	c.a.ctx.RequestWithCustomSender(pid, msg, c.a.core.Self())
+}
+
+// Loan is a read buffer a handler retained (Conn.Retain). It is a small
+// value; copies share the buffer.
+type Loan struct {
+	b   *readBuf
+	gen uint32
+}
+
+// Bytes returns the retained data; nil once released.
+func (l Loan) Bytes() []byte {
+	if l.b == nil || l.b.gen != l.gen {
+		return nil
+	}
+	return l.b.data[:l.b.n:l.b.n]
+}
+
+// Release gives the buffer back to its peer; it may be reused at once, so
+// Bytes must not be used after. Release belongs to the peer's actor, like
+// Conn's methods; a second Release of the same Loan does nothing.
+func (l Loan) Release() {
+	if l.b == nil || l.b.gen != l.gen || l.b.owner == nil {
+		return
+	}
+	l.b.owner.release(l.b)
+}
+
+// readBuf is a read buffer of a push-mode peer. gen changes each time it
+// is returned, so a stale Loan cannot release it twice.
+type readBuf struct {
+	data  []byte
+	n     int
+	gen   uint32
+	owner *peerActor // the peer it is lent by, while retained
+}
+
+// sendFromHandler is Conn.SendTo.
+func (a *peerActor) sendFromHandler(to netip.AddrPort, p []byte) error {
+	sock := a.core.Socket()
+	limit := maxPayload6
+	if to.Addr().Unmap().Is4() {
+		limit = maxPayload4
+	}
+	switch {
+	case sock == nil || a.closing:
+		return a.opError("sendto", to, net.ErrClosed)
+	case !to.Addr().IsValid() || to.Port() == 0:
+		return a.opError("sendto", to, socket.ErrInvalidAddress)
+	case len(p) > limit:
+		return a.opError("sendto", to, unix.EMSGSIZE)
+	case len(p) == 0:
+		return nil
+	}
+	if len(a.sends) == 0 {
+		// Nothing queued: send at once; only EAGAIN queues the datagram.
+		n, err := sock.SendTo(p, to)
+		a.core.Count(false, n, err)
+		if err != unix.EAGAIN {
+			if err != nil {
+				return a.opError("sendto", to, err)
+			}
+			return nil
+		}
+	}
+	charge := len(p) + sendOverhead
+	if a.queued+charge > a.push.sendQueue {
+		return a.opError("sendto", to, unix.EAGAIN)
+	}
+	a.queued += charge
+	a.sends = append(a.sends, &sendReq{to: to, data: append([]byte(nil), p...), charge: charge})
+	if len(a.sends) == 1 {
+		a.core.Want(poller.Writable)
+		a.serveSends()
+	}
+	return nil
+}
+
+func (a *peerActor) opError(op string, to netip.AddrPort, err error) error {
+	network := "udp"
+	if sock := a.core.Socket(); sock != nil {
+		network = sock.Net()
+	}
+	return &socket.OpError{Op: op, Net: network, Addr: to, Err: err}
+}
