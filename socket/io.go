@@ -75,7 +75,7 @@ func (s *Socket) SendTo(p []byte, ap netip.AddrPort) (int, error) {
 			}
 			return 0, f
 		}
-		n, err := sysSendTo(s.fd, p, unix.MSG_NOSIGNAL, &rsa, l)
+		n, err := sendTo(s.fd, p, unix.MSG_NOSIGNAL, &rsa, l)
 		if err == unix.EINTR {
 			continue
 		}

@@ -12,7 +12,6 @@ var (
 	sysAccept4    = unix.Accept4
 	sysRead       = unix.Read
 	sysSend       = send
-	sysSendTo     = sendTo
 	sysRecvFrom   = recvFrom
 	sysConnect    = unix.Connect
 	sysBind       = unix.Bind
