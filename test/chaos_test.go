@@ -31,49 +31,63 @@ type chaosLedger struct {
 	acked     []atomic.Uint64 // per connection: highest acknowledged seq (acks are in order)
 	received  []atomic.Uint64 // per connection: frames delivered in order
 	broken    []atomic.Bool   // per connection: a duplicate, gap or reorder was seen
-	killed    []atomic.Bool   // per connection: chaos killed its handler or actor
+	killed    []atomic.Bool   // per connection: chaos killed its handler or connection
 	mu        sync.Mutex
-	actors    map[uint32][2]*actor.PID // connection → (handler, connection actor)
-	all       chan struct{}            // closed once every connection is registered
+	conn      map[uint32]*actor.PID // connection index → its actor (the handler runs in it)
+	all       chan struct{}         // closed once every connection is registered
 	conns     int
 }
 
-// chaosWriter is the push-mode handler: once the client names its index,
-// it writes frames (index, seq) with seq as the ack, keeping a window in
-// flight, up to total frames.
+// The chaos protocol, in frames of tcp.LengthPrefixed(4, ...): the client
+// names itself (its index, 4 bytes), then grants frames (a count, 4 bytes)
+// as it reads them, at most chaosAhead ahead; the server writes frames of
+// (index, seq), 12 bytes, with seq as the ack, at most chaosWindow not yet
+// acknowledged. The grants pace every stream by its reader, so the
+// streams are still running when chaos strikes.
+const (
+	chaosWindow = 8
+	chaosAhead  = 16
+)
+
+// chaosWriter is the push-mode handler, one per connection: once the
+// client names its index, it writes the frames the client grants, up to
+// total. The message "boom" sent to its connection's PID makes it panic.
 type chaosWriter struct {
 	ledger   *chaosLedger
 	total    uint64
 	id       uint32
 	named    bool
+	granted  uint64
 	next     uint64
 	inFlight int
 }
 
-const chaosWindow = 8
-
-func (w *chaosWriter) Receive(ctx actor.Context) {
-	switch m := ctx.Message().(type) {
+func (w *chaosWriter) Receive(c *tcp.Connection, msg any) {
+	switch m := msg.(type) {
 	case *messages.Received:
-		if w.named || len(m.GetData()) < 4 {
+		if len(m.GetData()) != 4 {
 			return
 		}
-		w.named = true
-		w.id = binary.BigEndian.Uint32(m.GetData())
+		n := binary.BigEndian.Uint32(m.GetData())
+		if w.named {
+			w.granted += uint64(n)
+			w.fill(c)
+			return
+		}
+		w.named, w.id = true, n
 		w.ledger.mu.Lock()
-		w.ledger.actors[w.id] = [2]*actor.PID{ctx.Self(), ctx.Parent()}
-		if len(w.ledger.actors) == w.ledger.conns {
+		w.ledger.conn[w.id] = c.PID()
+		if len(w.ledger.conn) == w.ledger.conns {
 			close(w.ledger.all)
 		}
 		w.ledger.mu.Unlock()
-		w.fill(ctx)
 	case *messages.Written:
 		w.ledger.acked[w.id].Store(m.GetAck())
 		if w.ledger.ackedAll.Add(1) == w.ledger.threshold {
 			w.ledger.once.Do(func() { close(w.ledger.started) })
 		}
 		w.inFlight--
-		w.fill(ctx)
+		w.fill(c)
 	case string:
 		if m == "boom" {
 			panic("chaos: handler killed")
@@ -81,23 +95,45 @@ func (w *chaosWriter) Receive(ctx actor.Context) {
 	}
 }
 
-func (w *chaosWriter) fill(ctx actor.Context) {
-	for w.inFlight < chaosWindow && w.next < w.total {
-		w.next++
+func (w *chaosWriter) fill(c *tcp.Connection) {
+	for w.inFlight < chaosWindow && w.next < min(w.granted, w.total) {
 		frame := make([]byte, 12)
 		binary.BigEndian.PutUint32(frame, w.id)
-		binary.BigEndian.PutUint64(frame[4:], w.next)
-		ctx.Send(ctx.Parent(), &messages.Write{Data: frame, Ack: w.next})
+		binary.BigEndian.PutUint64(frame[4:], w.next+1)
+		if err := c.WriteAck(frame, w.next+1); err != nil {
+			return // the connection is closing: chaos got it
+		}
+		w.next++
 		w.inFlight++
 	}
 }
 
+// chaosFrame returns a client frame carrying v.
+func chaosFrame(v uint32) []byte {
+	var f [8]byte
+	binary.BigEndian.PutUint32(f[:], 4)
+	binary.BigEndian.PutUint32(f[4:], v)
+	return f[:]
+}
+
+// chaosKinds name the ways chaos kills a connection (index % 3).
+var chaosKinds = [3]string{"handler panic", "injected fault", "poison"}
+
+// chaosStats is what a round counts.
+type chaosStats struct {
+	acked, delivered, lost, killed uint64
+	cut                            [3]uint64 // killed connections that ended short, by kind
+}
+
 // TestChaos: 200 connections stream framed, numbered messages from
 // push-mode handlers to plain clients while chaos kills random handlers
-// (panic), connection actors (an injected fault, or poison) and the
-// listener (the service replaces it). On every connection not killed,
-// every acknowledged message arrives exactly once and in order; on the
-// killed ones, what arrived is still an in-order prefix. Leaks are checked
+// (a panic, which the stopping handler strategy answers by closing the
+// connection), connection actors (an injected fault, or poison: the
+// handler runs in the connection's actor, so both go) and the listener
+// (the service replaces it). On every connection not killed, every
+// acknowledged message arrives exactly once and in order; on the killed
+// ones, what arrived is still an in-order prefix, and each kind of kill
+// cuts some stream short (chaos struck while they ran). Leaks are checked
 // by the package's TestMain. CI runs ten rounds (bounded by a minute);
 // -soak D runs rounds for D.
 func TestChaos(t *testing.T) {
@@ -105,21 +141,30 @@ func TestChaos(t *testing.T) {
 	if *soak > 0 {
 		rounds, deadline = 1<<30, time.Now().Add(*soak)
 	}
-	var acked, delivered, lost, killed uint64
+	var total chaosStats
 	for r := 0; r < rounds && time.Now().Before(deadline); r++ {
-		a, d, l, k := chaosRound(t, 200, 200, uint64(r))
-		acked, delivered, lost, killed = acked+a, delivered+d, lost+l, killed+k
+		s := chaosRound(t, 200, 200, uint64(r))
+		total.acked, total.delivered, total.lost, total.killed = total.acked+s.acked, total.delivered+s.delivered, total.lost+s.lost, total.killed+s.killed
+		for k := range s.cut {
+			total.cut[k] += s.cut[k]
+		}
 		if t.Failed() {
-			break
+			return
 		}
 	}
-	t.Logf("chaos: %d messages acknowledged, %d delivered, %d lost; %d connections killed", acked, delivered, lost, killed)
-	if lost != 0 {
-		t.Fatalf("%d acknowledged messages lost", lost)
+	t.Logf("chaos: %d messages acknowledged, %d delivered, %d lost; %d connections killed, cut short by kind %v: %v",
+		total.acked, total.delivered, total.lost, total.killed, chaosKinds, total.cut)
+	if total.lost != 0 {
+		t.Fatalf("%d acknowledged messages lost", total.lost)
+	}
+	for k, n := range total.cut {
+		if n == 0 {
+			t.Errorf("no %s cut a stream short: chaos struck only finished streams", chaosKinds[k])
+		}
 	}
 }
 
-func chaosRound(t *testing.T, conns int, frames uint64, seed uint64) (acked, delivered, lost, killedN uint64) {
+func chaosRound(t *testing.T, conns int, frames uint64, seed uint64) (st chaosStats) {
 	sys, err := actors.Start(actors.WithFaultInjection())
 	if err != nil {
 		t.Fatal(err)
@@ -130,12 +175,12 @@ func chaosRound(t *testing.T, conns int, frames uint64, seed uint64) (acked, del
 	ledger := &chaosLedger{
 		acked: make([]atomic.Uint64, conns), received: make([]atomic.Uint64, conns),
 		broken: make([]atomic.Bool, conns), killed: make([]atomic.Bool, conns),
-		actors: map[uint32][2]*actor.PID{}, threshold: uint64(conns) * frames / 5, started: make(chan struct{}),
+		conn: map[uint32]*actor.PID{}, threshold: uint64(conns) * frames / 5, started: make(chan struct{}),
 		all: make(chan struct{}), conns: conns,
 	}
-	props := actor.PropsFromProducer(func() actor.Actor { return &chaosWriter{ledger: ledger, total: frames} })
+	writer := tcp.PerConnection(func() tcp.Handler { return &chaosWriter{ledger: ledger, total: frames} })
 	framing, _ := tcp.LengthPrefixed(4, 1024)
-	svc, err := tcp.StartService(ctx, sys, "127.0.0.1:0", props, tcp.WithFraming(framing),
+	svc, err := tcp.StartService(ctx, sys, "127.0.0.1:0", writer, tcp.WithFraming(framing),
 		tcp.WithHandlerSupervisor(actors.StoppingStrategy()))
 	if err != nil {
 		t.Fatal(err)
@@ -145,7 +190,9 @@ func chaosRound(t *testing.T, conns int, frames uint64, seed uint64) (acked, del
 		t.Fatal(err)
 	}
 
-	// Readers: plain Go clients that name themselves, then check each frame.
+	// Readers: plain Go clients that name themselves and, once every
+	// connection is registered (none is left in the listener's backlog,
+	// which dies with it), grant frames as they check them.
 	var readers sync.WaitGroup
 	clients := make([]net.Conn, conns)
 	for i := range conns {
@@ -154,15 +201,18 @@ func chaosRound(t *testing.T, conns int, frames uint64, seed uint64) (acked, del
 			t.Fatal(err)
 		}
 		clients[i] = c
-		var hello [8]byte
-		binary.BigEndian.PutUint32(hello[:], 4)
-		binary.BigEndian.PutUint32(hello[4:], uint32(i))
-		if _, err := c.Write(hello[:]); err != nil {
+		if _, err := c.Write(chaosFrame(uint32(i))); err != nil {
 			t.Fatal(err)
 		}
 		readers.Add(1)
 		go func() {
 			defer readers.Done()
+			select {
+			case <-ledger.all:
+			case <-ctx.Done():
+				return
+			}
+			_, _ = c.Write(chaosFrame(chaosAhead)) // a killed connection fails the reads below
 			r := bufio.NewReader(c)
 			var hdr [4]byte
 			for ledger.received[i].Load() < frames {
@@ -178,7 +228,9 @@ func chaosRound(t *testing.T, conns int, frames uint64, seed uint64) (acked, del
 					ledger.broken[i].Store(true)
 					return
 				}
-				ledger.received[i].Add(1)
+				if ledger.received[i].Add(1)%(chaosAhead/2) == 0 {
+					_, _ = c.Write(chaosFrame(chaosAhead / 2))
+				}
 			}
 		}()
 	}
@@ -189,32 +241,34 @@ func chaosRound(t *testing.T, conns int, frames uint64, seed uint64) (acked, del
 		readers.Wait()
 	}()
 
-	// Chaos, once every connection is streaming (none is left in the
-	// listener's backlog, which dies with it) and a fifth of the messages
-	// are acknowledged.
+	// Chaos, once every connection is streaming and a fifth of the
+	// messages are acknowledged.
 	for _, c := range []chan struct{}{ledger.all, ledger.started} {
 		select {
 		case <-c:
 		case <-ctx.Done():
-			t.Fatalf("streaming stalled at %d acknowledged, %d connections", ledger.ackedAll.Load(), len(ledger.actors))
+			ledger.mu.Lock()
+			n := len(ledger.conn)
+			ledger.mu.Unlock()
+			t.Fatalf("streaming stalled at %d acknowledged, %d connections", ledger.ackedAll.Load(), n)
 		}
 	}
 	rng := rand.New(rand.NewPCG(seed, 42))
 	ledger.mu.Lock()
 	for _, i := range rng.Perm(conns)[:conns/10] {
-		pids, ok := ledger.actors[uint32(i)]
+		pid, ok := ledger.conn[uint32(i)]
 		if !ok {
 			continue
 		}
 		ledger.killed[i].Store(true)
-		killedN++
+		st.killed++
 		switch i % 3 {
 		case 0:
-			sys.Root().Send(pids[0], "boom") // the handler panics
+			sys.Root().Send(pid, "boom") // the handler panics: its strategy stops it, the connection closes
 		case 1:
-			sys.Root().Send(pids[1], &messages.InjectFault{}) // the connection actor panics
+			sys.Root().Send(pid, &messages.InjectFault{}) // the connection actor panics: a socket actor stops
 		case 2:
-			sys.Root().Poison(pids[1]) // the connection actor is poisoned
+			sys.Root().Poison(pid) // the connection actor is poisoned
 		}
 	}
 	ledger.mu.Unlock()
@@ -243,23 +297,25 @@ func chaosRound(t *testing.T, conns int, frames uint64, seed uint64) (acked, del
 			t.Errorf("connection %d (killed %v): a duplicate, gap or reorder after %d frames", i, ledger.killed[i].Load(), r)
 		}
 		if ledger.killed[i].Load() {
+			if r < frames {
+				st.cut[i%3]++
+			}
 			continue
 		}
 		// The last Written may still be on its way to the handler when the
 		// reader is done, so acknowledged ≤ delivered; lost counts the
 		// other way round.
-		acked += a
-		delivered += r
+		st.acked += a
+		st.delivered += r
 		if r < a {
-			lost += a - r
+			st.lost += a - r
 		}
 		if r != frames {
-			_, reg := ledger.actors[uint32(i)]
-			t.Errorf("connection %d (not killed): %d of %d frames delivered (acked %d, registered %v)", i, r, frames, a, reg)
+			t.Errorf("connection %d (not killed): %d of %d frames delivered (acked %d)", i, r, frames, a)
 		}
 	}
 	if _, err := svc.Stop(ctx, time.Second); err != nil {
 		t.Error(err)
 	}
-	return acked, delivered, lost, killedN
+	return st
 }

@@ -7,7 +7,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/sys/unix"
 
 	"github.com/actornet/actornet/actors"
@@ -42,9 +41,12 @@ func TestAcceptEMFILEBackoff(t *testing.T) {
 	defer sys.Actors.EventStream.Unsubscribe(sub)
 
 	connected := make(chan struct{}, 1)
-	handler := actor.PropsFromFunc(func(ctx actor.Context) {
-		if _, ok := ctx.Message().(*messages.Connected); ok {
-			connected <- struct{}{}
+	handler := tcp.HandlerFunc(func(_ *tcp.Connection, msg any) {
+		if _, ok := msg.(*messages.Connected); ok {
+			select { // never block the poller's goroutine
+			case connected <- struct{}{}:
+			default:
+			}
 		}
 	})
 	l, err := tcp.Serve(ctx, sys, "127.0.0.1:0", handler)

@@ -16,7 +16,6 @@ import (
 
 	toxiproxy "github.com/Shopify/toxiproxy/v2"
 	"github.com/Shopify/toxiproxy/v2/collectors"
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/rs/zerolog"
 
@@ -207,10 +206,10 @@ func TestFaultsServer(t *testing.T) {
 	serve := func(t *testing.T, toxic string, opts ...tcp.ListenOption) (net.Conn, chan any, *actors.System) {
 		sys := testkit.System(t)
 		events := make(chan any, 4096)
-		h := actor.PropsFromFunc(func(ctx actor.Context) {
-			switch m := ctx.Message().(type) {
+		h := tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
+			switch m := msg.(type) {
 			case *messages.Received:
-				ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData(), Credit: 1})
+				_ = c.Write(m.GetData())
 			case *messages.PeerClosed, *messages.Closed, *messages.ErrorClosed:
 				events <- m
 			}

@@ -12,8 +12,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 	"github.com/actornet/actornet/tcp"
@@ -33,10 +31,10 @@ func pushEcho(t *testing.T) (*tcp.Listener, chan any) {
 	t.Helper()
 	sys := testkit.System(t)
 	ends := make(chan any, 16)
-	h := actor.PropsFromFunc(func(ctx actor.Context) {
-		switch m := ctx.Message().(type) {
+	h := tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
+		switch m := msg.(type) {
 		case *messages.Received:
-			ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData(), Credit: 1})
+			_ = c.Write(m.GetData())
 		case *messages.Closed, *messages.ErrorClosed:
 			ends <- m
 		}

@@ -24,8 +24,6 @@ import (
 	"syscall"
 	"time"
 
-	"github.com/asynkron/protoactor-go/actor"
-
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
@@ -60,7 +58,7 @@ func serve(addr string) error {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	svc, err := tcp.StartService(ctx, sys, addr, echoProps(sys))
+	svc, err := tcp.StartService(ctx, sys, addr, echoHandler)
 	if err != nil {
 		_ = sys.StopNow()
 		return err
@@ -212,14 +210,14 @@ func run(w io.Writer) error {
 	return nil
 }
 
-// echoProps is a push-mode handler that writes back what it receives.
-func echoProps(sys *actors.System) *actor.Props {
-	return actor.PropsFromFunc(func(ctx actor.Context) {
-		if m, ok := ctx.Message().(*messages.Received); ok {
-			ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData(), Credit: 1}) // echo, and read on
-		}
-	}, actor.WithDispatcher(sys.Dispatcher()))
-}
+// echoHandler is a push-mode handler that writes back what it receives:
+// it runs as each connection actor's behaviour, and reading goes on when
+// it returns.
+var echoHandler = tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
+	if m, ok := msg.(*messages.Received); ok {
+		_ = c.Write(m.GetData()) // the data is lent for the call: Write copies what it queues
+	}
+})
 
 // echoOnce sends msg on c and checks that it comes back.
 func echoOnce(ctx context.Context, c *tcp.Client, msg string) error {
@@ -239,7 +237,7 @@ func echoOnce(ctx context.Context, c *tcp.Client, msg string) error {
 // tcpEcho runs a push-mode TCP echo server and a client against it.
 func tcpEcho(ctx context.Context, sys *actors.System) error {
 	t := time.Now()
-	l, err := tcp.Serve(ctx, sys, "127.0.0.1:0", echoProps(sys))
+	l, err := tcp.Serve(ctx, sys, "127.0.0.1:0", echoHandler)
 	if err != nil {
 		return err
 	}
@@ -279,12 +277,11 @@ func tcpEcho(ctx context.Context, sys *actors.System) error {
 // udpEcho runs a push-mode UDP echo peer, a bound peer that talks to it,
 // and shows truncation and a send-only peer's refusal to receive.
 func udpEcho(ctx context.Context, sys *actors.System) error {
-	echo := actor.PropsFromFunc(func(ctx actor.Context) {
-		if d, ok := ctx.Message().(*messages.Datagram); ok {
-			ctx.Send(ctx.Parent(), &messages.SendTo{Peer: d.GetSender(), Data: d.GetData()})
-			ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
+	echo := udp.HandlerFunc(func(c *udp.Conn, msg any) {
+		if d, ok := msg.(*messages.Datagram); ok {
+			_ = c.SendTo(c.From(), d.GetData())
 		}
-	}, actor.WithDispatcher(sys.Dispatcher()))
+	})
 	t := time.Now()
 	srv, err := udp.Serve(ctx, sys, "[::1]:0", echo)
 	if err != nil {
@@ -335,7 +332,7 @@ func udpEcho(ctx context.Context, sys *actors.System) error {
 // and a new one both echo. Then it drains the service.
 func service(ctx context.Context, sys *actors.System) error {
 	t := time.Now()
-	svc, err := tcp.StartService(ctx, sys, "127.0.0.1:0", echoProps(sys))
+	svc, err := tcp.StartService(ctx, sys, "127.0.0.1:0", echoHandler)
 	if err != nil {
 		return err
 	}

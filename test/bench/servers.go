@@ -10,7 +10,6 @@ import (
 	"os/signal"
 	"syscall"
 
-	"github.com/asynkron/protoactor-go/actor"
 	"github.com/panjf2000/gnet/v2"
 
 	"github.com/actornet/actornet/actors"
@@ -28,6 +27,10 @@ const (
 	modeEcho = "echo" // TCP: write back what is read
 	modeSink = "sink" // TCP: read and discard (bulk one-way)
 	modeUDP  = "udp"  // UDP: send each datagram back to its sender
+
+	// maxConns is the actornet listener's connection limit: above the
+	// largest cell (9000 connections), which tcp's default (8192) is not.
+	maxConns = 20000
 )
 
 // serverMain runs one server until SIGTERM/SIGINT or stdin closes. It
@@ -60,12 +63,12 @@ func serverMain(impl, mode, addr string) error {
 	return nil
 }
 
-// actornetServer is push mode: a connection actor and an echo (or sink)
-// handler per connection; UDP is a push-mode peer with an echo handler.
-// The handlers never block, so they run inline (actors.InlineMailbox): on
-// the poller's goroutine, like gnet's OnTraffic; and they are done with a
-// Received's data when they answer it, so reads are lent
-// (tcp.WithLoanedReads), as gnet lends its inbound buffer.
+// actornetServer is push mode as the README's first example writes it: a
+// tcp.HandlerFunc echo (a connection actor per connection, the handler its
+// behaviour, running on the poller's goroutine, reads lent for the call),
+// with no options beyond a connection limit above the harness's largest
+// cell; the sink is the same handler without the Write. UDP is a push-mode
+// peer whose udp.HandlerFunc sends each datagram back to its sender.
 func actornetServer(ctx context.Context, mode, addr string) (string, func(), error) {
 	sys, err := actors.Start()
 	if err != nil {
@@ -74,29 +77,26 @@ func actornetServer(ctx context.Context, mode, addr string) (string, func(), err
 	end := func() { _ = sys.StopNow() }
 	switch mode {
 	case modeEcho, modeSink:
-		sink := mode == modeSink
-		h := actor.PropsFromFunc(func(ctx actor.Context) {
-			if m, ok := ctx.Message().(*messages.Received); ok {
-				if sink {
-					ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
-				} else {
-					ctx.Send(ctx.Parent(), &messages.Write{Data: m.GetData(), Credit: 1})
-				}
+		h := tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
+			if m, ok := msg.(*messages.Received); ok {
+				c.Write(m.GetData())
 			}
-		}, actor.WithMailbox(actors.InlineMailbox))
-		l, err := tcp.Serve(ctx, sys, addr, h, tcp.WithMaxConnections(20000), tcp.WithReadSize(64<<10), tcp.WithLoanedReads())
+		})
+		if mode == modeSink {
+			h = func(*tcp.Connection, any) {} // reading resumes by itself
+		}
+		l, err := tcp.Serve(ctx, sys, addr, h, tcp.WithMaxConnections(maxConns))
 		if err != nil {
 			end()
 			return "", nil, err
 		}
 		return l.Addr().String(), end, nil
 	case modeUDP:
-		h := actor.PropsFromFunc(func(ctx actor.Context) {
-			if d, ok := ctx.Message().(*messages.Datagram); ok {
-				ctx.Send(ctx.Parent(), &messages.SendTo{Peer: d.GetSender(), Data: d.GetData()})
-				ctx.Send(ctx.Parent(), &messages.ResumeReading{Credit: 1})
+		h := udp.HandlerFunc(func(c *udp.Conn, msg any) {
+			if d, ok := msg.(*messages.Datagram); ok {
+				c.SendTo(c.From(), d.GetData())
 			}
-		}, actor.WithMailbox(actors.InlineMailbox))
+		})
 		p, err := udp.Serve(ctx, sys, addr, h)
 		if err != nil {
 			end()
