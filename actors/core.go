@@ -38,8 +38,8 @@ type Core struct {
 	seq      uint64
 	counts   Counters
 	key      MetricKey
-	// dispatcher, when set (RunOn), runs the actor's mailbox.
-	dispatcher actor.Dispatcher
+	// onPool: the actor's mailbox runs on the worker pool (RunOnPool).
+	onPool bool
 	// parked: the actor starts on its poller (Park, SpawnParked);
 	// parkFailed: its socket could not be handed to one.
 	parked, parkFailed bool
@@ -54,10 +54,11 @@ type Core struct {
 // while building the actor.
 func (c *Core) Park() { c.parked = true }
 
-// RunOn makes the actor run on d's goroutines instead of its posters'
-// (the poller's, the caller's): for a socket actor whose behaviour may
-// block. Call it while building the actor (SocketProps' newActor).
-func (c *Core) RunOn(d actor.Dispatcher) { c.dispatcher = d }
+// RunOnPool makes the actor run on the system's worker pool instead of
+// its posters' goroutines (the poller's, the caller's): for a socket
+// actor whose behaviour may block. Call it while building the actor
+// (SocketProps' newActor).
+func (c *Core) RunOnPool() { c.onPool = true }
 
 // Count records the outcome of one data syscall by the protocol actor: n
 // bytes read (read true) or written, or a failure; EAGAIN and end of

@@ -15,8 +15,8 @@ import (
 // rings that are reused. Socket actors only make non-blocking syscalls, so
 // running them inline never blocks the poster for long. A socket actor
 // whose behaviour may block (a push-mode connection with a blocking
-// handler) sets a dispatcher on its core (Core.RunOn): the mailbox then
-// runs on that dispatcher's goroutines instead of the poster's.
+// handler) says so (Core.RunOnPool): the mailbox then runs on the system's
+// worker pool instead of the poster's goroutine.
 //
 // Once the actor has stopped (reject is set), requests still queued or
 // arriving are answered as closed instead of being dropped.
@@ -60,8 +60,8 @@ func (m *inlineMailbox) RegisterHandlers(invoker actor.MessageInvoker, _ actor.D
 			core := sa.SocketCore()
 			core.mb = m
 			m.parked = core.parked
-			if core.dispatcher != nil {
-				m.dispatcher, m.drain = core.dispatcher, m.run
+			if core.onPool {
+				m.dispatcher, m.drain = core.sys.dispatcher, m.run
 			}
 		}
 	}
@@ -231,7 +231,7 @@ func (r *ring) len() int { return r.size }
 
 func (r *ring) push(v interface{}) {
 	if r.size == len(r.buf) {
-		n := max(8, 2*len(r.buf))
+		n := max(2, 2*len(r.buf)) // most mailboxes never hold more than a message or two
 		nb := make([]interface{}, n)
 		for i := 0; i < r.size; i++ {
 			nb[i] = r.buf[(r.head+i)%len(r.buf)]
@@ -247,5 +247,10 @@ func (r *ring) pop() interface{} {
 	r.buf[r.head] = nil
 	r.head = (r.head + 1) % len(r.buf)
 	r.size--
+	if r.size == 0 && len(r.buf) <= 2 {
+		// Drained, and small: an idle actor keeps no queue (most
+		// messages take the mailbox's fast path and never queue).
+		r.buf, r.head = nil, 0
+	}
 	return v
 }

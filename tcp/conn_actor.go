@@ -37,10 +37,10 @@ type connActor struct {
 	conn   Connection
 	self   *actor.PID
 	ctx    actor.Context  // of the message being handled
-	sender *actor.PID     // of the message being handled; nil for events
 	reply  actors.Replier // of an actors.Request being handled
-	beh    behaviour      // nil once the handler stopped
-	reg    *registered    // set when events go to a registered actor
+	host   actors.HandlerHost
+	beh    behaviour   // nil once the handler stopped
+	reg    *registered // set when events go to a registered actor
 	remote netip.AddrPort
 	live   *atomic.Int64 // the listener's live count
 
@@ -53,7 +53,6 @@ type connActor struct {
 	queued  int
 	filled  bool // WriteQueueFilled sent, WriteQueueDrained not yet
 
-	inHandler bool // the handler is running
 	reading   bool // serveReads is running
 	kickLater bool // reading may resume once the handler returns
 
@@ -72,12 +71,10 @@ type framer struct {
 }
 
 // connExtra is what a connection needs only once its handler retains
-// buffers, raises events while it runs, or fails: most connections never
-// allocate it, which keeps an idle connection small.
+// buffers: most connections never allocate it, which keeps an idle
+// connection small.
 type connExtra struct {
 	retained []*readBuf // buffers the handler retained
-	deferred []any      // events raised while it runs, delivered after
-	rs       *actor.RestartStatistics
 }
 
 // extra returns the connection's connExtra, allocating it.
@@ -109,7 +106,7 @@ func newConnActor(c *actors.Core, cfg *serverConfig, remote netip.AddrPort, serv
 	c.SetKind("tcp.conn")
 	c.SetService(service)
 	if cfg.blocking {
-		c.RunOn(c.System().Dispatcher())
+		c.RunOnPool()
 	}
 	a := &connActor{core: c, cfg: cfg, remote: remote, live: live, credit: cfg.credit}
 	a.conn.a = a
@@ -246,56 +243,61 @@ func (a *connActor) lifecycle(msg any) {
 	}
 }
 
-// deliver hands msg to the handler. Events raised while the handler runs
-// (Written for a write it just made, Closed after its Close) wait until it
-// returns, so the handler handles one message at a time, as an actor.
+// deliver hands msg to the handler (see actors.HandlerHost: events raised
+// while it runs wait until it returns), then reads if the handler made
+// the connection readable again.
 func (a *connActor) deliver(msg any, sender *actor.PID) {
-	if a.inHandler {
-		x := a.extra()
-		x.deferred = append(x.deferred, msg)
-		return
-	}
-	a.call(msg, sender)
-	if x := a.x; x != nil && len(x.deferred) > 0 {
-		a.reply = nil // deferred events answer nobody
-		for i := 0; i < len(x.deferred); i++ {
-			m := x.deferred[i]
-			x.deferred[i] = nil
-			a.call(m, nil)
-		}
-		x.deferred = x.deferred[:0]
-	}
-	if a.kickLater && !a.reading {
+	if a.host.Deliver(a, msg, sender) && a.kickLater && !a.reading {
 		a.kickLater = false
 		a.kick()
 	}
 }
 
-// respond answers the message being handled, if anyone waits for it.
-func (a *connActor) respond(msg any) {
-	switch {
-	case a.reply != nil:
-		a.reply.Reply(msg)
-		a.reply = nil
-	case a.sender != nil:
-		a.ctx.Send(a.sender, msg)
+// HandleMessage runs the handler on one message (actors.HandlerOwner).
+func (a *connActor) HandleMessage(msg any) {
+	if a.beh != nil {
+		a.beh.receive(a, msg)
+	}
+	a.reply = nil // answered now or never
+}
+
+// HandlerContext returns the context of the message being handled.
+func (a *connActor) HandlerContext() actor.Context { return a.ctx }
+
+// HandlerStrategy returns the server's handler strategy.
+func (a *connActor) HandlerStrategy() actor.SupervisorStrategy { return a.cfg.strategy }
+
+// RestartHandler replaces the handler with a fresh one, which starts with
+// Connected (after Started, for an actor handler). Buffers the old handler
+// retained are taken back.
+func (a *connActor) RestartHandler() {
+	if a.beh == nil || a.mode == closedConn {
+		return
+	}
+	a.dropLoans()
+	a.paused = false
+	a.beh = newBehaviour(a.cfg.handler)
+	a.lifecycle(startedEvent)
+	a.deliver(a.connected(), nil)
+	a.kick()
+}
+
+// StopHandler ends the connection: without its handler nobody serves it.
+func (a *connActor) StopHandler() {
+	if a.beh != nil {
+		a.terminate(a.ctx)
 	}
 }
 
-// call runs the handler on one message; a panic goes to the handler
-// supervisor strategy.
-func (a *connActor) call(msg any, sender *actor.PID) {
-	if a.beh == nil {
-		return
+// respond answers the message being handled, if anyone waits for it.
+func (a *connActor) respond(msg any) {
+	switch sender := a.host.Sender(); {
+	case a.reply != nil:
+		a.reply.Reply(msg)
+		a.reply = nil
+	case sender != nil:
+		a.ctx.Send(sender, msg)
 	}
-	a.inHandler, a.sender = true, sender
-	defer func() {
-		a.inHandler, a.sender = false, nil
-		if r := recover(); r != nil {
-			a.failed(r, msg)
-		}
-	}()
-	a.beh.receive(a, msg)
 }
 
 func (a *connActor) status(op string, err error) *messages.Status {

@@ -9,6 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
 )
@@ -23,13 +24,12 @@ func (p *bufPool) get() *readBuf {
 	if b, ok := p.pool.Get().(*readBuf); ok {
 		return b
 	}
-	return &readBuf{data: make([]byte, p.size)}
+	return &readBuf{LentBuffer: actors.LentBuffer{Data: make([]byte, p.size)}}
 }
 
 // put returns b; its generation moves on, so no Loan of it works after.
 func (p *bufPool) put(b *readBuf) {
-	b.gen++
-	b.n, b.owner = 0, nil
+	b.Recycle()
 	p.pool.Put(b)
 }
 
@@ -47,7 +47,7 @@ func (a *connActor) serveReads() {
 	for a.readable() {
 		sock := a.core.Socket()
 		b := a.cfg.bufs.get()
-		n, err := sock.Read(b.data)
+		n, err := sock.Read(b.Data)
 		a.core.Count(true, n, err)
 		switch {
 		case err == unix.EAGAIN:
@@ -63,9 +63,9 @@ func (a *connActor) serveReads() {
 			a.peerClosed()
 			return
 		}
-		short := n < len(b.data)
+		short := n < len(b.Data)
 		if fr := a.fr; fr != nil {
-			err = fr.decoder.feed(b.data[:n], func(f []byte) { fr.pending = append(fr.pending, f) })
+			err = fr.decoder.feed(b.Data[:n], func(f []byte) { fr.pending = append(fr.pending, f) })
 			a.cfg.bufs.put(b)
 			if err != nil {
 				a.finish("frame", err)
@@ -88,13 +88,13 @@ func (a *connActor) serveReads() {
 func (a *connActor) lend(b *readBuf, n int) {
 	if a.reg != nil {
 		a.credit--
-		a.deliver(&messages.Received{Data: append([]byte(nil), b.data[:n]...)}, nil)
+		a.deliver(&messages.Received{Data: append([]byte(nil), b.Data[:n]...)}, nil)
 		a.cfg.bufs.put(b)
 		return
 	}
-	b.n = n
+	b.N = n
 	a.cur = b
-	b.recv.Data = b.data[:n:n]
+	b.recv.Data = b.Data[:n:n]
 	a.deliver(&b.recv, nil)
 	b.recv.Data = nil
 	if a.cur != nil {
@@ -136,28 +136,25 @@ func (a *connActor) framesPending() bool { return a.fr != nil && len(a.fr.pendin
 func (a *connActor) retain() Loan {
 	if a.cur == nil {
 		if a.fr != nil && a.fr.recv.Data != nil {
-			f := a.fr.recv.Data
-			b := &readBuf{data: f, n: len(f)}
-			return Loan{b: b, gen: b.gen}
+			return actors.LoanOf(a.fr.recv.Data)
 		}
 		return Loan{}
 	}
 	b := a.cur
 	a.cur = nil
-	b.owner = a
 	x := a.extra()
 	x.retained = append(x.retained, b)
-	return Loan{b: b, gen: b.gen}
+	return b.Lend(a)
 }
 
-// release takes a retained buffer back, by identity, and reads again if
-// the retained buffers were what held reading back.
-func (a *connActor) release(b *readBuf) {
+// ReleaseLoan takes a retained buffer back, by identity, and reads again
+// if the retained buffers were what held reading back.
+func (a *connActor) ReleaseLoan(lb *actors.LentBuffer) {
 	if a.x == nil {
 		return
 	}
-	for i, r := range a.x.retained {
-		if r == b {
+	for i, b := range a.x.retained {
+		if &b.LentBuffer == lb {
 			a.x.retained = append(a.x.retained[:i], a.x.retained[i+1:]...)
 			a.cfg.bufs.put(b)
 			a.kick()
@@ -185,9 +182,9 @@ func (a *connActor) lent(p []byte) bool {
 		return false
 	}
 	in := func(b *readBuf) bool {
-		base := uintptr(unsafe.Pointer(unsafe.SliceData(b.data)))
+		base := uintptr(unsafe.Pointer(unsafe.SliceData(b.Data)))
 		q := uintptr(unsafe.Pointer(unsafe.SliceData(p)))
-		return q >= base && q < base+uintptr(cap(b.data))
+		return q >= base && q < base+uintptr(cap(b.Data))
 	}
 	if a.cur != nil && in(a.cur) {
 		return true
@@ -226,7 +223,7 @@ func (a *connActor) resume(credit uint32) {
 // kick reads if the connection became readable. While the handler runs it
 // only notes it: reading resumes when the handler returns.
 func (a *connActor) kick() {
-	if a.inHandler {
+	if a.host.Running() {
 		a.kickLater = true
 		return
 	}

@@ -28,7 +28,7 @@ type Connection struct {
 var ErrOutsideHandler = errors.New("tcp: Connection used outside its handler (send its PID a message instead)")
 
 func (c *Connection) check(op string) error {
-	if !c.a.inHandler {
+	if !c.a.host.Running() {
 		return &socket.OpError{Op: op, Net: netFor(c.a.remote), Addr: c.a.remote, Err: ErrOutsideHandler}
 	}
 	return nil
@@ -134,7 +134,7 @@ func (c *Connection) Retain() Loan {
 
 // Sender returns the sender of the message being handled, nil for the
 // connection's own events.
-func (c *Connection) Sender() *actor.PID { return c.a.sender }
+func (c *Connection) Sender() *actor.PID { return c.a.host.Sender() }
 
 // Respond answers the message being handled: its sender, or the future
 // of an actors.Request made to the connection's PID.
@@ -145,40 +145,15 @@ func (c *Connection) Send(pid *actor.PID, msg any) {
 	c.a.ctx.RequestWithCustomSender(pid, msg, c.a.self)
 }
 
-// Loan is a read buffer a handler retained (Connection.Retain). It is a
-// small value; copies share the buffer.
-type Loan struct {
-	b   *readBuf
-	gen uint32
-}
+// Loan is a read buffer a handler retained (Connection.Retain): its Bytes
+// stay valid until its Release, which belongs to the connection's actor
+// like the Connection's methods.
+type Loan = actors.Loan
 
-// Bytes returns the retained data; nil once released.
-func (l Loan) Bytes() []byte {
-	if l.b == nil || l.b.gen != l.gen {
-		return nil
-	}
-	return l.b.data[:l.b.n:l.b.n]
-}
-
-// Release gives the buffer back to its connection; it may be reused at
-// once, so Bytes must not be used after. Release belongs to the
-// connection's actor, like Connection's methods; a second Release of the
-// same Loan does nothing.
-func (l Loan) Release() {
-	if l.b == nil || l.b.gen != l.gen || l.b.owner == nil {
-		return
-	}
-	l.b.owner.release(l.b)
-}
-
-// readBuf is a pooled read buffer. gen changes each time it is returned,
-// so a stale Loan cannot release it twice.
+// readBuf is a pooled read buffer and the Received that lends it.
 type readBuf struct {
-	data  []byte
-	n     int
-	gen   uint32
-	owner *connActor        // the connection it is lent by, while retained
-	recv  messages.Received // the event that lends it
+	actors.LentBuffer
+	recv messages.Received
 }
 
 // errQueueFull and errTooLong are the refusals of a Write.

@@ -1,11 +1,10 @@
 package tcp
 
 import (
-	"time"
-
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
+	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 )
 
@@ -111,47 +110,18 @@ type plain struct{ h Handler }
 func (p plain) receive(a *connActor, msg any) { p.h.Receive(&a.conn, msg) }
 
 // actorBehaviour runs a Proto.Actor actor with a context whose Message is
-// the event being delivered.
+// the message being delivered.
 type actorBehaviour struct {
 	a   actor.Actor
-	ctx eventContext
+	ctx *actors.EventContext
 }
 
 func (b *actorBehaviour) receive(a *connActor, msg any) {
-	b.ctx.Context, b.ctx.msg, b.ctx.sender = a.ctx, msg, a.sender
-	b.a.Receive(&b.ctx)
-	b.ctx.msg = nil
-}
-
-// eventContext is the connection actor's context with the event being
-// delivered as its message.
-type eventContext struct {
-	actor.Context
-	msg    any
-	sender *actor.PID
-}
-
-func (c *eventContext) Message() any       { return c.msg }
-func (c *eventContext) Sender() *actor.PID { return c.sender }
-
-// Respond answers the message being handled (see Connection.Respond).
-func (c *eventContext) Respond(response any) {
-	if a, ok := c.Actor().(*connActor); ok {
-		a.respond(response)
+	if b.ctx == nil {
+		b.ctx = actors.NewEventContext(&a.conn)
 	}
+	b.ctx.Run(b.a, a.ctx, msg, a.host.Sender())
 }
-
-// MessageHeader is empty for events.
-func (c *eventContext) MessageHeader() actor.ReadonlyMessageHeader {
-	if c.sender == nil {
-		return actor.EmptyMessageHeader
-	}
-	return c.Context.MessageHeader()
-}
-
-// ReceiveTimeout is not supported for handlers (Proto.Actor's timer races,
-// upstream #1139); use the idle timeout or a timer of your own.
-func (c *eventContext) ReceiveTimeout() time.Duration { return 0 }
 
 // receive sends events to the registered actor, with copies of lent data.
 func (r registered) receive(a *connActor, msg any) {

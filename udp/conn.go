@@ -29,7 +29,7 @@ type Conn struct {
 var ErrOutsideHandler = errors.New("udp: Conn used outside its handler (send its PID a message instead)")
 
 func (c *Conn) check(op string, to netip.AddrPort) error {
-	if !c.a.inHandler {
+	if !c.a.host.Running() {
 		return c.a.opError(op, to, ErrOutsideHandler)
 	}
 	return nil
@@ -119,12 +119,12 @@ func (c *Conn) Retain() Loan {
 
 // Sender returns the sender of the message being handled, nil for the
 // peer's own datagrams and events.
-func (c *Conn) Sender() *actor.PID { return c.a.sender }
+func (c *Conn) Sender() *actor.PID { return c.a.host.Sender() }
 
 // Respond answers the sender of the message being handled.
 func (c *Conn) Respond(msg any) {
-	if c.a.sender != nil {
-		c.a.ctx.Send(c.a.sender, msg)
+	if sender := c.a.host.Sender(); sender != nil {
+		c.a.ctx.Send(sender, msg)
 	}
 }
 
@@ -133,39 +133,13 @@ func (c *Conn) Send(pid *actor.PID, msg any) {
 	c.a.ctx.RequestWithCustomSender(pid, msg, c.a.core.Self())
 }
 
-// Loan is a read buffer a handler retained (Conn.Retain). It is a small
-// value; copies share the buffer.
-type Loan struct {
-	b   *readBuf
-	gen uint32
-}
+// Loan is a read buffer a handler retained (Conn.Retain): its Bytes stay
+// valid until its Release, which belongs to the peer's actor like the
+// Conn's methods.
+type Loan = actors.Loan
 
-// Bytes returns the retained data; nil once released.
-func (l Loan) Bytes() []byte {
-	if l.b == nil || l.b.gen != l.gen {
-		return nil
-	}
-	return l.b.data[:l.b.n:l.b.n]
-}
-
-// Release gives the buffer back to its peer; it may be reused at once, so
-// Bytes must not be used after. Release belongs to the peer's actor, like
-// Conn's methods; a second Release of the same Loan does nothing.
-func (l Loan) Release() {
-	if l.b == nil || l.b.gen != l.gen || l.b.owner == nil {
-		return
-	}
-	l.b.owner.release(l.b)
-}
-
-// readBuf is a read buffer of a push-mode peer. gen changes each time it
-// is returned, so a stale Loan cannot release it twice.
-type readBuf struct {
-	data  []byte
-	n     int
-	gen   uint32
-	owner *peerActor // the peer it is lent by, while retained
-}
+// readBuf is a read buffer of a push-mode peer.
+type readBuf = actors.LentBuffer
 
 // sendFromHandler is Conn.SendTo.
 func (a *peerActor) sendFromHandler(to netip.AddrPort, p []byte) error {

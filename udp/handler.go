@@ -1,9 +1,9 @@
 package udp
 
 import (
-	"time"
-
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actornet/actornet/actors"
 )
 
 // Handler is the behaviour of a push-mode peer (Serve, StartService).
@@ -88,41 +88,12 @@ func (p plain) receive(a *peerActor, msg any) { p.h.Receive(&a.conn, msg) }
 // the message being delivered.
 type actorBehaviour struct {
 	a   actor.Actor
-	ctx eventContext
+	ctx *actors.EventContext
 }
 
 func (b *actorBehaviour) receive(a *peerActor, msg any) {
-	b.ctx.Context, b.ctx.msg, b.ctx.sender = a.ctx, msg, a.sender
-	b.a.Receive(&b.ctx)
-	b.ctx.msg = nil
-}
-
-// eventContext is the peer actor's context with the message being
-// delivered as its message.
-type eventContext struct {
-	actor.Context
-	msg    any
-	sender *actor.PID
-}
-
-func (c *eventContext) Message() any       { return c.msg }
-func (c *eventContext) Sender() *actor.PID { return c.sender }
-
-// Respond answers the sender of the message being handled.
-func (c *eventContext) Respond(response any) {
-	if c.sender != nil {
-		c.Context.Send(c.sender, response)
+	if b.ctx == nil {
+		b.ctx = actors.NewEventContext(&a.conn)
 	}
+	b.ctx.Run(b.a, a.ctx, msg, a.host.Sender())
 }
-
-// MessageHeader is empty for the peer's own events.
-func (c *eventContext) MessageHeader() actor.ReadonlyMessageHeader {
-	if c.sender == nil {
-		return actor.EmptyMessageHeader
-	}
-	return c.Context.MessageHeader()
-}
-
-// ReceiveTimeout is not supported for handlers (Proto.Actor's timer races,
-// upstream #1139); use a timer of your own.
-func (c *eventContext) ReceiveTimeout() time.Duration { return 0 }

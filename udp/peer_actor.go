@@ -35,18 +35,15 @@ type peerActor struct {
 	// push mode only
 	push       *serveConfig
 	conn       Conn
-	beh        behaviour  // nil before Bind and once the handler stopped
-	sender     *actor.PID // of the message being handled; nil for datagrams
-	paused     bool       // PauseReading
-	closing    bool       // Conn.Close: the send queue drains, then the peer closes
-	ended      bool       // the socket is closed and the handler told
-	inHandler  bool       // the handler is running
-	deferred   []any      // events raised while it runs, delivered after
-	reading    bool       // servePush is running
-	moreQueued bool       // a readMore is in the mailbox
-	kickLater  bool       // reading may resume once the handler returns
-	rs         *actor.RestartStatistics
-	queued     int // what the handler's queued sends count against WithSendQueue
+	beh        behaviour // nil before Bind and once the handler stopped
+	host       actors.HandlerHost
+	paused     bool // PauseReading
+	closing    bool // Conn.Close: the send queue drains, then the peer closes
+	ended      bool // the socket is closed and the handler told
+	reading    bool // servePush is running
+	moreQueued bool // a readMore is in the mailbox
+	kickLater  bool // reading may resume once the handler returns
+	queued     int  // what the handler's queued sends count against WithSendQueue
 
 	dgram    messages.Datagram // the Datagram lent to the handler
 	senderEP messages.Endpoint // its Sender
@@ -88,7 +85,7 @@ func newPeerActor(c *actors.Core, opts *messages.Options, push *serveConfig) *pe
 	if push != nil {
 		a.conn.a = a
 		if push.blocking {
-			c.RunOn(c.System().Dispatcher())
+			c.RunOnPool()
 		}
 	}
 	return a

@@ -229,7 +229,7 @@ func (a *peerActor) servePush() {
 			return
 		}
 		b := a.getBuf()
-		n, from, drops, dropsOK, err := a.core.Socket().RecvMsg(b.data)
+		n, from, drops, dropsOK, err := a.core.Socket().RecvMsg(b.Data)
 		a.core.Count(true, n, err)
 		if err != nil {
 			a.putBuf(b)
@@ -245,19 +245,19 @@ func (a *peerActor) servePush() {
 		if dropsOK {
 			a.core.Counters().Drops.Store(uint64(drops))
 		}
-		truncated := n > len(b.data)
+		truncated := n > len(b.Data)
 		if truncated {
 			a.stats.truncated++
 		}
 		a.stats.received++
-		a.lend(b, min(n, len(b.data)), from, truncated)
+		a.lend(b, min(n, len(b.Data)), from, truncated)
 	}
 }
 
 // lend hands the handler the Datagram over b for the call; b comes back
 // when the call returns unless the handler retained it.
 func (a *peerActor) lend(b *readBuf, n int, from netip.AddrPort, truncated bool) {
-	b.n = n
+	b.N = n
 	a.cur = b
 	a.from = from
 	ip := from.Addr()
@@ -270,7 +270,7 @@ func (a *peerActor) lend(b *readBuf, n int, from netip.AddrPort, truncated bool)
 		a.senderEP.Ip = a.ip[:]
 	}
 	a.senderEP.Port, a.senderEP.Zone = uint32(from.Port()), ip.Zone()
-	a.dgram.Sender, a.dgram.Data, a.dgram.Truncated = &a.senderEP, b.data[:n:n], truncated
+	a.dgram.Sender, a.dgram.Data, a.dgram.Truncated = &a.senderEP, b.Data[:n:n], truncated
 	a.deliver(&a.dgram, nil)
 	a.dgram.Data, a.from = nil, netip.AddrPort{}
 	if a.cur != nil {
@@ -288,14 +288,13 @@ func (a *peerActor) getBuf() *readBuf {
 		a.free = a.free[:n-1]
 		return b
 	}
-	return &readBuf{data: make([]byte, a.push.readSize)}
+	return &readBuf{Data: make([]byte, a.push.readSize)}
 }
 
 // putBuf takes b back; its generation moves on, so no Loan of it works
 // after.
 func (a *peerActor) putBuf(b *readBuf) {
-	b.gen++
-	b.n, b.owner = 0, nil
+	b.Recycle()
 	a.free = append(a.free, b)
 }
 
@@ -307,14 +306,13 @@ func (a *peerActor) retain() Loan {
 	}
 	b := a.cur
 	a.cur = nil
-	b.owner = a
 	a.retained = append(a.retained, b)
-	return Loan{b: b, gen: b.gen}
+	return b.Lend(a)
 }
 
-// release takes a retained buffer back, by identity, and reads again if
-// the retained buffers were what held reading back.
-func (a *peerActor) release(b *readBuf) {
+// ReleaseLoan takes a retained buffer back, by identity, and reads again
+// if the retained buffers were what held reading back.
+func (a *peerActor) ReleaseLoan(b *readBuf) {
 	for i, r := range a.retained {
 		if r == b {
 			a.retained = append(a.retained[:i], a.retained[i+1:]...)
@@ -343,7 +341,7 @@ func (a *peerActor) readable() bool {
 // kick reads if the peer became readable. While the handler runs it only
 // notes it: reading resumes when the handler returns.
 func (a *peerActor) kick() {
-	if a.inHandler {
+	if a.host.Running() {
 		a.kickLater = true
 		return
 	}
@@ -354,41 +352,48 @@ func (a *peerActor) kick() {
 	a.servePush()
 }
 
-// deliver hands msg to the handler. Events raised while the handler runs
-// (Closed after its Close) wait until it returns, so the handler handles
-// one message at a time, as an actor.
+// deliver hands msg to the handler (see actors.HandlerHost: events raised
+// while it runs wait until it returns), then reads if the handler made
+// the peer readable again.
 func (a *peerActor) deliver(msg any, sender *actor.PID) {
-	if a.inHandler {
-		a.deferred = append(a.deferred, msg)
-		return
-	}
-	a.call(msg, sender)
-	for i := 0; i < len(a.deferred); i++ {
-		m := a.deferred[i]
-		a.deferred[i] = nil
-		a.call(m, nil)
-	}
-	a.deferred = a.deferred[:0]
-	if a.kickLater && !a.reading {
+	if a.host.Deliver(a, msg, sender) && a.kickLater && !a.reading {
 		a.kickLater = false
 		a.kick()
 	}
 }
 
-// call runs the handler on one message; a panic goes to the handler
-// supervisor strategy.
-func (a *peerActor) call(msg any, sender *actor.PID) {
-	if a.beh == nil {
+// HandleMessage runs the handler on one message (actors.HandlerOwner).
+func (a *peerActor) HandleMessage(msg any) {
+	if a.beh != nil {
+		a.beh.receive(a, msg)
+	}
+}
+
+// HandlerContext returns the context of the message being handled.
+func (a *peerActor) HandlerContext() actor.Context { return a.ctx }
+
+// HandlerStrategy returns the peer's handler strategy.
+func (a *peerActor) HandlerStrategy() actor.SupervisorStrategy { return a.push.strategy }
+
+// RestartHandler replaces the handler with a fresh one (which gets
+// Started first, for an actor handler). Buffers the old handler retained
+// are taken back.
+func (a *peerActor) RestartHandler() {
+	if a.beh == nil || a.ended {
 		return
 	}
-	a.inHandler, a.sender = true, sender
-	defer func() {
-		a.inHandler, a.sender = false, nil
-		if r := recover(); r != nil {
-			a.failed(r, msg)
-		}
-	}()
-	a.beh.receive(a, msg)
+	a.dropLoans()
+	a.paused = false
+	a.beh = newBehaviour(a.push.handler)
+	a.lifecycle(startedEvent)
+	a.kick()
+}
+
+// StopHandler closes the peer: without its handler nobody serves it.
+func (a *peerActor) StopHandler() {
+	if a.beh != nil {
+		a.terminate()
+	}
 }
 
 // closePush is Conn.Close: the peer closes once its send queue is empty.
