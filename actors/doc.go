@@ -22,6 +22,16 @@
 // Inside an actor, never Wait: use Future.PipeTo, or ReenterAfter with
 // HandleContinuation, so the mailbox keeps flowing.
 //
+// Push mode: tcp's connection actors and udp's peer actors run a user
+// handler as their behaviour, on their poller's goroutine. HandlerHost is
+// the part that calls it (one message at a time, events raised meanwhile
+// after, a panic through a supervisor strategy), EventContext the context
+// an actor handler sees, Loan a read buffer a handler keeps past its call.
+// A listener spawns each connection parked (SpawnParked), so that it
+// starts on its own poller. The stall watchdog (WithStallBudget) moves a
+// socket actor that holds its poller too long to the worker pool and
+// hands the poller's loop to a new goroutine (Stalled).
+//
 // Metrics: every socket actor keeps Counters; System.Metrics sums them by
 // kind and service, and WithMeterProvider exports them through
 // OpenTelemetry.

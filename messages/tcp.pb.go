@@ -471,8 +471,8 @@ type Listen struct {
 	// backlog 0 means the kernel maximum.
 	Backlog uint32   `protobuf:"varint,3,opt,name=backlog,proto3" json:"backlog,omitempty"`
 	Options *Options `protobuf:"bytes,4,opt,name=options,proto3" json:"options,omitempty"`
-	// push_mode: accepted connections get a handler actor instead of waiting
-	// for Accept.
+	// push_mode: each accepted connection gets a connection actor running
+	// the server's handler, instead of waiting for Accept.
 	PushMode      bool `protobuf:"varint,5,opt,name=push_mode,json=pushMode,proto3" json:"push_mode,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -710,7 +710,9 @@ func (x *AcceptResult) GetRemote() *Endpoint {
 	return nil
 }
 
-// Connected tells a push-mode handler its connection is up.
+// Connected tells a push-mode handler its connection is up: the first
+// event a handler sees (again after a restart); connection is the
+// connection actor's PID.
 type Connected struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Connection    *Ref                   `protobuf:"bytes,1,opt,name=connection,proto3" json:"connection,omitempty"`
@@ -772,6 +774,9 @@ func (x *Connected) GetRemote() *Endpoint {
 }
 
 // Received carries data read from a push-mode connection to its handler.
+// To a handler running in the connection actor it is lent for the call:
+// the message and its data are reused once the handler returns (copy, or
+// Retain, to keep them). A Register actor gets its own copy.
 type Received struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Data          []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
@@ -816,7 +821,9 @@ func (x *Received) GetData() []byte {
 	return nil
 }
 
-// ResumeReading grants a push-mode connection credit for more Received.
+// ResumeReading resumes reading: for a Register actor, credit for that many
+// more Received; for a handler in the connection actor, the end of a
+// PauseReading (credit is ignored).
 type ResumeReading struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Credit        uint32                 `protobuf:"varint,1,opt,name=credit,proto3" json:"credit,omitempty"`
@@ -906,8 +913,8 @@ type Write struct {
 	Data  []byte                 `protobuf:"bytes,1,opt,name=data,proto3" json:"data,omitempty"`
 	Ack   uint64                 `protobuf:"varint,2,opt,name=ack,proto3" json:"ack,omitempty"`
 	// credit, when not 0, also grants read credit, as a ResumeReading sent
-	// after this Write would: a handler that answers each Received with a
-	// Write needs one message, not two.
+	// after this Write would: a Register actor that answers each Received
+	// with a Write needs one message, not two.
 	Credit        uint32 `protobuf:"varint,3,opt,name=credit,proto3" json:"credit,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

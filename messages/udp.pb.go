@@ -418,7 +418,8 @@ func (x *ConnectPeer) GetPeer() *Endpoint {
 	return nil
 }
 
-// Datagram carries one datagram to a push-mode handler.
+// Datagram carries one datagram to a push-mode handler, lent for the call:
+// the message and its data are reused once the handler returns.
 type Datagram struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	Sender        *Endpoint              `protobuf:"bytes,1,opt,name=sender,proto3" json:"sender,omitempty"`
