@@ -2,8 +2,8 @@ package test
 
 import (
 	"context"
-	"flag"
 	"errors"
+	"flag"
 	"net/netip"
 	"testing"
 	"time"
