@@ -29,7 +29,7 @@ type serverConfig struct {
 // Defaults of push mode: bounded everywhere.
 const (
 	DefaultReadCredit     = 8
-	DefaultReadSize       = 16 << 10
+	DefaultReadSize       = 64 << 10
 	DefaultWriteQueue     = 4 << 20
 	DefaultWriteHigh      = 1 << 20
 	DefaultWriteLow       = 256 << 10
