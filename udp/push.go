@@ -34,8 +34,11 @@ type serveConfig struct {
 // Push-mode defaults.
 const (
 	DefaultReadCredit = 8
-	DefaultReadSize   = 2048
-	DefaultSendQueue  = 1 << 20
+	// DefaultReadSize is the largest UDP payload: by default no datagram
+	// is cut. A smaller WithReadSize saves memory where datagrams are
+	// known to be small (each lent buffer is this long).
+	DefaultReadSize  = MaxDatagram
+	DefaultSendQueue = 1 << 20
 )
 
 const (

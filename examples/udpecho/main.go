@@ -121,7 +121,7 @@ func startServer(ctx context.Context, sys *actors.System, addr string, gonet boo
 	if gonet {
 		return startGoNetServer(addr)
 	}
-	p, err := udp.Serve(ctx, sys, addr, echo, udp.WithReadSize(udp.MaxDatagram)) // any size echoes whole
+	p, err := udp.Serve(ctx, sys, addr, echo) // reads take the largest datagram by default: any size echoes whole
 	if err != nil {
 		return nil, err
 	}
