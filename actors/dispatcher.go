@@ -1,7 +1,10 @@
 package actors
 
 import (
+	"context"
+	"fmt"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -18,14 +21,17 @@ type poolDispatcher struct {
 	throughput int
 	work       chan func()
 	quit       chan struct{}
-	wg         sync.WaitGroup
 	idle       time.Duration
+	running    atomic.Int64 // workers alive
+	stopping   atomic.Bool
+	gone       chan struct{} // closed once stopping and no worker is left
+	goneOnce   sync.Once
 }
 
 var _ actor.Dispatcher = (*poolDispatcher)(nil)
 
 func newPoolDispatcher(throughput int, idle time.Duration) *poolDispatcher {
-	return &poolDispatcher{throughput: throughput, work: make(chan func()), quit: make(chan struct{}), idle: idle}
+	return &poolDispatcher{throughput: throughput, work: make(chan func()), quit: make(chan struct{}), idle: idle, gone: make(chan struct{})}
 }
 
 // Schedule hands fn to an idle worker, or starts one.
@@ -33,7 +39,7 @@ func (d *poolDispatcher) Schedule(fn func()) {
 	select {
 	case d.work <- fn:
 	default:
-		d.wg.Add(1)
+		d.running.Add(1)
 		go d.worker(fn)
 	}
 }
@@ -42,7 +48,11 @@ func (d *poolDispatcher) Schedule(fn func()) {
 func (d *poolDispatcher) Throughput() int { return d.throughput }
 
 func (d *poolDispatcher) worker(fn func()) {
-	defer d.wg.Done()
+	defer func() {
+		if d.running.Add(-1) == 0 && d.stopping.Load() {
+			d.goneOnce.Do(func() { close(d.gone) })
+		}
+	}()
 	t := time.NewTimer(d.idle)
 	defer t.Stop()
 	for {
@@ -58,9 +68,24 @@ func (d *poolDispatcher) worker(fn func()) {
 	}
 }
 
-// stop ends the idle workers and waits for them; a worker still running a
-// mailbox ends when it finishes.
-func (d *poolDispatcher) stop() {
+// stop ends the idle workers and waits for them until ctx ends; a worker
+// still running a mailbox (a handler that blocks) ends when it finishes.
+// It reports the workers still running when ctx ended.
+func (d *poolDispatcher) stop(ctx context.Context) error {
+	d.stopping.Store(true)
 	close(d.quit)
-	d.wg.Wait()
+	if d.running.Load() == 0 {
+		d.goneOnce.Do(func() { close(d.gone) })
+	}
+	select {
+	case <-d.gone:
+		return nil
+	case <-ctx.Done():
+		select {
+		case <-d.gone: // both ready: what happened matters, not the clock
+			return nil
+		default:
+		}
+		return fmt.Errorf("%d worker(s) still running a handler that blocks: %w", d.running.Load(), ctx.Err())
+	}
 }

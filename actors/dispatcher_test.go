@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
@@ -10,7 +11,7 @@ import (
 
 func TestPoolDispatcherReusesWorkers(t *testing.T) {
 	d := newPoolDispatcher(10, time.Hour)
-	defer d.stop()
+	defer func() { _ = d.stop(context.Background()) }()
 	var mu sync.Mutex
 	seen := 0
 	done := make(chan struct{}, 100)
@@ -30,7 +31,7 @@ func TestPoolDispatcherReusesWorkers(t *testing.T) {
 
 func TestPoolDispatcherBlockedWorkerDoesNotBlockOthers(t *testing.T) {
 	d := newPoolDispatcher(10, time.Hour)
-	defer d.stop()
+	defer func() { _ = d.stop(context.Background()) }()
 	release := make(chan struct{})
 	d.Schedule(func() { <-release }) // holds its worker
 	ran := make(chan struct{})

@@ -3,9 +3,12 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"runtime"
+	"sort"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -41,7 +44,11 @@ type System struct {
 	stopped bool
 	sockets map[*actor.PID]tracked
 	retired map[MetricKey]Totals // counts of closed sockets
-	live    sync.WaitGroup
+	// live counts tracked socket actors; drained is closed once Stop has
+	// begun and live is zero.
+	live        int
+	drained     chan struct{}
+	drainedOnce sync.Once
 }
 
 // Option configures Start.
@@ -85,13 +92,13 @@ func Start(opts ...Option) (*System, error) {
 	}
 	logger := o.logger
 	as := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
-	s := &System{Actors: as, sockets: make(map[*actor.PID]tracked), retired: make(map[MetricKey]Totals), dispatcher: newPoolDispatcher(300, time.Second)}
+	s := &System{Actors: as, sockets: make(map[*actor.PID]tracked), retired: make(map[MetricKey]Totals), dispatcher: newPoolDispatcher(300, time.Second), drained: make(chan struct{})}
 	s.faults = o.faults
 	s.guarded = as.Root.Copy().WithGuardian(StoppingStrategy())
 	for i := 0; i < o.pollers; i++ {
 		p, err := poller.New(as.Root)
 		if err != nil {
-			s.stopPollers()
+			s.stopPollers(context.Background())
 			as.Shutdown()
 			return nil, err
 		}
@@ -99,7 +106,7 @@ func Start(opts ...Option) (*System, error) {
 	}
 	if o.meters != nil {
 		if err := s.startMetrics(o.meters); err != nil {
-			s.stopPollers()
+			s.stopPollers(context.Background())
 			as.Shutdown()
 			return nil, err
 		}
@@ -107,7 +114,7 @@ func Start(opts ...Option) (*System, error) {
 	if o.remote != "" {
 		if err := s.startRemote(o.remote); err != nil {
 			_ = s.stopMetrics()
-			s.stopPollers()
+			s.stopPollers(context.Background())
 			as.Shutdown()
 			return nil, err
 		}
@@ -204,7 +211,7 @@ func (s *System) track(pid *actor.PID, key MetricKey, core *Core) bool {
 		return false
 	}
 	s.sockets[pid] = tracked{key: key, core: core}
-	s.live.Add(1)
+	s.live++
 	return true
 }
 
@@ -217,10 +224,13 @@ func (s *System) untrack(pid *actor.PID) {
 		s.retired[e.key] = t
 	}
 	delete(s.sockets, pid)
-	s.mu.Unlock()
 	if ok {
-		s.live.Done()
+		s.live--
+		if s.live == 0 && s.stopped {
+			s.drainedOnce.Do(func() { close(s.drained) })
+		}
 	}
+	s.mu.Unlock()
 }
 
 // Stopped reports whether Stop has begun.
@@ -268,6 +278,9 @@ func (s *System) Stop(ctx context.Context) error {
 		return nil
 	}
 	s.stopped = true
+	if s.live == 0 {
+		s.drainedOnce.Do(func() { close(s.drained) })
+	}
 	pids := make([]*actor.PID, 0, len(s.sockets))
 	for pid := range s.sockets {
 		pids = append(pids, pid)
@@ -277,29 +290,84 @@ func (s *System) Stop(ctx context.Context) error {
 	for _, pid := range pids {
 		s.Actors.Root.Stop(pid)
 	}
-	done := make(chan struct{})
-	go func() { s.live.Wait(); close(done) }()
-	var err error
+	var errs []error
 	select {
-	case <-done:
+	case <-s.drained:
 	case <-ctx.Done():
-		err = ctx.Err()
+		errs = append(errs, s.stuck(ctx.Err()))
 	}
 	s.stopRemote()
 	_ = s.stopMetrics()
 	s.watchdog.stop()
-	s.stopPollers()
-	s.dispatcher.stop()
+	// Past the deadline, each later stage still gets a short grace to end
+	// what is idle, so that what is reported is what is really stuck.
+	stage := ctx
+	if ctx.Err() != nil {
+		var cancel context.CancelFunc
+		stage, cancel = context.WithTimeout(context.WithoutCancel(ctx), stopGrace)
+		defer cancel()
+	}
+	errs = append(errs, s.stopPollers(stage)...)
+	if err := s.dispatcher.stop(stage); err != nil {
+		errs = append(errs, err)
+	}
 	// The dead-letter subscription stays: a request sent to a socket actor
 	// after Stop must still be answered (closed), not left waiting.
 	s.Actors.Shutdown()
-	return err
+	if len(errs) > 0 {
+		return stopError(errs)
+	}
+	return nil
 }
 
-func (s *System) stopPollers() {
-	for _, p := range s.pollers {
-		_ = p.Stop()
+// stopError is what Stop reports when something did not stop by its
+// deadline: one line naming each part, matching errors.Is with ctx's
+// error.
+type stopError []error
+
+func (e stopError) Error() string {
+	parts := make([]string, len(e))
+	for i, err := range e {
+		parts[i] = err.Error()
 	}
+	return "actornet: stop: " + strings.Join(parts, "; ")
+}
+
+func (e stopError) Unwrap() []error { return e }
+
+// stuck names the socket actors that had not stopped when ctx ended.
+func (s *System) stuck(cause error) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var names []string
+	for pid, t := range s.sockets {
+		if len(names) == 5 {
+			names = append(names, "...")
+			break
+		}
+		names = append(names, fmt.Sprintf("%s %s (%s)", t.key.Kind, t.key.Service, pid.Id))
+	}
+	sort.Strings(names)
+	return fmt.Errorf("%d socket actor(s) did not stop: %s: %w", len(s.sockets), strings.Join(names, ", "), cause)
+}
+
+// stopGrace is how long each stage of Stop after the socket actors (the
+// pollers, the worker pool) may take once Stop's deadline has passed.
+const stopGrace = 100 * time.Millisecond
+
+// stopPollers stops every poller, waiting for each until ctx ends; it
+// returns what did not stop.
+func (s *System) stopPollers(ctx context.Context) []error {
+	for _, p := range s.pollers {
+		_ = p.RequestStop() // all at once: the waits below then overlap
+	}
+	var errs []error
+	for i, p := range s.pollers {
+		if err := p.StopContext(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("poller %d: %w", i, err))
+		}
+	}
+	return errs
 }
 
 // stopTimeout bounds how long Close waits in StopNow.

@@ -1,7 +1,9 @@
 package poller
 
 import (
+	"context"
 	"errors"
+	"fmt"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -88,6 +90,10 @@ type Poller struct {
 	batch    atomic.Pointer[batch] // the current loop's batch
 	handoffs atomic.Uint64
 	doneOnce sync.Once
+	// closeLater: Stop gave up waiting; the loop closes the epoll
+	// instance when it ends.
+	closeLater atomic.Bool
+	closeOnce  sync.Once
 }
 
 // Busy returns the registration whose owner the loop is running now (nil
@@ -186,16 +192,60 @@ func (p *Poller) lookup(token uint64) *Registration {
 
 // Stop ends the wait loop, waits for it, and closes the epoll instance.
 // Registrations still open are dropped (their owners close their fds).
-func (p *Poller) Stop() error {
-	if p.stopping.Swap(true) {
-		<-p.done
-		return nil
-	}
-	if err := p.be.Wake(); err != nil {
+func (p *Poller) Stop() error { return p.StopContext(context.Background()) }
+
+// StopContext is Stop that waits for the loop only until ctx ends: a loop
+// held by a socket actor that blocks (and not yet handed off) may not
+// return. Then the epoll instance is closed by the loop itself when it
+// ends, and the error says the loop is still running.
+func (p *Poller) StopContext(ctx context.Context) error {
+	if err := p.RequestStop(); err != nil {
 		return err
 	}
-	<-p.done
-	return p.be.Close()
+	select {
+	case <-p.done:
+		return p.closeEpoll()
+	case <-ctx.Done():
+		select {
+		case <-p.done:
+			return p.closeEpoll()
+		default:
+		}
+		p.closeLater.Store(true)
+		select {
+		case <-p.done: // it ended meanwhile: close it here after all
+			if p.closeLater.CompareAndSwap(true, false) {
+				return p.closeEpoll()
+			}
+		default:
+		}
+		return fmt.Errorf("wait loop still running (a socket actor holds it): %w", ctx.Err())
+	}
+}
+
+// closeEpoll closes the epoll instance, once.
+func (p *Poller) closeEpoll() error {
+	var err error
+	p.closeOnce.Do(func() { err = p.be.Close() })
+	return err
+}
+
+// RequestStop tells the wait loop to end, without waiting for it (see
+// StopContext); stopping several pollers, tell them all first.
+func (p *Poller) RequestStop() error {
+	if p.stopping.Swap(true) {
+		return nil
+	}
+	return p.be.Wake()
+}
+
+// closeDone ends the current loop's life: Stop learns of it, and the loop
+// closes the epoll instance itself if Stop stopped waiting.
+func (p *Poller) closeDone() {
+	p.doneOnce.Do(func() { close(p.done) })
+	if p.closeLater.CompareAndSwap(true, false) {
+		_ = p.closeEpoll()
+	}
 }
 
 // batch is the events of one epoll_wait. Loops claim them one at a time,
@@ -221,13 +271,13 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 			return // replaced by Handoff while this loop was blocked
 		}
 		if p.stopping.Load() {
-			p.doneOnce.Do(func() { close(p.done) })
+			p.closeDone()
 			return
 		}
 		n, err := p.be.Wait(b.events, timeout)
 		if err != nil || p.stopping.Load() {
 			if p.loopGen.Load() == gen {
-				p.doneOnce.Do(func() { close(p.done) })
+				p.closeDone()
 			}
 			return
 		}

@@ -8,10 +8,12 @@ package tcp
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"fmt"
 	"io"
 	"net"
+	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -429,5 +431,62 @@ func TestServeRequestToHandler(t *testing.T) {
 	got, err := actors.Request[*messages.ListenerStats](sys.Root(), pid, &messages.GetStats{}).Wait(testCtx(t))
 	if err != nil || got.GetLive() != 42 {
 		t.Fatalf("request answered by the handler = %v, %v; want Live 42", got, err)
+	}
+}
+
+// TestStopWithABlockedHandler: System.Stop returns by its deadline when a
+// handler blocks (on the worker pool, or on its poller before the watchdog
+// acts), with an error that names what did not stop; once the handler
+// returns, everything ends (the leak check in TestMain sees to it).
+func TestStopWithABlockedHandler(t *testing.T) {
+	for _, pool := range []bool{true, false} {
+		t.Run(map[bool]string{true: "worker pool", false: "poller"}[pool], func(t *testing.T) {
+			sys, err := actors.Start(actors.WithStallBudget(0))
+			if err != nil {
+				t.Fatal(err)
+			}
+			release := make(chan struct{})
+			blocked := make(chan struct{}, 1)
+			h := HandlerFunc(func(c *Connection, msg any) {
+				if _, ok := msg.(*messages.Received); ok {
+					blocked <- struct{}{}
+					<-release
+				}
+			})
+			var opts []ListenOption
+			if pool {
+				opts = append(opts, WithBlockingHandlers())
+			}
+			l, err := Serve(testCtx(t), sys, "127.0.0.1:0", h, opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			c, err := net.DialTimeout("tcp", l.Addr().String(), testTimeout)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			c.Write([]byte("block"))
+			<-blocked
+			ctx, cancel := context.WithTimeout(context.Background(), 200*time.Millisecond)
+			defer cancel()
+			start := time.Now()
+			err = sys.Stop(ctx)
+			took := time.Since(start)
+			close(release)
+			holder := map[bool]string{true: "worker(s) still running", false: "wait loop still running"}[pool]
+			if !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "tcp.conn") || !strings.Contains(err.Error(), holder) {
+				t.Fatalf("Stop = %v; want a deadline error naming the connection and %q", err, holder)
+			}
+			if took > 2*time.Second {
+				t.Fatalf("Stop took %v past its 200 ms deadline", took)
+			}
+			t.Log(err)
+			// Released, the connection ends: its peer reads end of stream.
+			c.SetDeadline(time.Now().Add(testTimeout))
+			if _, err := io.ReadAll(c); err != nil {
+				t.Fatalf("after release the connection did not end: %v", err)
+			}
+		})
 	}
 }
