@@ -1,11 +1,14 @@
 package tcp
 
 import (
+	"fmt"
+
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/socket"
 )
 
 // Handler is the behaviour of push-mode connections (Serve, StartService).
@@ -83,6 +86,35 @@ func (registered) Receive(*Connection, any) {}
 func ConnectionOf(ctx actor.Context) *Connection {
 	if a, ok := ctx.Actor().(*connActor); ok {
 		return &a.conn
+	}
+	return nil
+}
+
+// errNilHandler refuses a handler that could never handle anything.
+var errNilHandler = fmt.Errorf("%w: nil handler", socket.ErrInvalidArgument)
+
+// checkHandler refuses a nil handler, including the forms that wrap nil
+// (HandlerFunc(nil), PerConnection(nil), ActorHandler(nil), Register(nil)).
+func checkHandler(h Handler) error {
+	switch h := h.(type) {
+	case nil:
+		return errNilHandler
+	case HandlerFunc:
+		if h == nil {
+			return errNilHandler
+		}
+	case perConnection:
+		if h == nil {
+			return errNilHandler
+		}
+	case actorHandler:
+		if h == nil {
+			return errNilHandler
+		}
+	case registered:
+		if h.pid == nil {
+			return errNilHandler
+		}
 	}
 	return nil
 }

@@ -2,7 +2,6 @@ package tcp
 
 import (
 	"context"
-	"fmt"
 	"net"
 	"net/netip"
 	"time"
@@ -79,8 +78,8 @@ func Listen(ctx context.Context, sys *actors.System, addr string, opts ...Listen
 // WithFraming, WithBlockingHandlers, WithHandlerSupervisor. Closing the
 // listener closes only the listening socket: live connections go on.
 func Serve(ctx context.Context, sys *actors.System, addr string, handler Handler, opts ...ListenOption) (*Listener, error) {
-	if handler == nil {
-		return nil, &socket.OpError{Op: "listen", Err: fmt.Errorf("%w: nil handler", socket.ErrInvalidArgument)}
+	if err := checkHandler(handler); err != nil {
+		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
 	}
 	return listen(ctx, sys, addr, handler, opts, nil)
 }

@@ -22,6 +22,7 @@ import (
 
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/socket"
 )
 
 // rawEcho dials addr with Go's net, sends msg, half-closes at once and
@@ -486,6 +487,28 @@ func TestStopWithABlockedHandler(t *testing.T) {
 			c.SetDeadline(time.Now().Add(testTimeout))
 			if _, err := io.ReadAll(c); err != nil {
 				t.Fatalf("after release the connection did not end: %v", err)
+			}
+		})
+	}
+}
+
+// TestServeNilHandlers: Serve and StartService refuse a nil handler in
+// every form, naming the operation.
+func TestServeNilHandlers(t *testing.T) {
+	sys := newSystem(t)
+	for name, h := range map[string]Handler{
+		"nil":                nil,
+		"HandlerFunc(nil)":   HandlerFunc(nil),
+		"PerConnection(nil)": PerConnection(nil),
+		"ActorHandler(nil)":  ActorHandler(nil),
+		"Register(nil)":      Register(nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			if _, err := Serve(testCtx(t), sys, "127.0.0.1:0", h); !errors.Is(err, socket.ErrInvalidArgument) || !strings.Contains(err.Error(), "listen tcp: invalid argument: nil handler") {
+				t.Fatalf("Serve = %v; want listen tcp: invalid argument: nil handler", err)
+			}
+			if _, err := StartService(testCtx(t), sys, "127.0.0.1:0", h); !errors.Is(err, socket.ErrInvalidArgument) {
+				t.Fatalf("StartService = %v; want invalid argument", err)
 			}
 		})
 	}

@@ -27,8 +27,8 @@ type Service struct {
 // StartService starts a service on addr with handler per connection; opts
 // are Serve's.
 func StartService(ctx context.Context, sys *actors.System, addr string, handler Handler, opts ...ListenOption) (*Service, error) {
-	if handler == nil {
-		return nil, &socket.OpError{Op: "listen", Err: socket.ErrInvalidArgument}
+	if err := checkHandler(handler); err != nil {
+		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
 	}
 	cfg := listenConfig{opts: &messages.Options{ReuseAddr: true}}
 	for _, o := range opts {

@@ -1,9 +1,12 @@
 package udp
 
 import (
+	"fmt"
+
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/socket"
 )
 
 // Handler is the behaviour of a push-mode peer (Serve, StartService).
@@ -60,6 +63,31 @@ func (actorHandler) Receive(*Conn, any) {}
 func ConnOf(ctx actor.Context) *Conn {
 	if a, ok := ctx.Actor().(*peerActor); ok && a.push != nil {
 		return &a.conn
+	}
+	return nil
+}
+
+// errNilHandler refuses a handler that could never handle anything.
+var errNilHandler = fmt.Errorf("%w: nil handler", socket.ErrInvalidArgument)
+
+// checkHandler refuses a nil handler, including the forms that wrap nil
+// (HandlerFunc(nil), PerSocket(nil), ActorHandler(nil)).
+func checkHandler(h Handler) error {
+	switch h := h.(type) {
+	case nil:
+		return errNilHandler
+	case HandlerFunc:
+		if h == nil {
+			return errNilHandler
+		}
+	case perSocket:
+		if h == nil {
+			return errNilHandler
+		}
+	case actorHandler:
+		if h == nil {
+			return errNilHandler
+		}
 	}
 	return nil
 }

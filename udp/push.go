@@ -108,8 +108,8 @@ var errPushMode = fmt.Errorf("%w: push-mode peer delivers to its handler", socke
 // goes to WithHandlerSupervisor's strategy. The returned Peer is the
 // peer's handle (Close, Stats, LocalAddr); RecvFrom on it is refused.
 func Serve(ctx context.Context, sys *actors.System, addr string, h Handler, opts ...ServeOption) (*Peer, error) {
-	if h == nil {
-		return nil, &socket.OpError{Op: "serve", Net: "udp", Err: socket.ErrInvalidArgument}
+	if err := checkHandler(h); err != nil {
+		return nil, &socket.OpError{Op: "serve", Net: "udp", Err: err}
 	}
 	props, o := pushProps(sys, h, opts)
 	pid, err := sys.SpawnSocketActor(props)

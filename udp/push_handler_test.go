@@ -439,3 +439,25 @@ func TestConnSendQueue(t *testing.T) {
 		}
 	}
 }
+
+// TestServeNilHandlers: Serve and StartService refuse a nil handler in
+// every form, naming the operation.
+func TestServeNilHandlers(t *testing.T) {
+	sys := newSystem(t)
+	for name, h := range map[string]Handler{
+		"nil":               nil,
+		"HandlerFunc(nil)":  HandlerFunc(nil),
+		"PerSocket(nil)":    PerSocket(nil),
+		"ActorHandler(nil)": ActorHandler(nil),
+	} {
+		t.Run(name, func(t *testing.T) {
+			ctx := testkit.Context(t)
+			if _, err := Serve(ctx, sys, "127.0.0.1:0", h); !errors.Is(err, socket.ErrInvalidArgument) || !strings.Contains(err.Error(), "serve udp: invalid argument: nil handler") {
+				t.Fatalf("Serve = %v; want serve udp: invalid argument: nil handler", err)
+			}
+			if _, err := StartService(ctx, sys, "127.0.0.1:0", h); !errors.Is(err, socket.ErrInvalidArgument) {
+				t.Fatalf("StartService = %v; want invalid argument", err)
+			}
+		})
+	}
+}

@@ -35,8 +35,8 @@ type PeerRestarted struct {
 // behaviour (see Serve; PerSocket gives each new peer a fresh handler);
 // opts are Serve's.
 func StartService(ctx context.Context, sys *actors.System, addr string, h Handler, opts ...ServeOption) (*Service, error) {
-	if h == nil {
-		return nil, &socket.OpError{Op: "serve", Net: "udp", Err: socket.ErrInvalidArgument}
+	if err := checkHandler(h); err != nil {
+		return nil, &socket.OpError{Op: "serve", Net: "udp", Err: err}
 	}
 	if sys.Stopped() {
 		return nil, actors.ErrSystemStopped
