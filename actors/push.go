@@ -5,6 +5,8 @@ package actors
 // actor handler sees, and the loans of read buffers.
 
 import (
+	"fmt"
+	"runtime/debug"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -94,6 +96,8 @@ func (h *HandlerHost) failed(o HandlerOwner, reason, msg any) {
 		h.x.rs = actor.NewRestartStatistics()
 	}
 	ctx := o.HandlerContext()
+	ctx.Logger().Error("actornet: a push-mode handler panicked; its strategy decides what follows",
+		"pid", ctx.Self().String(), "reason", fmt.Sprint(reason), "message", fmt.Sprintf("%T", msg), "stack", string(debug.Stack()))
 	o.HandlerStrategy().HandleFailure(ctx.ActorSystem(), hostSupervisor{o: o, self: ctx.Self()}, ctx.Self(), h.x.rs, reason, msg)
 }
 

@@ -4,8 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
+	"os"
 	"runtime"
 	"sort"
 	"strings"
@@ -75,7 +75,9 @@ func WithFaultInjection() Option { return func(o *options) { o.faults = true } }
 func WithPollers(n int) Option { return func(o *options) { o.pollers = n } }
 
 // WithLogger sets the logger of the actor system. By default it logs only
-// errors, so that starting a system prints nothing.
+// errors, to standard error, so that starting a system prints nothing: a
+// push-mode handler that panics (with its stack), a handler that stalls
+// its poller.
 func WithLogger(l *slog.Logger) Option { return func(o *options) { o.logger = l } }
 
 // Start starts an actor system and its pollers.
@@ -88,7 +90,7 @@ func Start(opts ...Option) (*System, error) {
 		o.pollers = runtime.GOMAXPROCS(0)
 	}
 	if o.logger == nil {
-		o.logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+		o.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
 	logger := o.logger
 	as := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))

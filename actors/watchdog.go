@@ -41,13 +41,16 @@ type Stalled struct {
 	After time.Duration
 }
 
-// watchdog samples every poller each budget: a poller seen delivering the
-// same Ready, with no delivery since, at two samples in a row has held one
-// actor for at least a budget. The data path pays two atomic stores per
-// delivery (poller.Busy); an idle system, one timer per budget.
+// watchdog samples every poller each half budget: a poller seen
+// delivering the same Ready, with no delivery since, at three samples in a
+// row has held one actor for at least a budget, so a stall is caught
+// between one and one and a half budgets after it began. The data path
+// pays two atomic stores per delivery (poller.Busy); an idle system, one
+// timer every half budget.
 type watchdog struct {
 	sys     *System
-	every   time.Duration
+	every   time.Duration // half the budget
+	budget  time.Duration
 	mu      sync.Mutex
 	timer   *time.Timer
 	stopped bool
@@ -55,19 +58,20 @@ type watchdog struct {
 }
 
 type busySample struct {
-	reg   *poller.Registration
-	count uint64
-	moved bool
+	reg     *poller.Registration
+	count   uint64
+	repeats int // later samples that saw the same delivery
+	moved   bool
 }
 
 func startWatchdog(s *System, every time.Duration) *watchdog {
-	w := &watchdog{sys: s, every: every, last: make([]busySample, len(s.pollers))}
+	w := &watchdog{sys: s, every: every / 2, budget: every, last: make([]busySample, len(s.pollers))}
 	if every <= 0 {
 		w.stopped = true
 		return w
 	}
 	w.mu.Lock()
-	w.timer = time.AfterFunc(every, w.check)
+	w.timer = time.AfterFunc(w.every, w.check)
 	w.mu.Unlock()
 	return w
 }
@@ -94,9 +98,9 @@ func (w *watchdog) check() {
 			*prev = busySample{reg: reg, count: n}
 			continue
 		}
-		if !prev.moved {
+		if prev.repeats++; prev.repeats >= 2 && !prev.moved {
 			prev.moved = true
-			w.sys.stalled(i, reg.PID(), w.every)
+			w.sys.stalled(i, reg.PID(), w.budget)
 			p.Handoff() // a new loop serves the poller's other sockets meanwhile
 		}
 	}
@@ -113,7 +117,7 @@ func (s *System) stalled(pollerIndex int, pid *actor.PID, budget time.Duration) 
 	}
 	t.core.counts.Stalls.Add(1)
 	t.core.mb.runOn(s.dispatcher)
-	s.Actors.Logger().Warn("actornet: a socket actor blocked its poller; it runs on the worker pool from now on (a blocking push-mode handler? use WithBlockingHandlers)",
+	s.Actors.Logger().Error("actornet: a socket actor blocked its poller; it runs on the worker pool from now on (a blocking push-mode handler? use WithBlockingHandlers)",
 		"pid", pid.String(), "kind", t.key.Kind, "service", t.key.Service, "budget", budget)
 	s.Actors.EventStream.Publish(&Stalled{Poller: pollerIndex, Socket: pid, Kind: t.key.Kind, Service: t.key.Service, After: budget})
 }

@@ -372,9 +372,11 @@ func TestServeStallWatchdog(t *testing.T) {
 	stuck := dial(t, sys, l.Addr().String())
 	stuck.Send(ctx, []byte("block"), time.Second)
 	<-blocked
+	since := time.Now()
 	var s *actors.Stalled
 	select {
 	case s = <-stalls:
+		t.Logf("Stalled %v after the handler blocked (budget 20 ms)", time.Since(since))
 	case <-time.After(testTimeout):
 		close(release)
 		t.Fatal("no Stalled event while a handler blocked its poller")
