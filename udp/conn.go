@@ -63,7 +63,8 @@ const (
 // SendTo sends one datagram to to: at once, or, when the kernel's buffer
 // is full, from a queue bounded by WithSendQueue (a copy of p is queued,
 // so p may be a Datagram's lent Data or a buffer the caller reuses). An
-// empty p sends nothing, as Peer.SendTo. It refuses, with an error naming
+// empty p sends an empty datagram, as Go's net does. It refuses, with an
+// error naming
 // "sendto": an invalid address or one of the other family
 // (socket.ErrInvalidAddress), a p longer than 65,507 bytes to an IPv4
 // address or 65,527 to an IPv6 one (EMSGSIZE), a full queue (EAGAIN), a
@@ -155,8 +156,6 @@ func (a *peerActor) sendFromHandler(to netip.AddrPort, p []byte) error {
 		return a.opError("sendto", to, socket.ErrInvalidAddress)
 	case len(p) > limit:
 		return a.opError("sendto", to, unix.EMSGSIZE)
-	case len(p) == 0:
-		return nil
 	}
 	if len(a.sends) == 0 {
 		// Nothing queued: send at once; only EAGAIN queues the datagram.

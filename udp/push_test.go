@@ -270,3 +270,25 @@ func TestServePushHandlerClose(t *testing.T) {
 		})
 	}
 }
+
+// TestServePushEmptyDatagram: an empty datagram is a datagram: the handler
+// gets it, and an empty SendTo sends one back (as Go's net does).
+func TestServePushEmptyDatagram(t *testing.T) {
+	forEachFamily(t, func(t *testing.T, addr string) {
+		sys := newSystem(t)
+		srv := serve(t, sys, addr, echo)
+		c, err := net.DialUDP("udp", nil, net.UDPAddrFromAddrPort(srv.LocalAddr()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.SetDeadline(time.Now().Add(testTimeout))
+		if _, err := c.Write(nil); err != nil {
+			t.Fatal(err)
+		}
+		buf := make([]byte, 16)
+		if n, err := c.Read(buf); err != nil || n != 0 {
+			t.Fatalf("echo of an empty datagram: %d bytes, %v; want an empty datagram", n, err)
+		}
+	})
+}
