@@ -24,7 +24,8 @@ func WithStallBudget(d time.Duration) Option {
 	return func(o *options) { o.stall, o.stallSet = d, true }
 }
 
-// Stalled is published on the actor system's event stream when a socket
+// Stalled is published (as *Stalled) on the actor system's event stream
+// when a socket
 // actor has held its poller's goroutine for longer than the stall budget
 // on one readiness (its handler blocks). The poller hands its wait loop
 // to a new goroutine, so its other sockets are served again at once, and

@@ -119,7 +119,8 @@ func (d *lengthDecoder) feed(p []byte, emit func([]byte)) error {
 
 // Lines frames messages as lines ending in '\n' (a trailing '\r' is
 // kept), of at most max bytes before the newline. Received carries the
-// line without its '\n'; each Write gets one appended.
+// line without its '\n'; each Write gets one appended. A last line with
+// no '\n' when the peer half-closes is not delivered: it is not a line.
 func Lines(max int) (Framing, error) {
 	if max <= 0 {
 		return nil, fmt.Errorf("%w: max line %d", socket.ErrInvalidArgument, max)

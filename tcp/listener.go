@@ -23,7 +23,9 @@ type Listener struct {
 	addr netip.AddrPort
 }
 
-// ListenOption configures Listen.
+// ListenOption configures Listen, Serve and StartService. The push-mode
+// options (WithReadCredit, WithFraming, WithBlockingHandlers...) apply to
+// Serve and StartService only; Listen ignores them.
 type ListenOption func(*listenConfig)
 
 type listenConfig struct {

@@ -43,7 +43,8 @@ type listenerActor struct {
 	paused    bool
 }
 
-// AcceptFailed is published on the actor system's event stream when a
+// AcceptFailed is published (as *AcceptFailed) on the actor system's
+// event stream when a
 // push-mode listener's accept fails (EMFILE, ENFILE...) and it pauses for
 // Backoff before it tries again.
 type AcceptFailed struct {

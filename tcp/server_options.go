@@ -95,10 +95,12 @@ func WithReadSize(n int) ListenOption {
 	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.readSize = max(n, 1) }) }
 }
 
-// WithWriteQueue bounds a push-mode connection's write queue: a Write that
-// would take it past limit bytes is refused (WriteFailed, would_block);
-// the handler gets WriteQueueFilled above high and WriteQueueDrained back
-// at low. Defaults DefaultWriteQueue, DefaultWriteHigh, DefaultWriteLow.
+// WithWriteQueue bounds a push-mode connection's write queue: a write that
+// would take it past limit bytes is refused (Connection.Write returns
+// EAGAIN; a Write message gets WriteFailed, would_block). Above high the
+// connection stops reading and the handler gets WriteQueueFilled; at low
+// it reads again and the handler gets WriteQueueDrained. Defaults
+// DefaultWriteQueue, DefaultWriteHigh, DefaultWriteLow.
 func WithWriteQueue(limit, high, low int) ListenOption {
 	return func(c *listenConfig) {
 		c.server(func(s *serverConfig) {

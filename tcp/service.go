@@ -88,7 +88,8 @@ func (s *Service) Stop(ctx context.Context, grace time.Duration) (*messages.Drai
 	return res, s.sys.Root().StopFuture(s.pid).Wait()
 }
 
-// ListenerRestarted is published on the actor system's event stream when a
+// ListenerRestarted is published (as *ListenerRestarted) on the actor
+// system's event stream when a
 // service replaces a crashed listener.
 type ListenerRestarted struct {
 	Service, Old, New *actor.PID

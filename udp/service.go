@@ -24,7 +24,8 @@ type Service struct {
 	pid *actor.PID
 }
 
-// PeerRestarted is published on the actor system's event stream when a
+// PeerRestarted is published (as *PeerRestarted) on the actor system's
+// event stream when a
 // service replaces a dead peer.
 type PeerRestarted struct {
 	Service, Old, New *actor.PID
