@@ -24,7 +24,10 @@ type Connection struct {
 
 // ErrOutsideHandler is returned by a Connection method called while the
 // connection's handler is not running: the handle belongs to the
-// connection's actor. Send the connection a message instead.
+// connection's actor. Send the connection a message instead. The check is
+// a guard, not a lock: a Connection used from another goroutine while
+// its handler runs is a data race (go test -race reports it), not an
+// error.
 var ErrOutsideHandler = errors.New("tcp: Connection used outside its handler (send its PID a message instead)")
 
 func (c *Connection) check(op string) error {

@@ -25,7 +25,9 @@ type Conn struct {
 
 // ErrOutsideHandler is returned by a Conn method called while the peer's
 // handler is not running: the handle belongs to the peer's actor. Send the
-// peer a message instead.
+// peer a message instead. The check is a guard, not a lock: a Conn used
+// from another goroutine while its handler runs is a data race (go test
+// -race reports it), not an error.
 var ErrOutsideHandler = errors.New("udp: Conn used outside its handler (send its PID a message instead)")
 
 func (c *Conn) check(op string, to netip.AddrPort) error {
