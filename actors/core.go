@@ -43,10 +43,17 @@ type Core struct {
 	// parked: the actor starts on its poller (Park, SpawnParked);
 	// parkFailed: its socket could not be handed to one.
 	parked, parkFailed bool
+	// handlers: the actor runs user code (RunsHandlers).
+	handlers bool
 	// parkedReg is the registration SpawnParked made, until the first
 	// Ready brings it to the actor.
 	parkedReg atomic.Pointer[poller.Registration]
 }
+
+// RunsHandlers marks the actor as one that runs user code (a push-mode
+// handler): the stall watchdog watches only those. Call it while building
+// the actor.
+func (c *Core) RunsHandlers() { c.handlers = true }
 
 // Park makes the actor start on its poller's goroutine instead of its
 // spawner's: spawned with System.SpawnParked, it holds its Started (and

@@ -101,24 +101,28 @@ func (w *watchdog) check() {
 		}
 		if prev.repeats++; prev.repeats >= 2 && !prev.moved {
 			prev.moved = true
-			w.sys.stalled(i, reg.PID(), w.budget)
-			p.Handoff() // a new loop serves the poller's other sockets meanwhile
+			if w.sys.stalled(i, reg.PID(), w.budget) {
+				p.Handoff() // a new loop serves the poller's other sockets meanwhile
+			}
 		}
 	}
 	w.timer.Reset(w.every)
 }
 
-// stalled moves the actor at pid to the worker pool, counts it and says so.
-func (s *System) stalled(pollerIndex int, pid *actor.PID, budget time.Duration) {
+// stalled moves the actor at pid to the worker pool, counts it and says
+// so; it reports false for an actor that runs no user code (a listener's
+// long accept burst is not a stall).
+func (s *System) stalled(pollerIndex int, pid *actor.PID, budget time.Duration) bool {
 	s.mu.Lock()
 	t, ok := s.sockets[pid]
 	s.mu.Unlock()
-	if !ok || t.core.mb == nil {
-		return
+	if !ok || t.core.mb == nil || !t.core.handlers {
+		return false
 	}
 	t.core.counts.Stalls.Add(1)
 	t.core.mb.runOn(s.dispatcher)
 	s.Actors.Logger().Error("actornet: a socket actor blocked its poller; it runs on the worker pool from now on (a blocking push-mode handler? use WithBlockingHandlers)",
 		"pid", pid.String(), "kind", t.key.Kind, "service", t.key.Service, "budget", budget)
 	s.Actors.EventStream.Publish(&Stalled{Poller: pollerIndex, Socket: pid, Kind: t.key.Kind, Service: t.key.Service, After: budget})
+	return true
 }

@@ -21,6 +21,17 @@ func StatusOf(op, network string, addr netip.AddrPort, err error) *Status {
 		st.Addr = NewEndpoint(addr)
 	}
 	st.Code, st.Errno = Classify(err)
+	var ae *socket.AddrError
+	var he *socket.HostError
+	var de *net.DNSError
+	switch {
+	case errors.As(err, &ae):
+		st.Address, st.Detail = ae.Addr, ae.Reason
+	case errors.As(err, &he):
+		st.Address, st.Detail = he.Host, he.Reason
+	case errors.As(err, &de):
+		st.Address, st.Detail = de.Name, de.Err
+	}
 	return st
 }
 
@@ -33,7 +44,10 @@ func Classify(err error) (IOStatus, int32) {
 	if errors.As(err, &errno) {
 		return classifyErrno(errno), int32(errno)
 	}
+	var de *net.DNSError
 	switch {
+	case errors.Is(err, socket.ErrNoSuchHost), errors.As(err, &de) && !de.IsTimeout:
+		return IOStatus_IO_STATUS_NO_SUCH_HOST, 0
 	case errors.Is(err, net.ErrClosed):
 		return IOStatus_IO_STATUS_CLOSED, 0
 	case errors.Is(err, io.EOF):
@@ -91,6 +105,7 @@ var causes = map[IOStatus]error{
 	IOStatus_IO_STATUS_INVALID_ARGUMENT:   socket.ErrInvalidArgument,
 	IOStatus_IO_STATUS_TRUNCATED:          socket.ErrTruncated,
 	IOStatus_IO_STATUS_INVALID_ADDRESS:    socket.ErrInvalidAddress,
+	IOStatus_IO_STATUS_NO_SUCH_HOST:       socket.ErrNoSuchHost,
 }
 
 // Err converts the status to a Go error: nil for IO_STATUS_OK, otherwise a
@@ -108,6 +123,10 @@ func (s *Status) Err() error {
 		cause = os.ErrDeadlineExceeded
 	case s.Errno != 0:
 		cause = syscall.Errno(s.Errno)
+	case s.Code == IOStatus_IO_STATUS_INVALID_ADDRESS && s.Detail != "":
+		cause = &socket.AddrError{Addr: s.Address, Reason: s.Detail}
+	case s.Code == IOStatus_IO_STATUS_NO_SUCH_HOST && s.Detail != "":
+		cause = &socket.HostError{Host: s.Address, Reason: s.Detail}
 	default:
 		cause = causes[s.Code]
 		if cause == nil {

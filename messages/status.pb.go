@@ -100,6 +100,9 @@ const (
 	// (port 0 to connect to, port over 65535, wrong family). A kind of
 	// invalid_argument: Go errors match both.
 	IOStatus_IO_STATUS_INVALID_ADDRESS IOStatus = 14
+	// no_such_host: a name did not resolve (not an invalid address: the
+	// address was well formed).
+	IOStatus_IO_STATUS_NO_SUCH_HOST IOStatus = 15
 )
 
 // Enum value maps for IOStatus.
@@ -120,6 +123,7 @@ var (
 		12: "IO_STATUS_INVALID_ARGUMENT",
 		13: "IO_STATUS_TRUNCATED",
 		14: "IO_STATUS_INVALID_ADDRESS",
+		15: "IO_STATUS_NO_SUCH_HOST",
 	}
 	IOStatus_value = map[string]int32{
 		"IO_STATUS_OK":                 0,
@@ -137,6 +141,7 @@ var (
 		"IO_STATUS_INVALID_ARGUMENT":   12,
 		"IO_STATUS_TRUNCATED":          13,
 		"IO_STATUS_INVALID_ADDRESS":    14,
+		"IO_STATUS_NO_SUCH_HOST":       15,
 	}
 )
 
@@ -471,7 +476,13 @@ type Status struct {
 	// net is "tcp4", "tcp6", "udp4", "udp6" or empty.
 	Net string `protobuf:"bytes,4,opt,name=net,proto3" json:"net,omitempty"`
 	// addr is the endpoint involved, when there is one.
-	Addr          *Endpoint `protobuf:"bytes,5,opt,name=addr,proto3" json:"addr,omitempty"`
+	Addr *Endpoint `protobuf:"bytes,5,opt,name=addr,proto3" json:"addr,omitempty"`
+	// address is the address as the caller wrote it, when it did not parse
+	// or resolve ("127.0.0.1", "localhost:99999").
+	Address string `protobuf:"bytes,6,opt,name=address,proto3" json:"address,omitempty"`
+	// detail says what was wrong with it, in words ("missing port in
+	// address", "invalid port", "no such host").
+	Detail        string `protobuf:"bytes,7,opt,name=detail,proto3" json:"detail,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -541,6 +552,20 @@ func (x *Status) GetAddr() *Endpoint {
 	return nil
 }
 
+func (x *Status) GetAddress() string {
+	if x != nil {
+		return x.Address
+	}
+	return ""
+}
+
+func (x *Status) GetDetail() string {
+	if x != nil {
+		return x.Detail
+	}
+	return ""
+}
+
 var File_status_proto protoreflect.FileDescriptor
 
 const file_status_proto_rawDesc = "" +
@@ -552,17 +577,19 @@ const file_status_proto_rawDesc = "" +
 	"\x04zone\x18\x03 \x01(\tR\x04zone\"/\n" +
 	"\x03Ref\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x0e\n" +
-	"\x02id\x18\x02 \x01(\tR\x02id\"\xa2\x01\n" +
+	"\x02id\x18\x02 \x01(\tR\x02id\"\xd4\x01\n" +
 	"\x06Status\x12/\n" +
 	"\x04code\x18\x01 \x01(\x0e2\x1b.actornet.messages.IOStatusR\x04code\x12\x14\n" +
 	"\x05errno\x18\x02 \x01(\x05R\x05errno\x12\x0e\n" +
 	"\x02op\x18\x03 \x01(\tR\x02op\x12\x10\n" +
 	"\x03net\x18\x04 \x01(\tR\x03net\x12/\n" +
-	"\x04addr\x18\x05 \x01(\v2\x1b.actornet.messages.EndpointR\x04addr*B\n" +
+	"\x04addr\x18\x05 \x01(\v2\x1b.actornet.messages.EndpointR\x04addr\x12\x18\n" +
+	"\aaddress\x18\x06 \x01(\tR\aaddress\x12\x16\n" +
+	"\x06detail\x18\a \x01(\tR\x06detail*B\n" +
 	"\x06Domain\x12\x16\n" +
 	"\x12DOMAIN_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vDOMAIN_IPV4\x10\x01\x12\x0f\n" +
-	"\vDOMAIN_IPV6\x10\x02*\x99\x03\n" +
+	"\vDOMAIN_IPV6\x10\x02*\xb5\x03\n" +
 	"\bIOStatus\x12\x10\n" +
 	"\fIO_STATUS_OK\x10\x00\x12\x14\n" +
 	"\x10IO_STATUS_CLOSED\x10\x01\x12\x1e\n" +
@@ -579,7 +606,8 @@ const file_status_proto_rawDesc = "" +
 	"\rIO_STATUS_EOF\x10\v\x12\x1e\n" +
 	"\x1aIO_STATUS_INVALID_ARGUMENT\x10\f\x12\x17\n" +
 	"\x13IO_STATUS_TRUNCATED\x10\r\x12\x1d\n" +
-	"\x19IO_STATUS_INVALID_ADDRESS\x10\x0e*^\n" +
+	"\x19IO_STATUS_INVALID_ADDRESS\x10\x0e\x12\x1a\n" +
+	"\x16IO_STATUS_NO_SUCH_HOST\x10\x0f*^\n" +
 	"\x06PollOp\x12\x17\n" +
 	"\x13POLL_OP_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fPOLL_OP_READ\x10\x01\x12\x11\n" +

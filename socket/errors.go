@@ -3,8 +3,11 @@ package socket
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
+	"strconv"
+	"strings"
 )
 
 // Sentinel errors of actornet. Closed sockets report net.ErrClosed and
@@ -23,6 +26,8 @@ var (
 	// ErrInvalidAddress: an address that cannot be used for the operation.
 	// It wraps ErrInvalidArgument.
 	ErrInvalidAddress = fmt.Errorf("invalid address (%w)", ErrInvalidArgument)
+	// ErrNoSuchHost: a name did not resolve.
+	ErrNoSuchHost = errors.New("no such host")
 	// ErrUnexpectedReply: an actor answered with a message of the wrong type.
 	ErrUnexpectedReply = errors.New("unexpected reply")
 )
@@ -68,3 +73,70 @@ func (e *OpError) Timeout() bool { return errors.Is(e.Err, os.ErrDeadlineExceede
 
 // Temporary is part of net.Error; like Go's net it reports Timeout.
 func (e *OpError) Temporary() bool { return e.Timeout() }
+
+// AddrError is an address that does not parse or cannot be used, with the
+// reason, as Go's net.AddrError: "address localhost:99999: invalid port".
+// It matches errors.Is with ErrInvalidAddress (and so ErrInvalidArgument).
+type AddrError struct {
+	// Addr is the address as written.
+	Addr string
+	// Reason says what is wrong with it.
+	Reason string
+}
+
+func (e *AddrError) Error() string {
+	if e.Addr == "" {
+		return e.Reason
+	}
+	return "address " + e.Addr + ": " + e.Reason
+}
+
+// Unwrap returns ErrInvalidAddress.
+func (e *AddrError) Unwrap() error { return ErrInvalidAddress }
+
+// HostError is a name that did not resolve: "lookup nonexistent.invalid:
+// no such host". It matches errors.Is with ErrNoSuchHost, not with
+// ErrInvalidAddress: the address was well formed.
+type HostError struct {
+	Host string
+	// Reason is the resolver's word for it.
+	Reason string
+}
+
+func (e *HostError) Error() string {
+	return "lookup " + e.Host + ": " + e.Reason
+}
+
+// Unwrap returns ErrNoSuchHost.
+func (e *HostError) Unwrap() error { return ErrNoSuchHost }
+
+// ParseHostPort splits "host:port" as a dial or listen address: the port
+// is a number from 0 to 65535, the host an IP literal (ip set), a name
+// (ip invalid) or empty. Errors are *AddrError naming what is wrong, as
+// Go's net says it ("missing port in address", "invalid port", "invalid
+// IP address"). It looks nothing up.
+func ParseHostPort(addr string) (host string, ip netip.Addr, port uint16, err error) {
+	if addr == "" {
+		return "", netip.Addr{}, 0, &AddrError{Addr: addr, Reason: "missing address"}
+	}
+	h, p, err := net.SplitHostPort(addr)
+	if err != nil {
+		var ae *net.AddrError
+		if errors.As(err, &ae) {
+			return "", netip.Addr{}, 0, &AddrError{Addr: addr, Reason: ae.Err}
+		}
+		return "", netip.Addr{}, 0, &AddrError{Addr: addr, Reason: err.Error()}
+	}
+	n, perr := strconv.ParseUint(p, 10, 16)
+	if perr != nil {
+		return "", netip.Addr{}, 0, &AddrError{Addr: addr, Reason: "invalid port"}
+	}
+	if a, err := netip.ParseAddr(h); err == nil {
+		ip = a
+	} else if strings.Trim(h, "0123456789.") == "" && h != "" {
+		// All digits and dots, but not an IPv4 address: a bad IP, not a
+		// name to look up.
+		return "", netip.Addr{}, 0, &AddrError{Addr: addr, Reason: "invalid IP address"}
+	}
+	return h, ip, uint16(n), nil
+}

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/netip"
 	"os"
-	"strconv"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -42,6 +41,7 @@ type connector struct {
 // resolved is what a resolving goroutine sends back to its client actor.
 type resolved struct {
 	id    uint64
+	host  string
 	addrs []netip.Addr
 	port  uint16
 	err   error
@@ -89,18 +89,25 @@ func (a *clientActor) connect(cmd *messages.Connect, reply actors.Replier) {
 
 // parseAndDial dials a literal "ip:port" at once and resolves a name first.
 func (a *clientActor) parseAndDial(hostPort string, timeout time.Duration) {
-	if ap, err := netip.ParseAddrPort(hostPort); err == nil {
-		if ap.Port() == 0 || ap.Addr().IsUnspecified() {
-			a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, socket.ErrInvalidAddress, ap)
-			return
-		}
-		a.dial(ap)
-		return
+	invalid := func(reason string) {
+		a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, &socket.AddrError{Addr: hostPort, Reason: reason}, netip.AddrPort{})
 	}
-	host, portStr, err := net.SplitHostPort(hostPort)
-	port, perr := strconv.ParseUint(portStr, 10, 16)
-	if err != nil || perr != nil || port == 0 || host == "" {
-		a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, socket.ErrInvalidAddress, netip.AddrPort{})
+	host, ip, port, err := socket.ParseHostPort(hostPort)
+	switch {
+	case err != nil:
+		a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, err, netip.AddrPort{})
+		return
+	case host == "":
+		invalid("missing host")
+		return
+	case port == 0:
+		invalid("port 0: nothing listens there")
+		return
+	case ip.IsValid() && ip.IsUnspecified():
+		invalid("unspecified address: nothing to connect to")
+		return
+	case ip.IsValid():
+		a.dial(netip.AddrPortFrom(ip, port))
 		return
 	}
 	ctx, cancel := context.Background(), context.CancelFunc(func() {})
@@ -114,7 +121,7 @@ func (a *clientActor) parseAndDial(hostPort string, timeout time.Duration) {
 	root, self, id := a.core.System().Root(), a.core.Self(), c.id
 	go func() {
 		addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-		root.Send(self, &resolved{id: id, addrs: addrs, port: uint16(port), err: err})
+		root.Send(self, &resolved{id: id, host: host, addrs: addrs, port: port, err: err})
 	}()
 }
 
@@ -131,7 +138,11 @@ func (a *clientActor) onResolved(m *resolved) {
 			a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_TIMEOUT, os.ErrDeadlineExceeded, netip.AddrPort{})
 			return
 		}
-		a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, socket.ErrInvalidAddress, netip.AddrPort{})
+		reason := "no such host"
+		if dnsErr != nil && dnsErr.Err != "" {
+			reason = dnsErr.Err
+		}
+		a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_ERROR, &socket.HostError{Host: m.host, Reason: reason}, netip.AddrPort{})
 		return
 	}
 	a.dial(netip.AddrPortFrom(m.addrs[0].Unmap(), m.port))

@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -104,14 +105,16 @@ func TestConnectStatuses(t *testing.T) {
 		addr string
 		want messages.ConnectStatus
 		is   error
+		text string // the error names the address and the reason
 	}{
-		{name: "refused", addr: dead, want: messages.ConnectStatus_CONNECT_STATUS_REFUSED, is: syscall.ECONNREFUSED},
-		{name: "no port", addr: "127.0.0.1", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},
-		{name: "port zero", addr: "127.0.0.1:0", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},
-		{name: "port out of range", addr: "127.0.0.1:700000", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},
-		{name: "bad ip", addr: "256.1.1.1:80", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},
-		{name: "empty", addr: "", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},
-		{name: "unknown name", addr: "no-such-host.invalid:80", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument},
+		{name: "refused", addr: dead, want: messages.ConnectStatus_CONNECT_STATUS_REFUSED, is: syscall.ECONNREFUSED, text: "connect tcp4 " + dead},
+		{name: "no port", addr: "127.0.0.1", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidAddress, text: "connect tcp: address 127.0.0.1: missing port in address"},
+		{name: "port zero", addr: "127.0.0.1:0", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidAddress, text: "address 127.0.0.1:0: port 0"},
+		{name: "port out of range", addr: "127.0.0.1:700000", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidAddress, text: "address 127.0.0.1:700000: invalid port"},
+		{name: "bad port", addr: "[::1]:abc", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidAddress, text: "address [::1]:abc: invalid port"},
+		{name: "bad ip", addr: "256.1.1.1:80", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument, text: "address 256.1.1.1:80: invalid IP address"},
+		{name: "empty", addr: "", want: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, is: socket.ErrInvalidArgument, text: "connect tcp: missing address"},
+		{name: "unknown name", addr: "no-such-host.invalid:80", want: messages.ConnectStatus_CONNECT_STATUS_ERROR, is: socket.ErrNoSuchHost, text: "lookup no-such-host.invalid: no such host"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
@@ -121,8 +124,11 @@ func TestConnectStatuses(t *testing.T) {
 			}
 			defer c.Close(context.Background())
 			st, err := c.Connect(ctx, tt.addr, time.Second)
-			if st != tt.want || !errors.Is(err, tt.is) {
-				t.Fatalf("Connect(%q) = %v, %v; want %v wrapping %v", tt.addr, st, err, tt.want, tt.is)
+			if st != tt.want || !errors.Is(err, tt.is) || !strings.Contains(err.Error(), tt.text) {
+				t.Fatalf("Connect(%q) = %v, %v; want %v wrapping %v and saying %q", tt.addr, st, err, tt.want, tt.is, tt.text)
+			}
+			if tt.is == socket.ErrNoSuchHost && errors.Is(err, socket.ErrInvalidAddress) {
+				t.Fatalf("a name that does not resolve is not an invalid address: %v", err)
 			}
 			var oe *socket.OpError
 			if !errors.As(err, &oe) || oe.Op != "connect" {

@@ -104,6 +104,7 @@ var (
 // newConnActor builds the actor of an accepted connection.
 func newConnActor(c *actors.Core, cfg *serverConfig, remote netip.AddrPort, service string, live *atomic.Int64) (actors.SocketActor, actors.Hooks) {
 	c.SetKind("tcp.conn")
+	c.RunsHandlers()
 	c.SetService(service)
 	if cfg.blocking {
 		c.RunOnPool()

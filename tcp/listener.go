@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"context"
+	"errors"
 	"net"
 	"net/netip"
 	"time"
@@ -134,22 +135,20 @@ var errNotName = &socket.OpError{Op: "listen", Err: socket.ErrInvalidAddress}
 // resolveListen resolves a "host:port" whose host is a name; errNotName
 // means addr is not one (the actor parses literals itself).
 func resolveListen(ctx context.Context, addr string) (netip.AddrPort, error) {
-	host, portStr, err := net.SplitHostPort(addr)
-	if err != nil || host == "" {
-		return netip.AddrPort{}, errNotName
-	}
-	if _, err := netip.ParseAddr(host); err == nil {
-		return netip.AddrPort{}, errNotName
-	}
-	port, err := net.DefaultResolver.LookupPort(ctx, "tcp", portStr)
-	if err != nil {
-		return netip.AddrPort{}, &socket.OpError{Op: "listen", Err: socket.ErrInvalidAddress}
+	host, ip, port, err := socket.ParseHostPort(addr)
+	if err != nil || host == "" || ip.IsValid() {
+		return netip.AddrPort{}, errNotName // the actor parses it, and says what is wrong
 	}
 	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 	if err != nil || len(ips) == 0 {
-		return netip.AddrPort{}, &socket.OpError{Op: "listen", Err: socket.ErrInvalidAddress}
+		reason := "no such host"
+		var de *net.DNSError
+		if errors.As(err, &de) && de.Err != "" {
+			reason = de.Err
+		}
+		return netip.AddrPort{}, &socket.OpError{Op: "listen", Net: "tcp", Err: &socket.HostError{Host: host, Reason: reason}}
 	}
-	return netip.AddrPortFrom(ips[0].Unmap(), uint16(port)), nil
+	return netip.AddrPortFrom(ips[0].Unmap(), port), nil
 }
 
 // Addr returns the address the listener is bound to.

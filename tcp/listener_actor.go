@@ -283,14 +283,16 @@ func listenAddr(cmd *messages.Listen) (netip.AddrPort, error) {
 		return ap, nil
 	}
 	hp := cmd.GetHostPort()
-	if len(hp) > 0 && hp[0] == ':' {
-		hp = "[::]" + hp
+	host, ip, port, err := socket.ParseHostPort(hp)
+	switch {
+	case err != nil:
+		return netip.AddrPort{}, err
+	case host == "":
+		ip = netip.IPv6Unspecified() // ":port": every interface, IPv4 and IPv6
+	case !ip.IsValid():
+		return netip.AddrPort{}, &socket.AddrError{Addr: hp, Reason: "not an IP address (names are resolved by tcp.Listen and tcp.Serve)"}
 	}
-	ap, err := netip.ParseAddrPort(hp)
-	if err != nil {
-		return ap, socket.ErrInvalidAddress
-	}
-	return ap, nil
+	return netip.AddrPortFrom(ip, port), nil
 }
 
 func (a *listenerActor) open(ap netip.AddrPort, cmd *messages.Listen) error {

@@ -7,6 +7,7 @@ import (
 	"net"
 	"os"
 	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -147,18 +148,20 @@ func TestListenErrors(t *testing.T) {
 		name string
 		addr string
 		want error
+		text string
 	}{
-		{name: "address in use", addr: busy.Addr().String(), want: syscall.EADDRINUSE},
-		{name: "garbage", addr: "not an address", want: socket.ErrInvalidArgument},
-		{name: "bad port", addr: "127.0.0.1:999999", want: socket.ErrInvalidArgument},
-		{name: "unknown name", addr: "no-such-host.invalid:0", want: socket.ErrInvalidArgument},
+		{name: "address in use", addr: busy.Addr().String(), want: syscall.EADDRINUSE, text: "listen tcp4 " + busy.Addr().String()},
+		{name: "garbage", addr: "not an address", want: socket.ErrInvalidArgument, text: "address not an address: missing port in address"},
+		{name: "bad port", addr: "127.0.0.1:999999", want: socket.ErrInvalidAddress, text: "address 127.0.0.1:999999: invalid port"},
+		{name: "bad ip", addr: "999.1.1.1:80", want: socket.ErrInvalidAddress, text: "address 999.1.1.1:80: invalid IP address"},
+		{name: "unknown name", addr: "no-such-host.invalid:0", want: socket.ErrNoSuchHost, text: "lookup no-such-host.invalid: no such host"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			_, err := Listen(ctx, sys, tt.addr, WithReuseAddr(false))
 			var oe *socket.OpError
-			if !errors.Is(err, tt.want) || !errors.As(err, &oe) || oe.Op != "listen" {
-				t.Fatalf("Listen(%q) = %v; want a listen OpError wrapping %v", tt.addr, err, tt.want)
+			if !errors.Is(err, tt.want) || !errors.As(err, &oe) || oe.Op != "listen" || !strings.Contains(err.Error(), tt.text) {
+				t.Fatalf("Listen(%q) = %v; want a listen OpError wrapping %v and saying %q", tt.addr, err, tt.want, tt.text)
 			}
 		})
 	}

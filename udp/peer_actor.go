@@ -84,6 +84,7 @@ func newPeerActor(c *actors.Core, opts *messages.Options, push *serveConfig) *pe
 	a := &peerActor{core: c, opts: opts, push: push}
 	if push != nil {
 		a.conn.a = a
+		c.RunsHandlers()
 		if push.blocking {
 			c.RunOnPool()
 		}
@@ -270,11 +271,17 @@ func bindAddr(cmd *messages.Bind) (netip.AddrPort, error) {
 		}
 		return ap, nil
 	}
-	ap, err := netip.ParseAddrPort(cmd.GetHostPort())
-	if err != nil {
-		return ap, socket.ErrInvalidAddress
+	hp := cmd.GetHostPort()
+	host, ip, port, err := socket.ParseHostPort(hp)
+	switch {
+	case err != nil:
+		return netip.AddrPort{}, err
+	case host == "":
+		ip = netip.IPv6Unspecified() // ":port": every interface, IPv4 and IPv6, as tcp.Listen
+	case !ip.IsValid():
+		return netip.AddrPort{}, &socket.AddrError{Addr: hp, Reason: "not an IP address"}
 	}
-	return ap, nil
+	return netip.AddrPortFrom(ip, port), nil
 }
 
 func (a *peerActor) connect(cmd *messages.ConnectPeer) *messages.ConnectResult {

@@ -270,3 +270,33 @@ func TestPacketConnWithGoUDPConn(t *testing.T) {
 		}
 	})
 }
+
+// TestBindAddresses: ":0" binds every interface (as tcp.Listen does), and
+// a bad address is refused naming the address and the reason.
+func TestBindAddresses(t *testing.T) {
+	sys := newSystem(t)
+	ctx := testCtx(t)
+	p, err := Bind(ctx, sys, ":0")
+	if err != nil {
+		t.Fatalf("Bind(:0): %v", err)
+	}
+	defer p.Close(ctx)
+	c := bind(t, sys, "127.0.0.1:0")
+	to := netip.AddrPortFrom(netip.MustParseAddr("127.0.0.1"), p.LocalAddr().Port())
+	if _, err := c.SendTo(ctx, to, []byte("v4 to every interface"), time.Second); err != nil {
+		t.Fatal(err)
+	}
+	if d, err := p.RecvFrom(ctx, 64, testTimeout); err != nil || string(d.Data) != "v4 to every interface" {
+		t.Fatalf("RecvFrom on :0 = %v, %v", d, err)
+	}
+	for addr, text := range map[string]string{
+		"127.0.0.1":   "address 127.0.0.1: missing port in address",
+		"[::1]:abc":   "address [::1]:abc: invalid port",
+		"999.1.1.1:1": "address 999.1.1.1:1: invalid IP address",
+		"":            "bind udp: missing address",
+	} {
+		if _, err := Bind(ctx, sys, addr); !errors.Is(err, socket.ErrInvalidAddress) || !strings.Contains(err.Error(), text) {
+			t.Errorf("Bind(%q) = %v; want an invalid address saying %q", addr, err, text)
+		}
+	}
+}
