@@ -315,7 +315,12 @@ func (a *listenerActor) open(ap netip.AddrPort, cmd *messages.Listen) error {
 		return err
 	}
 	if sock.Domain() == socket.IPv6 && !opts.V6Only {
-		_ = sock.SetV6Only(false) // dual stack where the system default differs
+		// Dual stack where the system default differs; a socket that
+		// cannot be would silently serve IPv6 only, so say so instead.
+		if err := sock.SetV6Only(false); err != nil {
+			_ = sock.Close()
+			return err
+		}
 	}
 	if err := sock.Bind(ap); err != nil {
 		_ = sock.Close()
