@@ -1,6 +1,8 @@
 package actors
 
 import (
+	"context"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -20,3 +22,34 @@ var stoppingStrategy = actor.NewOneForOneStrategy(0, time.Second, StoppingDecide
 // parent restarts it anyway, so the invariant "stop, never restart" holds
 // under any strategy.
 func StoppingStrategy() actor.SupervisorStrategy { return stoppingStrategy }
+
+// StopWait tells a Stop caller that an actor has stopped: the actor calls
+// Close from its *actor.Stopped; the caller Waits with its context, and
+// leaves nothing waiting behind it when the context ends first (as
+// StopFuture(pid).Wait, with its own timeout, would).
+type StopWait struct {
+	ch   chan struct{}
+	once sync.Once
+}
+
+// NewStopWait returns an open StopWait.
+func NewStopWait() *StopWait { return &StopWait{ch: make(chan struct{})} }
+
+// Close marks the actor stopped; it is idempotent.
+func (w *StopWait) Close() { w.once.Do(func() { close(w.ch) }) }
+
+// Wait waits until Close or ctx ends, and returns ctx's error in the
+// second case.
+func (w *StopWait) Wait(ctx context.Context) error {
+	select {
+	case <-w.ch:
+		return nil
+	case <-ctx.Done():
+		select {
+		case <-w.ch:
+			return nil
+		default:
+		}
+		return ctx.Err()
+	}
+}

@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"context"
+	"fmt"
 	"net/netip"
 	"time"
 
@@ -20,8 +21,9 @@ import (
 // connection flushes its writes and closes, and those still open at the
 // grace deadline are aborted. A Service is safe for concurrent use.
 type Service struct {
-	sys *actors.System
-	pid *actor.PID
+	sys     *actors.System
+	pid     *actor.PID
+	stopped *actors.StopWait
 }
 
 // StartService starts a service on addr with handler per connection; opts
@@ -44,15 +46,17 @@ func StartService(ctx context.Context, sys *actors.System, addr string, handler 
 	if sys.Stopped() {
 		return nil, actors.ErrSystemStopped
 	}
-	props := actor.PropsFromProducer(func() actor.Actor { return &serviceActor{sys: sys, server: server} },
+	stopped := actors.NewStopWait()
+	props := actor.PropsFromProducer(func() actor.Actor { return &serviceActor{sys: sys, server: server, stopped: stopped} },
 		actor.WithSupervisor(actors.StoppingStrategy()))
-	s := &Service{sys: sys, pid: sys.Root().Spawn(props)}
+	s := &Service{sys: sys, pid: sys.Root().Spawn(props), stopped: stopped}
 	res, err := actors.Request[*messages.ListenResult](sys.Root(), s.pid, cmd).Wait(ctx)
 	if err == nil {
 		err = res.GetStatus().Err()
 	}
 	if err != nil {
-		_ = sys.Root().StopFuture(s.pid).Wait()
+		sys.Root().Stop(s.pid)
+		_ = s.stopped.Wait(ctx)
 		return nil, err
 	}
 	return s, nil
@@ -82,10 +86,14 @@ func (s *Service) Stop(ctx context.Context, grace time.Duration) (*messages.Drai
 		return nil, &socket.OpError{Op: "drain", Err: socket.ErrInvalidArgument}
 	}
 	res, err := actors.Request[*messages.Drained](s.sys.Root(), s.pid, &messages.Drain{GraceMs: ms}).Wait(ctx)
-	if err != nil {
-		return nil, err
+	s.sys.Root().Stop(s.pid)
+	if err == nil {
+		err = s.stopped.Wait(ctx)
 	}
-	return res, s.sys.Root().StopFuture(s.pid).Wait()
+	if err != nil {
+		return res, fmt.Errorf("tcp service did not stop: %w", err)
+	}
+	return res, nil
 }
 
 // ListenerRestarted is published (as *ListenerRestarted) on the actor
@@ -107,6 +115,7 @@ type serviceActor struct {
 	restarts uint64
 	conns    map[string]*actor.PID
 	draining *drain
+	stopped  *actors.StopWait
 }
 
 type drain struct {
@@ -134,6 +143,8 @@ func (a *serviceActor) Receive(ctx actor.Context) {
 		a.terminated(ctx, m.GetWho())
 	case drainDeadline:
 		a.abortRest(ctx)
+	case *actor.Stopped:
+		a.stopped.Close()
 	case *actor.Stopping:
 		if a.draining != nil {
 			actors.StopTimer(a.draining.timer)

@@ -2,8 +2,10 @@ package tcp
 
 import (
 	"bytes"
+	"context"
 	"errors"
 	"io"
+	"strings"
 	"syscall"
 	"testing"
 	"time"
@@ -117,5 +119,23 @@ func TestServiceDrain(t *testing.T) {
 	}
 	if !errors.Is(rerr, syscall.ECONNRESET) {
 		t.Fatalf("the stalled peer read %v; want a reset", rerr)
+	}
+}
+
+// TestServiceStopByItsDeadline: Stop with a context that has already
+// ended returns at once with an error that says the service did not stop
+// (wrapping ctx's error) and leaves nothing waiting: the service still
+// stops, and the leak check in TestMain finds no goroutine behind.
+func TestServiceStopByItsDeadline(t *testing.T) {
+	svc, target := startService(t, "127.0.0.1:0", HandlerFunc(echoing))
+	dial(t, svc.sys, target)
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	_, err := svc.Stop(ctx, time.Second)
+	if !errors.Is(err, context.Canceled) || !strings.Contains(err.Error(), "tcp service did not stop") {
+		t.Fatalf("Stop with an ended context = %v; want 'tcp service did not stop' wrapping context.Canceled", err)
+	}
+	if err := svc.stopped.Wait(testCtx(t)); err != nil {
+		t.Fatalf("the service did not stop afterwards: %v", err)
 	}
 }

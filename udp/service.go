@@ -2,6 +2,7 @@ package udp
 
 import (
 	"context"
+	"fmt"
 	"errors"
 	"net/netip"
 
@@ -20,8 +21,9 @@ import (
 // would drop them for a full buffer. Stop closes the peer and ends the
 // service. A Service is safe for concurrent use.
 type Service struct {
-	sys *actors.System
-	pid *actor.PID
+	sys     *actors.System
+	pid     *actor.PID
+	stopped *actors.StopWait
 }
 
 // PeerRestarted is published (as *PeerRestarted) on the actor system's
@@ -43,15 +45,17 @@ func StartService(ctx context.Context, sys *actors.System, addr string, h Handle
 		return nil, actors.ErrSystemStopped
 	}
 	peer, o := pushProps(sys, h, opts) // each spawn is a new peer; o goes with the first Bind
-	svc := actor.PropsFromProducer(func() actor.Actor { return &serviceActor{sys: sys, peer: peer} },
+	stopped := actors.NewStopWait()
+	svc := actor.PropsFromProducer(func() actor.Actor { return &serviceActor{sys: sys, peer: peer, stopped: stopped} },
 		actor.WithSupervisor(actors.StoppingStrategy()))
-	s := &Service{sys: sys, pid: sys.Root().Spawn(svc)}
+	s := &Service{sys: sys, pid: sys.Root().Spawn(svc), stopped: stopped}
 	res, err := actors.Request[*messages.BindResult](sys.Root(), s.pid, &messages.Bind{HostPort: addr, Options: o}).Wait(ctx)
 	if err == nil {
 		err = res.GetStatus().Err()
 	}
 	if err != nil {
-		_ = sys.Root().StopFuture(s.pid).Wait()
+		sys.Root().Stop(s.pid)
+		_ = s.stopped.Wait(ctx)
 		return nil, err
 	}
 	return s, nil
@@ -74,14 +78,11 @@ func (s *Service) Addr(ctx context.Context) (netip.AddrPort, error) {
 
 // Stop closes the peer and stops the service.
 func (s *Service) Stop(ctx context.Context) error {
-	done := make(chan struct{})
-	go func() { _ = s.sys.Root().StopFuture(s.pid).Wait(); close(done) }()
-	select {
-	case <-done:
-		return nil
-	case <-ctx.Done():
-		return ctx.Err()
+	s.sys.Root().Stop(s.pid)
+	if err := s.stopped.Wait(ctx); err != nil {
+		return fmt.Errorf("udp service did not stop: %w", err)
 	}
+	return nil
 }
 
 // serviceActor supervises the push-mode peer, its child.
@@ -94,6 +95,7 @@ type serviceActor struct {
 	local    netip.AddrPort
 	restarts uint64
 	stopping bool
+	stopped  *actors.StopWait
 }
 
 func (a *serviceActor) Receive(ctx actor.Context) {
@@ -103,6 +105,8 @@ func (a *serviceActor) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *actor.Stopping:
 		a.stopping = true
+	case *actor.Stopped:
+		a.stopped.Close()
 	case *actor.Terminated:
 		if !m.GetWho().Equal(a.pid) {
 			return
