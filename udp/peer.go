@@ -129,7 +129,7 @@ func request[T any](p *Peer, cmd proto.Message) *actors.Future[T] {
 }
 
 // SendToAsync sends one datagram, b, to to within timeout (0: none). An
-// empty b answers ok without sending; one longer than the family allows
+// empty b sends an empty datagram, as Go's net does; one longer than the family allows
 // (65,507 bytes to IPv4, 65,527 to IPv6) answers message_too_big.
 func (p *Peer) SendToAsync(to netip.AddrPort, b []byte, timeout time.Duration) *actors.Future[*messages.SendToResult] {
 	cmd := &messages.SendTo{Peer: messages.NewEndpoint(to), Data: b}

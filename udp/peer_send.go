@@ -18,9 +18,6 @@ import (
 func (a *peerActor) send(cmd proto.Message, to netip.AddrPort, data []byte, timeoutMS uint32, reply actors.Replier) {
 	op := messages.OpName(cmd)
 	switch {
-	case len(data) == 0:
-		reply.Reply(sendResult(cmd, a.status(op, to, nil), 0))
-		return
 	case len(data) > MaxDatagram:
 		reply.Reply(sendResult(cmd, a.status(op, to, unix.EMSGSIZE), 0))
 		return

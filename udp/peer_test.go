@@ -101,8 +101,13 @@ func TestSendEdgeCases(t *testing.T) {
 		sys := newSystem(t)
 		p := bind(t, sys, addr)
 		ctx := testCtx(t)
+		// An empty datagram is a datagram (as in Go's net): sent, and
+		// received as one, empty.
 		if n, err := p.SendTo(ctx, p.LocalAddr(), nil, time.Second); n != 0 || err != nil {
 			t.Fatalf("empty SendTo = %d, %v; want ok", n, err)
+		}
+		if d, err := p.RecvFrom(ctx, 64, testTimeout); err != nil || len(d.Data) != 0 || d.From.Port() != p.LocalAddr().Port() {
+			t.Fatalf("RecvFrom of an empty datagram = %+v, %v; want it, empty", d, err)
 		}
 		if _, err := p.SendTo(ctx, p.LocalAddr(), make([]byte, MaxDatagram+1), time.Second); !errors.Is(err, syscall.EMSGSIZE) {
 			t.Fatalf("oversize SendTo = %v; want message_too_big", err)
@@ -110,7 +115,7 @@ func TestSendEdgeCases(t *testing.T) {
 		if _, err := p.SendTo(ctx, netip.AddrPort{}, []byte("x"), time.Second); !errors.Is(err, socket.ErrInvalidArgument) {
 			t.Fatalf("SendTo no address = %v; want invalid argument", err)
 		}
-		// The empty datagram really was not sent: a receive times out.
+		// Nothing else was sent: a receive times out.
 		start := time.Now()
 		if _, err := p.RecvFrom(ctx, 64, 25*time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("RecvFrom = %v; want a timeout", err)

@@ -2,8 +2,8 @@ package udp
 
 import (
 	"context"
-	"fmt"
 	"errors"
+	"fmt"
 	"net/netip"
 
 	"github.com/asynkron/protoactor-go/actor"

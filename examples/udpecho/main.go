@@ -17,6 +17,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net/netip"
 	"os"
 	"os/signal"
 	"runtime/pprof"
@@ -64,8 +65,9 @@ func main() {
 }
 
 func run(cfg config, out io.Writer) error {
-	if cfg.conns < 1 || cfg.size < 1 || cfg.size > udp.MaxDatagram || cfg.duration <= 0 || cfg.wait <= 0 {
-		return fmt.Errorf("-conns, -duration and -wait must be positive and -size within 1..%d", udp.MaxDatagram)
+	limit := maxPayload(cfg.connect)
+	if cfg.conns < 1 || cfg.size < 1 || cfg.size > limit || cfg.duration <= 0 || cfg.wait <= 0 {
+		return fmt.Errorf("-conns, -duration and -wait must be positive and -size within 1..%d (the largest UDP payload to this address's family)", limit)
 	}
 	sys, err := actors.Start()
 	if err != nil {
@@ -126,4 +128,14 @@ func startServer(ctx context.Context, sys *actors.System, addr string, gonet boo
 		return nil, err
 	}
 	return &server{kind: "actornet push mode", addr: p.LocalAddr().String(), close: func() { _ = p.Close(context.Background()) }}, nil
+}
+
+// maxPayload is the largest UDP payload to addr's family: 65,527 bytes
+// to an IPv6 address, 65,507 to IPv4 (and to a name, or the default run's
+// 127.0.0.1).
+func maxPayload(addr string) int {
+	if ap, err := netip.ParseAddrPort(addr); err == nil && ap.Addr().Is6() && !ap.Addr().Is4In6() {
+		return 65527
+	}
+	return 65507
 }
