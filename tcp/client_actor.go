@@ -146,10 +146,9 @@ func (a *clientActor) recv(cmd proto.Message, reply actors.Replier, exact bool, 
 		reply.Reply(&messages.RecvResult{Status: a.status(op, a.rerr)})
 		return
 	}
+	// A RecvExact's buffer grows as bytes arrive (growExact): memory
+	// follows the data, never the size a caller asked for.
 	r := &readReq{id: a.core.NextID(), cmd: cmd, exact: exact, max: int(n), reply: reply}
-	if exact {
-		r.buf = make([]byte, n)
-	}
 	a.reads = append(a.reads, r)
 	if len(a.reads) == 1 {
 		a.core.Want(poller.Readable)
@@ -171,6 +170,9 @@ func (a *clientActor) serveReads() {
 		var p []byte
 		var sp *[]byte
 		if r.exact {
+			if r.got == len(r.buf) {
+				r.buf = growExact(r.buf, r.got, r.max)
+			}
 			p = r.buf[r.got:]
 		} else {
 			sp = scratch.Get().(*[]byte)
@@ -198,14 +200,22 @@ func (a *clientActor) serveReads() {
 		}
 		if r.exact {
 			r.got += n
-			if r.got == len(r.buf) {
-				a.popRead(&messages.RecvResult{Status: a.status("recvexact", nil), Data: r.buf})
+			if r.got == r.max {
+				a.popRead(&messages.RecvResult{Status: a.status("recvexact", nil), Data: r.buf[:r.got]})
 			}
 		}
 		if n < len(p) && !a.core.Registration().HungUp() {
 			return // drained: the next data brings a new edge
 		}
 	}
+}
+
+// growExact gives a RecvExact's buffer room for more: twice what it has,
+// at least 64 KiB, at most the size asked for.
+func growExact(buf []byte, got, want int) []byte {
+	nb := make([]byte, min(want, max(2*len(buf), 64<<10)))
+	copy(nb, buf[:got])
+	return nb
 }
 
 func (a *clientActor) popRead(res *messages.RecvResult) {

@@ -79,15 +79,16 @@ func getLength(b []byte) int {
 }
 
 type lengthDecoder struct {
-	f    lengthPrefixed
-	head []byte // prefix bytes so far
-	body []byte // payload so far, cap = its length
-	want int    // payload length, -1 while reading the prefix
+	f      lengthPrefixed
+	head   []byte // prefix bytes so far
+	body   []byte // payload so far: it grows with what arrives, never with the length announced
+	want   int    // payload length announced by the prefix
+	inBody bool
 }
 
 func (d *lengthDecoder) feed(p []byte, emit func([]byte)) error {
 	for len(p) > 0 {
-		if d.body == nil {
+		if !d.inBody {
 			take := min(d.f.size-len(d.head), len(p))
 			d.head = append(d.head, p[:take]...)
 			p = p[take:]
@@ -99,19 +100,19 @@ func (d *lengthDecoder) feed(p []byte, emit func([]byte)) error {
 			if n > d.f.max {
 				return ErrFrameTooLarge
 			}
-			d.body = make([]byte, 0, n)
 			if n == 0 {
-				emit(d.body)
-				d.body = nil
+				emit([]byte{})
 				continue
 			}
+			d.want, d.inBody = n, true
+			d.body = make([]byte, 0, min(n, max(len(p), 64)))
 		}
-		take := min(cap(d.body)-len(d.body), len(p))
+		take := min(d.want-len(d.body), len(p))
 		d.body = append(d.body, p[:take]...)
 		p = p[take:]
-		if len(d.body) == cap(d.body) {
+		if len(d.body) == d.want {
 			emit(d.body)
-			d.body = nil
+			d.body, d.inBody = nil, false
 		}
 	}
 	return nil
