@@ -332,6 +332,10 @@ func TestConnectionOutsideItsHandler(t *testing.T) {
 		t.Fatal(err)
 	}
 	err := c.Write([]byte("x"))
+	// And another request orders the actor's next run after that check.
+	if _, err := s.Info(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
 	if !errors.Is(err, ErrOutsideHandler) || !bytes.Contains([]byte(err.Error()), []byte("write")) {
 		t.Fatalf("Write outside the handler = %v; want ErrOutsideHandler naming write", err)
 	}
