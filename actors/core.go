@@ -281,6 +281,12 @@ func (c *Core) UpdateWants() {
 	}
 }
 
+// MaxPending bounds the requests of one kind (Recv, Send, Accept, Poll,
+// RecvFrom, SendTo...) a socket actor holds waiting at once; one more is
+// refused with socket.ErrTooManyPending. Remote callers are no exception:
+// memory follows what the socket does, not what callers ask.
+const MaxPending = 1024
+
 // Timeout converts a request's timeout_ms; 0 means none.
 func Timeout(ms uint32) time.Duration { return time.Duration(ms) * time.Millisecond }
 

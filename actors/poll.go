@@ -46,6 +46,10 @@ func (c *Core) poll(cmd *messages.Poll, reply Replier) {
 		c.UpdateWants()
 		return
 	}
+	if len(c.polls) >= MaxPending {
+		reply.Reply(&messages.PollResult{Status: messages.PollStatus_POLL_STATUS_ERROR, Error: c.Status("poll", socket.ErrTooManyPending)})
+		return
+	}
 	p := &pendingPoll{id: c.NextID(), op: op, reply: reply}
 	if t := cmd.GetTimeoutMs(); t > 0 {
 		p.timer = c.After(Timeout(t), p.id)

@@ -40,6 +40,9 @@ func Classify(err error) (IOStatus, int32) {
 	if err == nil {
 		return IOStatus_IO_STATUS_OK, 0
 	}
+	if errors.Is(err, socket.ErrTooManyPending) {
+		return IOStatus_IO_STATUS_TOO_MANY_PENDING, int32(syscall.EAGAIN)
+	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		return classifyErrno(errno), int32(errno)
@@ -106,6 +109,7 @@ var causes = map[IOStatus]error{
 	IOStatus_IO_STATUS_TRUNCATED:          socket.ErrTruncated,
 	IOStatus_IO_STATUS_INVALID_ADDRESS:    socket.ErrInvalidAddress,
 	IOStatus_IO_STATUS_NO_SUCH_HOST:       socket.ErrNoSuchHost,
+	IOStatus_IO_STATUS_TOO_MANY_PENDING:   socket.ErrTooManyPending,
 }
 
 // Err converts the status to a Go error: nil for IO_STATUS_OK, otherwise a
@@ -121,6 +125,8 @@ func (s *Status) Err() error {
 	switch {
 	case s.Code == IOStatus_IO_STATUS_TIMEOUT:
 		cause = os.ErrDeadlineExceeded
+	case s.Code == IOStatus_IO_STATUS_TOO_MANY_PENDING:
+		cause = socket.ErrTooManyPending
 	case s.Errno != 0:
 		cause = syscall.Errno(s.Errno)
 	case s.Code == IOStatus_IO_STATUS_INVALID_ADDRESS && s.Detail != "":

@@ -103,6 +103,9 @@ const (
 	// no_such_host: a name did not resolve (not an invalid address: the
 	// address was well formed).
 	IOStatus_IO_STATUS_NO_SUCH_HOST IOStatus = 15
+	// too_many_pending: the socket already holds as many pending requests
+	// of this kind as it allows (a kind of would_block).
+	IOStatus_IO_STATUS_TOO_MANY_PENDING IOStatus = 16
 )
 
 // Enum value maps for IOStatus.
@@ -124,6 +127,7 @@ var (
 		13: "IO_STATUS_TRUNCATED",
 		14: "IO_STATUS_INVALID_ADDRESS",
 		15: "IO_STATUS_NO_SUCH_HOST",
+		16: "IO_STATUS_TOO_MANY_PENDING",
 	}
 	IOStatus_value = map[string]int32{
 		"IO_STATUS_OK":                 0,
@@ -142,6 +146,7 @@ var (
 		"IO_STATUS_TRUNCATED":          13,
 		"IO_STATUS_INVALID_ADDRESS":    14,
 		"IO_STATUS_NO_SUCH_HOST":       15,
+		"IO_STATUS_TOO_MANY_PENDING":   16,
 	}
 )
 
@@ -589,7 +594,7 @@ const file_status_proto_rawDesc = "" +
 	"\x06Domain\x12\x16\n" +
 	"\x12DOMAIN_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vDOMAIN_IPV4\x10\x01\x12\x0f\n" +
-	"\vDOMAIN_IPV6\x10\x02*\xb5\x03\n" +
+	"\vDOMAIN_IPV6\x10\x02*\xd5\x03\n" +
 	"\bIOStatus\x12\x10\n" +
 	"\fIO_STATUS_OK\x10\x00\x12\x14\n" +
 	"\x10IO_STATUS_CLOSED\x10\x01\x12\x1e\n" +
@@ -607,7 +612,8 @@ const file_status_proto_rawDesc = "" +
 	"\x1aIO_STATUS_INVALID_ARGUMENT\x10\f\x12\x17\n" +
 	"\x13IO_STATUS_TRUNCATED\x10\r\x12\x1d\n" +
 	"\x19IO_STATUS_INVALID_ADDRESS\x10\x0e\x12\x1a\n" +
-	"\x16IO_STATUS_NO_SUCH_HOST\x10\x0f*^\n" +
+	"\x16IO_STATUS_NO_SUCH_HOST\x10\x0f\x12\x1e\n" +
+	"\x1aIO_STATUS_TOO_MANY_PENDING\x10\x10*^\n" +
 	"\x06PollOp\x12\x17\n" +
 	"\x13POLL_OP_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fPOLL_OP_READ\x10\x01\x12\x11\n" +

@@ -8,6 +8,7 @@ import (
 	"os"
 	"strconv"
 	"strings"
+	"syscall"
 )
 
 // Sentinel errors of actornet. Closed sockets report net.ErrClosed and
@@ -26,6 +27,9 @@ var (
 	// ErrInvalidAddress: an address that cannot be used for the operation.
 	// It wraps ErrInvalidArgument.
 	ErrInvalidAddress = fmt.Errorf("invalid address (%w)", ErrInvalidArgument)
+	// ErrTooManyPending: a socket already holds as many pending requests of
+	// a kind as it allows. It wraps EAGAIN.
+	ErrTooManyPending = fmt.Errorf("too many pending requests (%w)", syscall.EAGAIN)
 	// ErrNoSuchHost: a name did not resolve.
 	ErrNoSuchHost = errors.New("no such host")
 	// ErrUnexpectedReply: an actor answered with a message of the wrong type.

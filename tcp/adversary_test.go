@@ -5,8 +5,11 @@ package tcp
 
 import (
 	"encoding/binary"
+	"errors"
 	"net"
 	"runtime"
+	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -14,6 +17,7 @@ import (
 
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/socket"
 )
 
 // heapGrowth runs f and returns how much the live heap grew across it.
@@ -121,4 +125,49 @@ func TestLengthPrefixMemoryFollowsData(t *testing.T) {
 		t.Fatalf("the heap grew by %d bytes for %d prefixes announcing %d bytes each", growth, conns, frameMax)
 	}
 	t.Logf("%d connections announcing 1 MiB frames: heap growth %d bytes", conns, growth)
+}
+
+// TestPendingRequestsBounded: a socket holds at most actors.MaxPending
+// requests of a kind: the ones beyond are refused at once, with an error
+// that says so (and is EAGAIN); those within are answered when the socket
+// closes.
+func TestPendingRequestsBounded(t *testing.T) {
+	sys := newSystem(t)
+	addr := goServer(t, "127.0.0.1:0", func(c net.Conn) {
+		defer c.Close()
+		c.Read(make([]byte, 1)) // until the client closes
+	})
+	c := dial(t, sys, addr)
+	ctx := testCtx(t)
+	const extra = 16
+	var futures []*actors.Future[*messages.RecvResult]
+	for range actors.MaxPending + extra {
+		futures = append(futures, c.RecvAsync(16, 0))
+	}
+	refused := 0
+	for _, f := range futures[actors.MaxPending:] {
+		res, err := f.Wait(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := res.GetStatus().Err(); errors.Is(err, socket.ErrTooManyPending) && errors.Is(err, syscall.EAGAIN) && strings.Contains(err.Error(), "recv tcp") {
+			refused++
+		}
+	}
+	if refused != extra {
+		t.Fatalf("%d of the %d Recv beyond the bound refused as too many pending", refused, extra)
+	}
+	for _, f := range futures[:actors.MaxPending] {
+		if _, _, done := f.Result(); done {
+			t.Fatal("a Recv within the bound was answered before any data or close")
+		}
+	}
+	if err := c.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range futures[:actors.MaxPending] {
+		if _, err := f.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+	}
 }

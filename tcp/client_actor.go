@@ -15,6 +15,7 @@ import (
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
+	"github.com/actornet/actornet/socket"
 )
 
 // MaxRecv bounds the max of Recv and the n of RecvExact: a larger request
@@ -148,6 +149,10 @@ func (a *clientActor) recv(cmd proto.Message, reply actors.Replier, exact bool, 
 	}
 	// A RecvExact's buffer grows as bytes arrive (growExact): memory
 	// follows the data, never the size a caller asked for.
+	if len(a.reads) >= actors.MaxPending {
+		reply.Reply(&messages.RecvResult{Status: a.status(op, socket.ErrTooManyPending)})
+		return
+	}
 	r := &readReq{id: a.core.NextID(), cmd: cmd, exact: exact, max: int(n), reply: reply}
 	a.reads = append(a.reads, r)
 	if len(a.reads) == 1 {
@@ -252,6 +257,10 @@ func (a *clientActor) send(cmd *messages.Send, reply actors.Replier) {
 		return
 	case a.werr != nil:
 		reply.Reply(&messages.SendResult{Status: a.status("send", a.werr)})
+		return
+	}
+	if len(a.writes) >= actors.MaxPending {
+		reply.Reply(&messages.SendResult{Status: a.status("send", socket.ErrTooManyPending)})
 		return
 	}
 	w := &writeReq{id: a.core.NextID(), data: cmd.GetData(), reply: reply}

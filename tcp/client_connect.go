@@ -58,6 +58,11 @@ func (a *clientActor) connect(cmd *messages.Connect, reply actors.Replier) {
 		reply.Reply(c.result)
 		return
 	case connResolving, connConnecting:
+		if len(c.waiters) >= actors.MaxPending {
+			reply.Reply(&messages.ConnectResult{Status: messages.ConnectStatus_CONNECT_STATUS_ERROR,
+				Error: messages.StatusOf("connect", "tcp", netip.AddrPort{}, socket.ErrTooManyPending)})
+			return
+		}
 		c.waiters = append(c.waiters, reply)
 		return
 	}

@@ -353,6 +353,10 @@ func (a *listenerActor) accept(cmd *messages.Accept, reply actors.Replier) {
 		reply.Reply(&messages.AcceptResult{Status: messages.StatusOf("accept", "tcp", netip.AddrPort{}, unix.EINVAL)})
 		return
 	}
+	if len(a.accepts) >= actors.MaxPending {
+		reply.Reply(&messages.AcceptResult{Status: a.status("accept", socket.ErrTooManyPending)})
+		return
+	}
 	r := &acceptReq{id: a.core.NextID(), reply: reply}
 	a.accepts = append(a.accepts, r)
 	if len(a.accepts) == 1 {

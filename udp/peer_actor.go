@@ -323,6 +323,9 @@ func (a *peerActor) recv(cmd proto.Message, max int, timeoutMS uint32, reply act
 	case max <= 0 || max > MaxDatagram+1:
 		reply.Reply(recvResult(cmd, a.status(op, netip.AddrPort{}, socket.ErrInvalidArgument), nil, netip.AddrPort{}, 0))
 		return
+	case len(a.recvs) >= actors.MaxPending:
+		reply.Reply(recvResult(cmd, a.status(op, netip.AddrPort{}, socket.ErrTooManyPending), nil, netip.AddrPort{}, 0))
+		return
 	}
 	r := &recvReq{id: a.core.NextID(), cmd: cmd, max: max, reply: reply}
 	a.recvs = append(a.recvs, r)

@@ -53,6 +53,10 @@ func (a *peerActor) send(cmd proto.Message, to netip.AddrPort, data []byte, time
 			return
 		}
 	}
+	if len(a.sends) >= actors.MaxPending {
+		reply.Reply(sendResult(cmd, a.status(op, to, socket.ErrTooManyPending), 0))
+		return
+	}
 	r := &sendReq{id: a.core.NextID(), cmd: cmd, to: to, data: data, reply: reply}
 	a.sends = append(a.sends, r)
 	if len(a.sends) == 1 {
