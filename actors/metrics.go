@@ -28,6 +28,15 @@ type Counters struct {
 	Stalls atomic.Uint64
 }
 
+// OtherServices is the service of the group Metrics sums closed sockets
+// into once it keeps maxRetiredGroups groups of closed sockets: the groups
+// (and the OpenTelemetry attribute sets made of them) stay bounded however
+// many distinct addresses come and go.
+const OtherServices = "(other)"
+
+// maxRetiredGroups bounds the groups of closed sockets Metrics keeps.
+var maxRetiredGroups = 1024
+
 // MetricKey groups sockets in Metrics: by kind ("tcp.client", "tcp.conn",
 // "tcp.listener", "udp.peer", "socket") and by service, the local address
 // of the listener a socket belongs to ("" for sockets of no service).

@@ -221,9 +221,15 @@ func (s *System) untrack(pid *actor.PID) {
 	s.mu.Lock()
 	e, ok := s.sockets[pid]
 	if ok {
-		t := s.retired[e.key]
+		key := e.key
+		if _, ok := s.retired[key]; !ok && len(s.retired) >= maxRetiredGroups {
+			// Every short-lived UDP peer is a service of its own: past the
+			// bound, closed sockets of new services are summed together.
+			key.Service = OtherServices
+		}
+		t := s.retired[key]
 		t.add(&e.core.counts)
-		s.retired[e.key] = t
+		s.retired[key] = t
 	}
 	delete(s.sockets, pid)
 	if ok {
