@@ -25,7 +25,7 @@ func (s *Socket) Read(p []byte) (int, error) {
 			}
 			return 0, f
 		}
-		n, err := sysRead(s.fd, p)
+		n, err := unix.Read(s.fd, p)
 		if err == unix.EINTR {
 			continue
 		}
@@ -49,7 +49,7 @@ func (s *Socket) Write(p []byte) (int, error) {
 			}
 			return 0, f
 		}
-		n, err := sysSend(s.fd, p, unix.MSG_NOSIGNAL)
+		n, err := send(s.fd, p, unix.MSG_NOSIGNAL)
 		if err == unix.EINTR {
 			continue
 		}
@@ -98,7 +98,7 @@ func (s *Socket) RecvFrom(p []byte) (length int, from netip.AddrPort, err error)
 			}
 			return 0, netip.AddrPort{}, f
 		}
-		n, err := sysRecvFrom(s.fd, p, unix.MSG_TRUNC, &rsa)
+		n, err := recvFrom(s.fd, p, unix.MSG_TRUNC, &rsa)
 		if err == unix.EINTR {
 			continue
 		}

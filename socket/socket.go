@@ -117,7 +117,10 @@ func Open(d Domain, t Type) (*Socket, error) {
 	if t != Stream && t != Datagram {
 		return nil, &OpError{Op: "socket", Err: ErrInvalidArgument}
 	}
-	fd, err := sysSocket(d.family(), t.sysType()|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err := injected(OpSocket, -1); err != nil {
+		return nil, &OpError{Op: "socket", Net: netName(d, t), Err: err}
+	}
+	fd, err := unix.Socket(d.family(), t.sysType()|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, &OpError{Op: "socket", Net: netName(d, t), Err: err}
 	}
@@ -126,7 +129,7 @@ func Open(d Domain, t Type) (*Socket, error) {
 
 // Pair opens a connected pair of non-blocking AF_UNIX sockets of type t.
 func Pair(t Type) (*Socket, *Socket, error) {
-	fds, err := sysSocketpair(unix.AF_UNIX, t.sysType()|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fds, err := unix.Socketpair(unix.AF_UNIX, t.sysType()|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 	if err != nil {
 		return nil, nil, &OpError{Op: "socketpair", Net: "unix", Err: err}
 	}
@@ -167,7 +170,10 @@ func (s *Socket) Close() error {
 	}
 	fd := s.fd
 	s.fd = -1
-	if err := sysClose(fd); err != nil {
+	if err := injected(OpClose, fd); err != nil {
+		return s.opError("close", err)
+	}
+	if err := unix.Close(fd); err != nil {
 		return s.opError("close", err)
 	}
 	return nil
@@ -204,7 +210,7 @@ func (s *Socket) Shutdown(how How) error {
 	if how != Read && how != Write && how != Both {
 		return s.opError("shutdown", ErrInvalidArgument)
 	}
-	if err := sysShutdown(s.fd, int(how)); err != nil {
+	if err := errOr(injected(OpShutdown, s.fd), func() error { return unix.Shutdown(s.fd, int(how)) }); err != nil {
 		return s.opError("shutdown", err)
 	}
 	return nil
@@ -219,7 +225,7 @@ func (s *Socket) Bind(ap netip.AddrPort) error {
 	if err != nil {
 		return s.addrError("bind", ap, err)
 	}
-	if err := sysBind(s.fd, sa); err != nil {
+	if err := errOr(injected(OpBind, s.fd), func() error { return unix.Bind(s.fd, sa) }); err != nil {
 		return s.addrError("bind", ap, err)
 	}
 	return nil
@@ -234,7 +240,7 @@ func (s *Socket) Listen(backlog int) error {
 	if backlog <= 0 {
 		backlog = unix.SOMAXCONN
 	}
-	if err := sysListen(s.fd, backlog); err != nil {
+	if err := errOr(injected(OpListen, s.fd), func() error { return unix.Listen(s.fd, backlog) }); err != nil {
 		return s.opError("listen", err)
 	}
 	return nil
@@ -254,7 +260,7 @@ func (s *Socket) Connect(ap netip.AddrPort) error {
 	if err != nil {
 		return s.addrError("connect", ap, err)
 	}
-	if err := sysConnect(s.fd, sa); err != nil {
+	if err := errOr(injected(OpConnect, s.fd), func() error { return unix.Connect(s.fd, sa) }); err != nil {
 		return s.addrError("connect", ap, err)
 	}
 	return nil
@@ -269,7 +275,7 @@ func (s *Socket) Accept() (*Socket, netip.AddrPort, error) {
 	if err := injected(OpAccept, s.fd); err != nil {
 		return nil, netip.AddrPort{}, err
 	}
-	fd, sa, err := sysAccept4(s.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+	fd, sa, err := unix.Accept4(s.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
 	if err != nil {
 		return nil, netip.AddrPort{}, err
 	}
