@@ -82,6 +82,15 @@ func (s *System) startRemote(addr string) (err error) {
 	}()
 	r.Start()
 	s.remote = r
+	// A node that goes away takes its answers with it: fail what this
+	// node waits on there, instead of letting reply processes wait for
+	// ever (a remote Accept may rightly wait for hours; a lost node may not).
+	pending := remotePendingOf(s.Actors)
+	s.Actors.EventStream.Subscribe(func(evt any) {
+		if ev, ok := evt.(*remote.EndpointTerminatedEvent); ok {
+			pending.fail(ev.Address)
+		}
+	})
 	_, err = s.Actors.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &nodeActor{sys: s} }), NodeName)
 	return err
 }
@@ -144,11 +153,62 @@ const nonhost = "nonhost"
 // sender: the first message it gets resolves the future, then it leaves
 // the registry.
 type replyProcess struct {
-	reg   *actor.ProcessRegistryValue
-	pid   *actor.PID
-	cmd   proto.Message
-	reply Replier
-	once  sync.Once
+	reg     *actor.ProcessRegistryValue
+	pid     *actor.PID
+	cmd     proto.Message
+	reply   Replier
+	once    sync.Once
+	pending *remotePending
+	addr    string // the node the request went to
+}
+
+// remotePending is what one actor system waits on from other nodes, by
+// node address, so that a node that goes away fails its requests.
+type remotePending struct {
+	mu     sync.Mutex
+	byAddr map[string]map[*replyProcess]struct{}
+}
+
+// pendingBySystem holds each actor system's remotePending.
+var pendingBySystem sync.Map
+
+func remotePendingOf(as *actor.ActorSystem) *remotePending {
+	v, _ := pendingBySystem.LoadOrStore(as, &remotePending{byAddr: map[string]map[*replyProcess]struct{}{}})
+	return v.(*remotePending)
+}
+
+func (r *remotePending) add(p *replyProcess) {
+	r.mu.Lock()
+	set := r.byAddr[p.addr]
+	if set == nil {
+		set = map[*replyProcess]struct{}{}
+		r.byAddr[p.addr] = set
+	}
+	set[p] = struct{}{}
+	r.mu.Unlock()
+}
+
+func (r *remotePending) remove(p *replyProcess) {
+	r.mu.Lock()
+	if set := r.byAddr[p.addr]; set != nil {
+		delete(set, p)
+		if len(set) == 0 {
+			delete(r.byAddr, p.addr)
+		}
+	}
+	r.mu.Unlock()
+}
+
+// fail answers every request waiting on the node at addr as closed: the
+// node is gone.
+func (r *remotePending) fail(addr string) {
+	r.mu.Lock()
+	set := r.byAddr[addr]
+	delete(r.byAddr, addr)
+	r.mu.Unlock()
+	for p := range set {
+		p.SendUserMessage(p.pid, &actor.DeadLetterResponse{})
+	}
 }
 
 func (p *replyProcess) SendUserMessage(_ *actor.PID, message interface{}) {
@@ -159,6 +219,9 @@ func (p *replyProcess) SendUserMessage(_ *actor.PID, message interface{}) {
 	}
 	p.once.Do(func() {
 		p.reg.Remove(p.pid)
+		if p.pending != nil {
+			p.pending.remove(p)
+		}
 		p.reply.Reply(msg)
 	})
 }
@@ -166,15 +229,21 @@ func (p *replyProcess) SendUserMessage(_ *actor.PID, message interface{}) {
 func (p *replyProcess) SendSystemMessage(*actor.PID, interface{}) {}
 
 func (p *replyProcess) Stop(*actor.PID) {
-	p.once.Do(func() { p.reg.Remove(p.pid) })
+	p.once.Do(func() {
+		p.reg.Remove(p.pid)
+		if p.pending != nil {
+			p.pending.remove(p)
+		}
+	})
 }
 
 // requestRemote sends msg to a PID on another node, naming a reply
 // process as its sender.
 func requestRemote(as *actor.ActorSystem, s Sender, pid *actor.PID, msg proto.Message, reply Replier) *replyProcess {
 	reg := as.ProcessRegistry
-	p := &replyProcess{reg: reg, cmd: msg, reply: reply}
+	p := &replyProcess{reg: reg, cmd: msg, reply: reply, pending: remotePendingOf(as), addr: pid.Address}
 	p.pid, _ = reg.Add(p, "actornet$"+reg.NextId())
+	p.pending.add(p)
 	s.Send(pid, &actor.MessageEnvelope{Message: msg, Sender: p.pid})
 	return p
 }

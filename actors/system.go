@@ -305,6 +305,7 @@ func (s *System) Stop(ctx context.Context) error {
 		errs = append(errs, s.stuck(ctx.Err()))
 	}
 	s.stopRemote()
+	pendingBySystem.Delete(s.Actors)
 	_ = s.stopMetrics()
 	s.watchdog.stop()
 	// Past the deadline, each later stage still gets a short grace to end

@@ -6,6 +6,7 @@ import (
 	"context"
 	"errors"
 	"io"
+	"net"
 	"os"
 	"os/exec"
 	"strings"
@@ -156,4 +157,61 @@ func TestRemoteSecondProcess(t *testing.T) {
 			t.Fatalf("RecvFrom = %+v, %v", d, err)
 		}
 	})
+}
+
+// TestRemoteNodeGone: a request waiting on a node that goes away (here an
+// Accept with no timeout on a listener of node A, then node A killed) is
+// answered, closed, rather than waited on for ever.
+func TestRemoteNodeGone(t *testing.T) {
+	cmd := exec.Command(os.Args[0], "-test.run=^TestRemoteNodeProcess$", "-test.v")
+	cmd.Env = append(os.Environ(), nodeEnv+"=1")
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err := cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	defer stdin.Close()
+	addr := make(chan string, 1)
+	go func() {
+		lines := bufio.NewScanner(stdout)
+		for lines.Scan() {
+			if a, ok := strings.CutPrefix(lines.Text(), "NODE "); ok {
+				addr <- a
+			}
+		}
+	}()
+	var nodeA string
+	select {
+	case nodeA = <-addr:
+	case <-time.After(testkit.Timeout):
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatal("node A did not start")
+	}
+	b := testkit.System(t, actors.WithRemote(""))
+	ctx := testkit.Context(t)
+	l, err := tcp.ListenAt(ctx, b, nodeA, "127.0.0.1:0")
+	if err != nil {
+		_ = cmd.Process.Kill()
+		_ = cmd.Wait()
+		t.Fatal(err)
+	}
+	pending := l.AcceptAsync(0)
+	if err := cmd.Process.Kill(); err != nil {
+		t.Fatal(err)
+	}
+	_ = cmd.Wait()
+	res, err := pending.Wait(ctx)
+	if err == nil {
+		err = res.GetStatus().Err()
+	}
+	if !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("Accept on a node that went away = %v; want closed", err)
+	}
 }
