@@ -2,11 +2,13 @@ package main
 
 import (
 	"bytes"
+	"context"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -20,7 +22,31 @@ func TestMain(m *testing.M) {
 	if addr := os.Getenv(nodeEnv); addr != "" {
 		os.Exit(nodeMain(addr, os.Stdin, os.Stdout))
 	}
-	leakcheck.Main(m)
+	leakcheck.Main(m, stopShared)
+}
+
+// shared is the one gateway of this test process: node B's remote may
+// start only once per process (a second start races, under -race, with
+// gRPC goroutines the first left behind), so -count reuses it.
+var shared struct {
+	once sync.Once
+	g    *gateway
+	err  error
+}
+
+func sharedGateway(ctx context.Context) (*gateway, error) {
+	shared.once.Do(func() { shared.g, shared.err = startGateway(ctx) })
+	return shared.g, shared.err
+}
+
+// stopShared stops the shared gateway after the tests, before the leak
+// checks.
+func stopShared() {
+	if shared.g != nil {
+		if err := shared.g.stop(); err != nil {
+			fmt.Fprintln(os.Stderr, "gateway stop:", err)
+		}
+	}
 }
 
 // TestGateway runs both nodes once (node A in a second process; node B's
@@ -29,15 +55,10 @@ func TestMain(m *testing.M) {
 // subtest from a listener of its own on node A.
 func TestGateway(t *testing.T) {
 	ctx := testkit.Context(t)
-	g, err := startGateway(ctx)
+	g, err := sharedGateway(context.WithoutCancel(ctx))
 	if err != nil {
 		t.Fatal(err)
 	}
-	t.Cleanup(func() {
-		if err := g.stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
 	// The default run: users whose every line comes back upper-cased
 	// through both nodes.
 	t.Run("default run", func(t *testing.T) {

@@ -16,8 +16,9 @@ import (
 
 // Main runs the tests, then fails (exit status 1) if a goroutine that did
 // not exist before is still running, or an fd that was not open before is
-// still open.
-func Main(m *testing.M) {
+// still open. after runs between the tests and the checks: the teardown of
+// what the tests share across runs (-count).
+func Main(m *testing.M, after ...func()) {
 	// Make the Go runtime open its own netpoll fds now, so they are part of
 	// the baseline rather than reported as leaks.
 	if r, w, err := os.Pipe(); err == nil {
@@ -33,6 +34,9 @@ func Main(m *testing.M) {
 	// the snapshot would count every goroutine they leaked as baseline.
 	baseline := goleak.IgnoreCurrent()
 	code := m.Run()
+	for _, f := range after {
+		f()
+	}
 	if code == 0 {
 		if err := goleak.Find(append([]goleak.Option{baseline}, ignored...)...); err != nil {
 			fmt.Fprintln(os.Stderr, "leakcheck: leaked goroutines:", err)
