@@ -144,3 +144,20 @@ func ParseHostPort(addr string) (host string, ip netip.Addr, port uint16, err er
 	}
 	return h, ip, uint16(n), nil
 }
+
+// ParseLocal parses the local address of a listen or bind: "ip:port", or
+// ":port" for every interface (IPv4 and IPv6: the IPv6 unspecified
+// address, dual stack). A name is refused (the Go handles resolve names
+// before they ask an actor). Errors are *AddrError.
+func ParseLocal(addr string) (netip.AddrPort, error) {
+	host, ip, port, err := ParseHostPort(addr)
+	switch {
+	case err != nil:
+		return netip.AddrPort{}, err
+	case host == "":
+		ip = netip.IPv6Unspecified()
+	case !ip.IsValid():
+		return netip.AddrPort{}, &AddrError{Addr: addr, Reason: "not an IP address (names are resolved before)"}
+	}
+	return netip.AddrPortFrom(ip, port), nil
+}

@@ -282,17 +282,7 @@ func listenAddr(cmd *messages.Listen) (netip.AddrPort, error) {
 		}
 		return ap, nil
 	}
-	hp := cmd.GetHostPort()
-	host, ip, port, err := socket.ParseHostPort(hp)
-	switch {
-	case err != nil:
-		return netip.AddrPort{}, err
-	case host == "":
-		ip = netip.IPv6Unspecified() // ":port": every interface, IPv4 and IPv6
-	case !ip.IsValid():
-		return netip.AddrPort{}, &socket.AddrError{Addr: hp, Reason: "not an IP address (names are resolved by tcp.Listen and tcp.Serve)"}
-	}
-	return netip.AddrPortFrom(ip, port), nil
+	return socket.ParseLocal(cmd.GetHostPort())
 }
 
 func (a *listenerActor) open(ap netip.AddrPort, cmd *messages.Listen) error {

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -40,9 +41,10 @@ func TestRemoteNodeProcess(t *testing.T) {
 	}
 }
 
-// startNode starts node A as a second OS process and returns its address;
-// the process ends at cleanup, and must exit 0 (its own leak checks pass).
-func startNode(t *testing.T) string {
+// startNode starts node A as a second OS process and returns its address
+// and a kill for it; the process ends at cleanup, and must exit 0 (its own
+// leak checks pass) unless it was killed.
+func startNode(t *testing.T) (string, func()) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRemoteNodeProcess$", "-test.v")
 	cmd.Env = append(os.Environ(), nodeEnv+"=1")
@@ -70,11 +72,12 @@ func startNode(t *testing.T) string {
 		}
 		exited <- cmd.Wait()
 	}()
+	var killed atomic.Bool
 	t.Cleanup(func() {
 		stdin.Close()
 		select {
 		case err := <-exited:
-			if err != nil {
+			if err != nil && !killed.Load() {
 				t.Errorf("node A: %v\n%s", err, stderr.String())
 			}
 		case <-time.After(testkit.Timeout):
@@ -83,15 +86,19 @@ func startNode(t *testing.T) string {
 			t.Errorf("node A did not exit\n%s", stderr.String())
 		}
 	})
+	kill := func() {
+		killed.Store(true)
+		_ = cmd.Process.Kill()
+	}
 	select {
 	case a := <-addr:
-		return a
+		return a, kill
 	case err := <-exited:
 		t.Fatalf("node A exited before starting: %v\n%s", err, stderr.String())
 	case <-time.After(testkit.Timeout):
 		t.Fatal("node A did not start")
 	}
-	return ""
+	return "", kill
 }
 
 // TestRemoteSecondProcess: node A is another OS process; this process (node
@@ -99,7 +106,7 @@ func startNode(t *testing.T) string {
 // bytes both ways, withdraw a Recv, and bind a UDP peer, all through the
 // handles local sockets use.
 func TestRemoteSecondProcess(t *testing.T) {
-	node := startNode(t)
+	node, _ := startNode(t)
 	b := testkit.System(t, actors.WithRemote(""))
 	ctx := testkit.Context(t)
 	// One remote system per test process (Proto.Actor's Start sets gRPC's
@@ -166,49 +173,14 @@ func TestRemoteSecondProcess(t *testing.T) {
 // Accept with no timeout on a listener of another node A, then that node
 // killed) is answered, closed, rather than waited on for ever.
 func remoteNodeGone(t *testing.T, b *actors.System) {
-	cmd := exec.Command(os.Args[0], "-test.run=^TestRemoteNodeProcess$", "-test.v")
-	cmd.Env = append(os.Environ(), nodeEnv+"=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	defer stdin.Close()
-	addr := make(chan string, 1)
-	go func() {
-		lines := bufio.NewScanner(stdout)
-		for lines.Scan() {
-			if a, ok := strings.CutPrefix(lines.Text(), "NODE "); ok {
-				addr <- a
-			}
-		}
-	}()
-	var nodeA string
-	select {
-	case nodeA = <-addr:
-	case <-time.After(testkit.Timeout):
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
-		t.Fatal("node A did not start")
-	}
+	nodeA, kill := startNode(t)
 	ctx := testkit.Context(t)
 	l, err := tcp.ListenAt(ctx, b, nodeA, "127.0.0.1:0")
 	if err != nil {
-		_ = cmd.Process.Kill()
-		_ = cmd.Wait()
 		t.Fatal(err)
 	}
 	pending := l.AcceptAsync(0)
-	if err := cmd.Process.Kill(); err != nil {
-		t.Fatal(err)
-	}
-	_ = cmd.Wait()
+	kill()
 	res, err := pending.Wait(ctx)
 	if err == nil {
 		err = res.GetStatus().Err()

@@ -271,17 +271,7 @@ func bindAddr(cmd *messages.Bind) (netip.AddrPort, error) {
 		}
 		return ap, nil
 	}
-	hp := cmd.GetHostPort()
-	host, ip, port, err := socket.ParseHostPort(hp)
-	switch {
-	case err != nil:
-		return netip.AddrPort{}, err
-	case host == "":
-		ip = netip.IPv6Unspecified() // ":port": every interface, IPv4 and IPv6, as tcp.Listen
-	case !ip.IsValid():
-		return netip.AddrPort{}, &socket.AddrError{Addr: hp, Reason: "not an IP address"}
-	}
-	return netip.AddrPortFrom(ip, port), nil
+	return socket.ParseLocal(cmd.GetHostPort())
 }
 
 func (a *peerActor) connect(cmd *messages.ConnectPeer) *messages.ConnectResult {
