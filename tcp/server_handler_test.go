@@ -43,6 +43,30 @@ func rawEcho(addr string, msg []byte) ([]byte, error) {
 	return io.ReadAll(c)
 }
 
+// echoAll has n clients at once each send a message, half-close and read
+// the echo to the end; it reports every client that did not get its
+// whole echo.
+func echoAll(t *testing.T, addr string, n int) {
+	t.Helper()
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			msg := fmt.Appendf(nil, "conn %d", i)
+			if got, err := rawEcho(addr, msg); err != nil || !bytes.Equal(got, msg) {
+				errs <- fmt.Errorf("conn %d: %q, %v", i, got, err)
+			}
+		}()
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Error(err)
+	}
+}
+
 // TestServeAnswersBeforeFIN: 1,000 clients per family send and
 // half-close at once (as `nc -N` and python's sendall + shutdown do), and
 // every one gets its whole echo before the connection closes.
@@ -253,23 +277,7 @@ func TestServeBlockingHandlers(t *testing.T) {
 	stuck := dial(t, sys, l.Addr().String())
 	stuck.Send(ctx, []byte("block"), time.Second)
 	<-blocked
-	var wg sync.WaitGroup
-	errs := make(chan error, 100)
-	for i := range 100 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			msg := fmt.Appendf(nil, "conn %d", i)
-			if got, err := rawEcho(l.Addr().String(), msg); err != nil || !bytes.Equal(got, msg) {
-				errs <- fmt.Errorf("conn %d: %q, %v", i, got, err)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	echoAll(t, l.Addr().String(), 100)
 	close(release)
 	if got, err := stuck.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "block" {
 		t.Fatalf("the blocked connection after release: %q, %v", got, err)
@@ -388,23 +396,7 @@ func TestServeStallWatchdog(t *testing.T) {
 	if s.Kind != "tcp.conn" || s.Service != l.Addr().String() {
 		t.Errorf("Stalled = %+v; want the connection of %s", s, l.Addr())
 	}
-	var wg sync.WaitGroup
-	errs := make(chan error, 100)
-	for i := range 100 {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			msg := fmt.Appendf(nil, "conn %d", i)
-			if got, err := rawEcho(l.Addr().String(), msg); err != nil || !bytes.Equal(got, msg) {
-				errs <- fmt.Errorf("conn %d: %q, %v", i, got, err)
-			}
-		}()
-	}
-	wg.Wait()
-	close(errs)
-	for err := range errs {
-		t.Error(err)
-	}
+	echoAll(t, l.Addr().String(), 100)
 	close(release)
 	if got, err := stuck.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "block" {
 		t.Fatalf("the blocked connection after release: %q, %v", got, err)
