@@ -278,7 +278,10 @@ func (s *System) Sockets() int {
 
 // Stop stops every socket actor (each answers its pending requests and
 // closes its fd), then the pollers, then the actor system. It waits at most
-// until ctx ends for the socket actors. Calling it again does nothing.
+// until ctx ends for the socket actors; past the deadline the pollers and
+// the worker pool get 100 ms each to end, so Stop returns at most 200 ms
+// after it, with an error naming what did not stop. Calling it again does
+// nothing.
 func (s *System) Stop(ctx context.Context) error {
 	s.mu.Lock()
 	if s.stopped {

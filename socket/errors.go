@@ -157,7 +157,7 @@ func ParseLocal(addr string) (netip.AddrPort, error) {
 	case host == "":
 		ip = netip.IPv6Unspecified()
 	case !ip.IsValid():
-		return netip.AddrPort{}, &AddrError{Addr: addr, Reason: "not an IP address (names are resolved before)"}
+		return netip.AddrPort{}, &AddrError{Addr: addr, Reason: "a host name, not an IP address (tcp.Listen and udp.Bind resolve names; a Listen or Bind message takes an IP)"}
 	}
 	return netip.AddrPortFrom(ip, port), nil
 }

@@ -2,8 +2,6 @@ package tcp
 
 import (
 	"context"
-	"errors"
-	"net"
 	"net/netip"
 	"time"
 
@@ -99,10 +97,10 @@ func listen(ctx context.Context, sys *actors.System, addr string, handler Handle
 		server = newServerConfig(handler, cfg.serverOpts)
 	}
 	cmd := &messages.Listen{HostPort: addr, Backlog: cfg.backlog, Options: cfg.opts, PushMode: handler != nil}
-	if ap, err := resolveListen(ctx, addr); err == nil {
+	if ap, named, err := actors.ResolveLocal(ctx, addr); err != nil {
+		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
+	} else if named {
 		cmd.HostPort, cmd.Local = "", messages.NewEndpoint(ap)
-	} else if err != errNotName {
-		return nil, err
 	}
 	if spawn == nil {
 		spawn = func() (*actor.PID, error) { return sys.SpawnSocketActor(listenerProps(sys, server, nil)) }
@@ -128,27 +126,6 @@ func listen(ctx context.Context, sys *actors.System, addr string, handler Handle
 func (l *Listener) Stats(ctx context.Context) (*messages.ListenerStats, error) {
 	f := actors.Request[*messages.ListenerStats](l.System().Root(), l.PID(), &messages.GetStats{})
 	return actors.Await(ctx, l.System(), l.PID(), f)
-}
-
-var errNotName = &socket.OpError{Op: "listen", Err: socket.ErrInvalidAddress}
-
-// resolveListen resolves a "host:port" whose host is a name; errNotName
-// means addr is not one (the actor parses literals itself).
-func resolveListen(ctx context.Context, addr string) (netip.AddrPort, error) {
-	host, ip, port, err := socket.ParseHostPort(addr)
-	if err != nil || host == "" || ip.IsValid() {
-		return netip.AddrPort{}, errNotName // the actor parses it, and says what is wrong
-	}
-	ips, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-	if err != nil || len(ips) == 0 {
-		reason := "no such host"
-		var de *net.DNSError
-		if errors.As(err, &de) && de.Err != "" {
-			reason = de.Err
-		}
-		return netip.AddrPort{}, &socket.OpError{Op: "listen", Net: "tcp", Err: &socket.HostError{Host: host, Reason: reason}}
-	}
-	return netip.AddrPortFrom(ips[0].Unmap(), port), nil
 }
 
 // Addr returns the address the listener is bound to.

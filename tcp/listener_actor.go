@@ -44,9 +44,8 @@ type listenerActor struct {
 }
 
 // AcceptFailed is published (as *AcceptFailed) on the actor system's
-// event stream when a
-// push-mode listener's accept fails (EMFILE, ENFILE...) and it pauses for
-// Backoff before it tries again.
+// event stream when a push-mode listener's accept fails (EMFILE,
+// ENFILE...) and it pauses for Backoff before it tries again.
 type AcceptFailed struct {
 	Listener *actor.PID
 	Addr     netip.AddrPort

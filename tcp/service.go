@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -21,9 +22,10 @@ import (
 // connection flushes its writes and closes, and those still open at the
 // grace deadline are aborted. A Service is safe for concurrent use.
 type Service struct {
-	sys     *actors.System
-	pid     *actor.PID
-	stopped *actors.StopWait
+	sys      *actors.System
+	pid      *actor.PID
+	stopped  *actors.StopWait
+	stopping atomic.Bool
 }
 
 // StartService starts a service on addr with handler per connection; opts
@@ -38,10 +40,10 @@ func StartService(ctx context.Context, sys *actors.System, addr string, handler 
 	}
 	server := newServerConfig(handler, cfg.serverOpts)
 	cmd := &messages.Listen{HostPort: addr, Backlog: cfg.backlog, Options: cfg.opts, PushMode: true}
-	if ap, err := resolveListen(ctx, addr); err == nil {
+	if ap, named, err := actors.ResolveLocal(ctx, addr); err != nil {
+		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
+	} else if named {
 		cmd.HostPort, cmd.Local = "", messages.NewEndpoint(ap)
-	} else if err != errNotName {
-		return nil, err
 	}
 	if sys.Stopped() {
 		return nil, actors.ErrSystemStopped
@@ -79,26 +81,34 @@ func (s *Service) Addr(ctx context.Context) (netip.AddrPort, error) {
 
 // Stop drains the service (see Service) with grace for the connections to
 // flush, then stops it. It reports how many connections closed cleanly
-// and how many were aborted.
+// and how many were aborted. It returns by ctx's deadline, saying so if
+// the service had not stopped by then (it goes on stopping); calling it
+// again waits for the same stop.
 func (s *Service) Stop(ctx context.Context, grace time.Duration) (*messages.Drained, error) {
 	ms, ok := actors.TimeoutMS(grace)
 	if !ok {
 		return nil, &socket.OpError{Op: "drain", Err: socket.ErrInvalidArgument}
 	}
-	res, err := actors.Request[*messages.Drained](s.sys.Root(), s.pid, &messages.Drain{GraceMs: ms}).Wait(ctx)
-	s.sys.Root().Stop(s.pid)
-	if err == nil {
-		err = s.stopped.Wait(ctx)
+	if s.stopping.Swap(true) {
+		// Stopped already, or stopping: wait for it, as the first did.
+		if err := s.stopped.Wait(ctx); err != nil {
+			return nil, fmt.Errorf("tcp service did not stop by the deadline: %w", err)
+		}
+		return nil, nil
 	}
-	if err != nil {
-		return res, fmt.Errorf("tcp service did not stop: %w", err)
+	res, derr := actors.Request[*messages.Drained](s.sys.Root(), s.pid, &messages.Drain{GraceMs: ms}).Wait(ctx)
+	s.sys.Root().Stop(s.pid)
+	if err := s.stopped.Wait(ctx); err != nil {
+		return res, fmt.Errorf("tcp service did not stop by the deadline: %w", err)
+	}
+	if derr != nil {
+		return res, fmt.Errorf("tcp service stopped without draining: %w", derr)
 	}
 	return res, nil
 }
 
 // ListenerRestarted is published (as *ListenerRestarted) on the actor
-// system's event stream when a
-// service replaces a crashed listener.
+// system's event stream when a service replaces a crashed listener.
 type ListenerRestarted struct {
 	Service, Old, New *actor.PID
 	Addr              netip.AddrPort

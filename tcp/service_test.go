@@ -138,4 +138,8 @@ func TestServiceStopByItsDeadline(t *testing.T) {
 	if err := svc.stopped.Wait(testCtx(t)); err != nil {
 		t.Fatalf("the service did not stop afterwards: %v", err)
 	}
+	// Stop again: it waits for the same stop, done by now.
+	if _, err := svc.Stop(testCtx(t), time.Second); err != nil {
+		t.Fatalf("a second Stop = %v; want nil", err)
+	}
 }

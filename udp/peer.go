@@ -95,8 +95,10 @@ func NewSendOnly(sys *actors.System, d socket.Domain, opts ...Option) (*Peer, er
 	return &Peer{Socket: actors.SocketOf(sys, pid)}, nil
 }
 
-// Bind spawns a peer bound to addr ("ip:port", "[ipv6]:port"; port 0 picks
-// a free port: see LocalAddr).
+// Bind spawns a peer bound to addr: "ip:port", "[ipv6]:port", ":port"
+// (every interface) or "host:port" (the name is resolved with
+// net.Resolver within ctx; the first address is used). Port 0 picks a
+// free port: see LocalAddr.
 func Bind(ctx context.Context, sys *actors.System, addr string, opts ...Option) (*Peer, error) {
 	pid, err := sys.SpawnSocketActor(PeerProps(sys, opts...))
 	if err != nil {
@@ -108,7 +110,14 @@ func Bind(ctx context.Context, sys *actors.System, addr string, opts ...Option) 
 // bindSpawned binds the peer actor at pid; on failure it closes it.
 func bindSpawned(ctx context.Context, sys *actors.System, pid *actor.PID, addr string, opts *messages.Options) (*Peer, error) {
 	p := &Peer{Socket: actors.SocketOf(sys, pid)}
-	f := actors.Request[*messages.BindResult](sys.Root(), pid, &messages.Bind{HostPort: addr, Options: opts})
+	cmd := &messages.Bind{HostPort: addr, Options: opts}
+	if ap, named, err := actors.ResolveLocal(ctx, addr); err != nil {
+		_ = p.Close(context.Background())
+		return nil, &socket.OpError{Op: "bind", Net: "udp", Err: err}
+	} else if named {
+		cmd.HostPort, cmd.Local = "", messages.NewEndpoint(ap)
+	}
+	f := actors.Request[*messages.BindResult](sys.Root(), pid, cmd)
 	res, err := actors.Await(ctx, sys, pid, f)
 	if err == nil {
 		err = res.GetStatus().Err()

@@ -305,3 +305,22 @@ func TestBindAddresses(t *testing.T) {
 		}
 	}
 }
+
+// TestBindNames: a host name is resolved as tcp.Listen resolves it, and one
+// that does not resolve is a lookup error, not an invalid address.
+func TestBindNames(t *testing.T) {
+	sys := newSystem(t)
+	ctx := testCtx(t)
+	p, err := Bind(ctx, sys, "localhost:0")
+	if err != nil {
+		t.Fatalf("Bind(localhost:0): %v", err)
+	}
+	defer p.Close(ctx)
+	if !p.LocalAddr().Addr().IsLoopback() {
+		t.Fatalf("Bind(localhost:0) bound %v; want a loopback address", p.LocalAddr())
+	}
+	_, err = Bind(ctx, sys, "nonexistent.invalid:0")
+	if !errors.Is(err, socket.ErrNoSuchHost) || errors.Is(err, socket.ErrInvalidAddress) || !strings.Contains(err.Error(), "bind udp: lookup nonexistent.invalid") {
+		t.Fatalf("Bind(nonexistent.invalid:0) = %v; want a lookup error", err)
+	}
+}

@@ -27,8 +27,7 @@ type Service struct {
 }
 
 // PeerRestarted is published (as *PeerRestarted) on the actor system's
-// event stream when a
-// service replaces a dead peer.
+// event stream when a service replaces a dead peer.
 type PeerRestarted struct {
 	Service, Old, New *actor.PID
 	Addr              netip.AddrPort
@@ -76,11 +75,13 @@ func (s *Service) Addr(ctx context.Context) (netip.AddrPort, error) {
 	return in.GetLocal().AddrPort()
 }
 
-// Stop closes the peer and stops the service.
+// Stop closes the peer and stops the service. It returns by ctx's
+// deadline, saying so if the service had not stopped by then (it goes on
+// stopping); calling it again waits for the same stop.
 func (s *Service) Stop(ctx context.Context) error {
 	s.sys.Root().Stop(s.pid)
 	if err := s.stopped.Wait(ctx); err != nil {
-		return fmt.Errorf("udp service did not stop: %w", err)
+		return fmt.Errorf("udp service did not stop by the deadline: %w", err)
 	}
 	return nil
 }
