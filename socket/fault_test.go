@@ -65,20 +65,6 @@ func TestInjectedWriteReset(t *testing.T) {
 	}
 }
 
-// TestWriteToAClosedPeerIsEPIPE: a write to a socket whose peer has gone
-// returns EPIPE (MSG_NOSIGNAL: no SIGPIPE), as a value the caller sees.
-func TestWriteToAClosedPeerIsEPIPE(t *testing.T) {
-	a, b, err := Pair(Stream)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer a.Close()
-	b.Close()
-	if _, err := a.Write([]byte("x")); !errors.Is(err, unix.EPIPE) {
-		t.Fatalf("Write to a closed peer = %v; want EPIPE", err)
-	}
-}
-
 func TestInjectedAcceptEMFILE(t *testing.T) {
 	ln := open(t, IPv4, Stream)
 	inject(t, OpAccept, func(int) error { return unix.EMFILE })

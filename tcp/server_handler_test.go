@@ -254,24 +254,31 @@ func TestServeMessagesReachTheHandler(t *testing.T) {
 	})
 }
 
-// TestServeBlockingHandlers: with WithBlockingHandlers, one connection's
-// handler blocked on a channel stalls nobody: 100 other connections on the
-// same system echo meanwhile.
-func TestServeBlockingHandlers(t *testing.T) {
-	sys := newSystem(t)
-	release := make(chan struct{})
-	blocked := make(chan struct{}, 1)
-	h := HandlerFunc(func(c *Connection, msg any) {
+// blockingEcho is an echo handler that blocks on "block" (as a
+// Future.Wait would) until release is closed, saying so on blocked.
+func blockingEcho() (h Handler, blocked <-chan struct{}, release chan struct{}) {
+	release = make(chan struct{})
+	b := make(chan struct{}, 1)
+	h = HandlerFunc(func(c *Connection, msg any) {
 		m, ok := msg.(*messages.Received)
 		if !ok {
 			return
 		}
 		if string(m.GetData()) == "block" {
-			blocked <- struct{}{}
-			<-release // a blocking wait, as a Future.Wait would be
+			b <- struct{}{}
+			<-release
 		}
 		c.Write(m.GetData())
 	})
+	return h, b, release
+}
+
+// TestServeBlockingHandlers: with WithBlockingHandlers, one connection's
+// handler blocked on a channel stalls nobody: 100 other connections on the
+// same system echo meanwhile.
+func TestServeBlockingHandlers(t *testing.T) {
+	sys := newSystem(t)
+	h, blocked, release := blockingEcho()
 	l := serve(t, sys, "127.0.0.1:0", h, WithBlockingHandlers())
 	ctx := testCtx(t)
 	stuck := dial(t, sys, l.Addr().String())
@@ -366,19 +373,7 @@ func TestServeStallWatchdog(t *testing.T) {
 		}
 	})
 	t.Cleanup(func() { sys.Actors.EventStream.Unsubscribe(sub) })
-	release := make(chan struct{})
-	blocked := make(chan struct{}, 1)
-	h := HandlerFunc(func(c *Connection, msg any) {
-		m, ok := msg.(*messages.Received)
-		if !ok {
-			return
-		}
-		if string(m.GetData()) == "block" {
-			blocked <- struct{}{}
-			<-release
-		}
-		c.Write(m.GetData())
-	})
+	h, blocked, release := blockingEcho()
 	l := serve(t, sys, "127.0.0.1:0", h)
 	ctx := testCtx(t)
 	stuck := dial(t, sys, l.Addr().String())
