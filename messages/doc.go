@@ -13,7 +13,13 @@
 // errors and statuses (StatusOf, Classify, Status.Err, PollResult.Err),
 // and Rejection, the answer to a request that failed before it could run.
 //
+// The package builds on Linux, macOS, Windows and the BSDs (it imports
+// only socket's portable vocabulary), so a node on macOS or Windows can
+// drive Linux socket actors. A Status carries the errno number of the OS that
+// classified it; Status.Err reads it by its code where this OS numbers
+// errors differently.
+//
 //	st := messages.StatusOf("recv", "tcp4", addr, syscall.ECONNRESET)
-//	// st.Code == IOStatus_IO_STATUS_CONNECTION_RESET, st.Errno == 104
+//	// st.Code == IOStatus_IO_STATUS_CONNECTION_RESET, st.Errno == 104 (Linux)
 //	err := st.Err() // errors.Is(err, syscall.ECONNRESET) == true
 package messages

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
 	"syscall"
 
 	"github.com/actornet/actornet/socket"
@@ -99,7 +100,7 @@ var causes = map[IOStatus]error{
 	IOStatus_IO_STATUS_EOF:                io.EOF,
 	IOStatus_IO_STATUS_CONNECTION_RESET:   syscall.ECONNRESET,
 	IOStatus_IO_STATUS_CONNECTION_REFUSED: syscall.ECONNREFUSED,
-	IOStatus_IO_STATUS_TIMEOUT:            os.ErrDeadlineExceeded,
+	IOStatus_IO_STATUS_TIMEOUT:            socket.ErrTimeout,
 	IOStatus_IO_STATUS_WOULD_BLOCK:        syscall.EAGAIN,
 	IOStatus_IO_STATUS_POLLING_ERROR:      socket.ErrPolling,
 	IOStatus_IO_STATUS_CANCELLED:          socket.ErrCancelled,
@@ -114,9 +115,15 @@ var causes = map[IOStatus]error{
 
 // Err converts the status to a Go error: nil for IO_STATUS_OK, otherwise a
 // *socket.OpError whose cause is the errno when there is one (except for
-// timeouts, which are os.ErrDeadlineExceeded) and the status's sentinel
+// timeouts, which are socket.ErrTimeout) and the status's sentinel
 // otherwise. errors.Is works with net.ErrClosed, io.EOF,
-// os.ErrDeadlineExceeded, syscall errnos and socket's sentinels.
+// os.ErrDeadlineExceeded and context.DeadlineExceeded (both match a
+// timeout), syscall errnos and socket's sentinels.
+//
+// The errno is the number of the OS that classified it (Linux, where the
+// socket actors run). On a node whose OS gives that number another meaning
+// (Linux's ECONNREFUSED, 111, read on macOS) the code decides: the cause is
+// this OS's errno for the code (syscall.ECONNREFUSED) or its sentinel.
 func (s *Status) Err() error {
 	if s == nil || s.Code == IOStatus_IO_STATUS_OK {
 		return nil
@@ -124,20 +131,27 @@ func (s *Status) Err() error {
 	var cause error
 	switch {
 	case s.Code == IOStatus_IO_STATUS_TIMEOUT:
-		cause = os.ErrDeadlineExceeded
+		cause = socket.ErrTimeout
 	case s.Code == IOStatus_IO_STATUS_TOO_MANY_PENDING:
 		cause = socket.ErrTooManyPending
-	case s.Errno != 0:
+	case s.Errno != 0 && classifyErrno(syscall.Errno(s.Errno)) == s.Code:
+		// The number means here what it meant where it was classified
+		// (always so between Linux nodes): keep it. Errno numbers differ
+		// between OSes; where this one means something else, the code's
+		// own cause below stands for it.
 		cause = syscall.Errno(s.Errno)
 	case s.Code == IOStatus_IO_STATUS_INVALID_ADDRESS && s.Detail != "":
 		cause = &socket.AddrError{Addr: s.Address, Reason: s.Detail}
 	case s.Code == IOStatus_IO_STATUS_NO_SUCH_HOST && s.Detail != "":
 		cause = &socket.HostError{Host: s.Address, Reason: s.Detail}
-	default:
+	case causes[s.Code] != nil:
 		cause = causes[s.Code]
-		if cause == nil {
-			cause = errors.New("status " + s.Code.String())
-		}
+	case s.Errno != 0:
+		// An errno that means something else on this OS: keep its number
+		// in the text, not as a syscall.Errno.
+		cause = errors.New("status " + s.Code.String() + " (errno " + strconv.Itoa(int(s.Errno)) + " on the node that sent it)")
+	default:
+		cause = errors.New("status " + s.Code.String())
 	}
 	op := s.Op
 	if op == "" {
@@ -158,7 +172,7 @@ func (r *PollResult) Err() error {
 	case PollStatus_POLL_STATUS_EVENT:
 		return nil
 	case PollStatus_POLL_STATUS_TIMEOUT:
-		return &socket.OpError{Op: "poll", Err: os.ErrDeadlineExceeded}
+		return &socket.OpError{Op: "poll", Err: socket.ErrTimeout}
 	case PollStatus_POLL_STATUS_CLOSED:
 		if r.Error != nil {
 			return r.Error.Err()

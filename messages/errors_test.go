@@ -8,6 +8,8 @@ import (
 	"net"
 	"net/netip"
 	"os"
+	"strconv"
+	"strings"
 	"syscall"
 	"testing"
 
@@ -112,5 +114,43 @@ func TestPollResultErr(t *testing.T) {
 				t.Fatalf("Err() = %v; want %v", err, tt.want)
 			}
 		})
+	}
+}
+
+// TestErrnoOfAnotherOS: a status carries the errno number of the node that
+// classified it (Linux). Where this OS numbers errors differently, the code
+// decides what the error is; where the numbers agree (Linux to Linux), the
+// errno stays.
+func TestErrnoOfAnotherOS(t *testing.T) {
+	tests := []struct {
+		name  string
+		st    *Status
+		is    error
+		isNot error
+	}{
+		// Linux's numbers: the same as syscall's on Linux, other errors (or
+		// none) on macOS and Windows. Either way the code's error comes out.
+		{name: "linux ECONNRESET", st: &Status{Code: IOStatus_IO_STATUS_CONNECTION_RESET, Errno: 104}, is: syscall.ECONNRESET},
+		{name: "linux ECONNREFUSED", st: &Status{Code: IOStatus_IO_STATUS_CONNECTION_REFUSED, Errno: 111}, is: syscall.ECONNREFUSED},
+		{name: "linux EAGAIN", st: &Status{Code: IOStatus_IO_STATUS_WOULD_BLOCK, Errno: 11}, is: syscall.EAGAIN},
+		{name: "linux EMSGSIZE", st: &Status{Code: IOStatus_IO_STATUS_MESSAGE_TOO_BIG, Errno: 90}, is: syscall.EMSGSIZE},
+		// A number that means something else here than the code says.
+		{name: "refused under another number", st: &Status{Code: IOStatus_IO_STATUS_CONNECTION_REFUSED, Errno: int32(syscall.EMSGSIZE)}, is: syscall.ECONNREFUSED, isNot: syscall.EMSGSIZE},
+		{name: "native under a classified number", st: &Status{Code: IOStatus_IO_STATUS_NATIVE, Errno: int32(syscall.ECONNRESET)}, isNot: syscall.ECONNRESET},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			err := tt.st.Err()
+			if tt.is != nil && !errors.Is(err, tt.is) {
+				t.Errorf("errors.Is(%v, %v) = false", err, tt.is)
+			}
+			if tt.isNot != nil && errors.Is(err, tt.isNot) {
+				t.Errorf("errors.Is(%v, %v) = true", err, tt.isNot)
+			}
+		})
+	}
+	err := (&Status{Code: IOStatus_IO_STATUS_NATIVE, Errno: int32(syscall.ECONNRESET), Op: "recv"}).Err()
+	if want := "errno " + strconv.Itoa(int(syscall.ECONNRESET)); !strings.Contains(err.Error(), want) {
+		t.Errorf("Err() = %q; want the number (%s) in the text", err, want)
 	}
 }

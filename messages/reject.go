@@ -30,7 +30,7 @@ var opNames sync.Map
 // answer of the type its caller waits for.
 func Rejection(cmd proto.Message, code IOStatus) proto.Message {
 	st := &Status{Code: code, Op: OpName(cmd)}
-	switch cmd.(type) {
+	switch c := cmd.(type) {
 	case *Poll:
 		return &PollResult{Status: PollStatusOf(code), Error: st}
 	case *GetInfo:
@@ -61,7 +61,7 @@ func Rejection(cmd proto.Message, code IOStatus) proto.Message {
 	case *RecvFrom:
 		return &RecvFromResult{Status: st}
 	case *Write:
-		return &WriteFailed{Ack: cmd.(*Write).GetAck(), Status: st}
+		return &WriteFailed{Ack: c.GetAck(), Status: st}
 	}
 	return st
 }

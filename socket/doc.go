@@ -5,6 +5,13 @@
 // actors; a Socket belongs to one owner at a time (in actornet, the socket
 // actor).
 //
+// The vocabulary builds on every OS, as Go's net splits tcpsock.go from
+// tcpsock_posix.go: OpError, AddrError, HostError and the sentinel errors,
+// Domain, Type, How, Op, Options, ParseHostPort and ParseLocal are in files
+// with no build constraint, so the messages package (and a node on macOS
+// or Windows) can import them. Socket and every system call are in the
+// *_linux.go files.
+//
 // Setup calls (Open, Bind, Listen, Connect, options) return *OpError. The
 // data-path calls (Read, Write, SendTo, RecvFrom, Accept) return the bare
 // errno so that the EAGAIN of every readiness edge costs no allocation; the

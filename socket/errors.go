@@ -3,11 +3,8 @@ package socket
 import (
 	"errors"
 	"fmt"
-	"net"
 	"net/netip"
 	"os"
-	"strconv"
-	"strings"
 	"syscall"
 )
 
@@ -88,6 +85,8 @@ type AddrError struct {
 	Reason string
 }
 
+// Error formats the error as "address ADDR: REASON", or the reason alone
+// when there is no address.
 func (e *AddrError) Error() string {
 	if e.Addr == "" {
 		return e.Reason
@@ -102,62 +101,16 @@ func (e *AddrError) Unwrap() error { return ErrInvalidAddress }
 // no such host". It matches errors.Is with ErrNoSuchHost, not with
 // ErrInvalidAddress: the address was well formed.
 type HostError struct {
+	// Host is the name looked up.
 	Host string
 	// Reason is the resolver's word for it.
 	Reason string
 }
 
+// Error formats the error as "lookup HOST: REASON".
 func (e *HostError) Error() string {
 	return "lookup " + e.Host + ": " + e.Reason
 }
 
 // Unwrap returns ErrNoSuchHost.
 func (e *HostError) Unwrap() error { return ErrNoSuchHost }
-
-// ParseHostPort splits "host:port" as a dial or listen address: the port
-// is a number from 0 to 65535, the host an IP literal (ip set), a name
-// (ip invalid) or empty. Errors are *AddrError naming what is wrong, as
-// Go's net says it ("missing port in address", "invalid port", "invalid
-// IP address"). It looks nothing up.
-func ParseHostPort(addr string) (host string, ip netip.Addr, port uint16, err error) {
-	if addr == "" {
-		return "", netip.Addr{}, 0, &AddrError{Addr: addr, Reason: "missing address"}
-	}
-	h, p, err := net.SplitHostPort(addr)
-	if err != nil {
-		var ae *net.AddrError
-		if errors.As(err, &ae) {
-			return "", netip.Addr{}, 0, &AddrError{Addr: addr, Reason: ae.Err}
-		}
-		return "", netip.Addr{}, 0, &AddrError{Addr: addr, Reason: err.Error()}
-	}
-	n, perr := strconv.ParseUint(p, 10, 16)
-	if perr != nil {
-		return "", netip.Addr{}, 0, &AddrError{Addr: addr, Reason: "invalid port"}
-	}
-	if a, err := netip.ParseAddr(h); err == nil {
-		ip = a
-	} else if strings.Trim(h, "0123456789.") == "" && h != "" {
-		// All digits and dots, but not an IPv4 address: a bad IP, not a
-		// name to look up.
-		return "", netip.Addr{}, 0, &AddrError{Addr: addr, Reason: "invalid IP address"}
-	}
-	return h, ip, uint16(n), nil
-}
-
-// ParseLocal parses the local address of a listen or bind: "ip:port", or
-// ":port" for every interface (IPv4 and IPv6: the IPv6 unspecified
-// address, dual stack). A name is refused (the Go handles resolve names
-// before they ask an actor). Errors are *AddrError.
-func ParseLocal(addr string) (netip.AddrPort, error) {
-	host, ip, port, err := ParseHostPort(addr)
-	switch {
-	case err != nil:
-		return netip.AddrPort{}, err
-	case host == "":
-		ip = netip.IPv6Unspecified()
-	case !ip.IsValid():
-		return netip.AddrPort{}, &AddrError{Addr: addr, Reason: "a host name, not an IP address (tcp.Listen and udp.Bind resolve names; a Listen or Bind message takes an IP)"}
-	}
-	return netip.AddrPortFrom(ip, port), nil
-}

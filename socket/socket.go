@@ -1,11 +1,11 @@
 package socket
 
-import (
-	"net"
-	"net/netip"
+import "net/netip"
 
-	"golang.org/x/sys/unix"
-)
+// This file is the portable vocabulary of a socket: its domain, its type
+// and the directions Shutdown closes. It builds on every OS, so that the
+// messages package (and a node on macOS or Windows) can use it; the Socket
+// itself and its system calls live in the *_linux.go files beside it.
 
 // Domain is a socket's address family.
 type Domain int
@@ -19,18 +19,8 @@ const (
 	Unix
 )
 
-func (d Domain) family() int {
-	switch d {
-	case IPv4:
-		return unix.AF_INET
-	case IPv6:
-		return unix.AF_INET6
-	case Unix:
-		return unix.AF_UNIX
-	}
-	return -1
-}
-
+// unspecified is the domain's any-address, which a bind with no address
+// uses.
 func (d Domain) unspecified() netip.Addr {
 	if d == IPv6 {
 		return netip.IPv6Unspecified()
@@ -70,16 +60,6 @@ const (
 	Datagram
 )
 
-func (t Type) sysType() int {
-	switch t {
-	case Stream:
-		return unix.SOCK_STREAM
-	case Datagram:
-		return unix.SOCK_DGRAM
-	}
-	return -1
-}
-
 // String returns "stream" or "datagram".
 func (t Type) String() string {
 	if t == Datagram {
@@ -88,66 +68,23 @@ func (t Type) String() string {
 	return "stream"
 }
 
-// How selects the direction(s) Shutdown closes.
+// How selects the direction(s) Shutdown closes. Its values are those of
+// SHUT_RD, SHUT_WR and SHUT_RDWR on Linux and the BSDs (and of SD_RECEIVE,
+// SD_SEND and SD_BOTH on Windows); each OS file maps them to its own
+// constants rather than relying on that.
 type How int
 
 const (
 	// Read shuts down reception (SHUT_RD).
-	Read How = unix.SHUT_RD
+	Read How = 0
 	// Write shuts down transmission, sending FIN on TCP (SHUT_WR).
-	Write How = unix.SHUT_WR
+	Write How = 1
 	// Both shuts down both directions (SHUT_RDWR).
-	Both How = unix.SHUT_RDWR
+	Both How = 2
 )
 
-// Socket is an open socket: an fd with its domain and type. It is owned by
-// one goroutine or actor at a time and is not safe for concurrent use; it
-// never starts goroutines. Every fd it opens has close-on-exec set.
-type Socket struct {
-	fd     int
-	domain Domain
-	typ    Type
-}
-
-// Open opens a non-blocking socket of domain d and type t.
-func Open(d Domain, t Type) (*Socket, error) {
-	if d != IPv4 && d != IPv6 {
-		return nil, &OpError{Op: "socket", Err: ErrInvalidArgument}
-	}
-	if t != Stream && t != Datagram {
-		return nil, &OpError{Op: "socket", Err: ErrInvalidArgument}
-	}
-	if err := injected(OpSocket, -1); err != nil {
-		return nil, &OpError{Op: "socket", Net: netName(d, t), Err: err}
-	}
-	fd, err := unix.Socket(d.family(), t.sysType()|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, &OpError{Op: "socket", Net: netName(d, t), Err: err}
-	}
-	return &Socket{fd: fd, domain: d, typ: t}, nil
-}
-
-// Pair opens a connected pair of non-blocking AF_UNIX sockets of type t.
-func Pair(t Type) (*Socket, *Socket, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, t.sysType()|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		return nil, nil, &OpError{Op: "socketpair", Net: "unix", Err: err}
-	}
-	return &Socket{fd: fds[0], domain: Unix, typ: t}, &Socket{fd: fds[1], domain: Unix, typ: t}, nil
-}
-
-// FD returns the file descriptor, or -1 once closed.
-func (s *Socket) FD() int { return s.fd }
-
-// Domain returns the socket's domain.
-func (s *Socket) Domain() Domain { return s.domain }
-
-// Type returns the socket's type.
-func (s *Socket) Type() Type { return s.typ }
-
-// Net names the network as Go does: "tcp4", "tcp6", "udp4", "udp6", "unix".
-func (s *Socket) Net() string { return netName(s.domain, s.typ) }
-
+// netName names the network of a domain and type as Go does: "tcp4",
+// "tcp6", "udp4", "udp6", "unix".
 func netName(d Domain, t Type) string {
 	switch {
 	case d == Unix:
@@ -160,172 +97,4 @@ func netName(d Domain, t Type) string {
 		return "udp4"
 	}
 	return "udp6"
-}
-
-// Close closes the fd. It is idempotent: a second call returns an OpError
-// wrapping net.ErrClosed and closes nothing.
-func (s *Socket) Close() error {
-	if s.fd < 0 {
-		return s.opError("close", net.ErrClosed)
-	}
-	fd := s.fd
-	s.fd = -1
-	if err := injected(OpClose, fd); err != nil {
-		return s.opError("close", err)
-	}
-	if err := unix.Close(fd); err != nil {
-		return s.opError("close", err)
-	}
-	return nil
-}
-
-// Blocking sets (true) or clears (false) blocking mode with fcntl.
-func (s *Socket) Blocking(blocking bool) error {
-	if s.fd < 0 {
-		return s.opError("setblocking", net.ErrClosed)
-	}
-	if err := unix.SetNonblock(s.fd, !blocking); err != nil {
-		return s.opError("setblocking", err)
-	}
-	return nil
-}
-
-// IsBlocking reports the fd's current blocking mode.
-func (s *Socket) IsBlocking() (bool, error) {
-	if s.fd < 0 {
-		return false, s.opError("getblocking", net.ErrClosed)
-	}
-	fl, err := unix.FcntlInt(uintptr(s.fd), unix.F_GETFL, 0)
-	if err != nil {
-		return false, s.opError("getblocking", err)
-	}
-	return fl&unix.O_NONBLOCK == 0, nil
-}
-
-// Shutdown shuts down one or both directions.
-func (s *Socket) Shutdown(how How) error {
-	if s.fd < 0 {
-		return s.opError("shutdown", net.ErrClosed)
-	}
-	if how != Read && how != Write && how != Both {
-		return s.opError("shutdown", ErrInvalidArgument)
-	}
-	if err := errOr(injected(OpShutdown, s.fd), func() error { return unix.Shutdown(s.fd, int(how)) }); err != nil {
-		return s.opError("shutdown", err)
-	}
-	return nil
-}
-
-// Bind binds the socket to ap.
-func (s *Socket) Bind(ap netip.AddrPort) error {
-	if s.fd < 0 {
-		return s.addrError("bind", ap, net.ErrClosed)
-	}
-	sa, err := Sockaddr(s.domain, ap)
-	if err != nil {
-		return s.addrError("bind", ap, err)
-	}
-	if err := errOr(injected(OpBind, s.fd), func() error { return unix.Bind(s.fd, sa) }); err != nil {
-		return s.addrError("bind", ap, err)
-	}
-	return nil
-}
-
-// Listen marks a stream socket as listening. A backlog of 0 or less means
-// the kernel maximum (SOMAXCONN).
-func (s *Socket) Listen(backlog int) error {
-	if s.fd < 0 {
-		return s.opError("listen", net.ErrClosed)
-	}
-	if backlog <= 0 {
-		backlog = unix.SOMAXCONN
-	}
-	if err := errOr(injected(OpListen, s.fd), func() error { return unix.Listen(s.fd, backlog) }); err != nil {
-		return s.opError("listen", err)
-	}
-	return nil
-}
-
-// Connect starts connecting to ap. On a non-blocking socket it usually
-// returns an error wrapping unix.EINPROGRESS: wait for writability, then
-// read the outcome with Error.
-func (s *Socket) Connect(ap netip.AddrPort) error {
-	if s.fd < 0 {
-		return s.addrError("connect", ap, net.ErrClosed)
-	}
-	if !ap.Addr().IsValid() || ap.Port() == 0 {
-		return s.addrError("connect", ap, ErrInvalidAddress)
-	}
-	sa, err := Sockaddr(s.domain, ap)
-	if err != nil {
-		return s.addrError("connect", ap, err)
-	}
-	if err := errOr(injected(OpConnect, s.fd), func() error { return unix.Connect(s.fd, sa) }); err != nil {
-		return s.addrError("connect", ap, err)
-	}
-	return nil
-}
-
-// Accept accepts a connection as a non-blocking, close-on-exec socket. Like
-// Read it returns the bare errno (unix.EAGAIN when none is waiting).
-func (s *Socket) Accept() (*Socket, netip.AddrPort, error) {
-	if s.fd < 0 {
-		return nil, netip.AddrPort{}, net.ErrClosed
-	}
-	if err := injected(OpAccept, s.fd); err != nil {
-		return nil, netip.AddrPort{}, err
-	}
-	fd, sa, err := unix.Accept4(s.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
-	if err != nil {
-		return nil, netip.AddrPort{}, err
-	}
-	return &Socket{fd: fd, domain: s.domain, typ: s.typ}, AddrPort(sa), nil
-}
-
-// Error reads and clears the pending socket error (SO_ERROR); nil if none.
-// It returns the bare errno, as after a non-blocking connect.
-func (s *Socket) Error() error {
-	if s.fd < 0 {
-		return net.ErrClosed
-	}
-	v, err := unix.GetsockoptInt(s.fd, unix.SOL_SOCKET, unix.SO_ERROR)
-	if err != nil {
-		return err
-	}
-	if v != 0 {
-		return unix.Errno(v)
-	}
-	return nil
-}
-
-// LocalAddr returns the bound address; the zero value for unix sockets.
-func (s *Socket) LocalAddr() (netip.AddrPort, error) {
-	if s.fd < 0 {
-		return netip.AddrPort{}, s.opError("getsockname", net.ErrClosed)
-	}
-	sa, err := unix.Getsockname(s.fd)
-	if err != nil {
-		return netip.AddrPort{}, s.opError("getsockname", err)
-	}
-	return AddrPort(sa), nil
-}
-
-// RemoteAddr returns the peer's address of a connected socket.
-func (s *Socket) RemoteAddr() (netip.AddrPort, error) {
-	if s.fd < 0 {
-		return netip.AddrPort{}, s.opError("getpeername", net.ErrClosed)
-	}
-	sa, err := unix.Getpeername(s.fd)
-	if err != nil {
-		return netip.AddrPort{}, s.opError("getpeername", err)
-	}
-	return AddrPort(sa), nil
-}
-
-func (s *Socket) opError(op string, err error) error {
-	return &OpError{Op: op, Net: s.Net(), Err: err}
-}
-
-func (s *Socket) addrError(op string, ap netip.AddrPort, err error) error {
-	return &OpError{Op: op, Net: s.Net(), Addr: ap, Err: err}
 }

@@ -1,13 +1,16 @@
 package socket
 
 import (
-	"net"
 	"net/netip"
-	"strconv"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
+
+// This file converts between netip.AddrPort and Linux sockaddrs: the
+// unix.Sockaddr of the setup calls and the raw sockaddr of the data path.
+// The address bytes and zone index come from the portable helpers in
+// address.go.
 
 // Sockaddr converts ap to the sockaddr of domain d. On an IPv6 socket an
 // IPv4 address becomes its IPv4-mapped form; on an IPv4 socket an IPv6
@@ -19,21 +22,17 @@ func Sockaddr(d Domain, ap netip.AddrPort) (unix.Sockaddr, error) {
 	}
 	switch d {
 	case IPv4:
-		addr = addr.Unmap()
-		if !addr.Is4() {
-			return nil, ErrInvalidAddress
+		ip, err := ipv4Bytes(addr)
+		if err != nil {
+			return nil, err
 		}
-		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: addr.As4()}, nil
+		return &unix.SockaddrInet4{Port: int(ap.Port()), Addr: ip}, nil
 	case IPv6:
-		sa := &unix.SockaddrInet6{Port: int(ap.Port()), Addr: addr.As16()}
-		if z := addr.Zone(); z != "" {
-			id, err := zoneIndex(z)
-			if err != nil {
-				return nil, err
-			}
-			sa.ZoneId = id
+		ip, zone, err := ipv6Bytes(addr)
+		if err != nil {
+			return nil, err
 		}
-		return sa, nil
+		return &unix.SockaddrInet6{Port: int(ap.Port()), Addr: ip, ZoneId: zone}, nil
 	}
 	return nil, ErrInvalidAddress
 }
@@ -45,27 +44,9 @@ func AddrPort(sa unix.Sockaddr) netip.AddrPort {
 	case *unix.SockaddrInet4:
 		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), uint16(sa.Port))
 	case *unix.SockaddrInet6:
-		a := netip.AddrFrom16(sa.Addr)
-		if a.Is4In6() {
-			a = a.Unmap()
-		} else if sa.ZoneId != 0 {
-			a = a.WithZone(strconv.FormatUint(uint64(sa.ZoneId), 10))
-		}
-		return netip.AddrPortFrom(a, uint16(sa.Port))
+		return addrPortFrom16(sa.Addr, sa.ZoneId, uint16(sa.Port))
 	}
 	return netip.AddrPort{}
-}
-
-// zoneIndex turns an IPv6 zone (an interface index or name) into an index.
-func zoneIndex(zone string) (uint32, error) {
-	if n, err := strconv.ParseUint(zone, 10, 32); err == nil {
-		return uint32(n), nil
-	}
-	ifi, err := net.InterfaceByName(zone)
-	if err != nil {
-		return 0, ErrInvalidAddress
-	}
-	return uint32(ifi.Index), nil
 }
 
 // rawSockaddr fills rsa from ap for domain d without allocating, for the
@@ -74,32 +55,29 @@ func rawSockaddr(d Domain, ap netip.AddrPort, rsa *unix.RawSockaddrAny) (uint32,
 	addr := ap.Addr()
 	switch d {
 	case IPv4:
-		addr = addr.Unmap()
-		if !addr.Is4() {
-			return 0, ErrInvalidAddress
+		ip, err := ipv4Bytes(addr)
+		if err != nil {
+			return 0, err
 		}
 		sa := (*unix.RawSockaddrInet4)(unsafe.Pointer(rsa))
 		sa.Family = unix.AF_INET
 		sa.Port = htons(ap.Port())
-		sa.Addr = addr.As4()
+		sa.Addr = ip
 		return unix.SizeofSockaddrInet4, nil
 	case IPv6:
 		if !addr.IsValid() {
 			return 0, ErrInvalidAddress
 		}
+		ip, zone, err := ipv6Bytes(addr)
+		if err != nil {
+			return 0, err
+		}
 		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
 		sa.Family = unix.AF_INET6
 		sa.Port = htons(ap.Port())
-		sa.Addr = addr.As16()
+		sa.Addr = ip
 		sa.Flowinfo = 0
-		sa.Scope_id = 0
-		if z := addr.Zone(); z != "" {
-			id, err := zoneIndex(z)
-			if err != nil {
-				return 0, err
-			}
-			sa.Scope_id = id
-		}
+		sa.Scope_id = zone
 		return unix.SizeofSockaddrInet6, nil
 	}
 	return 0, ErrInvalidAddress
@@ -113,13 +91,7 @@ func addrPortFromRaw(rsa *unix.RawSockaddrAny) netip.AddrPort {
 		return netip.AddrPortFrom(netip.AddrFrom4(sa.Addr), ntohs(sa.Port))
 	case unix.AF_INET6:
 		sa := (*unix.RawSockaddrInet6)(unsafe.Pointer(rsa))
-		a := netip.AddrFrom16(sa.Addr)
-		if a.Is4In6() {
-			a = a.Unmap()
-		} else if sa.Scope_id != 0 {
-			a = a.WithZone(strconv.FormatUint(uint64(sa.Scope_id), 10))
-		}
-		return netip.AddrPortFrom(a, ntohs(sa.Port))
+		return addrPortFrom16(sa.Addr, sa.Scope_id, ntohs(sa.Port))
 	}
 	return netip.AddrPort{}
 }
