@@ -86,7 +86,7 @@ func BenchmarkPollRoundTrip(b *testing.B) {
 	ctx := context.Background()
 	b.ReportAllocs()
 	for b.Loop() {
-		if st, err := sa.Poll(ctx, opWrite, time.Second); st != stEvent {
+		if st, err := sa.Poll(ctx, opWrite); st != stEvent {
 			b.Fatal(st, err)
 		}
 	}

@@ -34,6 +34,15 @@ func testCtx(t testing.TB) context.Context {
 	return ctx
 }
 
+// within is a context that ends after d: the deadline of one call whose
+// timeout a test exercises.
+func within(t testing.TB, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 // pair returns a socket actor for one end of a stream socket pair and the
 // raw other end, which the test drives directly.
 func pair(t testing.TB, sys *System) (*Socket, *socket.Socket) {

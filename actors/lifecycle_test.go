@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net"
 	"testing"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
@@ -52,7 +51,7 @@ func TestPanicClosesFD(t *testing.T) {
 	if err != nil || res.GetStatus() != stCancelled {
 		t.Fatalf("poll pending at the panic = %v, %v; want cancelled", res, err)
 	}
-	if st, err := s.Poll(testCtx(t), opRead, time.Second); st != stClosed || !errors.Is(err, net.ErrClosed) {
+	if st, err := s.Poll(testCtx(t), opRead); st != stClosed || !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Poll after panic = %v, %v; want closed", st, err)
 	}
 }
@@ -81,7 +80,7 @@ func TestSocketActorStopsEvenUnderRestartingParent(t *testing.T) {
 	sys.Root().Send(child, boom{})
 	waitEOF(t, peer)
 	s := &Socket{sys: sys, pid: child}
-	if st, _ := s.Poll(testCtx(t), opRead, time.Second); st != stClosed {
+	if st, _ := s.Poll(testCtx(t), opRead); st != stClosed {
 		t.Fatalf("Poll after restart = %v; want closed", st)
 	}
 }
@@ -93,7 +92,7 @@ func TestStopClosesFD(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitEOF(t, peer)
-	if st, err := sa.Poll(testCtx(t), opRead, time.Second); st != stClosed || !errors.Is(err, net.ErrClosed) {
+	if st, err := sa.Poll(testCtx(t), opRead); st != stClosed || !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Poll to a stopped actor = %v, %v; want closed", st, err)
 	}
 }
@@ -129,7 +128,7 @@ func TestSystemStopClosesEverySocket(t *testing.T) {
 			t.Fatalf("poll pending at Stop = %v, %v; want cancelled", res, err)
 		}
 	}
-	if st, err := socks[0].Poll(testCtx(t), opRead, time.Second); st != stClosed || !errors.Is(err, net.ErrClosed) {
+	if st, err := socks[0].Poll(testCtx(t), opRead); st != stClosed || !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Poll after Stop = %v, %v; want closed", st, err)
 	}
 	a, b, err := socket.Pair(socket.Stream)
@@ -176,7 +175,7 @@ func TestSocketPropsSpawnedTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 	s2 := &Socket{sys: sys, pid: second}
-	if st, err := s2.Poll(testCtx(t), opRead, time.Second); st != stClosed || !errors.Is(err, net.ErrClosed) {
+	if st, err := s2.Poll(testCtx(t), opRead); st != stClosed || !errors.Is(err, net.ErrClosed) {
 		t.Fatalf("Poll to the second spawn = %v, %v; want closed", st, err)
 	}
 	// The first still owns a live socket: the peer's byte makes it readable.
@@ -184,7 +183,7 @@ func TestSocketPropsSpawnedTwice(t *testing.T) {
 	if _, err := peer.Write([]byte{1}); err != nil {
 		t.Fatal(err)
 	}
-	if st, err := s1.Poll(testCtx(t), opRead, time.Second); err != nil {
+	if st, err := s1.Poll(testCtx(t), opRead); err != nil {
 		t.Fatalf("Poll to the first spawn = %v, %v; want an event", st, err)
 	}
 	if err := s1.Close(testCtx(t)); err != nil {

@@ -103,7 +103,7 @@ func (s *Socket) System() *System { return s.sys }
 func (s *Socket) PID() *actor.PID { return s.pid }
 
 // PollAsync asks for readiness op within timeout (0: no timeout).
-func (s *Socket) PollAsync(op messages.PollOp, timeout time.Duration) *Future[*messages.PollResult] {
+func (s *Socket) PollAsync(op PollOp, timeout time.Duration) *Future[*messages.PollResult] {
 	ms, ok := TimeoutMS(timeout)
 	if !ok {
 		return Invalid[*messages.PollResult](&messages.Poll{})
@@ -111,25 +111,30 @@ func (s *Socket) PollAsync(op messages.PollOp, timeout time.Duration) *Future[*m
 	return Request[*messages.PollResult](s.sys.Root(), s.pid, &messages.Poll{Op: op, TimeoutMs: ms})
 }
 
-// Poll waits for readiness op, for at most timeout (0: until an event, a
-// close or ctx ends). It returns the poll status and, for anything but an
-// event, the error it stands for (errors.Is with os.ErrDeadlineExceeded,
-// io.EOF for a hang-up, net.ErrClosed, socket.ErrCancelled, an errno).
-func (s *Socket) Poll(ctx context.Context, op messages.PollOp, timeout time.Duration) (messages.PollStatus, error) {
-	res, err := Await(ctx, s.sys, s.pid, s.PollAsync(op, timeout))
-	if err != nil {
-		return messages.PollStatus_POLL_STATUS_CANCELLED, err
+// Poll waits within ctx for readiness op (PollRead, PollWrite,
+// PollReadWrite). It returns the poll status (PollEvent, PollTimeout,
+// PollError, PollClosed, PollCancelled) and, for anything but an event,
+// the error it stands for (errors.Is with os.ErrDeadlineExceeded, io.EOF
+// for a hang-up, net.ErrClosed, socket.ErrCancelled, an errno).
+func (s *Socket) Poll(ctx context.Context, op PollOp) (PollStatus, error) {
+	res, err := Block(ctx, s, "poll", func(t time.Duration) *Future[*messages.PollResult] { return s.PollAsync(op, t) })
+	switch {
+	case err == nil:
+		return res.GetStatus(), res.Err()
+	case errors.Is(err, context.DeadlineExceeded):
+		return PollTimeout, err
 	}
-	return res.GetStatus(), res.Err()
+	return PollCancelled, err
 }
 
 // ShutdownAsync shuts down one or both directions.
-func (s *Socket) ShutdownAsync(how messages.ShutdownHow) *Future[*messages.Status] {
+func (s *Socket) ShutdownAsync(how ShutdownHow) *Future[*messages.Status] {
 	return Request[*messages.Status](s.sys.Root(), s.pid, &messages.Shutdown{How: how})
 }
 
-// Shutdown shuts down one or both directions.
-func (s *Socket) Shutdown(ctx context.Context, how messages.ShutdownHow) error {
+// Shutdown shuts down one or both directions (ShutdownRead, ShutdownWrite,
+// ShutdownBoth).
+func (s *Socket) Shutdown(ctx context.Context, how ShutdownHow) error {
 	return statusErr(Await(ctx, s.sys, s.pid, s.ShutdownAsync(how)))
 }
 

@@ -17,21 +17,21 @@ import (
 )
 
 const (
-	opRead      = messages.PollOp_POLL_OP_READ
-	opWrite     = messages.PollOp_POLL_OP_WRITE
-	opReadWrite = messages.PollOp_POLL_OP_READ_WRITE
-	stEvent     = messages.PollStatus_POLL_STATUS_EVENT
-	stTimeout   = messages.PollStatus_POLL_STATUS_TIMEOUT
-	stClosed    = messages.PollStatus_POLL_STATUS_CLOSED
-	stCancelled = messages.PollStatus_POLL_STATUS_CANCELLED
-	stError     = messages.PollStatus_POLL_STATUS_ERROR
+	opRead      = PollRead
+	opWrite     = PollWrite
+	opReadWrite = PollReadWrite
+	stEvent     = PollEvent
+	stTimeout   = PollTimeout
+	stClosed    = PollClosed
+	stCancelled = PollCancelled
+	stError     = PollError
 )
 
 func TestPollWritableAtOnce(t *testing.T) {
 	sys := newSystem(t)
 	sa, _ := pair(t, sys)
 	for _, op := range []messages.PollOp{opWrite, opReadWrite} {
-		st, err := sa.Poll(testCtx(t), op, time.Second)
+		st, err := sa.Poll(testCtx(t), op)
 		if st != stEvent || err != nil {
 			t.Errorf("Poll(%v) = %v, %v; want event", op, st, err)
 		}
@@ -42,7 +42,7 @@ func TestPollReadTimeout(t *testing.T) {
 	sys := newSystem(t)
 	sa, _ := pair(t, sys)
 	start := time.Now()
-	st, err := sa.Poll(testCtx(t), opRead, 50*time.Millisecond)
+	st, err := sa.Poll(within(t, 50*time.Millisecond), opRead)
 	if st != stTimeout || !errors.Is(err, os.ErrDeadlineExceeded) {
 		t.Fatalf("Poll = %v, %v; want timeout wrapping os.ErrDeadlineExceeded", st, err)
 	}
@@ -64,7 +64,7 @@ func TestPollReadEventAfterWrite(t *testing.T) {
 		t.Fatalf("Poll = %v, %v; want event", res, err)
 	}
 	// Level semantics: the unread data keeps the socket readable.
-	st, err := sa.Poll(testCtx(t), opRead, time.Second)
+	st, err := sa.Poll(testCtx(t), opRead)
 	if st != stEvent || err != nil {
 		t.Fatalf("second Poll = %v, %v; want event", st, err)
 	}
@@ -90,7 +90,7 @@ func TestPollEventWhileDataLeftAfterHangUp(t *testing.T) {
 	if err := b.Close(); err != nil {
 		t.Fatal(err)
 	}
-	st, err := sa.Poll(testCtx(t), opRead, time.Second)
+	st, err := sa.Poll(testCtx(t), opRead)
 	if st != stEvent || err != nil {
 		t.Fatalf("Poll = %v, %v; want event: unread data remains", st, err)
 	}
@@ -120,7 +120,7 @@ func TestPollWriteWaitsForSpace(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	st, _ := sa.Poll(testCtx(t), opWrite, 20*time.Millisecond)
+	st, _ := sa.Poll(within(t, 20*time.Millisecond), opWrite)
 	if st != stTimeout {
 		t.Fatalf("Poll(write) on a full socket = %v; want timeout", st)
 	}
@@ -151,7 +151,11 @@ func TestPollInvalidArguments(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			st, err := sa.Poll(testCtx(t), tt.op, tt.timeout)
+			res, err := sa.PollAsync(tt.op, tt.timeout).Wait(testCtx(t))
+			if err != nil {
+				t.Fatal(err)
+			}
+			st, err := res.GetStatus(), res.Err()
 			if st != stError || !errors.Is(err, socket.ErrInvalidArgument) {
 				t.Fatalf("Poll = %v, %v; want error wrapping ErrInvalidArgument", st, err)
 			}
@@ -189,7 +193,7 @@ func TestRequestsAfterClose(t *testing.T) {
 	if err := sa.Close(ctx); !errors.Is(err, net.ErrClosed) {
 		t.Errorf("second Close = %v; want net.ErrClosed", err)
 	}
-	if st, err := sa.Poll(ctx, opRead, time.Second); st != stClosed || !errors.Is(err, net.ErrClosed) {
+	if st, err := sa.Poll(ctx, opRead); st != stClosed || !errors.Is(err, net.ErrClosed) {
 		t.Errorf("Poll after Close = %v, %v; want closed, net.ErrClosed", st, err)
 	}
 	if err := sa.Shutdown(ctx, messages.ShutdownHow_SHUTDOWN_HOW_BOTH); !errors.Is(err, net.ErrClosed) {
@@ -234,7 +238,7 @@ func TestSetBlockingIsRecordedFdStaysNonBlocking(t *testing.T) {
 		t.Fatalf("Info = %v; want blocking stream", in)
 	}
 	// The actor still answers a poll with a timeout rather than blocking.
-	if st, _ := sa.Poll(ctx, opRead, 10*time.Millisecond); st != stTimeout {
+	if st, _ := sa.Poll(within(t, 10*time.Millisecond), opRead); st != stTimeout {
 		t.Fatalf("Poll = %v; want timeout", st)
 	}
 }

@@ -35,7 +35,7 @@ func (echoActor) Receive(ctx actor.Context) {
 	}
 }
 
-func benchPushEcho(b *testing.B, h Handler, opts ...ListenOption) {
+func benchPushEcho(b *testing.B, h Handler, opts ...ServeOption) {
 	sys := newSystem(b)
 	l, err := Serve(testCtx(b), sys, "127.0.0.1:0", h, opts...)
 	if err != nil {

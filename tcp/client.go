@@ -3,6 +3,7 @@ package tcp
 import (
 	"context"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -12,15 +13,18 @@ import (
 	"github.com/actornet/actornet/socket"
 )
 
-// Client is the Go handle of a TCP client actor. Every method sends the
-// actor a message; the blocking forms wait for the answer with a context,
-// the Async forms return the typed future (for use inside actors, with
-// PipeTo or actors.ReenterAfter). One reader and one writer may be in
+// Client is the Go handle of a TCP client actor: a connection made by
+// Dial (or NewClient and Connect) or returned by Listener.Accept. Every
+// method sends the actor a message; the blocking forms wait for the answer
+// within ctx (its deadline is the request's deadline), the Async forms take
+// an explicit timeout and return the typed future (for use inside actors,
+// with PipeTo or actors.ReenterAfter). One reader and one writer may be in
 // flight at once; concurrent readers are served in order. A Client is safe
 // for concurrent use.
 type Client struct {
 	actors.Socket
-	opts *messages.Options
+	opts  *messages.Options
+	addrs atomic.Pointer[[2]netip.AddrPort] // local, remote: once connected
 }
 
 // ClientProps returns the props of a TCP client actor, to spawn as a child
@@ -42,22 +46,47 @@ func NewClient(sys *actors.System, opts ...Option) (*Client, error) {
 	return &Client{Socket: actors.SocketOf(sys, pid), opts: buildOptions(opts)}, nil
 }
 
-// Dial spawns a client and connects it to addr ("host:port", names
-// resolved) within ctx. On failure the client is closed.
+// Dial spawns a client and connects it to addr ("ip:port", "[ipv6]:port"
+// or "host:port", the name resolved with net.Resolver) within ctx. On
+// failure the client is closed.
 func Dial(ctx context.Context, sys *actors.System, addr string, opts ...Option) (*Client, error) {
 	c, err := NewClient(sys, opts...)
 	if err != nil {
 		return nil, err
 	}
-	var timeout time.Duration
-	if dl, ok := ctx.Deadline(); ok {
-		timeout = max(time.Until(dl), time.Millisecond)
-	}
-	if _, err := c.Connect(ctx, addr, timeout); err != nil {
+	return connectOrClose(ctx, c, addr)
+}
+
+func connectOrClose(ctx context.Context, c *Client, addr string) (*Client, error) {
+	if err := c.Connect(ctx, addr); err != nil {
 		_ = c.Close(context.Background())
 		return nil, err
 	}
 	return c, nil
+}
+
+// LocalAddr returns the client's local address; zero until it is
+// connected.
+func (c *Client) LocalAddr() netip.AddrPort {
+	if a := c.addrs.Load(); a != nil {
+		return a[0]
+	}
+	return netip.AddrPort{}
+}
+
+// RemoteAddr returns the address of the client's peer; zero until it is
+// connected.
+func (c *Client) RemoteAddr() netip.AddrPort {
+	if a := c.addrs.Load(); a != nil {
+		return a[1]
+	}
+	return netip.AddrPort{}
+}
+
+func (c *Client) setAddrs(local, remote *messages.Endpoint) {
+	l, _ := local.AddrPort()
+	r, _ := remote.AddrPort()
+	c.addrs.Store(&[2]netip.AddrPort{l, r})
 }
 
 // ConnectAsync starts connecting to addr: "ip:port", "[ipv6]:port" or
@@ -83,30 +112,39 @@ func (c *Client) connectAsync(cmd *messages.Connect, timeout time.Duration) *act
 	return actors.Request[*messages.ConnectResult](c.System().Root(), c.PID(), cmd)
 }
 
-// Connect connects to addr (see ConnectAsync) and returns the status:
-// connected, invalid_address, timeout, refused or error, with the error it
-// stands for. A second Connect returns the first result and never
-// reconnects.
-func (c *Client) Connect(ctx context.Context, addr string, timeout time.Duration) (messages.ConnectStatus, error) {
-	return connectResult(actors.Await(ctx, c.System(), c.PID(), c.ConnectAsync(addr, timeout)))
+// Connect connects to addr (see ConnectAsync) within ctx. The error says
+// why it did not: errors.Is matches syscall.ECONNREFUSED,
+// os.ErrDeadlineExceeded (and context.DeadlineExceeded) on timeout,
+// socket.ErrInvalidAddress, socket.ErrNoSuchHost. Connecting again to the
+// same address returns the first outcome; to another address, an error
+// wrapping syscall.EISCONN.
+func (c *Client) Connect(ctx context.Context, addr string) error {
+	return c.connected(actors.Block(ctx, &c.Socket, "connect", func(t time.Duration) *actors.Future[*messages.ConnectResult] {
+		return c.ConnectAsync(addr, t)
+	}))
 }
 
 // ConnectAddrPort is Connect for a netip.AddrPort.
-func (c *Client) ConnectAddrPort(ctx context.Context, ap netip.AddrPort, timeout time.Duration) (messages.ConnectStatus, error) {
-	return connectResult(actors.Await(ctx, c.System(), c.PID(), c.ConnectAddrPortAsync(ap, timeout)))
+func (c *Client) ConnectAddrPort(ctx context.Context, ap netip.AddrPort) error {
+	return c.connected(actors.Block(ctx, &c.Socket, "connect", func(t time.Duration) *actors.Future[*messages.ConnectResult] {
+		return c.ConnectAddrPortAsync(ap, t)
+	}))
 }
 
-func connectResult(res *messages.ConnectResult, err error) (messages.ConnectStatus, error) {
+// connected turns a Connect's answer into its error, and records the
+// addresses of a connected client.
+func (c *Client) connected(res *messages.ConnectResult, err error) error {
 	if err != nil {
-		return messages.ConnectStatus_CONNECT_STATUS_ERROR, err
+		return err
 	}
 	if res.GetStatus() == messages.ConnectStatus_CONNECT_STATUS_CONNECTED {
-		return res.GetStatus(), nil
+		c.setAddrs(res.GetLocal(), res.GetRemote())
+		return nil
 	}
 	if err := res.GetError().Err(); err != nil {
-		return res.GetStatus(), err
+		return err
 	}
-	return res.GetStatus(), &socket.OpError{Op: "connect", Err: socket.ErrPolling}
+	return &socket.OpError{Op: "connect", Err: socket.ErrPolling}
 }
 
 // SendAsync writes all of p, waiting for send space as needed, within
@@ -122,14 +160,16 @@ func (c *Client) SendAsync(p []byte, timeout time.Duration) *actors.Future[*mess
 	return actors.Request[*messages.SendResult](c.System().Root(), c.PID(), cmd)
 }
 
-// Send writes all of p (see SendAsync). It returns the bytes sent and, if
-// not all of them, the error (errors.Is os.ErrDeadlineExceeded on timeout,
-// syscall.ECONNRESET or EPIPE when the peer reset, net.ErrClosed after
-// Close).
-func (c *Client) Send(ctx context.Context, p []byte, timeout time.Duration) (int, error) {
-	res, err := actors.Await(ctx, c.System(), c.PID(), c.SendAsync(p, timeout))
+// Send writes all of p within ctx (see SendAsync). It returns the bytes
+// sent and, if not all of them, the error (errors.Is
+// os.ErrDeadlineExceeded on timeout, syscall.ECONNRESET or EPIPE when the
+// peer reset, net.ErrClosed after Close).
+func (c *Client) Send(ctx context.Context, p []byte) (int, error) {
+	res, err := actors.Block(ctx, &c.Socket, "send", func(t time.Duration) *actors.Future[*messages.SendResult] {
+		return c.SendAsync(p, t)
+	})
 	if err != nil {
-		return 0, err
+		return int(res.GetBytesSent()), err
 	}
 	return int(res.GetBytesSent()), res.GetStatus().Err()
 }
@@ -146,11 +186,13 @@ func (c *Client) RecvAsync(max int, timeout time.Duration) *actors.Future[*messa
 	return actors.Request[*messages.RecvResult](c.System().Root(), c.PID(), cmd)
 }
 
-// Recv reads up to max bytes (see RecvAsync). At end of stream it returns
-// an error wrapping io.EOF; on timeout one wrapping os.ErrDeadlineExceeded
-// and no bytes.
-func (c *Client) Recv(ctx context.Context, max int, timeout time.Duration) ([]byte, error) {
-	return recvResult(actors.Await(ctx, c.System(), c.PID(), c.RecvAsync(max, timeout)))
+// Recv reads up to max bytes within ctx (see RecvAsync). At end of stream
+// it returns an error wrapping io.EOF; on timeout one wrapping
+// os.ErrDeadlineExceeded and no bytes.
+func (c *Client) Recv(ctx context.Context, max int) ([]byte, error) {
+	return recvResult(actors.Block(ctx, &c.Socket, "recv", func(t time.Duration) *actors.Future[*messages.RecvResult] {
+		return c.RecvAsync(max, t)
+	}))
 }
 
 // RecvExactAsync reads exactly n bytes within timeout (0: no timeout).
@@ -164,10 +206,12 @@ func (c *Client) RecvExactAsync(n int, timeout time.Duration) *actors.Future[*me
 	return actors.Request[*messages.RecvResult](c.System().Root(), c.PID(), cmd)
 }
 
-// RecvExact reads exactly n bytes. On timeout or end of stream it returns
-// the prefix it did read with the error.
-func (c *Client) RecvExact(ctx context.Context, n int, timeout time.Duration) ([]byte, error) {
-	return recvResult(actors.Await(ctx, c.System(), c.PID(), c.RecvExactAsync(n, timeout)))
+// RecvExact reads exactly n bytes within ctx. On timeout or end of stream
+// it returns the prefix it did read with the error.
+func (c *Client) RecvExact(ctx context.Context, n int) ([]byte, error) {
+	return recvResult(actors.Block(ctx, &c.Socket, "recvexact", func(t time.Duration) *actors.Future[*messages.RecvResult] {
+		return c.RecvExactAsync(n, t)
+	}))
 }
 
 func recvResult(res *messages.RecvResult, err error) ([]byte, error) {

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
@@ -25,10 +26,10 @@ func TestPingServer(t *testing.T) {
 		ctx := testCtx(t)
 
 		ping := bytes.Repeat([]byte("p"), 32)
-		if n, err := c.Send(ctx, ping, time.Second); n != 32 || err != nil {
+		if n, err := c.Send(ctx, ping); n != 32 || err != nil {
 			t.Fatalf("Send = %d, %v", n, err)
 		}
-		pong, err := c.RecvExact(ctx, 32, time.Second)
+		pong, err := c.RecvExact(ctx, 32)
 		if err != nil || !bytes.Equal(pong, ping) {
 			t.Fatalf("RecvExact = %q, %v", pong, err)
 		}
@@ -39,7 +40,7 @@ func TestPingServer(t *testing.T) {
 			big[i] = byte(i * 7)
 		}
 		reader := c.RecvExactAsync(len(big), 5*time.Second)
-		if n, err := c.Send(ctx, big, 5*time.Second); n != len(big) || err != nil {
+		if n, err := c.Send(ctx, big); n != len(big) || err != nil {
 			t.Fatalf("Send 1 MiB = %d, %v", n, err)
 		}
 		res, err := reader.Wait(ctx)
@@ -54,10 +55,13 @@ func TestPingServer(t *testing.T) {
 			t.Fatalf("SocketStats = %v, %v; want %d bytes each way", counts, err, want)
 		}
 
-		// A second Connect returns the cached result and never reconnects.
-		st, err := c.Connect(ctx, "127.0.0.1:1", time.Second)
-		if st != messages.ConnectStatus_CONNECT_STATUS_CONNECTED || err != nil {
-			t.Fatalf("second Connect = %v, %v; want the cached connected", st, err)
+		// A second Connect to the same address returns the cached result
+		// and never reconnects.
+		if err := c.Connect(ctx, srv); err != nil {
+			t.Fatalf("second Connect = %v; want the cached connected", err)
+		}
+		if c.RemoteAddr().String() != srv || !c.LocalAddr().IsValid() {
+			t.Fatalf("addresses %v -> %v; want a local address and %v", c.LocalAddr(), c.RemoteAddr(), srv)
 		}
 		info, err := c.Info(ctx)
 		if err != nil || info.GetRemote() == nil {
@@ -78,12 +82,11 @@ func TestRecvTimeouts(t *testing.T) {
 			_, _ = io.Copy(io.Discard, c)
 		})
 		c := dial(t, sys, srv)
-		ctx := testCtx(t)
-		prefix, err := c.RecvExact(ctx, 8, 50*time.Millisecond)
+		prefix, err := c.RecvExact(within(t, 50*time.Millisecond), 8)
 		if !errors.Is(err, os.ErrDeadlineExceeded) || string(prefix) != "half" {
 			t.Fatalf("RecvExact = %q, %v; want the prefix \"half\" and a timeout", prefix, err)
 		}
-		data, err := c.Recv(ctx, 64, 50*time.Millisecond)
+		data, err := c.Recv(within(t, 50*time.Millisecond), 64)
 		if !errors.Is(err, os.ErrDeadlineExceeded) || len(data) != 0 {
 			t.Fatalf("Recv = %q, %v; want a timeout and no bytes", data, err)
 		}
@@ -123,9 +126,9 @@ func TestConnectStatuses(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer c.Close(context.Background())
-			st, err := c.Connect(ctx, tt.addr, time.Second)
-			if st != tt.want || !errors.Is(err, tt.is) || !strings.Contains(err.Error(), tt.text) {
-				t.Fatalf("Connect(%q) = %v, %v; want %v wrapping %v and saying %q", tt.addr, st, err, tt.want, tt.is, tt.text)
+			err = c.Connect(ctx, tt.addr)
+			if !errors.Is(err, tt.is) || !strings.Contains(err.Error(), tt.text) {
+				t.Fatalf("Connect(%q) = %v; want an error wrapping %v and saying %q", tt.addr, err, tt.is, tt.text)
 			}
 			if tt.is == socket.ErrNoSuchHost && errors.Is(err, socket.ErrInvalidAddress) {
 				t.Fatalf("a name that does not resolve is not an invalid address: %v", err)
@@ -134,12 +137,12 @@ func TestConnectStatuses(t *testing.T) {
 			if !errors.As(err, &oe) || oe.Op != "connect" {
 				t.Fatalf("error %v does not name connect", err)
 			}
-			// The result is cached.
-			if again, _ := c.Connect(ctx, tt.addr, time.Second); again != st {
-				t.Fatalf("second Connect = %v; want the cached %v", again, st)
+			// The result is cached, and its status says what happened.
+			if again, err := c.ConnectAsync(tt.addr, 0).Wait(ctx); err != nil || again.GetStatus() != tt.want {
+				t.Fatalf("second Connect = %v, %v; want the cached %v", again, err, tt.want)
 			}
 			// Data requests on a client that failed to connect are refused.
-			if _, err := c.Send(ctx, []byte("x"), time.Second); err == nil {
+			if _, err := c.Send(ctx, []byte("x")); err == nil {
 				t.Fatal("Send on an unconnected client succeeded")
 			}
 		})
@@ -154,7 +157,7 @@ func TestConnectByName(t *testing.T) {
 	srv := goServer(t, "127.0.0.1:0", echo)
 	_, port, _ := net.SplitHostPort(srv)
 	c := dial(t, sys, net.JoinHostPort("localhost", port))
-	if n, err := c.Send(testCtx(t), []byte("hi"), time.Second); n != 2 || err != nil {
+	if n, err := c.Send(testCtx(t), []byte("hi")); n != 2 || err != nil {
 		t.Fatalf("Send = %d, %v", n, err)
 	}
 }
@@ -164,13 +167,13 @@ func TestEmptyBuffersAnswerAtOnce(t *testing.T) {
 		sys := newSystem(t)
 		c := dial(t, sys, goServer(t, addr, echo))
 		ctx := testCtx(t)
-		if n, err := c.Send(ctx, nil, 0); n != 0 || err != nil {
+		if n, err := c.Send(ctx, nil); n != 0 || err != nil {
 			t.Fatalf("Send(nil) = %d, %v", n, err)
 		}
-		if b, err := c.Recv(ctx, 0, 0); len(b) != 0 || err != nil {
+		if b, err := c.Recv(ctx, 0); len(b) != 0 || err != nil {
 			t.Fatalf("Recv(0) = %q, %v", b, err)
 		}
-		if b, err := c.RecvExact(ctx, 0, 0); len(b) != 0 || err != nil {
+		if b, err := c.RecvExact(ctx, 0); len(b) != 0 || err != nil {
 			t.Fatalf("RecvExact(0) = %q, %v", b, err)
 		}
 	})
@@ -181,11 +184,15 @@ func TestBadSizesAndTimeouts(t *testing.T) {
 	c := dial(t, sys, goServer(t, "127.0.0.1:0", echo))
 	ctx := testCtx(t)
 	checks := map[string]error{}
-	_, checks["recv negative"] = c.Recv(ctx, -1, 0)
-	_, checks["recv too big"] = c.Recv(ctx, MaxRecv+1, 0)
-	_, checks["recvexact negative"] = c.RecvExact(ctx, -5, 0)
-	_, checks["send negative timeout"] = c.Send(ctx, []byte("x"), -time.Second)
-	_, checks["connect negative timeout"] = c.Connect(ctx, "127.0.0.1:1", -time.Second)
+	_, checks["recv negative"] = c.Recv(ctx, -1)
+	_, checks["recv too big"] = c.Recv(ctx, MaxRecv+1)
+	_, checks["recvexact negative"] = c.RecvExact(ctx, -5)
+	if res, err := c.SendAsync([]byte("x"), -time.Second).Wait(ctx); err == nil {
+		checks["send negative timeout"] = res.GetStatus().Err()
+	}
+	if res, err := c.ConnectAsync("127.0.0.1:1", -time.Second).Wait(ctx); err == nil {
+		checks["connect negative timeout"] = res.GetError().Err()
+	}
 	for name, err := range checks {
 		var oe *socket.OpError
 		if !errors.Is(err, socket.ErrInvalidArgument) || !errors.As(err, &oe) || oe.Op == "" {
@@ -208,25 +215,25 @@ func TestPeerClosesAndResets(t *testing.T) {
 		})
 		c := dial(t, sys, srv)
 		ctx := testCtx(t)
-		data, err := c.RecvExact(ctx, 3, time.Second)
+		data, err := c.RecvExact(ctx, 3)
 		if err != nil || string(data) != "bye" {
 			t.Fatalf("RecvExact = %q, %v", data, err)
 		}
-		if data, err := c.Recv(ctx, 10, time.Second); !errors.Is(err, io.EOF) || len(data) != 0 {
+		if data, err := c.Recv(ctx, 10); !errors.Is(err, io.EOF) || len(data) != 0 {
 			t.Fatalf("Recv after the peer's FIN = %q, %v; want io.EOF", data, err)
 		}
 		// Half-closed: we can still send; then shut our side down too.
-		if _, err := c.Send(ctx, []byte("still here"), time.Second); err != nil {
+		if _, err := c.Send(ctx, []byte("still here")); err != nil {
 			t.Fatalf("Send after the peer's FIN: %v", err)
 		}
-		if err := c.Shutdown(ctx, messages.ShutdownHow_SHUTDOWN_HOW_WRITE); err != nil {
+		if err := c.Shutdown(ctx, actors.ShutdownWrite); err != nil {
 			t.Fatal(err)
 		}
 		<-closed // the server saw our FIN and reset
 		// Writes now fail with a reset (or broken pipe), never hang.
 		var err2 error
 		for i := 0; i < 100 && err2 == nil; i++ {
-			_, err2 = c.Send(ctx, []byte("x"), time.Second)
+			_, err2 = c.Send(ctx, []byte("x"))
 		}
 		if !errors.Is(err2, syscall.EPIPE) && !errors.Is(err2, syscall.ECONNRESET) {
 			t.Fatalf("Send after reset = %v; want EPIPE or ECONNRESET", err2)
@@ -250,10 +257,10 @@ func TestRequestsAfterClose(t *testing.T) {
 		if err != nil || !errors.Is(res.GetStatus().Err(), socket.ErrCancelled) {
 			t.Fatalf("Recv pending at Close = %v, %v; want cancelled", res, err)
 		}
-		if _, err := c.Send(ctx, []byte("x"), time.Second); !errors.Is(err, net.ErrClosed) {
+		if _, err := c.Send(ctx, []byte("x")); !errors.Is(err, net.ErrClosed) {
 			t.Fatalf("Send after Close = %v; want net.ErrClosed", err)
 		}
-		if _, err := c.Recv(ctx, 1, time.Second); !errors.Is(err, net.ErrClosed) {
+		if _, err := c.Recv(ctx, 1); !errors.Is(err, net.ErrClosed) {
 			t.Fatalf("Recv after Close = %v; want net.ErrClosed", err)
 		}
 		if err := c.Close(ctx); !errors.Is(err, net.ErrClosed) {
@@ -270,7 +277,7 @@ func TestReadersServedInOrder(t *testing.T) {
 		ctx := testCtx(t)
 		first := c.RecvExactAsync(5, 0)
 		second := c.RecvExactAsync(5, 0)
-		if _, err := c.Send(ctx, []byte("aaaaabbbbb"), time.Second); err != nil {
+		if _, err := c.Send(ctx, []byte("aaaaabbbbb")); err != nil {
 			t.Fatal(err)
 		}
 		a, err := first.Wait(ctx)
@@ -318,7 +325,7 @@ func TestPollBeforeConnect(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer c.Close(context.Background())
-	st, err := c.Poll(testCtx(t), messages.PollOp_POLL_OP_READ, time.Second)
+	st, err := c.Poll(testCtx(t), actors.PollRead)
 	if st != messages.PollStatus_POLL_STATUS_ERROR || !errors.Is(err, syscall.ENOTCONN) {
 		t.Fatalf("Poll before Connect = %v, %v; want error ENOTCONN", st, err)
 	}
@@ -341,11 +348,11 @@ func TestContextEndWithdrawsRead(t *testing.T) {
 
 		ctx, cancel := context.WithTimeout(testCtx(t), 30*time.Millisecond)
 		defer cancel()
-		if b, err := c.Recv(ctx, 10, 0); !errors.Is(err, context.DeadlineExceeded) || len(b) != 0 {
+		if b, err := c.Recv(ctx, 10); !errors.Is(err, context.DeadlineExceeded) || len(b) != 0 {
 			t.Fatalf("Recv = %q, %v; want context.DeadlineExceeded", b, err)
 		}
 		send <- "next"
-		if b, err := c.RecvExact(testCtx(t), 4, time.Second); err != nil || string(b) != "next" {
+		if b, err := c.RecvExact(testCtx(t), 4); err != nil || string(b) != "next" {
 			t.Fatalf("the reader after a withdrawn one got %q, %v", b, err)
 		}
 
@@ -374,22 +381,21 @@ func TestConnectTimeout(t *testing.T) {
 			}
 			target, _ := ln.LocalAddr()
 			sys := newSystem(t)
-			ctx := testCtx(t)
 			for i := 0; i < 16; i++ {
 				c, err := NewClient(sys)
 				if err != nil {
 					t.Fatal(err)
 				}
 				defer c.Close(context.Background())
-				st, err := c.ConnectAddrPort(ctx, target, 200*time.Millisecond)
-				if st == messages.ConnectStatus_CONNECT_STATUS_TIMEOUT {
-					if !errors.Is(err, os.ErrDeadlineExceeded) {
-						t.Fatalf("timeout status with error %v", err)
+				err = c.ConnectAddrPort(within(t, 200*time.Millisecond), target)
+				if errors.Is(err, os.ErrDeadlineExceeded) {
+					if !errors.Is(err, context.DeadlineExceeded) {
+						t.Fatalf("timeout %v is not also context.DeadlineExceeded", err)
 					}
 					return
 				}
-				if st != messages.ConnectStatus_CONNECT_STATUS_CONNECTED {
-					t.Fatalf("Connect %d = %v, %v", i, st, err)
+				if err != nil {
+					t.Fatalf("Connect %d = %v", i, err)
 				}
 			}
 			t.Fatal("the full accept queue never made a connect time out")

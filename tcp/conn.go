@@ -9,7 +9,6 @@ import (
 	"time"
 
 	"github.com/actornet/actornet/actors"
-	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
 
@@ -149,10 +148,10 @@ func (c *Conn) SetWriteDeadline(t time.Time) error {
 
 // CloseWrite shuts down the sending side (FIN), as *net.TCPConn does.
 func (c *Conn) CloseWrite() error {
-	return c.c.Shutdown(context.Background(), messages.ShutdownHow_SHUTDOWN_HOW_WRITE)
+	return c.c.Shutdown(context.Background(), actors.ShutdownWrite)
 }
 
 // CloseRead shuts down the receiving side.
 func (c *Conn) CloseRead() error {
-	return c.c.Shutdown(context.Background(), messages.ShutdownHow_SHUTDOWN_HOW_READ)
+	return c.c.Shutdown(context.Background(), actors.ShutdownRead)
 }

@@ -27,7 +27,7 @@ func pipe(t *testing.T, addr string) (*Conn, *Conn) {
 	l, dialer := newListener(t, addr)
 	accepted := l.AcceptAsync(time.Second)
 	client := dialer()
-	srv, err := l.clientOf(mustWait(t, accepted))
+	srv, err := l.Accepted(mustWait(t, accepted), nil)
 	if err != nil {
 		t.Fatal(err)
 	}

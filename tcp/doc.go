@@ -1,12 +1,16 @@
 // Package tcp holds actornet's TCP actors and their Go handles.
 //
-// Client is a TCP client actor (one connection): Connect with a status
-// (connected, invalid_address, timeout, refused, error) cached for every
-// later Connect; Send, which writes everything and reports partial
-// progress on timeout; Recv and RecvExact, served in order from one queue
-// while sends flow from another, so a reader and a writer can be in flight
-// at once; Poll, Shutdown, Abort and Close. Every call has a blocking form
-// taking a context and an Async form returning the typed future, for use
+// Client is a TCP client actor (one connection): Dial, or NewClient and
+// Connect, whose outcome (connected, invalid address, timeout, refused,
+// error) is cached for every later Connect to the same address; Send,
+// which writes everything and reports partial progress on timeout; Recv
+// and RecvExact, served in order from one queue while sends flow from
+// another, so a reader and a writer can be in flight at once; Poll,
+// Shutdown, Abort and Close; LocalAddr and RemoteAddr. Every call has a
+// blocking form that waits within a context (its deadline is the
+// request's deadline; a timeout is one error, matching both
+// os.ErrDeadlineExceeded and context.DeadlineExceeded) and an Async form
+// that takes an explicit timeout and returns the typed future, for use
 // inside actors.
 //
 //	c, err := tcp.Dial(ctx, sys, "127.0.0.1:7000")
@@ -14,13 +18,17 @@
 //		return err
 //	}
 //	defer c.Close(ctx)
-//	if _, err := c.Send(ctx, []byte("ping"), time.Second); err != nil {
+//	if _, err := c.Send(ctx, []byte("ping")); err != nil {
 //		return err
 //	}
-//	pong, err := c.RecvExact(ctx, 4, time.Second)
+//	pong, err := c.RecvExact(ctx, 4)
 //
 // Listener is a listener actor. In pull mode (Listen) each Accept answers
-// a Client for the next connection; accepted clients outlive the listener.
+// a Client for the next connection (Accepted turns an AcceptAsync's answer
+// into one); accepted clients outlive the listener. Listen takes
+// ListenOptions (WithBacklog, WithReusePort...); Serve and StartService
+// take ServeOptions, the push-mode settings and every ListenOption, so a
+// push-mode setting given to Listen does not compile.
 //
 // In push mode (Serve) the listener accepts by itself and gives each
 // connection one actor, which owns the socket and runs a Handler as its
@@ -55,11 +63,11 @@
 //
 // StartService runs a push-mode listener under a supervising service
 // actor: a crashed listener is replaced on the same address (open
-// connections live on), and Stop drains with a grace period.
+// connections live on), and Stop drains until its context's deadline.
 //
-// NewClientAt and ListenAt put the socket on another node (a system
-// started with actors.WithRemote) and return the same Client and Listener
-// handles; clients accepted there live there too.
+// NewClientAt, DialAt and ListenAt put the socket on another node (a
+// system started with actors.WithRemote) and return the same Client and
+// Listener handles; clients accepted there live there too.
 //
 // Conn and NetListener adapt a Client and a Listener to net.Conn and
 // net.Listener (deadlines included), so crypto/tls and net/http run on

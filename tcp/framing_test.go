@@ -7,7 +7,6 @@ import (
 	"strings"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
@@ -130,19 +129,19 @@ func TestServeLinesFraming(t *testing.T) {
 		l := serve(t, sys, addr, testHandler(events, shout), WithFraming(lines), WithReadCredit(1))
 		ctx := testCtx(t)
 		c := dial(t, sys, l.Addr().String())
-		c.Send(ctx, []byte("one\ntwo\nthr"), time.Second)
-		c.Send(ctx, []byte("ee\n"), time.Second)
-		got, err := c.RecvExact(ctx, len("ONE\nTWO\nTHREE\n"), time.Second)
+		c.Send(ctx, []byte("one\ntwo\nthr"))
+		c.Send(ctx, []byte("ee\n"))
+		got, err := c.RecvExact(ctx, len("ONE\nTWO\nTHREE\n"))
 		if err != nil || string(got) != "ONE\nTWO\nTHREE\n" {
 			t.Fatalf("framed echo = %q, %v", got, err)
 		}
 		// A line over the limit closes the connection with a clear cause.
-		c.Send(ctx, []byte(strings.Repeat("z", 40)), time.Second)
+		c.Send(ctx, []byte(strings.Repeat("z", 40)))
 		ec := next[*messages.ErrorClosed](t, events)
 		if !errors.Is(ec.GetCause().Err(), socket.ErrInvalidArgument) || ec.GetCause().GetOp() != "frame" {
 			t.Fatalf("ErrorClosed = %v; want an invalid frame", ec.GetCause())
 		}
-		if _, err := c.Recv(ctx, 8, 5*time.Second); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+		if _, err := c.Recv(ctx, 8); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
 			t.Fatalf("after the violation the client read %v; want the connection closed", err)
 		}
 	})
@@ -157,8 +156,8 @@ func TestServeLengthPrefixedFraming(t *testing.T) {
 	c := dial(t, sys, l.Addr().String())
 	big := bytes.Repeat([]byte{7}, 1<<20)
 	frame, _ := lp.encode(big)
-	c.Send(ctx, frame, 5*time.Second)
-	got, err := c.RecvExact(ctx, len(frame), 5*time.Second)
+	c.Send(ctx, frame)
+	got, err := c.RecvExact(ctx, len(frame))
 	if err != nil || !bytes.Equal(got, frame) {
 		t.Fatalf("a 1 MiB frame echoed: %d bytes, %v", len(got), err)
 	}

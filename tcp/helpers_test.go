@@ -17,6 +17,7 @@ var (
 	forEachFamily = testkit.ForEachFamily
 	newSystem     = testkit.System
 	testCtx       = testkit.Context
+	within        = testkit.Within
 )
 
 // goServer is a plain Go net server on addr that runs handle for each

@@ -22,33 +22,50 @@ type Listener struct {
 	addr netip.AddrPort
 }
 
-// ListenOption configures Listen, Serve and StartService. The push-mode
-// options (WithReadCredit, WithFraming, WithBlockingHandlers...) apply to
-// Serve and StartService only; Listen ignores them.
-type ListenOption func(*listenConfig)
+// ListenOption configures the listening socket: of Listen, and of Serve
+// and StartService (a ListenOption is a ServeOption too).
+type ListenOption interface {
+	ServeOption
+	applyListen(*listenConfig)
+}
 
 type listenConfig struct {
-	backlog    uint32
-	opts       *messages.Options
-	serverOpts []func(*serverConfig)
+	backlog uint32
+	opts    *messages.Options
 }
+
+func defaultListenConfig() listenConfig {
+	return listenConfig{opts: &messages.Options{ReuseAddr: true}}
+}
+
+// listenOption is a setting of the listening socket.
+type listenOption func(*listenConfig)
+
+func (o listenOption) applyListen(c *listenConfig) { o(c) }
+func (o listenOption) applyServe(c *serveConfig)   { o(&c.listen) }
 
 // WithBacklog sets the listen(2) backlog; zero means the kernel maximum.
 func WithBacklog(n int) ListenOption {
-	return func(c *listenConfig) { c.backlog = uint32(max(n, 0)) }
+	return listenOption(func(c *listenConfig) { c.backlog = uint32(max(n, 0)) })
 }
 
 // WithReuseAddr sets SO_REUSEADDR (on by default: a restarted server can
 // bind a port whose old connections are in TIME_WAIT).
-func WithReuseAddr(on bool) ListenOption { return func(c *listenConfig) { c.opts.ReuseAddr = on } }
+func WithReuseAddr(on bool) ListenOption {
+	return listenOption(func(c *listenConfig) { c.opts.ReuseAddr = on })
+}
 
 // WithReusePort sets SO_REUSEPORT: several listeners share one port and the
 // kernel spreads connections across them.
-func WithReusePort(on bool) ListenOption { return func(c *listenConfig) { c.opts.ReusePort = on } }
+func WithReusePort(on bool) ListenOption {
+	return listenOption(func(c *listenConfig) { c.opts.ReusePort = on })
+}
 
 // WithV6Only sets IPV6_V6ONLY on an IPv6 listener: it then accepts no
 // IPv4-mapped connections. Off by default (dual stack).
-func WithV6Only(on bool) ListenOption { return func(c *listenConfig) { c.opts.V6Only = on } }
+func WithV6Only(on bool) ListenOption {
+	return listenOption(func(c *listenConfig) { c.opts.V6Only = on })
+}
 
 // ListenerProps returns the props of a listener actor, to spawn under a
 // supervising actor; it listens on its first Listen command.
@@ -66,7 +83,11 @@ func listenerProps(sys *actors.System, server *serverConfig, notify *actor.PID) 
 // resolved with net.Resolver within ctx; the first address is used).
 // Port 0 picks a free port: see Addr.
 func Listen(ctx context.Context, sys *actors.System, addr string, opts ...ListenOption) (*Listener, error) {
-	return listen(ctx, sys, addr, nil, opts, nil)
+	cfg := defaultListenConfig()
+	for _, o := range opts {
+		o.applyListen(&cfg)
+	}
+	return listen(ctx, sys, addr, cfg, nil, nil)
 }
 
 // Serve is Listen in push mode: the listener accepts by itself and gives
@@ -78,29 +99,21 @@ func Listen(ctx context.Context, sys *actors.System, addr string, opts ...Listen
 // WithMaxConnections, WithAcceptBatch, WithKeepOpen, WithIdleTimeout,
 // WithFraming, WithBlockingHandlers, WithHandlerSupervisor. Closing the
 // listener closes only the listening socket: live connections go on.
-func Serve(ctx context.Context, sys *actors.System, addr string, handler Handler, opts ...ListenOption) (*Listener, error) {
+func Serve(ctx context.Context, sys *actors.System, addr string, handler Handler, opts ...ServeOption) (*Listener, error) {
 	if err := checkHandler(handler); err != nil {
 		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
 	}
-	return listen(ctx, sys, addr, handler, opts, nil)
+	cfg := newServeConfig(handler, opts)
+	return listen(ctx, sys, addr, cfg.listen, cfg.server, nil)
 }
 
 // listen spawns a listener (with spawn, when given: on another node) and
-// has it listen on addr.
-func listen(ctx context.Context, sys *actors.System, addr string, handler Handler, opts []ListenOption, spawn func() (*actor.PID, error)) (*Listener, error) {
-	cfg := listenConfig{opts: &messages.Options{ReuseAddr: true}}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	var server *serverConfig
-	if handler != nil {
-		server = newServerConfig(handler, cfg.serverOpts)
-	}
-	cmd := &messages.Listen{HostPort: addr, Backlog: cfg.backlog, Options: cfg.opts, PushMode: handler != nil}
-	if ap, named, err := actors.ResolveLocal(ctx, addr); err != nil {
-		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
-	} else if named {
-		cmd.HostPort, cmd.Local = "", messages.NewEndpoint(ap)
+// has it listen on addr; server is the push-mode configuration, nil for
+// Listen.
+func listen(ctx context.Context, sys *actors.System, addr string, cfg listenConfig, server *serverConfig, spawn func() (*actor.PID, error)) (*Listener, error) {
+	cmd, err := listenCommand(ctx, addr, cfg, server != nil)
+	if err != nil {
+		return nil, err
 	}
 	if spawn == nil {
 		spawn = func() (*actor.PID, error) { return sys.SpawnSocketActor(listenerProps(sys, server, nil)) }
@@ -120,6 +133,18 @@ func listen(ctx context.Context, sys *actors.System, addr string, handler Handle
 	}
 	l.addr, _ = res.GetLocal().AddrPort()
 	return l, nil
+}
+
+// listenCommand builds the Listen command for addr, resolving a host name
+// here, within ctx.
+func listenCommand(ctx context.Context, addr string, cfg listenConfig, push bool) (*messages.Listen, error) {
+	cmd := &messages.Listen{HostPort: addr, Backlog: cfg.backlog, Options: cfg.opts, PushMode: push}
+	if ap, named, err := actors.ResolveLocal(ctx, addr); err != nil {
+		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
+	} else if named {
+		cmd.HostPort, cmd.Local = "", messages.NewEndpoint(ap)
+	}
+	return cmd, nil
 }
 
 // Stats returns a push-mode listener's counters.
@@ -143,20 +168,29 @@ func (l *Listener) AcceptAsync(timeout time.Duration) *actors.Future[*messages.A
 	return actors.Request[*messages.AcceptResult](l.System().Root(), l.PID(), cmd)
 }
 
-// Accept waits for the next connection and returns its client. On timeout
-// the error wraps os.ErrDeadlineExceeded; after Close (or while Close runs)
-// it wraps net.ErrClosed or socket.ErrCancelled.
-func (l *Listener) Accept(ctx context.Context, timeout time.Duration) (*Client, error) {
-	res, err := actors.Await(ctx, l.System(), l.PID(), l.AcceptAsync(timeout))
+// Accept waits within ctx for the next connection and returns its client,
+// connected: its RemoteAddr is the peer's address. On timeout the error
+// wraps os.ErrDeadlineExceeded; after Close or Shutdown (or while they
+// run) it wraps net.ErrClosed or socket.ErrCancelled.
+func (l *Listener) Accept(ctx context.Context) (*Client, error) {
+	return l.Accepted(actors.Block(ctx, &l.Socket, "accept", l.AcceptAsync))
+}
+
+// Accepted turns the answer of an AcceptAsync into the accepted client:
+// for callers that await the future themselves (inside an actor, with
+// actors.ReenterAfter).
+func (l *Listener) Accepted(res *messages.AcceptResult, err error) (*Client, error) {
 	if err != nil {
 		return nil, err
 	}
-	return l.clientOf(res)
-}
-
-func (l *Listener) clientOf(res *messages.AcceptResult) (*Client, error) {
 	if err := res.GetStatus().Err(); err != nil {
 		return nil, err
 	}
-	return &Client{Socket: actors.SocketOf(l.System(), res.GetClient().PID())}, nil
+	pid := res.GetClient().PID()
+	if pid == nil {
+		return nil, &socket.OpError{Op: "accept", Net: "tcp", Err: socket.ErrUnexpectedReply}
+	}
+	c := &Client{Socket: actors.SocketOf(l.System(), pid)}
+	c.setAddrs(res.GetLocal(), res.GetRemote())
+	return c, nil
 }

@@ -38,24 +38,24 @@ func TestListenAcceptBothWays(t *testing.T) {
 		ctx := testCtx(t)
 		accepted := l.AcceptAsync(time.Second)
 		client := dialer()
-		srv, err := l.clientOf(mustWait(t, accepted))
+		srv, err := l.Accepted(mustWait(t, accepted), nil)
 		if err != nil {
 			t.Fatalf("Accept: %v", err)
 		}
 		defer srv.Close(context.Background())
 
 		ping := bytes.Repeat([]byte{0xa5}, 32)
-		if _, err := client.Send(ctx, ping, time.Second); err != nil {
+		if _, err := client.Send(ctx, ping); err != nil {
 			t.Fatal(err)
 		}
-		got, err := srv.RecvExact(ctx, 32, time.Second)
+		got, err := srv.RecvExact(ctx, 32)
 		if err != nil || !bytes.Equal(got, ping) {
 			t.Fatalf("server RecvExact = %x, %v", got, err)
 		}
-		if _, err := srv.Send(ctx, got, time.Second); err != nil {
+		if _, err := srv.Send(ctx, got); err != nil {
 			t.Fatal(err)
 		}
-		if back, err := client.RecvExact(ctx, 32, time.Second); err != nil || !bytes.Equal(back, ping) {
+		if back, err := client.RecvExact(ctx, 32); err != nil || !bytes.Equal(back, ping) {
 			t.Fatalf("client RecvExact = %x, %v", back, err)
 		}
 		ci, _ := client.Info(ctx)
@@ -83,17 +83,17 @@ func TestAcceptTimeoutAndCancel(t *testing.T) {
 	forEachFamily(t, func(t *testing.T, addr string) {
 		l, _ := newListener(t, addr)
 		ctx := testCtx(t)
-		if _, err := l.Accept(ctx, 30*time.Millisecond); !errors.Is(err, os.ErrDeadlineExceeded) {
+		if _, err := l.Accept(within(t, 30*time.Millisecond)); !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("Accept = %v; want a timeout", err)
 		}
 		pending := l.AcceptAsync(0)
 		if err := l.Close(ctx); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := l.clientOf(mustWait(t, pending)); !errors.Is(err, socket.ErrCancelled) {
+		if _, err := l.Accepted(mustWait(t, pending), nil); !errors.Is(err, socket.ErrCancelled) {
 			t.Fatalf("Accept pending at Close = %v; want cancelled", err)
 		}
-		if _, err := l.Accept(ctx, time.Second); !errors.Is(err, net.ErrClosed) {
+		if _, err := l.Accept(ctx); !errors.Is(err, net.ErrClosed) {
 			t.Fatalf("Accept after Close = %v; want net.ErrClosed", err)
 		}
 	})
@@ -105,7 +105,7 @@ func TestStoppingListenerCancelsAcceptAndSparesClients(t *testing.T) {
 		ctx := testCtx(t)
 		accepted := l.AcceptAsync(time.Second)
 		client := dialer()
-		srv, err := l.clientOf(mustWait(t, accepted))
+		srv, err := l.Accepted(mustWait(t, accepted), nil)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -114,14 +114,14 @@ func TestStoppingListenerCancelsAcceptAndSparesClients(t *testing.T) {
 		if err := l.System().Root().StopFuture(l.PID()).Wait(); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := l.clientOf(mustWait(t, pending)); !errors.Is(err, socket.ErrCancelled) {
+		if _, err := l.Accepted(mustWait(t, pending), nil); !errors.Is(err, socket.ErrCancelled) {
 			t.Fatalf("Accept pending at stop = %v; want cancelled", err)
 		}
 		// The accepted connection outlives its listener.
-		if _, err := client.Send(ctx, []byte("alive"), time.Second); err != nil {
+		if _, err := client.Send(ctx, []byte("alive")); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := srv.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "alive" {
+		if got, err := srv.RecvExact(ctx, 5); err != nil || string(got) != "alive" {
 			t.Fatalf("after the listener stopped: %q, %v", got, err)
 		}
 		// Nothing listens any more.
@@ -130,7 +130,7 @@ func TestStoppingListenerCancelsAcceptAndSparesClients(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close(context.Background())
-		if _, err := c.Connect(ctx, l.Addr().String(), time.Second); !errors.Is(err, syscall.ECONNREFUSED) {
+		if err := c.Connect(ctx, l.Addr().String()); !errors.Is(err, syscall.ECONNREFUSED) {
 			t.Fatalf("Connect to a stopped listener = %v; want refused", err)
 		}
 	})
@@ -205,7 +205,7 @@ func TestV6OnlyAndDualStack(t *testing.T) {
 	}
 	accepted := l.AcceptAsync(time.Second)
 	dial(t, sys, "127.0.0.1:"+strconv.Itoa(int(l.Addr().Port())))
-	if _, err := l.clientOf(mustWait(t, accepted)); err != nil {
+	if _, err := l.Accepted(mustWait(t, accepted), nil); err != nil {
 		t.Fatalf("an IPv4 client on a dual-stack listener: %v", err)
 	}
 	if _, err := Listen(ctx, sys, "[::ffff:127.0.0.1]:0", WithV6Only(true)); !errors.Is(err, syscall.EINVAL) {

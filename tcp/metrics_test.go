@@ -33,7 +33,7 @@ func TestMetrics(t *testing.T) {
 	connPID := next[*messages.Connected](t, events).GetConnection().PID()
 	msg := bytes.Repeat([]byte("m"), 100<<10)
 	reader2 := c.RecvExactAsync(len(msg), 10*time.Second)
-	if _, err := c.Send(ctx, msg, 10*time.Second); err != nil {
+	if _, err := c.Send(ctx, msg); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := reader2.Wait(ctx); err != nil {

@@ -39,15 +39,11 @@ func (n *NetListener) Accept() (net.Conn, error) {
 		// A connection accepted as the listener closed is closed too.
 	}
 	res, err, _ := f.Result()
-	if err == nil {
-		err = res.GetStatus().Err()
-	}
+	client, err := n.l.Accepted(res, err)
 	select {
 	case <-n.closed:
 		if err == nil {
-			if c, cerr := n.l.clientOf(res); cerr == nil {
-				_ = c.Close(context.Background())
-			}
+			_ = client.Close(context.Background())
 		}
 		return nil, &socket.OpError{Op: "accept", Net: "tcp", Addr: n.l.Addr(), Err: net.ErrClosed}
 	default:
@@ -56,10 +52,6 @@ func (n *NetListener) Accept() (net.Conn, error) {
 		if errors.Is(err, socket.ErrCancelled) {
 			err = &socket.OpError{Op: "accept", Net: "tcp", Addr: n.l.Addr(), Err: net.ErrClosed}
 		}
-		return nil, err
-	}
-	client, err := n.l.clientOf(res)
-	if err != nil {
 		return nil, err
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)

@@ -20,7 +20,7 @@ func TestConnConformance(t *testing.T) {
 			}
 			accepted := l.AcceptAsync(0)
 			client := dial(t, sys, l.Addr().String())
-			srv, err := l.clientOf(mustWait(t, accepted))
+			srv, err := l.Accepted(mustWait(t, accepted), nil)
 			if err != nil {
 				return nil, nil, nil, err
 			}

@@ -33,12 +33,25 @@ func NewClientAt(ctx context.Context, sys *actors.System, node string, opts ...O
 	return &Client{Socket: actors.SocketOf(sys, pid), opts: buildOptions(opts)}, nil
 }
 
+// DialAt is Dial on the node at node: NewClientAt, then Connect.
+func DialAt(ctx context.Context, sys *actors.System, node, addr string, opts ...Option) (*Client, error) {
+	c, err := NewClientAt(ctx, sys, node, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return connectOrClose(ctx, c, addr)
+}
+
 // ListenAt is Listen on the node at node: the listening socket lives
 // there, and the clients Accept returns live there too. Push mode (Serve)
 // is local only: a handler's Props cannot cross nodes. A host name in addr
 // is resolved here, by the caller.
 func ListenAt(ctx context.Context, sys *actors.System, node, addr string, opts ...ListenOption) (*Listener, error) {
-	return listen(ctx, sys, addr, nil, opts, func() (*actor.PID, error) {
+	cfg := defaultListenConfig()
+	for _, o := range opts {
+		o.applyListen(&cfg)
+	}
+	return listen(ctx, sys, addr, cfg, nil, func() (*actor.PID, error) {
 		return actors.SpawnAt(ctx, sys, node, KindListener)
 	})
 }

@@ -64,17 +64,17 @@ func BenchmarkRemoteSendRecv(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	if _, err := c.Connect(ctx, ln.Addr().String(), time.Second); err != nil {
+	if err := c.Connect(ctx, ln.Addr().String()); err != nil {
 		b.Fatal(err)
 	}
 	msg := bytes.Repeat([]byte("x"), 64)
 	b.ReportAllocs()
 	b.ResetTimer()
 	for range b.N {
-		if _, err := c.Send(ctx, msg, 0); err != nil {
+		if _, err := c.Send(ctx, msg); err != nil {
 			b.Fatal(err)
 		}
-		if _, err := c.RecvExact(ctx, len(msg), 0); err != nil {
+		if _, err := c.RecvExact(ctx, len(msg)); err != nil {
 			b.Fatal(err)
 		}
 	}

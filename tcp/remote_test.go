@@ -47,34 +47,34 @@ func TestRemoteClient(t *testing.T) {
 		if c.PID().Address != a.Address() {
 			t.Fatalf("client lives at %s, want node A %s", c.PID().Address, a.Address())
 		}
-		if _, err := c.ConnectAddrPort(ctx, l.Addr(), 0); err != nil {
+		if err := c.ConnectAddrPort(ctx, l.Addr()); err != nil {
 			t.Fatal(err)
 		}
-		s, err := l.Accept(ctx, 0)
+		s, err := l.Accept(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
 		defer s.Close(ctx)
 
-		if n, err := c.Send(ctx, []byte("ping"), 0); err != nil || n != 4 {
+		if n, err := c.Send(ctx, []byte("ping")); err != nil || n != 4 {
 			t.Fatalf("Send = %d, %v", n, err)
 		}
-		got, err := s.RecvExact(ctx, 4, 0)
+		got, err := s.RecvExact(ctx, 4)
 		if err != nil || string(got) != "ping" {
 			t.Fatalf("server RecvExact = %q, %v", got, err)
 		}
 		// A Recv parked on A, then withdrawn by B's context.
 		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-		_, err = c.Recv(short, 64, 0)
+		_, err = c.Recv(short, 64)
 		cancel()
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("withdrawn Recv: %v, want deadline exceeded", err)
 		}
 		big := bytes.Repeat([]byte("pong"), 64<<10)
-		if n, err := s.Send(ctx, big, 0); err != nil || n != len(big) {
+		if n, err := s.Send(ctx, big); err != nil || n != len(big) {
 			t.Fatalf("server Send = %d, %v", n, err)
 		}
-		got, err = c.RecvExact(ctx, len(big), 0)
+		got, err = c.RecvExact(ctx, len(big))
 		if err != nil || !bytes.Equal(got, big) {
 			t.Fatalf("client RecvExact: %d bytes, %v", len(got), err)
 		}

@@ -35,10 +35,10 @@ func TestServeLentReads(t *testing.T) {
 		}
 		// Send it all before reading any: the echo's writes queue on the
 		// server while it goes on reading into recycled buffers.
-		if _, err := c.Send(ctx, big, 10*time.Second); err != nil {
+		if _, err := c.Send(ctx, big); err != nil {
 			t.Fatal(err)
 		}
-		got, err := c.RecvExact(ctx, len(big), 10*time.Second)
+		got, err := c.RecvExact(ctx, len(big))
 		if err != nil || !bytes.Equal(got, big) {
 			t.Fatalf("8 MiB echo with lent buffers: %v, equal %v", err, bytes.Equal(got, big))
 		}
@@ -62,10 +62,10 @@ func TestServeIdleTimeout(t *testing.T) {
 	for {
 		// The busy connection echoes a byte every 10 ms until the quiet one
 		// has been closed.
-		if _, err := busy.Send(ctx, []byte("x"), time.Second); err != nil {
+		if _, err := busy.Send(ctx, []byte("x")); err != nil {
 			t.Fatal(err)
 		}
-		if _, err := busy.RecvExact(ctx, 1, time.Second); err != nil {
+		if _, err := busy.RecvExact(ctx, 1); err != nil {
 			t.Fatalf("the busy connection was closed: %v", err)
 		}
 		select {
@@ -89,10 +89,10 @@ func TestServeIdleTimeout(t *testing.T) {
 	if ec.GetCause().GetOp() != "idle" || ec.GetCause().GetCode() != messages.IOStatus_IO_STATUS_TIMEOUT {
 		t.Fatalf("ErrorClosed = %v, want op idle, timeout", ec)
 	}
-	if _, err := busy.Send(ctx, []byte("y"), time.Second); err != nil {
+	if _, err := busy.Send(ctx, []byte("y")); err != nil {
 		t.Fatal(err)
 	}
-	if got, err := busy.RecvExact(ctx, 1, time.Second); err != nil || string(got) != "y" {
+	if got, err := busy.RecvExact(ctx, 1); err != nil || string(got) != "y" {
 		t.Fatalf("busy connection after: %q, %v", got, err)
 	}
 }

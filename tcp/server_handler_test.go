@@ -167,7 +167,7 @@ func TestServeRestartGivesFreshState(t *testing.T) {
 			sys := newSystem(t)
 			// Lines, so that "panic" and the next "x" are two Received
 			// however TCP cuts them; each answer is framed as a line too.
-			opts := []ListenOption{WithFraming(mustFraming(t)(Lines(64)))}
+			opts := []ServeOption{WithFraming(mustFraming(t)(Lines(64)))}
 			if !restart {
 				opts = append(opts, WithHandlerSupervisor(actors.StoppingStrategy()))
 			}
@@ -175,20 +175,20 @@ func TestServeRestartGivesFreshState(t *testing.T) {
 			ctx := testCtx(t)
 			c := dial(t, sys, l.Addr().String())
 			for _, want := range []string{"1\n", "2\n"} {
-				c.Send(ctx, []byte("x\n"), time.Second)
-				if got, err := c.RecvExact(ctx, 2, time.Second); err != nil || string(got) != want {
+				c.Send(ctx, []byte("x\n"))
+				if got, err := c.RecvExact(ctx, 2); err != nil || string(got) != want {
 					t.Fatalf("count = %q, %v; want %q", got, err, want)
 				}
 			}
-			c.Send(ctx, []byte("panic\n"), time.Second)
+			c.Send(ctx, []byte("panic\n"))
 			if !restart {
-				if _, err := c.Recv(ctx, 16, 5*time.Second); !errors.Is(err, io.EOF) {
+				if _, err := c.Recv(ctx, 16); !errors.Is(err, io.EOF) {
 					t.Fatalf("after a stopped handler the client read %v; want end of stream", err)
 				}
 				return
 			}
-			c.Send(ctx, []byte("x\n"), time.Second)
-			if got, err := c.RecvExact(ctx, 2, time.Second); err != nil || string(got) != "1\n" {
+			c.Send(ctx, []byte("x\n"))
+			if got, err := c.RecvExact(ctx, 2); err != nil || string(got) != "1\n" {
 				t.Fatalf("count after restart = %q, %v; want a fresh handler's 1", got, err)
 			}
 		})
@@ -243,7 +243,7 @@ func TestServeMessagesReachTheHandler(t *testing.T) {
 			t.Fatal("the member never told the room its PID")
 		}
 		sys.Root().RequestWithCustomSender(conn, note{"hello from the room"}, room)
-		if got, err := c.RecvExact(ctx, 19, time.Second); err != nil || string(got) != "hello from the room" {
+		if got, err := c.RecvExact(ctx, 19); err != nil || string(got) != "hello from the room" {
 			t.Fatalf("client read %q, %v", got, err)
 		}
 		select {
@@ -282,11 +282,11 @@ func TestServeBlockingHandlers(t *testing.T) {
 	l := serve(t, sys, "127.0.0.1:0", h, WithBlockingHandlers())
 	ctx := testCtx(t)
 	stuck := dial(t, sys, l.Addr().String())
-	stuck.Send(ctx, []byte("block"), time.Second)
+	stuck.Send(ctx, []byte("block"))
 	<-blocked
 	echoAll(t, l.Addr().String(), 100)
 	close(release)
-	if got, err := stuck.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "block" {
+	if got, err := stuck.RecvExact(ctx, 5); err != nil || string(got) != "block" {
 		t.Fatalf("the blocked connection after release: %q, %v", got, err)
 	}
 }
@@ -294,7 +294,7 @@ func TestServeBlockingHandlers(t *testing.T) {
 // registrar is a separate actor that gets a connection's events
 // (Register): it grants credit ahead, two per Received, writes each copy
 // back, and closes after PeerClosed.
-type registrar struct{ granted int }
+type registrar struct{}
 
 func (r *registrar) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
@@ -377,7 +377,7 @@ func TestServeStallWatchdog(t *testing.T) {
 	l := serve(t, sys, "127.0.0.1:0", h)
 	ctx := testCtx(t)
 	stuck := dial(t, sys, l.Addr().String())
-	stuck.Send(ctx, []byte("block"), time.Second)
+	stuck.Send(ctx, []byte("block"))
 	<-blocked
 	since := time.Now()
 	var s *actors.Stalled
@@ -393,12 +393,12 @@ func TestServeStallWatchdog(t *testing.T) {
 	}
 	echoAll(t, l.Addr().String(), 100)
 	close(release)
-	if got, err := stuck.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "block" {
+	if got, err := stuck.RecvExact(ctx, 5); err != nil || string(got) != "block" {
 		t.Fatalf("the blocked connection after release: %q, %v", got, err)
 	}
 	// It runs on the worker pool now, and still echoes.
-	stuck.Send(ctx, []byte("again"), time.Second)
-	if got, err := stuck.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "again" {
+	stuck.Send(ctx, []byte("again"))
+	if got, err := stuck.RecvExact(ctx, 5); err != nil || string(got) != "again" {
 		t.Fatalf("the moved connection: %q, %v", got, err)
 	}
 	if got := sys.Metrics()[actors.MetricKey{Kind: "tcp.conn", Service: l.Addr().String()}].Stalls; got != 1 {
@@ -447,7 +447,7 @@ func TestStopWithABlockedHandler(t *testing.T) {
 					<-release
 				}
 			})
-			var opts []ListenOption
+			var opts []ServeOption
 			if pool {
 				opts = append(opts, WithBlockingHandlers())
 			}

@@ -53,14 +53,14 @@ func defaultServerConfig(handler Handler) *serverConfig {
 	}
 }
 
-// newServerConfig applies the push-mode options.
-func newServerConfig(handler Handler, opts []func(*serverConfig)) *serverConfig {
-	s := defaultServerConfig(handler)
-	for _, f := range opts {
-		f(s)
+// newServeConfig applies Serve's options.
+func newServeConfig(handler Handler, opts []ServeOption) *serveConfig {
+	c := &serveConfig{listen: defaultListenConfig(), server: defaultServerConfig(handler)}
+	for _, o := range opts {
+		o.applyServe(c)
 	}
-	s.bufs = &bufPool{size: s.readSize}
-	return s
+	c.server.bufs = &bufPool{size: c.server.readSize}
+	return c
 }
 
 // WithReadCredit bounds the read buffers a connection lends at once: a
@@ -68,8 +68,8 @@ func newServerConfig(handler Handler, opts []func(*serverConfig)) *serverConfig 
 // it releases one. For a Register handler it is the read credit: after n
 // Received the connection reads only once the actor sends ResumeReading
 // (Erlang's {active, N}). Default DefaultReadCredit.
-func WithReadCredit(n int) ListenOption {
-	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.credit = max(n, 1) }) }
+func WithReadCredit(n int) ServeOption {
+	return serveOption(func(s *serverConfig) { s.credit = max(n, 1) })
 }
 
 // WithIdleTimeout closes a push-mode connection that has moved no bytes,
@@ -77,8 +77,8 @@ func WithReadCredit(n int) ListenOption {
 // the handler gets ErrorClosed (op "idle", status timeout) and the peer a
 // FIN. A handler that keeps reading paused that long idles its connection
 // too. Zero disables it; the default is DefaultIdleTimeout.
-func WithIdleTimeout(d time.Duration) ListenOption {
-	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.idle = max(d, 0) }) }
+func WithIdleTimeout(d time.Duration) ServeOption {
+	return serveOption(func(s *serverConfig) { s.idle = max(d, 0) })
 }
 
 // WithBlockingHandlers runs the server's handlers on the system's worker
@@ -86,13 +86,13 @@ func WithIdleTimeout(d time.Duration) ListenOption {
 // Future.Wait, blocking I/O, a long computation). Without it a handler
 // that blocks stalls every connection on its poller. It costs a goroutine
 // hand-off per event (see the README's benchmark for the price).
-func WithBlockingHandlers() ListenOption {
-	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.blocking = true }) }
+func WithBlockingHandlers() ServeOption {
+	return serveOption(func(s *serverConfig) { s.blocking = true })
 }
 
 // WithReadSize sets the largest Received, in bytes. Default DefaultReadSize.
-func WithReadSize(n int) ListenOption {
-	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.readSize = max(n, 1) }) }
+func WithReadSize(n int) ServeOption {
+	return serveOption(func(s *serverConfig) { s.readSize = max(n, 1) })
 }
 
 // WithWriteQueue bounds a push-mode connection's write queue: a write that
@@ -101,28 +101,26 @@ func WithReadSize(n int) ListenOption {
 // connection stops reading and the handler gets WriteQueueFilled; at low
 // it reads again and the handler gets WriteQueueDrained. Defaults
 // DefaultWriteQueue, DefaultWriteHigh, DefaultWriteLow.
-func WithWriteQueue(limit, high, low int) ListenOption {
-	return func(c *listenConfig) {
-		c.server(func(s *serverConfig) {
-			s.queueLimit = max(limit, 1)
-			s.queueHigh = min(max(high, 1), s.queueLimit)
-			s.queueLow = min(max(low, 0), s.queueHigh)
-		})
-	}
+func WithWriteQueue(limit, high, low int) ServeOption {
+	return serveOption(func(s *serverConfig) {
+		s.queueLimit = max(limit, 1)
+		s.queueHigh = min(max(high, 1), s.queueLimit)
+		s.queueLow = min(max(low, 0), s.queueHigh)
+	})
 }
 
 // WithMaxConnections bounds the live connections of a push-mode listener;
 // beyond it new connections are closed at once and counted as rejected.
 // Default DefaultMaxConnections.
-func WithMaxConnections(n int) ListenOption {
-	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.maxConns = max(n, 1) }) }
+func WithMaxConnections(n int) ServeOption {
+	return serveOption(func(s *serverConfig) { s.maxConns = max(n, 1) })
 }
 
 // WithAcceptBatch bounds the connections accepted per readiness event
 // before the listener lets other messages through. Default
 // DefaultAcceptBatch.
-func WithAcceptBatch(n int) ListenOption {
-	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.batch = max(n, 1) }) }
+func WithAcceptBatch(n int) ServeOption {
+	return serveOption(func(s *serverConfig) { s.batch = max(n, 1) })
 }
 
 // WithKeepOpen keeps a connection open for writing after the peer
@@ -130,15 +128,15 @@ func WithAcceptBatch(n int) ListenOption {
 // Close): for handlers whose answers come later, from other actors. Off
 // by default: once the handler has handled PeerClosed, what it wrote is
 // flushed and the connection closes.
-func WithKeepOpen(on bool) ListenOption {
-	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.keepOpen = on }) }
+func WithKeepOpen(on bool) ServeOption {
+	return serveOption(func(s *serverConfig) { s.keepOpen = on })
 }
 
 // WithFraming splits each connection's stream into frames (LengthPrefixed,
 // Lines): a Received carries one frame, credit counts frames, and each
 // Write is framed. Without it a Received carries whatever one read got.
-func WithFraming(f Framing) ListenOption {
-	return func(c *listenConfig) { c.server(func(s *serverConfig) { s.framing = f }) }
+func WithFraming(f Framing) ServeOption {
+	return serveOption(func(s *serverConfig) { s.framing = f })
 }
 
 // WithHandlerSupervisor sets the strategy applied when a handler panics,
@@ -146,9 +144,26 @@ func WithFraming(f Framing) ListenOption {
 // starting with Connected), stop (the connection closes) or resume.
 // Default: Proto.Actor's default, which restarts (at most 10 times in 10
 // s, then stops).
-func WithHandlerSupervisor(s actor.SupervisorStrategy) ListenOption {
-	return func(c *listenConfig) { c.server(func(sc *serverConfig) { sc.strategy = s }) }
+func WithHandlerSupervisor(s actor.SupervisorStrategy) ServeOption {
+	return serveOption(func(sc *serverConfig) { sc.strategy = s })
 }
 
-// server records a push-mode setting; Serve applies them.
-func (c *listenConfig) server(f func(*serverConfig)) { c.serverOpts = append(c.serverOpts, f) }
+// ServeOption configures Serve and StartService: a push-mode setting
+// (WithReadCredit, WithFraming, WithBlockingHandlers...) or a ListenOption
+// (WithBacklog, WithReusePort...), which is one too. Listen takes
+// ListenOptions only, so a push-mode setting given to it does not compile.
+type ServeOption interface {
+	applyServe(*serveConfig)
+}
+
+// serveConfig is what Serve's options set: the listening socket's
+// settings and the push-mode ones.
+type serveConfig struct {
+	listen listenConfig
+	server *serverConfig
+}
+
+// serveOption is a push-mode setting.
+type serveOption func(*serverConfig)
+
+func (o serveOption) applyServe(c *serveConfig) { o(c.server) }

@@ -53,7 +53,7 @@ func echoing(c *Connection, msg any) {
 	}
 }
 
-func serve(t *testing.T, sys *actors.System, addr string, h Handler, opts ...ListenOption) *Listener {
+func serve(t *testing.T, sys *actors.System, addr string, h Handler, opts ...ServeOption) *Listener {
 	t.Helper()
 	l, err := Serve(testCtx(t), sys, addr, h, opts...)
 	if err != nil {
@@ -93,8 +93,8 @@ func TestServeEcho(t *testing.T) {
 			t.Fatalf("Connected = %v", conn)
 		}
 		ping := bytes.Repeat([]byte("x"), 32)
-		c.Send(ctx, ping, time.Second)
-		if got, err := c.RecvExact(ctx, 32, time.Second); err != nil || !bytes.Equal(got, ping) {
+		c.Send(ctx, ping)
+		if got, err := c.RecvExact(ctx, 32); err != nil || !bytes.Equal(got, ping) {
 			t.Fatalf("echo = %q, %v", got, err)
 		}
 		big := make([]byte, 1<<20)
@@ -102,7 +102,7 @@ func TestServeEcho(t *testing.T) {
 			big[i] = byte(i)
 		}
 		reader := c.RecvExactAsync(len(big), 10*time.Second)
-		if _, err := c.Send(ctx, big, 10*time.Second); err != nil {
+		if _, err := c.Send(ctx, big); err != nil {
 			t.Fatal(err)
 		}
 		res, err := reader.Wait(ctx)
@@ -136,7 +136,7 @@ func TestServeRetainedBoundsMemory(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		sent, err := c.Send(testCtx(t), offer, time.Second)
+		sent, err := c.Send(testCtx(t), offer)
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("Send of 100 MiB to a stalled server = %d, %v; want a timeout", sent, err)
 		}
@@ -218,7 +218,7 @@ func TestServeWriteQueueBound(t *testing.T) {
 		}
 		// Every Write not refused reaches the peer, and is acknowledged.
 		accepted := writes - refused
-		got, err := c.RecvExact(testCtx(t), accepted*chunk, 10*time.Second)
+		got, err := c.RecvExact(testCtx(t), accepted*chunk)
 		if err != nil || len(got) != accepted*chunk {
 			t.Fatalf("peer read %d bytes, %v; want %d", len(got), err, accepted*chunk)
 		}
@@ -249,11 +249,11 @@ func TestServeHandlerFailure(t *testing.T) {
 	}
 	tests := []struct {
 		name     string
-		opts     []ListenOption
+		opts     []ServeOption
 		trigger  string
 		survives bool
 	}{
-		{name: "panic under a stopping strategy closes", opts: []ListenOption{WithHandlerSupervisor(actors.StoppingStrategy())}, trigger: "panic"},
+		{name: "panic under a stopping strategy closes", opts: []ServeOption{WithHandlerSupervisor(actors.StoppingStrategy())}, trigger: "panic"},
 		{name: "panic under the default strategy restarts", trigger: "panic", survives: true},
 		{name: "a handler that stops closes", trigger: "quit"},
 	}
@@ -266,23 +266,23 @@ func TestServeHandlerFailure(t *testing.T) {
 				ctx := testCtx(t)
 				c := dial(t, sys, l.Addr().String())
 				next[*messages.Connected](t, events)
-				c.Send(ctx, []byte(tt.trigger), time.Second)
+				c.Send(ctx, []byte(tt.trigger))
 				if got := next[*messages.Received](t, events); string(got.GetData()) != tt.trigger {
 					t.Fatalf("handler received %q", got.GetData())
 				}
 				if tt.survives {
 					// The restarted handler still echoes (its connection is its parent).
-					c.Send(ctx, []byte("still"), time.Second)
-					if got, err := c.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "still" {
+					c.Send(ctx, []byte("still"))
+					if got, err := c.RecvExact(ctx, 5); err != nil || string(got) != "still" {
 						t.Fatalf("after a restart: %q, %v", got, err)
 					}
-				} else if _, err := c.Recv(ctx, 16, 5*time.Second); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+				} else if _, err := c.Recv(ctx, 16); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
 					t.Fatalf("after the handler failed the client read %v; want the connection closed", err)
 				}
 				// The listener keeps serving.
 				c2 := dial(t, sys, l.Addr().String())
-				c2.Send(ctx, []byte("ping"), time.Second)
-				if got, err := c2.RecvExact(ctx, 4, time.Second); err != nil || string(got) != "ping" {
+				c2.Send(ctx, []byte("ping"))
+				if got, err := c2.RecvExact(ctx, 4); err != nil || string(got) != "ping" {
 					t.Fatalf("a new connection after the failure: %q, %v", got, err)
 				}
 			})
@@ -307,17 +307,17 @@ func TestServeHalfClose(t *testing.T) {
 				ctx := testCtx(t)
 				c := dial(t, sys, l.Addr().String())
 				next[*messages.Connected](t, events)
-				if err := c.Shutdown(ctx, messages.ShutdownHow_SHUTDOWN_HOW_WRITE); err != nil {
+				if err := c.Shutdown(ctx, actors.ShutdownWrite); err != nil {
 					t.Fatal(err)
 				}
 				next[*messages.PeerClosed](t, events)
 				// Either way, what the handler wrote in answer to the FIN
 				// reaches the peer before the connection closes.
-				got, err := c.RecvExact(ctx, 3, 5*time.Second)
+				got, err := c.RecvExact(ctx, 3)
 				if err != nil || string(got) != "bye" {
 					t.Fatalf("%s: %q, %v; want the handler's farewell", name, got, err)
 				}
-				if _, err := c.Recv(ctx, 16, 5*time.Second); !errors.Is(err, io.EOF) {
+				if _, err := c.Recv(ctx, 16); !errors.Is(err, io.EOF) {
 					t.Fatalf("after the farewell: %v; want end of stream", err)
 				}
 				next[*messages.Closed](t, events)
@@ -346,9 +346,9 @@ func TestServeConfirmedCloseAndAbort(t *testing.T) {
 				ctx := testCtx(t)
 				c := dial(t, sys, l.Addr().String())
 				if cmd == "abort" {
-					c.Send(ctx, []byte("x"), time.Second)
+					c.Send(ctx, []byte("x"))
 				}
-				_, err := c.Recv(ctx, 16, 5*time.Second)
+				_, err := c.Recv(ctx, 16)
 				if cmd == "abort" {
 					if !errors.Is(err, syscall.ECONNRESET) {
 						t.Fatalf("after Abort the client read %v; want ECONNRESET", err)
@@ -367,7 +367,7 @@ func TestServeConfirmedCloseAndAbort(t *testing.T) {
 					}
 				default:
 				}
-				c.Shutdown(ctx, messages.ShutdownHow_SHUTDOWN_HOW_WRITE)
+				c.Shutdown(ctx, actors.ShutdownWrite)
 				next[*messages.Closed](t, events)
 			})
 		})
@@ -383,7 +383,7 @@ func TestServeMaxConnectionsAndListenerClose(t *testing.T) {
 		c1 := dial(t, sys, l.Addr().String())
 		next[*messages.Connected](t, events)
 		c2 := dial(t, sys, l.Addr().String())
-		if _, err := c2.Recv(ctx, 16, 5*time.Second); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
+		if _, err := c2.Recv(ctx, 16); !errors.Is(err, io.EOF) && !errors.Is(err, syscall.ECONNRESET) {
 			t.Fatalf("a connection past the limit read %v; want it closed", err)
 		}
 		st, err := l.Stats(ctx)
@@ -394,8 +394,8 @@ func TestServeMaxConnectionsAndListenerClose(t *testing.T) {
 		if err := l.Close(ctx); err != nil {
 			t.Fatal(err)
 		}
-		c1.Send(ctx, []byte("alive"), time.Second)
-		if got, err := c1.RecvExact(ctx, 5, time.Second); err != nil || string(got) != "alive" {
+		c1.Send(ctx, []byte("alive"))
+		if got, err := c1.RecvExact(ctx, 5); err != nil || string(got) != "alive" {
 			t.Fatalf("a live connection after the listener closed: %q, %v", got, err)
 		}
 	})
@@ -413,8 +413,8 @@ func TestServePeerResetIsErrorClosed(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		c.Send(ctx, []byte("ping"), time.Second)
-		if _, err := c.RecvExact(ctx, 4, time.Second); err != nil {
+		c.Send(ctx, []byte("ping"))
+		if _, err := c.RecvExact(ctx, 4); err != nil {
 			t.Fatal(err)
 		}
 		if err := c.Abort(ctx); err != nil {

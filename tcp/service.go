@@ -24,26 +24,22 @@ import (
 type Service struct {
 	sys      *actors.System
 	pid      *actor.PID
+	addr     netip.AddrPort
 	stopped  *actors.StopWait
 	stopping atomic.Bool
 }
 
 // StartService starts a service on addr with handler per connection; opts
 // are Serve's.
-func StartService(ctx context.Context, sys *actors.System, addr string, handler Handler, opts ...ListenOption) (*Service, error) {
+func StartService(ctx context.Context, sys *actors.System, addr string, handler Handler, opts ...ServeOption) (*Service, error) {
 	if err := checkHandler(handler); err != nil {
 		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
 	}
-	cfg := listenConfig{opts: &messages.Options{ReuseAddr: true}}
-	for _, o := range opts {
-		o(&cfg)
-	}
-	server := newServerConfig(handler, cfg.serverOpts)
-	cmd := &messages.Listen{HostPort: addr, Backlog: cfg.backlog, Options: cfg.opts, PushMode: true}
-	if ap, named, err := actors.ResolveLocal(ctx, addr); err != nil {
-		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
-	} else if named {
-		cmd.HostPort, cmd.Local = "", messages.NewEndpoint(ap)
+	cfg := newServeConfig(handler, opts)
+	server := cfg.server
+	cmd, err := listenCommand(ctx, addr, cfg.listen, true)
+	if err != nil {
+		return nil, err
 	}
 	if sys.Stopped() {
 		return nil, actors.ErrSystemStopped
@@ -61,6 +57,7 @@ func StartService(ctx context.Context, sys *actors.System, addr string, handler 
 		_ = s.stopped.Wait(ctx)
 		return nil, err
 	}
+	s.addr, _ = res.GetLocal().AddrPort()
 	return s, nil
 }
 
@@ -70,41 +67,72 @@ func (s *Service) Info(ctx context.Context) (*messages.ServiceInfo, error) {
 	return actors.Request[*messages.ServiceInfo](s.sys.Root(), s.pid, &messages.GetServiceInfo{}).Wait(ctx)
 }
 
-// Addr returns the address the service listens on.
-func (s *Service) Addr(ctx context.Context) (netip.AddrPort, error) {
-	in, err := s.Info(ctx)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	return in.GetLocal().AddrPort()
-}
+// Addr returns the address the service listens on (a restarted listener
+// binds the same one).
+func (s *Service) Addr() netip.AddrPort { return s.addr }
 
-// Stop drains the service (see Service) with grace for the connections to
-// flush, then stops it. It reports how many connections closed cleanly
-// and how many were aborted. It returns by ctx's deadline, saying so if
-// the service had not stopped by then (it goes on stopping); calling it
-// again waits for the same stop.
-func (s *Service) Stop(ctx context.Context, grace time.Duration) (*messages.Drained, error) {
-	ms, ok := actors.TimeoutMS(grace)
-	if !ok {
-		return nil, &socket.OpError{Op: "drain", Err: socket.ErrInvalidArgument}
-	}
+// Stop drains the service (see Service) and stops it: connections flush
+// their writes and close, until ctx is done; those still open then are
+// aborted. Without a deadline it waits for every connection to close, or
+// for ctx to be cancelled. It returns nil when every connection closed
+// cleanly, and otherwise an error saying how many were aborted (wrapping
+// ctx's error). It returns shortly after ctx is done even if the service
+// has not stopped by then (it goes on stopping); calling it again waits
+// for the same stop.
+func (s *Service) Stop(ctx context.Context) error {
 	if s.stopping.Swap(true) {
 		// Stopped already, or stopping: wait for it, as the first did.
 		if err := s.stopped.Wait(ctx); err != nil {
-			return nil, fmt.Errorf("tcp service did not stop by the deadline: %w", err)
+			return fmt.Errorf("tcp service did not stop by the deadline: %w", err)
 		}
-		return nil, nil
+		return nil
 	}
-	res, derr := actors.Request[*messages.Drained](s.sys.Root(), s.pid, &messages.Drain{GraceMs: ms}).Wait(ctx)
+	grace := drainGraceMS(ctx)
+	if ctx.Err() != nil {
+		grace = 1 // ended already: abort at once what does not close at once
+	}
+	f := actors.Request[*messages.Drained](s.sys.Root(), s.pid, &messages.Drain{GraceMs: grace})
+	select {
+	case <-f.Done():
+	case <-ctx.Done():
+		s.sys.Root().Send(s.pid, drainDeadline{}) // abort what is left
+	}
+	wait, cancel := context.WithTimeout(context.Background(), stopBound)
+	defer cancel()
+	res, derr := f.Wait(wait)
 	s.sys.Root().Stop(s.pid)
-	if err := s.stopped.Wait(ctx); err != nil {
-		return res, fmt.Errorf("tcp service did not stop by the deadline: %w", err)
+	if err := s.stopped.Wait(wait); err != nil {
+		return fmt.Errorf("tcp service did not stop by the deadline: %w", ctx.Err())
 	}
-	if derr != nil {
-		return res, fmt.Errorf("tcp service stopped without draining: %w", derr)
+	switch {
+	case derr != nil:
+		return fmt.Errorf("tcp service stopped without draining: %w", derr)
+	case res.GetAborted() > 0:
+		cause := ctx.Err()
+		if cause == nil {
+			cause = context.DeadlineExceeded
+		}
+		return fmt.Errorf("tcp service stopped: %d connections aborted at the deadline, %d closed cleanly: %w",
+			res.GetAborted(), res.GetClosed(), cause)
 	}
-	return res, nil
+	return nil
+}
+
+// stopBound bounds how long Stop waits, after ctx is done, for the
+// service to abort what is left and stop.
+const stopBound = time.Second
+
+// drainGraceMS is the drain's grace for a Stop within ctx: up to ctx's
+// deadline, less a reserve for aborting what is left and stopping; 0 (no
+// deadline of its own) when ctx has none.
+func drainGraceMS(ctx context.Context) uint32 {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return 0
+	}
+	left := time.Until(dl)
+	ms, _ := actors.TimeoutMS(max(left-min(left/5, 200*time.Millisecond), time.Millisecond))
+	return ms
 }
 
 // ListenerRestarted is published (as *ListenerRestarted) on the actor
@@ -233,7 +261,9 @@ func (a *serviceActor) startDrain(ctx actor.Context, cmd *messages.Drain, reply 
 		ctx.Send(conn, &messages.Close{}) // flush, then FIN
 	}
 	self, root := ctx.Self(), a.sys.Root()
-	a.draining.timer = time.AfterFunc(actors.Timeout(cmd.GetGraceMs()), func() { root.Send(self, drainDeadline{}) })
+	if cmd.GetGraceMs() > 0 {
+		a.draining.timer = time.AfterFunc(actors.Timeout(cmd.GetGraceMs()), func() { root.Send(self, drainDeadline{}) })
+	}
 	a.finishDrain()
 }
 

@@ -40,10 +40,10 @@ func TestBadInput(t *testing.T) {
 	}
 	connected := func() *tcp.Client {
 		c := newClient()
-		if _, err := c.ConnectAddrPort(ctx, l.Addr(), time.Second); err != nil {
+		if err := c.ConnectAddrPort(ctx, l.Addr()); err != nil {
 			t.Fatal(err)
 		}
-		s, err := l.Accept(ctx, time.Second)
+		s, err := l.Accept(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -72,8 +72,11 @@ func TestBadInput(t *testing.T) {
 		return st.GetStatus().Err()
 	}
 	connect := func(addr string, timeout time.Duration) error {
-		_, err := newClient().Connect(ctx, addr, timeout)
-		return err
+		res, err := newClient().ConnectAsync(addr, timeout).Wait(ctx)
+		if err != nil {
+			return err
+		}
+		return res.GetError().Err()
 	}
 	big := make([]byte, 70000)
 
@@ -92,21 +95,27 @@ func TestBadInput(t *testing.T) {
 		{name: "listen on a malformed address", op: "listen", want: socket.ErrInvalidAddress, run: func() error { _, err := tcp.Listen(ctx, sys, "300.1.1.1:0"); return err }},
 		{name: "listen on port 70000", op: "listen", want: socket.ErrInvalidAddress, run: func() error { _, err := tcp.Listen(ctx, sys, "127.0.0.1:70000"); return err }},
 		{name: "bind a malformed address", op: "bind", want: socket.ErrInvalidAddress, run: func() error { _, err := udp.Bind(ctx, sys, "::1"); return err }},
-		{name: "sendto an invalid address", op: "sendto", want: socket.ErrInvalidAddress, run: func() error { _, err := peer().SendTo(ctx, netip.AddrPort{}, []byte("x"), time.Second); return err }},
+		{name: "sendto an invalid address", op: "sendto", want: socket.ErrInvalidAddress, run: func() error { _, err := peer().SendTo(ctx, netip.AddrPort{}, []byte("x")); return err }},
 
 		// Sizes and timeouts.
 		{name: "connect with a negative timeout", op: "connect", want: socket.ErrInvalidArgument, run: func() error { return connect(l.Addr().String(), -time.Second) }},
-		{name: "recv of -1 bytes", op: "recv", want: socket.ErrInvalidArgument, run: func() error { _, err := connected().Recv(ctx, -1, time.Second); return err }},
-		{name: "recvexact of -5 bytes", op: "recvexact", want: socket.ErrInvalidArgument, run: func() error { _, err := connected().RecvExact(ctx, -5, time.Second); return err }},
-		{name: "recv with a negative timeout", op: "recv", want: socket.ErrInvalidArgument, run: func() error { _, err := connected().Recv(ctx, 16, -time.Millisecond); return err }},
-		{name: "send with a negative timeout", op: "send", want: socket.ErrInvalidArgument, run: func() error { _, err := connected().Send(ctx, []byte("x"), -time.Millisecond); return err }},
-		{name: "accept with a negative timeout", op: "accept", want: socket.ErrInvalidArgument, run: func() error { _, err := l.Accept(ctx, -time.Second); return err }},
-		{name: "recvfrom of 0 bytes", op: "recvfrom", want: socket.ErrInvalidArgument, run: func() error { _, err := peer().RecvFrom(ctx, 0, time.Second); return err }},
+		{name: "recv of -1 bytes", op: "recv", want: socket.ErrInvalidArgument, run: func() error { _, err := connected().Recv(ctx, -1); return err }},
+		{name: "recvexact of -5 bytes", op: "recvexact", want: socket.ErrInvalidArgument, run: func() error { _, err := connected().RecvExact(ctx, -5); return err }},
+		{name: "recv with a negative timeout", op: "recv", want: socket.ErrInvalidArgument, run: func() error { return statusErr(connected().RecvAsync(16, -time.Millisecond).Wait(ctx)) }},
+		{name: "send with a negative timeout", op: "send", want: socket.ErrInvalidArgument, run: func() error { return statusErr(connected().SendAsync([]byte("x"), -time.Millisecond).Wait(ctx)) }},
+		{name: "accept with a negative timeout", op: "accept", want: socket.ErrInvalidArgument, run: func() error { return statusErr(l.AcceptAsync(-time.Second).Wait(ctx)) }},
+		{name: "recvfrom of 0 bytes", op: "recvfrom", want: socket.ErrInvalidArgument, run: func() error { _, _, err := peer().RecvFrom(ctx, 0); return err }},
 		{name: "a datagram over 65,535 bytes", op: "sendto", want: syscall.EMSGSIZE, run: func() error {
-			_, err := peer().SendTo(ctx, netip.MustParseAddrPort("127.0.0.1:9"), big, time.Second)
+			_, err := peer().SendTo(ctx, netip.MustParseAddrPort("127.0.0.1:9"), big)
 			return err
 		}},
-		{name: "poll with a negative timeout", op: "poll", want: socket.ErrInvalidArgument, run: func() error { _, err := connected().Poll(ctx, messages.PollOp_POLL_OP_READ, -time.Second); return err }},
+		{name: "poll with a negative timeout", op: "poll", want: socket.ErrInvalidArgument, run: func() error {
+			res, err := connected().PollAsync(actors.PollRead, -time.Second).Wait(ctx)
+			if err != nil {
+				return err
+			}
+			return res.Err()
+		}},
 		{name: "length prefix of 3 bytes", op: "", want: socket.ErrInvalidArgument, run: func() error { _, err := tcp.LengthPrefixed(3, 100); return err }},
 		{name: "line limit of 0", op: "", want: socket.ErrInvalidArgument, run: func() error { _, err := tcp.Lines(0); return err }},
 
@@ -127,23 +136,23 @@ func TestBadInput(t *testing.T) {
 		}},
 
 		// Wrong state.
-		{name: "send before connect", op: "send", want: syscall.ENOTCONN, run: func() error { _, err := newClient().Send(ctx, []byte("x"), time.Second); return err }},
+		{name: "send before connect", op: "send", want: syscall.ENOTCONN, run: func() error { _, err := newClient().Send(ctx, []byte("x")); return err }},
 		{name: "recvfrom on a send-only peer", op: "recvfrom", want: socket.ErrUDPNotBound, run: func() error {
 			p, err := udp.NewPeer(sys)
 			if err != nil {
 				return err
 			}
 			defer p.Close(ctx)
-			_, err = p.RecvFrom(ctx, 16, time.Second)
+			_, _, err = p.RecvFrom(ctx, 16)
 			return err
 		}},
-		{name: "send after close", op: "send", want: net.ErrClosed, run: func() error { _, err := closedClient().Send(ctx, []byte("x"), time.Second); return err }},
-		{name: "recv after close", op: "recv", want: net.ErrClosed, run: func() error { _, err := closedClient().Recv(ctx, 16, time.Second); return err }},
+		{name: "send after close", op: "send", want: net.ErrClosed, run: func() error { _, err := closedClient().Send(ctx, []byte("x")); return err }},
+		{name: "recv after close", op: "recv", want: net.ErrClosed, run: func() error { _, err := closedClient().Recv(ctx, 16); return err }},
 		{name: "double close", op: "close", want: net.ErrClosed, run: func() error { return closedClient().Close(ctx) }},
 		{name: "sendto after close", op: "sendto", want: net.ErrClosed, run: func() error {
 			p := peer()
 			_ = p.Close(ctx)
-			_, err := p.SendTo(ctx, netip.MustParseAddrPort("127.0.0.1:9"), []byte("x"), time.Second)
+			_, err := p.SendTo(ctx, netip.MustParseAddrPort("127.0.0.1:9"), []byte("x"))
 			return err
 		}},
 		{name: "system stopped during a pending recv", op: "recv", want: socket.ErrCancelled, run: func() error {
@@ -173,7 +182,7 @@ func TestBadInput(t *testing.T) {
 				return err
 			}
 			_ = l2.Close(ctx)
-			_, err = l2.Accept(ctx, time.Second)
+			_, err = l2.Accept(ctx)
 			return err
 		}},
 	}
@@ -217,7 +226,7 @@ func TestStopDuringPendingRequests(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s, err := l.Accept(ctx, time.Second)
+	s, err := l.Accept(ctx)
 	if err != nil {
 		t.Fatal(err)
 	}

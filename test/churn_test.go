@@ -78,13 +78,13 @@ func TestChurn10kConnections(t *testing.T) {
 }
 
 func acceptOne(ctx context.Context, l *tcp.Listener) error {
-	srv, err := l.Accept(ctx, 0)
+	srv, err := l.Accept(ctx)
 	if err != nil {
 		return err
 	}
-	b, err := srv.RecvExact(ctx, 1, 0)
+	b, err := srv.RecvExact(ctx, 1)
 	if err == nil {
-		_, err = srv.Send(ctx, b, 0)
+		_, err = srv.Send(ctx, b)
 	}
 	if cerr := srv.Close(ctx); err == nil {
 		err = cerr
@@ -97,9 +97,9 @@ func dialOne(ctx context.Context, sys *actors.System, target string) error {
 	if err != nil {
 		return err
 	}
-	_, err = c.Send(ctx, []byte{7}, 0)
+	_, err = c.Send(ctx, []byte{7})
 	if err == nil {
-		_, err = c.RecvExact(ctx, 1, 0)
+		_, err = c.RecvExact(ctx, 1)
 	}
 	if cerr := c.Close(ctx); err == nil {
 		err = cerr

@@ -123,10 +123,10 @@ func TestRemoteSecondProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer c.Close(ctx)
-		if _, err := c.ConnectAddrPort(ctx, l.Addr(), 0); err != nil {
+		if err := c.ConnectAddrPort(ctx, l.Addr()); err != nil {
 			t.Fatal(err)
 		}
-		s, err := l.Accept(ctx, 0)
+		s, err := l.Accept(ctx)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -135,23 +135,23 @@ func TestRemoteSecondProcess(t *testing.T) {
 			t.Fatalf("accepted client lives at %s, want %s", s.PID().Address, node)
 		}
 		msg := bytes.Repeat([]byte("0123456789abcdef"), 8<<10)
-		if n, err := c.Send(ctx, msg, 0); err != nil || n != len(msg) {
+		if n, err := c.Send(ctx, msg); err != nil || n != len(msg) {
 			t.Fatalf("Send = %d, %v", n, err)
 		}
-		got, err := s.RecvExact(ctx, len(msg), 0)
+		got, err := s.RecvExact(ctx, len(msg))
 		if err != nil || !bytes.Equal(got, msg) {
 			t.Fatalf("RecvExact: %d bytes, %v", len(got), err)
 		}
 		short, cancel := context.WithTimeout(ctx, 20*time.Millisecond)
-		_, err = s.Recv(short, 64, 0)
+		_, err = s.Recv(short, 64)
 		cancel()
 		if !errors.Is(err, context.DeadlineExceeded) {
 			t.Fatalf("withdrawn Recv: %v", err)
 		}
-		if _, err := s.Send(ctx, []byte("reply"), 0); err != nil {
+		if _, err := s.Send(ctx, []byte("reply")); err != nil {
 			t.Fatal(err)
 		}
-		if got, err := c.RecvExact(ctx, 5, 0); err != nil || string(got) != "reply" {
+		if got, err := c.RecvExact(ctx, 5); err != nil || string(got) != "reply" {
 			t.Fatalf("client RecvExact = %q, %v", got, err)
 		}
 
@@ -160,11 +160,11 @@ func TestRemoteSecondProcess(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer p.Close(ctx)
-		if _, err := p.SendTo(ctx, p.LocalAddr(), []byte("self"), 0); err != nil {
+		if _, err := p.SendTo(ctx, p.LocalAddr(), []byte("self")); err != nil {
 			t.Fatal(err)
 		}
-		if d, err := p.RecvFrom(ctx, 16, 0); err != nil || string(d.Data) != "self" {
-			t.Fatalf("RecvFrom = %+v, %v", d, err)
+		if data, _, err := p.RecvFrom(ctx, 16); err != nil || string(data) != "self" {
+			t.Fatalf("RecvFrom = %q, %v", data, err)
 		}
 	})
 }

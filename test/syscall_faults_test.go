@@ -103,7 +103,7 @@ func TestSyscallFaultWriteErrors(t *testing.T) {
 				}
 				return nil
 			})
-			_, err = c.Send(ctx, []byte("x"), time.Second)
+			_, err = c.Send(ctx, []byte("x"))
 			if !errors.Is(err, errno) || !strings.Contains(err.Error(), "send") {
 				t.Fatalf("Send = %v, want %v naming send", err, errno)
 			}
@@ -131,7 +131,7 @@ func TestSyscallFaultEINTR(t *testing.T) {
 	})
 	msg := pattern(256 << 10)
 	reader := c.RecvExactAsync(len(msg), 10*time.Second)
-	if _, err := c.Send(ctx, msg, 10*time.Second); err != nil {
+	if _, err := c.Send(ctx, msg); err != nil {
 		t.Fatal(err)
 	}
 	res, err := reader.Wait(ctx)

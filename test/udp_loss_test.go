@@ -52,7 +52,7 @@ func TestUDPMillionDatagramsAccounted(t *testing.T) {
 				}
 			})
 			// Small buffers and large bursts, so both hops drop some.
-			srv, err := udp.Serve(ctx, sys, tc.addr, echo, udp.WithSocketOptions(udp.WithBuffers(128<<10, 0)))
+			srv, err := udp.Serve(ctx, sys, tc.addr, echo, udp.WithBuffers(128<<10, 0))
 			if err != nil {
 				t.Fatal(err)
 			}

@@ -1,18 +1,23 @@
 // Package udp holds actornet's UDP peer actor and its Go handle, after
 // coro::net's udp::peer.
 //
-// A Peer is bound (Bind) or send-only (NewSendOnly for a given domain, or
-// NewPeer, whose socket opens on the first send, of that destination's
-// family). SendTo sends one datagram (an empty one answers ok without
-// sending; one over 65,535 bytes answers message_too_big); RecvFrom
-// receives one, with its sender, and reports a datagram longer than the
-// buffer as truncated with its real length — never a silent cut; on a
-// send-only peer it answers udp_not_bound. Connect fixes the destination
-// (connected mode: Send, Recv, and an ICMP port-unreachable surfaces as
-// connection_refused). Broadcast and multicast (JoinGroup with interface,
-// TTL and loopback) are options. PacketConn adapts a Peer to
-// net.PacketConn. BindAt binds a peer on another node (a system started
-// with actors.WithRemote).
+// The constructors follow package tcp's: NewPeer (send-only: its socket
+// opens on the first send, of that destination's family) as tcp.NewClient,
+// Dial (a connected peer) as tcp.Dial, Bind (a bound peer) as tcp.Listen,
+// Serve and StartService as theirs, and NewPeerAt, DialAt and BindAt put
+// the socket on another node (a system started with actors.WithRemote).
+// Blocking calls wait within a context, whose deadline is the request's;
+// the Async forms take an explicit timeout and return the typed future.
+//
+// SendTo sends one datagram (an empty one too, as Go's net does; one over
+// what the family allows answers message_too_big); RecvFrom receives one
+// and its sender, and reports a datagram longer than the buffer as
+// truncated (RecvFromAsync's result tells its real length) — never a
+// silent cut; on a send-only peer it answers udp_not_bound. Connect fixes
+// the destination (connected mode: Send, Recv, and an ICMP
+// port-unreachable surfaces as connection_refused). Broadcast and
+// multicast (JoinGroup with interface, TTL and loopback) are options.
+// PacketConn adapts a Peer to net.PacketConn.
 //
 // Serve makes a push-mode peer: its Handler is the peer actor's behaviour,
 // called inline (on the poller's goroutine, or the worker pool with
@@ -46,6 +51,9 @@
 //		return err
 //	}
 //	defer p.Close(ctx)
-//	d, err := p.RecvFrom(ctx, 1500, time.Second)
-//	_, err = p.SendTo(ctx, d.From, d.Data, time.Second) // echo
+//	data, from, err := p.RecvFrom(ctx, 1500)
+//	if err != nil {
+//		return err
+//	}
+//	_, err = p.SendTo(ctx, from, data) // echo
 package udp

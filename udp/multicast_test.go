@@ -7,7 +7,6 @@ import (
 	"net/netip"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/actornet/actornet/socket"
 )
@@ -47,13 +46,13 @@ func TestMulticastOnLoopback(t *testing.T) {
 				t.Skipf("cannot set multicast options on lo: %v", err)
 			}
 			dst := netip.AddrPortFrom(group.WithZone(zoneFor(group, lo)), rx.LocalAddr().Port())
-			if _, err := tx.SendTo(ctx, dst, []byte("to the group"), time.Second); err != nil {
+			if _, err := tx.SendTo(ctx, dst, []byte("to the group")); err != nil {
 				if errors.Is(err, syscall.ENETUNREACH) || errors.Is(err, syscall.EADDRNOTAVAIL) {
 					t.Skipf("lo does not route multicast here: %v", err)
 				}
 				t.Fatal(err)
 			}
-			d, err := rx.RecvFrom(ctx, 64, 2*time.Second)
+			d, err := recvFrom(ctx, rx, 64)
 			if err != nil {
 				t.Skipf("no multicast delivery on lo here (%v): membership and options were set", err)
 			}
@@ -88,14 +87,14 @@ func TestBroadcastOption(t *testing.T) {
 	defer rx.Close(context.Background())
 	dst := rx.LocalAddr()
 	plain := bind(t, sys, "127.0.0.1:0")
-	if _, err := plain.SendTo(ctx, dst, []byte("x"), time.Second); !errors.Is(err, syscall.EACCES) {
+	if _, err := plain.SendTo(ctx, dst, []byte("x")); !errors.Is(err, syscall.EACCES) {
 		t.Fatalf("broadcast without SO_BROADCAST = %v; want EACCES", err)
 	}
 	caster := bind(t, sys, "127.0.0.1:0", WithBroadcast(true))
-	if _, err := caster.SendTo(ctx, dst, []byte("to all"), time.Second); err != nil {
+	if _, err := caster.SendTo(ctx, dst, []byte("to all")); err != nil {
 		t.Fatalf("broadcast with SO_BROADCAST: %v", err)
 	}
-	d, err := rx.RecvFrom(ctx, 16, 5*time.Second)
+	d, err := recvFrom(ctx, rx, 16)
 	if err != nil || string(d.Data) != "to all" || d.From != caster.LocalAddr() {
 		t.Fatalf("broadcast receiver got %+v, %v", d, err)
 	}

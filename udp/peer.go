@@ -3,6 +3,7 @@ package udp
 import (
 	"context"
 	"net/netip"
+	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -13,40 +14,61 @@ import (
 	"github.com/actornet/actornet/socket"
 )
 
-// Peer is the Go handle of a UDP peer actor: bound (Bind) or send-only
-// (NewPeer), optionally connected (Connect). Every call has a blocking
-// form taking a context and an Async form returning the typed future. A
-// Peer is safe for concurrent use; sends are served in order, and so are
-// receives.
+// Peer is the Go handle of a UDP peer actor: bound (Bind), send-only
+// (NewPeer: its socket opens on the first send) or connected (Dial, or
+// Connect). Every call has a blocking form that waits within a context
+// (its deadline is the request's deadline) and an Async form that takes
+// an explicit timeout and returns the typed future. A Peer is safe for
+// concurrent use; sends are served in order, and so are receives.
 type Peer struct {
 	actors.Socket
-	local netip.AddrPort
+	addrs atomic.Pointer[[2]netip.AddrPort] // local, remote (once connected)
 }
 
-// Option sets a socket option of a peer.
-type Option func(*messages.Options)
+// Option sets a socket option of a peer: of NewPeer, Bind and Dial, and of
+// Serve and StartService (an Option is a ServeOption too).
+type Option interface {
+	ServeOption
+	apply(*messages.Options)
+}
+
+// socketOption is a setting of the peer's socket.
+type socketOption func(*messages.Options)
+
+func (o socketOption) apply(m *messages.Options) { o(m) }
+func (o socketOption) applyServe(c *serveConfig) { o(c.opts) }
 
 // WithReuseAddr sets SO_REUSEADDR.
-func WithReuseAddr(on bool) Option { return func(o *messages.Options) { o.ReuseAddr = on } }
+func WithReuseAddr(on bool) Option {
+	return socketOption(func(o *messages.Options) { o.ReuseAddr = on })
+}
 
 // WithReusePort sets SO_REUSEPORT (several peers share one port).
-func WithReusePort(on bool) Option { return func(o *messages.Options) { o.ReusePort = on } }
+func WithReusePort(on bool) Option {
+	return socketOption(func(o *messages.Options) { o.ReusePort = on })
+}
 
 // WithBroadcast sets SO_BROADCAST.
-func WithBroadcast(on bool) Option { return func(o *messages.Options) { o.Broadcast = on } }
+func WithBroadcast(on bool) Option {
+	return socketOption(func(o *messages.Options) { o.Broadcast = on })
+}
 
 // WithBuffers sets SO_RCVBUF and SO_SNDBUF in bytes; zero keeps the default.
 func WithBuffers(recv, send int) Option {
-	return func(o *messages.Options) { o.RecvBuffer, o.SendBuffer = uint32(max(recv, 0)), uint32(max(send, 0)) }
+	return socketOption(func(o *messages.Options) {
+		o.RecvBuffer, o.SendBuffer = uint32(max(recv, 0)), uint32(max(send, 0))
+	})
 }
 
 // WithV6Only sets IPV6_V6ONLY on an IPv6 peer.
-func WithV6Only(on bool) Option { return func(o *messages.Options) { o.V6Only = on } }
+func WithV6Only(on bool) Option {
+	return socketOption(func(o *messages.Options) { o.V6Only = on })
+}
 
 func buildOptions(opts []Option) *messages.Options {
 	o := &messages.Options{}
 	for _, opt := range opts {
-		opt(o)
+		opt.apply(o)
 	}
 	return o
 }
@@ -62,34 +84,12 @@ func PeerProps(sys *actors.System, opts ...Option) *actor.Props {
 }
 
 // NewPeer spawns a send-only peer: it opens its socket on the first send,
-// of the family of that destination. RecvFrom on it answers udp_not_bound.
+// of the family of that destination (as coro::net's send-only peer, with
+// the family chosen by the address). RecvFrom on it answers
+// udp_not_bound.
 func NewPeer(sys *actors.System, opts ...Option) (*Peer, error) {
 	pid, err := sys.SpawnSocketActor(PeerProps(sys, opts...))
 	if err != nil {
-		return nil, err
-	}
-	return &Peer{Socket: actors.SocketOf(sys, pid)}, nil
-}
-
-// NewSendOnly spawns a send-only peer whose socket is opened now, for
-// domain d (socket.IPv4 or socket.IPv6), as coro::net's send-only peer.
-func NewSendOnly(sys *actors.System, d socket.Domain, opts ...Option) (*Peer, error) {
-	sock, err := socket.Open(d, socket.Datagram)
-	if err != nil {
-		return nil, err
-	}
-	o := buildOptions(opts)
-	if err := sock.Apply(o.SocketOptions()); err != nil {
-		_ = sock.Close()
-		return nil, err
-	}
-	props := actors.SocketProps(sys, sock, func(c *actors.Core) (actors.SocketActor, actors.Hooks) {
-		a := newPeerActor(c, o, nil)
-		return a, a.hooks()
-	})
-	pid, err := sys.SpawnSocketActor(props)
-	if err != nil {
-		_ = sock.Close()
 		return nil, err
 	}
 	return &Peer{Socket: actors.SocketOf(sys, pid)}, nil
@@ -105,6 +105,50 @@ func Bind(ctx context.Context, sys *actors.System, addr string, opts ...Option) 
 		return nil, err
 	}
 	return bindSpawned(ctx, sys, pid, addr, buildOptions(opts))
+}
+
+// Dial spawns a peer connected to addr ("ip:port", "[ipv6]:port" or
+// "host:port", the name resolved within ctx): NewPeer, then Connect. On
+// failure the peer is closed.
+func Dial(ctx context.Context, sys *actors.System, addr string, opts ...Option) (*Peer, error) {
+	p, err := NewPeer(sys, opts...)
+	if err != nil {
+		return nil, err
+	}
+	return connectOrClose(ctx, p, addr)
+}
+
+func connectOrClose(ctx context.Context, p *Peer, addr string) (*Peer, error) {
+	ap, err := dialAddr(ctx, addr)
+	if err == nil {
+		err = p.Connect(ctx, ap)
+	}
+	if err != nil {
+		_ = p.Close(context.Background())
+		return nil, err
+	}
+	return p, nil
+}
+
+// dialAddr resolves the address Dial connects to. As with Go's net.Dial,
+// an empty or unspecified host means this host: ":9000" and "[::]:9000"
+// dial loopback, so a peer's own LocalAddr().String() can be dialed.
+func dialAddr(ctx context.Context, addr string) (netip.AddrPort, error) {
+	ap, named, err := actors.ResolveLocal(ctx, addr)
+	if err == nil && !named {
+		ap, err = socket.ParseLocal(addr)
+	}
+	switch {
+	case err != nil:
+		return netip.AddrPort{}, &socket.OpError{Op: "connect", Net: "udp", Err: err}
+	case ap.Port() == 0:
+		return netip.AddrPort{}, &socket.OpError{Op: "connect", Net: "udp", Err: &socket.AddrError{Addr: addr, Reason: "port 0"}}
+	case ap.Addr().Is4() && ap.Addr().IsUnspecified():
+		ap = netip.AddrPortFrom(netip.AddrFrom4([4]byte{127, 0, 0, 1}), ap.Port())
+	case ap.Addr().IsUnspecified():
+		ap = netip.AddrPortFrom(netip.IPv6Loopback(), ap.Port())
+	}
+	return ap, nil
 }
 
 // bindSpawned binds the peer actor at pid; on failure it closes it.
@@ -126,20 +170,37 @@ func bindSpawned(ctx context.Context, sys *actors.System, pid *actor.PID, addr s
 		_ = p.Close(context.Background())
 		return nil, err
 	}
-	p.local, _ = res.GetLocal().AddrPort()
+	local, _ := res.GetLocal().AddrPort()
+	p.addrs.Store(&[2]netip.AddrPort{local, {}})
 	return p, nil
 }
 
-// LocalAddr returns the bound address (zero for a send-only peer).
-func (p *Peer) LocalAddr() netip.AddrPort { return p.local }
+// LocalAddr returns the bound address (zero for a send-only peer until it
+// connects).
+func (p *Peer) LocalAddr() netip.AddrPort {
+	if a := p.addrs.Load(); a != nil {
+		return a[0]
+	}
+	return netip.AddrPort{}
+}
+
+// RemoteAddr returns the address a connected peer is connected to (zero
+// otherwise).
+func (p *Peer) RemoteAddr() netip.AddrPort {
+	if a := p.addrs.Load(); a != nil {
+		return a[1]
+	}
+	return netip.AddrPort{}
+}
 
 func request[T any](p *Peer, cmd proto.Message) *actors.Future[T] {
 	return actors.Request[T](p.System().Root(), p.PID(), cmd)
 }
 
 // SendToAsync sends one datagram, b, to to within timeout (0: none). An
-// empty b sends an empty datagram, as Go's net does; one longer than the family allows
-// (65,507 bytes to IPv4, 65,527 to IPv6) answers message_too_big.
+// empty b sends an empty datagram, as Go's net does; one longer than the
+// family allows (65,507 bytes to IPv4, 65,527 to IPv6) answers
+// message_too_big.
 func (p *Peer) SendToAsync(to netip.AddrPort, b []byte, timeout time.Duration) *actors.Future[*messages.SendToResult] {
 	cmd := &messages.SendTo{Peer: messages.NewEndpoint(to), Data: b}
 	ms, ok := actors.TimeoutMS(timeout)
@@ -150,9 +211,12 @@ func (p *Peer) SendToAsync(to netip.AddrPort, b []byte, timeout time.Duration) *
 	return request[*messages.SendToResult](p, cmd)
 }
 
-// SendTo sends one datagram (see SendToAsync) and returns the bytes sent.
-func (p *Peer) SendTo(ctx context.Context, to netip.AddrPort, b []byte, timeout time.Duration) (int, error) {
-	res, err := actors.Await(ctx, p.System(), p.PID(), p.SendToAsync(to, b, timeout))
+// SendTo sends one datagram within ctx (see SendToAsync) and returns the
+// bytes sent.
+func (p *Peer) SendTo(ctx context.Context, to netip.AddrPort, b []byte) (int, error) {
+	res, err := actors.Block(ctx, &p.Socket, "sendto", func(t time.Duration) *actors.Future[*messages.SendToResult] {
+		return p.SendToAsync(to, b, t)
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -170,30 +234,26 @@ func (p *Peer) RecvFromAsync(max int, timeout time.Duration) *actors.Future[*mes
 	return request[*messages.RecvFromResult](p, cmd)
 }
 
-// Datagram is one received datagram: its sender, its bytes (at most the
-// max asked for) and its real length, larger than len(Data) when it was
-// truncated.
-type Datagram struct {
-	From   netip.AddrPort
-	Data   []byte
-	Length int
-}
-
-// RecvFrom receives one datagram. A longer datagram than max is returned
-// cut to max with an error wrapping socket.ErrTruncated and its real
-// Length; on a send-only peer the error wraps socket.ErrUDPNotBound.
-func (p *Peer) RecvFrom(ctx context.Context, max int, timeout time.Duration) (Datagram, error) {
-	res, err := actors.Await(ctx, p.System(), p.PID(), p.RecvFromAsync(max, timeout))
+// RecvFrom receives one datagram within ctx and returns its bytes and its
+// sender, as net.UDPConn's ReadFromUDPAddrPort does. A datagram longer
+// than max is returned cut to max with an error wrapping
+// socket.ErrTruncated (RecvFromAsync's result tells its real Length); on
+// a send-only peer the error wraps socket.ErrUDPNotBound.
+func (p *Peer) RecvFrom(ctx context.Context, max int) ([]byte, netip.AddrPort, error) {
+	res, err := actors.Block(ctx, &p.Socket, "recvfrom", func(t time.Duration) *actors.Future[*messages.RecvFromResult] {
+		return p.RecvFromAsync(max, t)
+	})
 	if err != nil {
-		return Datagram{}, err
+		return nil, netip.AddrPort{}, err
 	}
 	from, _ := res.GetSender().AddrPort()
-	return Datagram{From: from, Data: res.GetData(), Length: int(res.GetLength())}, res.GetStatus().Err()
+	return res.GetData(), from, res.GetStatus().Err()
 }
 
-// Connect fixes the peer's destination (connected mode): Send and Recv
-// then need no address, datagrams from other senders are dropped by the
-// kernel, and an ICMP port-unreachable surfaces as connection_refused.
+// Connect fixes the peer's destination (connected mode) within ctx: Send
+// and Recv then need no address, datagrams from other senders are dropped
+// by the kernel, and an ICMP port-unreachable surfaces as
+// connection_refused.
 func (p *Peer) Connect(ctx context.Context, to netip.AddrPort) error {
 	f := request[*messages.ConnectResult](p, &messages.ConnectPeer{Peer: messages.NewEndpoint(to)})
 	res, err := actors.Await(ctx, p.System(), p.PID(), f)
@@ -206,9 +266,11 @@ func (p *Peer) Connect(ctx context.Context, to netip.AddrPort) error {
 		}
 		return &socket.OpError{Op: "connect", Net: "udp", Addr: to, Err: socket.ErrInvalidAddress}
 	}
-	if p.local, err = res.GetLocal().AddrPort(); err != nil {
+	local, err := res.GetLocal().AddrPort()
+	if err != nil {
 		return err
 	}
+	p.addrs.Store(&[2]netip.AddrPort{local, to})
 	return nil
 }
 
@@ -223,9 +285,11 @@ func (p *Peer) SendAsync(b []byte, timeout time.Duration) *actors.Future[*messag
 	return request[*messages.SendResult](p, cmd)
 }
 
-// Send sends one datagram on a connected peer (see SendAsync).
-func (p *Peer) Send(ctx context.Context, b []byte, timeout time.Duration) (int, error) {
-	res, err := actors.Await(ctx, p.System(), p.PID(), p.SendAsync(b, timeout))
+// Send sends one datagram on a connected peer within ctx (see SendAsync).
+func (p *Peer) Send(ctx context.Context, b []byte) (int, error) {
+	res, err := actors.Block(ctx, &p.Socket, "send", func(t time.Duration) *actors.Future[*messages.SendResult] {
+		return p.SendAsync(b, t)
+	})
 	if err != nil {
 		return 0, err
 	}
@@ -243,10 +307,13 @@ func (p *Peer) RecvAsync(max int, timeout time.Duration) *actors.Future[*message
 	return request[*messages.RecvResult](p, cmd)
 }
 
-// Recv receives one datagram on a connected peer (see RecvAsync); a
-// longer one is cut to max with an error wrapping socket.ErrTruncated.
-func (p *Peer) Recv(ctx context.Context, max int, timeout time.Duration) ([]byte, error) {
-	res, err := actors.Await(ctx, p.System(), p.PID(), p.RecvAsync(max, timeout))
+// Recv receives one datagram on a connected peer within ctx (see
+// RecvAsync); a longer one is cut to max with an error wrapping
+// socket.ErrTruncated.
+func (p *Peer) Recv(ctx context.Context, max int) ([]byte, error) {
+	res, err := actors.Block(ctx, &p.Socket, "recv", func(t time.Duration) *actors.Future[*messages.RecvResult] {
+		return p.RecvAsync(max, t)
+	})
 	if err != nil {
 		return nil, err
 	}

@@ -28,7 +28,7 @@ type serveConfig struct {
 	readSize  int
 	sendQueue int
 	blocking  bool
-	opts      []Option
+	opts      *messages.Options
 }
 
 // Push-mode defaults.
@@ -53,20 +53,32 @@ const (
 	maxRecvErrors = 16
 )
 
-// ServeOption configures Serve and StartService.
-type ServeOption func(*serveConfig)
+// ServeOption configures Serve and StartService: a push-mode setting
+// (WithReadCredit, WithReadSize...) or a socket Option (WithBuffers,
+// WithReusePort...), which is one too. NewPeer and Bind take socket
+// Options only, so a push-mode setting given to them does not compile.
+type ServeOption interface {
+	applyServe(*serveConfig)
+}
+
+// serveOption is a push-mode setting.
+type serveOption func(*serveConfig)
+
+func (o serveOption) applyServe(c *serveConfig) { o(c) }
 
 // WithReadCredit bounds the read buffers a peer lends at once: a handler
 // may Retain at most n before the peer stops reading until it releases
 // one. While it does not read, the kernel buffers and then drops
 // datagrams, and counts the drops (Stats). Default DefaultReadCredit.
-func WithReadCredit(n int) ServeOption { return func(c *serveConfig) { c.credit = max(n, 1) } }
+func WithReadCredit(n int) ServeOption {
+	return serveOption(func(c *serveConfig) { c.credit = max(n, 1) })
+}
 
 // WithReadSize sets the largest datagram delivered whole; a longer one is
 // delivered cut, with Truncated set. Each lent buffer is this long; up to
 // MaxDatagram. Default DefaultReadSize.
 func WithReadSize(n int) ServeOption {
-	return func(c *serveConfig) { c.readSize = min(max(n, 1), MaxDatagram) }
+	return serveOption(func(c *serveConfig) { c.readSize = min(max(n, 1), MaxDatagram) })
 }
 
 // WithSendQueue bounds the datagrams Conn.SendTo queues while the kernel's
@@ -74,7 +86,7 @@ func WithReadSize(n int) ServeOption {
 // that would take the queue past limit bytes is refused (EAGAIN). The
 // bound is at least one largest datagram. Default DefaultSendQueue.
 func WithSendQueue(limit int) ServeOption {
-	return func(c *serveConfig) { c.sendQueue = max(limit, MaxDatagram+sendOverhead) }
+	return serveOption(func(c *serveConfig) { c.sendQueue = max(limit, MaxDatagram+sendOverhead) })
 }
 
 // WithHandlerSupervisor sets the strategy applied when the handler panics,
@@ -82,7 +94,7 @@ func WithSendQueue(limit int) ServeOption {
 // (the peer closes) or resume. Default: Proto.Actor's default, which
 // restarts (at most 10 times in 10 s, then stops).
 func WithHandlerSupervisor(s actor.SupervisorStrategy) ServeOption {
-	return func(c *serveConfig) { c.strategy = s }
+	return serveOption(func(c *serveConfig) { c.strategy = s })
 }
 
 // WithBlockingHandlers runs the handler on the system's worker pool
@@ -90,11 +102,8 @@ func WithHandlerSupervisor(s actor.SupervisorStrategy) ServeOption {
 // Future.Wait, blocking I/O, a long computation). Without it a handler
 // that blocks stalls every socket on its poller. It costs a goroutine
 // hand-off per readiness.
-func WithBlockingHandlers() ServeOption { return func(c *serveConfig) { c.blocking = true } }
-
-// WithSocketOptions sets the peer's socket options (buffers, reuse...).
-func WithSocketOptions(opts ...Option) ServeOption {
-	return func(c *serveConfig) { c.opts = append(c.opts, opts...) }
+func WithBlockingHandlers() ServeOption {
+	return serveOption(func(c *serveConfig) { c.blocking = true })
 }
 
 var errPushMode = fmt.Errorf("%w: push-mode peer delivers to its handler", socket.ErrInvalidArgument)
@@ -123,11 +132,11 @@ func Serve(ctx context.Context, sys *actors.System, addr string, h Handler, opts
 // a new peer) and its socket options.
 func pushProps(sys *actors.System, h Handler, opts []ServeOption) (*actor.Props, *messages.Options) {
 	cfg := &serveConfig{handler: h, strategy: actor.DefaultSupervisorStrategy(), credit: DefaultReadCredit,
-		readSize: DefaultReadSize, sendQueue: DefaultSendQueue}
+		readSize: DefaultReadSize, sendQueue: DefaultSendQueue, opts: &messages.Options{}}
 	for _, o := range opts {
-		o(cfg)
+		o.applyServe(cfg)
 	}
-	o := buildOptions(cfg.opts)
+	o := cfg.opts
 	props := actors.SocketProps(sys, nil, func(c *actors.Core) (actors.SocketActor, actors.Hooks) {
 		a := newPeerActor(c, o, cfg)
 		return a, a.hooks()

@@ -83,17 +83,17 @@ func TestServePushLentData(t *testing.T) {
 	const total, burst = 3200, 32 // total a multiple of burst
 	for seq := uint32(0); seq < total; seq += burst {
 		for i := seq; i < seq+burst; i++ {
-			if _, err := c.SendTo(ctx, srv.LocalAddr(), payload(i), time.Second); err != nil {
+			if _, err := c.SendTo(ctx, srv.LocalAddr(), payload(i)); err != nil {
 				t.Fatal(err)
 			}
 		}
 		for range burst {
-			if _, err := c.RecvFrom(ctx, 16, testTimeout); err != nil {
+			if _, _, err := c.RecvFrom(ctx, 16); err != nil {
 				t.Fatalf("acknowledgment: %v", err)
 			}
 		}
 	}
-	c.SendTo(ctx, srv.LocalAddr(), []byte("done"), time.Second)
+	c.SendTo(ctx, srv.LocalAddr(), []byte("done"))
 	var copies [][]byte
 	select {
 	case copies = <-k.done:
@@ -151,7 +151,7 @@ func TestServePushRetainBound(t *testing.T) {
 	c := bind(t, sys, "127.0.0.1:0")
 	ctx := testCtx(t)
 	for range 5 {
-		c.SendTo(ctx, srv.LocalAddr(), []byte("x"), time.Second)
+		c.SendTo(ctx, srv.LocalAddr(), []byte("x"))
 	}
 	// Reading stops at two retained buffers, so the count, once two have
 	// come, stays two.
@@ -207,15 +207,15 @@ func TestServePushRestartGivesFreshState(t *testing.T) {
 			ctx := testCtx(t)
 			count := func(want string) {
 				t.Helper()
-				c.SendTo(ctx, srv.LocalAddr(), []byte("x"), time.Second)
-				d, err := c.RecvFrom(ctx, 16, testTimeout)
+				c.SendTo(ctx, srv.LocalAddr(), []byte("x"))
+				d, err := recvFrom(ctx, c, 16)
 				if err != nil || string(d.Data) != want || d.From != srv.LocalAddr() {
 					t.Fatalf("count = %q from %v, %v; want %q from %v", d.Data, d.From, err, want, srv.LocalAddr())
 				}
 			}
 			count("1")
 			count("2")
-			c.SendTo(ctx, srv.LocalAddr(), []byte("panic"), time.Second)
+			c.SendTo(ctx, srv.LocalAddr(), []byte("panic"))
 			if !restart {
 				testkit.WaitStopped(t, sys, srv.PID())
 				if _, err := srv.Info(ctx); !errors.Is(err, net.ErrClosed) {
@@ -272,7 +272,7 @@ func TestServePushMessagesReachTheHandler(t *testing.T) {
 		if err != nil || res != "sent" {
 			t.Fatalf("the relay answered %v, %v", res, err)
 		}
-		d, err := c.RecvFrom(testCtx(t), 64, testTimeout)
+		d, err := recvFrom(testCtx(t), c, 64)
 		if err != nil || string(d.Data) != "from another actor" || d.From != srv.LocalAddr() {
 			t.Fatalf("client got %q from %v, %v", d.Data, d.From, err)
 		}
@@ -302,7 +302,7 @@ func TestServePushBlockingHandlers(t *testing.T) {
 	fast := serve(t, sys, "127.0.0.1:0", echo)
 	c := bind(t, sys, "127.0.0.1:0")
 	ctx := testCtx(t)
-	c.SendTo(ctx, slow.LocalAddr(), []byte("block"), time.Second)
+	c.SendTo(ctx, slow.LocalAddr(), []byte("block"))
 	select {
 	case <-blocked:
 	case <-time.After(testTimeout):
@@ -312,7 +312,7 @@ func TestServePushBlockingHandlers(t *testing.T) {
 		roundTrip(t, c, fast.LocalAddr(), fmt.Appendf(nil, "datagram %d", i))
 	}
 	once.Do(func() { close(release) })
-	d, err := c.RecvFrom(ctx, 16, testTimeout)
+	d, err := recvFrom(ctx, c, 16)
 	if err != nil || string(d.Data) != "block" || d.From != slow.LocalAddr() {
 		t.Fatalf("the blocked peer after release: %q from %v, %v", d.Data, d.From, err)
 	}
@@ -355,13 +355,13 @@ func TestConnSendToBadInput(t *testing.T) {
 			c.SendTo(from, []byte("served on"))
 		}))
 		c := bind(t, sys, addr)
-		c.SendTo(testCtx(t), srv.LocalAddr(), []byte("go"), time.Second)
+		c.SendTo(testCtx(t), srv.LocalAddr(), []byte("go"))
 		for _, r := range <-results {
 			if !errors.Is(r.err, r.want) || !strings.Contains(fmt.Sprint(r.err), "sendto") {
 				t.Errorf("%s: SendTo = %v; want an error naming sendto wrapping %v", r.name, r.err, r.want)
 			}
 		}
-		d, err := c.RecvFrom(testCtx(t), 16, testTimeout)
+		d, err := recvFrom(testCtx(t), c, 16)
 		if err != nil || string(d.Data) != "served on" {
 			t.Fatalf("after the refusals: %q, %v", d.Data, err)
 		}
@@ -419,7 +419,7 @@ func TestConnSendQueue(t *testing.T) {
 	}), WithSendQueue(MaxDatagram+sendOverhead))
 	c := bind(t, sys, "127.0.0.1:0")
 	ctx := testCtx(t)
-	c.SendTo(ctx, srv.LocalAddr(), []byte("jam"), time.Second)
+	c.SendTo(ctx, srv.LocalAddr(), []byte("jam"))
 	errs := <-refused
 	if errs[0] != nil || errs[1] != nil {
 		t.Fatalf("queued sends = %v", errs[:2])
@@ -431,9 +431,9 @@ func TestConnSendQueue(t *testing.T) {
 		t.Fatalf("%d injected EAGAINs unused: the sends were not tried", n)
 	}
 	// A new datagram brings a writable edge with it: the queue drains.
-	c.SendTo(ctx, srv.LocalAddr(), []byte("flush"), time.Second)
+	c.SendTo(ctx, srv.LocalAddr(), []byte("flush"))
 	for _, want := range []string{"jam", "q2", "flush"} {
-		d, err := c.RecvFrom(ctx, 16, testTimeout)
+		d, err := recvFrom(ctx, c, 16)
 		if err != nil || string(d.Data) != want {
 			t.Fatalf("got %q, %v; want %q", d.Data, err, want)
 		}

@@ -41,10 +41,10 @@ func serve(t testing.TB, sys *actors.System, addr string, h Handler, opts ...Ser
 func roundTrip(t *testing.T, c *Peer, to netip.AddrPort, msg []byte) {
 	t.Helper()
 	ctx := testCtx(t)
-	if _, err := c.SendTo(ctx, to, msg, time.Second); err != nil {
+	if _, err := c.SendTo(ctx, to, msg); err != nil {
 		t.Fatal(err)
 	}
-	d, err := c.RecvFrom(ctx, MaxDatagram+1, testTimeout)
+	d, err := recvFrom(ctx, c, MaxDatagram+1)
 	if err != nil || !bytes.Equal(d.Data, msg) || d.From != to {
 		t.Fatalf("echo of %d bytes: got %d bytes from %v, %v", len(msg), len(d.Data), d.From, err)
 	}
@@ -70,7 +70,7 @@ func TestServePushEcho(t *testing.T) {
 			big[i] = byte(i * 7)
 		}
 		roundTrip(t, c, srv.LocalAddr(), big)
-		if _, err := srv.RecvFrom(testCtx(t), 16, time.Second); err == nil {
+		if _, _, err := srv.RecvFrom(testCtx(t), 16); err == nil {
 			t.Fatal("RecvFrom on a push-mode peer succeeded")
 		}
 	})
@@ -88,7 +88,7 @@ func TestServePushTruncation(t *testing.T) {
 	}), WithReadSize(4))
 	c := bind(t, sys, "127.0.0.1:0")
 	ctx := testCtx(t)
-	c.SendTo(ctx, srv.LocalAddr(), []byte("truncated"), time.Second)
+	c.SendTo(ctx, srv.LocalAddr(), []byte("truncated"))
 	if s := <-got; s != "trun (truncated)" {
 		t.Fatalf("handler got %q", s)
 	}
@@ -144,7 +144,7 @@ func TestServePushPauseResume(t *testing.T) {
 		ctx := testCtx(t)
 		const waiting = 100 // more than a read batch
 		for i := range waiting {
-			if _, err := c.SendTo(ctx, srv.LocalAddr(), fmt.Appendf(nil, "%d", i), time.Second); err != nil {
+			if _, err := c.SendTo(ctx, srv.LocalAddr(), fmt.Appendf(nil, "%d", i)); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -153,7 +153,7 @@ func TestServePushPauseResume(t *testing.T) {
 		}
 		sys.Root().Send(srv.PID(), resume{})
 		for i := range waiting {
-			d, err := c.RecvFrom(ctx, 16, testTimeout)
+			d, err := recvFrom(ctx, c, 16)
 			if want := fmt.Sprint(i); err != nil || string(d.Data) != want {
 				t.Fatalf("after resume: %q, %v; want %q", d.Data, err, want)
 			}
@@ -183,14 +183,14 @@ func TestServePushDrops(t *testing.T) {
 				c.ResumeReading()
 			}
 		})
-		srv := serve(t, sys, addr, h, WithSocketOptions(WithBuffers(4096, 0)))
+		srv := serve(t, sys, addr, h, WithBuffers(4096, 0))
 		c := bind(t, sys, addr)
 		const sent = 2000
-		c.SendTo(ctx, srv.LocalAddr(), []byte("pause"), time.Second)
+		c.SendTo(ctx, srv.LocalAddr(), []byte("pause"))
 		<-got
 		payload := make([]byte, 200)
 		for range sent - 1 {
-			if _, err := c.SendTo(ctx, srv.LocalAddr(), payload, time.Second); err != nil {
+			if _, err := c.SendTo(ctx, srv.LocalAddr(), payload); err != nil {
 				t.Fatal(err)
 			}
 		}
@@ -199,7 +199,7 @@ func TestServePushDrops(t *testing.T) {
 		}
 		// Resume, then send a marker: the drop count rides on it.
 		sys.Root().Send(srv.PID(), resume{})
-		if _, err := c.SendTo(ctx, srv.LocalAddr(), []byte("marker"), time.Second); err != nil {
+		if _, err := c.SendTo(ctx, srv.LocalAddr(), []byte("marker")); err != nil {
 			t.Fatal(err)
 		}
 		for s := ""; s != "marker"; {
@@ -248,7 +248,7 @@ func TestServePushHandlerClose(t *testing.T) {
 			ctx := testCtx(t)
 			if inside {
 				c := bind(t, sys, "127.0.0.1:0")
-				c.SendTo(ctx, srv.LocalAddr(), []byte("quit"), time.Second)
+				c.SendTo(ctx, srv.LocalAddr(), []byte("quit"))
 				if _, ok := (<-events).(*messages.Datagram); !ok {
 					t.Fatal("the handler's first message was not the datagram")
 				}

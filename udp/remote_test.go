@@ -33,19 +33,19 @@ func TestRemotePeer(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer local.Close(ctx)
-		if _, err := remote.SendTo(ctx, local.LocalAddr(), []byte("over there"), 0); err != nil {
+		if _, err := remote.SendTo(ctx, local.LocalAddr(), []byte("over there")); err != nil {
 			t.Fatal(err)
 		}
-		d, err := local.RecvFrom(ctx, 64, 0)
-		if err != nil || string(d.Data) != "over there" || d.From != remote.LocalAddr() {
-			t.Fatalf("RecvFrom = %+v, %v (want from %v)", d, err, remote.LocalAddr())
+		data, from, err := local.RecvFrom(ctx, 64)
+		if err != nil || string(data) != "over there" || from != remote.LocalAddr() {
+			t.Fatalf("RecvFrom = %q from %v, %v (want from %v)", data, from, err, remote.LocalAddr())
 		}
-		if _, err := local.SendTo(ctx, remote.LocalAddr(), []byte("back"), 0); err != nil {
+		if _, err := local.SendTo(ctx, remote.LocalAddr(), []byte("back")); err != nil {
 			t.Fatal(err)
 		}
-		d, err = remote.RecvFrom(ctx, 64, 0)
-		if err != nil || string(d.Data) != "back" || d.From != local.LocalAddr() {
-			t.Fatalf("remote RecvFrom = %+v, %v", d, err)
+		data, from, err = remote.RecvFrom(ctx, 64)
+		if err != nil || string(data) != "back" || from != local.LocalAddr() {
+			t.Fatalf("remote RecvFrom = %q from %v, %v", data, from, err)
 		}
 	})
 }

@@ -23,6 +23,7 @@ import (
 type Service struct {
 	sys     *actors.System
 	pid     *actor.PID
+	addr    netip.AddrPort
 	stopped *actors.StopWait
 }
 
@@ -57,6 +58,7 @@ func StartService(ctx context.Context, sys *actors.System, addr string, h Handle
 		_ = s.stopped.Wait(ctx)
 		return nil, err
 	}
+	s.addr, _ = res.GetLocal().AddrPort()
 	return s, nil
 }
 
@@ -66,14 +68,9 @@ func (s *Service) Info(ctx context.Context) (*messages.ServiceInfo, error) {
 	return actors.Request[*messages.ServiceInfo](s.sys.Root(), s.pid, &messages.GetServiceInfo{}).Wait(ctx)
 }
 
-// Addr returns the address the service is bound to.
-func (s *Service) Addr(ctx context.Context) (netip.AddrPort, error) {
-	in, err := s.Info(ctx)
-	if err != nil {
-		return netip.AddrPort{}, err
-	}
-	return in.GetLocal().AddrPort()
-}
+// Addr returns the address the service is bound to (a new peer binds the
+// same one).
+func (s *Service) Addr() netip.AddrPort { return s.addr }
 
 // Stop closes the peer and stops the service. It returns by ctx's
 // deadline, saying so if the service had not stopped by then (it goes on

@@ -8,13 +8,19 @@
 // connection's handler (a member) runs as its connection actor's
 // behaviour and tells a room actor who joined, what they said and when
 // they left; the room sends every line to every member's connection PID,
-// and the member's handler writes it. Lines are framed by the connection
-// (tcp.Lines): the handler sees whole lines, a line over MaxLine is
-// refused with a notice and ends that member's stay, and a longer one
-// than the frame allows closes the connection at once. An unterminated
-// tail at the end of the stream is not a line. As every push-mode
-// connection, a member's closes once no bytes have moved for
-// tcp.DefaultIdleTimeout, and the member leaves the room.
+// and the member's handler writes it. A line is its text without its
+// line ending ("\n" or "\r\n"), of at most MaxLine bytes; the member cuts
+// the stream into lines itself, keeping at most MaxLine bytes of a line
+// not ended yet. A longer line ends that member's stay, at whatever
+// length it is caught: the client gets "* line too long (max 1024
+// bytes), bye", then the farewell, then the end of the stream. An
+// unterminated tail at the end of the stream is not a line.
+//
+// Idle members: as every push-mode connection, a member's connection
+// closes once no bytes have moved on it, either way, for
+// tcp.DefaultIdleTimeout (5 minutes; tcp.WithIdleTimeout would change
+// it), and the member leaves the room. A member of a room where others
+// talk is not idle: what the room relays to it counts.
 //
 // What a client is owed: the welcome when it joins; every line the room
 // handles between its join and its leave, its own lines included (the
@@ -30,11 +36,16 @@
 // queued before the FIN. The listener runs WithKeepOpen(true), so that
 // the connection stays open between PeerClosed and left (without it, it
 // would close once the handler returned from PeerClosed, cutting off the
-// relays still on their way). A member whose write queue overflows (a
-// client that reads far slower than the room talks) is cut off (Abort).
+// relays still on their way). A member sent off for a long line
+// half-closes instead (CloseWrite), reading and dropping what the client
+// still sends until its FIN: closing with unread bytes would reset the
+// connection, and the client could lose the notice. A member whose write
+// queue overflows (a client that reads far slower than the room talks)
+// is cut off (Abort).
 package main
 
 import (
+	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -50,15 +61,8 @@ import (
 	"github.com/actornet/actornet/tcp"
 )
 
-// MaxLine bounds a line a client sends.
+// MaxLine bounds a line a client sends, without its line ending.
 const MaxLine = 1024
-
-// maxName bounds a member's name (its address, cut to fit), so that a
-// line as the room relays it, "name: line", fits in a frame.
-const maxName = 64
-
-// maxFrame is the framing's bound, either way.
-const maxFrame = maxName + len(": ") + MaxLine
 
 type config struct {
 	listen  string
@@ -118,13 +122,9 @@ func run(cfg config, out io.Writer) error {
 // serve starts the room and the push-mode listener whose connections
 // are its members.
 func serve(ctx context.Context, sys *actors.System, addr string) (*tcp.Listener, error) {
-	lines, err := tcp.Lines(maxFrame)
-	if err != nil {
-		return nil, err
-	}
 	room := sys.Root().Spawn(actor.PropsFromProducer(func() actor.Actor { return newRoom() }))
 	members := tcp.PerConnection(func() tcp.Handler { return &member{room: room} })
-	l, err := tcp.Serve(ctx, sys, addr, members, tcp.WithFraming(lines), tcp.WithKeepOpen(true))
+	l, err := tcp.Serve(ctx, sys, addr, members, tcp.WithKeepOpen(true))
 	if err != nil {
 		sys.Root().Stop(room)
 		return nil, err
@@ -133,10 +133,12 @@ func serve(ctx context.Context, sys *actors.System, addr string) (*tcp.Listener,
 }
 
 // member is one connection's handler, with the connection's state: its
-// name and whether it has told the room it leaves.
+// name, the start of a line not ended yet, and whether it has told the
+// room it leaves.
 type member struct {
 	room    *actor.PID
 	name    string
+	partial []byte // a line's first bytes (a copy: reads are lent), at most MaxLine+1
 	leaving bool   // the room was told; the connection closes on its left
 	why     string // written before the farewell, if set
 }
@@ -145,21 +147,19 @@ func (m *member) Receive(c *tcp.Connection, msg any) {
 	switch msg := msg.(type) {
 	case *messages.Connected:
 		m.name = c.RemoteAddr().String()
-		if len(m.name) > maxName {
-			m.name = m.name[:maxName]
-		}
 		c.Send(m.room, &join{conn: c.PID(), name: m.name})
 	case *messages.Received:
-		switch {
-		case m.leaving: // the room has its leave: nothing more to say
-		case len(msg.GetData()) > MaxLine:
-			// Refused: the notice comes after what the room relays to
-			// this member before it leaves, with the farewell.
-			m.why = fmt.Sprintf("* line too long (over %d bytes)", MaxLine)
-			m.leave(c)
-		default:
+		if m.leaving { // the room has its leave: nothing more to say
+			break
+		}
+		tell := func(line []byte) {
 			// The data is lent for the call: the string is a copy.
-			c.Send(m.room, &say{from: c.PID(), line: m.name + ": " + string(msg.GetData())})
+			c.Send(m.room, &say{from: c.PID(), line: m.name + ": " + string(line)})
+		}
+		if !m.lines(msg.GetData(), tell) {
+			m.partial = nil
+			m.why = fmt.Sprintf("* line too long (max %d bytes), bye", MaxLine)
+			m.leave(c)
 		}
 	case *messages.PeerClosed:
 		m.leave(c)
@@ -171,16 +171,50 @@ func (m *member) Receive(c *tcp.Connection, msg any) {
 		}
 	case *left:
 		if m.why != "" {
-			_ = c.Write([]byte(m.why))
+			_ = c.Write([]byte(m.why + "\n"))
 		}
-		_ = c.Write([]byte(fmt.Sprintf("* bye %s, lines relayed: %d", m.name, msg.said)))
-		_ = c.Close()
+		_ = c.Write([]byte(fmt.Sprintf("* bye %s, lines relayed: %d\n", m.name, msg.said)))
+		// After PeerClosed, CloseWrite is Close. A member sent off
+		// still has the client's bytes coming: FIN, then read (and
+		// drop) them until the client closes, rather than reset the
+		// connection under the notice.
+		_ = c.CloseWrite()
 	case *messages.Closed, *messages.ErrorClosed:
 		if !m.leaving {
 			m.leaving = true
 			c.Send(m.room, &leave{conn: c.PID()})
 		}
 	}
+}
+
+// lines cuts data into lines, the member's partial line first, and
+// calls say with each (without its line ending; the slice is valid for
+// the call); it keeps an unended tail in partial. It reports false on a
+// line over MaxLine, caught as soon as more than MaxLine+1 bytes come
+// without a newline (a '\r' may still come before it).
+func (m *member) lines(data []byte, say func(line []byte)) bool {
+	for len(data) > 0 {
+		i := bytes.IndexByte(data, '\n')
+		if i < 0 {
+			if len(m.partial)+len(data) > MaxLine+1 {
+				return false
+			}
+			m.partial = append(m.partial, data...)
+			return true
+		}
+		line := data[:i]
+		if len(m.partial) > 0 {
+			line = append(m.partial, line...)
+			m.partial = m.partial[:0]
+		}
+		line = bytes.TrimSuffix(line, []byte("\r"))
+		if len(line) > MaxLine {
+			return false
+		}
+		say(line)
+		data = data[i+1:]
+	}
+	return true
 }
 
 // leave tells the room the member leaves, and stops reading: the

@@ -6,11 +6,11 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/test/leakcheck"
 	"github.com/actornet/actornet/test/testkit"
 )
@@ -108,33 +108,135 @@ func sayAndLeave(addr string, i, lines int) error {
 	return nil
 }
 
-// TestChatLongLine: a line over MaxLine is refused with a notice, and its
-// member leaves with its farewell; the others stay.
+// TestChatLongLine: a line over MaxLine, whatever its length, sends its
+// member off with a notice saying why, then the farewell, then the end of
+// the stream (not a reset: the client still writing its line reads it
+// all); the others stay in the room and go on talking.
 func TestChatLongLine(t *testing.T) {
-	sys, err := actors.Start()
+	for _, tc := range []struct {
+		name string
+		line string // sent after "short\n"; the client does not half-close
+	}{
+		{name: "one byte over", line: strings.Repeat("x", MaxLine+1) + "\n"},
+		{name: "one byte over before CRLF", line: strings.Repeat("x", MaxLine+1) + "\r\n"},
+		{name: "no newline yet", line: strings.Repeat("x", MaxLine+2)},
+		{name: "8 MiB, still being written", line: strings.Repeat("x", 8<<20) + "\n"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sys := testkit.System(t)
+			l, err := serve(testkit.Context(t), sys, "127.0.0.1:0")
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(func() { _ = l.Close(context.Background()) })
+			other := dialMember(t, l.Addr().String())
+			conn := dialMember(t, l.Addr().String())
+			name := conn.LocalAddr().String()
+			wrote := make(chan error, 1)
+			go func() {
+				_, err := io.WriteString(conn, "short\n"+tc.line)
+				wrote <- err
+			}()
+			all, err := io.ReadAll(conn)
+			if err != nil {
+				t.Fatalf("%v after %q", err, all)
+			}
+			want := fmt.Sprintf("%s: short\n* line too long (max %d bytes), bye\n* bye %s, lines relayed: 1\n", name, MaxLine, name)
+			if !strings.HasSuffix(string(all), want) {
+				t.Fatalf("got %q; want it to end with %q", all, want)
+			}
+			if err := <-wrote; err != nil {
+				t.Errorf("the client's write of its line: %v (the server must read it to the end, not reset)", err)
+			}
+			conn.Close()
+			// The other member saw it leave, and still talks.
+			r := bufio.NewReader(other)
+			if _, err := readLine(testkit.Context(t), r, "* "+name+" left"); err != nil {
+				t.Fatalf("the other member: %v", err)
+			}
+			io.WriteString(other, "still here\r\n")
+			line, err := readLine(testkit.Context(t), r, "")
+			if want := other.LocalAddr().String() + ": still here\n"; err != nil || line != want {
+				t.Fatalf("the other member got %q, %v; want %q", line, err, want)
+			}
+		})
+	}
+}
+
+// TestChatLineEndings: a client's line reaches the room without its
+// "\r\n".
+func TestChatLineEndings(t *testing.T) {
+	sys := testkit.System(t)
+	l, err := serve(testkit.Context(t), sys, "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer sys.StopNow()
-	l, err := serve(context.Background(), sys, "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer l.Close(context.Background())
-	conn, err := net.DialTimeout("tcp", l.Addr().String(), testkit.Timeout)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(testkit.Timeout))
+	t.Cleanup(func() { _ = l.Close(context.Background()) })
+	conn := dialMember(t, l.Addr().String())
 	name := conn.LocalAddr().String()
-	io.WriteString(conn, "short\n"+strings.Repeat("x", MaxLine+1)+"\n")
+	io.WriteString(conn, "hello\r\nworld\n")
+	_ = conn.(*net.TCPConn).CloseWrite()
 	all, err := io.ReadAll(conn)
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := fmt.Sprintf("%s: short\n* line too long (over %d bytes)\n* bye %s, lines relayed: 1\n", name, MaxLine, name)
+	want := fmt.Sprintf("%s: hello\n%s: world\n* bye %s, lines relayed: 2\n", name, name, name)
 	if !strings.HasSuffix(string(all), want) {
 		t.Fatalf("got %q; want it to end with %q", all, want)
 	}
+}
+
+// TestMemberLines: the member's line cutting gives the same lines
+// wherever a read ends: "\n" and "\r\n" ends (a '\r' elsewhere is text),
+// the longest line, an empty one, a tail kept for the next read. One
+// byte more than MaxLine is refused wherever the reads cut it.
+func TestMemberLines(t *testing.T) {
+	longest := strings.Repeat("y", MaxLine)
+	stream := "crlf\r\nlf\n" + longest + "\r\n" + longest + "\na\rb\n\r\ntail"
+	want := []string{"crlf", "lf", longest, longest, "a\rb", ""}
+	for cut := 0; cut <= len(stream); cut++ {
+		m := &member{}
+		var got []string
+		say := func(line []byte) { got = append(got, string(line)) }
+		if !m.lines([]byte(stream[:cut]), say) || !m.lines([]byte(stream[cut:]), say) {
+			t.Fatalf("cut at %d: refused", cut)
+		}
+		if !slices.Equal(got, want) || string(m.partial) != "tail" {
+			t.Fatalf("cut at %d: lines %q, tail %q; want %q, \"tail\"", cut, got, m.partial, want)
+		}
+	}
+	for _, over := range []string{longest + "z\n", longest + "z\r\n", longest + "zz"} {
+		for cut := 0; cut <= len(over); cut++ {
+			m := &member{}
+			say := func([]byte) { t.Fatalf("%d bytes cut at %d: a line said", len(over), cut) }
+			if m.lines([]byte(over[:cut]), say) && m.lines([]byte(over[cut:]), say) {
+				t.Fatalf("%d bytes cut at %d: accepted", len(over), cut)
+			}
+		}
+	}
+}
+
+// dialMember connects a client to the room at addr and waits for its
+// welcome.
+func dialMember(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, testkit.Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	_ = conn.SetDeadline(time.Now().Add(testkit.Timeout))
+	// Byte by byte, so that nothing past the welcome is read here.
+	var welcome []byte
+	for len(welcome) == 0 || welcome[len(welcome)-1] != '\n' {
+		b := make([]byte, 1)
+		if _, err := conn.Read(b); err != nil {
+			t.Fatalf("welcome %q: %v", welcome, err)
+		}
+		welcome = append(welcome, b[0])
+	}
+	if want := "* welcome " + conn.LocalAddr().String() + ","; !strings.HasPrefix(string(welcome), want) {
+		t.Fatalf("%q; want the welcome %q...", welcome, want)
+	}
+	return conn
 }

@@ -23,7 +23,7 @@ type (
 		conn    *actor.PID
 		confirm bool // answer with left: the connection waits for it
 	}
-	relay struct{ line []byte } // shared by every member it goes to: read only
+	relay struct{ line []byte } // with its '\n'; shared by every member it goes to: read only
 	left  struct{ said int }    // the lines of the member the room relayed
 )
 
@@ -50,7 +50,7 @@ func (r *room) Receive(ctx actor.Context) {
 	case *join:
 		r.broadcast(ctx, "* "+m.name+" joined")
 		r.seats[m.conn.Id] = &seat{conn: m.conn, name: m.name}
-		ctx.Send(m.conn, &relay{line: []byte(fmt.Sprintf("* welcome %s, %d here", m.name, len(r.seats)))})
+		ctx.Send(m.conn, &relay{line: []byte(fmt.Sprintf("* welcome %s, %d here\n", m.name, len(r.seats)))})
 	case *say:
 		if s, ok := r.seats[m.from.Id]; ok {
 			s.said++
@@ -71,7 +71,7 @@ func (r *room) Receive(ctx actor.Context) {
 
 // broadcast relays line to every member. The members share one relay.
 func (r *room) broadcast(ctx actor.Context, line string) {
-	msg := &relay{line: []byte(line)}
+	msg := &relay{line: []byte(line + "\n")}
 	for _, s := range r.seats {
 		ctx.Send(s.conn, msg)
 	}

@@ -3,8 +3,10 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
+	"os"
 	"sync"
 	"time"
 
@@ -24,6 +26,7 @@ type summary struct {
 // runClients runs cfg.conns clients against target for cfg.duration, each
 // sending cfg.size bytes and reading them back in a loop.
 func runClients(ctx context.Context, sys *actors.System, target string, cfg config) (summary, error) {
+	msg := bytes.Repeat([]byte{'e'}, cfg.size) // read only: every client sends it
 	ctx, cancel := context.WithTimeout(ctx, cfg.duration)
 	defer cancel()
 	var mu sync.Mutex
@@ -34,7 +37,7 @@ func runClients(ctx context.Context, sys *actors.System, target string, cfg conf
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			trips, err := client(ctx, sys, target, cfg.size)
+			trips, err := client(ctx, sys, target, msg)
 			mu.Lock()
 			defer mu.Unlock()
 			sum.roundTrips += trips
@@ -54,33 +57,62 @@ func runClients(ctx context.Context, sys *actors.System, target string, cfg conf
 	return sum, nil
 }
 
-func client(ctx context.Context, sys *actors.System, target string, size int) (int64, error) {
+// client sends msg and reads its echo, over and over until ctx ends. It
+// reads while it sends: a message larger than the socket buffers and the
+// server's write queue would otherwise fill them both ways and stall.
+func client(ctx context.Context, sys *actors.System, target string, msg []byte) (int64, error) {
 	c, err := tcp.Dial(ctx, sys, target)
 	if err != nil {
 		return 0, err
 	}
 	defer c.Close(context.Background())
-	msg := bytes.Repeat([]byte{'e'}, size)
 	var trips int64
 	for ctx.Err() == nil {
-		if _, err := c.Send(ctx, msg, 0); err != nil {
-			return trips, ignoreEnd(ctx, err)
+		sent := c.SendAsync(msg, actors.Remaining(ctx))
+		if err := recvEcho(ctx, c, msg); err != nil {
+			return trips, ignoreEnd(ctx, fmt.Errorf("round trip %d: %w", trips+1, err))
 		}
-		got, err := c.RecvExact(ctx, size, 0)
+		res, err := sent.Wait(ctx)
+		if err == nil {
+			err = res.GetStatus().Err()
+		}
 		if err != nil {
-			return trips, ignoreEnd(ctx, err)
-		}
-		if !bytes.Equal(got, msg) {
-			return trips, fmt.Errorf("echo mismatch after %d round trips", trips)
+			return trips, ignoreEnd(ctx, fmt.Errorf("round trip %d: send: %w", trips+1, err))
 		}
 		trips++
 	}
 	return trips, nil
 }
 
-// ignoreEnd drops the error of the round trip the run's end cut short.
+// recvPiece bounds what a client holds of an echo: it reads a larger one
+// in pieces (tcp.MaxRecv bounds one RecvExact).
+const recvPiece = 1 << 20
+
+// recvEcho reads len(msg) bytes, in pieces of at most recvPiece, and
+// checks that they are msg.
+func recvEcho(ctx context.Context, c *tcp.Client, msg []byte) error {
+	for off := 0; off < len(msg); {
+		n := min(len(msg)-off, recvPiece)
+		got, err := c.RecvExact(ctx, n)
+		if err != nil {
+			return err
+		}
+		if !bytes.Equal(got, msg[off:off+n]) {
+			return fmt.Errorf("the echo differs from what was sent in bytes %d..%d", off, off+n)
+		}
+		off += n
+	}
+	return nil
+}
+
+// ignoreEnd drops the error of the round trip the run's end cut short:
+// ctx's, or the socket actor's timeout at ctx's deadline, which may come
+// before ctx itself says it has ended.
 func ignoreEnd(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
+		return nil
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) && errors.Is(err, os.ErrDeadlineExceeded) {
 		return nil
 	}
 	return err

@@ -16,7 +16,9 @@
 // (`printf 'a\nb\n' | nc -N 127.0.0.1 7000`) gets the echo of everything it
 // sent before the connection closes. The clients are actornet TCP clients,
 // each sending size bytes and reading them back, as fast as the server
-// answers.
+// answers; a client reads while it sends, so a message larger than the
+// socket buffers (up to 1 GiB) does not stall. A run fails (exit status
+// 1, the reason on stderr) if a client fails or no round trip completes.
 package main
 
 import (
@@ -35,17 +37,15 @@ import (
 )
 
 func main() {
-	var cfg config
-	flag.StringVar(&cfg.listen, "listen", "", "serve on `ADDR` until interrupted (only the server)")
-	flag.StringVar(&cfg.connect, "connect", "", "run only the clients, against the echo server at `ADDR`")
-	flag.IntVar(&cfg.conns, "conns", 10, "client connections")
-	flag.IntVar(&cfg.size, "size", 64, "bytes per round trip")
-	flag.DurationVar(&cfg.duration, "duration", time.Second, "how long the clients run")
-	flag.BoolVar(&cfg.gonet, "gonet", false, "serve with Go's net package instead of actornet (for comparison)")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to `FILE`")
-	flag.Parse()
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
+	cfg, err := parseArgs(os.Args[1:], os.Stderr)
+	if err == flag.ErrHelp {
+		return
+	}
+	if err != nil {
+		os.Exit(2) // parseArgs printed why, and the usage
+	}
+	if cfg.cpuprofile != "" {
+		f, err := os.Create(cfg.cpuprofile)
 		if err == nil {
 			err = pprof.StartCPUProfile(f)
 		}
@@ -67,11 +67,41 @@ type config struct {
 	conns, size     int
 	duration        time.Duration
 	gonet           bool
+	cpuprofile      string
+}
+
+// maxSize bounds -size: the clients send one message, held in memory
+// (each reads its echo back in pieces of at most recvPiece).
+const maxSize = 1 << 30
+
+// parseArgs parses the command line (flags only: a positional argument is
+// refused), printing what is wrong and the usage to errOut.
+func parseArgs(args []string, errOut io.Writer) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("echo", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	fs.StringVar(&cfg.listen, "listen", "", "serve on `ADDR` until interrupted (only the server)")
+	fs.StringVar(&cfg.connect, "connect", "", "run only the clients, against the echo server at `ADDR`")
+	fs.IntVar(&cfg.conns, "conns", 10, "client connections")
+	fs.IntVar(&cfg.size, "size", 64, fmt.Sprintf("bytes per round trip (at most %d)", maxSize))
+	fs.DurationVar(&cfg.duration, "duration", time.Second, "how long the clients run")
+	fs.BoolVar(&cfg.gonet, "gonet", false, "serve with Go's net package instead of actornet (for comparison)")
+	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile to `FILE`")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(errOut, "echo: unexpected argument %q: every setting is a flag\n", fs.Arg(0))
+		fs.Usage()
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return cfg, nil
 }
 
 func run(cfg config, out io.Writer) error {
-	if cfg.conns < 1 || cfg.size < 1 || cfg.duration <= 0 {
-		return fmt.Errorf("-conns, -size and -duration must be positive")
+	if cfg.conns < 1 || cfg.size < 1 || cfg.size > maxSize || cfg.duration <= 0 {
+		return fmt.Errorf("-conns and -duration must be positive, -size within 1..%d (got -conns %d, -size %d, -duration %v)",
+			maxSize, cfg.conns, cfg.size, cfg.duration)
 	}
 	sys, err := actors.Start()
 	if err != nil {
@@ -105,8 +135,11 @@ func run(cfg config, out io.Writer) error {
 		return err
 	}
 	sum.print(out, cfg)
-	if sum.errors > 0 {
-		return fmt.Errorf("%d client errors", sum.errors)
+	switch {
+	case sum.errors > 0:
+		return fmt.Errorf("%d of %d clients failed; the first: %w", sum.errors, cfg.conns, sum.firstErr)
+	case sum.roundTrips == 0:
+		return fmt.Errorf("no round trip of %d bytes completed in %v with %s: does it echo? (a large -size needs a longer -duration)", cfg.size, cfg.duration, target)
 	}
 	return nil
 }

@@ -55,11 +55,72 @@ func TestEchoBadFlags(t *testing.T) {
 	for _, cfg := range []config{
 		{conns: 0, size: 64, duration: time.Second},
 		{conns: 1, size: -1, duration: time.Second},
+		{conns: 1, size: maxSize + 1, duration: time.Second},
 		{conns: 1, size: 64, duration: 0},
 	} {
 		if err := run(cfg, io.Discard); err == nil {
 			t.Errorf("run(%+v) accepted bad flags", cfg)
 		}
+	}
+}
+
+// TestEchoArgs: flags are parsed; a positional argument is refused with
+// the usage.
+func TestEchoArgs(t *testing.T) {
+	var msg strings.Builder
+	cfg, err := parseArgs([]string{"-conns", "3", "-size", "100", "-connect", "127.0.0.1:7"}, &msg)
+	if err != nil || cfg.conns != 3 || cfg.size != 100 || cfg.connect != "127.0.0.1:7" || cfg.duration != time.Second {
+		t.Fatalf("parseArgs: %+v, %v\n%s", cfg, err, msg.String())
+	}
+	for _, args := range [][]string{{"foo"}, {"-conns", "2", "127.0.0.1:7000"}} {
+		msg.Reset()
+		if _, err := parseArgs(args, &msg); err == nil {
+			t.Errorf("parseArgs(%q) accepted a positional argument", args)
+		}
+		if s := msg.String(); !strings.Contains(s, "unexpected argument") || !strings.Contains(s, "-duration") {
+			t.Errorf("parseArgs(%q) said %q; want why, and the usage", args, s)
+		}
+	}
+}
+
+// TestEchoLargeMessage: a message larger than the socket buffers and the
+// server's write queue together (a client that sent all of it before
+// reading would stall) and than one RecvExact's piece makes round trips,
+// on both servers.
+func TestEchoLargeMessage(t *testing.T) {
+	for _, gonet := range []bool{false, true} {
+		var out strings.Builder
+		cfg := config{conns: 1, size: 32 << 20, duration: time.Second, gonet: gonet}
+		if err := run(cfg, &out); err != nil {
+			t.Fatalf("run(gonet=%v): %v\n%s", gonet, err, out.String())
+		}
+		if s := out.String(); !strings.Contains(s, "connections 1 (errors 0)") || strings.Contains(s, "round trips 0 ") {
+			t.Fatalf("summary:\n%s", s)
+		}
+	}
+}
+
+// TestEchoNoRoundTrip: a run in which no round trip completes fails,
+// saying so (here the server reads and never answers).
+func TestEchoNoRoundTrip(t *testing.T) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer ln.Close()
+	go func() {
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			go func() { defer c.Close(); io.Copy(io.Discard, c) }()
+		}
+	}()
+	var out strings.Builder
+	err = run(config{connect: ln.Addr().String(), conns: 2, size: 64, duration: 100 * time.Millisecond}, &out)
+	if err == nil || !strings.Contains(err.Error(), "no round trip") {
+		t.Fatalf("run against a silent server: %v; want it to fail, saying no round trip completed\n%s", err, out.String())
 	}
 }
 

@@ -254,7 +254,7 @@ func (g *gateway) stop() error {
 // from this process; it returns when ctx ends.
 func acceptLoop(ctx context.Context, l *tcp.Listener, wg *sync.WaitGroup) {
 	for {
-		c, err := l.Accept(ctx, 0)
+		c, err := l.Accept(ctx)
 		if err != nil {
 			return
 		}
@@ -277,9 +277,9 @@ func acceptLoop(ctx context.Context, l *tcp.Listener, wg *sync.WaitGroup) {
 func serveConn(ctx context.Context, c *tcp.Client) {
 	var pending []byte
 	for {
-		data, err := c.Recv(ctx, 4096, 0)
+		data, err := c.Recv(ctx, 4096)
 		if errors.Is(err, io.EOF) && len(pending) > 0 {
-			_, _ = c.Send(ctx, bytes.ToUpper(pending), 5*time.Second)
+			_, _ = c.Send(ctx, bytes.ToUpper(pending))
 		}
 		if err != nil {
 			return // end of stream, or ctx ended
@@ -292,7 +292,7 @@ func serveConn(ctx context.Context, c *tcp.Client) {
 			}
 			line := bytes.ToUpper(pending[:i+1])
 			pending = pending[i+1:]
-			if _, err := c.Send(ctx, line, 5*time.Second); err != nil {
+			if _, err := c.Send(ctx, line); err != nil {
 				return
 			}
 		}

@@ -63,15 +63,16 @@ func serve(addr string) error {
 		_ = sys.StopNow()
 		return err
 	}
-	ap, _ := svc.Addr(ctx)
-	fmt.Printf("tour: echo service on %s (interrupt to stop)\n", ap)
+	fmt.Printf("tour: echo service on %s (interrupt to stop)\n", svc.Addr())
 	<-ctx.Done()
+	drainCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	err = svc.Stop(drainCtx)
+	if err == nil {
+		fmt.Println("tour: drained: every connection closed cleanly")
+	}
 	stopCtx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	d, err := svc.Stop(stopCtx, 2*time.Second)
-	if err == nil {
-		fmt.Printf("tour: drained: %d closed, %d aborted\n", d.GetClosed(), d.GetAborted())
-	}
 	err = errors.Join(err, sys.Stop(stopCtx))
 	printMetrics(os.Stdout, sys)
 	return err
@@ -80,9 +81,10 @@ func serve(addr string) error {
 // out is where the tour prints.
 var out io.Writer = os.Stdout
 
-// step prints one line: what was done, what came back, how long it took.
+// step prints one line: what was done, how long it took, what came back
+// (in words, or the Go error's own text).
 func step(what, result string, took time.Duration) {
-	fmt.Fprintf(out, "  %-44s %-10s %9s\n", what, result, took.Round(time.Microsecond))
+	fmt.Fprintf(out, "  %-44s %9s  %s\n", what, took.Round(time.Microsecond), result)
 }
 
 func run(w io.Writer) error {
@@ -111,24 +113,26 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	poll := func(what string, op messages.PollOp, timeout time.Duration) error {
+	poll := func(what string, op actors.PollOp, timeout time.Duration) error {
 		t := time.Now()
-		st, err := sock.Poll(ctx, op, timeout)
-		step(what, pollName(st), time.Since(t))
-		if st == messages.PollStatus_POLL_STATUS_EVENT || st == messages.PollStatus_POLL_STATUS_TIMEOUT {
+		pctx, cancel := context.WithTimeout(ctx, timeout)
+		defer cancel()
+		st, err := sock.Poll(pctx, op)
+		step(what, pollName(st, err), time.Since(t))
+		if st == actors.PollEvent || st == actors.PollTimeout {
 			return nil
 		}
 		return err
 	}
-	if err := poll("poll(write): send space is free", messages.PollOp_POLL_OP_WRITE, time.Second); err != nil {
+	if err := poll("poll(write): send space is free", actors.PollWrite, time.Second); err != nil {
 		return err
 	}
-	if err := poll("poll(read, 50ms): nothing sent yet", messages.PollOp_POLL_OP_READ, 50*time.Millisecond); err != nil {
+	if err := poll("poll(read, 50ms): nothing sent yet", actors.PollRead, 50*time.Millisecond); err != nil {
 		return err
 	}
 
 	t = time.Now()
-	pending := sock.PollAsync(messages.PollOp_POLL_OP_READ, 0)
+	pending := sock.PollAsync(actors.PollRead, 0)
 	if _, err := peer.Write([]byte("hello, actor")); err != nil {
 		return err
 	}
@@ -136,10 +140,10 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	step("poll(read) while the peer writes", pollName(res.GetStatus()), time.Since(t))
+	step("poll(read) while the peer writes", pollName(res.GetStatus(), res.GetError().Err()), time.Since(t))
 
 	t = time.Now()
-	pending = sock.PollAsync(messages.PollOp_POLL_OP_WRITE, 0)
+	pending = sock.PollAsync(actors.PollWrite, 0)
 	if _, err := pending.Wait(ctx); err != nil {
 		return err
 	}
@@ -156,8 +160,8 @@ func run(w io.Writer) error {
 	}
 	gone.Close()
 	t = time.Now()
-	st, _ := hung.Poll(ctx, messages.PollOp_POLL_OP_READ, time.Second)
-	step("poll(read) after the peer hung up", pollName(st), time.Since(t))
+	st, err := hung.Poll(ctx, actors.PollRead)
+	step("poll(read) after the peer hung up", pollName(st, err), time.Since(t))
 
 	t = time.Now()
 	if err := sock.Shutdown(ctx, messages.ShutdownHow_SHUTDOWN_HOW_WRITE); err != nil {
@@ -177,7 +181,7 @@ func run(w io.Writer) error {
 		return err
 	}
 	t = time.Now()
-	pending = quiet.PollAsync(messages.PollOp_POLL_OP_READ, 0)
+	pending = quiet.PollAsync(actors.PollRead, 0)
 	if err := quiet.Close(ctx); err != nil {
 		return err
 	}
@@ -185,11 +189,14 @@ func run(w io.Writer) error {
 	if err != nil {
 		return err
 	}
-	step("close with a poll pending: the poll is", pollName(res.GetStatus()), time.Since(t))
+	step("close with a poll pending: the poll is", pollName(res.GetStatus(), res.GetError().Err()), time.Since(t))
 
 	t = time.Now()
 	err = quiet.Close(ctx)
-	step("close again", errName(err), time.Since(t))
+	if !errors.Is(err, net.ErrClosed) {
+		return fmt.Errorf("close again: %v, want net.ErrClosed", err)
+	}
+	step("close again", err.Error(), time.Since(t))
 
 	if err := tcpEcho(ctx, sys); err != nil {
 		return err
@@ -221,10 +228,10 @@ var echoHandler = tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
 
 // echoOnce sends msg on c and checks that it comes back.
 func echoOnce(ctx context.Context, c *tcp.Client, msg string) error {
-	if _, err := c.Send(ctx, []byte(msg), time.Second); err != nil {
+	if _, err := c.Send(ctx, []byte(msg)); err != nil {
 		return err
 	}
-	got, err := c.RecvExact(ctx, len(msg), time.Second)
+	got, err := c.RecvExact(ctx, len(msg))
 	if err != nil {
 		return err
 	}
@@ -262,10 +269,10 @@ func tcpEcho(ctx context.Context, sys *actors.System) error {
 	t = time.Now()
 	const n = 1000
 	for i := 0; i < n; i++ {
-		if _, err := c.Send(ctx, got, time.Second); err != nil {
+		if _, err := c.Send(ctx, got); err != nil {
 			return err
 		}
-		if got, err = c.RecvExact(ctx, len(got), time.Second); err != nil {
+		if got, err = c.RecvExact(ctx, len(got)); err != nil {
 			return err
 		}
 	}
@@ -296,22 +303,28 @@ func udpEcho(ctx context.Context, sys *actors.System) error {
 	step("udp: an echo peer and a bound peer on [::1]", "ok", time.Since(t))
 
 	t = time.Now()
-	if _, err := me.SendTo(ctx, srv.LocalAddr(), []byte("hello, datagram"), time.Second); err != nil {
+	if _, err := me.SendTo(ctx, srv.LocalAddr(), []byte("hello, datagram")); err != nil {
 		return err
 	}
-	d, err := me.RecvFrom(ctx, 64, time.Second)
-	if err != nil || string(d.Data) != "hello, datagram" {
-		return fmt.Errorf("udp echo: %q, %v", d.Data, err)
+	data, _, err := me.RecvFrom(ctx, 64)
+	if err != nil || string(data) != "hello, datagram" {
+		return fmt.Errorf("udp echo: %q, %v", data, err)
 	}
 	step("udp: send a datagram, read the echo", "echoed", time.Since(t))
 
 	t = time.Now()
-	me.SendTo(ctx, srv.LocalAddr(), []byte("a datagram longer than the buffer"), time.Second)
-	d, err = me.RecvFrom(ctx, 8, time.Second)
+	if _, err := me.SendTo(ctx, srv.LocalAddr(), []byte("a datagram longer than the buffer")); err != nil {
+		return err
+	}
+	// The Async form's result tells the datagram's real length.
+	d, err := me.RecvFromAsync(8, time.Second).Wait(ctx)
+	if err == nil {
+		err = d.GetStatus().Err()
+	}
 	if !errors.Is(err, socket.ErrTruncated) {
 		return fmt.Errorf("udp truncation: %v", err)
 	}
-	step(fmt.Sprintf("udp: read %d of %d bytes", len(d.Data), d.Length), "truncated", time.Since(t))
+	step(fmt.Sprintf("udp: read %d of %d bytes", len(d.GetData()), d.GetLength()), "truncated", time.Since(t))
 
 	t = time.Now()
 	sendOnly, err := udp.NewPeer(sys)
@@ -319,11 +332,11 @@ func udpEcho(ctx context.Context, sys *actors.System) error {
 		return err
 	}
 	defer sendOnly.Close(ctx)
-	_, err = sendOnly.RecvFrom(ctx, 64, time.Second)
+	_, _, err = sendOnly.RecvFrom(ctx, 64)
 	if !errors.Is(err, socket.ErrUDPNotBound) {
 		return fmt.Errorf("send-only receive: %v", err)
 	}
-	step("udp: receive on a send-only peer", "not_bound", time.Since(t))
+	step("udp: receive on a send-only peer", err.Error(), time.Since(t))
 	return nil
 }
 
@@ -336,10 +349,7 @@ func service(ctx context.Context, sys *actors.System) error {
 	if err != nil {
 		return err
 	}
-	ap, err := svc.Addr(ctx)
-	if err != nil {
-		return err
-	}
+	ap := svc.Addr()
 	step("service: start a supervised echo service", "ok", time.Since(t))
 	before, err := tcp.Dial(ctx, sys, ap.String())
 	if err != nil {
@@ -393,20 +403,25 @@ func service(ctx context.Context, sys *actors.System) error {
 	step("service: a new connection, same address", "echoes", time.Since(t))
 
 	t = time.Now()
-	d, err := svc.Stop(ctx, time.Second)
-	if err != nil {
+	if info, err = svc.Info(ctx); err != nil {
 		return err
 	}
-	step("service: drain and stop", fmt.Sprintf("%d_closed", d.GetClosed()), time.Since(t))
+	if err := svc.Stop(ctx); err != nil {
+		return err
+	}
+	step("service: drain and stop", fmt.Sprintf("%d connections closed cleanly", info.GetLive()), time.Since(t))
 	return nil
 }
 
-// printMetrics prints the system's counters by kind and service.
+// printMetrics prints the system's counters by kind and service: the
+// groups with a number in the table that is not zero.
 func printMetrics(w io.Writer, sys *actors.System) {
 	m := sys.Metrics()
 	keys := make([]actors.MetricKey, 0, len(m))
-	for k := range m {
-		keys = append(keys, k)
+	for k, t := range m {
+		if t.Open != 0 || t.BytesIn != 0 || t.BytesOut != 0 || t.Accepted != 0 || t.Errors != 0 {
+			keys = append(keys, k)
+		}
 	}
 	sort.Slice(keys, func(i, j int) bool {
 		if keys[i].Kind != keys[j].Kind {
@@ -415,6 +430,10 @@ func printMetrics(w io.Writer, sys *actors.System) {
 		return keys[i].Service < keys[j].Service
 	})
 	fmt.Fprintln(w, "metrics (System.Metrics; exported with WithMeterProvider):")
+	if len(keys) == 0 {
+		fmt.Fprintln(w, "  no traffic")
+		return
+	}
 	fmt.Fprintf(w, "  %-13s %-18s %5s %9s %9s %8s %7s\n", "kind", "service", "open", "bytes in", "bytes out", "accepted", "errors")
 	for _, k := range keys {
 		t := m[k]
@@ -426,28 +445,26 @@ func printMetrics(w io.Writer, sys *actors.System) {
 	}
 }
 
-func pollName(st messages.PollStatus) string {
+// pollName says a poll's outcome in words: its status, and for anything
+// but an event or a timeout the error it stands for.
+func pollName(st actors.PollStatus, err error) string {
+	var name string
 	switch st {
-	case messages.PollStatus_POLL_STATUS_EVENT:
+	case actors.PollEvent:
 		return "event"
-	case messages.PollStatus_POLL_STATUS_TIMEOUT:
+	case actors.PollTimeout:
 		return "timeout"
-	case messages.PollStatus_POLL_STATUS_ERROR:
-		return "error"
-	case messages.PollStatus_POLL_STATUS_CLOSED:
-		return "closed"
-	case messages.PollStatus_POLL_STATUS_CANCELLED:
-		return "cancelled"
+	case actors.PollError:
+		name = "error"
+	case actors.PollClosed:
+		name = "closed"
+	case actors.PollCancelled:
+		name = "cancelled"
+	default:
+		name = st.String()
 	}
-	return st.String()
-}
-
-func errName(err error) string {
-	switch {
-	case err == nil:
-		return "ok"
-	case errors.Is(err, net.ErrClosed):
-		return "ErrClosed"
+	if err != nil {
+		name += " (" + err.Error() + ")"
 	}
-	return err.Error()
+	return name
 }

@@ -12,10 +12,12 @@ import (
 	"time"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/udp"
 )
 
 type summary struct {
+	to       netip.AddrPort
 	peers    int
 	echoed   int64
 	lost     int64
@@ -32,7 +34,7 @@ func runClients(ctx context.Context, sys *actors.System, target string, cfg conf
 	ctx, cancel := context.WithTimeout(ctx, cfg.duration)
 	defer cancel()
 	var mu sync.Mutex
-	var sum summary
+	sum := summary{to: to}
 	var wg sync.WaitGroup
 	start := time.Now()
 	for i := 0; i < cfg.conns; i++ {
@@ -72,26 +74,68 @@ func client(ctx context.Context, sys *actors.System, to netip.AddrPort, cfg conf
 	defer p.Close(context.Background())
 	msg := bytes.Repeat([]byte{'u'}, cfg.size)
 	for ctx.Err() == nil {
-		if _, err := p.SendTo(ctx, to, msg, 0); err != nil {
+		if _, err := p.SendTo(ctx, to, msg); err != nil {
 			return echoed, lost, ignoreEnd(ctx, err)
 		}
-		d, err := p.RecvFrom(ctx, cfg.size+1, cfg.wait)
+		// The wait is the request's own timeout: the run's end (ctx)
+		// cuts a wait short without counting a loss.
+		res, err := p.RecvFromAsync(cfg.size+1, cfg.wait).Wait(ctx)
+		if err == nil {
+			err = res.GetStatus().Err()
+		}
 		switch {
+		case ctx.Err() != nil:
+			return echoed, lost, nil
 		case errors.Is(err, os.ErrDeadlineExceeded):
 			lost++
 			continue
 		case err != nil:
-			return echoed, lost, ignoreEnd(ctx, err)
-		case !bytes.Equal(d.Data, msg):
-			return echoed, lost, fmt.Errorf("echo mismatch after %d datagrams", echoed)
+			return echoed, lost, fmt.Errorf("datagram %d: %w", echoed+lost+1, err)
+		case !bytes.Equal(res.GetData(), msg):
+			return echoed, lost, fmt.Errorf("datagram %d: the echo (%d bytes) differs from what was sent (%d bytes)", echoed+lost+1, len(res.GetData()), len(msg))
 		}
 		echoed++
 	}
 	return echoed, lost, nil
 }
 
+// nothingAnswered is the error of a run in which no datagram came back.
+// The clients' peers are not connected, so the kernel does not tell them
+// that nothing listens at target (an ICMP port unreachable); a connected
+// peer sends one more datagram to tell that from silence.
+func nothingAnswered(ctx context.Context, sys *actors.System, sum summary, cfg config) error {
+	err := fmt.Errorf("nothing answered at %s: %d datagrams, none echoed within -wait %v", sum.to, sum.lost, cfg.wait)
+	p, derr := udp.NewPeer(sys)
+	if derr != nil {
+		return fmt.Errorf("%w (%v)", err, derr)
+	}
+	defer p.Close(context.Background())
+	if derr = p.Connect(ctx, sum.to); derr != nil {
+		return fmt.Errorf("%w (%v)", err, derr)
+	}
+	if _, derr = p.Send(ctx, bytes.Repeat([]byte{'u'}, cfg.size)); derr == nil {
+		var res *messages.RecvResult
+		if res, derr = p.RecvAsync(cfg.size+1, cfg.wait).Wait(ctx); derr == nil {
+			derr = res.GetStatus().Err()
+		}
+	}
+	switch {
+	case derr == nil:
+		return fmt.Errorf("%w (one more datagram was echoed: the server is slow or overloaded? try a longer -wait)", err)
+	case errors.Is(derr, os.ErrDeadlineExceeded):
+		return fmt.Errorf("%w: is a UDP echo server running there?", err)
+	}
+	return fmt.Errorf("%w: %v", err, derr)
+}
+
+// ignoreEnd drops the error of the send the run's end cut short: ctx's,
+// or the socket actor's timeout at ctx's deadline, which may come before
+// ctx itself says it has ended.
 func ignoreEnd(ctx context.Context, err error) error {
 	if ctx.Err() != nil {
+		return nil
+	}
+	if dl, ok := ctx.Deadline(); ok && !time.Now().Before(dl) && errors.Is(err, os.ErrDeadlineExceeded) {
 		return nil
 	}
 	return err

@@ -9,7 +9,11 @@
 // The server is a push-mode UDP peer: its handler, called inside the
 // peer's actor with each datagram, sends it back to its sender. Each
 // client is a bound peer that sends a datagram and waits for its echo (a
-// datagram not back within -wait counts as lost).
+// datagram not back within -wait counts as lost). A run fails (exit status
+// 1, the reason on stderr) if a client fails (a send or receive error, an
+// echo that differs) or nothing is echoed at all: then a connected peer
+// sends one more datagram to tell "connection refused" (nothing listens
+// there) from silence.
 package main
 
 import (
@@ -33,21 +37,19 @@ type config struct {
 	conns, size     int
 	duration, wait  time.Duration
 	gonet           bool
+	cpuprofile      string
 }
 
 func main() {
-	var cfg config
-	flag.StringVar(&cfg.listen, "listen", "", "serve on `ADDR` until interrupted (only the server)")
-	flag.StringVar(&cfg.connect, "connect", "", "run only the clients, against the UDP echo server at `ADDR`")
-	flag.IntVar(&cfg.conns, "conns", 10, "client peers")
-	flag.IntVar(&cfg.size, "size", 64, "bytes per datagram")
-	flag.DurationVar(&cfg.duration, "duration", time.Second, "how long the clients run")
-	flag.DurationVar(&cfg.wait, "wait", 200*time.Millisecond, "how long a client waits for an echo before counting it lost")
-	flag.BoolVar(&cfg.gonet, "gonet", false, "serve with Go's net package instead of actornet (for comparison)")
-	cpuprofile := flag.String("cpuprofile", "", "write a CPU profile to `FILE`")
-	flag.Parse()
-	if *cpuprofile != "" {
-		f, err := os.Create(*cpuprofile)
+	cfg, err := parseArgs(os.Args[1:], os.Stderr)
+	if err == flag.ErrHelp {
+		return
+	}
+	if err != nil {
+		os.Exit(2) // parseArgs printed why, and the usage
+	}
+	if cfg.cpuprofile != "" {
+		f, err := os.Create(cfg.cpuprofile)
 		if err == nil {
 			err = pprof.StartCPUProfile(f)
 		}
@@ -62,6 +64,31 @@ func main() {
 		pprof.StopCPUProfile()
 		os.Exit(1)
 	}
+}
+
+// parseArgs parses the command line (flags only: a positional argument is
+// refused), printing what is wrong and the usage to errOut.
+func parseArgs(args []string, errOut io.Writer) (config, error) {
+	var cfg config
+	fs := flag.NewFlagSet("udpecho", flag.ContinueOnError)
+	fs.SetOutput(errOut)
+	fs.StringVar(&cfg.listen, "listen", "", "serve on `ADDR` until interrupted (only the server)")
+	fs.StringVar(&cfg.connect, "connect", "", "run only the clients, against the UDP echo server at `ADDR`")
+	fs.IntVar(&cfg.conns, "conns", 10, "client peers")
+	fs.IntVar(&cfg.size, "size", 64, "bytes per datagram")
+	fs.DurationVar(&cfg.duration, "duration", time.Second, "how long the clients run")
+	fs.DurationVar(&cfg.wait, "wait", 200*time.Millisecond, "how long a client waits for an echo before counting it lost")
+	fs.BoolVar(&cfg.gonet, "gonet", false, "serve with Go's net package instead of actornet (for comparison)")
+	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile to `FILE`")
+	if err := fs.Parse(args); err != nil {
+		return cfg, err
+	}
+	if fs.NArg() > 0 {
+		fmt.Fprintf(errOut, "udpecho: unexpected argument %q: every setting is a flag\n", fs.Arg(0))
+		fs.Usage()
+		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	return cfg, nil
 }
 
 func run(cfg config, out io.Writer) error {
@@ -100,8 +127,11 @@ func run(cfg config, out io.Writer) error {
 		return err
 	}
 	sum.print(out, cfg)
-	if sum.errors > 0 {
-		return fmt.Errorf("%d client errors", sum.errors)
+	switch {
+	case sum.errors > 0:
+		return fmt.Errorf("%d of %d clients failed; the first: %w", sum.errors, cfg.conns, sum.firstErr)
+	case sum.echoed == 0:
+		return nothingAnswered(ctx, sys, sum, cfg)
 	}
 	return nil
 }

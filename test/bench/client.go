@@ -182,11 +182,11 @@ func startActornetPingPong(cfg clientConfig, w *window, wg *sync.WaitGroup) (fun
 			lat := make([]time.Duration, 0, 1024)
 			for !w.stop.Load() {
 				t := time.Now()
-				if _, err := c.Send(ctx, msg, 0); err != nil {
+				if _, err := c.Send(ctx, msg); err != nil {
 					w.errors.Add(1)
 					break
 				}
-				if _, err := c.RecvExact(ctx, cfg.size, 0); err != nil {
+				if _, err := c.RecvExact(ctx, cfg.size); err != nil {
 					w.errors.Add(1)
 					break
 				}

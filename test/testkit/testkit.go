@@ -53,6 +53,15 @@ func Context(t testing.TB) context.Context {
 	return ctx
 }
 
+// Within returns a context that ends after d (or at cleanup): the
+// deadline of one blocking call whose timeout a test exercises.
+func Within(t testing.TB, d time.Duration) context.Context {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), d)
+	t.Cleanup(cancel)
+	return ctx
+}
+
 // WaitStopped waits until the actor at pid has stopped (a probe actor
 // watches it), failing the test after Timeout. A socket actor has left
 // the system's books (Sockets, Metrics) by then.

@@ -1,0 +1,45 @@
+package actors
+
+import (
+	"context"
+	"time"
+
+	"github.com/actornet/actornet/socket"
+)
+
+// Remaining is the time left before ctx's deadline, as a request's
+// timeout: 0 (none) when ctx has no deadline, at least a millisecond when
+// it has one, even one already past (the socket actor then answers
+// timeout at once).
+func Remaining(ctx context.Context) time.Duration {
+	dl, ok := ctx.Deadline()
+	if !ok {
+		return 0
+	}
+	return max(time.Until(dl), time.Millisecond)
+}
+
+// Block runs one blocking call of a handle: it starts the request with
+// async, giving it ctx's deadline as its timeout, and awaits the answer
+// with ctx (see Await). Whichever runs out first, the actor's timer or
+// ctx, the caller gets the same error: an OpError for op wrapping
+// socket.ErrTimeout, which errors.Is matches with both
+// os.ErrDeadlineExceeded and context.DeadlineExceeded. A cancelled ctx
+// gives an OpError wrapping context.Canceled.
+func Block[T any](ctx context.Context, s *Socket, op string, async func(timeout time.Duration) *Future[T]) (T, error) {
+	v, err := Await(ctx, s.sys, s.pid, async(Remaining(ctx)))
+	return v, contextErr(op, err)
+}
+
+// contextErr names op in an error that is a context's own.
+func contextErr(op string, err error) error {
+	switch {
+	case err == nil:
+		return nil
+	case err == context.DeadlineExceeded: // the context's, not the actor's
+		return &socket.OpError{Op: op, Err: socket.ErrTimeout}
+	case err == context.Canceled:
+		return &socket.OpError{Op: op, Err: context.Canceled}
+	}
+	return err
+}
