@@ -6,18 +6,37 @@
 // A socket actor owns its fd. Callers reach it only by messages: a Call
 // (a command and the Future its answer resolves) from local Go code, or
 // the bare protobuf command with a Sender from another actor or node.
+// Start gives a System, and SpawnSocket hands a socket to a new socket
+// actor:
 //
-//	sys, err := actors.Start()
+//	sys, err := actors.Start() // actor system + one poller per CPU
 //	if err != nil {
-//		return err
+//		log.Fatal(err)
 //	}
-//	defer sys.StopNow()
-//	a, b, _ := socket.Pair(socket.Stream)
-//	sa, _ := actors.SpawnSocket(sys, a)
-//	sb, _ := actors.SpawnSocket(sys, b)
-//	f := sa.PollAsync(messages.PollOp_POLL_OP_READ, time.Second) // a Future
-//	_ = sb // ...write to b's peer...
-//	res, err := f.Wait(ctx)
+//	defer sys.StopNow() // stops every socket actor, closes every fd
+//
+//	a, peer, err := socket.Pair(socket.Stream)
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	defer peer.Close()
+//	s, err := actors.SpawnSocket(sys, a) // the actor now owns a's fd
+//
+// Socket's blocking calls take a context, whose deadline is the request's
+// deadline (Poll(ctx, PollRead) answers PollTimeout then, with an error
+// matching both os.ErrDeadlineExceeded and context.DeadlineExceeded); the
+// Async forms take an explicit timeout and return the Future:
+//
+//	f := s.PollAsync(actors.PollRead, time.Second) // a Future; 0 = no timeout
+//	if _, err := peer.Write([]byte("ping")); err != nil {
+//		log.Fatal(err)
+//	}
+//	res, err := f.Wait(context.Background()) // plain Go; inside an actor use f.PipeTo or actors.ReenterAfter
+//
+// The protobuf enums have Go names here: PollRead, PollWrite and
+// PollReadWrite (PollOp); PollEvent, PollTimeout, PollError, PollClosed
+// and PollCancelled (PollStatus); ShutdownRead, ShutdownWrite and
+// ShutdownBoth (ShutdownHow).
 //
 // Inside an actor, never Wait: use Future.PipeTo, or ReenterAfter with
 // HandleContinuation, so the mailbox keeps flowing.
@@ -39,7 +58,8 @@
 // Remote: a system started WithRemote is a node (Proto.Actor remote on
 // loopback unless told otherwise). Another node spawns socket actors on it
 // with SpawnAt (the tcp and udp packages wrap this as tcp.NewClientAt,
-// tcp.ListenAt and udp.BindAt) and drives them with the same handles:
+// tcp.DialAt, tcp.ListenAt, udp.NewPeerAt, udp.DialAt and udp.BindAt)
+// and drives them with the same handles:
 // Request sees that the PID is remote and sends the bare command with a
 // one-shot reply process as its sender. A node serves only actornet's and
 // Proto.Actor's message types.
