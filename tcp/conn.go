@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"net/netip"
+	"syscall"
 	"time"
 
 	"github.com/actornet/actornet/actors"
@@ -27,14 +28,23 @@ type Conn struct {
 var _ net.Conn = (*Conn)(nil)
 
 // NewConn wraps a connected client. The Conn owns the client from here on:
-// closing the Conn closes it.
+// closing the Conn closes it, and if NewConn fails it closes the client.
+// A client from Dial or Accept knows its addresses; for one connected
+// otherwise (ConnectAsync) NewConn asks the actor within ctx.
 func NewConn(ctx context.Context, c *Client) (*Conn, error) {
-	info, err := c.Info(ctx)
-	if err != nil {
-		return nil, err
+	local, remote := c.LocalAddr(), c.RemoteAddr()
+	if !remote.IsValid() {
+		info, err := c.Info(ctx)
+		if err == nil && info.GetRemote() == nil {
+			err = &socket.OpError{Op: "conn", Net: "tcp", Err: syscall.ENOTCONN}
+		}
+		if err != nil {
+			_ = c.Close(context.Background())
+			return nil, err
+		}
+		local, _ = info.GetLocal().AddrPort()
+		remote, _ = info.GetRemote().AddrPort()
 	}
-	local, _ := info.GetLocal().AddrPort()
-	remote, _ := info.GetRemote().AddrPort()
 	return &Conn{
 		c:      c,
 		local:  net.TCPAddrFromAddrPort(local),

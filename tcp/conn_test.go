@@ -16,6 +16,7 @@ import (
 	"net/http"
 	"os"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 )
@@ -251,4 +252,20 @@ func TestHTTPOverActors(t *testing.T) {
 			t.Fatalf("Serve = %v", err)
 		}
 	})
+}
+
+// TestNewConnOfUnconnectedClient: wrapping a client that never connected
+// fails, saying so, and closes the client (the Conn owned it).
+func TestNewConnOfUnconnectedClient(t *testing.T) {
+	sys := newSystem(t)
+	c, err := NewClient(sys)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := NewConn(testCtx(t), c); !errors.Is(err, syscall.ENOTCONN) {
+		t.Fatalf("NewConn of an unconnected client = %v; want ENOTCONN", err)
+	}
+	if err := c.Close(testCtx(t)); !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("the client after a failed NewConn: Close = %v; want it closed already", err)
+	}
 }
