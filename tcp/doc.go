@@ -13,15 +13,16 @@
 // that takes an explicit timeout and returns the typed future, for use
 // inside actors.
 //
-//	c, err := tcp.Dial(ctx, sys, "127.0.0.1:7000")
+//	c, err := tcp.Dial(ctx, sys, srv.Addr().String()) // a client actor; names are resolved
 //	if err != nil {
-//		return err
+//		log.Fatal(err)
 //	}
 //	defer c.Close(ctx)
-//	if _, err := c.Send(ctx, []byte("ping")); err != nil {
-//		return err
+//	n, err := c.Send(ctx, []byte("ping")) // all of it, or an error with the count sent
+//	if err != nil {
+//		log.Fatal(err)
 //	}
-//	pong, err := c.RecvExact(ctx, 4)
+//	b, err := c.RecvExact(ctx, 4) // 4 bytes, or an error with the prefix read
 //
 // Listener is a listener actor. In pull mode (Listen) each Accept answers
 // a Client for the next connection (Accepted turns an AcceptAsync's answer
@@ -35,9 +36,12 @@
 // behaviour: on the poller's goroutine, with no hop between the read,
 // the handler and the write.
 //
-//	l, err := tcp.Serve(ctx, sys, "127.0.0.1:7000", tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
-//		if m, ok := msg.(*messages.Received); ok {
-//			c.Write(m.GetData()) // Data is lent for the call; Write copies it only if it must queue it
+//	l, err := tcp.Serve(ctx, sys, "127.0.0.1:0", tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
+//		switch m := msg.(type) {
+//		case *messages.Connected:
+//			c.Write([]byte("hello\n"))
+//		case *messages.Received:
+//			c.Write(m.GetData()) // m.Data is lent for the call; reading resumes when we return
 //		}
 //	}))
 //

@@ -52,7 +52,7 @@ func TestReadmeGoBlocksCompile(t *testing.T) {
 // docFiles are the package docs whose code blocks (the tab-indented
 // lines of the package comment) are held to the README's rule. A file
 // joins the list once its snippets are excerpts of its examples.
-var docFiles = []string{"actors/doc.go"}
+var docFiles = []string{"actors/doc.go", "tcp/doc.go", "udp/doc.go"}
 
 // TestDocSnippetsCompile is TestReadmeGoBlocksCompile for the code blocks
 // of the package comments in docFiles.

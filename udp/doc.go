@@ -38,22 +38,25 @@
 //			c.SendTo(c.From(), d.GetData()) // lent Data may be sent as it is
 //		}
 //	})
-//	srv, err := udp.Serve(ctx, sys, "[::1]:0", echo)
+//	srv, err := udp.Serve(ctx, sys, "127.0.0.1:0", echo)
 //	if err != nil {
-//		return err
+//		log.Fatal(err)
 //	}
-//	defer srv.Close(ctx)
 //
 // Pull mode, with the Go handle:
 //
-//	p, err := udp.Bind(ctx, sys, "127.0.0.1:0")
+//	a, err := udp.Bind(ctx, sys, "127.0.0.1:0") // a bound peer; port 0: see LocalAddr
 //	if err != nil {
-//		return err
+//		log.Fatal(err)
 //	}
-//	defer p.Close(ctx)
-//	data, from, err := p.RecvFrom(ctx, 1500)
+//	b, err := udp.Bind(ctx, sys, "127.0.0.1:0")
 //	if err != nil {
-//		return err
+//		log.Fatal(err)
 //	}
-//	_, err = p.SendTo(ctx, from, data) // echo
+//
+//	_, err = a.SendTo(ctx, b.LocalAddr(), []byte("ping")) // one datagram (an empty one too, as in Go's net)
+//	if err != nil {
+//		log.Fatal(err)
+//	}
+//	data, from, err := b.RecvFrom(ctx, 1500) // one datagram and its sender; a longer one is cut, with an error
 package udp
