@@ -2,6 +2,7 @@ package actors
 
 import (
 	"math"
+	"net"
 	"sync/atomic"
 	"time"
 
@@ -34,7 +35,8 @@ type Core struct {
 	hooks    Hooks
 	blocking bool
 	closed   bool
-	polls    []*pendingPoll
+	polls    *Queue[messages.PollOp] // made at the first Poll that waits
+	queues   []pendingQueue          // every queue of the actor, polls too
 	seq      uint64
 	counts   Counters
 	key      MetricKey
@@ -85,33 +87,33 @@ func (c *Core) Count(read bool, n int, err error) {
 	}
 }
 
-// Hooks let a protocol actor (TCP client, UDP peer) drive its own requests
-// from the core's readiness, deadlines and lifecycle. Nil hooks are skipped.
+// Hooks let a protocol actor drive what its queues do not: readiness
+// beyond serving a queue's head (a connect in progress, a push-mode
+// handler's reads), and what it holds beyond its queues when the socket
+// closes. Requests waiting on a Queue need no hook. Nil hooks are skipped.
 type Hooks struct {
-	// Ready continues pending I/O after readiness in d.
+	// Ready continues work after readiness in d. It runs after pending
+	// polls are answered and before the queues waiting for d are served.
 	Ready func(d poller.Direction)
-	// Wants reports whether pending I/O waits for readiness in d.
+	// Wants reports whether the actor waits for readiness in d beyond
+	// its queues (the core wants d while a queue waiting for d holds a
+	// request).
 	Wants func(d poller.Direction) bool
-	// Expire handles the deadline of request id (from NextID and After);
-	// it reports false if id is not one of the protocol's requests.
-	Expire func(id uint64) bool
-	// Withdraw answers and drops the pending request whose replier is r,
-	// because its caller stopped waiting; false if r is not pending.
-	Withdraw func(r Replier) bool
-	// Cancel answers every pending request with code: the socket is
-	// closing (code is IO_STATUS_CANCELLED) or the actor stopped.
+	// Cancel ends what the actor holds beyond its queues: the socket is
+	// closing (code is IO_STATUS_CANCELLED) or the actor stopped. The
+	// queues are answered already (FailAll with the cause of code).
 	Cancel func(code messages.IOStatus)
 }
 
-type pendingPoll struct {
-	id    uint64
-	op    messages.PollOp
-	reply Replier
-	timer *time.Timer
+// deadline is the message a request's timer sends its socket actor: q is
+// the queue that holds request id.
+type deadline struct {
+	q  pendingQueue
+	id uint64
 }
 
-// deadline is the message a request's timer sends its socket actor.
-type deadline struct{ id uint64 }
+// timerFired is the message an AfterFunc timer sends its socket actor.
+type timerFired struct{ f func() }
 
 // cancelRequest withdraws a pending request whose caller stopped waiting.
 type cancelRequest struct{ reply Replier }
@@ -155,7 +157,12 @@ func (c *Core) Handle(ctx actor.Context) bool {
 			c.ready(m.Dir)
 		}
 	case *deadline:
-		c.expire(m.id)
+		c.expire(m)
+	case *timerFired:
+		if !c.closed {
+			m.f()
+			c.UpdateWants()
+		}
 	case *cancelRequest:
 		c.withdraw(m.reply)
 	case *messages.Withdraw:
@@ -240,17 +247,25 @@ func (c *Core) register() error {
 	return nil
 }
 
-// NextID returns a new request id for After and Hooks.Expire.
-func (c *Core) NextID() uint64 {
+func (c *Core) nextID() uint64 {
 	c.seq++
 	return c.seq
 }
 
-// After arms a timer that delivers the deadline of request id to this
-// actor (Hooks.Expire) after d. Only requests with a timeout pay for one.
-func (c *Core) After(d time.Duration, id uint64) *time.Timer {
+// deadlineAfter arms the timer of request id in q.
+func (c *Core) deadlineAfter(d time.Duration, q pendingQueue, id uint64) *time.Timer {
 	root, self := c.sys.Root(), c.self
-	return time.AfterFunc(d, func() { root.Send(self, &deadline{id: id}) })
+	return time.AfterFunc(d, func() { root.Send(self, &deadline{q: q, id: id}) })
+}
+
+// AfterFunc runs f as one of the actor's messages after d, unless the
+// socket is closed by then: for a timer that is not a request's (a
+// connect attempt, a back-off). Stopping the timer may come too late for
+// a message already sent, so f checks that it still applies.
+func (c *Core) AfterFunc(d time.Duration, f func()) *time.Timer {
+	root, self := c.sys.Root(), c.self
+	m := &timerFired{f: f}
+	return time.AfterFunc(d, func() { root.Send(self, m) })
 }
 
 // Want asks the poller for readiness in d. Call it before the syscall
@@ -262,16 +277,21 @@ func (c *Core) Want(d poller.Direction) {
 	}
 }
 
-// UpdateWants tells the poller which directions polls and the protocol's
-// pending requests wait on.
+// UpdateWants tells the poller which directions the queues (polls
+// among them) and the protocol (Hooks.Wants) wait on.
 func (c *Core) UpdateWants() {
 	if c.reg == nil {
 		return
 	}
 	for _, d := range [2]poller.Direction{poller.Readable, poller.Writable} {
 		want := c.hooks.Wants != nil && c.hooks.Wants(d)
-		for _, p := range c.polls {
-			want = want || hasDir(p.op, d)
+		for _, q := range c.queues {
+			want = want || q.wants(d)
+		}
+		if c.polls != nil && !want {
+			for _, e := range c.polls.items[c.polls.head:] {
+				want = want || hasDir(e.req, d)
+			}
 		}
 		if want {
 			c.reg.Want(d)
@@ -282,9 +302,10 @@ func (c *Core) UpdateWants() {
 }
 
 // MaxPending bounds the requests of one kind (Recv, Send, Accept, Poll,
-// RecvFrom, SendTo...) a socket actor holds waiting at once; one more is
-// refused with socket.ErrTooManyPending. Remote callers are no exception:
-// memory follows what the socket does, not what callers ask.
+// RecvFrom, SendTo...) a socket actor holds waiting at once, in one
+// Queue; one more is refused with socket.ErrTooManyPending. Remote
+// callers are no exception: memory follows what the socket does, not what
+// callers ask.
 const MaxPending = 1024
 
 // Timeout converts a request's timeout_ms; 0 means none.
@@ -304,22 +325,34 @@ func TimeoutMS(d time.Duration) (uint32, bool) {
 	return uint32(ms), true
 }
 
-// Close answers every pending request with code, deregisters the fd and
-// closes it; the actor keeps running and answers later requests closed.
-// It is idempotent.
+// Close answers every pending request with code (each queue fails with
+// the error code stands for), lets the protocol end the rest
+// (Hooks.Cancel), deregisters the fd and closes it; the actor keeps
+// running and answers later requests closed. It is idempotent.
 func (c *Core) Close(code messages.IOStatus) {
 	if c.closed {
 		return
 	}
-	for _, p := range c.polls {
-		StopTimer(p.timer)
-		p.reply.Reply(messages.Rejection(&messages.Poll{}, code))
+	cause := causeOf(code)
+	for _, q := range c.queues {
+		q.FailAll(cause)
 	}
-	c.polls = nil
 	if c.hooks.Cancel != nil {
 		c.hooks.Cancel(code)
 	}
 	c.closeFD()
+}
+
+// causeOf is the error a queue's requests end with when the socket
+// closes with code.
+func causeOf(code messages.IOStatus) error {
+	switch code {
+	case messages.IOStatus_IO_STATUS_CANCELLED:
+		return socket.ErrCancelled
+	case messages.IOStatus_IO_STATUS_CLOSED:
+		return net.ErrClosed
+	}
+	return (&messages.Status{Code: code}).Err()
 }
 
 func (c *Core) closeFD() {
@@ -344,54 +377,29 @@ func StopTimer(t *time.Timer) {
 
 func (c *Core) ready(d poller.Direction) {
 	c.reg.Consumed(d)
-	if len(c.polls) > 0 {
-		kept := c.polls[:0]
-		for _, p := range c.polls {
-			if !hasDir(p.op, d) {
-				kept = append(kept, p)
-				continue
-			}
-			if res, ok := c.check(p.op); ok {
-				StopTimer(p.timer)
-				p.reply.Reply(res)
-				continue
-			}
-			kept = append(kept, p)
-		}
-		clear(c.polls[len(kept):])
-		c.polls = kept
+	if c.polls != nil && c.polls.Len() > 0 {
+		c.readyPolls(d)
 	}
 	if c.hooks.Ready != nil {
 		c.hooks.Ready(d)
 	}
+	for _, q := range c.queues {
+		q.ready(d)
+	}
 	c.UpdateWants()
 }
 
-func (c *Core) expire(id uint64) {
-	for i, p := range c.polls {
-		if p.id == id {
-			c.polls = append(c.polls[:i], c.polls[i+1:]...)
-			p.reply.Reply(&messages.PollResult{Status: messages.PollStatus_POLL_STATUS_TIMEOUT})
-			c.UpdateWants()
-			return
-		}
-	}
-	if c.hooks.Expire != nil && c.hooks.Expire(id) {
+func (c *Core) expire(m *deadline) {
+	if m.q.expire(m.id) {
 		c.UpdateWants()
 	}
 }
 
 func (c *Core) withdraw(r Replier) {
-	for i, p := range c.polls {
-		if p.reply == r {
-			StopTimer(p.timer)
-			c.polls = append(c.polls[:i], c.polls[i+1:]...)
-			p.reply.Reply(messages.Rejection(&messages.Poll{}, messages.IOStatus_IO_STATUS_CANCELLED))
+	for _, q := range c.queues {
+		if q.withdraw(r) {
 			c.UpdateWants()
 			return
 		}
-	}
-	if c.hooks.Withdraw != nil && c.hooks.Withdraw(r) {
-		c.UpdateWants()
 	}
 }

@@ -36,7 +36,7 @@ func (c *Core) Command(ctx actor.Context, cmd proto.Message, reply Replier) bool
 	case *messages.Poll:
 		c.poll(cmd, reply)
 	case *messages.Shutdown:
-		reply.Reply(c.shutdown(cmd))
+		reply.Reply(c.Shutdown(cmd))
 	case *messages.SetBlocking:
 		if c.closed {
 			reply.Reply(messages.Rejection(cmd, messages.IOStatus_IO_STATUS_CLOSED))
@@ -90,7 +90,10 @@ func (c *Core) notConnected(op string) *messages.Status {
 	return c.Status(op, unix.ENOTCONN)
 }
 
-func (c *Core) shutdown(cmd *messages.Shutdown) *messages.Status {
+// Shutdown runs the Shutdown command: it shuts down one or both
+// directions of the socket and returns the status to answer. A protocol
+// that handles Shutdown itself (a listener ends accepting) calls it.
+func (c *Core) Shutdown(cmd *messages.Shutdown) *messages.Status {
 	switch {
 	case c.closed:
 		return messages.Rejection(cmd, messages.IOStatus_IO_STATUS_CLOSED).(*messages.Status)

@@ -1,6 +1,9 @@
 package actors
 
 import (
+	"errors"
+	"os"
+
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
 	"github.com/actornet/actornet/socket"
@@ -46,15 +49,39 @@ func (c *Core) poll(cmd *messages.Poll, reply Replier) {
 		c.UpdateWants()
 		return
 	}
-	if len(c.polls) >= MaxPending {
-		reply.Reply(&messages.PollResult{Status: messages.PollStatus_POLL_STATUS_ERROR, Error: c.Status("poll", socket.ErrTooManyPending)})
-		return
+	if c.polls == nil {
+		c.polls = NewQueue(c, c.answerPoll)
 	}
-	p := &pendingPoll{id: c.NextID(), op: op, reply: reply}
-	if t := cmd.GetTimeoutMs(); t > 0 {
-		p.timer = c.After(Timeout(t), p.id)
+	c.polls.Push(op, reply, Timeout(cmd.GetTimeoutMs()))
+}
+
+// answerPoll answers a poll that ends unserved: timed out, refused,
+// withdrawn, or the socket closed.
+func (c *Core) answerPoll(_ *messages.PollOp, reply Replier, err error) {
+	switch {
+	case errors.Is(err, os.ErrDeadlineExceeded):
+		reply.Reply(&messages.PollResult{Status: messages.PollStatus_POLL_STATUS_TIMEOUT})
+	case errors.Is(err, socket.ErrTooManyPending):
+		reply.Reply(&messages.PollResult{Status: messages.PollStatus_POLL_STATUS_ERROR, Error: c.Status("poll", err)})
+	default:
+		code, _ := messages.Classify(err)
+		reply.Reply(messages.Rejection(&messages.Poll{}, code))
 	}
-	c.polls = append(c.polls, p)
+}
+
+// readyPolls answers the polls that readiness in d may complete: each
+// one for d is checked, not only the oldest.
+func (c *Core) readyPolls(d poller.Direction) {
+	q := c.polls
+	for j := 0; j < q.Len(); {
+		if op := q.items[q.head+j].req; hasDir(op, d) {
+			if res, ok := c.check(op); ok {
+				q.replyAt(j, res)
+				continue
+			}
+		}
+		j++
+	}
 }
 
 // check looks at the socket's readiness now, with coro::net's meaning:

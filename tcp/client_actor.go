@@ -4,9 +4,7 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"os"
 	"sync"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/sys/unix"
@@ -15,7 +13,6 @@ import (
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
-	"github.com/actornet/actornet/socket"
 )
 
 // MaxRecv bounds the max of Recv and the n of RecvExact: a larger request
@@ -23,37 +20,31 @@ import (
 const MaxRecv = 64 << 20
 
 // clientActor is a TCP client: one connection, its reads served in order
-// from one FIFO and its writes from another, so one reader and one writer
+// from one queue and its writes from another, so one reader and one writer
 // can be in flight at once and two readers never interleave.
 type clientActor struct {
 	core   *actors.Core
 	conn   connector
 	remote netip.AddrPort
-	reads  []*readReq
-	writes []*writeReq
-	rerr   error // sticky: end of stream or a read error
-	werr   error // sticky: a write error
+	reads  *actors.Queue[readReq]  // made at the first read
+	writes *actors.Queue[writeReq] // made at the first send
+	rerr   error                   // sticky: end of stream or a read error
+	werr   error                   // sticky: a write error
 }
 
 var _ actor.Actor = (*clientActor)(nil)
 
 type readReq struct {
-	id    uint64
 	cmd   proto.Message
 	exact bool
 	max   int
 	buf   []byte // RecvExact: the whole n bytes
 	got   int
-	reply actors.Replier
-	timer *time.Timer
 }
 
 type writeReq struct {
-	id    uint64
-	data  []byte
-	off   int
-	reply actors.Replier
-	timer *time.Timer
+	data []byte
+	off  int
 }
 
 // scratch buffers for Recv: read into one, copy out what arrived.
@@ -65,13 +56,7 @@ func newClientActor(c *actors.Core) *clientActor {
 }
 
 func (a *clientActor) hooks() actors.Hooks {
-	return actors.Hooks{
-		Ready:    a.ready,
-		Wants:    a.wants,
-		Expire:   a.expire,
-		Withdraw: a.withdraw,
-		Cancel:   a.cancel,
-	}
+	return actors.Hooks{Ready: a.ready, Wants: a.wants, Cancel: a.cancel}
 }
 
 // Receive handles the client's commands; the core handles the rest.
@@ -143,25 +128,16 @@ func (a *clientActor) recv(cmd proto.Message, reply actors.Replier, exact bool, 
 	case n > MaxRecv:
 		reply.Reply(&messages.RecvResult{Status: a.status(op, errInvalidSize)})
 		return
-	case a.rerr != nil && len(a.reads) == 0:
+	case a.rerr != nil && (a.reads == nil || a.reads.Len() == 0):
 		reply.Reply(&messages.RecvResult{Status: a.status(op, a.rerr)})
 		return
 	}
+	if a.reads == nil {
+		a.reads = actors.NewQueue(a.core, a.answerRead).WaitsFor(poller.Readable, a.serveReads)
+	}
 	// A RecvExact's buffer grows as bytes arrive (growExact): memory
 	// follows the data, never the size a caller asked for.
-	if len(a.reads) >= actors.MaxPending {
-		reply.Reply(&messages.RecvResult{Status: a.status(op, socket.ErrTooManyPending)})
-		return
-	}
-	r := &readReq{id: a.core.NextID(), cmd: cmd, exact: exact, max: int(n), reply: reply}
-	a.reads = append(a.reads, r)
-	if len(a.reads) == 1 {
-		a.core.Want(poller.Readable)
-		a.serveReads()
-	}
-	if len(a.reads) > 0 && a.reads[len(a.reads)-1] == r && timeoutMS > 0 {
-		r.timer = a.core.After(actors.Timeout(timeoutMS), r.id)
-	}
+	a.reads.Push(readReq{cmd: cmd, exact: exact, max: int(n)}, reply, actors.Timeout(timeoutMS))
 }
 
 var errInvalidSize = fmt.Errorf("%w: size out of range", errInvalid)
@@ -170,11 +146,12 @@ var errInvalidSize = fmt.Errorf("%w: size out of range", errInvalid)
 // is drained, or the stream ends or fails.
 func (a *clientActor) serveReads() {
 	sock := a.core.Socket()
-	for len(a.reads) > 0 {
-		r := a.reads[0]
+	for a.reads.Len() > 0 {
+		r := a.reads.Head()
+		exact := r.exact
 		var p []byte
 		var sp *[]byte
-		if r.exact {
+		if exact {
 			if r.got == len(r.buf) {
 				r.buf = growExact(r.buf, r.got, r.max)
 			}
@@ -185,8 +162,8 @@ func (a *clientActor) serveReads() {
 		}
 		n, err := sock.Read(p)
 		a.core.Count(true, n, err)
-		if err == nil && n > 0 && !r.exact {
-			a.popRead(&messages.RecvResult{Status: a.status("recv", nil), Data: append([]byte(nil), p[:n]...)})
+		if err == nil && n > 0 && !exact {
+			a.reads.Reply(&messages.RecvResult{Status: a.status("recv", nil), Data: append([]byte(nil), p[:n]...)})
 		}
 		if sp != nil {
 			scratch.Put(sp)
@@ -196,17 +173,17 @@ func (a *clientActor) serveReads() {
 			return
 		case err != nil:
 			a.rerr = err
-			a.failReads(err)
+			a.reads.FailAll(err)
 			return
 		case n == 0:
 			a.rerr = io.EOF
-			a.failReads(io.EOF)
+			a.reads.FailAll(io.EOF)
 			return
 		}
-		if r.exact {
+		if exact {
 			r.got += n
 			if r.got == r.max {
-				a.popRead(&messages.RecvResult{Status: a.status("recvexact", nil), Data: r.buf[:r.got]})
+				a.reads.Reply(&messages.RecvResult{Status: a.status("recvexact", nil), Data: r.buf[:r.got]})
 			}
 		}
 		if n < len(p) && !a.core.Registration().HungUp() {
@@ -223,21 +200,10 @@ func growExact(buf []byte, got, want int) []byte {
 	return nb
 }
 
-func (a *clientActor) popRead(res *messages.RecvResult) {
-	r := a.reads[0]
-	actors.StopTimer(r.timer)
-	a.reads[0] = nil
-	a.reads = a.reads[1:]
-	r.reply.Reply(res)
-}
-
-// failReads answers every read with err; RecvExact keeps its prefix.
-func (a *clientActor) failReads(err error) {
-	for _, r := range a.reads {
-		actors.StopTimer(r.timer)
-		r.reply.Reply(&messages.RecvResult{Status: a.status(messages.OpName(r.cmd), err), Data: r.prefix()})
-	}
-	a.reads = nil
+// answerRead answers a read that ends unserved: timed out, withdrawn,
+// refused, failed or closed. A RecvExact keeps its prefix.
+func (a *clientActor) answerRead(r *readReq, reply actors.Replier, err error) {
+	reply.Reply(&messages.RecvResult{Status: a.status(messages.OpName(r.cmd), err), Data: r.prefix()})
 }
 
 func (r *readReq) prefix() []byte {
@@ -259,27 +225,18 @@ func (a *clientActor) send(cmd *messages.Send, reply actors.Replier) {
 		reply.Reply(&messages.SendResult{Status: a.status("send", a.werr)})
 		return
 	}
-	if len(a.writes) >= actors.MaxPending {
-		reply.Reply(&messages.SendResult{Status: a.status("send", socket.ErrTooManyPending)})
-		return
+	if a.writes == nil {
+		a.writes = actors.NewQueue(a.core, a.answerWrite).WaitsFor(poller.Writable, a.serveWrites)
 	}
-	w := &writeReq{id: a.core.NextID(), data: cmd.GetData(), reply: reply}
-	a.writes = append(a.writes, w)
-	if len(a.writes) == 1 {
-		a.core.Want(poller.Writable)
-		a.serveWrites()
-	}
-	if len(a.writes) > 0 && a.writes[len(a.writes)-1] == w && cmd.GetTimeoutMs() > 0 {
-		w.timer = a.core.After(actors.Timeout(cmd.GetTimeoutMs()), w.id)
-	}
+	a.writes.Push(writeReq{data: cmd.GetData()}, reply, actors.Timeout(cmd.GetTimeoutMs()))
 }
 
 // serveWrites writes the queued sends in order until the kernel's buffer
 // is full or a write fails.
 func (a *clientActor) serveWrites() {
 	sock := a.core.Socket()
-	for len(a.writes) > 0 {
-		w := a.writes[0]
+	for a.writes.Len() > 0 {
+		w := a.writes.Head()
 		n, err := sock.Write(w.data[w.off:])
 		a.core.Count(false, n, err)
 		switch {
@@ -287,92 +244,35 @@ func (a *clientActor) serveWrites() {
 			return
 		case err != nil:
 			a.werr = err
-			for _, w := range a.writes {
-				actors.StopTimer(w.timer)
-				w.reply.Reply(&messages.SendResult{Status: a.status("send", err), BytesSent: uint64(w.off)})
-			}
-			a.writes = nil
+			a.writes.FailAll(err)
 			return
 		}
 		w.off += n
 		if w.off == len(w.data) {
-			actors.StopTimer(w.timer)
-			a.writes[0] = nil
-			a.writes = a.writes[1:]
-			w.reply.Reply(&messages.SendResult{Status: a.status("send", nil), BytesSent: uint64(w.off)})
+			a.writes.Reply(&messages.SendResult{Status: a.status("send", nil), BytesSent: uint64(w.off)})
 		}
 	}
 }
 
+// answerWrite answers a send that ends unserved, with the bytes already
+// sent.
+func (a *clientActor) answerWrite(w *writeReq, reply actors.Replier, err error) {
+	reply.Reply(&messages.SendResult{Status: a.status("send", err), BytesSent: uint64(w.off)})
+}
+
+// ready finishes a connect in progress; the queues serve reads and
+// writes.
 func (a *clientActor) ready(d poller.Direction) {
-	switch {
-	case d == poller.Writable && a.conn.state == connConnecting:
+	if d == poller.Writable && a.conn.state == connConnecting {
 		a.connectReady()
-		fallthrough
-	case d == poller.Writable:
-		if a.connected() {
-			a.serveWrites()
-		}
-	case d == poller.Readable && a.connected():
-		a.serveReads()
 	}
 }
 
 func (a *clientActor) wants(d poller.Direction) bool {
-	if d == poller.Readable {
-		return len(a.reads) > 0
-	}
-	return a.conn.state == connConnecting || len(a.writes) > 0
+	return d == poller.Writable && a.conn.state == connConnecting
 }
 
-// expire times out request id: the connect attempt, a read (RecvExact
-// keeps its prefix) or a send (reporting the bytes already sent).
-func (a *clientActor) expire(id uint64) bool {
-	if c := &a.conn; id == c.id && (c.state == connResolving || c.state == connConnecting) {
-		a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_TIMEOUT, os.ErrDeadlineExceeded, a.remote)
-		return true
-	}
-	return a.finish(func(r *readReq) bool { return r.id == id }, func(w *writeReq) bool { return w.id == id }, os.ErrDeadlineExceeded)
-}
-
-// withdraw answers a request whose caller stopped waiting as cancelled.
-func (a *clientActor) withdraw(rp actors.Replier) bool {
-	c := &a.conn
-	for i, w := range c.waiters {
-		if w == rp {
-			c.waiters = append(c.waiters[:i], c.waiters[i+1:]...)
-			actors.Reject(rp, &messages.Connect{}, messages.IOStatus_IO_STATUS_CANCELLED)
-			return true
-		}
-	}
-	return a.finish(func(r *readReq) bool { return r.reply == rp }, func(w *writeReq) bool { return w.reply == rp }, errCancelled)
-}
-
-// finish answers and drops the first read or write that matches, with err.
-func (a *clientActor) finish(isRead func(*readReq) bool, isWrite func(*writeReq) bool, err error) bool {
-	for i, r := range a.reads {
-		if isRead(r) {
-			actors.StopTimer(r.timer)
-			a.reads = append(a.reads[:i], a.reads[i+1:]...)
-			r.reply.Reply(&messages.RecvResult{Status: a.status(messages.OpName(r.cmd), err), Data: r.prefix()})
-			if i == 0 && len(a.reads) > 0 && a.rerr == nil {
-				a.serveReads() // the next reader may already have data
-			}
-			return true
-		}
-	}
-	for i, w := range a.writes {
-		if isWrite(w) {
-			actors.StopTimer(w.timer)
-			a.writes = append(a.writes[:i], a.writes[i+1:]...)
-			w.reply.Reply(&messages.SendResult{Status: a.status("send", err), BytesSent: uint64(w.off)})
-			return true
-		}
-	}
-	return false
-}
-
-// cancel answers everything pending: the socket is closing.
+// cancel ends a connect attempt in progress: the socket is closing.
 func (a *clientActor) cancel(code messages.IOStatus) {
 	c := &a.conn
 	if c.state == connResolving || c.state == connConnecting {
@@ -380,20 +280,8 @@ func (a *clientActor) cancel(code messages.IOStatus) {
 		if c.cancel != nil {
 			c.cancel()
 		}
-		res := messages.Rejection(&messages.Connect{}, code).(*messages.ConnectResult)
-		c.state, c.result = connDone, res
-		for _, w := range c.waiters {
-			w.Reply(res)
-		}
-		c.waiters = nil
+		c.state, c.result = connDone, messages.Rejection(&messages.Connect{}, code).(*messages.ConnectResult)
 	}
-	err := causeOf(code)
-	a.failReads(err)
-	for _, w := range a.writes {
-		actors.StopTimer(w.timer)
-		w.reply.Reply(&messages.SendResult{Status: a.status("send", err), BytesSent: uint64(w.off)})
-	}
-	a.writes = nil
 }
 
 func (a *clientActor) abort(ctx actor.Context, cmd *messages.Abort, reply actors.Replier) {

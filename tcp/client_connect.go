@@ -5,7 +5,6 @@ import (
 	"errors"
 	"net"
 	"net/netip"
-	"os"
 	"time"
 
 	"golang.org/x/sys/unix"
@@ -27,20 +26,19 @@ const (
 )
 
 // connector is a client's connect attempt: at most one per client, its
-// result cached for every later Connect.
+// result cached for every later Connect to the same address.
 type connector struct {
-	state   connState
-	result  *messages.ConnectResult
-	waiters []actors.Replier
-	id      uint64
-	timer   *time.Timer
-	cancel  context.CancelFunc // of a name resolution in progress
-	opts    *messages.Options
+	state    connState
+	result   *messages.ConnectResult
+	waiters  *actors.Queue[*messages.Connect] // the Connects the attempt answers (made with it)
+	hostPort string                           // the first Connect's host_port, if it named one
+	timer    *time.Timer                      // of the attempt, if it has a timeout
+	cancel   context.CancelFunc               // of a name resolution in progress
+	opts     *messages.Options
 }
 
 // resolved is what a resolving goroutine sends back to its client actor.
 type resolved struct {
-	id    uint64
 	host  string
 	addrs []netip.Addr
 	port  uint16
@@ -55,31 +53,23 @@ func (a *clientActor) connect(cmd *messages.Connect, reply actors.Replier) {
 	c := &a.conn
 	switch c.state {
 	case connDone:
-		reply.Reply(c.result)
+		reply.Reply(a.resultFor(cmd))
 		return
 	case connResolving, connConnecting:
-		if len(c.waiters) >= actors.MaxPending {
-			reply.Reply(&messages.ConnectResult{Status: messages.ConnectStatus_CONNECT_STATUS_ERROR,
-				Error: messages.StatusOf("connect", "tcp", netip.AddrPort{}, socket.ErrTooManyPending)})
-			return
-		}
-		c.waiters = append(c.waiters, reply)
+		c.waiters.Push(cmd, reply, 0)
 		return
 	}
 	if a.core.Closed() {
 		actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
 		return
 	}
-	c.waiters = append(c.waiters, reply)
+	c.waiters = actors.NewQueue(a.core, a.answerConnect)
+	c.waiters.Push(cmd, reply, 0) // the attempt's timeout is its own (c.timer)
 	c.opts = cmd.GetOptions()
 	if c.opts == nil {
 		c.opts = defaultOptions()
 	}
-	c.id = a.core.NextID()
 	timeout := actors.Timeout(cmd.GetTimeoutMs())
-	if timeout > 0 {
-		c.timer = a.core.After(timeout, c.id)
-	}
 	if cmd.GetRemote() != nil {
 		ap, err := cmd.GetRemote().AddrPort()
 		if err != nil || !ap.Addr().IsValid() || ap.Port() == 0 {
@@ -87,9 +77,64 @@ func (a *clientActor) connect(cmd *messages.Connect, reply actors.Replier) {
 			return
 		}
 		a.dial(ap)
+	} else {
+		c.hostPort = cmd.GetHostPort()
+		a.parseAndDial(c.hostPort, timeout)
+	}
+	if timeout > 0 && (c.state == connResolving || c.state == connConnecting) {
+		c.timer = a.core.AfterFunc(timeout, a.connectTimedOut)
+	}
+}
+
+// connectTimedOut ends the attempt when its timeout passes first.
+func (a *clientActor) connectTimedOut() {
+	if c := &a.conn; c.state == connResolving || c.state == connConnecting {
+		a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_TIMEOUT, socket.ErrTimeout, a.remote)
+	}
+}
+
+// answerConnect answers a Connect that stops waiting for the attempt
+// (withdrawn, refused, the socket closed); the attempt goes on for the
+// others.
+func (a *clientActor) answerConnect(_ **messages.Connect, reply actors.Replier, err error) {
+	if errors.Is(err, socket.ErrTooManyPending) {
+		reply.Reply(&messages.ConnectResult{Status: messages.ConnectStatus_CONNECT_STATUS_ERROR,
+			Error: messages.StatusOf("connect", "tcp", netip.AddrPort{}, err)})
 		return
 	}
-	a.parseAndDial(cmd.GetHostPort(), timeout)
+	code, _ := messages.Classify(err)
+	actors.Reject(reply, &messages.Connect{}, code)
+}
+
+// resultFor is the answer to cmd once the attempt is over: its result,
+// or, for a client connected to another address than cmd names, EISCONN
+// with the address it is connected to.
+func (a *clientActor) resultFor(cmd *messages.Connect) *messages.ConnectResult {
+	if !a.connected() || a.sameRemote(cmd) {
+		return a.conn.result
+	}
+	return &messages.ConnectResult{Status: messages.ConnectStatus_CONNECT_STATUS_ERROR,
+		Error: messages.StatusOf("connect", netFor(a.remote), a.remote, unix.EISCONN)}
+}
+
+// sameRemote reports whether cmd names the peer the client is connected
+// to: the same address, or the host_port the first Connect named. A
+// different host name is another address, even one that resolves to the
+// same peer: the client does not resolve it again to find out.
+func (a *clientActor) sameRemote(cmd *messages.Connect) bool {
+	same := func(ap netip.AddrPort) bool {
+		return ap.Port() == a.remote.Port() && ap.Addr().Unmap() == a.remote.Addr().Unmap()
+	}
+	if ep := cmd.GetRemote(); ep != nil {
+		ap, err := ep.AddrPort()
+		return err == nil && same(ap)
+	}
+	hp := cmd.GetHostPort()
+	if hp != "" && hp == a.conn.hostPort {
+		return true
+	}
+	_, ip, port, err := socket.ParseHostPort(hp)
+	return err == nil && ip.IsValid() && same(netip.AddrPortFrom(ip, port))
 }
 
 // parseAndDial dials a literal "ip:port" at once and resolves a name first.
@@ -115,24 +160,25 @@ func (a *clientActor) parseAndDial(hostPort string, timeout time.Duration) {
 		a.dial(netip.AddrPortFrom(ip, port))
 		return
 	}
-	ctx, cancel := context.Background(), context.CancelFunc(func() {})
+	var ctx context.Context
+	var cancel context.CancelFunc
 	if timeout > 0 {
-		ctx, cancel = context.WithTimeout(ctx, timeout)
+		ctx, cancel = context.WithTimeout(context.Background(), timeout)
 	} else {
-		ctx, cancel = context.WithCancel(ctx)
+		ctx, cancel = context.WithCancel(context.Background())
 	}
 	c := &a.conn
 	c.state, c.cancel = connResolving, cancel
-	root, self, id := a.core.System().Root(), a.core.Self(), c.id
+	root, self := a.core.System().Root(), a.core.Self()
 	go func() {
 		addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
-		root.Send(self, &resolved{id: id, host: host, addrs: addrs, port: port, err: err})
+		root.Send(self, &resolved{host: host, addrs: addrs, port: port, err: err})
 	}()
 }
 
 func (a *clientActor) onResolved(m *resolved) {
 	c := &a.conn
-	if c.state != connResolving || m.id != c.id {
+	if c.state != connResolving {
 		return
 	}
 	c.cancel()
@@ -140,7 +186,7 @@ func (a *clientActor) onResolved(m *resolved) {
 	if m.err != nil || len(m.addrs) == 0 {
 		var dnsErr *net.DNSError
 		if errors.As(m.err, &dnsErr) && dnsErr.IsTimeout {
-			a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_TIMEOUT, os.ErrDeadlineExceeded, netip.AddrPort{})
+			a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_TIMEOUT, socket.ErrTimeout, netip.AddrPort{})
 			return
 		}
 		reason := "no such host"
@@ -239,10 +285,8 @@ func (a *clientActor) finishConnect(st messages.ConnectStatus, err error, remote
 		res.Remote = messages.NewEndpoint(remote)
 	}
 	c.state, c.result = connDone, res
-	waiters := c.waiters
-	c.waiters = nil
-	for _, w := range waiters {
-		w.Reply(res)
+	for c.waiters.Len() > 0 {
+		c.waiters.Reply(a.resultFor(*c.waiters.Head()))
 	}
 	if st != messages.ConnectStatus_CONNECT_STATUS_CONNECTED {
 		a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)

@@ -26,8 +26,9 @@ type listenerActor struct {
 	ctx      actor.Context
 	result   *messages.ListenResult // cached once Listen ran
 	local    netip.AddrPort
-	accepts  []*acceptReq
-	accepted *messages.Options // options of accepted sockets
+	accepts  *actors.Queue[struct{}] // pull mode: the waiting Accepts
+	accepted *messages.Options       // options of accepted sockets
+	shut     bool                    // Shutdown(read) ended accepting
 
 	// push mode only
 	server    *serverConfig
@@ -39,7 +40,6 @@ type listenerActor struct {
 	notify    *actor.PID     // told of each connection (a service), if set
 	stats     *listenerStats // apart from the actor: connections hold it
 	backoff   time.Duration
-	backoffID uint64
 	paused    bool
 }
 
@@ -65,12 +65,6 @@ type acceptMore struct{}
 
 var _ actor.Actor = (*listenerActor)(nil)
 
-type acceptReq struct {
-	id    uint64
-	reply actors.Replier
-	timer *time.Timer
-}
-
 // acceptedConn is a connection between accept and its actor's start.
 type acceptedConn struct {
 	sock   *socket.Socket
@@ -82,6 +76,8 @@ func newListenerActor(c *actors.Core, server *serverConfig, notify *actor.PID) *
 	a := &listenerActor{core: c, accepted: &messages.Options{NoDelay: true}, server: server, notify: notify, stats: &listenerStats{}}
 	if server != nil {
 		a.connProps = a.newConnProps()
+	} else {
+		a.accepts = actors.NewQueue(c, a.answerAccept).WaitsFor(poller.Readable, a.serveAccepts)
 	}
 	return a
 }
@@ -108,34 +104,36 @@ func (a *listenerActor) newConnProps() *actor.Props {
 	})
 }
 
+// hooks drive push mode's accepting; pull mode's Accepts wait on a queue.
 func (a *listenerActor) hooks() actors.Hooks {
+	if a.server == nil {
+		return actors.Hooks{}
+	}
 	return actors.Hooks{
-		Ready: func(d poller.Direction) {
-			if a.server != nil {
+		Ready: func(poller.Direction) {
+			if !a.paused && !a.shut {
 				a.acceptLoop()
-			} else {
-				a.serveAccepts()
 			}
 		},
 		Wants: func(d poller.Direction) bool {
-			if a.server != nil {
-				return d == poller.Readable && a.result != nil && !a.paused
+			return d == poller.Readable && a.result != nil && !a.paused && !a.shut
+		},
+		Cancel: func(messages.IOStatus) {
+			if a.sweep != nil {
+				a.sweep.close()
 			}
-			return d == poller.Readable && len(a.accepts) > 0
 		},
-		Expire: func(id uint64) bool {
-			if a.server != nil && id == a.backoffID && a.paused {
-				a.paused = false
-				a.core.Want(poller.Readable)
-				a.acceptLoop()
-				return true
-			}
-			return a.finish(func(r *acceptReq) bool { return r.id == id }, messages.IOStatus_IO_STATUS_TIMEOUT)
-		},
-		Withdraw: func(rp actors.Replier) bool {
-			return a.finish(func(r *acceptReq) bool { return r.reply == rp }, messages.IOStatus_IO_STATUS_CANCELLED)
-		},
-		Cancel: a.cancel,
+	}
+}
+
+// resume ends an accept back-off.
+func (a *listenerActor) resume() {
+	if a.paused {
+		a.paused = false
+		if !a.shut {
+			a.core.Want(poller.Readable)
+			a.acceptLoop()
+		}
 	}
 }
 
@@ -144,7 +142,7 @@ func (a *listenerActor) Receive(ctx actor.Context) {
 	a.ctx = ctx
 	switch ctx.Message().(type) {
 	case acceptMore:
-		if !a.core.Closed() && !a.paused {
+		if !a.core.Closed() && !a.paused && !a.shut {
 			a.acceptLoop()
 			a.core.UpdateWants()
 		}
@@ -154,6 +152,8 @@ func (a *listenerActor) Receive(ctx actor.Context) {
 		switch cmd := cmd.(type) {
 		case *messages.Listen:
 			a.listen(cmd, reply)
+		case *messages.Shutdown:
+			a.shutdown(cmd, reply)
 		case *messages.Accept:
 			if a.server != nil {
 				reply.Reply(&messages.AcceptResult{Status: a.status("accept", errPushMode)})
@@ -232,8 +232,7 @@ func (a *listenerActor) acceptLoop() {
 				Listener: a.core.Self(), Addr: a.local, Err: &socket.OpError{Op: "accept", Net: ls.Net(), Addr: a.local, Err: err}, Backoff: a.backoff,
 			})
 			a.paused = true
-			a.backoffID = a.core.NextID()
-			a.core.After(a.backoff, a.backoffID)
+			a.core.AfterFunc(a.backoff, a.resume)
 			return
 		}
 		a.backoff = 0
@@ -341,27 +340,18 @@ func (a *listenerActor) accept(cmd *messages.Accept, reply actors.Replier) {
 	case a.result == nil:
 		reply.Reply(&messages.AcceptResult{Status: messages.StatusOf("accept", "tcp", netip.AddrPort{}, unix.EINVAL)})
 		return
-	}
-	if len(a.accepts) >= actors.MaxPending {
-		reply.Reply(&messages.AcceptResult{Status: a.status("accept", socket.ErrTooManyPending)})
+	case a.shut:
+		reply.Reply(&messages.AcceptResult{Status: a.status("accept", net.ErrClosed)}) // shut down
 		return
 	}
-	r := &acceptReq{id: a.core.NextID(), reply: reply}
-	a.accepts = append(a.accepts, r)
-	if len(a.accepts) == 1 {
-		a.core.Want(poller.Readable)
-		a.serveAccepts()
-	}
-	if len(a.accepts) > 0 && a.accepts[len(a.accepts)-1] == r && cmd.GetTimeoutMs() > 0 {
-		r.timer = a.core.After(actors.Timeout(cmd.GetTimeoutMs()), r.id)
-	}
+	a.accepts.Push(struct{}{}, reply, actors.Timeout(cmd.GetTimeoutMs()))
 }
 
 // serveAccepts accepts one connection per pending Accept, while the
 // kernel has them.
 func (a *listenerActor) serveAccepts() {
 	ls := a.core.Socket()
-	for len(a.accepts) > 0 {
+	for a.accepts.Len() > 0 {
 		sock, remote, err := ls.Accept()
 		switch {
 		case err == unix.EAGAIN:
@@ -372,19 +362,33 @@ func (a *listenerActor) serveAccepts() {
 			// EMFILE, ENFILE, ENOBUFS...: every waiting Accept gets the
 			// error, and nothing retries here, so there is no busy loop;
 			// a new Accept tries again.
-			for _, r := range a.accepts {
-				actors.StopTimer(r.timer)
-				r.reply.Reply(&messages.AcceptResult{Status: messages.StatusOf("accept", ls.Net(), a.local, err)})
-			}
-			a.accepts = nil
+			a.accepts.FailAll(err)
 			return
 		}
-		r := a.accepts[0]
-		a.accepts[0] = nil
-		a.accepts = a.accepts[1:]
-		actors.StopTimer(r.timer)
-		r.reply.Reply(a.spawnClient(sock, remote))
+		a.accepts.Reply(a.spawnClient(sock, remote))
 	}
+}
+
+// answerAccept answers an Accept that ends unserved: timed out,
+// withdrawn, refused, failed, cancelled by Shutdown or the socket closed.
+func (a *listenerActor) answerAccept(_ *struct{}, reply actors.Replier, err error) {
+	reply.Reply(&messages.AcceptResult{Status: a.status("accept", err)})
+}
+
+// shutdown shuts the listening socket down. Shutting down its read side
+// ends accepting, as coro::net's server.shutdown() does: the waiting
+// Accepts are answered cancelled, later ones closed, and a push-mode
+// listener accepts no more (its connections go on).
+func (a *listenerActor) shutdown(cmd *messages.Shutdown, reply actors.Replier) {
+	st := a.core.Shutdown(cmd)
+	how := cmd.GetHow()
+	if st.Err() == nil && (how == messages.ShutdownHow_SHUTDOWN_HOW_READ || how == messages.ShutdownHow_SHUTDOWN_HOW_BOTH) {
+		a.shut = true
+		if a.accepts != nil {
+			a.accepts.FailAll(errCancelled)
+		}
+	}
+	reply.Reply(st)
 }
 
 func (a *listenerActor) spawnClient(sock *socket.Socket, remote netip.AddrPort) *messages.AcceptResult {
@@ -419,27 +423,4 @@ func acceptedProps(sys *actors.System, sock *socket.Socket, local, remote netip.
 		}}
 		return a, a.hooks()
 	})
-}
-
-func (a *listenerActor) finish(match func(*acceptReq) bool, code messages.IOStatus) bool {
-	for i, r := range a.accepts {
-		if match(r) {
-			actors.StopTimer(r.timer)
-			a.accepts = append(a.accepts[:i], a.accepts[i+1:]...)
-			actors.Reject(r.reply, &messages.Accept{}, code)
-			return true
-		}
-	}
-	return false
-}
-
-func (a *listenerActor) cancel(code messages.IOStatus) {
-	if a.sweep != nil {
-		a.sweep.close()
-	}
-	for _, r := range a.accepts {
-		actors.StopTimer(r.timer)
-		actors.Reject(r.reply, &messages.Accept{}, code)
-	}
-	a.accepts = nil
 }

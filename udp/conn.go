@@ -9,7 +9,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/actornet/actornet/actors"
-	"github.com/actornet/actornet/poller"
 	"github.com/actornet/actornet/socket"
 )
 
@@ -159,7 +158,7 @@ func (a *peerActor) sendFromHandler(to netip.AddrPort, p []byte) error {
 	case len(p) > limit:
 		return a.opError("sendto", to, unix.EMSGSIZE)
 	}
-	if len(a.sends) == 0 {
+	if a.sends == nil || a.sends.Len() == 0 {
 		// Nothing queued: send at once; only EAGAIN queues the datagram.
 		n, err := sock.SendTo(p, to)
 		a.core.Count(false, n, err)
@@ -175,10 +174,8 @@ func (a *peerActor) sendFromHandler(to netip.AddrPort, p []byte) error {
 		return a.opError("sendto", to, unix.EAGAIN)
 	}
 	a.queued += charge
-	a.sends = append(a.sends, &sendReq{to: to, data: append([]byte(nil), p...), charge: charge})
-	if len(a.sends) == 1 {
-		a.core.Want(poller.Writable)
-		a.serveSends()
+	if !a.sendQueue().Push(sendReq{to: to, data: append([]byte(nil), p...), charge: charge}, nil, 0) {
+		return a.opError("sendto", to, socket.ErrTooManyPending) // its charge is given back
 	}
 	return nil
 }

@@ -4,7 +4,6 @@ import (
 	"errors"
 	"net/netip"
 	"sync"
-	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/sys/unix"
@@ -29,8 +28,8 @@ type peerActor struct {
 	bound     bool
 	local     netip.AddrPort
 	connected netip.AddrPort
-	sends     []*sendReq
-	recvs     []*recvReq
+	sends     *actors.Queue[sendReq] // made at the first send that waits
+	recvs     *actors.Queue[recvReq] // pull mode: made at the first receive
 
 	// push mode only
 	push       *serveConfig
@@ -58,21 +57,15 @@ type peerActor struct {
 var _ actors.SocketActor = (*peerActor)(nil)
 
 type sendReq struct {
-	id     uint64
 	cmd    proto.Message  // nil for a handler's Conn.SendTo
 	to     netip.AddrPort // zero in connected mode
 	data   []byte
-	reply  actors.Replier // nil for a handler's Conn.SendTo
-	timer  *time.Timer
 	charge int // against WithSendQueue, for a handler's send
 }
 
 type recvReq struct {
-	id    uint64
-	cmd   proto.Message
-	max   int
-	reply actors.Replier
-	timer *time.Timer
+	cmd proto.Message
+	max int
 }
 
 // scratch buffers for pull-mode receives: read into one, copy out the
@@ -92,34 +85,19 @@ func newPeerActor(c *actors.Core, opts *messages.Options, push *serveConfig) *pe
 	return a
 }
 
+// hooks drive a push-mode peer's reads; sends and pull-mode receives
+// wait on queues.
 func (a *peerActor) hooks() actors.Hooks {
+	if a.push == nil {
+		return actors.Hooks{}
+	}
 	return actors.Hooks{
 		Ready: func(d poller.Direction) {
-			switch {
-			case d == poller.Writable:
-				a.serveSends()
-			case a.push != nil:
+			if d == poller.Readable {
 				a.servePush()
-			default:
-				a.serveRecvs()
 			}
 		},
-		Wants: func(d poller.Direction) bool {
-			switch {
-			case d == poller.Writable:
-				return len(a.sends) > 0
-			case a.push != nil:
-				return a.readable()
-			}
-			return len(a.recvs) > 0
-		},
-		Expire: func(id uint64) bool {
-			return a.finish(func(id2 uint64, _ actors.Replier) bool { return id2 == id }, messages.IOStatus_IO_STATUS_TIMEOUT)
-		},
-		Withdraw: func(r actors.Replier) bool {
-			return a.finish(func(_ uint64, r2 actors.Replier) bool { return r2 == r }, messages.IOStatus_IO_STATUS_CANCELLED)
-		},
-		Cancel: a.cancel,
+		Wants: func(d poller.Direction) bool { return d == poller.Readable && a.readable() },
 	}
 }
 
@@ -313,19 +291,17 @@ func (a *peerActor) recv(cmd proto.Message, max int, timeoutMS uint32, reply act
 	case max <= 0 || max > MaxDatagram+1:
 		reply.Reply(recvResult(cmd, a.status(op, netip.AddrPort{}, socket.ErrInvalidArgument), nil, netip.AddrPort{}, 0))
 		return
-	case len(a.recvs) >= actors.MaxPending:
-		reply.Reply(recvResult(cmd, a.status(op, netip.AddrPort{}, socket.ErrTooManyPending), nil, netip.AddrPort{}, 0))
-		return
 	}
-	r := &recvReq{id: a.core.NextID(), cmd: cmd, max: max, reply: reply}
-	a.recvs = append(a.recvs, r)
-	if len(a.recvs) == 1 {
-		a.core.Want(poller.Readable)
-		a.serveRecvs()
+	if a.recvs == nil {
+		a.recvs = actors.NewQueue(a.core, a.answerRecv).WaitsFor(poller.Readable, a.serveRecvs)
 	}
-	if len(a.recvs) > 0 && a.recvs[len(a.recvs)-1] == r && timeoutMS > 0 {
-		r.timer = a.core.After(actors.Timeout(timeoutMS), r.id)
-	}
+	a.recvs.Push(recvReq{cmd: cmd, max: max}, reply, actors.Timeout(timeoutMS))
+}
+
+// answerRecv answers a receive that ends unserved: timed out, withdrawn,
+// refused or the socket closed.
+func (a *peerActor) answerRecv(r *recvReq, reply actors.Replier, err error) {
+	reply.Reply(recvResult(r.cmd, a.status(messages.OpName(r.cmd), netip.AddrPort{}, err), nil, netip.AddrPort{}, 0))
 }
 
 func recvResult(cmd proto.Message, st *messages.Status, data []byte, from netip.AddrPort, length int) proto.Message {
@@ -345,8 +321,8 @@ func recvResult(cmd proto.Message, st *messages.Status, data []byte, from netip.
 // request.
 func (a *peerActor) serveRecvs() {
 	sock := a.core.Socket()
-	for len(a.recvs) > 0 {
-		r := a.recvs[0]
+	for a.recvs.Len() > 0 {
+		r := a.recvs.Head()
 		sp := scratch.Get().(*[]byte)
 		n, from, err := sock.RecvFrom(*sp)
 		a.core.Count(true, n, err)
@@ -361,10 +337,7 @@ func (a *peerActor) serveRecvs() {
 		if err == nil && n > r.max {
 			err = socket.ErrTruncated
 		}
-		actors.StopTimer(r.timer)
-		a.recvs[0] = nil
-		a.recvs = a.recvs[1:]
-		r.reply.Reply(recvResult(r.cmd, a.status(messages.OpName(r.cmd), from, err), data, from, n))
+		a.recvs.Reply(recvResult(r.cmd, a.status(messages.OpName(r.cmd), from, err), data, from, n))
 	}
 }
 
@@ -398,41 +371,6 @@ func (a *peerActor) membership(cmd proto.Message, group *messages.Endpoint, ifac
 		err = sock.SetMulticastLoopback(jg.GetLoopback())
 	}
 	return a.status(op, ap, err)
-}
-
-// finish answers and drops the first send or receive that matches.
-func (a *peerActor) finish(match func(uint64, actors.Replier) bool, code messages.IOStatus) bool {
-	for i, r := range a.recvs {
-		if match(r.id, r.reply) {
-			actors.StopTimer(r.timer)
-			a.recvs = append(a.recvs[:i], a.recvs[i+1:]...)
-			actors.Reject(r.reply, r.cmd, code)
-			return true
-		}
-	}
-	for i, r := range a.sends {
-		if r.reply != nil && match(r.id, r.reply) {
-			actors.StopTimer(r.timer)
-			a.sends = append(a.sends[:i], a.sends[i+1:]...)
-			actors.Reject(r.reply, r.cmd, code)
-			return true
-		}
-	}
-	return false
-}
-
-func (a *peerActor) cancel(code messages.IOStatus) {
-	for _, r := range a.recvs {
-		actors.StopTimer(r.timer)
-		actors.Reject(r.reply, r.cmd, code)
-	}
-	for _, r := range a.sends {
-		actors.StopTimer(r.timer)
-		if r.reply != nil {
-			actors.Reject(r.reply, r.cmd, code)
-		}
-	}
-	a.recvs, a.sends, a.queued = nil, nil, 0
 }
 
 // SocketCore returns the actor's core.

@@ -35,7 +35,7 @@ func (a *peerActor) send(cmd proto.Message, to netip.AddrPort, data []byte, time
 		reply.Reply(sendResult(cmd, a.status(op, to, err), 0))
 		return
 	}
-	if len(a.sends) == 0 {
+	if a.sends == nil || a.sends.Len() == 0 {
 		// Nothing queued: send at once; only EAGAIN queues the datagram.
 		sock := a.core.Socket()
 		var n int
@@ -53,18 +53,25 @@ func (a *peerActor) send(cmd proto.Message, to netip.AddrPort, data []byte, time
 			return
 		}
 	}
-	if len(a.sends) >= actors.MaxPending {
-		reply.Reply(sendResult(cmd, a.status(op, to, socket.ErrTooManyPending), 0))
-		return
+	a.sendQueue().Push(sendReq{cmd: cmd, to: to, data: data}, reply, actors.Timeout(timeoutMS))
+}
+
+// sendQueue returns the queue of datagrams waiting to be sent, made at
+// the first one.
+func (a *peerActor) sendQueue() *actors.Queue[sendReq] {
+	if a.sends == nil {
+		a.sends = actors.NewQueue(a.core, a.answerSend).WaitsFor(poller.Writable, a.serveSends)
 	}
-	r := &sendReq{id: a.core.NextID(), cmd: cmd, to: to, data: data, reply: reply}
-	a.sends = append(a.sends, r)
-	if len(a.sends) == 1 {
-		a.core.Want(poller.Writable)
-		a.serveSends()
-	}
-	if len(a.sends) > 0 && a.sends[len(a.sends)-1] == r && timeoutMS > 0 {
-		r.timer = a.core.After(actors.Timeout(timeoutMS), r.id)
+	return a.sends
+}
+
+// answerSend answers a send that ends unsent: timed out, withdrawn,
+// refused or the socket closed. A handler's datagram has nobody to
+// answer: it only gives back its charge.
+func (a *peerActor) answerSend(r *sendReq, reply actors.Replier, err error) {
+	a.queued -= r.charge
+	if reply != nil {
+		reply.Reply(sendResult(r.cmd, a.status(messages.OpName(r.cmd), r.to, err), 0))
 	}
 }
 
@@ -80,8 +87,8 @@ func sendResult(cmd proto.Message, st *messages.Status, n int) proto.Message {
 // datagram has nobody to answer: the error is only counted).
 func (a *peerActor) serveSends() {
 	sock := a.core.Socket()
-	for len(a.sends) > 0 {
-		r := a.sends[0]
+	for a.sends.Len() > 0 {
+		r := a.sends.Head()
 		var n int
 		var err error
 		if r.to.IsValid() {
@@ -93,12 +100,11 @@ func (a *peerActor) serveSends() {
 		if err == unix.EAGAIN {
 			return
 		}
-		actors.StopTimer(r.timer)
-		a.sends[0] = nil
-		a.sends = a.sends[1:]
 		a.queued -= r.charge
-		if r.reply != nil && !actors.Discards(r.reply) {
-			r.reply.Reply(sendResult(r.cmd, a.status(messages.OpName(r.cmd), r.to, err), n))
+		if a.sends.Discards() {
+			a.sends.Reply(nil)
+		} else {
+			a.sends.Reply(sendResult(r.cmd, a.status(messages.OpName(r.cmd), r.to, err), n))
 		}
 	}
 	if a.closing {

@@ -414,7 +414,7 @@ func (a *peerActor) closePush() error {
 		return a.opError("close", netip.AddrPort{}, net.ErrClosed)
 	}
 	a.closing = true
-	if len(a.sends) == 0 {
+	if a.sends == nil || a.sends.Len() == 0 {
 		a.endPush()
 	}
 	return nil
