@@ -9,6 +9,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
 	"github.com/actornet/actornet/socket"
@@ -17,10 +18,10 @@ import (
 var benchReply = &messages.Status{Op: "bench"}
 
 // echoActor answers every request with benchReply, through actornet's
-// replier (Call) or Proto.Actor's Respond (RequestFuture).
+// replier (core.Call) or Proto.Actor's Respond (RequestFuture).
 func echoActor(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
-	case *Call:
+	case *core.Call:
 		m.Reply.Reply(benchReply)
 	case *messages.GetInfo:
 		ctx.Respond(benchReply)
@@ -67,18 +68,18 @@ func benchmarkRequestFuture(b *testing.B, props *actor.Props) {
 // BenchmarkRequestFutureInline: RequestFuture to an inline-mailbox actor,
 // beside BenchmarkFutureRoundTripInline: the cost of the futures alone.
 func BenchmarkRequestFutureInline(b *testing.B) {
-	mb := &inlineMailbox{}
+	mb := core.NewInlineMailbox()
 	benchmarkRequestFuture(b, actor.PropsFromFunc(echoActor, actor.WithMailbox(func() actor.Mailbox { return mb })))
 }
 
 // BenchmarkFutureRoundTripInline: the round trip to an actor on the inline
 // mailbox socket actors use, which runs on the caller's goroutine.
 func BenchmarkFutureRoundTripInline(b *testing.B) {
-	mb := &inlineMailbox{}
+	mb := core.NewInlineMailbox()
 	benchmarkFuture(b, actor.PropsFromFunc(echoActor, actor.WithMailbox(func() actor.Mailbox { return mb })))
 }
 
-// BenchmarkPollRoundTrip: Poll(write) on a writable socket actor: a Call,
+// BenchmarkPollRoundTrip: Poll(write) on a writable socket actor: a core.Call,
 // the actor's poll(2) check, the answer.
 func BenchmarkPollRoundTrip(b *testing.B) {
 	sys := newSystem(b)
@@ -94,11 +95,11 @@ func BenchmarkPollRoundTrip(b *testing.B) {
 
 // readerActor is a socket actor whose Ready hook reads what arrived and
 // signals the benchmark: the hot path of every protocol actor.
-type readerActor struct{ core *Core }
+type readerActor struct{ core *core.Core }
 
 func (a *readerActor) Receive(ctx actor.Context) { a.core.Handle(ctx) }
 
-func (a *readerActor) SocketCore() *Core { return a.core }
+func (a *readerActor) SocketCore() *core.Core { return a.core }
 
 // BenchmarkReadinessDelivery: a byte written into a socket pair → epoll
 // edge → Ready message to the socket actor (on the poller goroutine) → its
@@ -111,31 +112,31 @@ func BenchmarkReadinessDelivery(b *testing.B) {
 	}
 	b.Cleanup(func() { _ = peer.Close() })
 	got := make(chan struct{}, 1)
-	var core *Core
+	var rc *core.Core
 	buf := make([]byte, 64)
-	hooks := Hooks{
+	hooks := core.Hooks{
 		Ready: func(d poller.Direction) {
 			if d != poller.Readable {
 				return
 			}
 			for {
-				n, err := core.Socket().Read(buf)
+				n, err := rc.Socket().Read(buf)
 				if err != nil || n == 0 {
 					return
 				}
 				got <- struct{}{}
-				if n < len(buf) && !core.Registration().HungUp() {
+				if n < len(buf) && !rc.Registration().HungUp() {
 					return // drained: skip the read that would say EAGAIN
 				}
 			}
 		},
 		Wants: func(d poller.Direction) bool { return d == poller.Readable },
 	}
-	props := SocketProps(sys, a, func(c *Core) (SocketActor, Hooks) { core = c; return &readerActor{core: c}, hooks })
-	if _, err := sys.SpawnSocketActor(props); err != nil {
+	props := core.SocketProps(sys.Runtime(), a, func(c *core.Core) (core.SocketActor, core.Hooks) { rc = c; return &readerActor{core: c}, hooks })
+	if _, err := sys.Runtime().SpawnSocketActor(props); err != nil {
 		b.Fatal(err)
 	}
-	core.Registration().Want(poller.Readable)
+	rc.Registration().Want(poller.Readable)
 	one := []byte{1}
 	b.ReportAllocs()
 	for b.Loop() {

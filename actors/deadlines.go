@@ -7,6 +7,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/actornet/actornet/actors/core"
 	"github.com/asynkron/protoactor-go/actor"
 )
 
@@ -100,7 +101,7 @@ func AwaitDeadline[T any](d *Deadlines, sys *System, pid *actor.PID, f *Future[T
 		case <-d.closed:
 			giveUp = net.ErrClosed
 		}
-		StopTimer(timer)
+		core.StopTimer(timer)
 		if v, err, done := f.Result(); done {
 			return v, err
 		}

@@ -1,7 +1,9 @@
-// Package actors is actornet's shared plumbing: the System (an actor system
-// with its pollers), the typed Future, the supervision that stops socket
-// actors rather than restarting them, and the socket-actor Core that TCP
-// and UDP actors embed.
+// Package actors is what every actornet program starts with: the System
+// (an actor system with its pollers), the typed Future, and the
+// supervision that stops socket actors rather than restarting them. The
+// socket-actor runtime under it (the core every socket actor embeds, its
+// request queues, the inline mailbox, the stall watchdog) is package
+// actors/core, for the protocol packages.
 //
 // A socket actor owns its fd. Callers reach it only by messages: a Call
 // (a command and the Future its answer resolves) from local Go code, or
@@ -42,18 +44,15 @@
 // HandleContinuation, so the mailbox keeps flowing.
 //
 // Push mode: tcp's connection actors and udp's peer actors run a user
-// handler as their behaviour, on their poller's goroutine. HandlerHost is
-// the part that calls it (one message at a time, events raised meanwhile
-// after, a panic through a supervisor strategy), EventContext the context
-// an actor handler sees, Loan a read buffer a handler keeps past its call.
-// A listener spawns each connection parked (SpawnParked), so that it
-// starts on its own poller. The stall watchdog (WithStallBudget) moves a
-// socket actor that holds its poller too long to the worker pool and
-// hands the poller's loop to a new goroutine (Stalled).
+// handler as their behaviour, on their poller's goroutine; a Loan is a
+// read buffer a handler keeps past its call. The stall watchdog
+// (WithStallBudget) moves a socket actor that holds its poller too long
+// to the worker pool and hands the poller's loop to a new goroutine
+// (Stalled, on the event stream).
 //
-// Metrics: every socket actor keeps Counters; System.Metrics sums them by
-// kind and service, and WithMeterProvider exports them through
-// OpenTelemetry.
+// Metrics: every socket actor keeps counters; System.Metrics sums them by
+// kind and service (MetricKey, Totals), and WithMeterProvider exports
+// them through OpenTelemetry.
 //
 // Remote: a system started WithRemote is a node (Proto.Actor remote on
 // loopback unless told otherwise). Another node spawns socket actors on it

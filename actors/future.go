@@ -8,15 +8,10 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
-
-// Replier answers one request. Reply is called at most once per request by
-// the actor that owns it; implementations ignore later calls.
-type Replier interface {
-	Reply(result any)
-}
 
 // Future is the read side of a one-shot result of type T. It costs one
 // channel and no timer: deadlines belong to the request (the actor arms a
@@ -35,7 +30,7 @@ type Future[T any] struct {
 	remote *replyProcess
 	// call is the Call a local Request sends: part of the future, so a
 	// request allocates one object less.
-	call Call
+	call core.Call
 }
 
 const (
@@ -44,7 +39,7 @@ const (
 	futureDone
 )
 
-var _ Replier = (*Future[*messages.Status])(nil)
+var _ core.Replier = (*Future[*messages.Status])(nil)
 
 // NewFuture returns a pending future.
 func NewFuture[T any]() *Future[T] {

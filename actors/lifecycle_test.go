@@ -7,6 +7,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
@@ -15,9 +16,9 @@ import (
 type boom struct{}
 
 // panicActor is a socket actor that panics on boom.
-type panicActor struct{ core *Core }
+type panicActor struct{ core *core.Core }
 
-func (a *panicActor) SocketCore() *Core { return a.core }
+func (a *panicActor) SocketCore() *core.Core { return a.core }
 
 func (a *panicActor) Receive(ctx actor.Context) {
 	if _, ok := ctx.Message().(boom); ok {
@@ -33,13 +34,13 @@ func panicProps(t *testing.T, sys *System) (*actor.Props, *socket.Socket) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Close() })
-	return SocketProps(sys, a, func(c *Core) (SocketActor, Hooks) { return &panicActor{core: c}, Hooks{} }), b
+	return core.SocketProps(sys.Runtime(), a, func(c *core.Core) (core.SocketActor, core.Hooks) { return &panicActor{core: c}, core.Hooks{} }), b
 }
 
 func TestPanicClosesFD(t *testing.T) {
 	sys := newSystem(t)
 	props, peer := panicProps(t, sys)
-	pid, err := sys.SpawnSocketActor(props)
+	pid, err := sys.Runtime().SpawnSocketActor(props)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -166,11 +167,11 @@ func TestUnknownCommandIsRefused(t *testing.T) {
 func TestSocketPropsSpawnedTwice(t *testing.T) {
 	sys := newSystem(t)
 	props, peer := panicProps(t, sys)
-	first, err := sys.SpawnSocketActor(props)
+	first, err := sys.Runtime().SpawnSocketActor(props)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second, err := sys.SpawnSocketActor(props)
+	second, err := sys.Runtime().SpawnSocketActor(props)
 	if err != nil {
 		t.Fatal(err)
 	}

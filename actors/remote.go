@@ -18,6 +18,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 )
 
@@ -116,7 +117,7 @@ func (a *nodeActor) Receive(ctx actor.Context) {
 	res := &messages.Spawned{Status: &messages.Status{Op: "spawn"}}
 	if props, ok := kinds.Load(m.GetKind()); !ok {
 		res.Status.Code = messages.IOStatus_IO_STATUS_INVALID_ARGUMENT
-	} else if pid, err := a.sys.SpawnSocketActor(props.(func(*System) *actor.Props)(a.sys)); err != nil {
+	} else if pid, err := a.sys.rt.SpawnSocketActor(props.(func(*System) *actor.Props)(a.sys)); err != nil {
 		res.Status.Code = messages.IOStatus_IO_STATUS_CLOSED
 	} else {
 		res.Ref = messages.NewRef(pid)
@@ -156,7 +157,7 @@ type replyProcess struct {
 	reg     *actor.ProcessRegistryValue
 	pid     *actor.PID
 	cmd     proto.Message
-	reply   Replier
+	reply   core.Replier
 	once    sync.Once
 	pending *remotePending
 	addr    string // the node the request went to
@@ -239,7 +240,7 @@ func (p *replyProcess) Stop(*actor.PID) {
 
 // requestRemote sends msg to a PID on another node, naming a reply
 // process as its sender.
-func requestRemote(as *actor.ActorSystem, s Sender, pid *actor.PID, msg proto.Message, reply Replier) *replyProcess {
+func requestRemote(as *actor.ActorSystem, s Sender, pid *actor.PID, msg proto.Message, reply core.Replier) *replyProcess {
 	reg := as.ProcessRegistry
 	p := &replyProcess{reg: reg, cmd: msg, reply: reply, pending: remotePendingOf(as), addr: pid.Address}
 	p.pid, _ = reg.Add(p, "actornet$"+reg.NextId())

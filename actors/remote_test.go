@@ -15,6 +15,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/types/known/structpb"
 
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
@@ -23,7 +24,7 @@ const testKind = "actors.test.socket"
 
 func init() {
 	RegisterKind(testKind, func(sys *System) *actor.Props {
-		return SocketProps(sys, nil, func(c *Core) (SocketActor, Hooks) { return &socketActor{core: c}, Hooks{} })
+		return core.SocketProps(sys.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Hooks) { return core.PlainActor(c), core.Hooks{} })
 	})
 }
 
@@ -84,7 +85,7 @@ func TestRemoteServesOnlyActornetTypes(t *testing.T) {
 	}
 }
 
-// A system without remote sends a foreign PID a Call, which dead letters
+// A system without remote sends a foreign PID a core.Call, which dead letters
 // answer closed.
 func TestRemotePIDWithoutRemote(t *testing.T) {
 	sys := newSystem(t)

@@ -3,72 +3,14 @@ package actors
 import (
 	"context"
 	"errors"
-	"sync/atomic"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
-
-// socketActor is a socket actor with only the shared commands: the actor
-// for a socket pair, or any socket a caller just wants to poll.
-type socketActor struct {
-	core *Core
-}
-
-var _ SocketActor = (*socketActor)(nil)
-
-func (a *socketActor) Receive(ctx actor.Context) { a.core.Receive(ctx, nil) }
-
-func (a *socketActor) SocketCore() *Core { return a.core }
-
-// SocketProps returns the props of a socket actor that owns sock (nil for
-// an actor that attaches its socket later): the actor runs on an inline
-// mailbox (see inlineMailbox) and is stopped, never restarted, when it
-// fails. newActor builds the actor around its core and returns the hooks
-// through which the core drives it. Spawn the props as a child of a
-// supervising actor, or at the top level with System.SpawnSocketActor.
-//
-// Props without a socket are reusable: each spawn builds a new actor
-// with its own core. Props that own a socket spawn one actor: a second
-// spawn gets an actor that logs the mistake and stops at once, answering
-// every request as closed, so the first socket is never touched.
-func SocketProps(sys *System, sock *socket.Socket, newActor func(*Core) (SocketActor, Hooks)) *actor.Props {
-	var spawned atomic.Bool
-	return actor.PropsFromProducer(func() actor.Actor {
-		if sock != nil && spawned.Swap(true) {
-			return refusedActor{}
-		}
-		core := newCore(sys, sock)
-		a, hooks := newActor(core)
-		core.hooks = hooks
-		return a
-	},
-		actor.WithMailbox(newInlineMailbox),
-		actor.WithSupervisor(StoppingStrategy()),
-	)
-}
-
-// refusedActor is what a second spawn of single-socket props gets: it
-// stops at once, and its mailbox answers requests as closed.
-type refusedActor struct{}
-
-// ErrPropsSpawned is the error logged when props that own a socket are
-// spawned a second time.
-var ErrPropsSpawned = errors.New("actornet: socket props spawned twice: they own one socket, so the second actor stops")
-
-func (refusedActor) Receive(ctx actor.Context) {
-	if _, ok := ctx.Message().(*actor.Started); ok {
-		ctx.Logger().Error(ErrPropsSpawned.Error(), "pid", ctx.Self().String())
-		ctx.Stop(ctx.Self())
-		return
-	}
-	if cmd, reply, ok := RequestOf(ctx); ok {
-		Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
-	}
-}
 
 // Socket is the Go handle of a plain socket actor: Poll, Shutdown,
 // SetBlocking, Info and Close as messages to the actor that owns the fd.
@@ -83,8 +25,7 @@ type Socket struct {
 // on only the actor touches the fd, and stopping the actor closes it. On
 // error sock is closed.
 func SpawnSocket(sys *System, sock *socket.Socket) (*Socket, error) {
-	props := SocketProps(sys, sock, func(c *Core) (SocketActor, Hooks) { return &socketActor{core: c}, Hooks{} })
-	pid, err := sys.SpawnSocketActor(props)
+	pid, err := sys.rt.SpawnSocketActor(core.PlainProps(sys.rt, sock))
 	if err != nil {
 		_ = sock.Close()
 		return nil, err
@@ -104,7 +45,7 @@ func (s *Socket) PID() *actor.PID { return s.pid }
 
 // PollAsync asks for readiness op within timeout (0: no timeout).
 func (s *Socket) PollAsync(op PollOp, timeout time.Duration) *Future[*messages.PollResult] {
-	ms, ok := TimeoutMS(timeout)
+	ms, ok := core.TimeoutMS(timeout)
 	if !ok {
 		return Invalid[*messages.PollResult](&messages.Poll{})
 	}
@@ -190,7 +131,7 @@ func Await[T any](ctx context.Context, sys *System, pid *actor.PID, f *Future[T]
 	if f.remote != nil {
 		withdrawRemote(sys, pid, f, ctx.Err())
 	} else {
-		sys.Root().Send(pid, &cancelRequest{reply: f})
+		sys.Root().Send(pid, &core.Withdrawal{Reply: f})
 		<-f.Done() // the actor answers a withdrawal at once; a dead actor's dead letter does
 	}
 	v, err, _ = f.Result()

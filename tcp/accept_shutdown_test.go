@@ -17,7 +17,7 @@ import (
 // returns its PID and address; it is closed at cleanup.
 func listening(t *testing.T, sys *actors.System, addr string) (*actor.PID, string) {
 	t.Helper()
-	pid, err := sys.SpawnSocketActor(ListenerProps(sys))
+	pid, err := sys.Runtime().SpawnSocketActor(ListenerProps(sys))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -16,6 +16,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
@@ -114,7 +115,7 @@ func TestLengthPrefixMemoryFollowsData(t *testing.T) {
 		if err != nil || st.GetLive() != conns {
 			t.Fatalf("Stats = %v, %v", st, err)
 		}
-		sys.EachSocket("tcp.conn", l.Addr().String(), func(pid *actor.PID) {
+		sys.Runtime().EachSocket("tcp.conn", l.Addr().String(), func(pid *actor.PID) {
 			s := actors.SocketOf(sys, pid)
 			if _, err := s.SocketStats(testCtx(t)); err != nil {
 				t.Error(err)
@@ -127,7 +128,7 @@ func TestLengthPrefixMemoryFollowsData(t *testing.T) {
 	t.Logf("%d connections announcing 1 MiB frames: heap growth %d bytes", conns, growth)
 }
 
-// TestPendingRequestsBounded: a socket holds at most actors.MaxPending
+// TestPendingRequestsBounded: a socket holds at most core.MaxPending
 // requests of a kind: the ones beyond are refused at once, with an error
 // that says so (and is EAGAIN); those within are answered when the socket
 // closes.
@@ -141,11 +142,11 @@ func TestPendingRequestsBounded(t *testing.T) {
 	ctx := testCtx(t)
 	const extra = 16
 	var futures []*actors.Future[*messages.RecvResult]
-	for range actors.MaxPending + extra {
+	for range core.MaxPending + extra {
 		futures = append(futures, c.RecvAsync(16, 0))
 	}
 	refused := 0
-	for _, f := range futures[actors.MaxPending:] {
+	for _, f := range futures[core.MaxPending:] {
 		res, err := f.Wait(ctx)
 		if err != nil {
 			t.Fatal(err)
@@ -157,7 +158,7 @@ func TestPendingRequestsBounded(t *testing.T) {
 	if refused != extra {
 		t.Fatalf("%d of the %d Recv beyond the bound refused as too many pending", refused, extra)
 	}
-	for _, f := range futures[:actors.MaxPending] {
+	for _, f := range futures[:core.MaxPending] {
 		if _, _, done := f.Result(); done {
 			t.Fatal("a Recv within the bound was answered before any data or close")
 		}
@@ -165,7 +166,7 @@ func TestPendingRequestsBounded(t *testing.T) {
 	if err := c.Close(ctx); err != nil {
 		t.Fatal(err)
 	}
-	for _, f := range futures[:actors.MaxPending] {
+	for _, f := range futures[:core.MaxPending] {
 		if _, err := f.Wait(ctx); err != nil {
 			t.Fatal(err)
 		}

@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
@@ -30,7 +31,7 @@ type Client struct {
 // ClientProps returns the props of a TCP client actor, to spawn as a child
 // of a supervising actor (the client connects on its first Connect).
 func ClientProps(sys *actors.System) *actor.Props {
-	return actors.SocketProps(sys, nil, func(c *actors.Core) (actors.SocketActor, actors.Hooks) {
+	return core.SocketProps(sys.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Hooks) {
 		a := newClientActor(c)
 		return a, a.hooks()
 	})
@@ -39,7 +40,7 @@ func ClientProps(sys *actors.System) *actor.Props {
 // NewClient spawns a TCP client actor. It connects on Connect; opts set its
 // socket options (TCP_NODELAY is on unless WithNoDelay(false)).
 func NewClient(sys *actors.System, opts ...Option) (*Client, error) {
-	pid, err := sys.SpawnSocketActor(ClientProps(sys))
+	pid, err := sys.Runtime().SpawnSocketActor(ClientProps(sys))
 	if err != nil {
 		return nil, err
 	}
@@ -104,7 +105,7 @@ func (c *Client) ConnectAddrPortAsync(ap netip.AddrPort, timeout time.Duration) 
 }
 
 func (c *Client) connectAsync(cmd *messages.Connect, timeout time.Duration) *actors.Future[*messages.ConnectResult] {
-	ms, ok := actors.TimeoutMS(timeout)
+	ms, ok := core.TimeoutMS(timeout)
 	if !ok {
 		return actors.Invalid[*messages.ConnectResult](cmd)
 	}
@@ -152,7 +153,7 @@ func (c *Client) connected(res *messages.ConnectResult, err error) error {
 // went out. p must not be modified until the future resolves.
 func (c *Client) SendAsync(p []byte, timeout time.Duration) *actors.Future[*messages.SendResult] {
 	cmd := &messages.Send{Data: p}
-	ms, ok := actors.TimeoutMS(timeout)
+	ms, ok := core.TimeoutMS(timeout)
 	if !ok {
 		return actors.Invalid[*messages.SendResult](cmd)
 	}
@@ -178,7 +179,7 @@ func (c *Client) Send(ctx context.Context, p []byte) (int, error) {
 // timeout (0: no timeout) for the first byte.
 func (c *Client) RecvAsync(max int, timeout time.Duration) *actors.Future[*messages.RecvResult] {
 	cmd := &messages.Recv{}
-	ms, ok := actors.TimeoutMS(timeout)
+	ms, ok := core.TimeoutMS(timeout)
 	if !ok || max < 0 || max > MaxRecv {
 		return actors.Invalid[*messages.RecvResult](cmd)
 	}
@@ -198,7 +199,7 @@ func (c *Client) Recv(ctx context.Context, max int) ([]byte, error) {
 // RecvExactAsync reads exactly n bytes within timeout (0: no timeout).
 func (c *Client) RecvExactAsync(n int, timeout time.Duration) *actors.Future[*messages.RecvResult] {
 	cmd := &messages.RecvExact{}
-	ms, ok := actors.TimeoutMS(timeout)
+	ms, ok := core.TimeoutMS(timeout)
 	if !ok || n < 0 || n > MaxRecv {
 		return actors.Invalid[*messages.RecvResult](cmd)
 	}

@@ -10,7 +10,7 @@ import (
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
 )
@@ -23,13 +23,13 @@ const MaxRecv = 64 << 20
 // from one queue and its writes from another, so one reader and one writer
 // can be in flight at once and two readers never interleave.
 type clientActor struct {
-	core   *actors.Core
+	core   *core.Core
 	conn   connector
 	remote netip.AddrPort
-	reads  *actors.Queue[readReq]  // made at the first read
-	writes *actors.Queue[writeReq] // made at the first send
-	rerr   error                   // sticky: end of stream or a read error
-	werr   error                   // sticky: a write error
+	reads  *core.Queue[readReq]  // made at the first read
+	writes *core.Queue[writeReq] // made at the first send
+	rerr   error                 // sticky: end of stream or a read error
+	werr   error                 // sticky: a write error
 }
 
 var _ actor.Actor = (*clientActor)(nil)
@@ -50,13 +50,13 @@ type writeReq struct {
 // scratch buffers for Recv: read into one, copy out what arrived.
 var scratch = sync.Pool{New: func() any { b := make([]byte, 64<<10); return &b }}
 
-func newClientActor(c *actors.Core) *clientActor {
+func newClientActor(c *core.Core) *clientActor {
 	c.SetKind("tcp.client")
 	return &clientActor{core: c}
 }
 
-func (a *clientActor) hooks() actors.Hooks {
-	return actors.Hooks{Ready: a.ready, Wants: a.wants, Cancel: a.cancel}
+func (a *clientActor) hooks() core.Hooks {
+	return core.Hooks{Ready: a.ready, Wants: a.wants, Cancel: a.cancel}
 }
 
 // Receive handles the client's commands; the core handles the rest.
@@ -66,7 +66,7 @@ func (a *clientActor) Receive(ctx actor.Context) {
 		a.core.UpdateWants()
 		return
 	}
-	a.core.Receive(ctx, func(cmd proto.Message, reply actors.Replier) bool {
+	a.core.Receive(ctx, func(cmd proto.Message, reply core.Replier) bool {
 		switch cmd := cmd.(type) {
 		case *messages.Connect:
 			a.connect(cmd, reply)
@@ -86,10 +86,10 @@ func (a *clientActor) Receive(ctx actor.Context) {
 }
 
 // ioGate answers a data request that cannot run: closed, not connected.
-func (a *clientActor) ioGate(op string, cmd proto.Message, reply actors.Replier) bool {
+func (a *clientActor) ioGate(op string, cmd proto.Message, reply core.Replier) bool {
 	switch {
 	case a.core.Closed():
-		actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
+		core.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
 	case !a.connected():
 		st := messages.StatusOf(op, "tcp", netip.AddrPort{}, unix.ENOTCONN)
 		reply.Reply(resultFor(cmd, st, nil, 0))
@@ -116,7 +116,7 @@ func resultFor(cmd proto.Message, st *messages.Status, data []byte, sent int) pr
 	return &messages.RecvResult{Status: st, Data: data}
 }
 
-func (a *clientActor) recv(cmd proto.Message, reply actors.Replier, exact bool, n int64, timeoutMS uint32) {
+func (a *clientActor) recv(cmd proto.Message, reply core.Replier, exact bool, n int64, timeoutMS uint32) {
 	op := messages.OpName(cmd)
 	if !a.ioGate(op, cmd, reply) {
 		return
@@ -133,11 +133,11 @@ func (a *clientActor) recv(cmd proto.Message, reply actors.Replier, exact bool, 
 		return
 	}
 	if a.reads == nil {
-		a.reads = actors.NewQueue(a.core, a.answerRead).WaitsFor(poller.Readable, a.serveReads)
+		a.reads = core.NewQueue(a.core, a.answerRead).WaitsFor(poller.Readable, a.serveReads)
 	}
 	// A RecvExact's buffer grows as bytes arrive (growExact): memory
 	// follows the data, never the size a caller asked for.
-	a.reads.Push(readReq{cmd: cmd, exact: exact, max: int(n)}, reply, actors.Timeout(timeoutMS))
+	a.reads.Push(readReq{cmd: cmd, exact: exact, max: int(n)}, reply, core.Timeout(timeoutMS))
 }
 
 var errInvalidSize = fmt.Errorf("%w: size out of range", errInvalid)
@@ -202,7 +202,7 @@ func growExact(buf []byte, got, want int) []byte {
 
 // answerRead answers a read that ends unserved: timed out, withdrawn,
 // refused, failed or closed. A RecvExact keeps its prefix.
-func (a *clientActor) answerRead(r *readReq, reply actors.Replier, err error) {
+func (a *clientActor) answerRead(r *readReq, reply core.Replier, err error) {
 	reply.Reply(&messages.RecvResult{Status: a.status(messages.OpName(r.cmd), err), Data: r.prefix()})
 }
 
@@ -213,7 +213,7 @@ func (r *readReq) prefix() []byte {
 	return nil
 }
 
-func (a *clientActor) send(cmd *messages.Send, reply actors.Replier) {
+func (a *clientActor) send(cmd *messages.Send, reply core.Replier) {
 	if !a.ioGate("send", cmd, reply) {
 		return
 	}
@@ -226,9 +226,9 @@ func (a *clientActor) send(cmd *messages.Send, reply actors.Replier) {
 		return
 	}
 	if a.writes == nil {
-		a.writes = actors.NewQueue(a.core, a.answerWrite).WaitsFor(poller.Writable, a.serveWrites)
+		a.writes = core.NewQueue(a.core, a.answerWrite).WaitsFor(poller.Writable, a.serveWrites)
 	}
-	a.writes.Push(writeReq{data: cmd.GetData()}, reply, actors.Timeout(cmd.GetTimeoutMs()))
+	a.writes.Push(writeReq{data: cmd.GetData()}, reply, core.Timeout(cmd.GetTimeoutMs()))
 }
 
 // serveWrites writes the queued sends in order until the kernel's buffer
@@ -256,7 +256,7 @@ func (a *clientActor) serveWrites() {
 
 // answerWrite answers a send that ends unserved, with the bytes already
 // sent.
-func (a *clientActor) answerWrite(w *writeReq, reply actors.Replier, err error) {
+func (a *clientActor) answerWrite(w *writeReq, reply core.Replier, err error) {
 	reply.Reply(&messages.SendResult{Status: a.status("send", err), BytesSent: uint64(w.off)})
 }
 
@@ -276,7 +276,7 @@ func (a *clientActor) wants(d poller.Direction) bool {
 func (a *clientActor) cancel(code messages.IOStatus) {
 	c := &a.conn
 	if c.state == connResolving || c.state == connConnecting {
-		actors.StopTimer(c.timer)
+		core.StopTimer(c.timer)
 		if c.cancel != nil {
 			c.cancel()
 		}
@@ -284,9 +284,9 @@ func (a *clientActor) cancel(code messages.IOStatus) {
 	}
 }
 
-func (a *clientActor) abort(ctx actor.Context, cmd *messages.Abort, reply actors.Replier) {
+func (a *clientActor) abort(ctx actor.Context, cmd *messages.Abort, reply core.Replier) {
 	if a.core.Closed() {
-		actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
+		core.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
 		return
 	}
 	if sock := a.core.Socket(); sock != nil {
@@ -298,4 +298,4 @@ func (a *clientActor) abort(ctx actor.Context, cmd *messages.Abort, reply actors
 }
 
 // SocketCore returns the actor's core.
-func (a *clientActor) SocketCore() *actors.Core { return a.core }
+func (a *clientActor) SocketCore() *core.Core { return a.core }

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
 	"github.com/actornet/actornet/socket"
@@ -30,10 +30,10 @@ const (
 type connector struct {
 	state    connState
 	result   *messages.ConnectResult
-	waiters  *actors.Queue[*messages.Connect] // the Connects the attempt answers (made with it)
-	hostPort string                           // the first Connect's host_port, if it named one
-	timer    *time.Timer                      // of the attempt, if it has a timeout
-	cancel   context.CancelFunc               // of a name resolution in progress
+	waiters  *core.Queue[*messages.Connect] // the Connects the attempt answers (made with it)
+	hostPort string                         // the first Connect's host_port, if it named one
+	timer    *time.Timer                    // of the attempt, if it has a timeout
+	cancel   context.CancelFunc             // of a name resolution in progress
 	opts     *messages.Options
 }
 
@@ -49,7 +49,7 @@ func (a *clientActor) connected() bool {
 	return a.conn.state == connDone && a.conn.result.GetStatus() == messages.ConnectStatus_CONNECT_STATUS_CONNECTED
 }
 
-func (a *clientActor) connect(cmd *messages.Connect, reply actors.Replier) {
+func (a *clientActor) connect(cmd *messages.Connect, reply core.Replier) {
 	c := &a.conn
 	switch c.state {
 	case connDone:
@@ -60,16 +60,16 @@ func (a *clientActor) connect(cmd *messages.Connect, reply actors.Replier) {
 		return
 	}
 	if a.core.Closed() {
-		actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
+		core.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
 		return
 	}
-	c.waiters = actors.NewQueue(a.core, a.answerConnect)
+	c.waiters = core.NewQueue(a.core, a.answerConnect)
 	c.waiters.Push(cmd, reply, 0) // the attempt's timeout is its own (c.timer)
 	c.opts = cmd.GetOptions()
 	if c.opts == nil {
 		c.opts = defaultOptions()
 	}
-	timeout := actors.Timeout(cmd.GetTimeoutMs())
+	timeout := core.Timeout(cmd.GetTimeoutMs())
 	if cmd.GetRemote() != nil {
 		ap, err := cmd.GetRemote().AddrPort()
 		if err != nil || !ap.Addr().IsValid() || ap.Port() == 0 {
@@ -96,14 +96,14 @@ func (a *clientActor) connectTimedOut() {
 // answerConnect answers a Connect that stops waiting for the attempt
 // (withdrawn, refused, the socket closed); the attempt goes on for the
 // others.
-func (a *clientActor) answerConnect(_ **messages.Connect, reply actors.Replier, err error) {
+func (a *clientActor) answerConnect(_ **messages.Connect, reply core.Replier, err error) {
 	if errors.Is(err, socket.ErrTooManyPending) {
 		reply.Reply(&messages.ConnectResult{Status: messages.ConnectStatus_CONNECT_STATUS_ERROR,
 			Error: messages.StatusOf("connect", "tcp", netip.AddrPort{}, err)})
 		return
 	}
 	code, _ := messages.Classify(err)
-	actors.Reject(reply, &messages.Connect{}, code)
+	core.Reject(reply, &messages.Connect{}, code)
 }
 
 // resultFor is the answer to cmd once the attempt is over: its result,
@@ -169,7 +169,7 @@ func (a *clientActor) parseAndDial(hostPort string, timeout time.Duration) {
 	}
 	c := &a.conn
 	c.state, c.cancel = connResolving, cancel
-	root, self := a.core.System().Root(), a.core.Self()
+	root, self := a.core.Runtime().Root(), a.core.Self()
 	go func() {
 		addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 		root.Send(self, &resolved{host: host, addrs: addrs, port: port, err: err})
@@ -270,7 +270,7 @@ func (a *clientActor) connectFailed(err error) {
 // socket of a failed attempt (a client connects once).
 func (a *clientActor) finishConnect(st messages.ConnectStatus, err error, remote netip.AddrPort) {
 	c := &a.conn
-	actors.StopTimer(c.timer)
+	core.StopTimer(c.timer)
 	if c.cancel != nil {
 		c.cancel()
 		c.cancel = nil

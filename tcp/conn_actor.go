@@ -7,7 +7,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
 	"github.com/actornet/actornet/socket"
@@ -32,13 +32,13 @@ const (
 // connection commands (Write, ResumeReading, Close, ConfirmedClose, Abort)
 // and the socket commands every socket actor answers.
 type connActor struct {
-	core   *actors.Core
+	core   *core.Core
 	cfg    *serverConfig
 	conn   Connection
 	self   *actor.PID
-	ctx    actor.Context  // of the message being handled
-	reply  actors.Replier // of an actors.Request being handled
-	host   actors.HandlerHost
+	ctx    actor.Context // of the message being handled
+	reply  core.Replier  // of an actors.Request being handled
+	host   core.HandlerHost
 	beh    behaviour   // nil once the handler stopped
 	reg    *registered // set when events go to a registered actor
 	remote netip.AddrPort
@@ -93,7 +93,7 @@ func (a *connActor) retainedCount() int {
 	return len(a.x.retained)
 }
 
-var _ actors.SocketActor = (*connActor)(nil)
+var _ core.SocketActor = (*connActor)(nil)
 
 // Events without fields are shared: handlers must not modify them.
 var (
@@ -102,7 +102,7 @@ var (
 )
 
 // newConnActor builds the actor of an accepted connection.
-func newConnActor(c *actors.Core, cfg *serverConfig, remote netip.AddrPort, service string, live *atomic.Int64) (actors.SocketActor, actors.Hooks) {
+func newConnActor(c *core.Core, cfg *serverConfig, remote netip.AddrPort, service string, live *atomic.Int64) (core.SocketActor, core.Hooks) {
 	c.SetKind("tcp.conn")
 	c.RunsHandlers()
 	c.SetService(service)
@@ -114,11 +114,11 @@ func newConnActor(c *actors.Core, cfg *serverConfig, remote netip.AddrPort, serv
 	if cfg.framing != nil {
 		a.fr = &framer{decoder: cfg.framing.newDecoder()}
 	}
-	return a, actors.Hooks{Ready: a.ready, Wants: a.wants, Cancel: a.cancel}
+	return a, core.Hooks{Ready: a.ready, Wants: a.wants, Cancel: a.cancel}
 }
 
 // SocketCore returns the actor's core.
-func (a *connActor) SocketCore() *actors.Core { return a.core }
+func (a *connActor) SocketCore() *core.Core { return a.core }
 
 // Receive handles the connection's lifecycle, readiness and commands, and
 // hands every other message to the handler.
@@ -158,13 +158,13 @@ func (a *connActor) Receive(ctx actor.Context) {
 	if a.core.Handle(ctx) {
 		return
 	}
-	cmd, reply, ok := actors.RequestOf(ctx)
+	cmd, reply, ok := core.RequestOf(ctx)
 	if ok && a.command(ctx, cmd, reply) {
 		a.core.UpdateWants()
 		return
 	}
 	msg := ctx.Message()
-	if call, isCall := msg.(*actors.Call); isCall {
+	if call, isCall := msg.(*core.Call); isCall {
 		// A request (actors.Request) for the handler: it gets the
 		// request itself, and its Respond answers the caller's future.
 		msg, a.reply = call.Msg, call.Reply
@@ -176,7 +176,7 @@ func (a *connActor) Receive(ctx actor.Context) {
 
 // command runs a connection or socket command; false means msg is not
 // one, and goes to the handler.
-func (a *connActor) command(ctx actor.Context, cmd proto.Message, reply actors.Replier) bool {
+func (a *connActor) command(ctx actor.Context, cmd proto.Message, reply core.Replier) bool {
 	switch cmd := cmd.(type) {
 	case *messages.Write:
 		_ = a.write(cmd.GetData(), cmd.GetAck(), true)
@@ -191,7 +191,7 @@ func (a *connActor) command(ctx actor.Context, cmd proto.Message, reply actors.R
 		reply.Reply(a.closeStatus(cmd, a.startClose(confirming)))
 	case *messages.Abort:
 		if a.mode == closedConn {
-			actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
+			core.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
 			break
 		}
 		reply.Reply(&messages.Status{Op: "abort"})
@@ -244,7 +244,7 @@ func (a *connActor) lifecycle(msg any) {
 	}
 }
 
-// deliver hands msg to the handler (see actors.HandlerHost: events raised
+// deliver hands msg to the handler (see core.HandlerHost: events raised
 // while it runs wait until it returns), then reads if the handler made
 // the connection readable again.
 func (a *connActor) deliver(msg any, sender *actor.PID) {
@@ -254,7 +254,7 @@ func (a *connActor) deliver(msg any, sender *actor.PID) {
 	}
 }
 
-// HandleMessage runs the handler on one message (actors.HandlerOwner).
+// HandleMessage runs the handler on one message (core.HandlerOwner).
 func (a *connActor) HandleMessage(msg any) {
 	if a.beh != nil {
 		a.beh.receive(a, msg)

@@ -9,7 +9,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
-	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
 )
@@ -24,7 +24,7 @@ func (p *bufPool) get() *readBuf {
 	if b, ok := p.pool.Get().(*readBuf); ok {
 		return b
 	}
-	return &readBuf{LentBuffer: actors.LentBuffer{Data: make([]byte, p.size)}}
+	return &readBuf{LentBuffer: core.LentBuffer{Data: make([]byte, p.size)}}
 }
 
 // put returns b; its generation moves on, so no Loan of it works after.
@@ -136,7 +136,7 @@ func (a *connActor) framesPending() bool { return a.fr != nil && len(a.fr.pendin
 func (a *connActor) retain() Loan {
 	if a.cur == nil {
 		if a.fr != nil && a.fr.recv.Data != nil {
-			return actors.LoanOf(a.fr.recv.Data)
+			return core.LoanOf(a.fr.recv.Data)
 		}
 		return Loan{}
 	}
@@ -149,7 +149,7 @@ func (a *connActor) retain() Loan {
 
 // ReleaseLoan takes a retained buffer back, by identity, and reads again
 // if the retained buffers were what held reading back.
-func (a *connActor) ReleaseLoan(lb *actors.LentBuffer) {
+func (a *connActor) ReleaseLoan(lb *core.LentBuffer) {
 	if a.x == nil {
 		return
 	}

@@ -15,7 +15,7 @@ import (
 // newClientPID spawns a client actor, closed at cleanup.
 func newClientPID(t *testing.T, sys *actors.System) *actor.PID {
 	t.Helper()
-	pid, err := sys.SpawnSocketActor(ClientProps(sys))
+	pid, err := sys.Runtime().SpawnSocketActor(ClientProps(sys))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
@@ -42,7 +43,7 @@ func (c *Connection) check(op string) error {
 func (c *Connection) PID() *actor.PID { return c.a.self }
 
 // System returns the actor system the connection runs on.
-func (c *Connection) System() *actors.System { return c.a.core.System() }
+func (c *Connection) System() *actors.System { return c.a.cfg.sys }
 
 // Context returns the connection actor's context, for what the handle does
 // not cover (Watch, Spawn, ReenterAfter...).
@@ -155,7 +156,7 @@ type Loan = actors.Loan
 
 // readBuf is a pooled read buffer and the Received that lends it.
 type readBuf struct {
-	actors.LentBuffer
+	core.LentBuffer
 	recv messages.Received
 }
 

@@ -77,6 +77,6 @@
 // net.Listener (deadlines included), so crypto/tls and net/http run on
 // actors.
 //
-// Connection and client actors are socket actors (actors.Core): they stop,
+// Connection and client actors are socket actors (built on package actors/core): they stop,
 // never restart, on a failure, and closing or stopping one closes its fd.
 package tcp

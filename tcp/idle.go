@@ -10,9 +10,8 @@ import (
 	"time"
 	"weak"
 
+	"github.com/actornet/actornet/actors/core"
 	"github.com/asynkron/protoactor-go/actor"
-
-	"github.com/actornet/actornet/actors"
 )
 
 // errIdle is the cause of an idle close.
@@ -35,8 +34,8 @@ type idleCheck struct {
 // counters. It ends when the system stops, or once the listener has closed
 // and its last connection is gone.
 type idleSweep struct {
-	// sys is weak: a pending tick does not keep a stopped system alive.
-	sys     weak.Pointer[actors.System]
+	// rt is weak: a pending tick does not keep a stopped system alive.
+	rt      weak.Pointer[core.Runtime]
 	service string
 	every   time.Duration
 	live    *atomic.Int64
@@ -44,20 +43,20 @@ type idleSweep struct {
 	timer   *time.Timer
 }
 
-func startIdleSweep(sys *actors.System, service string, idle time.Duration, live *atomic.Int64) *idleSweep {
-	s := &idleSweep{sys: weak.Make(sys), service: service, every: idle / 2, live: live}
+func startIdleSweep(rt *core.Runtime, service string, idle time.Duration, live *atomic.Int64) *idleSweep {
+	s := &idleSweep{rt: weak.Make(rt), service: service, every: idle / 2, live: live}
 	s.timer = time.AfterFunc(time.Hour, s.tick)
 	s.timer.Reset(s.every)
 	return s
 }
 
 func (s *idleSweep) tick() {
-	sys := s.sys.Value()
-	if sys == nil || sys.Stopped() || (s.closed.Load() && s.live.Load() <= 0) {
+	rt := s.rt.Value()
+	if rt == nil || rt.Stopped() || (s.closed.Load() && s.live.Load() <= 0) {
 		return
 	}
-	root := sys.Root()
-	sys.EachSocket("tcp.conn", s.service, func(pid *actor.PID) { root.Send(pid, idleTick{}) })
+	root := rt.Root()
+	rt.EachSocket("tcp.conn", s.service, func(pid *actor.PID) { root.Send(pid, idleTick{}) })
 	s.timer.Reset(s.every)
 }
 

@@ -8,6 +8,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
@@ -72,7 +73,7 @@ func WithV6Only(on bool) ListenOption {
 func ListenerProps(sys *actors.System) *actor.Props { return listenerProps(sys, nil, nil) }
 
 func listenerProps(sys *actors.System, server *serverConfig, notify *actor.PID) *actor.Props {
-	return actors.SocketProps(sys, nil, func(c *actors.Core) (actors.SocketActor, actors.Hooks) {
+	return core.SocketProps(sys.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Hooks) {
 		a := newListenerActor(c, server, notify)
 		return a, a.hooks()
 	})
@@ -103,7 +104,7 @@ func Serve(ctx context.Context, sys *actors.System, addr string, handler Handler
 	if err := checkHandler(handler); err != nil {
 		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
 	}
-	cfg := newServeConfig(handler, opts)
+	cfg := newServeConfig(sys, handler, opts)
 	return listen(ctx, sys, addr, cfg.listen, cfg.server, nil)
 }
 
@@ -116,7 +117,7 @@ func listen(ctx context.Context, sys *actors.System, addr string, cfg listenConf
 		return nil, err
 	}
 	if spawn == nil {
-		spawn = func() (*actor.PID, error) { return sys.SpawnSocketActor(listenerProps(sys, server, nil)) }
+		spawn = func() (*actor.PID, error) { return sys.Runtime().SpawnSocketActor(listenerProps(sys, server, nil)) }
 	}
 	pid, err := spawn()
 	if err != nil {
@@ -139,7 +140,7 @@ func listen(ctx context.Context, sys *actors.System, addr string, cfg listenConf
 // here, within ctx.
 func listenCommand(ctx context.Context, addr string, cfg listenConfig, push bool) (*messages.Listen, error) {
 	cmd := &messages.Listen{HostPort: addr, Backlog: cfg.backlog, Options: cfg.opts, PushMode: push}
-	if ap, named, err := actors.ResolveLocal(ctx, addr); err != nil {
+	if ap, named, err := core.ResolveLocal(ctx, addr); err != nil {
 		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
 	} else if named {
 		cmd.HostPort, cmd.Local = "", messages.NewEndpoint(ap)
@@ -160,7 +161,7 @@ func (l *Listener) Addr() netip.AddrPort { return l.addr }
 // timeout).
 func (l *Listener) AcceptAsync(timeout time.Duration) *actors.Future[*messages.AcceptResult] {
 	cmd := &messages.Accept{}
-	ms, ok := actors.TimeoutMS(timeout)
+	ms, ok := core.TimeoutMS(timeout)
 	if !ok {
 		return actors.Invalid[*messages.AcceptResult](cmd)
 	}

@@ -11,7 +11,7 @@ import (
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
 	"github.com/actornet/actornet/socket"
@@ -22,13 +22,13 @@ import (
 // accepted clients are spawned at the top level: they outlive the listener,
 // as connections accepted from a Go net.Listener do.
 type listenerActor struct {
-	core     *actors.Core
+	core     *core.Core
 	ctx      actor.Context
 	result   *messages.ListenResult // cached once Listen ran
 	local    netip.AddrPort
-	accepts  *actors.Queue[struct{}] // pull mode: the waiting Accepts
-	accepted *messages.Options       // options of accepted sockets
-	shut     bool                    // Shutdown(read) ended accepting
+	accepts  *core.Queue[struct{}] // pull mode: the waiting Accepts
+	accepted *messages.Options     // options of accepted sockets
+	shut     bool                  // Shutdown(read) ended accepting
 
 	// push mode only
 	server    *serverConfig
@@ -36,7 +36,7 @@ type listenerActor struct {
 	next      acceptedConn   // the connection connProps builds next
 	service   string         // the local address, the connections' service
 	sweep     *idleSweep     // the connections' idle timeout
-	spawned   *actors.Core   // the core connProps built last
+	spawned   *core.Core     // the core connProps built last
 	notify    *actor.PID     // told of each connection (a service), if set
 	stats     *listenerStats // apart from the actor: connections hold it
 	backoff   time.Duration
@@ -71,19 +71,19 @@ type acceptedConn struct {
 	remote netip.AddrPort
 }
 
-func newListenerActor(c *actors.Core, server *serverConfig, notify *actor.PID) *listenerActor {
+func newListenerActor(c *core.Core, server *serverConfig, notify *actor.PID) *listenerActor {
 	c.SetKind("tcp.listener")
 	a := &listenerActor{core: c, accepted: &messages.Options{NoDelay: true}, server: server, notify: notify, stats: &listenerStats{}}
 	if server != nil {
 		a.connProps = a.newConnProps()
 	} else {
-		a.accepts = actors.NewQueue(c, a.answerAccept).WaitsFor(poller.Readable, a.serveAccepts)
+		a.accepts = core.NewQueue(c, a.answerAccept).WaitsFor(poller.Readable, a.serveAccepts)
 	}
 	return a
 }
 
 // SocketCore returns the actor's core.
-func (a *listenerActor) SocketCore() *actors.Core { return a.core }
+func (a *listenerActor) SocketCore() *core.Core { return a.core }
 
 // newConnProps returns the props every connection of this listener is
 // spawned from: one Props per listener, not per connection. The listener
@@ -91,8 +91,7 @@ func (a *listenerActor) SocketCore() *actors.Core { return a.core }
 // listener just accepted (a.next); a producer call with nothing to take
 // (a second spawn) gets a socket-less actor that stops.
 func (a *listenerActor) newConnProps() *actor.Props {
-	sys := a.core.System()
-	return actors.SocketProps(sys, nil, func(c *actors.Core) (actors.SocketActor, actors.Hooks) {
+	return core.SocketProps(a.core.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Hooks) {
 		next := a.next
 		a.next = acceptedConn{}
 		if next.sock != nil {
@@ -105,11 +104,11 @@ func (a *listenerActor) newConnProps() *actor.Props {
 }
 
 // hooks drive push mode's accepting; pull mode's Accepts wait on a queue.
-func (a *listenerActor) hooks() actors.Hooks {
+func (a *listenerActor) hooks() core.Hooks {
 	if a.server == nil {
-		return actors.Hooks{}
+		return core.Hooks{}
 	}
-	return actors.Hooks{
+	return core.Hooks{
 		Ready: func(poller.Direction) {
 			if !a.paused && !a.shut {
 				a.acceptLoop()
@@ -148,7 +147,7 @@ func (a *listenerActor) Receive(ctx actor.Context) {
 		}
 		return
 	}
-	a.core.Receive(ctx, func(cmd proto.Message, reply actors.Replier) bool {
+	a.core.Receive(ctx, func(cmd proto.Message, reply core.Replier) bool {
 		switch cmd := cmd.(type) {
 		case *messages.Listen:
 			a.listen(cmd, reply)
@@ -173,13 +172,13 @@ func (a *listenerActor) Receive(ctx actor.Context) {
 	})
 }
 
-func (a *listenerActor) listen(cmd *messages.Listen, reply actors.Replier) {
+func (a *listenerActor) listen(cmd *messages.Listen, reply core.Replier) {
 	switch {
 	case a.result != nil:
 		reply.Reply(a.result)
 		return
 	case a.core.Closed():
-		actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
+		core.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
 		return
 	}
 	ap, err := listenAddr(cmd)
@@ -199,7 +198,7 @@ func (a *listenerActor) listen(cmd *messages.Listen, reply actors.Replier) {
 	reply.Reply(a.result)
 	if err == nil && a.server != nil {
 		if a.server.idle > 0 {
-			a.sweep = startIdleSweep(a.core.System(), a.service, a.server.idle, &a.stats.Live)
+			a.sweep = startIdleSweep(a.core.Runtime(), a.service, a.server.idle, &a.stats.Live)
 		}
 		a.core.Want(poller.Readable)
 		a.acceptLoop()
@@ -228,7 +227,7 @@ func (a *listenerActor) acceptLoop() {
 			// edge, and retrying at once would spin.
 			a.core.Counters().AcceptErrors.Add(1)
 			a.backoff = min(max(2*a.backoff, 5*time.Millisecond), time.Second)
-			a.core.System().Actors.EventStream.Publish(&AcceptFailed{
+			a.core.Runtime().Root().ActorSystem().EventStream.Publish(&AcceptFailed{
 				Listener: a.core.Self(), Addr: a.local, Err: &socket.OpError{Op: "accept", Net: ls.Net(), Addr: a.local, Err: err}, Backoff: a.backoff,
 			})
 			a.paused = true
@@ -247,7 +246,7 @@ func (a *listenerActor) acceptLoop() {
 		}
 		a.stats.Live.Add(1)
 		a.next = acceptedConn{sock: sock, remote: remote}
-		pid, err := a.core.System().SpawnParked(a.connProps, a.takeSpawned)
+		pid, err := a.core.Runtime().SpawnParked(a.connProps, a.takeSpawned)
 		a.next = acceptedConn{}
 		if err != nil {
 			if pid == nil {
@@ -261,10 +260,10 @@ func (a *listenerActor) acceptLoop() {
 			a.ctx.Send(a.notify, &messages.ConnectionOpened{Connection: messages.NewRef(pid)})
 		}
 	}
-	a.core.System().Root().Send(a.core.Self(), acceptMore{})
+	a.core.Runtime().Root().Send(a.core.Self(), acceptMore{})
 }
 
-func (a *listenerActor) takeSpawned() *actors.Core {
+func (a *listenerActor) takeSpawned() *core.Core {
 	c := a.spawned
 	a.spawned = nil
 	return c
@@ -332,10 +331,10 @@ func (a *listenerActor) open(ap netip.AddrPort, cmd *messages.Listen) error {
 	return nil
 }
 
-func (a *listenerActor) accept(cmd *messages.Accept, reply actors.Replier) {
+func (a *listenerActor) accept(cmd *messages.Accept, reply core.Replier) {
 	switch {
 	case a.core.Closed():
-		actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
+		core.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
 		return
 	case a.result == nil:
 		reply.Reply(&messages.AcceptResult{Status: messages.StatusOf("accept", "tcp", netip.AddrPort{}, unix.EINVAL)})
@@ -344,7 +343,7 @@ func (a *listenerActor) accept(cmd *messages.Accept, reply actors.Replier) {
 		reply.Reply(&messages.AcceptResult{Status: a.status("accept", net.ErrClosed)}) // shut down
 		return
 	}
-	a.accepts.Push(struct{}{}, reply, actors.Timeout(cmd.GetTimeoutMs()))
+	a.accepts.Push(struct{}{}, reply, core.Timeout(cmd.GetTimeoutMs()))
 }
 
 // serveAccepts accepts one connection per pending Accept, while the
@@ -371,7 +370,7 @@ func (a *listenerActor) serveAccepts() {
 
 // answerAccept answers an Accept that ends unserved: timed out,
 // withdrawn, refused, failed, cancelled by Shutdown or the socket closed.
-func (a *listenerActor) answerAccept(_ *struct{}, reply actors.Replier, err error) {
+func (a *listenerActor) answerAccept(_ *struct{}, reply core.Replier, err error) {
 	reply.Reply(&messages.AcceptResult{Status: a.status("accept", err)})
 }
 
@@ -379,7 +378,7 @@ func (a *listenerActor) answerAccept(_ *struct{}, reply actors.Replier, err erro
 // ends accepting, as coro::net's server.shutdown() does: the waiting
 // Accepts are answered cancelled, later ones closed, and a push-mode
 // listener accepts no more (its connections go on).
-func (a *listenerActor) shutdown(cmd *messages.Shutdown, reply actors.Replier) {
+func (a *listenerActor) shutdown(cmd *messages.Shutdown, reply core.Replier) {
 	st := a.core.Shutdown(cmd)
 	how := cmd.GetHow()
 	if st.Err() == nil && (how == messages.ShutdownHow_SHUTDOWN_HOW_READ || how == messages.ShutdownHow_SHUTDOWN_HOW_BOTH) {
@@ -397,7 +396,7 @@ func (a *listenerActor) spawnClient(sock *socket.Socket, remote netip.AddrPort) 
 		return &messages.AcceptResult{Status: messages.StatusOf("accept", sock.Net(), remote, err)}
 	}
 	local, _ := sock.LocalAddr()
-	pid, err := a.core.System().SpawnSocketActor(acceptedProps(a.core.System(), sock, local, remote))
+	pid, err := a.core.Runtime().SpawnSocketActor(acceptedProps(a.core.Runtime(), sock, local, remote))
 	if err != nil {
 		return &messages.AcceptResult{Status: messages.StatusOf("accept", sock.Net(), remote, net.ErrClosed)}
 	}
@@ -412,8 +411,8 @@ func (a *listenerActor) spawnClient(sock *socket.Socket, remote netip.AddrPort) 
 
 // acceptedProps are the props of the client actor of an accepted
 // connection: already connected, so a Connect answers connected.
-func acceptedProps(sys *actors.System, sock *socket.Socket, local, remote netip.AddrPort) *actor.Props {
-	return actors.SocketProps(sys, sock, func(c *actors.Core) (actors.SocketActor, actors.Hooks) {
+func acceptedProps(rt *core.Runtime, sock *socket.Socket, local, remote netip.AddrPort) *actor.Props {
+	return core.SocketProps(rt, sock, func(c *core.Core) (core.SocketActor, core.Hooks) {
 		a := newClientActor(c)
 		a.remote = remote
 		a.conn = connector{state: connDone, result: &messages.ConnectResult{

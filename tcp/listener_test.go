@@ -220,7 +220,7 @@ func TestListenerPropsReusable(t *testing.T) {
 	props := ListenerProps(sys)
 	ctx := testCtx(t)
 	for range 2 {
-		pid, err := sys.SpawnSocketActor(props)
+		pid, err := sys.Runtime().SpawnSocketActor(props)
 		if err != nil {
 			t.Fatal(err)
 		}

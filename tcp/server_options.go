@@ -3,6 +3,7 @@ package tcp
 import (
 	"time"
 
+	"github.com/actornet/actornet/actors"
 	"github.com/asynkron/protoactor-go/actor"
 )
 
@@ -10,6 +11,7 @@ import (
 // connection actor of each accepted connection. It is built once by Serve
 // and only read afterwards (bufs is safe for concurrent use).
 type serverConfig struct {
+	sys        *actors.System
 	handler    Handler
 	strategy   actor.SupervisorStrategy
 	credit     int
@@ -54,8 +56,9 @@ func defaultServerConfig(handler Handler) *serverConfig {
 }
 
 // newServeConfig applies Serve's options.
-func newServeConfig(handler Handler, opts []ServeOption) *serveConfig {
+func newServeConfig(sys *actors.System, handler Handler, opts []ServeOption) *serveConfig {
 	c := &serveConfig{listen: defaultListenConfig(), server: defaultServerConfig(handler)}
+	c.server.sys = sys
 	for _, o := range opts {
 		o.applyServe(c)
 	}

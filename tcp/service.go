@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
@@ -25,7 +26,7 @@ type Service struct {
 	sys      *actors.System
 	pid      *actor.PID
 	addr     netip.AddrPort
-	stopped  *actors.StopWait
+	stopped  *core.StopWait
 	stopping atomic.Bool
 }
 
@@ -35,7 +36,7 @@ func StartService(ctx context.Context, sys *actors.System, addr string, handler 
 	if err := checkHandler(handler); err != nil {
 		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
 	}
-	cfg := newServeConfig(handler, opts)
+	cfg := newServeConfig(sys, handler, opts)
 	server := cfg.server
 	cmd, err := listenCommand(ctx, addr, cfg.listen, true)
 	if err != nil {
@@ -44,7 +45,7 @@ func StartService(ctx context.Context, sys *actors.System, addr string, handler 
 	if sys.Stopped() {
 		return nil, actors.ErrSystemStopped
 	}
-	stopped := actors.NewStopWait()
+	stopped := core.NewStopWait()
 	props := actor.PropsFromProducer(func() actor.Actor { return &serviceActor{sys: sys, server: server, stopped: stopped} },
 		actor.WithSupervisor(actors.StoppingStrategy()))
 	s := &Service{sys: sys, pid: sys.Root().Spawn(props), stopped: stopped}
@@ -131,7 +132,7 @@ func drainGraceMS(ctx context.Context) uint32 {
 		return 0
 	}
 	left := time.Until(dl)
-	ms, _ := actors.TimeoutMS(max(left-min(left/5, 200*time.Millisecond), time.Millisecond))
+	ms, _ := core.TimeoutMS(max(left-min(left/5, 200*time.Millisecond), time.Millisecond))
 	return ms
 }
 
@@ -153,11 +154,11 @@ type serviceActor struct {
 	restarts uint64
 	conns    map[string]*actor.PID
 	draining *drain
-	stopped  *actors.StopWait
+	stopped  *core.StopWait
 }
 
 type drain struct {
-	reply   actors.Replier
+	reply   core.Replier
 	closed  uint64
 	aborted uint64
 	timer   *time.Timer
@@ -185,10 +186,10 @@ func (a *serviceActor) Receive(ctx actor.Context) {
 		a.stopped.Close()
 	case *actor.Stopping:
 		if a.draining != nil {
-			actors.StopTimer(a.draining.timer)
+			core.StopTimer(a.draining.timer)
 		}
 	default:
-		cmd, reply, ok := actors.RequestOf(ctx)
+		cmd, reply, ok := core.RequestOf(ctx)
 		if !ok {
 			return
 		}
@@ -202,14 +203,14 @@ func (a *serviceActor) Receive(ctx actor.Context) {
 		case *messages.Drain:
 			a.startDrain(ctx, cmd, reply)
 		default:
-			actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
+			core.Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
 		}
 	}
 }
 
 // startListener spawns a listener child and has it listen; the answer is
 // handled inside this actor (ReenterAfter), never by blocking it.
-func (a *serviceActor) startListener(ctx actor.Context, reply actors.Replier) {
+func (a *serviceActor) startListener(ctx actor.Context, reply core.Replier) {
 	a.listener = ctx.Spawn(listenerProps(a.sys, a.server, ctx.Self()))
 	f := actors.Request[*messages.ListenResult](ctx, a.listener, a.listen)
 	actors.ReenterAfter(ctx, f, func(res *messages.ListenResult, err error) {
@@ -248,9 +249,9 @@ func (a *serviceActor) terminated(ctx actor.Context, who *actor.PID) {
 	}
 }
 
-func (a *serviceActor) startDrain(ctx actor.Context, cmd *messages.Drain, reply actors.Replier) {
+func (a *serviceActor) startDrain(ctx actor.Context, cmd *messages.Drain, reply core.Replier) {
 	if a.draining != nil {
-		actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
+		core.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
 		return
 	}
 	a.draining = &drain{reply: reply}
@@ -262,7 +263,7 @@ func (a *serviceActor) startDrain(ctx actor.Context, cmd *messages.Drain, reply 
 	}
 	self, root := ctx.Self(), a.sys.Root()
 	if cmd.GetGraceMs() > 0 {
-		a.draining.timer = time.AfterFunc(actors.Timeout(cmd.GetGraceMs()), func() { root.Send(self, drainDeadline{}) })
+		a.draining.timer = time.AfterFunc(core.Timeout(cmd.GetGraceMs()), func() { root.Send(self, drainDeadline{}) })
 	}
 	a.finishDrain()
 }
@@ -285,7 +286,7 @@ func (a *serviceActor) finishDrain() {
 	if d == nil || len(a.conns) > 0 || d.reply == nil {
 		return
 	}
-	actors.StopTimer(d.timer)
+	core.StopTimer(d.timer)
 	d.reply.Reply(&messages.Drained{Closed: d.closed, Aborted: d.aborted})
 	d.reply = nil
 }

@@ -9,6 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/socket"
 )
 
@@ -41,7 +42,7 @@ func (c *Conn) check(op string, to netip.AddrPort) error {
 func (c *Conn) PID() *actor.PID { return c.a.core.Self() }
 
 // System returns the actor system the peer runs on.
-func (c *Conn) System() *actors.System { return c.a.core.System() }
+func (c *Conn) System() *actors.System { return c.a.push.sys }
 
 // Context returns the peer actor's context, for what the handle does not
 // cover (Watch, Spawn, ReenterAfter...).
@@ -141,7 +142,7 @@ func (c *Conn) Send(pid *actor.PID, msg any) {
 type Loan = actors.Loan
 
 // readBuf is a read buffer of a push-mode peer.
-type readBuf = actors.LentBuffer
+type readBuf = core.LentBuffer
 
 // sendFromHandler is Conn.SendTo.
 func (a *peerActor) sendFromHandler(to netip.AddrPort, p []byte) error {

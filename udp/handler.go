@@ -5,7 +5,7 @@ import (
 
 	"github.com/asynkron/protoactor-go/actor"
 
-	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/socket"
 )
 
@@ -116,12 +116,12 @@ func (p plain) receive(a *peerActor, msg any) { p.h.Receive(&a.conn, msg) }
 // the message being delivered.
 type actorBehaviour struct {
 	a   actor.Actor
-	ctx *actors.EventContext
+	ctx *core.EventContext
 }
 
 func (b *actorBehaviour) receive(a *peerActor, msg any) {
 	if b.ctx == nil {
-		b.ctx = actors.NewEventContext(&a.conn)
+		b.ctx = core.NewEventContext(&a.conn)
 	}
 	b.ctx.Run(b.a, a.ctx, msg, a.host.Sender())
 }

@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
@@ -77,7 +78,7 @@ func buildOptions(opts []Option) *messages.Options {
 // supervising actor; it is send-only until a Bind.
 func PeerProps(sys *actors.System, opts ...Option) *actor.Props {
 	o := buildOptions(opts)
-	return actors.SocketProps(sys, nil, func(c *actors.Core) (actors.SocketActor, actors.Hooks) {
+	return core.SocketProps(sys.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Hooks) {
 		a := newPeerActor(c, o, nil)
 		return a, a.hooks()
 	})
@@ -88,7 +89,7 @@ func PeerProps(sys *actors.System, opts ...Option) *actor.Props {
 // the family chosen by the address). RecvFrom on it answers
 // udp_not_bound.
 func NewPeer(sys *actors.System, opts ...Option) (*Peer, error) {
-	pid, err := sys.SpawnSocketActor(PeerProps(sys, opts...))
+	pid, err := sys.Runtime().SpawnSocketActor(PeerProps(sys, opts...))
 	if err != nil {
 		return nil, err
 	}
@@ -100,7 +101,7 @@ func NewPeer(sys *actors.System, opts ...Option) (*Peer, error) {
 // net.Resolver within ctx; the first address is used). Port 0 picks a
 // free port: see LocalAddr.
 func Bind(ctx context.Context, sys *actors.System, addr string, opts ...Option) (*Peer, error) {
-	pid, err := sys.SpawnSocketActor(PeerProps(sys, opts...))
+	pid, err := sys.Runtime().SpawnSocketActor(PeerProps(sys, opts...))
 	if err != nil {
 		return nil, err
 	}
@@ -134,7 +135,7 @@ func connectOrClose(ctx context.Context, p *Peer, addr string) (*Peer, error) {
 // an empty or unspecified host means this host: ":9000" and "[::]:9000"
 // dial loopback, so a peer's own LocalAddr().String() can be dialed.
 func dialAddr(ctx context.Context, addr string) (netip.AddrPort, error) {
-	ap, named, err := actors.ResolveLocal(ctx, addr)
+	ap, named, err := core.ResolveLocal(ctx, addr)
 	if err == nil && !named {
 		ap, err = socket.ParseLocal(addr)
 	}
@@ -155,7 +156,7 @@ func dialAddr(ctx context.Context, addr string) (netip.AddrPort, error) {
 func bindSpawned(ctx context.Context, sys *actors.System, pid *actor.PID, addr string, opts *messages.Options) (*Peer, error) {
 	p := &Peer{Socket: actors.SocketOf(sys, pid)}
 	cmd := &messages.Bind{HostPort: addr, Options: opts}
-	if ap, named, err := actors.ResolveLocal(ctx, addr); err != nil {
+	if ap, named, err := core.ResolveLocal(ctx, addr); err != nil {
 		_ = p.Close(context.Background())
 		return nil, &socket.OpError{Op: "bind", Net: "udp", Err: err}
 	} else if named {
@@ -203,7 +204,7 @@ func request[T any](p *Peer, cmd proto.Message) *actors.Future[T] {
 // message_too_big.
 func (p *Peer) SendToAsync(to netip.AddrPort, b []byte, timeout time.Duration) *actors.Future[*messages.SendToResult] {
 	cmd := &messages.SendTo{Peer: messages.NewEndpoint(to), Data: b}
-	ms, ok := actors.TimeoutMS(timeout)
+	ms, ok := core.TimeoutMS(timeout)
 	if !ok {
 		return actors.Invalid[*messages.SendToResult](cmd)
 	}
@@ -226,7 +227,7 @@ func (p *Peer) SendTo(ctx context.Context, to netip.AddrPort, b []byte) (int, er
 // RecvFromAsync receives one datagram of at most max bytes within timeout.
 func (p *Peer) RecvFromAsync(max int, timeout time.Duration) *actors.Future[*messages.RecvFromResult] {
 	cmd := &messages.RecvFrom{}
-	ms, ok := actors.TimeoutMS(timeout)
+	ms, ok := core.TimeoutMS(timeout)
 	if !ok || max <= 0 || max > MaxDatagram+1 {
 		return actors.Invalid[*messages.RecvFromResult](cmd)
 	}
@@ -277,7 +278,7 @@ func (p *Peer) Connect(ctx context.Context, to netip.AddrPort) error {
 // SendAsync sends one datagram on a connected peer within timeout.
 func (p *Peer) SendAsync(b []byte, timeout time.Duration) *actors.Future[*messages.SendResult] {
 	cmd := &messages.Send{Data: b}
-	ms, ok := actors.TimeoutMS(timeout)
+	ms, ok := core.TimeoutMS(timeout)
 	if !ok {
 		return actors.Invalid[*messages.SendResult](cmd)
 	}
@@ -299,7 +300,7 @@ func (p *Peer) Send(ctx context.Context, b []byte) (int, error) {
 // RecvAsync receives one datagram of at most max bytes on a connected peer.
 func (p *Peer) RecvAsync(max int, timeout time.Duration) *actors.Future[*messages.RecvResult] {
 	cmd := &messages.Recv{}
-	ms, ok := actors.TimeoutMS(timeout)
+	ms, ok := core.TimeoutMS(timeout)
 	if !ok || max <= 0 || max > MaxDatagram+1 {
 		return actors.Invalid[*messages.RecvResult](cmd)
 	}

@@ -9,7 +9,7 @@ import (
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
 	"github.com/actornet/actornet/socket"
@@ -22,20 +22,20 @@ const MaxDatagram = 65535
 // ConnectPeer. Sends and receives queue separately, each served in order.
 // In push mode (Serve) the handler is its behaviour (see push.go).
 type peerActor struct {
-	core      *actors.Core
+	core      *core.Core
 	opts      *messages.Options
 	ctx       actor.Context // of the message being handled
 	bound     bool
 	local     netip.AddrPort
 	connected netip.AddrPort
-	sends     *actors.Queue[sendReq] // made at the first send that waits
-	recvs     *actors.Queue[recvReq] // pull mode: made at the first receive
+	sends     *core.Queue[sendReq] // made at the first send that waits
+	recvs     *core.Queue[recvReq] // pull mode: made at the first receive
 
 	// push mode only
 	push       *serveConfig
 	conn       Conn
 	beh        behaviour // nil before Bind and once the handler stopped
-	host       actors.HandlerHost
+	host       core.HandlerHost
 	paused     bool // PauseReading
 	closing    bool // Conn.Close: the send queue drains, then the peer closes
 	ended      bool // the socket is closed and the handler told
@@ -54,7 +54,7 @@ type peerActor struct {
 	stats    struct{ received, truncated uint64 }
 }
 
-var _ actors.SocketActor = (*peerActor)(nil)
+var _ core.SocketActor = (*peerActor)(nil)
 
 type sendReq struct {
 	cmd    proto.Message  // nil for a handler's Conn.SendTo
@@ -72,7 +72,7 @@ type recvReq struct {
 // datagram.
 var scratch = sync.Pool{New: func() any { b := make([]byte, MaxDatagram+1); return &b }}
 
-func newPeerActor(c *actors.Core, opts *messages.Options, push *serveConfig) *peerActor {
+func newPeerActor(c *core.Core, opts *messages.Options, push *serveConfig) *peerActor {
 	c.SetKind("udp.peer")
 	a := &peerActor{core: c, opts: opts, push: push}
 	if push != nil {
@@ -87,11 +87,11 @@ func newPeerActor(c *actors.Core, opts *messages.Options, push *serveConfig) *pe
 
 // hooks drive a push-mode peer's reads; sends and pull-mode receives
 // wait on queues.
-func (a *peerActor) hooks() actors.Hooks {
+func (a *peerActor) hooks() core.Hooks {
 	if a.push == nil {
-		return actors.Hooks{}
+		return core.Hooks{}
 	}
-	return actors.Hooks{
+	return core.Hooks{
 		Ready: func(d poller.Direction) {
 			if d == poller.Readable {
 				a.servePush()
@@ -113,10 +113,10 @@ func (a *peerActor) Receive(ctx actor.Context) {
 }
 
 // command runs a peer command; false means cmd is not one.
-func (a *peerActor) command(cmd proto.Message, reply actors.Replier) bool {
+func (a *peerActor) command(cmd proto.Message, reply core.Replier) bool {
 	if a.core.Closed() && (a.push == nil || peerCommand(cmd)) {
 		if _, shared := cmd.(*messages.Close); !shared {
-			actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
+			core.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
 			return true
 		}
 	}
@@ -279,7 +279,7 @@ func (a *peerActor) connect(cmd *messages.ConnectPeer) *messages.ConnectResult {
 		Local: messages.NewEndpoint(local), Remote: messages.NewEndpoint(to)}
 }
 
-func (a *peerActor) recv(cmd proto.Message, max int, timeoutMS uint32, reply actors.Replier) {
+func (a *peerActor) recv(cmd proto.Message, max int, timeoutMS uint32, reply core.Replier) {
 	op := messages.OpName(cmd)
 	switch {
 	case a.push != nil:
@@ -293,14 +293,14 @@ func (a *peerActor) recv(cmd proto.Message, max int, timeoutMS uint32, reply act
 		return
 	}
 	if a.recvs == nil {
-		a.recvs = actors.NewQueue(a.core, a.answerRecv).WaitsFor(poller.Readable, a.serveRecvs)
+		a.recvs = core.NewQueue(a.core, a.answerRecv).WaitsFor(poller.Readable, a.serveRecvs)
 	}
-	a.recvs.Push(recvReq{cmd: cmd, max: max}, reply, actors.Timeout(timeoutMS))
+	a.recvs.Push(recvReq{cmd: cmd, max: max}, reply, core.Timeout(timeoutMS))
 }
 
 // answerRecv answers a receive that ends unserved: timed out, withdrawn,
 // refused or the socket closed.
-func (a *peerActor) answerRecv(r *recvReq, reply actors.Replier, err error) {
+func (a *peerActor) answerRecv(r *recvReq, reply core.Replier, err error) {
 	reply.Reply(recvResult(r.cmd, a.status(messages.OpName(r.cmd), netip.AddrPort{}, err), nil, netip.AddrPort{}, 0))
 }
 
@@ -374,4 +374,4 @@ func (a *peerActor) membership(cmd proto.Message, group *messages.Endpoint, ifac
 }
 
 // SocketCore returns the actor's core.
-func (a *peerActor) SocketCore() *actors.Core { return a.core }
+func (a *peerActor) SocketCore() *core.Core { return a.core }

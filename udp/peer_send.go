@@ -9,13 +9,13 @@ import (
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 
-	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
 	"github.com/actornet/actornet/socket"
 )
 
-func (a *peerActor) send(cmd proto.Message, to netip.AddrPort, data []byte, timeoutMS uint32, reply actors.Replier) {
+func (a *peerActor) send(cmd proto.Message, to netip.AddrPort, data []byte, timeoutMS uint32, reply core.Replier) {
 	op := messages.OpName(cmd)
 	switch {
 	case len(data) > MaxDatagram:
@@ -47,20 +47,20 @@ func (a *peerActor) send(cmd proto.Message, to netip.AddrPort, data []byte, time
 		}
 		a.core.Count(false, n, err)
 		if err != unix.EAGAIN {
-			if !actors.Discards(reply) {
+			if !core.Discards(reply) {
 				reply.Reply(sendResult(cmd, a.status(op, to, err), n))
 			}
 			return
 		}
 	}
-	a.sendQueue().Push(sendReq{cmd: cmd, to: to, data: data}, reply, actors.Timeout(timeoutMS))
+	a.sendQueue().Push(sendReq{cmd: cmd, to: to, data: data}, reply, core.Timeout(timeoutMS))
 }
 
 // sendQueue returns the queue of datagrams waiting to be sent, made at
 // the first one.
-func (a *peerActor) sendQueue() *actors.Queue[sendReq] {
+func (a *peerActor) sendQueue() *core.Queue[sendReq] {
 	if a.sends == nil {
-		a.sends = actors.NewQueue(a.core, a.answerSend).WaitsFor(poller.Writable, a.serveSends)
+		a.sends = core.NewQueue(a.core, a.answerSend).WaitsFor(poller.Writable, a.serveSends)
 	}
 	return a.sends
 }
@@ -68,7 +68,7 @@ func (a *peerActor) sendQueue() *actors.Queue[sendReq] {
 // answerSend answers a send that ends unsent: timed out, withdrawn,
 // refused or the socket closed. A handler's datagram has nobody to
 // answer: it only gives back its charge.
-func (a *peerActor) answerSend(r *sendReq, reply actors.Replier, err error) {
+func (a *peerActor) answerSend(r *sendReq, reply core.Replier, err error) {
 	a.queued -= r.charge
 	if reply != nil {
 		reply.Reply(sendResult(r.cmd, a.status(messages.OpName(r.cmd), r.to, err), 0))

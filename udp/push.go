@@ -14,6 +14,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
 	"github.com/actornet/actornet/socket"
@@ -22,6 +23,7 @@ import (
 // serveConfig is a push-mode peer's handler and settings. It is built once
 // by Serve (or StartService) and only read afterwards.
 type serveConfig struct {
+	sys       *actors.System
 	handler   Handler
 	strategy  actor.SupervisorStrategy
 	credit    int
@@ -121,7 +123,7 @@ func Serve(ctx context.Context, sys *actors.System, addr string, h Handler, opts
 		return nil, &socket.OpError{Op: "serve", Net: "udp", Err: err}
 	}
 	props, o := pushProps(sys, h, opts)
-	pid, err := sys.SpawnSocketActor(props)
+	pid, err := sys.Runtime().SpawnSocketActor(props)
 	if err != nil {
 		return nil, err
 	}
@@ -131,13 +133,13 @@ func Serve(ctx context.Context, sys *actors.System, addr string, h Handler, opts
 // pushProps returns the props of a push-mode peer (reusable: each spawn is
 // a new peer) and its socket options.
 func pushProps(sys *actors.System, h Handler, opts []ServeOption) (*actor.Props, *messages.Options) {
-	cfg := &serveConfig{handler: h, strategy: actor.DefaultSupervisorStrategy(), credit: DefaultReadCredit,
+	cfg := &serveConfig{sys: sys, handler: h, strategy: actor.DefaultSupervisorStrategy(), credit: DefaultReadCredit,
 		readSize: DefaultReadSize, sendQueue: DefaultSendQueue, opts: &messages.Options{}}
 	for _, o := range opts {
 		o.applyServe(cfg)
 	}
 	o := cfg.opts
-	props := actors.SocketProps(sys, nil, func(c *actors.Core) (actors.SocketActor, actors.Hooks) {
+	props := core.SocketProps(sys.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Hooks) {
 		a := newPeerActor(c, o, cfg)
 		return a, a.hooks()
 	})
@@ -189,15 +191,15 @@ func (a *peerActor) receivePush(ctx actor.Context) {
 	if a.core.Handle(ctx) {
 		return
 	}
-	if cmd, reply, ok := actors.RequestOf(ctx); ok {
+	if cmd, reply, ok := core.RequestOf(ctx); ok {
 		if a.command(cmd, reply) || a.core.Command(ctx, cmd, reply) {
 			a.core.UpdateWants()
 			return
 		}
-		if _, call := ctx.Message().(*actors.Call); call {
+		if _, call := ctx.Message().(*core.Call); call {
 			// A request from a Go handle waits for an answer the handler
 			// would not know to give.
-			actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
+			core.Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
 			return
 		}
 	}
@@ -209,7 +211,7 @@ func (a *peerActor) receivePush(ctx actor.Context) {
 // begins.
 func (a *peerActor) startPush() {
 	if err := a.core.Socket().SetRecvDrops(true); err != nil {
-		a.core.System().Actors.Logger().Error("udp: SO_RXQ_OVFL not available: drops are not counted", "err", err)
+		a.core.Runtime().Root().ActorSystem().Logger().Error("udp: SO_RXQ_OVFL not available: drops are not counted", "err", err)
 	}
 	a.beh = newBehaviour(a.push.handler)
 	a.lifecycle(startedEvent)
@@ -236,7 +238,7 @@ func (a *peerActor) servePush() {
 		if i == readBatch {
 			if !a.moreQueued {
 				a.moreQueued = true
-				a.core.System().Root().Send(a.core.Self(), readMore{})
+				a.core.Runtime().Root().Send(a.core.Self(), readMore{})
 			}
 			return
 		}
@@ -364,7 +366,7 @@ func (a *peerActor) kick() {
 	a.servePush()
 }
 
-// deliver hands msg to the handler (see actors.HandlerHost: events raised
+// deliver hands msg to the handler (see core.HandlerHost: events raised
 // while it runs wait until it returns), then reads if the handler made
 // the peer readable again.
 func (a *peerActor) deliver(msg any, sender *actor.PID) {
@@ -374,7 +376,7 @@ func (a *peerActor) deliver(msg any, sender *actor.PID) {
 	}
 }
 
-// HandleMessage runs the handler on one message (actors.HandlerOwner).
+// HandleMessage runs the handler on one message (core.HandlerOwner).
 func (a *peerActor) HandleMessage(msg any) {
 	if a.beh != nil {
 		a.beh.receive(a, msg)

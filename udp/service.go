@@ -9,6 +9,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
@@ -24,7 +25,7 @@ type Service struct {
 	sys     *actors.System
 	pid     *actor.PID
 	addr    netip.AddrPort
-	stopped *actors.StopWait
+	stopped *core.StopWait
 }
 
 // PeerRestarted is published (as *PeerRestarted) on the actor system's
@@ -45,7 +46,7 @@ func StartService(ctx context.Context, sys *actors.System, addr string, h Handle
 		return nil, actors.ErrSystemStopped
 	}
 	peer, o := pushProps(sys, h, opts) // each spawn is a new peer; o goes with the first Bind
-	stopped := actors.NewStopWait()
+	stopped := core.NewStopWait()
 	svc := actor.PropsFromProducer(func() actor.Actor { return &serviceActor{sys: sys, peer: peer, stopped: stopped} },
 		actor.WithSupervisor(actors.StoppingStrategy()))
 	s := &Service{sys: sys, pid: sys.Root().Spawn(svc), stopped: stopped}
@@ -93,7 +94,7 @@ type serviceActor struct {
 	local    netip.AddrPort
 	restarts uint64
 	stopping bool
-	stopped  *actors.StopWait
+	stopped  *core.StopWait
 }
 
 func (a *serviceActor) Receive(ctx actor.Context) {
@@ -118,14 +119,14 @@ func (a *serviceActor) Receive(ctx actor.Context) {
 			a.startPeer(ctx, &restarted{old: old})
 		}
 	default:
-		cmd, reply, ok := actors.RequestOf(ctx)
+		cmd, reply, ok := core.RequestOf(ctx)
 		if !ok {
 			return
 		}
 		switch cmd := cmd.(type) {
 		case *messages.Bind:
 			if a.bind != nil {
-				actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
+				core.Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
 				return
 			}
 			a.bind = cmd
@@ -133,7 +134,7 @@ func (a *serviceActor) Receive(ctx actor.Context) {
 		case *messages.GetServiceInfo:
 			reply.Reply(&messages.ServiceInfo{Local: messages.NewEndpoint(a.local), Listener: messages.NewRef(a.pid), Restarts: a.restarts})
 		default:
-			actors.Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
+			core.Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
 		}
 	}
 }
@@ -146,7 +147,7 @@ func (r *restarted) Reply(any) {}
 
 // startPeer spawns the peer and binds it; the answer is handled inside
 // this actor (ReenterAfter), never by blocking it.
-func (a *serviceActor) startPeer(ctx actor.Context, reply actors.Replier) {
+func (a *serviceActor) startPeer(ctx actor.Context, reply core.Replier) {
 	a.pid = ctx.Spawn(a.peer)
 	f := actors.Request[*messages.BindResult](ctx, a.pid, a.bind)
 	pid, self := a.pid, ctx.Self()

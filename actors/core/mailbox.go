@@ -1,4 +1,4 @@
-package actors
+package core
 
 import (
 	"sync"
@@ -38,7 +38,10 @@ type inlineMailbox struct {
 
 var _ actor.Mailbox = (*inlineMailbox)(nil)
 
-func newInlineMailbox() actor.Mailbox { return &inlineMailbox{} }
+// NewInlineMailbox returns the mailbox socket actors run on (SocketProps
+// uses it): messages are handled on the poster's goroutine, one at a
+// time, with no allocation per message.
+func NewInlineMailbox() actor.Mailbox { return &inlineMailbox{} }
 
 // SocketActor is an actor built around a Core (see SocketProps).
 type SocketActor interface {
@@ -61,7 +64,7 @@ func (m *inlineMailbox) RegisterHandlers(invoker actor.MessageInvoker, _ actor.D
 			core.mb = m
 			m.parked = core.parked
 			if core.onPool {
-				m.dispatcher, m.drain = core.sys.dispatcher, m.run
+				m.dispatcher, m.drain = core.rt.dispatcher, m.run
 			}
 		}
 	}
@@ -169,7 +172,7 @@ func (m *inlineMailbox) run() {
 		case system:
 			m.invokeSystem(msg)
 		case reject:
-			rejectClosed(msg)
+			RejectClosed(msg)
 		default:
 			m.invokeUser(msg)
 		}

@@ -1,4 +1,4 @@
-package actors
+package core
 
 import (
 	"math"
@@ -27,7 +27,7 @@ import (
 // A core may start without a socket (a TCP client before Connect) and get
 // one later with Attach.
 type Core struct {
-	sys      *System
+	rt       *Runtime
 	sock     *socket.Socket
 	mb       *inlineMailbox
 	self     *actor.PID
@@ -115,15 +115,12 @@ type deadline struct {
 // timerFired is the message an AfterFunc timer sends its socket actor.
 type timerFired struct{ f func() }
 
-// cancelRequest withdraws a pending request whose caller stopped waiting.
-type cancelRequest struct{ reply Replier }
-
-func newCore(sys *System, sock *socket.Socket) *Core {
-	return &Core{sys: sys, sock: sock, key: MetricKey{Kind: "socket"}}
+func newCore(rt *Runtime, sock *socket.Socket) *Core {
+	return &Core{rt: rt, sock: sock, key: MetricKey{Kind: "socket"}}
 }
 
-// System returns the system the actor runs on.
-func (c *Core) System() *System { return c.sys }
+// Runtime returns the runtime the actor runs on.
+func (c *Core) Runtime() *Runtime { return c.rt }
 
 // Self returns the actor's PID (nil before Started).
 func (c *Core) Self() *actor.PID { return c.self }
@@ -163,8 +160,8 @@ func (c *Core) Handle(ctx actor.Context) bool {
 			m.f()
 			c.UpdateWants()
 		}
-	case *cancelRequest:
-		c.withdraw(m.reply)
+	case *Withdrawal:
+		c.withdraw(m.Reply)
 	case *messages.Withdraw:
 		if s := ctx.Sender(); s != nil {
 			c.withdraw(replierOf(ctx.ActorSystem(), s))
@@ -177,7 +174,7 @@ func (c *Core) Handle(ctx actor.Context) bool {
 		if c.mb != nil {
 			c.mb.stopped()
 		}
-		c.sys.untrack(c.self)
+		c.rt.untrack(c.self)
 	default:
 		return false
 	}
@@ -200,7 +197,7 @@ func (c *Core) started(ctx actor.Context) {
 		}
 		return
 	}
-	if !c.sys.track(c.self, c.key, c) {
+	if !c.rt.track(c.self, c.key, c) {
 		c.closeFD()
 		ctx.Stop(c.self)
 		return
@@ -239,7 +236,7 @@ func (c *Core) Attach(sock *socket.Socket) error {
 }
 
 func (c *Core) register() error {
-	reg, err := c.sys.nextPoller().Register(c.sock.FD(), c.self)
+	reg, err := c.rt.nextPoller().Register(c.sock.FD(), c.self)
 	if err != nil {
 		return err
 	}
@@ -254,7 +251,7 @@ func (c *Core) nextID() uint64 {
 
 // deadlineAfter arms the timer of request id in q.
 func (c *Core) deadlineAfter(d time.Duration, q pendingQueue, id uint64) *time.Timer {
-	root, self := c.sys.Root(), c.self
+	root, self := c.rt.Root(), c.self
 	return time.AfterFunc(d, func() { root.Send(self, &deadline{q: q, id: id}) })
 }
 
@@ -263,7 +260,7 @@ func (c *Core) deadlineAfter(d time.Duration, q pendingQueue, id uint64) *time.T
 // connect attempt, a back-off). Stopping the timer may come too late for
 // a message already sent, so f checks that it still applies.
 func (c *Core) AfterFunc(d time.Duration, f func()) *time.Timer {
-	root, self := c.sys.Root(), c.self
+	root, self := c.rt.Root(), c.self
 	m := &timerFired{f: f}
 	return time.AfterFunc(d, func() { root.Send(self, m) })
 }

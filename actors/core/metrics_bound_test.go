@@ -1,4 +1,4 @@
-package actors
+package core
 
 import (
 	"testing"
@@ -19,12 +19,12 @@ func TestRetiredGroupsBounded(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		sa, err := SpawnSocket(sys, a)
+		pid, err := sys.SpawnSocketActor(PlainProps(sys, a))
 		if err != nil {
 			t.Fatal(err)
 		}
-		sys.relabel(sa.PID(), "service-"+string(rune('a'+i%26))+string(rune('a'+i/26)))
-		if err := sys.Root().StopFuture(sa.PID()).Wait(); err != nil {
+		sys.relabel(pid, "service-"+string(rune('a'+i%26))+string(rune('a'+i/26)))
+		if err := sys.Root().StopFuture(pid).Wait(); err != nil {
 			t.Fatal(err)
 		}
 		b.Close()

@@ -1,4 +1,4 @@
-package actors
+package core
 
 // The machinery tcp's connections and udp's peers share to run a push-mode
 // handler inside a socket actor: the host that calls it, the context an

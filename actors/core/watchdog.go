@@ -1,4 +1,4 @@
-package actors
+package core
 
 // The stall watchdog: socket actors run on their poller's goroutine, so a
 // push-mode handler that blocks (a Future.Wait, blocking I/O, a long
@@ -18,15 +18,8 @@ import (
 // poller's goroutine before the watchdog moves the actor off the poller.
 const DefaultStallBudget = 50 * time.Millisecond
 
-// WithStallBudget sets the stall budget (see Stalled); zero or less turns
-// the watchdog off. Default DefaultStallBudget.
-func WithStallBudget(d time.Duration) Option {
-	return func(o *options) { o.stall, o.stallSet = d, true }
-}
-
 // Stalled is published (as *Stalled) on the actor system's event stream
-// when a socket
-// actor has held its poller's goroutine for longer than the stall budget
+// when a socket actor has held its poller's goroutine for longer than the stall budget
 // on one readiness (its handler blocks). The poller hands its wait loop
 // to a new goroutine, so its other sockets are served again at once, and
 // leaves the blocked call the old one; from its next message on, the
@@ -49,7 +42,7 @@ type Stalled struct {
 // pays two atomic stores per delivery (poller.Busy); an idle system, one
 // timer every half budget.
 type watchdog struct {
-	sys     *System
+	rt      *Runtime
 	every   time.Duration // half the budget
 	budget  time.Duration
 	mu      sync.Mutex
@@ -65,8 +58,8 @@ type busySample struct {
 	moved   bool
 }
 
-func startWatchdog(s *System, every time.Duration) *watchdog {
-	w := &watchdog{sys: s, every: every / 2, budget: every, last: make([]busySample, len(s.pollers))}
+func startWatchdog(rt *Runtime, every time.Duration) *watchdog {
+	w := &watchdog{rt: rt, every: every / 2, budget: every, last: make([]busySample, len(rt.pollers))}
 	if every <= 0 {
 		w.stopped = true
 		return w
@@ -92,7 +85,7 @@ func (w *watchdog) check() {
 	if w.stopped {
 		return
 	}
-	for i, p := range w.sys.pollers {
+	for i, p := range w.rt.pollers {
 		reg, n := p.Busy()
 		prev := &w.last[i]
 		if reg == nil || reg != prev.reg || n != prev.count {
@@ -101,7 +94,7 @@ func (w *watchdog) check() {
 		}
 		if prev.repeats++; prev.repeats >= 2 && !prev.moved {
 			prev.moved = true
-			if w.sys.stalled(i, reg.PID(), w.budget) {
+			if w.rt.stalled(i, reg.PID(), w.budget) {
 				p.Handoff() // a new loop serves the poller's other sockets meanwhile
 			}
 		}
@@ -112,17 +105,17 @@ func (w *watchdog) check() {
 // stalled moves the actor at pid to the worker pool, counts it and says
 // so; it reports false for an actor that runs no user code (a listener's
 // long accept burst is not a stall).
-func (s *System) stalled(pollerIndex int, pid *actor.PID, budget time.Duration) bool {
-	s.mu.Lock()
-	t, ok := s.sockets[pid]
-	s.mu.Unlock()
+func (rt *Runtime) stalled(pollerIndex int, pid *actor.PID, budget time.Duration) bool {
+	rt.mu.Lock()
+	t, ok := rt.sockets[pid]
+	rt.mu.Unlock()
 	if !ok || t.core.mb == nil || !t.core.handlers {
 		return false
 	}
 	t.core.counts.Stalls.Add(1)
-	t.core.mb.runOn(s.dispatcher)
-	s.Actors.Logger().Error("actornet: a socket actor blocked its poller; it runs on the worker pool from now on (a blocking push-mode handler? use WithBlockingHandlers)",
+	t.core.mb.runOn(rt.dispatcher)
+	rt.as.Logger().Error("actornet: a socket actor blocked its poller; it runs on the worker pool from now on (a blocking push-mode handler? use WithBlockingHandlers)",
 		"pid", pid.String(), "kind", t.key.Kind, "service", t.key.Service, "budget", budget)
-	s.Actors.EventStream.Publish(&Stalled{Poller: pollerIndex, Socket: pid, Kind: t.key.Kind, Service: t.key.Service, After: budget})
+	rt.as.EventStream.Publish(&Stalled{Poller: pollerIndex, Socket: pid, Kind: t.key.Kind, Service: t.key.Service, After: budget})
 	return true
 }

@@ -1,4 +1,4 @@
-package actors
+package core
 
 import (
 	"sync/atomic"
@@ -74,15 +74,15 @@ type tracked struct {
 
 // Metrics returns the system's counters by kind and service. Counters only
 // grow: a closed socket's last values stay in its group's totals.
-func (s *System) Metrics() map[MetricKey]Totals {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	out := make(map[MetricKey]Totals, len(s.retired)+4)
-	for k, t := range s.retired {
+func (rt *Runtime) Metrics() map[MetricKey]Totals {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	out := make(map[MetricKey]Totals, len(rt.retired)+4)
+	for k, t := range rt.retired {
 		t.Open = 0
 		out[k] = t
 	}
-	for _, e := range s.sockets {
+	for _, e := range rt.sockets {
 		t := out[e.key]
 		t.Open++
 		t.add(&e.core.counts)
@@ -93,12 +93,12 @@ func (s *System) Metrics() map[MetricKey]Totals {
 
 // relabel moves a live socket to another service group, carrying its
 // counts so far with it.
-func (s *System) relabel(pid *actor.PID, service string) {
-	s.mu.Lock()
-	defer s.mu.Unlock()
-	if e, ok := s.sockets[pid]; ok {
+func (rt *Runtime) relabel(pid *actor.PID, service string) {
+	rt.mu.Lock()
+	defer rt.mu.Unlock()
+	if e, ok := rt.sockets[pid]; ok {
 		e.key.Service = service
-		s.sockets[pid] = e
+		rt.sockets[pid] = e
 	}
 }
 
@@ -112,7 +112,7 @@ func (c *Core) SetKind(kind string) { c.key.Kind = kind }
 func (c *Core) SetService(service string) {
 	c.key.Service = service
 	if c.self != nil {
-		c.sys.relabel(c.self, service)
+		c.rt.relabel(c.self, service)
 	}
 }
 

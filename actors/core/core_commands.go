@@ -1,4 +1,4 @@
-package actors
+package core
 
 import (
 	"net/netip"
@@ -47,7 +47,7 @@ func (c *Core) Command(ctx actor.Context, cmd proto.Message, reply Replier) bool
 	case *messages.GetInfo:
 		reply.Reply(c.info())
 	case *messages.InjectFault:
-		if !c.sys.faults {
+		if !c.rt.faults {
 			return false
 		}
 		panic("actornet: fault injected")

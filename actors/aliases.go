@@ -1,0 +1,46 @@
+package actors
+
+import (
+	"time"
+
+	"github.com/actornet/actornet/actors/core"
+)
+
+// The names a user of System meets, defined with the socket-actor runtime
+// in package core.
+type (
+	// MetricKey groups sockets in Metrics: by kind ("tcp.client",
+	// "tcp.conn", "tcp.listener", "udp.peer", "socket") and by service,
+	// the local address of the listener a socket belongs to ("" for
+	// sockets of no service).
+	MetricKey = core.MetricKey
+	// Totals are the summed counters of a group of sockets: Open is how
+	// many are live; the rest include sockets already closed.
+	Totals = core.Totals
+	// Stalled is published (as *Stalled) on the actor system's event
+	// stream when a socket actor held its poller's goroutine past the
+	// stall budget (see WithStallBudget).
+	Stalled = core.Stalled
+	// Loan is a read buffer a push-mode handler keeps past its call
+	// (Connection.Retain, Conn.Retain) until it calls Release.
+	Loan = core.Loan
+)
+
+// OtherServices is the service of the group Metrics sums closed sockets
+// into once it keeps 1,024 groups of closed sockets: the groups (and the
+// OpenTelemetry attribute sets made of them) stay bounded however many
+// distinct addresses come and go.
+const OtherServices = core.OtherServices
+
+// DefaultStallBudget is how long one readiness delivery may hold a
+// poller's goroutine before the watchdog moves the actor off the poller.
+const DefaultStallBudget = core.DefaultStallBudget
+
+// ErrSystemStopped is returned when spawning on a stopped system.
+var ErrSystemStopped = core.ErrSystemStopped
+
+// WithStallBudget sets the stall budget (see Stalled); zero or less turns
+// the watchdog off. Default DefaultStallBudget.
+func WithStallBudget(d time.Duration) Option {
+	return func(o *options) { o.stall, o.stallSet = d, true }
+}
