@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/actornet/actornet/socket"
@@ -27,9 +28,22 @@ func Remaining(ctx context.Context) time.Duration {
 // os.ErrDeadlineExceeded and context.DeadlineExceeded. A cancelled ctx
 // gives an OpError wrapping context.Canceled.
 func Block[T any](ctx context.Context, s *Socket, op string, async func(timeout time.Duration) *Future[T]) (T, error) {
+	var zero T
+	switch {
+	case s == nil || s.pid == nil || s.sys == nil:
+		return zero, &socket.OpError{Op: op, Err: errNoSocket}
+	case ctx == nil:
+		return zero, &socket.OpError{Op: op, Err: errNilContext}
+	case ctx.Err() != nil: // ended already: send nothing
+		return zero, contextErr(op, ctx.Err())
+	}
 	v, err := Await(ctx, s.sys, s.pid, async(Remaining(ctx)))
 	return v, contextErr(op, err)
 }
+
+// errNoSocket is the error of a call on a handle that has no actor (a
+// zero value, or nil), as Go's net answers a zero TCPConn with EINVAL.
+var errNoSocket = fmt.Errorf("%w: no socket actor behind the handle (a zero or nil handle)", socket.ErrInvalidArgument)
 
 // contextErr names op in an error that is a context's own.
 func contextErr(op string, err error) error {
@@ -43,3 +57,28 @@ func contextErr(op string, err error) error {
 	}
 	return err
 }
+
+// Precheck is what every constructor and blocking call of a handle checks
+// before it sends anything: a system to run on (not nil, not stopped) and
+// a context that has not ended. The error names op and network.
+func Precheck(ctx context.Context, sys *System, op, network string) error {
+	var err error
+	switch {
+	case ctx == nil:
+		err = errNilContext
+	case sys == nil:
+		err = errNilSystem
+	case sys.Stopped():
+		err = ErrSystemStopped
+	case ctx.Err() != nil:
+		return contextErr(op, ctx.Err())
+	default:
+		return nil
+	}
+	return &socket.OpError{Op: op, Net: network, Err: err}
+}
+
+var (
+	errNilSystem  = fmt.Errorf("%w: nil *actors.System", socket.ErrInvalidArgument)
+	errNilContext = fmt.Errorf("%w: nil context", socket.ErrInvalidArgument)
+)

@@ -15,6 +15,9 @@ import (
 // For a pid on another node (a system started WithRemote), Request sends
 // the bare command with a one-shot reply process as its sender instead.
 func Request[T any](s Sender, pid *actor.PID, msg proto.Message) *Future[T] {
+	if pid == nil || s == nil {
+		return Invalid[T](msg) // a zero handle: nothing to send to
+	}
 	f := NewFuture[T]()
 	if as, ok := s.(interface{ ActorSystem() *actor.ActorSystem }); ok && isRemote(as.ActorSystem(), pid) {
 		f.remote = requestRemote(as.ActorSystem(), s, pid, msg, f)

@@ -128,6 +128,9 @@ func (a *nodeActor) Receive(ctx actor.Context) {
 // SpawnAt asks the node at addr to spawn a socket actor of kind and returns
 // its PID, which the tcp and udp handles drive as if it were local.
 func SpawnAt(ctx context.Context, sys *System, addr, kind string) (*actor.PID, error) {
+	if err := Precheck(ctx, sys, "spawn", ""); err != nil {
+		return nil, err
+	}
 	node := actor.NewPID(addr, NodeName)
 	res, err := Request[*messages.Spawned](sys.Root(), node, &messages.Spawn{Kind: kind}).Wait(ctx)
 	if err != nil {

@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -25,6 +26,13 @@ type Socket struct {
 // on only the actor touches the fd, and stopping the actor closes it. On
 // error sock is closed.
 func SpawnSocket(sys *System, sock *socket.Socket) (*Socket, error) {
+	if sock == nil {
+		return nil, &socket.OpError{Op: "spawn", Err: fmt.Errorf("%w: nil socket", socket.ErrInvalidArgument)}
+	}
+	if err := Precheck(context.Background(), sys, "spawn", sock.Net()); err != nil {
+		_ = sock.Close()
+		return nil, err
+	}
 	pid, err := sys.rt.SpawnSocketActor(core.PlainProps(sys.rt, sock))
 	if err != nil {
 		_ = sock.Close()

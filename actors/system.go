@@ -111,7 +111,12 @@ func (s *System) abort() {
 func (s *System) Runtime() *core.Runtime { return s.rt }
 
 // Root is the root context, for sending to and spawning actors.
-func (s *System) Root() *actor.RootContext { return s.Actors.Root }
+func (s *System) Root() *actor.RootContext {
+	if s == nil {
+		return nil
+	}
+	return s.Actors.Root
+}
 
 // Dispatcher returns the system's worker-pool dispatcher, for actors that
 // talk to socket actors a lot (push-mode handlers): it runs mailboxes on

@@ -52,14 +52,14 @@ func Classify(err error) (IOStatus, int32) {
 	switch {
 	case errors.Is(err, socket.ErrNoSuchHost), errors.As(err, &de) && !de.IsTimeout:
 		return IOStatus_IO_STATUS_NO_SUCH_HOST, 0
+	case errors.Is(err, socket.ErrCancelled), errors.Is(err, context.Canceled):
+		return IOStatus_IO_STATUS_CANCELLED, 0
 	case errors.Is(err, net.ErrClosed):
 		return IOStatus_IO_STATUS_CLOSED, 0
 	case errors.Is(err, io.EOF):
 		return IOStatus_IO_STATUS_EOF, 0
 	case errors.Is(err, os.ErrDeadlineExceeded), errors.Is(err, context.DeadlineExceeded):
 		return IOStatus_IO_STATUS_TIMEOUT, 0
-	case errors.Is(err, socket.ErrCancelled), errors.Is(err, context.Canceled):
-		return IOStatus_IO_STATUS_CANCELLED, 0
 	case errors.Is(err, socket.ErrUDPNotBound):
 		return IOStatus_IO_STATUS_UDP_NOT_BOUND, 0
 	case errors.Is(err, socket.ErrTruncated):

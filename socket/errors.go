@@ -3,6 +3,7 @@ package socket
 import (
 	"errors"
 	"fmt"
+	"net"
 	"net/netip"
 	"os"
 	"syscall"
@@ -11,8 +12,11 @@ import (
 // Sentinel errors of actornet. Closed sockets report net.ErrClosed and
 // expired deadlines os.ErrDeadlineExceeded; these cover the rest.
 var (
-	// ErrCancelled: the socket closed while the request was pending.
-	ErrCancelled = errors.New("request cancelled: socket closed")
+	// ErrCancelled: the socket closed while the request was pending (or
+	// its caller withdrew it). It wraps net.ErrClosed, so a loop that
+	// stops on errors.Is(err, net.ErrClosed) stops for a call pending at
+	// Close too, as with Go's net.
+	ErrCancelled = fmt.Errorf("request cancelled: %w", net.ErrClosed)
 	// ErrUDPNotBound: a receive on a UDP peer that was never bound.
 	ErrUDPNotBound = errors.New("udp peer not bound")
 	// ErrTruncated: a datagram was longer than the buffer offered for it.

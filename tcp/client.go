@@ -40,6 +40,9 @@ func ClientProps(sys *actors.System) *actor.Props {
 // NewClient spawns a TCP client actor. It connects on Connect; opts set its
 // socket options (TCP_NODELAY is on unless WithNoDelay(false)).
 func NewClient(sys *actors.System, opts ...Option) (*Client, error) {
+	if err := actors.Precheck(context.Background(), sys, "socket", "tcp"); err != nil {
+		return nil, err
+	}
 	pid, err := sys.Runtime().SpawnSocketActor(ClientProps(sys))
 	if err != nil {
 		return nil, err

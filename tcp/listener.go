@@ -101,6 +101,9 @@ func Listen(ctx context.Context, sys *actors.System, addr string, opts ...Listen
 // WithFraming, WithBlockingHandlers, WithHandlerSupervisor. Closing the
 // listener closes only the listening socket: live connections go on.
 func Serve(ctx context.Context, sys *actors.System, addr string, handler Handler, opts ...ServeOption) (*Listener, error) {
+	if err := actors.Precheck(ctx, sys, "listen", "tcp"); err != nil {
+		return nil, err
+	}
 	if err := checkHandler(handler); err != nil {
 		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
 	}
@@ -112,6 +115,9 @@ func Serve(ctx context.Context, sys *actors.System, addr string, handler Handler
 // has it listen on addr; server is the push-mode configuration, nil for
 // Listen.
 func listen(ctx context.Context, sys *actors.System, addr string, cfg listenConfig, server *serverConfig, spawn func() (*actor.PID, error)) (*Listener, error) {
+	if err := actors.Precheck(ctx, sys, "listen", "tcp"); err != nil {
+		return nil, err
+	}
 	cmd, err := listenCommand(ctx, addr, cfg, server != nil)
 	if err != nil {
 		return nil, err

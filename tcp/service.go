@@ -33,6 +33,9 @@ type Service struct {
 // StartService starts a service on addr with handler per connection; opts
 // are Serve's.
 func StartService(ctx context.Context, sys *actors.System, addr string, handler Handler, opts ...ServeOption) (*Service, error) {
+	if err := actors.Precheck(ctx, sys, "listen", "tcp"); err != nil {
+		return nil, err
+	}
 	if err := checkHandler(handler); err != nil {
 		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
 	}
@@ -41,9 +44,6 @@ func StartService(ctx context.Context, sys *actors.System, addr string, handler 
 	cmd, err := listenCommand(ctx, addr, cfg.listen, true)
 	if err != nil {
 		return nil, err
-	}
-	if sys.Stopped() {
-		return nil, actors.ErrSystemStopped
 	}
 	stopped := core.NewStopWait()
 	props := actor.PropsFromProducer(func() actor.Actor { return &serviceActor{sys: sys, server: server, stopped: stopped} },

@@ -89,6 +89,9 @@ func PeerProps(sys *actors.System, opts ...Option) *actor.Props {
 // the family chosen by the address). RecvFrom on it answers
 // udp_not_bound.
 func NewPeer(sys *actors.System, opts ...Option) (*Peer, error) {
+	if err := actors.Precheck(context.Background(), sys, "socket", "udp"); err != nil {
+		return nil, err
+	}
 	pid, err := sys.Runtime().SpawnSocketActor(PeerProps(sys, opts...))
 	if err != nil {
 		return nil, err
@@ -101,6 +104,9 @@ func NewPeer(sys *actors.System, opts ...Option) (*Peer, error) {
 // net.Resolver within ctx; the first address is used). Port 0 picks a
 // free port: see LocalAddr.
 func Bind(ctx context.Context, sys *actors.System, addr string, opts ...Option) (*Peer, error) {
+	if err := actors.Precheck(ctx, sys, "bind", "udp"); err != nil {
+		return nil, err
+	}
 	pid, err := sys.Runtime().SpawnSocketActor(PeerProps(sys, opts...))
 	if err != nil {
 		return nil, err
@@ -256,8 +262,9 @@ func (p *Peer) RecvFrom(ctx context.Context, max int) ([]byte, netip.AddrPort, e
 // by the kernel, and an ICMP port-unreachable surfaces as
 // connection_refused.
 func (p *Peer) Connect(ctx context.Context, to netip.AddrPort) error {
-	f := request[*messages.ConnectResult](p, &messages.ConnectPeer{Peer: messages.NewEndpoint(to)})
-	res, err := actors.Await(ctx, p.System(), p.PID(), f)
+	res, err := actors.Block(ctx, &p.Socket, "connect", func(time.Duration) *actors.Future[*messages.ConnectResult] {
+		return request[*messages.ConnectResult](p, &messages.ConnectPeer{Peer: messages.NewEndpoint(to)})
+	})
 	if err != nil {
 		return err
 	}

@@ -119,6 +119,9 @@ var errPushMode = fmt.Errorf("%w: push-mode peer delivers to its handler", socke
 // goes to WithHandlerSupervisor's strategy. The returned Peer is the
 // peer's handle (Close, Stats, LocalAddr); RecvFrom on it is refused.
 func Serve(ctx context.Context, sys *actors.System, addr string, h Handler, opts ...ServeOption) (*Peer, error) {
+	if err := actors.Precheck(ctx, sys, "bind", "udp"); err != nil {
+		return nil, err
+	}
 	if err := checkHandler(h); err != nil {
 		return nil, &socket.OpError{Op: "serve", Net: "udp", Err: err}
 	}

@@ -39,11 +39,11 @@ type PeerRestarted struct {
 // behaviour (see Serve; PerSocket gives each new peer a fresh handler);
 // opts are Serve's.
 func StartService(ctx context.Context, sys *actors.System, addr string, h Handler, opts ...ServeOption) (*Service, error) {
+	if err := actors.Precheck(ctx, sys, "bind", "udp"); err != nil {
+		return nil, err
+	}
 	if err := checkHandler(h); err != nil {
 		return nil, &socket.OpError{Op: "serve", Net: "udp", Err: err}
-	}
-	if sys.Stopped() {
-		return nil, actors.ErrSystemStopped
 	}
 	peer, o := pushProps(sys, h, opts) // each spawn is a new peer; o goes with the first Bind
 	stopped := core.NewStopWait()
