@@ -147,14 +147,13 @@ func (a *clientActor) parseAndDial(hostPort string, timeout time.Duration) {
 	case err != nil:
 		a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, err, netip.AddrPort{})
 		return
-	case host == "":
-		invalid("missing host")
-		return
 	case port == 0:
 		invalid("port 0: nothing listens there")
 		return
-	case ip.IsValid() && ip.IsUnspecified():
-		invalid("unspecified address: nothing to connect to")
+	case host == "" || ip.IsValid() && ip.IsUnspecified():
+		// As with Go's net.Dial: an empty or unspecified host is this
+		// host, so a listener's own Addr().String() ("[::]:7000") dials.
+		a.dial(netip.AddrPortFrom(loopbackFor(ip), port))
 		return
 	case ip.IsValid():
 		a.dial(netip.AddrPortFrom(ip, port))
@@ -174,6 +173,15 @@ func (a *clientActor) parseAndDial(hostPort string, timeout time.Duration) {
 		addrs, err := net.DefaultResolver.LookupNetIP(ctx, "ip", host)
 		root.Send(self, &resolved{host: host, addrs: addrs, port: port, err: err})
 	}()
+}
+
+// loopbackFor is the loopback address that stands for the unspecified
+// address ip: ::1 for ::, 127.0.0.1 for 0.0.0.0 and for no address.
+func loopbackFor(ip netip.Addr) netip.Addr {
+	if ip.Is6() && !ip.Is4In6() {
+		return netip.IPv6Loopback()
+	}
+	return netip.AddrFrom4([4]byte{127, 0, 0, 1})
 }
 
 func (a *clientActor) onResolved(m *resolved) {

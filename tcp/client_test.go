@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -400,5 +401,34 @@ func TestConnectTimeout(t *testing.T) {
 			}
 			t.Fatal("the full accept queue never made a connect time out")
 		})
+	}
+}
+
+// TestDialUnspecifiedIsThisHost: as with Go's net.Dial, an empty or
+// unspecified host means this host, so a listener's own Addr().String()
+// ("[::]:port" for one on every interface) can be dialed.
+func TestDialUnspecifiedIsThisHost(t *testing.T) {
+	sys := newSystem(t)
+	ctx := testCtx(t)
+	l, err := Listen(ctx, sys, ":0") // every interface, both families
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(ctx)
+	port := l.Addr().Port()
+	for _, target := range []string{l.Addr().String(), fmt.Sprintf(":%d", port), fmt.Sprintf("0.0.0.0:%d", port), fmt.Sprintf("[::]:%d", port)} {
+		c, err := Dial(ctx, sys, target)
+		if err != nil {
+			t.Fatalf("Dial(%q): %v", target, err)
+		}
+		s, err := l.Accept(ctx)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !c.RemoteAddr().Addr().IsLoopback() || s.RemoteAddr() != c.LocalAddr() {
+			t.Fatalf("Dial(%q) connected %v -> %v; want loopback, accepted as %v", target, c.LocalAddr(), c.RemoteAddr(), s.RemoteAddr())
+		}
+		_ = c.Close(ctx)
+		_ = s.Close(ctx)
 	}
 }
