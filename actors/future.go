@@ -17,6 +17,13 @@ import (
 // channel and no timer: deadlines belong to the request (the actor arms a
 // timer only for a request that has one) or to the context a caller waits
 // with. All methods are safe for concurrent use.
+//
+// The future of a socket command resolves with the command's result
+// message (a *messages.RecvResult, a *messages.Status...), whatever the
+// outcome: a timeout, a closed socket or a refused argument is in its
+// status (res.GetStatus().Err()), as the actor answered it; Wait's error
+// is for a request that got no answer (ctx ended, the actor is gone). The
+// handles' blocking forms fold both into one error.
 type Future[T any] struct {
 	done  chan struct{}
 	state atomic.Uint32 // futurePending, futureCompleting, futureDone

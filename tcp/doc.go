@@ -11,7 +11,10 @@
 // request's deadline; a timeout is one error, matching both
 // os.ErrDeadlineExceeded and context.DeadlineExceeded) and an Async form
 // that takes an explicit timeout and returns the typed future, for use
-// inside actors.
+// inside actors. A future resolves with the command's result message, and
+// a failure is in that message, not in the future's error: check
+// res.GetStatus().Err() (the future's own error is for a request that got
+// no answer at all, such as a cancelled wait).
 //
 //	c, err := tcp.Dial(ctx, sys, srv.Addr().String()) // a client actor; names are resolved
 //	if err != nil {

@@ -7,7 +7,9 @@
 // Serve and StartService as theirs, and NewPeerAt, DialAt and BindAt put
 // the socket on another node (a system started with actors.WithRemote).
 // Blocking calls wait within a context, whose deadline is the request's;
-// the Async forms take an explicit timeout and return the typed future.
+// the Async forms take an explicit timeout and return the typed future,
+// which resolves with the command's result message: a failure is in that
+// message (res.GetStatus().Err()), not in the future's error.
 //
 // SendTo sends one datagram (an empty one too, as Go's net does; one over
 // what the family allows answers message_too_big); RecvFrom receives one

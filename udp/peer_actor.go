@@ -15,7 +15,11 @@ import (
 	"github.com/actornet/actornet/socket"
 )
 
-// MaxDatagram is the largest UDP payload (IPv6 jumbograms aside).
+// MaxDatagram bounds the sizes a peer takes (a RecvFrom's max, a push
+// peer's WithReadSize): 65,535, the largest UDP datagram length. A
+// payload is 8 bytes less, and the IP header takes more: at most 65,507
+// bytes go out over IPv4 and 65,527 over IPv6 (IPv6 jumbograms aside); a
+// larger SendTo answers message_too_big.
 const MaxDatagram = 65535
 
 // peerActor is a UDP peer: bound (Bind) or send-only; connected mode after
