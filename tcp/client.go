@@ -38,16 +38,22 @@ func ClientProps(sys *actors.System) *actor.Props {
 }
 
 // NewClient spawns a TCP client actor. It connects on Connect; opts set its
-// socket options (TCP_NODELAY is on unless WithNoDelay(false)).
+// socket options (TCP_NODELAY is on unless WithNoDelay(false)); an invalid
+// one fails it with an error naming the option (wrapping
+// socket.ErrInvalidArgument).
 func NewClient(sys *actors.System, opts ...Option) (*Client, error) {
 	if err := actors.Precheck(context.Background(), sys, "socket", "tcp"); err != nil {
 		return nil, err
+	}
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, &socket.OpError{Op: "socket", Net: "tcp", Err: err}
 	}
 	pid, err := sys.Runtime().SpawnSocketActor(ClientProps(sys))
 	if err != nil {
 		return nil, err
 	}
-	return &Client{Socket: actors.SocketOf(sys, pid), opts: buildOptions(opts)}, nil
+	return &Client{Socket: actors.SocketOf(sys, pid), opts: o}, nil
 }
 
 // Dial spawns a client and connects it to addr ("ip:port", "[ipv6]:port"

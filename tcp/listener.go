@@ -2,6 +2,8 @@ package tcp
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"net/netip"
 	"time"
 
@@ -23,8 +25,10 @@ type Listener struct {
 	addr netip.AddrPort
 }
 
-// ListenOption configures the listening socket: of Listen, and of Serve
-// and StartService (a ListenOption is a ServeOption too).
+// ListenOption configures the listening socket: of Listen and ListenAt,
+// and of Serve and StartService (a ListenOption is a ServeOption too). An
+// option given an invalid value makes the call fail with an error naming
+// the option and the value (wrapping socket.ErrInvalidArgument).
 type ListenOption interface {
 	ServeOption
 	applyListen(*listenConfig)
@@ -33,21 +37,49 @@ type ListenOption interface {
 type listenConfig struct {
 	backlog uint32
 	opts    *messages.Options
+	err     error // the first invalid option
 }
 
 func defaultListenConfig() listenConfig {
 	return listenConfig{opts: &messages.Options{ReuseAddr: true}}
 }
 
+// newListenConfig applies Listen's options; the error is that of the
+// first invalid one (an *optionError).
+func newListenConfig(opts []ListenOption) (listenConfig, error) {
+	cfg := defaultListenConfig()
+	for _, o := range opts {
+		if o == nil {
+			cfg.err = firstErr(cfg.err, errNilOption)
+			continue
+		}
+		o.applyListen(&cfg)
+	}
+	return cfg, cfg.err
+}
+
 // listenOption is a setting of the listening socket.
 type listenOption func(*listenConfig)
 
 func (o listenOption) applyListen(c *listenConfig) { o(c) }
-func (o listenOption) applyServe(c *serveConfig)   { o(&c.listen) }
+func (o listenOption) applyServe(c *serveConfig) {
+	o(&c.listen)
+	c.fail(c.listen.err)
+}
 
-// WithBacklog sets the listen(2) backlog; zero means the kernel maximum.
+// invalidListen is a ListenOption whose value was invalid: it records err.
+func invalidListen(err error) ListenOption {
+	return listenOption(func(c *listenConfig) { c.err = firstErr(c.err, err) })
+}
+
+// WithBacklog sets the listen(2) backlog; zero means the kernel maximum
+// (somaxconn, which also caps larger values). n must be from 0 to
+// math.MaxInt32.
 func WithBacklog(n int) ListenOption {
-	return listenOption(func(c *listenConfig) { c.backlog = uint32(max(n, 0)) })
+	if n < 0 || n > math.MaxInt32 {
+		return invalidListen(badOption(fmt.Sprintf("WithBacklog(%d)", n), "must be from 0 (the kernel maximum) to 2147483647"))
+	}
+	return listenOption(func(c *listenConfig) { c.backlog = uint32(n) })
 }
 
 // WithReuseAddr sets SO_REUSEADDR (on by default: a restarted server can
@@ -84,9 +116,12 @@ func listenerProps(sys *actors.System, server *serverConfig, notify *actor.PID) 
 // resolved with net.Resolver within ctx; the first address is used).
 // Port 0 picks a free port: see Addr.
 func Listen(ctx context.Context, sys *actors.System, addr string, opts ...ListenOption) (*Listener, error) {
-	cfg := defaultListenConfig()
-	for _, o := range opts {
-		o.applyListen(&cfg)
+	if err := actors.Precheck(ctx, sys, "listen", "tcp"); err != nil {
+		return nil, err
+	}
+	cfg, err := newListenConfig(opts)
+	if err != nil {
+		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
 	}
 	return listen(ctx, sys, addr, cfg, nil, nil)
 }
@@ -107,7 +142,10 @@ func Serve(ctx context.Context, sys *actors.System, addr string, handler Handler
 	if err := checkHandler(handler); err != nil {
 		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
 	}
-	cfg := newServeConfig(sys, handler, opts)
+	cfg, err := newServeConfig(sys, handler, opts)
+	if err != nil {
+		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
+	}
 	return listen(ctx, sys, addr, cfg.listen, cfg.server, nil)
 }
 

@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/socket"
 )
 
 // The kinds of TCP socket actors another node may spawn on a system
@@ -26,11 +27,15 @@ func init() {
 // each request and answer crossing as protobuf. sys must itself be started
 // WithRemote, so that answers can reach it.
 func NewClientAt(ctx context.Context, sys *actors.System, node string, opts ...Option) (*Client, error) {
+	o, err := buildOptions(opts)
+	if err != nil {
+		return nil, &socket.OpError{Op: "socket", Net: "tcp", Err: err}
+	}
 	pid, err := actors.SpawnAt(ctx, sys, node, KindClient)
 	if err != nil {
 		return nil, err
 	}
-	return &Client{Socket: actors.SocketOf(sys, pid), opts: buildOptions(opts)}, nil
+	return &Client{Socket: actors.SocketOf(sys, pid), opts: o}, nil
 }
 
 // DialAt is Dial on the node at node: NewClientAt, then Connect.
@@ -47,9 +52,9 @@ func DialAt(ctx context.Context, sys *actors.System, node, addr string, opts ...
 // is local only: a handler's Props cannot cross nodes. A host name in addr
 // is resolved here, by the caller.
 func ListenAt(ctx context.Context, sys *actors.System, node, addr string, opts ...ListenOption) (*Listener, error) {
-	cfg := defaultListenConfig()
-	for _, o := range opts {
-		o.applyListen(&cfg)
+	cfg, err := newListenConfig(opts)
+	if err != nil {
+		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
 	}
 	return listen(ctx, sys, addr, cfg, nil, func() (*actor.PID, error) {
 		return actors.SpawnAt(ctx, sys, node, KindListener)

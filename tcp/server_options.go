@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"fmt"
 	"time"
 
 	"github.com/actornet/actornet/actors"
@@ -55,33 +56,52 @@ func defaultServerConfig(handler Handler) *serverConfig {
 	}
 }
 
-// newServeConfig applies Serve's options.
-func newServeConfig(sys *actors.System, handler Handler, opts []ServeOption) *serveConfig {
+// newServeConfig applies Serve's options; the error is that of the first
+// invalid one (an *optionError).
+func newServeConfig(sys *actors.System, handler Handler, opts []ServeOption) (*serveConfig, error) {
 	c := &serveConfig{listen: defaultListenConfig(), server: defaultServerConfig(handler)}
 	c.server.sys = sys
 	for _, o := range opts {
+		if o == nil {
+			c.fail(errNilOption)
+			continue
+		}
 		o.applyServe(c)
 	}
+	if c.err != nil {
+		return nil, c.err
+	}
 	c.server.bufs = &bufPool{size: c.server.readSize}
-	return c
+	return c, nil
 }
 
 // WithReadCredit bounds the read buffers a connection lends at once: a
 // handler may Retain at most n before the connection stops reading until
 // it releases one. For a Register handler it is the read credit: after n
 // Received the connection reads only once the actor sends ResumeReading
-// (Erlang's {active, N}). Default DefaultReadCredit.
+// (Erlang's {active, N}). n must be at least 1. Default DefaultReadCredit.
 func WithReadCredit(n int) ServeOption {
-	return serveOption(func(s *serverConfig) { s.credit = max(n, 1) })
+	if n < 1 {
+		return invalidServe(badOption(fmt.Sprintf("WithReadCredit(%d)", n), "must be at least 1"))
+	}
+	return serveOption(func(c *serveConfig) { c.server.credit = n })
 }
+
+// minIdleTimeout is the shortest idle timeout: the sweep runs every half
+// of it.
+const minIdleTimeout = time.Millisecond
 
 // WithIdleTimeout closes a push-mode connection that has moved no bytes,
 // either way, for d (checked every d/2, so it closes between d and 1.5·d):
 // the handler gets ErrorClosed (op "idle", status timeout) and the peer a
 // FIN. A handler that keeps reading paused that long idles its connection
-// too. Zero disables it; the default is DefaultIdleTimeout.
+// too. Zero disables it; otherwise d must be at least 1 ms. The default
+// is DefaultIdleTimeout.
 func WithIdleTimeout(d time.Duration) ServeOption {
-	return serveOption(func(s *serverConfig) { s.idle = max(d, 0) })
+	if d < 0 || (d > 0 && d < minIdleTimeout) {
+		return invalidServe(badOption(fmt.Sprintf("WithIdleTimeout(%v)", d), "must be 0 (off) or at least 1ms"))
+	}
+	return serveOption(func(c *serveConfig) { c.server.idle = d })
 }
 
 // WithBlockingHandlers runs the server's handlers on the system's worker
@@ -90,40 +110,61 @@ func WithIdleTimeout(d time.Duration) ServeOption {
 // that blocks stalls every connection on its poller. It costs a goroutine
 // hand-off per event (see the README's benchmark for the price).
 func WithBlockingHandlers() ServeOption {
-	return serveOption(func(s *serverConfig) { s.blocking = true })
+	return serveOption(func(c *serveConfig) { c.server.blocking = true })
 }
 
-// WithReadSize sets the largest Received, in bytes. Default DefaultReadSize.
+// WithReadSize sets the largest Received, in bytes: each read buffer is
+// this long. n must be at least 1. Default DefaultReadSize.
 func WithReadSize(n int) ServeOption {
-	return serveOption(func(s *serverConfig) { s.readSize = max(n, 1) })
+	if n < 1 {
+		return invalidServe(badOption(fmt.Sprintf("WithReadSize(%d)", n), "must be at least 1"))
+	}
+	return serveOption(func(c *serveConfig) { c.server.readSize = n })
 }
 
 // WithWriteQueue bounds a push-mode connection's write queue: a write that
 // would take it past limit bytes is refused (Connection.Write returns
-// EAGAIN; a Write message gets WriteFailed, would_block). Above high the
-// connection stops reading and the handler gets WriteQueueFilled; at low
-// it reads again and the handler gets WriteQueueDrained. Defaults
-// DefaultWriteQueue, DefaultWriteHigh, DefaultWriteLow.
+// EAGAIN, or EMSGSIZE for a write longer than limit; a Write message gets
+// WriteFailed, would_block). Above high the connection stops reading and
+// the handler gets WriteQueueFilled; at low it reads again and the
+// handler gets WriteQueueDrained. They must satisfy 0 <= low <= high <=
+// limit and 1 <= high. Defaults DefaultWriteQueue, DefaultWriteHigh,
+// DefaultWriteLow.
 func WithWriteQueue(limit, high, low int) ServeOption {
-	return serveOption(func(s *serverConfig) {
-		s.queueLimit = max(limit, 1)
-		s.queueHigh = min(max(high, 1), s.queueLimit)
-		s.queueLow = min(max(low, 0), s.queueHigh)
+	name := fmt.Sprintf("WithWriteQueue(%d, %d, %d)", limit, high, low)
+	switch {
+	case high < 1:
+		return invalidServe(badOption(name, "high must be at least 1"))
+	case high > limit:
+		return invalidServe(badOption(name, "high must be at most limit"))
+	case low < 0:
+		return invalidServe(badOption(name, "low must be at least 0"))
+	case low > high:
+		return invalidServe(badOption(name, "low must be at most high"))
+	}
+	return serveOption(func(c *serveConfig) {
+		c.server.queueLimit, c.server.queueHigh, c.server.queueLow = limit, high, low
 	})
 }
 
 // WithMaxConnections bounds the live connections of a push-mode listener;
 // beyond it new connections are closed at once and counted as rejected.
-// Default DefaultMaxConnections.
+// n must be at least 1. Default DefaultMaxConnections.
 func WithMaxConnections(n int) ServeOption {
-	return serveOption(func(s *serverConfig) { s.maxConns = max(n, 1) })
+	if n < 1 {
+		return invalidServe(badOption(fmt.Sprintf("WithMaxConnections(%d)", n), "must be at least 1"))
+	}
+	return serveOption(func(c *serveConfig) { c.server.maxConns = n })
 }
 
 // WithAcceptBatch bounds the connections accepted per readiness event
-// before the listener lets other messages through. Default
-// DefaultAcceptBatch.
+// before the listener lets other messages through. n must be at least 1.
+// Default DefaultAcceptBatch.
 func WithAcceptBatch(n int) ServeOption {
-	return serveOption(func(s *serverConfig) { s.batch = max(n, 1) })
+	if n < 1 {
+		return invalidServe(badOption(fmt.Sprintf("WithAcceptBatch(%d)", n), "must be at least 1"))
+	}
+	return serveOption(func(c *serveConfig) { c.server.batch = n })
 }
 
 // WithKeepOpen keeps a connection open for writing after the peer
@@ -132,41 +173,59 @@ func WithAcceptBatch(n int) ServeOption {
 // by default: once the handler has handled PeerClosed, what it wrote is
 // flushed and the connection closes.
 func WithKeepOpen(on bool) ServeOption {
-	return serveOption(func(s *serverConfig) { s.keepOpen = on })
+	return serveOption(func(c *serveConfig) { c.server.keepOpen = on })
 }
 
 // WithFraming splits each connection's stream into frames (LengthPrefixed,
 // Lines): a Received carries one frame, credit counts frames, and each
-// Write is framed. Without it a Received carries whatever one read got.
+// Write is framed. Without it a Received carries whatever one read got;
+// f must not be nil.
 func WithFraming(f Framing) ServeOption {
-	return serveOption(func(s *serverConfig) { s.framing = f })
+	if f == nil {
+		return invalidServe(badOption("WithFraming(nil)", "a framing must not be nil (leave the option out for none)"))
+	}
+	return serveOption(func(c *serveConfig) { c.server.framing = f })
 }
 
 // WithHandlerSupervisor sets the strategy applied when a handler panics,
 // as to a child actor: restart (a fresh handler on the same connection,
-// starting with Connected), stop (the connection closes) or resume.
-// Default: Proto.Actor's default, which restarts (at most 10 times in 10
-// s, then stops).
+// starting with Connected), stop (the connection closes) or resume; s
+// must not be nil. Default: Proto.Actor's default, which restarts (at
+// most 10 times in 10 s, then stops).
 func WithHandlerSupervisor(s actor.SupervisorStrategy) ServeOption {
-	return serveOption(func(sc *serverConfig) { sc.strategy = s })
+	if s == nil {
+		return invalidServe(badOption("WithHandlerSupervisor(nil)", "a strategy must not be nil (leave the option out for the default)"))
+	}
+	return serveOption(func(c *serveConfig) { c.server.strategy = s })
 }
 
 // ServeOption configures Serve and StartService: a push-mode setting
 // (WithReadCredit, WithFraming, WithBlockingHandlers...) or a ListenOption
 // (WithBacklog, WithReusePort...), which is one too. Listen takes
 // ListenOptions only, so a push-mode setting given to it does not compile.
+// An option given an invalid value makes Serve and StartService fail with
+// an error naming the option and the value (wrapping
+// socket.ErrInvalidArgument).
 type ServeOption interface {
 	applyServe(*serveConfig)
 }
 
 // serveConfig is what Serve's options set: the listening socket's
-// settings and the push-mode ones.
+// settings, the push-mode ones and the first invalid option, if any.
 type serveConfig struct {
 	listen listenConfig
 	server *serverConfig
+	err    error
 }
 
-// serveOption is a push-mode setting.
-type serveOption func(*serverConfig)
+func (c *serveConfig) fail(err error) { c.err = firstErr(c.err, err) }
 
-func (o serveOption) applyServe(c *serveConfig) { o(c.server) }
+// serveOption is a push-mode setting.
+type serveOption func(*serveConfig)
+
+func (o serveOption) applyServe(c *serveConfig) { o(c) }
+
+// invalidServe is a ServeOption whose value was invalid: it records err.
+func invalidServe(err error) ServeOption {
+	return serveOption(func(c *serveConfig) { c.fail(err) })
+}

@@ -39,7 +39,10 @@ func StartService(ctx context.Context, sys *actors.System, addr string, handler 
 	if err := checkHandler(handler); err != nil {
 		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
 	}
-	cfg := newServeConfig(sys, handler, opts)
+	cfg, err := newServeConfig(sys, handler, opts)
+	if err != nil {
+		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
+	}
 	server := cfg.server
 	cmd, err := listenCommand(ctx, addr, cfg.listen, true)
 	if err != nil {
@@ -73,7 +76,9 @@ func (s *Service) Info(ctx context.Context) (*messages.ServiceInfo, error) {
 func (s *Service) Addr() netip.AddrPort { return s.addr }
 
 // Stop drains the service (see Service) and stops it: connections flush
-// their writes and close, until ctx is done; those still open then are
+// their writes and close, until shortly before ctx's deadline (Stop keeps
+// a fifth of the time left, at most 200 ms, to abort what is left and
+// stop, so that it returns by the deadline); those still open then are
 // aborted. Without a deadline it waits for every connection to close, or
 // for ctx to be cancelled. It returns nil when every connection closed
 // cleanly, and otherwise an error saying how many were aborted (wrapping
