@@ -13,13 +13,23 @@ import (
 // is registered per request.
 //
 // For a pid on another node (a system started WithRemote), Request sends
-// the bare command with a one-shot reply process as its sender instead.
+// the bare command with a one-shot reply process as its sender instead. A
+// command that does not fit in one remote message (see MaxRemoteMessage),
+// or a Recv, RecvExact or RecvFrom whose answer would not, is not sent:
+// its future resolves at once with an error (an OpError naming the
+// command's op, wrapping syscall.EMSGSIZE), which would otherwise break
+// the link between the nodes for every request crossing it.
 func Request[T any](s Sender, pid *actor.PID, msg proto.Message) *Future[T] {
 	if pid == nil || s == nil {
 		return Invalid[T](msg) // a zero handle: nothing to send to
 	}
 	f := NewFuture[T]()
 	if as, ok := s.(interface{ ActorSystem() *actor.ActorSystem }); ok && isRemote(as.ActorSystem(), pid) {
+		if err := remoteSizeErr(msg); err != nil {
+			var zero T
+			f.Complete(zero, err)
+			return f
+		}
 		f.remote = requestRemote(as.ActorSystem(), s, pid, msg, f)
 		return f
 	}

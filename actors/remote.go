@@ -7,6 +7,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"syscall"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -20,6 +21,7 @@ import (
 
 	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/socket"
 )
 
 // NodeName is the name of the actor through which other nodes spawn socket
@@ -48,6 +50,49 @@ func WithRemote(addr string) Option {
 	}
 }
 
+// MaxRemoteMessage is the largest encoded size (proto.Size) of a command
+// a request may send to a socket actor on another node, and the most data
+// a Recv, RecvExact or RecvFrom to such an actor may ask for: Proto.Actor
+// remote sends each message through gRPC, whose receiver takes at most
+// 4 MiB per message (gRPC's default, which Proto.Actor remote keeps at the
+// pinned version), less room for the envelope around the message. Request
+// refuses a larger one before sending it (see Request); a Send of more
+// data over remote is split by the caller into several. Local requests
+// have no such limit.
+const MaxRemoteMessage = grpcMaxMessage - remoteEnvelopeRoom
+
+const (
+	// grpcMaxMessage is gRPC's default receive limit per message.
+	grpcMaxMessage = 4 << 20
+	// remoteEnvelopeRoom is kept for what Proto.Actor wraps a message in
+	// (type name, target and sender PIDs, batch fields) and for the
+	// fields of an answer beside its data (status, addresses).
+	remoteEnvelopeRoom = 16 << 10
+)
+
+// remoteSizeErr is the error of a request to another node whose command,
+// or the answer it asks for, would not fit in one remote message.
+func remoteSizeErr(cmd proto.Message) error {
+	var answer uint32
+	switch c := cmd.(type) {
+	case *messages.Recv:
+		answer = c.GetMax()
+	case *messages.RecvExact:
+		answer = c.GetN()
+	case *messages.RecvFrom:
+		answer = c.GetMax()
+	}
+	what, n := "an answer of", int(answer)
+	if size := proto.Size(cmd); size > MaxRemoteMessage {
+		what, n = "this command encodes to", size
+	} else if n <= MaxRemoteMessage {
+		return nil
+	}
+	return &socket.OpError{Op: messages.OpName(cmd), Err: fmt.Errorf(
+		"%w: over remote, one message is at most 4 MiB (actors.MaxRemoteMessage, %d bytes of data); %s %d bytes",
+		syscall.EMSGSIZE, MaxRemoteMessage, what, n)}
+}
+
 var kinds sync.Map // kind name → func(*System) *actor.Props
 
 // RegisterKind registers props a node spawns for a Spawn of kind; the tcp
@@ -73,7 +118,12 @@ func (s *System) startRemote(addr string) (err error) {
 	cfg := remote.Configure(host, port, remote.WithServerOptions(
 		grpc.StreamInterceptor(onlyActornetStream),
 		grpc.UnaryInterceptor(noUnary),
-	))
+	),
+		// One message per gRPC frame: Proto.Actor's endpoint writer would
+		// pack up to 1,000 queued messages into one, and gRPC's receiver
+		// takes 4 MiB per frame, so messages that each fit under
+		// MaxRemoteMessage could together break the link.
+		remote.WithEndpointWriterBatchSize(1))
 	r := remote.NewRemote(s.Actors, cfg)
 	defer func() {
 		// remote.Start panics when it cannot listen.

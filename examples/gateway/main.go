@@ -11,6 +11,8 @@
 // connection (the accepted socket stays on A), reads lines with Recv and
 // answers with Send, all remotely. Users are plain Go net clients of A's
 // port. Remote binds loopback and serves only actornet's message types.
+// A line is at most 64 KiB: a longer one gets "line too long" and the
+// connection is closed, and other users are served as before.
 //
 // A user that sends its lines and half-closes at once (`printf 'a\nb\n' |
 // nc -N 127.0.0.1 7000`, or sendall then shutdown(SHUT_WR)) gets every
@@ -239,7 +241,9 @@ func (g *gateway) stop() error {
 	g.wg.Wait()
 	var err error
 	for _, l := range g.listeners {
-		_ = l.Close(context.Background())
+		cctx, cancel := context.WithTimeout(context.Background(), sendWait)
+		_ = l.Close(cctx)
+		cancel()
 	}
 	if g.sys != nil {
 		err = g.sys.StopNow()
@@ -250,51 +254,103 @@ func (g *gateway) stop() error {
 	return err
 }
 
+// Limits of the service: every wait on node A has a deadline, so a lost
+// answer (node A gone, the link between the nodes dropped) costs one
+// connection a bounded wait, never the gateway.
+const (
+	// maxLine is the longest line served, newline included: a longer one
+	// gets "line too long" and the connection is closed. It also bounds
+	// what one connection buffers, and keeps each Send far below
+	// actors.MaxRemoteMessage.
+	maxLine = 64 << 10
+	// recvChunk is how much one Recv asks node A for.
+	recvChunk = 4096
+	// sendWait bounds one answer's Send (and the close after the last).
+	sendWait = 10 * time.Second
+	// acceptWait bounds one Accept; the loop then accepts again.
+	acceptWait = time.Minute
+	// acceptRetries is how many Accepts in a row may fail (not time out)
+	// before the loop gives the listener up as closed.
+	acceptRetries = 3
+	// idleWait bounds how long a connection may stay silent: its Recv
+	// then ends and the connection is closed.
+	idleWait = 5 * time.Minute
+)
+
+// tooLong is the answer to a line over maxLine, before the close.
+const tooLong = "line too long\n"
+
 // acceptLoop accepts connections on the remote listener and serves each
-// from this process; it returns when ctx ends.
+// from this process; it returns when ctx ends, or when the listener is
+// gone (acceptRetries failures in a row).
 func acceptLoop(ctx context.Context, l *tcp.Listener, wg *sync.WaitGroup) {
-	for {
-		c, err := l.Accept(ctx)
-		if err != nil {
-			return
+	failures := 0
+	for ctx.Err() == nil && failures < acceptRetries {
+		actx, cancel := context.WithTimeout(ctx, acceptWait)
+		c, err := l.Accept(actx)
+		cancel()
+		switch {
+		case errors.Is(err, os.ErrDeadlineExceeded):
+			continue // nobody came: accept again
+		case err != nil:
+			failures++
+			continue
 		}
+		failures = 0
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			defer c.Close(context.Background())
 			serveConn(ctx, c)
+			cctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), sendWait)
+			defer cancel()
+			_ = c.Close(cctx)
 		}()
 	}
 }
 
 // serveConn reads lines from a connection on node A and answers each one
-// upper-cased, until the user leaves or ctx ends. Each answer is sent
-// (and the Send awaited) before the next Recv, so when Recv reports the
-// end of the stream (the user half-closed) every answer is already in A's
-// kernel: what is left is the tail after the last newline, answered too,
-// and then the caller closes the connection (everything was read, so the
-// close is a plain FIN after the answers).
+// upper-cased, until the user leaves, stays silent for idleWait, sends a
+// line over maxLine, or ctx ends. Each answer is sent (and the Send
+// awaited) before the next Recv, so when Recv reports the end of the
+// stream (the user half-closed) every answer is already in A's kernel:
+// what is left is the tail after the last newline, answered too, and then
+// the caller closes the connection (everything was read, so the close is
+// a plain FIN after the answers).
 func serveConn(ctx context.Context, c *tcp.Client) {
-	var pending []byte
+	send := func(p []byte) error {
+		sctx, cancel := context.WithTimeout(ctx, sendWait)
+		defer cancel()
+		_, err := c.Send(sctx, p)
+		return err
+	}
+	var pending []byte // at most maxLine + recvChunk bytes
 	for {
-		data, err := c.Recv(ctx, 4096)
+		rctx, cancel := context.WithTimeout(ctx, idleWait)
+		data, err := c.Recv(rctx, recvChunk)
+		cancel()
 		if errors.Is(err, io.EOF) && len(pending) > 0 {
-			_, _ = c.Send(ctx, bytes.ToUpper(pending))
+			_ = send(bytes.ToUpper(pending))
 		}
 		if err != nil {
-			return // end of stream, or ctx ended
+			return // end of stream, idle, or ctx ended
 		}
 		pending = append(pending, data...)
 		for {
 			i := bytes.IndexByte(pending, '\n')
-			if i < 0 {
+			if i < 0 || i >= maxLine {
 				break
 			}
 			line := bytes.ToUpper(pending[:i+1])
 			pending = pending[i+1:]
-			if _, err := c.Send(ctx, line); err != nil {
+			if err := send(line); err != nil {
 				return
 			}
+		}
+		if len(pending) >= maxLine {
+			// A line over maxLine (its newline not within it): say so
+			// and close, whatever the user sends after.
+			_ = send([]byte(tooLong))
+			return
 		}
 	}
 }

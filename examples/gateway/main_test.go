@@ -3,12 +3,14 @@ package main
 import (
 	"bytes"
 	"context"
+	"errors"
 	"fmt"
 	"io"
 	"net"
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -96,6 +98,44 @@ func TestGateway(t *testing.T) {
 			}
 		})
 	})
+	// A line over maxLine (8 MiB, its only newline at the end, as a rude
+	// client sends it) gets "line too long" and a close; the users after
+	// it, on the same listener, are served.
+	t.Run("line too long", func(t *testing.T) {
+		l, err := g.listen(ctx, "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		addr := l.Addr().String()
+		if err := sendHugeLine(addr, 8<<20); err != nil {
+			t.Fatal(err)
+		}
+		for u := range 3 {
+			if err := sendAndHalfClose(addr, u, 2); err != nil {
+				t.Fatalf("after the huge line: %v", err)
+			}
+		}
+	})
+}
+
+// sendHugeLine sends a line of n bytes (the newline last) while reading
+// what comes back: the gateway must answer "line too long" and close.
+func sendHugeLine(addr string, n int) error {
+	conn, err := net.DialTimeout("tcp", addr, testkit.Timeout)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(testkit.Timeout))
+	go func() {
+		// Fails once the gateway closes: the rest goes nowhere.
+		_, _ = conn.Write(append(bytes.Repeat([]byte("A"), n-1), '\n'))
+	}()
+	got, err := io.ReadAll(conn)
+	if string(got) != tooLong || (err != nil && !errors.Is(err, syscall.ECONNRESET)) {
+		return fmt.Errorf("huge line: got %q, %v; want %q, then the end of the stream or a reset", got, err, tooLong)
+	}
+	return nil
 }
 
 // sendAndHalfClose is one user of the half-close test.
