@@ -94,6 +94,23 @@ type Poller struct {
 	// instance when it ends.
 	closeLater atomic.Bool
 	closeOnce  sync.Once
+
+	// again holds the Ready messages owners asked for with Again; the loop
+	// delivers them after its batch (spare is the other half of a double
+	// buffer, so that redelivery allocates nothing). hasAgain says again
+	// is not empty; sleeping, that a loop is about to block in epoll_wait
+	// and needs a Wake to see it.
+	againMu  sync.Mutex
+	again    []againReq
+	spare    []againReq
+	hasAgain atomic.Bool
+	sleeping atomic.Bool
+}
+
+// againReq is one Ready asked for with Again.
+type againReq struct {
+	r *Registration
+	d Direction
 }
 
 // Busy returns the registration whose owner the loop is running now (nil
@@ -274,31 +291,69 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 			p.closeDone()
 			return
 		}
+		block := timeout != 0
+		if block {
+			// About to block: an Again from now on wakes the loop, and one
+			// made before is served at once.
+			p.sleeping.Store(true)
+			if p.hasAgain.Load() {
+				timeout = 0
+			}
+		}
 		n, err := p.be.Wait(b.events, timeout)
+		if block {
+			p.sleeping.Store(false)
+		}
 		if err != nil || p.stopping.Load() {
 			if p.loopGen.Load() == gen {
 				p.closeDone()
 			}
 			return
 		}
-		if n == 0 {
-			// Nothing ready: yield so goroutines woken by the last batch run
-			// (and perhaps make more I/O), then look again before blocking.
-			// Blocking at once starves the scheduler when GOMAXPROCS is small.
-			if timeout == 0 && yielded < idleYields {
-				runtime.Gosched()
-				yielded++
-				continue
-			}
-			timeout, yielded = -1, 0
+		if n > 0 {
+			b.n.Store(int64(n))
+			b.next.Store(0)
+			p.batch.Store(b)
+			p.drain(b)
+		}
+		if p.redeliver(gen) || n > 0 {
+			timeout, yielded = 0, 0
 			continue
 		}
-		b.n.Store(int64(n))
-		b.next.Store(0)
-		p.batch.Store(b)
-		p.drain(b)
-		timeout, yielded = 0, 0
+		// Nothing ready: yield so goroutines woken by the last batch run
+		// (and perhaps make more I/O), then look again before blocking.
+		// Blocking at once starves the scheduler when GOMAXPROCS is small.
+		if timeout == 0 && yielded < idleYields {
+			runtime.Gosched()
+			yielded++
+			continue
+		}
+		timeout, yielded = -1, 0
 	}
+}
+
+// redeliver sends the Ready messages asked for with Again since the last
+// time, and reports whether there were any. A loop replaced by Handoff
+// leaves them to its successor.
+func (p *Poller) redeliver(gen uint64) bool {
+	if !p.hasAgain.Load() || p.loopGen.Load() != gen {
+		return false
+	}
+	p.againMu.Lock()
+	list := p.again
+	p.again, p.spare = p.spare[:0], nil
+	p.hasAgain.Store(false)
+	p.againMu.Unlock()
+	for i := range list {
+		list[i].r.notify(list[i].d)
+		list[i] = againReq{}
+	}
+	p.againMu.Lock()
+	if p.spare == nil {
+		p.spare = list[:0]
+	}
+	p.againMu.Unlock()
+	return len(list) > 0
 }
 
 // drain delivers the unclaimed events of b.
@@ -386,6 +441,25 @@ func (r *Registration) Deregister() error {
 		return err
 	}
 	return nil
+}
+
+// Again asks for another Ready for d once the poller has served the
+// other fds that are ready: the way for an owner to stop a read (or
+// write) loop before EAGAIN, so that one busy socket does not hold the
+// poller, without losing the rest to edge triggering (no new edge comes
+// for data already waiting). The Ready comes only while d is wanted, and
+// as every Ready only when none is in flight; asking twice is harmless.
+// It is safe from any goroutine; from the poller's own (an owner running
+// inline) it costs no syscall.
+func (r *Registration) Again(d Direction) {
+	p := r.p
+	p.againMu.Lock()
+	p.again = append(p.again, againReq{r: r, d: d})
+	p.hasAgain.Store(true)
+	p.againMu.Unlock()
+	if p.sleeping.Load() {
+		_ = p.be.Wake()
+	}
 }
 
 // HungUp reports whether the poller has seen EPOLLRDHUP, EPOLLHUP or

@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"runtime"
 	"testing"
 	"time"
 
@@ -224,4 +225,65 @@ func TestRegisterAfterStop(t *testing.T) {
 	if _, err := p.Register(-1, pid); err == nil {
 		t.Fatal("Register(-1) succeeded")
 	}
+}
+
+// againSender asks for another Ready from inside each delivery, as an
+// owner running on the poller's goroutine does when its read loop stops
+// before EAGAIN, until it has had n.
+type againSender struct {
+	ch chan *Ready
+	n  int
+}
+
+func (s *againSender) Send(_ *actor.PID, msg interface{}) {
+	r := msg.(*Ready)
+	if s.n--; s.n > 0 {
+		r.Reg.Consumed(r.Dir)
+		r.Reg.Again(r.Dir)
+	}
+	s.ch <- r
+}
+
+// TestAgain: a Ready asked for with Again comes without a new edge, both
+// from inside a delivery (served after the batch) and from another
+// goroutine while the loop blocks in epoll_wait (which it wakes).
+func TestAgain(t *testing.T) {
+	t.Run("inline", func(t *testing.T) {
+		s := &againSender{ch: make(chan *Ready, 8), n: 3}
+		p, err := New(s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = p.Stop() })
+		a, b := socketpair(t)
+		r, err := p.Register(a, pid, Readable)
+		if err != nil {
+			t.Fatal(err)
+		}
+		write(t, b) // one edge, three Ready
+		for i := 0; i < 3; i++ {
+			if got := recv(t, s.ch); got.Reg != r || got.Dir != Readable {
+				t.Fatalf("Ready %d = %+v; want readable for the registration", i, got)
+			}
+		}
+	})
+	t.Run("other goroutine", func(t *testing.T) {
+		p, ch := newPoller(t)
+		a, _ := socketpair(t)
+		r, err := p.Register(a, pid, Writable)
+		if err != nil {
+			t.Fatal(err)
+		}
+		recv(t, ch) // send space, at once
+		r.Consumed(Writable)
+		for deadline := time.Now().Add(5 * time.Second); !p.sleeping.Load(); runtime.Gosched() {
+			if time.Now().After(deadline) {
+				t.Fatal("the loop never blocks in epoll_wait")
+			}
+		}
+		r.Again(Writable) // no new edge comes: only Again (and its Wake) sends
+		if got := recv(t, ch); got.Reg != r || got.Dir != Writable {
+			t.Fatalf("Ready = %+v; want writable for the registration", got)
+		}
+	})
 }

@@ -33,8 +33,15 @@ func (p *bufPool) put(b *readBuf) {
 	p.pool.Put(b)
 }
 
-// serveReads reads while the connection is readable and hands each read
-// (each frame, with framing) to the handler.
+// readsPerReady bounds the reads of one read loop: a connection whose
+// socket never runs dry (a peer that sends faster than the handler takes)
+// then asks its poller for another Ready and lets the poller serve its
+// other sockets first, instead of holding it for as long as the peer
+// sends.
+const readsPerReady = 16
+
+// serveReads reads while the connection is readable, up to readsPerReady
+// reads, and hands each read (each frame, with framing) to the handler.
 func (a *connActor) serveReads() {
 	if a.reading || a.core.Registration() == nil {
 		// The loop below is running and looks again, or the socket's
@@ -44,7 +51,12 @@ func (a *connActor) serveReads() {
 	a.reading = true
 	defer func() { a.reading = false }()
 	a.deliverPending()
-	for a.readable() {
+	for i := 0; a.readable(); i++ {
+		if i == readsPerReady {
+			// The socket may hold more, and no new edge comes for it.
+			a.core.Registration().Again(poller.Readable)
+			return
+		}
 		sock := a.core.Socket()
 		b := a.cfg.bufs.get()
 		n, err := sock.Read(b.Data)

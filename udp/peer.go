@@ -2,6 +2,8 @@ package udp
 
 import (
 	"context"
+	"fmt"
+	"math"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -27,57 +29,99 @@ type Peer struct {
 }
 
 // Option sets a socket option of a peer: of NewPeer, Bind and Dial, and of
-// Serve and StartService (an Option is a ServeOption too).
+// Serve and StartService (an Option is a ServeOption too). An option given
+// an invalid value makes the call that takes it fail with an error naming
+// the option and the value (wrapping socket.ErrInvalidArgument).
 type Option interface {
 	ServeOption
-	apply(*messages.Options)
+	apply(*socketConfig)
+}
+
+// socketConfig is what a peer's socket options set: the options and the
+// first invalid one, if any.
+type socketConfig struct {
+	opts *messages.Options
+	err  error
 }
 
 // socketOption is a setting of the peer's socket.
-type socketOption func(*messages.Options)
+type socketOption func(*socketConfig)
 
-func (o socketOption) apply(m *messages.Options) { o(m) }
-func (o socketOption) applyServe(c *serveConfig) { o(c.opts) }
+func (o socketOption) apply(c *socketConfig) { o(c) }
+func (o socketOption) applyServe(c *serveConfig) {
+	sc := socketConfig{opts: c.opts}
+	o(&sc)
+	c.fail(sc.err)
+}
+
+// invalidSocket is an Option whose value was invalid: it records err.
+func invalidSocket(err error) Option {
+	return socketOption(func(c *socketConfig) { c.err = firstErr(c.err, err) })
+}
 
 // WithReuseAddr sets SO_REUSEADDR.
 func WithReuseAddr(on bool) Option {
-	return socketOption(func(o *messages.Options) { o.ReuseAddr = on })
+	return socketOption(func(c *socketConfig) { c.opts.ReuseAddr = on })
 }
 
 // WithReusePort sets SO_REUSEPORT (several peers share one port).
 func WithReusePort(on bool) Option {
-	return socketOption(func(o *messages.Options) { o.ReusePort = on })
+	return socketOption(func(c *socketConfig) { c.opts.ReusePort = on })
 }
 
 // WithBroadcast sets SO_BROADCAST.
 func WithBroadcast(on bool) Option {
-	return socketOption(func(o *messages.Options) { o.Broadcast = on })
+	return socketOption(func(c *socketConfig) { c.opts.Broadcast = on })
 }
 
-// WithBuffers sets SO_RCVBUF and SO_SNDBUF in bytes; zero keeps the default.
+// WithBuffers sets SO_RCVBUF and SO_SNDBUF in bytes; zero keeps the
+// default. Each must be from 0 to math.MaxInt32.
 func WithBuffers(recv, send int) Option {
-	return socketOption(func(o *messages.Options) {
-		o.RecvBuffer, o.SendBuffer = uint32(max(recv, 0)), uint32(max(send, 0))
+	if recv < 0 || send < 0 || recv > math.MaxInt32 || send > math.MaxInt32 {
+		return invalidSocket(badOption(fmt.Sprintf("WithBuffers(%d, %d)", recv, send), "sizes must be from 0 (the default) to 2147483647"))
+	}
+	return socketOption(func(c *socketConfig) {
+		c.opts.RecvBuffer, c.opts.SendBuffer = uint32(recv), uint32(send)
 	})
 }
 
 // WithV6Only sets IPV6_V6ONLY on an IPv6 peer.
 func WithV6Only(on bool) Option {
-	return socketOption(func(o *messages.Options) { o.V6Only = on })
+	return socketOption(func(c *socketConfig) { c.opts.V6Only = on })
 }
 
+// buildOptions applies a peer's options, leaving out invalid ones: for
+// the callers that cannot return an error (PeerProps; BindAt until it
+// checks its options with checkOptions).
 func buildOptions(opts []Option) *messages.Options {
-	o := &messages.Options{}
-	for _, opt := range opts {
-		opt.apply(o)
-	}
+	o, _ := checkOptions(opts)
 	return o
 }
 
+// checkOptions applies a peer's options; the error is that of the first
+// invalid one (an *optionError), which is left out.
+func checkOptions(opts []Option) (*messages.Options, error) {
+	c := socketConfig{opts: &messages.Options{}}
+	for _, opt := range opts {
+		if opt == nil {
+			c.err = firstErr(c.err, errNilOption)
+			continue
+		}
+		opt.apply(&c)
+	}
+	return c.opts, c.err
+}
+
 // PeerProps returns the props of a UDP peer actor, to spawn under a
-// supervising actor; it is send-only until a Bind.
+// supervising actor; it is send-only until a Bind. PeerProps cannot
+// return an error: an invalid option is left out here (NewPeer, Bind and
+// Dial report it), so check options with them, or set the socket options
+// in the Bind command.
 func PeerProps(sys *actors.System, opts ...Option) *actor.Props {
-	o := buildOptions(opts)
+	return peerProps(sys, buildOptions(opts))
+}
+
+func peerProps(sys *actors.System, o *messages.Options) *actor.Props {
 	return core.SocketProps(sys.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Hooks) {
 		a := newPeerActor(c, o, nil)
 		return a, a.hooks()
@@ -92,7 +136,11 @@ func NewPeer(sys *actors.System, opts ...Option) (*Peer, error) {
 	if err := actors.Precheck(context.Background(), sys, "socket", "udp"); err != nil {
 		return nil, err
 	}
-	pid, err := sys.Runtime().SpawnSocketActor(PeerProps(sys, opts...))
+	o, err := checkOptions(opts)
+	if err != nil {
+		return nil, &socket.OpError{Op: "socket", Net: "udp", Err: err}
+	}
+	pid, err := sys.Runtime().SpawnSocketActor(peerProps(sys, o))
 	if err != nil {
 		return nil, err
 	}
@@ -107,11 +155,15 @@ func Bind(ctx context.Context, sys *actors.System, addr string, opts ...Option) 
 	if err := actors.Precheck(ctx, sys, "bind", "udp"); err != nil {
 		return nil, err
 	}
-	pid, err := sys.Runtime().SpawnSocketActor(PeerProps(sys, opts...))
+	o, err := checkOptions(opts)
+	if err != nil {
+		return nil, &socket.OpError{Op: "bind", Net: "udp", Err: err}
+	}
+	pid, err := sys.Runtime().SpawnSocketActor(peerProps(sys, o))
 	if err != nil {
 		return nil, err
 	}
-	return bindSpawned(ctx, sys, pid, addr, buildOptions(opts))
+	return bindSpawned(ctx, sys, pid, addr, o)
 }
 
 // Dial spawns a peer connected to addr ("ip:port", "[ipv6]:port" or
@@ -126,11 +178,7 @@ func Dial(ctx context.Context, sys *actors.System, addr string, opts ...Option) 
 }
 
 func connectOrClose(ctx context.Context, p *Peer, addr string) (*Peer, error) {
-	ap, err := dialAddr(ctx, addr)
-	if err == nil {
-		err = p.Connect(ctx, ap)
-	}
-	if err != nil {
+	if err := p.Connect(ctx, addr); err != nil {
 		_ = p.Close(context.Background())
 		return nil, err
 	}
@@ -260,8 +308,19 @@ func (p *Peer) RecvFrom(ctx context.Context, max int) ([]byte, netip.AddrPort, e
 // Connect fixes the peer's destination (connected mode) within ctx: Send
 // and Recv then need no address, datagrams from other senders are dropped
 // by the kernel, and an ICMP port-unreachable surfaces as
-// connection_refused.
-func (p *Peer) Connect(ctx context.Context, to netip.AddrPort) error {
+// connection_refused. addr is "ip:port", "[ipv6]:port" or "host:port"
+// (resolved within ctx); an empty or unspecified host is this host, as
+// with Go's net.Dial.
+func (p *Peer) Connect(ctx context.Context, addr string) error {
+	ap, err := dialAddr(ctx, addr)
+	if err != nil {
+		return err
+	}
+	return p.ConnectAddrPort(ctx, ap)
+}
+
+// ConnectAddrPort is Connect for a netip.AddrPort.
+func (p *Peer) ConnectAddrPort(ctx context.Context, to netip.AddrPort) error {
 	res, err := actors.Block(ctx, &p.Socket, "connect", func(time.Duration) *actors.Future[*messages.ConnectResult] {
 		return request[*messages.ConnectResult](p, &messages.ConnectPeer{Peer: messages.NewEndpoint(to)})
 	})

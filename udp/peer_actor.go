@@ -36,17 +36,16 @@ type peerActor struct {
 	recvs     *core.Queue[recvReq] // pull mode: made at the first receive
 
 	// push mode only
-	push       *serveConfig
-	conn       Conn
-	beh        behaviour // nil before Bind and once the handler stopped
-	host       core.HandlerHost
-	paused     bool // PauseReading
-	closing    bool // Conn.Close: the send queue drains, then the peer closes
-	ended      bool // the socket is closed and the handler told
-	reading    bool // servePush is running
-	moreQueued bool // a readMore is in the mailbox
-	kickLater  bool // reading may resume once the handler returns
-	queued     int  // what the handler's queued sends count against WithSendQueue
+	push      *serveConfig
+	conn      Conn
+	beh       behaviour // nil before Bind and once the handler stopped
+	host      core.HandlerHost
+	paused    bool // PauseReading
+	closing   bool // Conn.Close: the send queue drains, then the peer closes
+	ended     bool // the socket is closed and the handler told
+	reading   bool // servePush is running
+	kickLater bool // reading may resume once the handler returns
+	queued    int  // what the handler's queued sends count against WithSendQueue
 
 	dgram    messages.Datagram // the Datagram lent to the handler
 	senderEP messages.Endpoint // its Sender

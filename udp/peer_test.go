@@ -153,7 +153,7 @@ func TestConnectedModeRefused(t *testing.T) {
 			t.Fatal(err)
 		}
 		p := bind(t, sys, addr)
-		if err := p.Connect(ctx, target); err != nil {
+		if err := p.ConnectAddrPort(ctx, target); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := p.Send(ctx, []byte("anyone?")); err != nil {
@@ -171,7 +171,7 @@ func TestConnectedModeExchange(t *testing.T) {
 		sys := newSystem(t)
 		ctx := testCtx(t)
 		a, b := bind(t, sys, addr), bind(t, sys, addr)
-		if err := a.Connect(ctx, b.LocalAddr()); err != nil {
+		if err := a.ConnectAddrPort(ctx, b.LocalAddr()); err != nil {
 			t.Fatal(err)
 		}
 		if _, err := a.Send(ctx, []byte("over")); err != nil {

@@ -31,7 +31,10 @@ type serveConfig struct {
 	sendQueue int
 	blocking  bool
 	opts      *messages.Options
+	err       error // the first invalid option
 }
+
+func (c *serveConfig) fail(err error) { c.err = firstErr(c.err, err) }
 
 // Push-mode defaults.
 const (
@@ -59,6 +62,9 @@ const (
 // (WithReadCredit, WithReadSize...) or a socket Option (WithBuffers,
 // WithReusePort...), which is one too. NewPeer and Bind take socket
 // Options only, so a push-mode setting given to them does not compile.
+// An option given an invalid value makes Serve and StartService fail with
+// an error naming the option and the value (wrapping
+// socket.ErrInvalidArgument).
 type ServeOption interface {
 	applyServe(*serveConfig)
 }
@@ -68,34 +74,86 @@ type serveOption func(*serveConfig)
 
 func (o serveOption) applyServe(c *serveConfig) { o(c) }
 
+// invalidServe is a ServeOption whose value was invalid: it records err.
+func invalidServe(err error) ServeOption {
+	return serveOption(func(c *serveConfig) { c.fail(err) })
+}
+
+// optionError is an option given an invalid value, as the caller wrote it:
+// "WithReadSize(0): must be from 1 to 65535". It wraps
+// socket.ErrInvalidArgument; the exported call that took the option wraps
+// it in turn in a socket.OpError naming the operation.
+type optionError struct {
+	option string // the option and its value: "WithReadSize(0)"
+	reason string
+}
+
+func (e *optionError) Error() string { return e.option + ": " + e.reason }
+func (e *optionError) Unwrap() error { return socket.ErrInvalidArgument }
+
+// badOption returns the error of an invalid option: option is the call
+// with its value, reason what a valid value is.
+func badOption(option, reason string) error {
+	return &optionError{option: option, reason: reason}
+}
+
+// errNilOption is a nil Option or ServeOption.
+var errNilOption = badOption("nil option", "an option must not be nil")
+
+// firstErr keeps the first error: that of the first invalid option.
+func firstErr(have, err error) error {
+	if have != nil {
+		return have
+	}
+	return err
+}
+
 // WithReadCredit bounds the read buffers a peer lends at once: a handler
 // may Retain at most n before the peer stops reading until it releases
 // one. While it does not read, the kernel buffers and then drops
-// datagrams, and counts the drops (Stats). Default DefaultReadCredit.
+// datagrams, and counts the drops (Stats). n must be at least 1. Default
+// DefaultReadCredit.
 func WithReadCredit(n int) ServeOption {
-	return serveOption(func(c *serveConfig) { c.credit = max(n, 1) })
+	if n < 1 {
+		return invalidServe(badOption(fmt.Sprintf("WithReadCredit(%d)", n), "must be at least 1"))
+	}
+	return serveOption(func(c *serveConfig) { c.credit = n })
 }
 
 // WithReadSize sets the largest datagram delivered whole; a longer one is
-// delivered cut, with Truncated set. Each lent buffer is this long; up to
-// MaxDatagram. Default DefaultReadSize.
+// delivered cut, with Truncated set. Each lent buffer is this long: n
+// must be from 1 to MaxDatagram. Default DefaultReadSize.
 func WithReadSize(n int) ServeOption {
-	return serveOption(func(c *serveConfig) { c.readSize = min(max(n, 1), MaxDatagram) })
+	if n < 1 || n > MaxDatagram {
+		return invalidServe(badOption(fmt.Sprintf("WithReadSize(%d)", n), fmt.Sprintf("must be from 1 to %d (MaxDatagram)", MaxDatagram)))
+	}
+	return serveOption(func(c *serveConfig) { c.readSize = n })
 }
+
+// MinSendQueue is the smallest WithSendQueue: one largest datagram and
+// the 64 bytes it counts beyond its length.
+const MinSendQueue = MaxDatagram + sendOverhead
 
 // WithSendQueue bounds the datagrams Conn.SendTo queues while the kernel's
 // send buffer is full: each counts its length plus 64 bytes, and a SendTo
-// that would take the queue past limit bytes is refused (EAGAIN). The
-// bound is at least one largest datagram. Default DefaultSendQueue.
+// that would take the queue past limit bytes is refused (EAGAIN). limit
+// must be at least MinSendQueue, so that a largest datagram fits. Default
+// DefaultSendQueue.
 func WithSendQueue(limit int) ServeOption {
-	return serveOption(func(c *serveConfig) { c.sendQueue = max(limit, MaxDatagram+sendOverhead) })
+	if limit < MinSendQueue {
+		return invalidServe(badOption(fmt.Sprintf("WithSendQueue(%d)", limit), fmt.Sprintf("must be at least %d (MinSendQueue)", MinSendQueue)))
+	}
+	return serveOption(func(c *serveConfig) { c.sendQueue = limit })
 }
 
 // WithHandlerSupervisor sets the strategy applied when the handler panics,
 // as to a child actor: restart (a fresh handler on the same socket), stop
-// (the peer closes) or resume. Default: Proto.Actor's default, which
-// restarts (at most 10 times in 10 s, then stops).
+// (the peer closes) or resume; s must not be nil. Default: Proto.Actor's
+// default, which restarts (at most 10 times in 10 s, then stops).
 func WithHandlerSupervisor(s actor.SupervisorStrategy) ServeOption {
+	if s == nil {
+		return invalidServe(badOption("WithHandlerSupervisor(nil)", "a strategy must not be nil (leave the option out for the default)"))
+	}
 	return serveOption(func(c *serveConfig) { c.strategy = s })
 }
 
@@ -125,7 +183,10 @@ func Serve(ctx context.Context, sys *actors.System, addr string, h Handler, opts
 	if err := checkHandler(h); err != nil {
 		return nil, &socket.OpError{Op: "serve", Net: "udp", Err: err}
 	}
-	props, o := pushProps(sys, h, opts)
+	props, o, err := pushProps(sys, h, opts)
+	if err != nil {
+		return nil, &socket.OpError{Op: "bind", Net: "udp", Err: err}
+	}
 	pid, err := sys.Runtime().SpawnSocketActor(props)
 	if err != nil {
 		return nil, err
@@ -134,30 +195,33 @@ func Serve(ctx context.Context, sys *actors.System, addr string, h Handler, opts
 }
 
 // pushProps returns the props of a push-mode peer (reusable: each spawn is
-// a new peer) and its socket options.
-func pushProps(sys *actors.System, h Handler, opts []ServeOption) (*actor.Props, *messages.Options) {
+// a new peer) and its socket options; the error is that of the first
+// invalid option (an *optionError).
+func pushProps(sys *actors.System, h Handler, opts []ServeOption) (*actor.Props, *messages.Options, error) {
 	cfg := &serveConfig{sys: sys, handler: h, strategy: actor.DefaultSupervisorStrategy(), credit: DefaultReadCredit,
 		readSize: DefaultReadSize, sendQueue: DefaultSendQueue, opts: &messages.Options{}}
 	for _, o := range opts {
+		if o == nil {
+			cfg.fail(errNilOption)
+			continue
+		}
 		o.applyServe(cfg)
+	}
+	if cfg.err != nil {
+		return nil, nil, cfg.err
 	}
 	o := cfg.opts
 	props := core.SocketProps(sys.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Hooks) {
 		a := newPeerActor(c, o, cfg)
 		return a, a.hooks()
 	})
-	return props, o
+	return props, o, nil
 }
 
 // Stats returns a push-mode peer's counters.
 func (p *Peer) Stats(ctx context.Context) (*messages.PeerStats, error) {
 	return actors.Await(ctx, p.System(), p.PID(), request[*messages.PeerStats](p, &messages.GetStats{}))
 }
-
-// readMore is the message a peer sends itself when a read batch ends with
-// datagrams perhaps still waiting: edge-triggered readiness brings no new
-// edge for them. At most one is queued at a time.
-type readMore struct{}
 
 // Events without fields are shared: handlers must not modify them.
 var (
@@ -169,11 +233,6 @@ var (
 // commands, and every other message to the handler.
 func (a *peerActor) receivePush(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
-	case readMore:
-		a.moreQueued = false
-		a.servePush()
-		a.core.UpdateWants()
-		return
 	case *actor.Stopping:
 		if !a.ended {
 			// Stopped from outside (Peer.Close, the system's stop): the
@@ -230,7 +289,10 @@ func (a *peerActor) lifecycle(msg any) {
 
 // servePush reads datagrams, up to a batch, while the handler takes them,
 // and lends each to the handler; the kernel's drop count rides on the
-// datagrams.
+// datagrams. A batch that ends with datagrams perhaps still waiting asks
+// the poller for another Ready (edge-triggered readiness brings no new
+// edge for them) and returns: the poller serves its other sockets first,
+// and a flood never holds it in one delivery.
 func (a *peerActor) servePush() {
 	if a.reading {
 		return // the loop below is running and looks again
@@ -239,9 +301,8 @@ func (a *peerActor) servePush() {
 	defer func() { a.reading = false }()
 	for i, errs := 0, 0; a.readable(); i++ {
 		if i == readBatch {
-			if !a.moreQueued {
-				a.moreQueued = true
-				a.core.Runtime().Root().Send(a.core.Self(), readMore{})
+			if reg := a.core.Registration(); reg != nil {
+				reg.Again(poller.Readable)
 			}
 			return
 		}

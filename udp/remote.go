@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/socket"
 )
 
 // KindPeer is the kind of UDP peer actor another node may spawn on a
@@ -45,9 +46,13 @@ func DialAt(ctx context.Context, sys *actors.System, node, addr string) (*Peer, 
 // a local peer, each request and answer crossing as protobuf. sys must
 // itself be started WithRemote. Push mode (Serve) is local only.
 func BindAt(ctx context.Context, sys *actors.System, node, addr string, opts ...Option) (*Peer, error) {
+	o, err := checkOptions(opts)
+	if err != nil {
+		return nil, &socket.OpError{Op: "bind", Net: "udp", Err: err}
+	}
 	pid, err := actors.SpawnAt(ctx, sys, node, KindPeer)
 	if err != nil {
 		return nil, err
 	}
-	return bindSpawned(ctx, sys, pid, addr, buildOptions(opts))
+	return bindSpawned(ctx, sys, pid, addr, o)
 }

@@ -45,7 +45,10 @@ func StartService(ctx context.Context, sys *actors.System, addr string, h Handle
 	if err := checkHandler(h); err != nil {
 		return nil, &socket.OpError{Op: "serve", Net: "udp", Err: err}
 	}
-	peer, o := pushProps(sys, h, opts) // each spawn is a new peer; o goes with the first Bind
+	peer, o, err := pushProps(sys, h, opts) // each spawn is a new peer; o goes with the first Bind
+	if err != nil {
+		return nil, &socket.OpError{Op: "bind", Net: "udp", Err: err}
+	}
 	stopped := core.NewStopWait()
 	svc := actor.PropsFromProducer(func() actor.Actor { return &serviceActor{sys: sys, peer: peer, stopped: stopped} },
 		actor.WithSupervisor(actors.StoppingStrategy()))

@@ -110,7 +110,7 @@ func nothingAnswered(ctx context.Context, sys *actors.System, sum summary, cfg c
 		return fmt.Errorf("%w (%v)", err, derr)
 	}
 	defer p.Close(context.Background())
-	if derr = p.Connect(ctx, sum.to); derr != nil {
+	if derr = p.ConnectAddrPort(ctx, sum.to); derr != nil {
 		return fmt.Errorf("%w (%v)", err, derr)
 	}
 	if _, derr = p.Send(ctx, bytes.Repeat([]byte{'u'}, cfg.size)); derr == nil {

@@ -1,0 +1,95 @@
+package tcp
+
+import (
+	"io"
+	"net"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
+)
+
+// stallsOf collects the Stalled events sys publishes until cleanup.
+func stallsOf(t *testing.T, sys *actors.System) <-chan *actors.Stalled {
+	t.Helper()
+	stalls := make(chan *actors.Stalled, 16)
+	sub := sys.Actors.EventStream.Subscribe(func(evt any) {
+		if s, ok := evt.(*actors.Stalled); ok {
+			select {
+			case stalls <- s:
+			default:
+			}
+		}
+	})
+	t.Cleanup(func() { sys.Actors.EventStream.Unsubscribe(sub) })
+	return stalls
+}
+
+// TestServeFloodIsNotAStall: a client that sends as fast as it can keeps
+// a connection's socket from running dry for as long as it sends. The
+// connection reads a bounded number of times per readiness and gives its
+// poller back between, so the watchdog (default budget, one poller) sees
+// deliveries complete and never takes a handler that only discards, or
+// only writes back, for a blocking one.
+func TestServeFloodIsNotAStall(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		reply bool
+	}{
+		{name: "discard"},
+		{name: "echo", reply: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sys := newSystem(t, actors.WithPollers(1))
+			stalls := stallsOf(t, sys)
+			var handled atomic.Int64
+			l := serve(t, sys, "127.0.0.1:0", HandlerFunc(func(c *Connection, msg any) {
+				if m, ok := msg.(*messages.Received); ok {
+					handled.Add(int64(len(m.GetData())))
+					if tc.reply {
+						c.Write(m.GetData())
+					}
+				}
+			}))
+			nc, err := net.Dial("tcp", l.Addr().String())
+			if err != nil {
+				t.Fatalf("dial: %v", err)
+			}
+			defer nc.Close()
+			read := make(chan int64, 1)
+			go func() {
+				n, _ := io.Copy(io.Discard, nc) // the echo, until the client closes
+				read <- n
+			}()
+			buf := make([]byte, 1<<20)
+			var sent int64
+			for end := time.Now().Add(time.Second); time.Now().Before(end); {
+				n, err := nc.Write(buf)
+				if err != nil {
+					t.Fatalf("write: %v", err)
+				}
+				sent += int64(n)
+			}
+			if err := nc.(*net.TCPConn).CloseWrite(); err != nil {
+				t.Fatalf("shutdown: %v", err)
+			}
+			select {
+			case n := <-read:
+				t.Logf("sent %d MiB, handled %d MiB, read back %d MiB", sent>>20, handled.Load()>>20, n>>20)
+				if tc.reply && n != sent {
+					t.Errorf("read back %d bytes; want %d", n, sent)
+				}
+			case <-time.After(testTimeout):
+				t.Fatal("the connection did not close after the client's FIN")
+			}
+			select {
+			case s := <-stalls:
+				t.Fatalf("Stalled %+v for a handler that never blocks", s)
+			case <-time.After(2 * actors.DefaultStallBudget):
+				// longer than the watchdog takes to report a delivery that began during the flood
+			}
+		})
+	}
+}

@@ -1,0 +1,103 @@
+package udp
+
+import (
+	"net"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
+)
+
+// floodFor is how long the stall tests flood a peer.
+const floodFor = time.Second
+
+// stallsOf collects the Stalled events sys publishes until cleanup.
+func stallsOf(t *testing.T, sys *actors.System) <-chan *actors.Stalled {
+	t.Helper()
+	stalls := make(chan *actors.Stalled, 16)
+	sub := sys.Actors.EventStream.Subscribe(func(evt any) {
+		if s, ok := evt.(*actors.Stalled); ok {
+			select {
+			case stalls <- s:
+			default:
+			}
+		}
+	})
+	t.Cleanup(func() { sys.Actors.EventStream.Unsubscribe(sub) })
+	return stalls
+}
+
+// TestServeFloodIsNotAStall: a datagram flood to a handler that never
+// blocks keeps the peer's socket from running dry for as long as it
+// lasts. The peer reads a batch per readiness and gives its poller back
+// between batches, so the watchdog (default budget, one poller) sees
+// deliveries complete and never takes the handler for a blocking one.
+func TestServeFloodIsNotAStall(t *testing.T) {
+	for _, tc := range []struct {
+		name  string
+		reply bool
+	}{
+		{name: "echo", reply: true},
+		{name: "discard"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sys := newSystem(t, actors.WithPollers(1))
+			stalls := stallsOf(t, sys)
+			var handled atomic.Int64
+			p := serve(t, sys, "127.0.0.1:0", HandlerFunc(func(c *Conn, msg any) {
+				if d, ok := msg.(*messages.Datagram); ok {
+					handled.Add(1)
+					if tc.reply {
+						_ = c.SendTo(c.From(), d.GetData()) // the flooders do not read: a full queue is no matter
+					}
+				}
+			}))
+			sent := flood(t, p.LocalAddr().String(), 2, floodFor)
+			st, err := p.Stats(testCtx(t))
+			if err != nil {
+				t.Fatalf("stats: %v", err)
+			}
+			t.Logf("sent %d, handled %d, drops %d", sent, handled.Load(), st.GetDrops())
+			if handled.Load() == 0 {
+				t.Fatal("the handler got no datagram")
+			}
+			select {
+			case s := <-stalls:
+				t.Fatalf("Stalled %+v for a handler that never blocks", s)
+			case <-time.After(2 * actors.DefaultStallBudget):
+				// longer than the watchdog takes to report a delivery that began during the flood
+			}
+		})
+	}
+}
+
+// flood sends 64-byte datagrams to addr from n sockets for d, never
+// reading, and returns how many it sent.
+func flood(t *testing.T, addr string, n int, d time.Duration) int {
+	t.Helper()
+	var (
+		wg   sync.WaitGroup
+		sent atomic.Int64
+	)
+	end := time.Now().Add(d)
+	for range n {
+		c, err := net.Dial("udp", addr)
+		if err != nil {
+			t.Fatalf("dial: %v", err)
+		}
+		wg.Go(func() {
+			defer c.Close()
+			b := make([]byte, 64)
+			for time.Now().Before(end) {
+				if _, err := c.Write(b); err == nil {
+					sent.Add(1)
+				}
+			}
+		})
+	}
+	wg.Wait()
+	return int(sent.Load())
+}
