@@ -102,7 +102,7 @@ func TestShutdownWriteKeepsAccepting(t *testing.T) {
 // fails with EINVAL, no back-off loop starts, its connections go on.
 func TestShutdownStopsPushAccepting(t *testing.T) {
 	sys := newSystem(t)
-	l, err := Serve(testCtx(t), sys, "127.0.0.1:0", HandlerFunc(func(*Connection, any) {}))
+	l, err := Serve(testCtx(t), sys, "127.0.0.1:0", HandlerFunc(func(*Conn, any) {}))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -80,7 +80,7 @@ func TestLengthPrefixMemoryFollowsData(t *testing.T) {
 	const conns, frameMax = 200, 1 << 20 // 200 MiB announced
 	lp := mustFraming(t)(LengthPrefixed(4, frameMax))
 	opened := make(chan struct{}, conns)
-	l := serve(t, sys, "127.0.0.1:0", HandlerFunc(func(c *Connection, msg any) {
+	l := serve(t, sys, "127.0.0.1:0", HandlerFunc(func(c *Conn, msg any) {
 		if _, ok := msg.(*messages.Connected); ok {
 			opened <- struct{}{}
 		}

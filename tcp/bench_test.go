@@ -17,7 +17,7 @@ import (
 // handler, the same as an actor handler, and on the worker pool
 // (WithBlockingHandlers).
 func BenchmarkPushEchoRoundTrip(b *testing.B) {
-	echo := HandlerFunc(func(c *Connection, msg any) {
+	echo := HandlerFunc(func(c *Conn, msg any) {
 		if m, ok := msg.(*messages.Received); ok {
 			c.Write(m.GetData())
 		}
@@ -31,7 +31,7 @@ type echoActor struct{}
 
 func (echoActor) Receive(ctx actor.Context) {
 	if m, ok := ctx.Message().(*messages.Received); ok {
-		ConnectionOf(ctx).Write(m.GetData())
+		ConnOf(ctx).Write(m.GetData())
 	}
 }
 
@@ -79,7 +79,7 @@ func benchPushEcho(b *testing.B, h Handler, opts ...ServeOption) {
 func BenchmarkIdleConnectionHeap(b *testing.B) {
 	sys := newSystem(b)
 	connected := make(chan struct{}, 5000)
-	l, err := Serve(testCtx(b), sys, "127.0.0.1:0", HandlerFunc(func(c *Connection, msg any) {
+	l, err := Serve(testCtx(b), sys, "127.0.0.1:0", HandlerFunc(func(c *Conn, msg any) {
 		if _, ok := msg.(*messages.Connected); ok {
 			connected <- struct{}{}
 		}

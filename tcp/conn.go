@@ -1,167 +1,167 @@
 package tcp
 
 import (
-	"context"
 	"errors"
-	"io"
-	"net"
 	"net/netip"
-	"syscall"
-	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/sys/unix"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
+	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
 
-// Conn is a net.Conn over a Client, so crypto/tls, net/http and the rest
-// of Go's ecosystem run on a socket actor. Read and Write are requests to
-// the actor; the deadlines of the SetDeadline family are kept here and,
-// when one passes, the pending request is withdrawn from the actor (what
-// it had already done is kept: no byte is lost). Read, Write, Close and the
-// setters are safe to call concurrently, as net.Conn requires.
+// Conn is a push-mode connection as its Handler sees it: the handle
+// through which the handler writes, closes, pauses and resumes reading,
+// and talks to other actors. It belongs to the connection's actor: use it
+// only inside Receive (or an ActorHandler's Receive). Other goroutines and
+// actors drive the connection with messages to PID (Write, Close, Abort,
+// ...), which the connection handles in order with its events.
 type Conn struct {
-	c             *Client
-	local, remote net.Addr
-	dl            *actors.Deadlines
+	a *connActor
 }
 
-var _ net.Conn = (*Conn)(nil)
+// ErrOutsideHandler is returned by a Conn method called while the
+// connection's handler is not running: the handle belongs to the
+// connection's actor. Send the connection a message instead. The check is
+// a guard, not a lock: a Conn used from another goroutine while
+// its handler runs is a data race (go test -race reports it), not an
+// error.
+var ErrOutsideHandler = errors.New("tcp: Conn used outside its handler (send its PID a message instead)")
 
-// NewConn wraps a connected client. The Conn owns the client from here on:
-// closing the Conn closes it, and if NewConn fails it closes the client.
-// A client from Dial or Accept knows its addresses; for one connected
-// otherwise (ConnectAsync) NewConn asks the actor within ctx.
-func NewConn(ctx context.Context, c *Client) (*Conn, error) {
-	local, remote := c.LocalAddr(), c.RemoteAddr()
-	if !remote.IsValid() {
-		info, err := c.Info(ctx)
-		if err == nil && info.GetRemote() == nil {
-			err = &socket.OpError{Op: "conn", Net: "tcp", Err: syscall.ENOTCONN}
-		}
-		if err != nil {
-			_ = c.Close(context.Background())
-			return nil, err
-		}
-		local, _ = info.GetLocal().AddrPort()
-		remote, _ = info.GetRemote().AddrPort()
+func (c *Conn) check(op string) error {
+	if !c.a.host.Running() {
+		return &socket.OpError{Op: op, Net: netFor(c.a.remote), Addr: c.a.remote, Err: ErrOutsideHandler}
 	}
-	return &Conn{
-		c:      c,
-		local:  net.TCPAddrFromAddrPort(local),
-		remote: net.TCPAddrFromAddrPort(remote),
-		dl:     actors.NewDeadlines(),
-	}, nil
+	return nil
 }
 
-// Client returns the client under the Conn.
-func (c *Conn) Client() *Client { return c.c }
+// PID returns the connection actor's PID: messages sent to it reach the
+// handler (or, for Write, Close and the other commands, the connection).
+func (c *Conn) PID() *actor.PID { return c.a.self }
 
-// Read reads up to len(p) bytes: what the actor has, or the first bytes to
-// arrive. It returns io.EOF at end of stream and an error wrapping
-// os.ErrDeadlineExceeded (a net.Error with Timeout) when the read deadline
-// passes first.
-func (c *Conn) Read(p []byte) (int, error) {
-	if err := c.dl.Check(false); err != nil {
-		return 0, c.mapErr("read", err)
+// System returns the actor system the connection runs on.
+func (c *Conn) System() *actors.System { return c.a.cfg.sys }
+
+// Context returns the connection actor's context, for what the handle does
+// not cover (Watch, Spawn, ReenterAfter...).
+func (c *Conn) Context() actor.Context { return c.a.ctx }
+
+// RemoteAddr returns the peer's address.
+func (c *Conn) RemoteAddr() netip.AddrPort { return c.a.remote }
+
+// LocalAddr returns the connection's local address (the zero AddrPort
+// once the connection is closed).
+func (c *Conn) LocalAddr() netip.AddrPort {
+	if sock := c.a.core.Socket(); sock != nil {
+		ap, _ := sock.LocalAddr()
+		return ap
 	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	f := c.c.RecvAsync(min(len(p), MaxRecv), 0)
-	res, err := actors.AwaitDeadline(c.dl, c.c.System(), c.c.PID(), f, false)
-	n := copy(p, res.GetData())
-	if err == nil {
-		err = res.GetStatus().Err()
-	}
-	return n, c.mapErr("read", err)
+	return netip.AddrPort{}
 }
 
-// Write writes all of p unless the write deadline passes or the connection
-// fails; it returns how many bytes went out.
-func (c *Conn) Write(p []byte) (int, error) {
-	if err := c.dl.Check(true); err != nil {
-		return 0, c.mapErr("write", err)
+// Write writes p, or queues what the kernel does not take now; a
+// Received's lent Data may be passed as it is (it is copied if queued).
+// It refuses, with an error naming "write", a connection that is closing
+// (net.ErrClosed), a p longer than the write queue (EMSGSIZE) or one that
+// would overflow it (EAGAIN). A failure of the socket itself ends the
+// connection with ErrorClosed.
+func (c *Conn) Write(p []byte) error { return c.WriteAck(p, 0) }
+
+// WriteAck is Write with an acknowledgment: once all of p is in the
+// kernel the handler gets Written{Ack: ack}, or WriteFailed{Ack: ack} if
+// the connection ends first. ack 0 asks for none.
+func (c *Conn) WriteAck(p []byte, ack uint64) error {
+	if err := c.check("write"); err != nil {
+		return err
 	}
-	if len(p) == 0 {
-		return 0, nil
-	}
-	f := c.c.SendAsync(p, 0)
-	res, err := actors.AwaitDeadline(c.dl, c.c.System(), c.c.PID(), f, true)
-	if err == nil {
-		err = res.GetStatus().Err()
-	}
-	return int(res.GetBytesSent()), c.mapErr("write", err)
+	return c.a.write(p, ack, false)
 }
 
-// mapErr gives errors the forms Go's net.Conn users test for: io.EOF
-// itself at end of stream, net.ErrClosed after Close, and an OpError
-// that is a net.Error otherwise.
-func (c *Conn) mapErr(op string, err error) error {
-	switch {
-	case err == nil:
-		return nil
-	case errors.Is(err, io.EOF):
-		return io.EOF
-	case errors.Is(err, socket.ErrCancelled):
-		err = net.ErrClosed
-	}
-	var oe *socket.OpError
-	if errors.As(err, &oe) {
-		err = oe.Err
-	}
-	remote := netip.AddrPort{}
-	if a, ok := c.remote.(*net.TCPAddr); ok {
-		remote = a.AddrPort()
-	}
-	return &socket.OpError{Op: op, Net: "tcp", Addr: remote, Err: err}
-}
-
-// Close closes the connection; pending Reads and Writes return at once.
-// A second Close returns an error wrapping net.ErrClosed.
+// Close flushes what was written, then closes the connection; the handler
+// gets Closed. A second Close returns an error wrapping net.ErrClosed.
 func (c *Conn) Close() error {
-	if !c.dl.Close() {
-		return &socket.OpError{Op: "close", Net: "tcp", Err: net.ErrClosed}
+	if err := c.check("close"); err != nil {
+		return err
 	}
-	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
-	defer cancel()
-	return c.c.Close(ctx)
+	return c.a.startClose(flushing)
 }
 
-// closeTimeout bounds how long Close waits for the actor's answer.
-const closeTimeout = 10 * time.Second
-
-// LocalAddr returns the local address, a *net.TCPAddr.
-func (c *Conn) LocalAddr() net.Addr { return c.local }
-
-// RemoteAddr returns the peer's address, a *net.TCPAddr.
-func (c *Conn) RemoteAddr() net.Addr { return c.remote }
-
-// SetDeadline sets the read and write deadlines.
-func (c *Conn) SetDeadline(t time.Time) error {
-	c.dl.Set(t, false)
-	c.dl.Set(t, true)
-	return nil
-}
-
-// SetReadDeadline sets the deadline of pending and future Reads; the zero
-// time means none.
-func (c *Conn) SetReadDeadline(t time.Time) error {
-	c.dl.Set(t, false)
-	return nil
-}
-
-// SetWriteDeadline sets the deadline of pending and future Writes.
-func (c *Conn) SetWriteDeadline(t time.Time) error {
-	c.dl.Set(t, true)
-	return nil
-}
-
-// CloseWrite shuts down the sending side (FIN), as *net.TCPConn does.
+// CloseWrite half-closes: it flushes what was written, sends FIN, and goes
+// on reading until the peer's FIN, then closes (Closed follows).
 func (c *Conn) CloseWrite() error {
-	return c.c.Shutdown(context.Background(), actors.ShutdownWrite)
+	if err := c.check("closewrite"); err != nil {
+		return err
+	}
+	return c.a.startClose(confirming)
 }
 
-// CloseRead shuts down the receiving side.
-func (c *Conn) CloseRead() error {
-	return c.c.Shutdown(context.Background(), actors.ShutdownRead)
+// Abort resets the connection at once (RST), dropping what is queued; the
+// handler gets Closed.
+func (c *Conn) Abort() error {
+	if err := c.check("abort"); err != nil {
+		return err
+	}
+	c.a.abort()
+	return nil
 }
+
+// PauseReading stops reading until ResumeReading: data waits in the
+// kernel, and the peer's sends block once its window fills.
+func (c *Conn) PauseReading() {
+	if c.check("pause") == nil {
+		c.a.paused = true
+	}
+}
+
+// ResumeReading resumes reading after PauseReading.
+func (c *Conn) ResumeReading() {
+	if c.check("resume") == nil && c.a.paused {
+		c.a.paused = false
+		c.a.kick()
+	}
+}
+
+// Retain keeps the buffer of the Received being handled past the call:
+// the returned Loan's Bytes stay valid until its Release. A connection
+// lends at most WithReadCredit buffers at once: while that many are
+// retained it stops reading, so memory stays bounded. Outside a
+// Received, Retain returns an empty Loan.
+func (c *Conn) Retain() Loan {
+	if c.check("retain") != nil {
+		return Loan{}
+	}
+	return c.a.retain()
+}
+
+// Sender returns the sender of the message being handled, nil for the
+// connection's own events.
+func (c *Conn) Sender() *actor.PID { return c.a.host.Sender() }
+
+// Respond answers the message being handled: its sender, or the future
+// of an actors.Request made to the connection's PID.
+func (c *Conn) Respond(msg any) { c.a.respond(msg) }
+
+// Send sends msg to pid with the connection as its sender.
+func (c *Conn) Send(pid *actor.PID, msg any) {
+	c.a.ctx.RequestWithCustomSender(pid, msg, c.a.self)
+}
+
+// Loan is a read buffer a handler retained (Conn.Retain): its Bytes
+// stay valid until its Release, which belongs to the connection's actor
+// like the Conn's methods.
+type Loan = actors.Loan
+
+// readBuf is a pooled read buffer and the Received that lends it.
+type readBuf struct {
+	core.LentBuffer
+	recv messages.Received
+}
+
+// errQueueFull and errTooLong are the refusals of a Write.
+var (
+	errQueueFull = unix.EAGAIN
+	errTooLong   = unix.EMSGSIZE
+)

@@ -34,7 +34,7 @@ const (
 type connActor struct {
 	core   *core.Core
 	cfg    *serverConfig
-	conn   Connection
+	conn   Conn
 	self   *actor.PID
 	ctx    actor.Context // of the message being handled
 	reply  core.Replier  // of an actors.Request being handled

@@ -39,7 +39,7 @@
 // behaviour: on the poller's goroutine, with no hop between the read,
 // the handler and the write.
 //
-//	l, err := tcp.Serve(ctx, sys, "127.0.0.1:0", tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
+//	l, err := tcp.Serve(ctx, sys, "127.0.0.1:0", tcp.HandlerFunc(func(c *tcp.Conn, msg any) {
 //		switch m := msg.(type) {
 //		case *messages.Connected:
 //			c.Write([]byte("hello\n"))
@@ -52,7 +52,7 @@
 // keeps a buffer until its Release), PeerClosed, Written/WriteFailed for
 // writes with an ack, WriteQueueFilled/WriteQueueDrained, Closed or
 // ErrorClosed, and every message other actors send to the connection's
-// PID. Through its Connection it writes, closes, half-closes, aborts,
+// PID. Through its Conn it writes, closes, half-closes, aborts,
 // pauses and resumes reading and talks to other actors; reading resumes
 // by itself after each call. What it writes in answer to data that came
 // before the peer's FIN is flushed before the connection closes.
@@ -76,10 +76,11 @@
 // system started with actors.WithRemote) and return the same Client and
 // Listener handles; clients accepted there live there too.
 //
-// Conn and NetListener adapt a Client and a Listener to net.Conn and
+// NetConn and NetListener adapt a Client and a Listener to net.Conn and
 // net.Listener (deadlines included), so crypto/tls and net/http run on
 // actors.
 //
-// Connection and client actors are socket actors (built on package actors/core): they stop,
-// never restart, on a failure, and closing or stopping one closes its fd.
+// Connection actors and client actors are socket actors (built on
+// package actors/core): they stop, never restart, on a failure, and
+// closing or stopping one closes its fd.
 package tcp

@@ -26,7 +26,7 @@ func ExampleDial() {
 	defer sys.StopNow() // stops every socket actor, closes every fd
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	echo := tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
+	echo := tcp.HandlerFunc(func(c *tcp.Conn, msg any) {
 		if m, ok := msg.(*messages.Received); ok {
 			c.Write(m.GetData())
 		}
@@ -103,7 +103,7 @@ func ExampleServe() {
 	defer cancel()
 
 	// push mode: one actor per connection, running the handler as its behaviour
-	l, err := tcp.Serve(ctx, sys, "127.0.0.1:0", tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
+	l, err := tcp.Serve(ctx, sys, "127.0.0.1:0", tcp.HandlerFunc(func(c *tcp.Conn, msg any) {
 		switch m := msg.(type) {
 		case *messages.Connected:
 			c.Write([]byte("hello\n"))
@@ -147,7 +147,7 @@ func ExampleWithFraming() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	count := tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
+	count := tcp.HandlerFunc(func(c *tcp.Conn, msg any) {
 		if m, ok := msg.(*messages.Received); ok {
 			c.Write(fmt.Appendf(nil, "%d bytes", len(m.GetData()))) // a line in, a line out
 		}
@@ -186,7 +186,7 @@ func ExampleStartService() {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
 
-	echo := tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
+	echo := tcp.HandlerFunc(func(c *tcp.Conn, msg any) {
 		if m, ok := msg.(*messages.Received); ok {
 			c.Write(m.GetData())
 		}
@@ -257,7 +257,7 @@ func ExampleNewNetListener() {
 
 // NewConn makes a client actor a net.Conn: here Go's HTTP client dials
 // through actornet (crypto/tls works the same way: tls.Client(conn, cfg)).
-func ExampleNewConn() {
+func ExampleNewNetConn() {
 	web := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		fmt.Fprintln(w, "hello from Go's net")
 	}))
@@ -273,7 +273,7 @@ func ExampleNewConn() {
 		if err != nil {
 			return nil, err
 		}
-		return tcp.NewConn(ctx, c) // a net.Conn over the client actor
+		return tcp.NewNetConn(ctx, c) // a net.Conn over the client actor
 	}
 	client := &http.Client{Transport: &http.Transport{DialContext: dial, DisableKeepAlives: true}}
 	resp, err := client.Get(web.URL)

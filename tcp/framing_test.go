@@ -120,7 +120,7 @@ func TestServeLinesFraming(t *testing.T) {
 		events := make(chan any, 64)
 		// The handler answers each line with its upper case; credit is one
 		// line at a time.
-		shout := func(c *Connection, msg any) {
+		shout := func(c *Conn, msg any) {
 			if m, ok := msg.(*messages.Received); ok {
 				c.Write(bytes.ToUpper(m.GetData()))
 			}

@@ -18,7 +18,7 @@ import (
 //
 //   - *messages.Connected first (again after a restart by the supervisor);
 //   - *messages.Received for each read (one frame with WithFraming): its
-//     Data is lent for the call (see Connection.Retain to keep it);
+//     Data is lent for the call (see Conn.Retain to keep it);
 //     reading goes on when Receive returns unless it called PauseReading;
 //   - *messages.PeerClosed when the peer half-closes: once Receive
 //     returns, what it wrote is flushed and the connection closes (unless
@@ -33,14 +33,14 @@ import (
 // runs on the poller's goroutine: it must not block (no Future.Wait, no
 // blocking I/O, no sleeping) unless the server runs WithBlockingHandlers.
 type Handler interface {
-	Receive(c *Connection, msg any)
+	Receive(c *Conn, msg any)
 }
 
 // HandlerFunc is a stateless Handler.
-type HandlerFunc func(c *Connection, msg any)
+type HandlerFunc func(c *Conn, msg any)
 
 // Receive calls f(c, msg).
-func (f HandlerFunc) Receive(c *Connection, msg any) { f(c, msg) }
+func (f HandlerFunc) Receive(c *Conn, msg any) { f(c, msg) }
 
 // PerConnection returns a Handler that gives every connection its own
 // Handler from newHandler, and a fresh one when the supervisor restarts
@@ -49,24 +49,24 @@ func PerConnection(newHandler func() Handler) Handler { return perConnection(new
 
 type perConnection func() Handler
 
-func (perConnection) Receive(*Connection, any) {}
+func (perConnection) Receive(*Conn, any) {}
 
 // ActorHandler returns a Handler that runs a Proto.Actor actor from
 // producer as each connection's behaviour: its Receive gets an
 // actor.Context whose Self is the connection's PID and whose Message is
 // the event or the message another actor sent (*actor.Started first, then
 // the events listed at Handler; *actor.Stopping and *actor.Stopped at the
-// end). ConnectionOf(ctx) gives the Connection handle. A restart by the
+// end). ConnOf(ctx) gives the Conn handle. A restart by the
 // supervisor produces a new actor (fresh state) on the same connection.
 func ActorHandler(producer actor.Producer) Handler { return actorHandler(producer) }
 
 type actorHandler actor.Producer
 
-func (actorHandler) Receive(*Connection, any) {}
+func (actorHandler) Receive(*Conn, any) {}
 
 // Register returns a Handler that delivers each connection's events to an
 // existing actor, as Akka IO's Register does: the actor at pid gets
-// Connected (its Connection is the connection's PID), copies of the data
+// Connected (its connection field is the connection's PID), copies of the data
 // in Received, and the other events, each sent with the connection as
 // sender; it drives the connection with messages (Write, ResumeReading,
 // Close, ConfirmedClose, Abort). Reading is under credit: after
@@ -79,11 +79,11 @@ func Register(pid *actor.PID) Handler { return registered{pid: pid} }
 
 type registered struct{ pid *actor.PID }
 
-func (registered) Receive(*Connection, any) {}
+func (registered) Receive(*Conn, any) {}
 
-// ConnectionOf returns the Connection of the connection actor whose
+// ConnOf returns the Conn of the connection actor whose
 // behaviour is running with ctx (an ActorHandler's context), or nil.
-func ConnectionOf(ctx actor.Context) *Connection {
+func ConnOf(ctx actor.Context) *Conn {
 	if a, ok := ctx.Actor().(*connActor); ok {
 		return &a.conn
 	}

@@ -128,7 +128,7 @@ func Listen(ctx context.Context, sys *actors.System, addr string, opts ...Listen
 
 // Serve is Listen in push mode: the listener accepts by itself and gives
 // each connection one actor, which owns the socket and runs handler as its
-// behaviour (see Handler for the events, Connection for what a handler can
+// behaviour (see Handler for the events, Conn for what a handler can
 // do, and PerConnection, ActorHandler and Register for its other forms).
 // Messages other actors send to a connection's PID reach its handler.
 // Push-mode settings: WithReadCredit, WithReadSize, WithWriteQueue,

@@ -10,7 +10,7 @@ import (
 	"github.com/actornet/actornet/socket"
 )
 
-// NetListener is a net.Listener over a Listener: Accept returns a *Conn,
+// NetListener is a net.Listener over a Listener: Accept returns a *NetConn,
 // so http.Serve and tls.NewListener work on a listener actor.
 type NetListener struct {
 	l         *Listener
@@ -56,7 +56,7 @@ func (n *NetListener) Accept() (net.Conn, error) {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), closeTimeout)
 	defer cancel()
-	conn, err := NewConn(ctx, client)
+	conn, err := NewNetConn(ctx, client)
 	if err != nil {
 		_ = client.Close(context.Background())
 		return nil, err

@@ -24,11 +24,11 @@ func TestConnConformance(t *testing.T) {
 			if err != nil {
 				return nil, nil, nil, err
 			}
-			a, err := NewConn(testCtx(t), client)
+			a, err := NewNetConn(testCtx(t), client)
 			if err != nil {
 				return nil, nil, nil, err
 			}
-			b, err := NewConn(testCtx(t), srv)
+			b, err := NewNetConn(testCtx(t), srv)
 			if err != nil {
 				return nil, nil, nil, err
 			}

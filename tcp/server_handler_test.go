@@ -109,7 +109,7 @@ func TestServeAnswersBeforeFIN(t *testing.T) {
 func TestServeRetainAcrossCalls(t *testing.T) {
 	sys := newSystem(t)
 	var held []Loan
-	batch := func(c *Connection, msg any) {
+	batch := func(c *Conn, msg any) {
 		switch msg.(type) {
 		case *messages.Received:
 			held = append(held, c.Retain())
@@ -148,7 +148,7 @@ func TestServeRetainAcrossCalls(t *testing.T) {
 // has seen, and panics on "panic".
 type counter struct{ seen int }
 
-func (h *counter) Receive(c *Connection, msg any) {
+func (h *counter) Receive(c *Conn, msg any) {
 	if m, ok := msg.(*messages.Received); ok {
 		if string(m.GetData()) == "panic" {
 			panic("counter told to fail")
@@ -210,7 +210,7 @@ func (m *member) Receive(ctx actor.Context) {
 		}
 		ctx.Send(m.room, ctx.Self())
 	case note:
-		if err := ConnectionOf(ctx).Write([]byte(msg.text)); err != nil {
+		if err := ConnOf(ctx).Write([]byte(msg.text)); err != nil {
 			panic(err)
 		}
 		ctx.Respond("written") // the sender is the room
@@ -259,7 +259,7 @@ func TestServeMessagesReachTheHandler(t *testing.T) {
 func blockingEcho() (h Handler, blocked <-chan struct{}, release chan struct{}) {
 	release = make(chan struct{})
 	b := make(chan struct{}, 1)
-	h = HandlerFunc(func(c *Connection, msg any) {
+	h = HandlerFunc(func(c *Conn, msg any) {
 		m, ok := msg.(*messages.Received)
 		if !ok {
 			return
@@ -328,12 +328,12 @@ func TestServeRegister(t *testing.T) {
 	}
 }
 
-// TestConnectionOutsideItsHandler: a Connection kept and used from
+// TestConnectionOutsideItsHandler: a Conn kept and used from
 // another goroutine refuses with ErrOutsideHandler, naming the operation.
 func TestConnectionOutsideItsHandler(t *testing.T) {
 	sys := newSystem(t)
-	kept := make(chan *Connection, 1)
-	l := serve(t, sys, "127.0.0.1:0", HandlerFunc(func(c *Connection, msg any) {
+	kept := make(chan *Conn, 1)
+	l := serve(t, sys, "127.0.0.1:0", HandlerFunc(func(c *Conn, msg any) {
 		if _, ok := msg.(*messages.Connected); ok {
 			kept <- c
 		}
@@ -412,7 +412,7 @@ func TestServeStallWatchdog(t *testing.T) {
 func TestServeRequestToHandler(t *testing.T) {
 	sys := newSystem(t)
 	pids := make(chan *actor.PID, 1)
-	l := serve(t, sys, "127.0.0.1:0", HandlerFunc(func(c *Connection, msg any) {
+	l := serve(t, sys, "127.0.0.1:0", HandlerFunc(func(c *Conn, msg any) {
 		switch msg.(type) {
 		case *messages.Connected:
 			pids <- c.PID()
@@ -441,7 +441,7 @@ func TestStopWithABlockedHandler(t *testing.T) {
 			}
 			release := make(chan struct{})
 			blocked := make(chan struct{}, 1)
-			h := HandlerFunc(func(c *Connection, msg any) {
+			h := HandlerFunc(func(c *Conn, msg any) {
 				if _, ok := msg.(*messages.Received); ok {
 					blocked <- struct{}{}
 					<-release

@@ -123,7 +123,7 @@ func WithReadSize(n int) ServeOption {
 }
 
 // WithWriteQueue bounds a push-mode connection's write queue: a write that
-// would take it past limit bytes is refused (Connection.Write returns
+// would take it past limit bytes is refused (Conn.Write returns
 // EAGAIN, or EMSGSIZE for a write longer than limit; a Write message gets
 // WriteFailed, would_block). Above high the connection stops reading and
 // the handler gets WriteQueueFilled; at low it reads again and the

@@ -20,10 +20,10 @@ import (
 // act on it.
 type handler struct {
 	events  chan any
-	onEvent func(c *Connection, msg any)
+	onEvent func(c *Conn, msg any)
 }
 
-func (h *handler) Receive(c *Connection, msg any) {
+func (h *handler) Receive(c *Conn, msg any) {
 	switch m := msg.(type) {
 	case *messages.Connected, *messages.Received, *messages.PeerClosed, *messages.Written,
 		*messages.WriteFailed, *messages.WriteQueueFilled, *messages.WriteQueueDrained,
@@ -42,12 +42,12 @@ func (h *handler) Receive(c *Connection, msg any) {
 	}
 }
 
-func testHandler(events chan any, onEvent func(*Connection, any)) Handler {
+func testHandler(events chan any, onEvent func(*Conn, any)) Handler {
 	return &handler{events: events, onEvent: onEvent}
 }
 
 // echoing writes back what it receives.
-func echoing(c *Connection, msg any) {
+func echoing(c *Conn, msg any) {
 	if m, ok := msg.(*messages.Received); ok {
 		c.Write(m.GetData())
 	}
@@ -125,7 +125,7 @@ func TestServeRetainedBoundsMemory(t *testing.T) {
 		sys := newSystem(t)
 		events := make(chan any, 1024)
 		const credit, readSize = 4, 16 << 10
-		hoard := func(c *Connection, msg any) {
+		hoard := func(c *Conn, msg any) {
 			if _, ok := msg.(*messages.Received); ok {
 				c.Retain()
 			}
@@ -177,7 +177,7 @@ func TestServeWriteQueueBound(t *testing.T) {
 		sys := newSystem(t)
 		events := make(chan any, 1024)
 		const chunk, writes = 256 << 10, 64 // 16 MiB offered
-		blast := func(c *Connection, msg any) {
+		blast := func(c *Conn, msg any) {
 			if _, ok := msg.(*messages.Connected); ok {
 				data := make([]byte, chunk)
 				// As messages to the connection: refusals come back as
@@ -235,7 +235,7 @@ func TestServeWriteQueueBound(t *testing.T) {
 }
 
 func TestServeHandlerFailure(t *testing.T) {
-	quitting := func(c *Connection, msg any) {
+	quitting := func(c *Conn, msg any) {
 		if m, ok := msg.(*messages.Received); ok {
 			switch string(m.GetData()) {
 			case "panic":
@@ -291,7 +291,7 @@ func TestServeHandlerFailure(t *testing.T) {
 }
 
 func TestServeHalfClose(t *testing.T) {
-	farewell := func(c *Connection, msg any) {
+	farewell := func(c *Conn, msg any) {
 		if _, ok := msg.(*messages.PeerClosed); ok {
 			c.Write([]byte("bye"))
 			c.Close()
@@ -330,7 +330,7 @@ func TestServeConfirmedCloseAndAbort(t *testing.T) {
 	for _, cmd := range []string{"confirmed", "abort"} {
 		t.Run(cmd, func(t *testing.T) {
 			forEachFamily(t, func(t *testing.T, addr string) {
-				closer := func(c *Connection, msg any) {
+				closer := func(c *Conn, msg any) {
 					switch msg.(type) {
 					case *messages.Connected:
 						if cmd == "confirmed" {

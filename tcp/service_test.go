@@ -83,7 +83,7 @@ func TestServiceSurvivesListenerCrash(t *testing.T) {
 func TestServiceDrain(t *testing.T) {
 	const size = 8 << 20
 	big := bytes.Repeat([]byte{9}, size)
-	onConnect := func(c *Connection, msg any) {
+	onConnect := func(c *Conn, msg any) {
 		if _, ok := msg.(*messages.Connected); ok {
 			c.Write(big)
 		}

@@ -45,7 +45,7 @@ func TestServeFloodIsNotAStall(t *testing.T) {
 			sys := newSystem(t, actors.WithPollers(1))
 			stalls := stallsOf(t, sys)
 			var handled atomic.Int64
-			l := serve(t, sys, "127.0.0.1:0", HandlerFunc(func(c *Connection, msg any) {
+			l := serve(t, sys, "127.0.0.1:0", HandlerFunc(func(c *Conn, msg any) {
 				if m, ok := msg.(*messages.Received); ok {
 					handled.Add(int64(len(m.GetData())))
 					if tc.reply {

@@ -62,7 +62,7 @@ type chaosWriter struct {
 	inFlight int
 }
 
-func (w *chaosWriter) Receive(c *tcp.Connection, msg any) {
+func (w *chaosWriter) Receive(c *tcp.Conn, msg any) {
 	switch m := msg.(type) {
 	case *messages.Received:
 		if len(m.GetData()) != 4 {
@@ -95,7 +95,7 @@ func (w *chaosWriter) Receive(c *tcp.Connection, msg any) {
 	}
 }
 
-func (w *chaosWriter) fill(c *tcp.Connection) {
+func (w *chaosWriter) fill(c *tcp.Conn) {
 	for w.inFlight < chaosWindow && w.next < min(w.granted, w.total) {
 		frame := make([]byte, 12)
 		binary.BigEndian.PutUint32(frame, w.id)

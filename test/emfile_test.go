@@ -41,7 +41,7 @@ func TestAcceptEMFILEBackoff(t *testing.T) {
 	defer sys.Actors.EventStream.Unsubscribe(sub)
 
 	connected := make(chan struct{}, 1)
-	handler := tcp.HandlerFunc(func(_ *tcp.Connection, msg any) {
+	handler := tcp.HandlerFunc(func(_ *tcp.Conn, msg any) {
 		if _, ok := msg.(*messages.Connected); ok {
 			select { // never block the poller's goroutine
 			case connected <- struct{}{}:

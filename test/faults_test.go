@@ -206,7 +206,7 @@ func TestFaultsServer(t *testing.T) {
 	serve := func(t *testing.T, toxic string, opts ...tcp.ServeOption) (net.Conn, chan any, *actors.System) {
 		sys := testkit.System(t)
 		events := make(chan any, 4096)
-		h := tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
+		h := tcp.HandlerFunc(func(c *tcp.Conn, msg any) {
 			switch m := msg.(type) {
 			case *messages.Received:
 				_ = c.Write(m.GetData())

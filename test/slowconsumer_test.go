@@ -77,7 +77,7 @@ type pausingConsumer struct {
 	n      int
 }
 
-func (h *pausingConsumer) Receive(c *tcp.Connection, msg any) {
+func (h *pausingConsumer) Receive(c *tcp.Conn, msg any) {
 	switch m := msg.(type) {
 	case *messages.Received:
 		h.stream.add(m.GetData()) // lent for the call: used within it
@@ -102,7 +102,7 @@ type retainingConsumer struct {
 	n      int
 }
 
-func (h *retainingConsumer) Receive(c *tcp.Connection, msg any) {
+func (h *retainingConsumer) Receive(c *tcp.Conn, msg any) {
 	switch m := msg.(type) {
 	case *messages.Received:
 		h.held = append(h.held, c.Retain())

@@ -31,7 +31,7 @@ func pushEcho(t *testing.T) (*tcp.Listener, chan any) {
 	t.Helper()
 	sys := testkit.System(t)
 	ends := make(chan any, 16)
-	h := tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
+	h := tcp.HandlerFunc(func(c *tcp.Conn, msg any) {
 		switch m := msg.(type) {
 		case *messages.Received:
 			_ = c.Write(m.GetData())

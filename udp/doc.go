@@ -19,7 +19,7 @@
 // the destination (connected mode: Send, Recv, and an ICMP
 // port-unreachable surfaces as connection_refused). Broadcast and
 // multicast (JoinGroup with interface, TTL and loopback) are options.
-// PacketConn adapts a Peer to net.PacketConn.
+// NetPacketConn adapts a Peer to net.PacketConn.
 //
 // Serve makes a push-mode peer: its Handler is the peer actor's behaviour,
 // called inline (on the poller's goroutine, or the worker pool with

@@ -167,7 +167,7 @@ func ExampleServe() {
 
 // NewPacketConn makes a bound peer a net.PacketConn, for code written for
 // net.UDPConn; here it answers a socket of Go's net.
-func ExampleNewPacketConn() {
+func ExampleNewNetPacketConn() {
 	sys, err := actors.Start()
 	if err != nil {
 		log.Fatal(err)
@@ -179,7 +179,7 @@ func ExampleNewPacketConn() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	pc := udp.NewPacketConn(p) // a net.PacketConn over the peer actor
+	pc := udp.NewNetPacketConn(p) // a net.PacketConn over the peer actor
 	defer pc.Close()
 
 	goConn, err := net.ListenPacket("udp", "127.0.0.1:0") // Go's own

@@ -234,7 +234,7 @@ func TestBindErrors(t *testing.T) {
 func TestPacketConnWithGoUDPConn(t *testing.T) {
 	forEachFamily(t, func(t *testing.T, addr string) {
 		sys := newSystem(t)
-		pc := NewPacketConn(bind(t, sys, addr))
+		pc := NewNetPacketConn(bind(t, sys, addr))
 		defer pc.Close()
 		gc, err := net.ListenUDP("udp", net.UDPAddrFromAddrPort(netip.MustParseAddrPort(addr)))
 		if err != nil {

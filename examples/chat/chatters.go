@@ -20,13 +20,13 @@ type summary struct{ sent, delivered, farewells int }
 // of the stream.
 func chatters(ctx context.Context, sys *actors.System, addr string, cfg config) (summary, error) {
 	readers := make([]*bufio.Reader, cfg.clients)
-	conns := make([]*tcp.Conn, cfg.clients)
+	conns := make([]*tcp.NetConn, cfg.clients)
 	for i := range conns {
 		c, err := tcp.Dial(ctx, sys, addr)
 		if err != nil {
 			return summary{}, err
 		}
-		conn, err := tcp.NewConn(ctx, c)
+		conn, err := tcp.NewNetConn(ctx, c)
 		if err != nil {
 			return summary{}, err
 		}
@@ -63,7 +63,7 @@ func chatters(ctx context.Context, sys *actors.System, addr string, cfg config) 
 }
 
 // chatter is client i of the default run.
-func chatter(ctx context.Context, conn *tcp.Conn, r *bufio.Reader, i int, cfg config, mu *sync.Mutex, sum *summary) error {
+func chatter(ctx context.Context, conn *tcp.NetConn, r *bufio.Reader, i int, cfg config, mu *sync.Mutex, sum *summary) error {
 	for k := 0; k < cfg.lines; k++ {
 		if _, err := fmt.Fprintf(conn, "line %d from client %d\n", k, i); err != nil {
 			return err

@@ -143,7 +143,7 @@ type member struct {
 	why     string // written before the farewell, if set
 }
 
-func (m *member) Receive(c *tcp.Connection, msg any) {
+func (m *member) Receive(c *tcp.Conn, msg any) {
 	switch msg := msg.(type) {
 	case *messages.Connected:
 		m.name = c.RemoteAddr().String()
@@ -219,7 +219,7 @@ func (m *member) lines(data []byte, say func(line []byte)) bool {
 
 // leave tells the room the member leaves, and stops reading: the
 // connection closes once the room answers.
-func (m *member) leave(c *tcp.Connection) {
+func (m *member) leave(c *tcp.Conn) {
 	if m.leaving {
 		return
 	}

@@ -148,7 +148,7 @@ func run(cfg config, out io.Writer) error {
 // call: Write sends it at once, or copies what the kernel does not take.
 // It cannot be refused for a full queue: the connection stops reading
 // while the queue is above its high watermark, far below its limit.
-var echoHandler = tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
+var echoHandler = tcp.HandlerFunc(func(c *tcp.Conn, msg any) {
 	if m, ok := msg.(*messages.Received); ok {
 		_ = c.Write(m.GetData())
 	}

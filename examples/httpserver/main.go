@@ -1,6 +1,6 @@
 // Command httpserver serves net/http over an actornet listener: every
 // connection is a socket actor, and Go's HTTP server runs on top through
-// tcp.NetListener and tcp.Conn.
+// tcp.NetListener and tcp.NetConn.
 //
 //	go run ./examples/httpserver                          # serve, fetch a few pages with net/http's client, print them, exit
 //	go run ./examples/httpserver -listen 127.0.0.1:8080   # serve until interrupted; curl http://127.0.0.1:8080/hello

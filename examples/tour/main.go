@@ -220,7 +220,7 @@ func run(w io.Writer) error {
 // echoHandler is a push-mode handler that writes back what it receives:
 // it runs as each connection actor's behaviour, and reading goes on when
 // it returns.
-var echoHandler = tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
+var echoHandler = tcp.HandlerFunc(func(c *tcp.Conn, msg any) {
 	if m, ok := msg.(*messages.Received); ok {
 		_ = c.Write(m.GetData()) // the data is lent for the call: Write copies what it queues
 	}

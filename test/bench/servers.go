@@ -77,13 +77,13 @@ func actornetServer(ctx context.Context, mode, addr string) (string, func(), err
 	end := func() { _ = sys.StopNow() }
 	switch mode {
 	case modeEcho, modeSink:
-		h := tcp.HandlerFunc(func(c *tcp.Connection, msg any) {
+		h := tcp.HandlerFunc(func(c *tcp.Conn, msg any) {
 			if m, ok := msg.(*messages.Received); ok {
 				c.Write(m.GetData())
 			}
 		})
 		if mode == modeSink {
-			h = func(*tcp.Connection, any) {} // reading resumes by itself
+			h = func(*tcp.Conn, any) {} // reading resumes by itself
 		}
 		l, err := tcp.Serve(ctx, sys, addr, h, tcp.WithMaxConnections(maxConns))
 		if err != nil {

@@ -11,26 +11,26 @@ import (
 	"github.com/actornet/actornet/socket"
 )
 
-// PacketConn is a net.PacketConn over a bound Peer, so Go code written for
+// NetPacketConn is a net.PacketConn over a bound Peer, so Go code written for
 // net.UDPConn runs on a peer actor. Deadlines withdraw the pending request
 // from the actor when they pass. As with net.UDPConn, ReadFrom fills p and
 // drops the rest of a longer datagram without an error (use Peer.RecvFrom
 // to see truncation). Safe for concurrent use.
-type PacketConn struct {
+type NetPacketConn struct {
 	p     *Peer
 	local net.Addr
 	dl    *actors.Deadlines
 }
 
-var _ net.PacketConn = (*PacketConn)(nil)
+var _ net.PacketConn = (*NetPacketConn)(nil)
 
-// NewPacketConn wraps p; closing the PacketConn closes the peer.
-func NewPacketConn(p *Peer) *PacketConn {
-	return &PacketConn{p: p, local: net.UDPAddrFromAddrPort(p.LocalAddr()), dl: actors.NewDeadlines()}
+// NewNetPacketConn wraps p; closing the NetPacketConn closes the peer.
+func NewNetPacketConn(p *Peer) *NetPacketConn {
+	return &NetPacketConn{p: p, local: net.UDPAddrFromAddrPort(p.LocalAddr()), dl: actors.NewDeadlines()}
 }
 
 // ReadFrom reads one datagram into b.
-func (c *PacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
+func (c *NetPacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	if err := c.dl.Check(false); err != nil {
 		return 0, nil, c.opError("read", netip.AddrPort{}, err)
 	}
@@ -51,7 +51,7 @@ func (c *PacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 }
 
 // WriteTo sends b as one datagram to addr (a *net.UDPAddr).
-func (c *PacketConn) WriteTo(b []byte, addr net.Addr) (int, error) {
+func (c *NetPacketConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	ua, ok := addr.(*net.UDPAddr)
 	if !ok {
 		return 0, c.opError("write", netip.AddrPort{}, socket.ErrInvalidAddress)
@@ -71,7 +71,7 @@ func (c *PacketConn) WriteTo(b []byte, addr net.Addr) (int, error) {
 	return int(res.GetBytesSent()), nil
 }
 
-func (c *PacketConn) opError(op string, addr netip.AddrPort, err error) error {
+func (c *NetPacketConn) opError(op string, addr netip.AddrPort, err error) error {
 	var oe *socket.OpError
 	if errors.As(err, &oe) {
 		err = oe.Err
@@ -83,7 +83,7 @@ func (c *PacketConn) opError(op string, addr netip.AddrPort, err error) error {
 }
 
 // Close closes the peer; pending reads and writes return at once.
-func (c *PacketConn) Close() error {
+func (c *NetPacketConn) Close() error {
 	if !c.dl.Close() {
 		return &socket.OpError{Op: "close", Net: "udp", Err: net.ErrClosed}
 	}
@@ -93,23 +93,23 @@ func (c *PacketConn) Close() error {
 }
 
 // LocalAddr returns the bound address, a *net.UDPAddr.
-func (c *PacketConn) LocalAddr() net.Addr { return c.local }
+func (c *NetPacketConn) LocalAddr() net.Addr { return c.local }
 
 // SetDeadline sets the read and write deadlines.
-func (c *PacketConn) SetDeadline(t time.Time) error {
+func (c *NetPacketConn) SetDeadline(t time.Time) error {
 	c.dl.Set(t, false)
 	c.dl.Set(t, true)
 	return nil
 }
 
 // SetReadDeadline sets the deadline of pending and future ReadFroms.
-func (c *PacketConn) SetReadDeadline(t time.Time) error {
+func (c *NetPacketConn) SetReadDeadline(t time.Time) error {
 	c.dl.Set(t, false)
 	return nil
 }
 
 // SetWriteDeadline sets the deadline of pending and future WriteTos.
-func (c *PacketConn) SetWriteDeadline(t time.Time) error {
+func (c *NetPacketConn) SetWriteDeadline(t time.Time) error {
 	c.dl.Set(t, true)
 	return nil
 }

@@ -23,7 +23,7 @@ import (
 
 // pipe returns a connected pair of Conns (client side, accepted side) on
 // addr's family.
-func pipe(t *testing.T, addr string) (*Conn, *Conn) {
+func pipe(t *testing.T, addr string) (*NetConn, *NetConn) {
 	t.Helper()
 	l, dialer := newListener(t, addr)
 	accepted := l.AcceptAsync(time.Second)
@@ -33,11 +33,11 @@ func pipe(t *testing.T, addr string) (*Conn, *Conn) {
 		t.Fatal(err)
 	}
 	ctx := testCtx(t)
-	a, err := NewConn(ctx, client)
+	a, err := NewNetConn(ctx, client)
 	if err != nil {
 		t.Fatal(err)
 	}
-	b, err := NewConn(ctx, srv)
+	b, err := NewNetConn(ctx, srv)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,7 +189,7 @@ func TestTLSOverActors(t *testing.T) {
 			c.Write(buf[:n])
 		}()
 		client := dial(t, sys, l.Addr().String())
-		conn, err := NewConn(testCtx(t), client)
+		conn, err := NewNetConn(testCtx(t), client)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -228,10 +228,10 @@ func TestHTTPOverActors(t *testing.T) {
 			if err != nil {
 				return nil, err
 			}
-			return NewConn(ctx, c)
+			return NewNetConn(ctx, c)
 		}}
 		hc := &http.Client{Transport: transport, Timeout: testTimeout}
-		for i := 0; i < 3; i++ { // the second and third reuse the kept-alive Conn
+		for i := 0; i < 3; i++ { // the second and third reuse the kept-alive NetConn
 			resp, err := hc.Get("http://" + l.Addr().String() + "/path")
 			if err != nil {
 				t.Fatal(err)
@@ -255,17 +255,17 @@ func TestHTTPOverActors(t *testing.T) {
 }
 
 // TestNewConnOfUnconnectedClient: wrapping a client that never connected
-// fails, saying so, and closes the client (the Conn owned it).
+// fails, saying so, and closes the client (the NetConn owned it).
 func TestNewConnOfUnconnectedClient(t *testing.T) {
 	sys := newSystem(t)
 	c, err := NewClient(sys)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := NewConn(testCtx(t), c); !errors.Is(err, syscall.ENOTCONN) {
-		t.Fatalf("NewConn of an unconnected client = %v; want ENOTCONN", err)
+	if _, err := NewNetConn(testCtx(t), c); !errors.Is(err, syscall.ENOTCONN) {
+		t.Fatalf("NewNetConn of an unconnected client = %v; want ENOTCONN", err)
 	}
 	if err := c.Close(testCtx(t)); !errors.Is(err, net.ErrClosed) {
-		t.Fatalf("the client after a failed NewConn: Close = %v; want it closed already", err)
+		t.Fatalf("the client after a failed NewNetConn: Close = %v; want it closed already", err)
 	}
 }
