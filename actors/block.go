@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"time"
 
+	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
 
@@ -38,6 +39,17 @@ func Block[T any](ctx context.Context, s *Socket, op string, async func(timeout 
 		return zero, contextErr(op, ctx.Err())
 	}
 	v, err := Await(ctx, s.sys, s.pid, async(Remaining(ctx)))
+	if err != nil && err == ctx.Err() {
+		// The actor answered the withdrawal: its status names the
+		// network and address the error should name too.
+		if r, ok := any(v).(interface{ GetStatus() *messages.Status }); ok && r.GetStatus().GetNet() != "" {
+			st := r.GetStatus()
+			oe := contextErr(op, err).(*socket.OpError)
+			oe.Net = st.GetNet()
+			oe.Addr, _ = st.GetAddr().AddrPort()
+			return v, oe
+		}
+	}
 	return v, contextErr(op, err)
 }
 
