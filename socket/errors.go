@@ -118,3 +118,20 @@ func (e *HostError) Error() string {
 
 // Unwrap returns ErrNoSuchHost.
 func (e *HostError) Unwrap() error { return ErrNoSuchHost }
+
+// OptionError is an option given an invalid value, as the caller wrote it:
+// "WithReadSize(0): must be at least 1". It matches errors.Is with
+// ErrInvalidArgument; the call that took the option wraps it in an
+// OpError naming the operation.
+type OptionError struct {
+	// Option is the option and its value: "WithReadSize(0)".
+	Option string
+	// Reason says what a valid value is.
+	Reason string
+}
+
+// Error formats the error as "OPTION: REASON".
+func (e *OptionError) Error() string { return e.Option + ": " + e.Reason }
+
+// Unwrap returns ErrInvalidArgument.
+func (e *OptionError) Unwrap() error { return ErrInvalidArgument }

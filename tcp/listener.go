@@ -45,12 +45,12 @@ func defaultListenConfig() listenConfig {
 }
 
 // newListenConfig applies Listen's options; the error is that of the
-// first invalid one (an *optionError).
+// first invalid one (an *socket.OptionError).
 func newListenConfig(opts []ListenOption) (listenConfig, error) {
 	cfg := defaultListenConfig()
 	for _, o := range opts {
 		if o == nil {
-			cfg.err = firstErr(cfg.err, errNilOption)
+			cfg.err = core.FirstError(cfg.err, errNilOption)
 			continue
 		}
 		o.applyListen(&cfg)
@@ -69,7 +69,7 @@ func (o listenOption) applyServe(c *serveConfig) {
 
 // invalidListen is a ListenOption whose value was invalid: it records err.
 func invalidListen(err error) ListenOption {
-	return listenOption(func(c *listenConfig) { c.err = firstErr(c.err, err) })
+	return listenOption(func(c *listenConfig) { c.err = core.FirstError(c.err, err) })
 }
 
 // WithBacklog sets the listen(2) backlog; zero means the kernel maximum

@@ -7,6 +7,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
@@ -31,38 +32,18 @@ type clientOption func(*clientConfig)
 
 func (o clientOption) applyClient(c *clientConfig) { o(c) }
 
-// optionError is an option given an invalid value, as the caller wrote it:
-// "WithReadSize(0): must be at least 1". It wraps
-// socket.ErrInvalidArgument; the exported call that took the option wraps
-// it in turn in a socket.OpError naming the operation.
-type optionError struct {
-	option string // the option and its value: "WithReadSize(0)"
-	reason string
-}
-
-func (e *optionError) Error() string { return e.option + ": " + e.reason }
-func (e *optionError) Unwrap() error { return socket.ErrInvalidArgument }
-
 // badOption returns the error of an invalid option: option is the call
 // with its value, reason what a valid value is.
 func badOption(option, reason string) error {
-	return &optionError{option: option, reason: reason}
+	return &socket.OptionError{Option: option, Reason: reason}
 }
 
 // errNilOption is a nil Option, ListenOption or ServeOption.
 var errNilOption = badOption("nil option", "an option must not be nil")
 
-// firstErr keeps the first error: that of the first invalid option.
-func firstErr(have, err error) error {
-	if have != nil {
-		return have
-	}
-	return err
-}
-
 // invalidClient is an Option whose value was invalid: it records err.
 func invalidClient(err error) Option {
-	return clientOption(func(c *clientConfig) { c.err = firstErr(c.err, err) })
+	return clientOption(func(c *clientConfig) { c.err = core.FirstError(c.err, err) })
 }
 
 // defaultOptions are a client's socket options before Option values:
@@ -140,12 +121,12 @@ func WithLinger(d time.Duration) Option {
 }
 
 // buildOptions applies a client's options; the error is that of the first
-// invalid one (an *optionError).
+// invalid one (an *socket.OptionError).
 func buildOptions(opts []Option) (*messages.Options, error) {
 	c := clientConfig{opts: defaultOptions()}
 	for _, opt := range opts {
 		if opt == nil {
-			c.err = firstErr(c.err, errNilOption)
+			c.err = core.FirstError(c.err, errNilOption)
 			continue
 		}
 		opt.applyClient(&c)

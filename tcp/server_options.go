@@ -5,6 +5,7 @@ import (
 	"time"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/actors/core"
 	"github.com/asynkron/protoactor-go/actor"
 )
 
@@ -57,7 +58,7 @@ func defaultServerConfig(handler Handler) *serverConfig {
 }
 
 // newServeConfig applies Serve's options; the error is that of the first
-// invalid one (an *optionError).
+// invalid one (an *socket.OptionError).
 func newServeConfig(sys *actors.System, handler Handler, opts []ServeOption) (*serveConfig, error) {
 	c := &serveConfig{listen: defaultListenConfig(), server: defaultServerConfig(handler)}
 	c.server.sys = sys
@@ -218,7 +219,7 @@ type serveConfig struct {
 	err    error
 }
 
-func (c *serveConfig) fail(err error) { c.err = firstErr(c.err, err) }
+func (c *serveConfig) fail(err error) { c.err = core.FirstError(c.err, err) }
 
 // serveOption is a push-mode setting.
 type serveOption func(*serveConfig)

@@ -56,7 +56,7 @@ func (o socketOption) applyServe(c *serveConfig) {
 
 // invalidSocket is an Option whose value was invalid: it records err.
 func invalidSocket(err error) Option {
-	return socketOption(func(c *socketConfig) { c.err = firstErr(c.err, err) })
+	return socketOption(func(c *socketConfig) { c.err = core.FirstError(c.err, err) })
 }
 
 // WithReuseAddr sets SO_REUSEADDR.
@@ -99,12 +99,12 @@ func buildOptions(opts []Option) *messages.Options {
 }
 
 // checkOptions applies a peer's options; the error is that of the first
-// invalid one (an *optionError), which is left out.
+// invalid one (an *socket.OptionError), which is left out.
 func checkOptions(opts []Option) (*messages.Options, error) {
 	c := socketConfig{opts: &messages.Options{}}
 	for _, opt := range opts {
 		if opt == nil {
-			c.err = firstErr(c.err, errNilOption)
+			c.err = core.FirstError(c.err, errNilOption)
 			continue
 		}
 		opt.apply(&c)

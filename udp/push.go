@@ -34,7 +34,7 @@ type serveConfig struct {
 	err       error // the first invalid option
 }
 
-func (c *serveConfig) fail(err error) { c.err = firstErr(c.err, err) }
+func (c *serveConfig) fail(err error) { c.err = core.FirstError(c.err, err) }
 
 // Push-mode defaults.
 const (
@@ -79,34 +79,14 @@ func invalidServe(err error) ServeOption {
 	return serveOption(func(c *serveConfig) { c.fail(err) })
 }
 
-// optionError is an option given an invalid value, as the caller wrote it:
-// "WithReadSize(0): must be from 1 to 65535". It wraps
-// socket.ErrInvalidArgument; the exported call that took the option wraps
-// it in turn in a socket.OpError naming the operation.
-type optionError struct {
-	option string // the option and its value: "WithReadSize(0)"
-	reason string
-}
-
-func (e *optionError) Error() string { return e.option + ": " + e.reason }
-func (e *optionError) Unwrap() error { return socket.ErrInvalidArgument }
-
 // badOption returns the error of an invalid option: option is the call
 // with its value, reason what a valid value is.
 func badOption(option, reason string) error {
-	return &optionError{option: option, reason: reason}
+	return &socket.OptionError{Option: option, Reason: reason}
 }
 
 // errNilOption is a nil Option or ServeOption.
 var errNilOption = badOption("nil option", "an option must not be nil")
-
-// firstErr keeps the first error: that of the first invalid option.
-func firstErr(have, err error) error {
-	if have != nil {
-		return have
-	}
-	return err
-}
 
 // WithReadCredit bounds the read buffers a peer lends at once: a handler
 // may Retain at most n before the peer stops reading until it releases
@@ -196,7 +176,7 @@ func Serve(ctx context.Context, sys *actors.System, addr string, h Handler, opts
 
 // pushProps returns the props of a push-mode peer (reusable: each spawn is
 // a new peer) and its socket options; the error is that of the first
-// invalid option (an *optionError).
+// invalid option (an *socket.OptionError).
 func pushProps(sys *actors.System, h Handler, opts []ServeOption) (*actor.Props, *messages.Options, error) {
 	cfg := &serveConfig{sys: sys, handler: h, strategy: actor.DefaultSupervisorStrategy(), credit: DefaultReadCredit,
 		readSize: DefaultReadSize, sendQueue: DefaultSendQueue, opts: &messages.Options{}}

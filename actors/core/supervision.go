@@ -53,3 +53,12 @@ func (w *StopWait) Wait(ctx context.Context) error {
 		return ctx.Err()
 	}
 }
+
+// FirstError keeps the first error of a sequence: have if there is one,
+// else err. Options record with it the first invalid value they meet.
+func FirstError(have, err error) error {
+	if have != nil {
+		return have
+	}
+	return err
+}
