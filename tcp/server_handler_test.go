@@ -23,6 +23,7 @@ import (
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
+	"github.com/actornet/actornet/test/testkit"
 )
 
 // rawEcho dials addr with Go's net, sends msg, half-closes at once and
@@ -363,16 +364,7 @@ func TestConnectionOutsideItsHandler(t *testing.T) {
 // it is still blocked; the stall is published and counted.
 func TestServeStallWatchdog(t *testing.T) {
 	sys := newSystem(t, actors.WithPollers(1), actors.WithStallBudget(20*time.Millisecond))
-	stalls := make(chan *actors.Stalled, 1)
-	sub := sys.Actors.EventStream.Subscribe(func(evt any) {
-		if s, ok := evt.(*actors.Stalled); ok {
-			select {
-			case stalls <- s:
-			default:
-			}
-		}
-	})
-	t.Cleanup(func() { sys.Actors.EventStream.Unsubscribe(sub) })
+	stalls := testkit.Stalls(t, sys)
 	h, blocked, release := blockingEcho()
 	l := serve(t, sys, "127.0.0.1:0", h)
 	ctx := testCtx(t)

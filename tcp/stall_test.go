@@ -9,23 +9,8 @@ import (
 
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/test/testkit"
 )
-
-// stallsOf collects the Stalled events sys publishes until cleanup.
-func stallsOf(t *testing.T, sys *actors.System) <-chan *actors.Stalled {
-	t.Helper()
-	stalls := make(chan *actors.Stalled, 16)
-	sub := sys.Actors.EventStream.Subscribe(func(evt any) {
-		if s, ok := evt.(*actors.Stalled); ok {
-			select {
-			case stalls <- s:
-			default:
-			}
-		}
-	})
-	t.Cleanup(func() { sys.Actors.EventStream.Unsubscribe(sub) })
-	return stalls
-}
 
 // TestServeFloodIsNotAStall: a client that sends as fast as it can keeps
 // a connection's socket from running dry for as long as it sends. The
@@ -43,7 +28,7 @@ func TestServeFloodIsNotAStall(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sys := newSystem(t, actors.WithPollers(1))
-			stalls := stallsOf(t, sys)
+			stalls := testkit.Stalls(t, sys)
 			var handled atomic.Int64
 			l := serve(t, sys, "127.0.0.1:0", HandlerFunc(func(c *Conn, msg any) {
 				if m, ok := msg.(*messages.Received); ok {

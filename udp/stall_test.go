@@ -9,26 +9,11 @@ import (
 
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/test/testkit"
 )
 
 // floodFor is how long the stall tests flood a peer.
 const floodFor = time.Second
-
-// stallsOf collects the Stalled events sys publishes until cleanup.
-func stallsOf(t *testing.T, sys *actors.System) <-chan *actors.Stalled {
-	t.Helper()
-	stalls := make(chan *actors.Stalled, 16)
-	sub := sys.Actors.EventStream.Subscribe(func(evt any) {
-		if s, ok := evt.(*actors.Stalled); ok {
-			select {
-			case stalls <- s:
-			default:
-			}
-		}
-	})
-	t.Cleanup(func() { sys.Actors.EventStream.Unsubscribe(sub) })
-	return stalls
-}
 
 // TestServeFloodIsNotAStall: a datagram flood to a handler that never
 // blocks keeps the peer's socket from running dry for as long as it
@@ -45,7 +30,7 @@ func TestServeFloodIsNotAStall(t *testing.T) {
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			sys := newSystem(t, actors.WithPollers(1))
-			stalls := stallsOf(t, sys)
+			stalls := testkit.Stalls(t, sys)
 			var handled atomic.Int64
 			p := serve(t, sys, "127.0.0.1:0", HandlerFunc(func(c *Conn, msg any) {
 				if d, ok := msg.(*messages.Datagram); ok {

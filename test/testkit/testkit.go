@@ -84,3 +84,20 @@ func WaitStopped(t testing.TB, sys *actors.System, pid *actor.PID) {
 		t.Fatalf("%v did not stop", pid)
 	}
 }
+
+// Stalls collects the actors.Stalled events sys publishes, until cleanup:
+// for tests that a handler is (or is not) taken for a blocking one.
+func Stalls(t testing.TB, sys *actors.System) <-chan *actors.Stalled {
+	t.Helper()
+	stalls := make(chan *actors.Stalled, 16)
+	sub := sys.Actors.EventStream.Subscribe(func(evt any) {
+		if s, ok := evt.(*actors.Stalled); ok {
+			select {
+			case stalls <- s:
+			default:
+			}
+		}
+	})
+	t.Cleanup(func() { sys.Actors.EventStream.Unsubscribe(sub) })
+	return stalls
+}
