@@ -55,7 +55,7 @@ func Block[T any](ctx context.Context, s *Socket, op string, async func(timeout 
 
 // errNoSocket is the error of a call on a handle that has no actor (a
 // zero value, or nil), as Go's net answers a zero TCPConn with EINVAL.
-var errNoSocket = fmt.Errorf("%w: no socket actor behind the handle (a zero or nil handle)", socket.ErrInvalidArgument)
+var errNoSocket = fmt.Errorf("%w: no socket actor behind the handle (a zero value)", socket.ErrInvalidArgument)
 
 // contextErr names op in an error that is a context's own.
 func contextErr(op string, err error) error {

@@ -3,6 +3,7 @@ package tcp
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"net"
 	"net/netip"
@@ -32,6 +33,9 @@ var _ net.Conn = (*NetConn)(nil)
 // A client from Dial or Accept knows its addresses; for one connected
 // otherwise (ConnectAsync) NewNetConn asks the actor within ctx.
 func NewNetConn(ctx context.Context, c *Client) (*NetConn, error) {
+	if c == nil {
+		return nil, &socket.OpError{Op: "conn", Net: "tcp", Err: fmt.Errorf("%w: nil client", socket.ErrInvalidArgument)}
+	}
 	local, remote := c.LocalAddr(), c.RemoteAddr()
 	if !remote.IsValid() {
 		info, err := c.Info(ctx)

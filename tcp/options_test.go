@@ -43,8 +43,9 @@ func TestServeOptionsInvalid(t *testing.T) {
 	}{
 		{"credit 0", WithReadCredit(0), "WithReadCredit(0): must be at least 1"},
 		{"credit -1", WithReadCredit(-1), "WithReadCredit(-1): must be at least 1"},
-		{"read size 0", WithReadSize(0), "WithReadSize(0): must be at least 1"},
-		{"read size -5", WithReadSize(-5), "WithReadSize(-5): must be at least 1"},
+		{"read size 0", WithReadSize(0), "WithReadSize(0): must be from 1 to 4194304 (MaxReadSize)"},
+		{"read size -5", WithReadSize(-5), "WithReadSize(-5): must be from 1 to 4194304 (MaxReadSize)"},
+		{"read size over the max", WithReadSize(MaxReadSize + 1), "WithReadSize(4194305): must be from 1 to 4194304 (MaxReadSize)"},
 		{"queue zero", WithWriteQueue(0, 0, 0), "WithWriteQueue(0, 0, 0): high must be at least 1"},
 		{"queue high over limit", WithWriteQueue(10, 20, 30), "WithWriteQueue(10, 20, 30): high must be at most limit"},
 		{"queue low over high", WithWriteQueue(30, 20, 21), "WithWriteQueue(30, 20, 21): low must be at most high"},

@@ -32,8 +32,12 @@ type serverConfig struct {
 
 // Defaults of push mode: bounded everywhere.
 const (
-	DefaultReadCredit     = 8
-	DefaultReadSize       = 64 << 10
+	DefaultReadCredit = 8
+	DefaultReadSize   = 64 << 10
+	// MaxReadSize bounds WithReadSize: a read buffer is allocated whole,
+	// whatever arrives, so its size is what memory per connection
+	// grows by.
+	MaxReadSize           = 4 << 20
 	DefaultWriteQueue     = 4 << 20
 	DefaultWriteHigh      = 1 << 20
 	DefaultWriteLow       = 256 << 10
@@ -115,10 +119,11 @@ func WithBlockingHandlers() ServeOption {
 }
 
 // WithReadSize sets the largest Received, in bytes: each read buffer is
-// this long. n must be at least 1. Default DefaultReadSize.
+// this long, and a connection may hold WithReadCredit of them. n must be
+// from 1 to MaxReadSize. Default DefaultReadSize.
 func WithReadSize(n int) ServeOption {
-	if n < 1 {
-		return invalidServe(badOption(fmt.Sprintf("WithReadSize(%d)", n), "must be at least 1"))
+	if n < 1 || n > MaxReadSize {
+		return invalidServe(badOption(fmt.Sprintf("WithReadSize(%d)", n), fmt.Sprintf("must be from 1 to %d (MaxReadSize)", MaxReadSize)))
 	}
 	return serveOption(func(c *serveConfig) { c.server.readSize = n })
 }

@@ -113,3 +113,10 @@ func TestPendingCallAtCloseIsClosed(t *testing.T) {
 		t.Fatal("Accept still pending after Close")
 	}
 }
+
+// TestNilNetConnClient: wrapping a nil client is an error, not a panic.
+func TestNilNetConnClient(t *testing.T) {
+	if _, err := tcp.NewNetConn(testkit.Context(t), nil); !errors.Is(err, socket.ErrInvalidArgument) {
+		t.Fatalf("NewNetConn(nil) = %v; want invalid argument", err)
+	}
+}

@@ -75,6 +75,10 @@ func main() {
 	flag.StringVar(&cfg.listen, "listen", "", "serve on `ADDR` until interrupted (only the server)")
 	flag.IntVar(&cfg.clients, "clients", 3, "clients in the default run")
 	flag.IntVar(&cfg.lines, "lines", 5, "lines each client sends in the default run")
+	flag.Usage = func() { // named after the example, not the go run binary
+		fmt.Fprintf(flag.CommandLine.Output(), "Usage of chat:\n")
+		flag.PrintDefaults()
+	}
 	flag.Parse()
 	if err := run(cfg, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "chat:", err)

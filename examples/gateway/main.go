@@ -62,6 +62,10 @@ func main() {
 	flag.StringVar(&cfg.listen, "listen", "", "serve the gateway on `ADDR` (a port of node A) until interrupted")
 	flag.IntVar(&cfg.users, "users", 3, "users in the default run")
 	flag.IntVar(&cfg.lines, "lines", 5, "lines each user sends in the default run")
+	flag.Usage = func() { // named after the example, not the go run binary
+		fmt.Fprintf(flag.CommandLine.Output(), "Usage of gateway:\n")
+		flag.PrintDefaults()
+	}
 	flag.Parse()
 	if *node != "" {
 		os.Exit(nodeMain(*node, os.Stdin, os.Stdout))

@@ -24,6 +24,10 @@ import (
 
 func main() {
 	listen := flag.String("listen", "", "serve on `ADDR` until interrupted")
+	flag.Usage = func() { // named after the example, not the go run binary
+		fmt.Fprintf(flag.CommandLine.Output(), "Usage of httpserver:\n")
+		flag.PrintDefaults()
+	}
 	flag.Parse()
 	if err := run(*listen, os.Stdout); err != nil {
 		fmt.Fprintln(os.Stderr, "httpserver:", err)
