@@ -136,7 +136,7 @@ func TestServeRetainedBoundsMemory(t *testing.T) {
 		var before, after runtime.MemStats
 		runtime.GC()
 		runtime.ReadMemStats(&before)
-		sent, err := c.Send(testCtx(t), offer)
+		sent, err := c.Send(within(t, time.Second), offer)
 		if !errors.Is(err, os.ErrDeadlineExceeded) {
 			t.Fatalf("Send of 100 MiB to a stalled server = %d, %v; want a timeout", sent, err)
 		}
