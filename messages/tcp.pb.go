@@ -473,7 +473,10 @@ type Listen struct {
 	Options *Options `protobuf:"bytes,4,opt,name=options,proto3" json:"options,omitempty"`
 	// push_mode: each accepted connection gets a connection actor running
 	// the server's handler, instead of waiting for Accept.
-	PushMode      bool `protobuf:"varint,5,opt,name=push_mode,json=pushMode,proto3" json:"push_mode,omitempty"`
+	PushMode bool `protobuf:"varint,5,opt,name=push_mode,json=pushMode,proto3" json:"push_mode,omitempty"`
+	// accepted are the socket options of each accepted connection (unset:
+	// TCP_NODELAY on, the rest the kernel's).
+	Accepted      *Options `protobuf:"bytes,6,opt,name=accepted,proto3" json:"accepted,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -541,6 +544,13 @@ func (x *Listen) GetPushMode() bool {
 		return x.PushMode
 	}
 	return false
+}
+
+func (x *Listen) GetAccepted() *Options {
+	if x != nil {
+		return x.Accepted
+	}
+	return nil
 }
 
 // ListenResult answers Listen.
@@ -1680,13 +1690,14 @@ const file_tcp_proto_rawDesc = "" +
 	"RecvResult\x121\n" +
 	"\x06status\x18\x01 \x01(\v2\x19.actornet.messages.StatusR\x06status\x12\x12\n" +
 	"\x04data\x18\x02 \x01(\fR\x04data\"\a\n" +
-	"\x05Abort\"\xc5\x01\n" +
+	"\x05Abort\"\xfd\x01\n" +
 	"\x06Listen\x121\n" +
 	"\x05local\x18\x01 \x01(\v2\x1b.actornet.messages.EndpointR\x05local\x12\x1b\n" +
 	"\thost_port\x18\x02 \x01(\tR\bhostPort\x12\x18\n" +
 	"\abacklog\x18\x03 \x01(\rR\abacklog\x124\n" +
 	"\aoptions\x18\x04 \x01(\v2\x1a.actornet.messages.OptionsR\aoptions\x12\x1b\n" +
-	"\tpush_mode\x18\x05 \x01(\bR\bpushMode\"t\n" +
+	"\tpush_mode\x18\x05 \x01(\bR\bpushMode\x126\n" +
+	"\baccepted\x18\x06 \x01(\v2\x1a.actornet.messages.OptionsR\baccepted\"t\n" +
 	"\fListenResult\x121\n" +
 	"\x06status\x18\x01 \x01(\v2\x19.actornet.messages.StatusR\x06status\x121\n" +
 	"\x05local\x18\x02 \x01(\v2\x1b.actornet.messages.EndpointR\x05local\"'\n" +
@@ -1812,25 +1823,26 @@ var file_tcp_proto_depIdxs = []int32{
 	34, // 7: actornet.messages.RecvResult.status:type_name -> actornet.messages.Status
 	31, // 8: actornet.messages.Listen.local:type_name -> actornet.messages.Endpoint
 	32, // 9: actornet.messages.Listen.options:type_name -> actornet.messages.Options
-	34, // 10: actornet.messages.ListenResult.status:type_name -> actornet.messages.Status
-	31, // 11: actornet.messages.ListenResult.local:type_name -> actornet.messages.Endpoint
-	34, // 12: actornet.messages.AcceptResult.status:type_name -> actornet.messages.Status
-	35, // 13: actornet.messages.AcceptResult.client:type_name -> actornet.messages.Ref
-	31, // 14: actornet.messages.AcceptResult.local:type_name -> actornet.messages.Endpoint
-	31, // 15: actornet.messages.AcceptResult.remote:type_name -> actornet.messages.Endpoint
-	35, // 16: actornet.messages.Connected.connection:type_name -> actornet.messages.Ref
-	31, // 17: actornet.messages.Connected.local:type_name -> actornet.messages.Endpoint
-	31, // 18: actornet.messages.Connected.remote:type_name -> actornet.messages.Endpoint
-	34, // 19: actornet.messages.WriteFailed.status:type_name -> actornet.messages.Status
-	34, // 20: actornet.messages.ErrorClosed.cause:type_name -> actornet.messages.Status
-	35, // 21: actornet.messages.ConnectionOpened.connection:type_name -> actornet.messages.Ref
-	31, // 22: actornet.messages.ServiceInfo.local:type_name -> actornet.messages.Endpoint
-	35, // 23: actornet.messages.ServiceInfo.listener:type_name -> actornet.messages.Ref
-	24, // [24:24] is the sub-list for method output_type
-	24, // [24:24] is the sub-list for method input_type
-	24, // [24:24] is the sub-list for extension type_name
-	24, // [24:24] is the sub-list for extension extendee
-	0,  // [0:24] is the sub-list for field type_name
+	32, // 10: actornet.messages.Listen.accepted:type_name -> actornet.messages.Options
+	34, // 11: actornet.messages.ListenResult.status:type_name -> actornet.messages.Status
+	31, // 12: actornet.messages.ListenResult.local:type_name -> actornet.messages.Endpoint
+	34, // 13: actornet.messages.AcceptResult.status:type_name -> actornet.messages.Status
+	35, // 14: actornet.messages.AcceptResult.client:type_name -> actornet.messages.Ref
+	31, // 15: actornet.messages.AcceptResult.local:type_name -> actornet.messages.Endpoint
+	31, // 16: actornet.messages.AcceptResult.remote:type_name -> actornet.messages.Endpoint
+	35, // 17: actornet.messages.Connected.connection:type_name -> actornet.messages.Ref
+	31, // 18: actornet.messages.Connected.local:type_name -> actornet.messages.Endpoint
+	31, // 19: actornet.messages.Connected.remote:type_name -> actornet.messages.Endpoint
+	34, // 20: actornet.messages.WriteFailed.status:type_name -> actornet.messages.Status
+	34, // 21: actornet.messages.ErrorClosed.cause:type_name -> actornet.messages.Status
+	35, // 22: actornet.messages.ConnectionOpened.connection:type_name -> actornet.messages.Ref
+	31, // 23: actornet.messages.ServiceInfo.local:type_name -> actornet.messages.Endpoint
+	35, // 24: actornet.messages.ServiceInfo.listener:type_name -> actornet.messages.Ref
+	25, // [25:25] is the sub-list for method output_type
+	25, // [25:25] is the sub-list for method input_type
+	25, // [25:25] is the sub-list for extension type_name
+	25, // [25:25] is the sub-list for extension extendee
+	0,  // [0:25] is the sub-list for field type_name
 }
 
 func init() { file_tcp_proto_init() }

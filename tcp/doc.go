@@ -30,9 +30,11 @@
 // Listener is a listener actor. In pull mode (Listen) each Accept answers
 // a Client for the next connection (Accepted turns an AcceptAsync's answer
 // into one); accepted clients outlive the listener. Listen takes
-// ListenOptions (WithBacklog, WithReusePort...); Serve and StartService
-// take ServeOptions, the push-mode settings and every ListenOption, so a
-// push-mode setting given to Listen does not compile.
+// ListenOptions (WithBacklog, WithReusePort..., and the connection Options
+// WithNoDelay, WithKeepAlive, WithBuffers, WithLinger, which then apply to
+// every accepted connection); Serve and StartService take ServeOptions,
+// the push-mode settings and every ListenOption, so a push-mode setting
+// given to Listen does not compile.
 //
 // In push mode (Serve) the listener accepts by itself and gives each
 // connection one actor, which owns the socket and runs a Handler as its

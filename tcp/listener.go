@@ -37,11 +37,14 @@ type ListenOption interface {
 type listenConfig struct {
 	backlog uint32
 	opts    *messages.Options
-	err     error // the first invalid option
+	// accepted are the options of accepted connections: tcp.Options given
+	// to Listen or Serve.
+	accepted clientConfig
+	err      error // the first invalid option
 }
 
 func defaultListenConfig() listenConfig {
-	return listenConfig{opts: &messages.Options{ReuseAddr: true}}
+	return listenConfig{opts: &messages.Options{ReuseAddr: true}, accepted: clientConfig{opts: defaultOptions()}}
 }
 
 // newListenConfig applies Listen's options; the error is that of the
@@ -55,6 +58,7 @@ func newListenConfig(opts []ListenOption) (listenConfig, error) {
 		}
 		o.applyListen(&cfg)
 	}
+	cfg.err = core.FirstError(cfg.err, cfg.accepted.err)
 	return cfg, cfg.err
 }
 
@@ -183,7 +187,7 @@ func listen(ctx context.Context, sys *actors.System, addr string, cfg listenConf
 // listenCommand builds the Listen command for addr, resolving a host name
 // here, within ctx.
 func listenCommand(ctx context.Context, addr string, cfg listenConfig, push bool) (*messages.Listen, error) {
-	cmd := &messages.Listen{HostPort: addr, Backlog: cfg.backlog, Options: cfg.opts, PushMode: push}
+	cmd := &messages.Listen{HostPort: addr, Backlog: cfg.backlog, Options: cfg.opts, PushMode: push, Accepted: cfg.accepted.opts}
 	if ap, named, err := core.ResolveLocal(ctx, addr); err != nil {
 		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
 	} else if named {

@@ -181,6 +181,9 @@ func (a *listenerActor) listen(cmd *messages.Listen, reply core.Replier) {
 		core.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
 		return
 	}
+	if cmd.GetAccepted() != nil {
+		a.accepted = cmd.GetAccepted()
+	}
 	ap, err := listenAddr(cmd)
 	if err == nil {
 		err = a.open(ap, cmd)

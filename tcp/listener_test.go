@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"strconv"
@@ -236,5 +237,62 @@ func TestListenerPropsReusable(t *testing.T) {
 		if r, err := acc.Wait(ctx); err != nil || r.GetStatus().Err() != nil {
 			t.Fatalf("Accept on spawn of the shared props: %v, %v", r, err)
 		}
+	}
+}
+
+// TestAcceptedSocketOptions: a connection Option given to Listen or Serve
+// applies to every accepted connection. WithLinger(0) is visible from the
+// peer: closing the accepted side resets the connection instead of
+// ending it with a FIN.
+func TestAcceptedSocketOptions(t *testing.T) {
+	for _, tc := range []struct {
+		name   string
+		linger bool
+	}{
+		{name: "default: FIN"},
+		{name: "WithLinger(0): RST", linger: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sys := newSystem(t)
+			ctx := testCtx(t)
+			var opts []ListenOption
+			if tc.linger {
+				opts = append(opts, WithLinger(0))
+			}
+			l, err := Listen(ctx, sys, "127.0.0.1:0", opts...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer l.Close(ctx)
+			c := dial(t, sys, l.Addr().String())
+			s, err := l.Accept(ctx)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if err := s.Close(ctx); err != nil {
+				t.Fatal(err)
+			}
+			_, err = c.Recv(ctx, 16)
+			if reset := errors.Is(err, syscall.ECONNRESET); reset != tc.linger || (!tc.linger && !errors.Is(err, io.EOF)) {
+				t.Fatalf("the peer read %v after the accepted side closed; want reset %v", err, tc.linger)
+			}
+		})
+	}
+	// The same option through Serve, for push-mode connections.
+	sys := newSystem(t)
+	ctx := testCtx(t)
+	closeAtOnce := HandlerFunc(func(c *Conn, msg any) {
+		if _, ok := msg.(*messages.Connected); ok {
+			c.Close()
+		}
+	})
+	l, err := Serve(ctx, sys, "127.0.0.1:0", closeAtOnce, WithLinger(0), WithReadCredit(2))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(ctx)
+	c := dial(t, sys, l.Addr().String())
+	if _, err := c.Recv(ctx, 16); !errors.Is(err, syscall.ECONNRESET) {
+		t.Fatalf("push mode with WithLinger(0): the peer read %v; want a reset", err)
 	}
 }

@@ -12,11 +12,15 @@ import (
 	"github.com/actornet/actornet/socket"
 )
 
-// Option configures a Client's socket (NewClient, Dial, NewClientAt,
-// DialAt): WithNoDelay, WithKeepAlive, WithBuffers, WithLinger. An option
-// given an invalid value makes the call that takes it fail with an error
-// naming the option and the value (wrapping socket.ErrInvalidArgument).
+// Option configures a connection's socket: WithNoDelay, WithKeepAlive,
+// WithBuffers, WithLinger. A client's (NewClient, Dial, NewClientAt,
+// DialAt), or, given to Listen or Serve (an Option is a ListenOption and a
+// ServeOption too), those of every connection the listener accepts. An
+// option given an invalid value makes the call that takes it fail with an
+// error naming the option and the value (wrapping
+// socket.ErrInvalidArgument).
 type Option interface {
+	ListenOption
 	applyClient(*clientConfig)
 }
 
@@ -31,6 +35,11 @@ type clientConfig struct {
 type clientOption func(*clientConfig)
 
 func (o clientOption) applyClient(c *clientConfig) { o(c) }
+func (o clientOption) applyListen(c *listenConfig) { o(&c.accepted) }
+func (o clientOption) applyServe(c *serveConfig) {
+	o(&c.listen.accepted)
+	c.fail(c.listen.accepted.err)
+}
 
 // badOption returns the error of an invalid option: option is the call
 // with its value, reason what a valid value is.

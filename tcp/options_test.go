@@ -60,6 +60,7 @@ func TestServeOptionsInvalid(t *testing.T) {
 		{"supervisor nil", WithHandlerSupervisor(nil), "WithHandlerSupervisor(nil): a strategy must not be nil (leave the option out for the default)"},
 		{"backlog -1", WithBacklog(-1), "WithBacklog(-1): must be from 0 (the kernel maximum) to 2147483647"},
 		{"backlog too big", WithBacklog(math.MaxInt32 + 1), "WithBacklog(2147483648): must be from 0 (the kernel maximum) to 2147483647"},
+		{"accepted linger -1s", WithLinger(-time.Second), "WithLinger(-1s): must be 0 (abort on close) or at least 1s"},
 		{"nil", nil, "nil option: an option must not be nil"},
 	}
 	for _, tt := range tests {
