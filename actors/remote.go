@@ -124,6 +124,11 @@ func (s *System) startRemote(addr string) (err error) {
 		// takes 4 MiB per frame, so messages that each fit under
 		// MaxRemoteMessage could together break the link.
 		remote.WithEndpointWriterBatchSize(1))
+	// A node that lost its link to another tries once more, then says the
+	// endpoint terminated (pending requests fail at once, and the next
+	// message dials afresh), instead of retrying five times, two seconds
+	// apart, in a goroutine nothing can stop.
+	cfg.MaxRetryCount = 1
 	r := remote.NewRemote(s.Actors, cfg)
 	defer func() {
 		// remote.Start panics when it cannot listen.

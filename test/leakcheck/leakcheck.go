@@ -38,7 +38,7 @@ func Main(m *testing.M, after ...func()) {
 		f()
 	}
 	if code == 0 {
-		if err := goleak.Find(append([]goleak.Option{baseline}, ignored...)...); err != nil {
+		if err := settledGoroutines(append([]goleak.Option{baseline}, ignored...)); err != nil {
 			fmt.Fprintln(os.Stderr, "leakcheck: leaked goroutines:", err)
 			code = 1
 		}
@@ -56,6 +56,26 @@ func Main(m *testing.M, after ...func()) {
 var ignored = []goleak.Option{
 	goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewDeadLetter.NewThrottle.func4.1"),
 }
+
+// settledGoroutines is goleak.Find given up to goroutineSettle to come
+// clean: a dependency's goroutine that ends by itself shortly after its
+// owner stopped is not a leak. Proto.Actor's endpoint writer, when the
+// node it wrote to stopped first, sleeps two seconds before it gives up
+// (actors sets its retries to one) and cannot be woken. A goroutine that
+// is still there after goroutineSettle is reported.
+func settledGoroutines(opts []goleak.Option) error {
+	deadline := time.Now().Add(goroutineSettle)
+	for {
+		err := goleak.Find(opts...)
+		if err == nil || time.Now().After(deadline) {
+			return err
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// goroutineSettle bounds how long settledGoroutines waits.
+const goroutineSettle = 4 * time.Second
 
 // settledFDs is LeakedFDs once garbage has been collected: fds that only
 // garbage holds (Go's net package pools the pipes it splices through, and
