@@ -2,7 +2,6 @@ package tcp
 
 import (
 	"context"
-	"errors"
 	"io"
 	"math"
 	"net"
@@ -11,26 +10,8 @@ import (
 
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/socket"
+	"github.com/actornet/actornet/test/testkit"
 )
-
-// wantOptionError checks that err is the OpError of op for an invalid
-// option, with the message want (which names the option and its value).
-func wantOptionError(t *testing.T, err error, op, want string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("accepted; want %q", want)
-	}
-	var oe *socket.OpError
-	if !errors.As(err, &oe) || oe.Op != op {
-		t.Errorf("error %v (%T) is not an OpError of %q", err, err, op)
-	}
-	if !errors.Is(err, socket.ErrInvalidArgument) {
-		t.Errorf("error %v does not wrap socket.ErrInvalidArgument", err)
-	}
-	if err.Error() != want {
-		t.Errorf("error %q, want %q", err, want)
-	}
-}
 
 // TestServeOptionsInvalid: Serve and StartService refuse each invalid
 // push-mode or listen option, naming it and its value, and start nothing.
@@ -71,12 +52,12 @@ func TestServeOptionsInvalid(t *testing.T) {
 			if err == nil {
 				_ = l.Close(context.Background())
 			}
-			wantOptionError(t, err, "listen", "listen tcp: "+tt.want)
+			testkit.WantOptionError(t, err, "listen", "listen tcp: "+tt.want)
 			svc, err := StartService(ctx, sys, "127.0.0.1:0", testHandler(nil, nil), tt.opt)
 			if err == nil {
 				_ = svc.Stop(context.Background())
 			}
-			wantOptionError(t, err, "listen", "listen tcp: "+tt.want)
+			testkit.WantOptionError(t, err, "listen", "listen tcp: "+tt.want)
 		})
 	}
 }
@@ -86,7 +67,7 @@ func TestServeOptionsInvalid(t *testing.T) {
 func TestServeOptionsFirstInvalid(t *testing.T) {
 	sys := newSystem(t)
 	_, err := Serve(testCtx(t), sys, "127.0.0.1:0", testHandler(nil, nil), WithBacklog(-1), WithReadSize(0))
-	wantOptionError(t, err, "listen", "listen tcp: WithBacklog(-1): must be from 0 (the kernel maximum) to 2147483647")
+	testkit.WantOptionError(t, err, "listen", "listen tcp: WithBacklog(-1): must be from 0 (the kernel maximum) to 2147483647")
 }
 
 // TestListenOptionsInvalid: Listen and ListenAt refuse an invalid
@@ -96,10 +77,10 @@ func TestListenOptionsInvalid(t *testing.T) {
 	ctx := testCtx(t)
 	const want = "listen tcp: WithBacklog(-1): must be from 0 (the kernel maximum) to 2147483647"
 	_, err := Listen(ctx, sys, "127.0.0.1:0", WithBacklog(-1))
-	wantOptionError(t, err, "listen", want)
+	testkit.WantOptionError(t, err, "listen", want)
 	// The options are checked before the node is asked for a listener.
 	_, err = ListenAt(ctx, sys, "127.0.0.1:1", "127.0.0.1:0", WithBacklog(-1))
-	wantOptionError(t, err, "listen", want)
+	testkit.WantOptionError(t, err, "listen", want)
 }
 
 // TestServeOptionsEdges: the smallest valid values (and zeros that mean
@@ -181,16 +162,16 @@ func TestClientOptionsInvalid(t *testing.T) {
 			if err == nil {
 				_ = c.Close(context.Background())
 			}
-			wantOptionError(t, err, "socket", want)
+			testkit.WantOptionError(t, err, "socket", want)
 			// Dial fails on the option, not on connecting: nothing listens
 			// at port 1.
 			_, err = Dial(ctx, sys, "127.0.0.1:1", tt.opt)
-			wantOptionError(t, err, "socket", want)
+			testkit.WantOptionError(t, err, "socket", want)
 			// The options are checked before the node is asked for a client.
 			_, err = NewClientAt(ctx, sys, "127.0.0.1:1", tt.opt)
-			wantOptionError(t, err, "socket", want)
+			testkit.WantOptionError(t, err, "socket", want)
 			_, err = DialAt(ctx, sys, "127.0.0.1:1", "127.0.0.1:1", tt.opt)
-			wantOptionError(t, err, "socket", want)
+			testkit.WantOptionError(t, err, "socket", want)
 		})
 	}
 }

@@ -2,34 +2,14 @@ package udp
 
 import (
 	"context"
-	"errors"
 	"math"
 	"net"
 	"testing"
 	"time"
 
 	"github.com/actornet/actornet/actors"
-	"github.com/actornet/actornet/socket"
+	"github.com/actornet/actornet/test/testkit"
 )
-
-// wantOptionError checks that err is the OpError of op for an invalid
-// option, with the message want (which names the option and its value).
-func wantOptionError(t *testing.T, err error, op, want string) {
-	t.Helper()
-	if err == nil {
-		t.Fatalf("accepted; want %q", want)
-	}
-	var oe *socket.OpError
-	if !errors.As(err, &oe) || oe.Op != op {
-		t.Errorf("error %v (%T) is not an OpError of %q", err, err, op)
-	}
-	if !errors.Is(err, socket.ErrInvalidArgument) {
-		t.Errorf("error %v does not wrap socket.ErrInvalidArgument", err)
-	}
-	if err.Error() != want {
-		t.Errorf("error %q, want %q", err, want)
-	}
-}
 
 // invalidSocketOptions are socket Options with invalid values and the
 // errors that name them.
@@ -54,17 +34,17 @@ func TestPeerOptionsInvalid(t *testing.T) {
 			if err == nil {
 				_ = p.Close(context.Background())
 			}
-			wantOptionError(t, err, "socket", "socket udp: "+tt.want)
+			testkit.WantOptionError(t, err, "socket", "socket udp: "+tt.want)
 			p, err = Bind(ctx, sys, "127.0.0.1:0", tt.opt)
 			if err == nil {
 				_ = p.Close(context.Background())
 			}
-			wantOptionError(t, err, "bind", "bind udp: "+tt.want)
+			testkit.WantOptionError(t, err, "bind", "bind udp: "+tt.want)
 			p, err = Dial(ctx, sys, "127.0.0.1:9", tt.opt)
 			if err == nil {
 				_ = p.Close(context.Background())
 			}
-			wantOptionError(t, err, "socket", "socket udp: "+tt.want)
+			testkit.WantOptionError(t, err, "socket", "socket udp: "+tt.want)
 		})
 	}
 }
@@ -99,12 +79,12 @@ func TestServeOptionsInvalid(t *testing.T) {
 			if err == nil {
 				_ = p.Close(context.Background())
 			}
-			wantOptionError(t, err, "bind", "bind udp: "+tt.want)
+			testkit.WantOptionError(t, err, "bind", "bind udp: "+tt.want)
 			svc, err := StartService(ctx, sys, "127.0.0.1:0", echo, tt.opt)
 			if err == nil {
 				_ = svc.Stop(context.Background())
 			}
-			wantOptionError(t, err, "bind", "bind udp: "+tt.want)
+			testkit.WantOptionError(t, err, "bind", "bind udp: "+tt.want)
 		})
 	}
 }

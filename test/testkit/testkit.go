@@ -5,12 +5,14 @@ package testkit
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/socket"
 )
 
 // Timeout bounds every wait in a test; reaching it is a failure.
@@ -100,4 +102,23 @@ func Stalls(t testing.TB, sys *actors.System) <-chan *actors.Stalled {
 	})
 	t.Cleanup(func() { sys.Actors.EventStream.Unsubscribe(sub) })
 	return stalls
+}
+
+// WantOptionError checks that err is the OpError of op for an invalid
+// option, with the message want (which names the option and its value).
+func WantOptionError(t testing.TB, err error, op, want string) {
+	t.Helper()
+	if err == nil {
+		t.Fatalf("accepted; want %q", want)
+	}
+	var oe *socket.OpError
+	if !errors.As(err, &oe) || oe.Op != op {
+		t.Errorf("error %v (%T) is not an OpError of %q", err, err, op)
+	}
+	if !errors.Is(err, socket.ErrInvalidArgument) {
+		t.Errorf("error %v does not wrap socket.ErrInvalidArgument", err)
+	}
+	if err.Error() != want {
+		t.Errorf("error %q, want %q", err, want)
+	}
 }
