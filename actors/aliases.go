@@ -4,6 +4,7 @@ import (
 	"time"
 
 	"github.com/actornet/actornet/actors/core"
+	"github.com/actornet/actornet/poller"
 )
 
 // The names a user of System meets, defined with the socket-actor runtime
@@ -21,6 +22,8 @@ type (
 	// stream when a socket actor held its poller's goroutine past the
 	// stall budget (see WithStallBudget).
 	Stalled = core.Stalled
+	// PollerStats are a poller actor's counters (Metrics.Pollers).
+	PollerStats = poller.Stats
 	// Loan is a read buffer a push-mode handler keeps past its call
 	// (Connection.Retain, Conn.Retain) until it calls Release.
 	Loan = core.Loan
@@ -44,3 +47,7 @@ var ErrSystemStopped = core.ErrSystemStopped
 func WithStallBudget(d time.Duration) Option {
 	return func(o *options) { o.stall, o.stallSet = d, true }
 }
+
+// PollerName is the name of the i-th poller actor, "actornet/poller/0":
+// the Name of Metrics.Pollers[i], the Id of PollerPIDs()[i].
+func PollerName(i int) string { return core.PollerName(i) }

@@ -51,8 +51,16 @@
 // (Stalled, on the event stream).
 //
 // Metrics: every socket actor keeps counters; System.Metrics sums them by
-// kind and service (MetricKey, Totals), and WithMeterProvider exports
-// them through OpenTelemetry.
+// kind and service (MetricKey, Totals) and adds each poller's
+// (PollerStats), and WithMeterProvider exports them through
+// OpenTelemetry.
+//
+// Pollers: each poller is an actor, "actornet/poller/0" and on
+// (PollerPIDs), supervised: it answers messages.GetPollerStats, stops on
+// a Stop (its watchers get Terminated, its sockets close), and when its
+// wait loop fails it starts a fresh one for new sockets, closes the
+// sockets the failed loop watched (their pending requests end with a
+// *socket.PollerError naming it) and publishes *messages.PollerFailed.
 //
 // Remote: a system started WithRemote is a node (Proto.Actor remote on
 // loopback unless told otherwise). Another node spawns socket actors on it

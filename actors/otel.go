@@ -22,6 +22,20 @@ import (
 //	actornet.tcp.rejected            connections refused at max connections
 //	actornet.tcp.accept_errors       accept failures (EMFILE, ENFILE...)
 //	actornet.udp.drops               datagrams the kernel dropped
+//	actornet.socket.stalls           socket actors moved off a blocked poller
+//
+// and each poller actor's, with the attribute "poller"
+// ("actornet/poller/0"):
+//
+//	actornet.poller.events           Ready messages delivered (counter;
+//	                                 attribute "direction": readable, writable)
+//	actornet.poller.wakeups          wake-ups through the eventfd (counter)
+//	actornet.poller.waits            epoll_wait calls (counter; attribute
+//	                                 "mode": blocking, poll)
+//	actornet.poller.registrations    fds watched (up-down counter)
+//	actornet.poller.longest_iteration longest delivery of one batch (gauge, ns)
+//	actornet.poller.handoffs         loops replaced by the stall watchdog
+//	actornet.poller.restarts         fresh loops started after a failure
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return func(o *options) { o.meters = mp }
 }
@@ -47,6 +61,28 @@ var otelInstruments = []otelInstrument{
 	{name: "actornet.socket.stalls", desc: "times a socket actor held its poller past the stall budget and was moved to the worker pool", value: func(t *Totals) int64 { return int64(t.Stalls) }},
 }
 
+// pollerInstrument is one exported PollerStats field; a field with two
+// values (by direction, by wait mode) has attr set and value2 for the
+// second.
+type pollerInstrument struct {
+	name, unit, desc string
+	kind             int // 0 counter, 1 up-down counter, 2 gauge
+	attr, v1, v2     string
+	value, value2    func(*PollerStats) int64
+}
+
+var pollerInstruments = []pollerInstrument{
+	{name: "actornet.poller.events", desc: "Ready messages delivered to socket actors", attr: "direction", v1: "readable", v2: "writable",
+		value: func(s *PollerStats) int64 { return int64(s.Readable) }, value2: func(s *PollerStats) int64 { return int64(s.Writable) }},
+	{name: "actornet.poller.wakeups", desc: "wake-ups of the wait loop through its eventfd", value: func(s *PollerStats) int64 { return int64(s.Wakeups) }},
+	{name: "actornet.poller.waits", desc: "epoll_wait calls", attr: "mode", v1: "blocking", v2: "poll",
+		value: func(s *PollerStats) int64 { return int64(s.BlockingWaits) }, value2: func(s *PollerStats) int64 { return int64(s.Polls) }},
+	{name: "actornet.poller.registrations", desc: "fds the poller watches", kind: 1, value: func(s *PollerStats) int64 { return int64(s.Registrations) }},
+	{name: "actornet.poller.longest_iteration", unit: "ns", desc: "longest delivery of the events of one epoll_wait", kind: 2, value: func(s *PollerStats) int64 { return int64(s.LongestIteration) }},
+	{name: "actornet.poller.handoffs", desc: "wait loops replaced by the stall watchdog", value: func(s *PollerStats) int64 { return int64(s.Handoffs) }},
+	{name: "actornet.poller.restarts", desc: "fresh wait loops started after a failure", value: func(s *PollerStats) int64 { return int64(s.Restarts) }},
+}
+
 // startMetrics registers the instruments and their callback with mp.
 func (s *System) startMetrics(mp metric.MeterProvider) error {
 	meter := mp.Meter("github.com/actornet/actornet")
@@ -67,11 +103,43 @@ func (s *System) startMetrics(mp metric.MeterProvider) error {
 		}
 		obs[i], all[i] = o, o
 	}
+	pobs := make([]metric.Int64Observable, len(pollerInstruments))
+	for i, in := range pollerInstruments {
+		var (
+			o   metric.Int64Observable
+			err error
+		)
+		switch in.kind {
+		case 1:
+			o, err = meter.Int64ObservableUpDownCounter(in.name, metric.WithDescription(in.desc))
+		case 2:
+			o, err = meter.Int64ObservableGauge(in.name, metric.WithDescription(in.desc), metric.WithUnit(in.unit))
+		default:
+			o, err = meter.Int64ObservableCounter(in.name, metric.WithDescription(in.desc))
+		}
+		if err != nil {
+			return err
+		}
+		pobs[i] = o
+		all = append(all, o)
+	}
 	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
-		for k, t := range s.Metrics() {
+		m := s.Metrics()
+		for k, t := range m.Sockets {
 			attrs := metric.WithAttributes(attribute.String("kind", k.Kind), attribute.String("service", k.Service))
 			for i, in := range otelInstruments {
 				o.ObserveInt64(obs[i], in.value(&t), attrs)
+			}
+		}
+		for _, p := range m.Pollers {
+			name := attribute.String("poller", p.Name)
+			for i, in := range pollerInstruments {
+				if in.attr == "" {
+					o.ObserveInt64(pobs[i], in.value(&p), metric.WithAttributes(name))
+					continue
+				}
+				o.ObserveInt64(pobs[i], in.value(&p), metric.WithAttributes(name, attribute.String(in.attr, in.v1)))
+				o.ObserveInt64(pobs[i], in.value2(&p), metric.WithAttributes(name, attribute.String(in.attr, in.v2)))
 			}
 		}
 		return nil

@@ -133,9 +133,30 @@ func (s *System) Stopped() bool { return s.rt.Stopped() }
 // Sockets returns the number of live socket actors.
 func (s *System) Sockets() int { return s.rt.Sockets() }
 
-// Metrics returns the system's counters by kind and service. Counters only
-// grow: a closed socket's last values stay in its group's totals.
-func (s *System) Metrics() map[MetricKey]Totals { return s.rt.Metrics() }
+// Metrics returns a snapshot of the system's counters: the socket
+// actors' by kind and service, and the poller actors'. Counters only grow:
+// a closed socket's last values stay in its group's totals, a failed
+// poller's in its actor's.
+func (s *System) Metrics() Metrics {
+	return Metrics{Sockets: s.rt.Metrics(), Pollers: s.rt.PollerStats()}
+}
+
+// Metrics is a snapshot of a system's counters (System.Metrics).
+type Metrics struct {
+	// Sockets are the socket actors' counters by kind and service.
+	Sockets map[MetricKey]Totals
+	// Pollers are each poller actor's counters, in the order of
+	// PollerPIDs.
+	Pollers []PollerStats
+}
+
+// PollerPIDs returns the PID of each poller actor ("actornet/poller/0",
+// ...): an actor may watch one (it gets *actor.Terminated when the poller
+// stops) or ask it for its counters (messages.GetPollerStats, answered by
+// messages.PollerStats). A poller whose wait loop fails keeps its PID: its
+// actor starts a fresh loop, and publishes *messages.PollerFailed on the
+// event stream.
+func (s *System) PollerPIDs() []*actor.PID { return s.rt.PollerPIDs() }
 
 // Stop stops every socket actor (each answers its pending requests and
 // closes its fd), then the pollers, then the actor system. It waits at most

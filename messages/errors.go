@@ -25,9 +25,12 @@ func StatusOf(op, network string, addr netip.AddrPort, err error) *Status {
 	var ae *socket.AddrError
 	var he *socket.HostError
 	var de *net.DNSError
+	var pe *socket.PollerError
 	switch {
 	case errors.As(err, &ae):
 		st.Address, st.Detail = ae.Addr, ae.Reason
+	case errors.As(err, &pe):
+		st.Address, st.Detail = pe.Poller, pe.Reason
 	case errors.As(err, &he):
 		st.Address, st.Detail = he.Host, he.Reason
 	case errors.As(err, &de):
@@ -142,6 +145,8 @@ func (s *Status) Err() error {
 		cause = syscall.Errno(s.Errno)
 	case s.Code == IOStatus_IO_STATUS_INVALID_ADDRESS && s.Detail != "":
 		cause = &socket.AddrError{Addr: s.Address, Reason: s.Detail}
+	case s.Code == IOStatus_IO_STATUS_POLLING_ERROR && s.Address != "":
+		cause = &socket.PollerError{Poller: s.Address, Reason: s.Detail}
 	case s.Code == IOStatus_IO_STATUS_NO_SUCH_HOST && s.Detail != "":
 		cause = &socket.HostError{Host: s.Address, Reason: s.Detail}
 	case causes[s.Code] != nil:

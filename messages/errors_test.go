@@ -154,3 +154,21 @@ func TestErrnoOfAnotherOS(t *testing.T) {
 		t.Errorf("Err() = %q; want the number (%s) in the text", err, want)
 	}
 }
+
+// A poller's failure crosses the wire with its name and reason: the error
+// a remote caller gets names the poller and matches socket.ErrPolling.
+func TestPollerErrorRoundTrip(t *testing.T) {
+	cause := &socket.PollerError{Poller: "actornet/poller/1", Reason: "failed: epoll_wait: bad file descriptor"}
+	st := StatusOf("recv", "tcp4", netip.MustParseAddrPort("127.0.0.1:9"), cause)
+	if st.GetCode() != IOStatus_IO_STATUS_POLLING_ERROR {
+		t.Fatalf("code = %v; want polling_error", st.GetCode())
+	}
+	err := st.Err()
+	var pe *socket.PollerError
+	if !errors.Is(err, socket.ErrPolling) || !errors.As(err, &pe) || *pe != *cause {
+		t.Fatalf("Err = %v; want the poller error back", err)
+	}
+	if want := "recv tcp4 127.0.0.1:9: poller actornet/poller/1: failed: epoll_wait: bad file descriptor"; err.Error() != want {
+		t.Fatalf("Err = %q; want %q", err, want)
+	}
+}

@@ -483,10 +483,12 @@ type Status struct {
 	// addr is the endpoint involved, when there is one.
 	Addr *Endpoint `protobuf:"bytes,5,opt,name=addr,proto3" json:"addr,omitempty"`
 	// address is the address as the caller wrote it, when it did not parse
-	// or resolve ("127.0.0.1", "localhost:99999").
+	// or resolve ("127.0.0.1", "localhost:99999"); for polling_error, the
+	// name of the poller that failed ("actornet/poller/0").
 	Address string `protobuf:"bytes,6,opt,name=address,proto3" json:"address,omitempty"`
 	// detail says what was wrong with it, in words ("missing port in
-	// address", "invalid port", "no such host").
+	// address", "invalid port", "no such host"; for polling_error, what
+	// happened to the poller).
 	Detail        string `protobuf:"bytes,7,opt,name=detail,proto3" json:"detail,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache

@@ -1,7 +1,8 @@
 // Package poller is actornet's readiness layer: Epoll, a plain epoll
-// instance with an eventfd wake-up, and Poller, the poller actor that runs
-// one epoll_wait loop on its own goroutine and sends Ready messages to the
-// socket actors that own the fds. It does no socket I/O.
+// instance with an eventfd wake-up; Poller, one epoll_wait loop on its own
+// goroutine that sends Ready messages to the socket actors that own the
+// fds; and the poller actor (Spawn, Actor) that owns a loop in the actor
+// system. It does no socket I/O.
 //
 // Each fd is registered once, edge-triggered, for input, output and peer
 // hang-up. A Registration carries, per direction, a "wanted" flag the actor
@@ -21,4 +22,29 @@
 //	// reg.Consumed(poller.Readable), reads until EAGAIN, and waits again.
 //	_ = reg.Deregister() // before closing fd
 //	_ = p.Stop()
+//
+// # The poller actor
+//
+// actors.Start spawns one poller actor per poller, named
+// "actornet/poller/0", "actornet/poller/1"..., under a guardian with
+// Strategy. The data path does not pass through its mailbox: Register,
+// Want and Consumed stay direct thread-safe calls on the loop, and each
+// Ready is the registration's preallocated message. The mailbox carries
+// what concerns the poller as a whole:
+//
+//   - messages.GetPollerStats, answered by messages.PollerStats (events
+//     per direction, wake-ups, blocking waits and polls, fds watched, the
+//     longest loop iteration, handoffs, restarts); Actor.Stats gives the
+//     same in Go.
+//   - a stop (actor.Stop, a poison pill, the system's Stop): the loop
+//     ends, every socket still registered is told (*Dropped: it answers
+//     its pending requests with a *socket.PollerError and closes), and
+//     watchers get *actor.Terminated.
+//   - the failure of its loop (an epoll_wait error other than EINTR, a
+//     panic, messages.InjectFault on a system started with fault
+//     injection): a fresh loop on a fresh epoll instance takes over new
+//     sockets at once, every socket of the failed loop is told (*Dropped),
+//     *messages.PollerFailed is published on the event stream, and the
+//     actor fails so that its supervisor counts it: restarted (same PID)
+//     up to ten times a minute, stopped after that.
 package poller

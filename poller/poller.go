@@ -7,6 +7,7 @@ import (
 	"runtime"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/sys/unix"
@@ -18,6 +19,10 @@ import (
 // starves the woken goroutines (~96 µs a round trip), 1 yield ~8 µs,
 // 2 yields ~3.8 µs, more yields no better.
 const idleYields = 2
+
+// epoch is the origin of the loop's clock: time.Since(epoch) reads the
+// monotonic clock alone, half the cost of time.Now (see go.dev/issue/67401).
+var epoch = time.Now()
 
 // Direction is the readiness a Ready message reports.
 type Direction uint8
@@ -83,7 +88,17 @@ type Poller struct {
 	// delivered, the count of Ready sent, it lets a watchdog see a
 	// delivery that does not return (Busy).
 	busy      atomic.Pointer[Registration]
-	delivered atomic.Uint64
+	delivered [2]atomic.Uint64 // per Direction
+	// wakeups, blocking, polls and longest (ns) are the loop's counters
+	// (Stats).
+	wakeups, blocking, polls atomic.Uint64
+	longest                  atomic.Int64
+	// fault, once set (InjectFailure), is what the next epoll_wait
+	// returns; failed is the error the loop ended with (nil while it runs
+	// or once it stopped cleanly); onFail hears of it.
+	fault  atomic.Pointer[error]
+	failed atomic.Pointer[error]
+	onFail func(*Poller, error)
 	// loopGen is the generation of the current wait loop; a loop whose
 	// generation is behind has been replaced (Handoff) and ends.
 	loopGen  atomic.Uint64
@@ -117,23 +132,29 @@ type againReq struct {
 // if none) and how many Ready messages the loop has delivered. Two calls
 // apart in time that return the same registration and the same count saw
 // one delivery last that long: its owner is blocking the poller.
-func (p *Poller) Busy() (*Registration, uint64) { return p.busy.Load(), p.delivered.Load() }
+func (p *Poller) Busy() (*Registration, uint64) {
+	return p.busy.Load(), p.delivered[Readable].Load() + p.delivered[Writable].Load()
+}
 
 // PID returns the actor the registration delivers to.
 func (r *Registration) PID() *actor.PID { return r.pid }
 
 // New starts a poller on its own epoll instance, sending Ready messages
 // through sender.
-func New(sender Sender) (*Poller, error) {
+func New(sender Sender) (*Poller, error) { return openLoop(sender, nil) }
+
+// openLoop is New with onFail called (from the loop's goroutine) if the
+// wait loop fails.
+func openLoop(sender Sender, onFail func(*Poller, error)) (*Poller, error) {
 	be, err := NewEpoll()
 	if err != nil {
 		return nil, err
 	}
-	return start(be, sender), nil
+	return start(be, sender, onFail), nil
 }
 
-func start(be backend, sender Sender) *Poller {
-	p := &Poller{be: be, sender: sender, done: make(chan struct{})}
+func start(be backend, sender Sender, onFail func(*Poller, error)) *Poller {
+	p := &Poller{be: be, sender: sender, done: make(chan struct{}), onFail: onFail}
 	t := make([]atomic.Pointer[Registration], 64)
 	p.table.Store(&t)
 	go p.loop(0, nil)
@@ -253,6 +274,12 @@ func (p *Poller) RequestStop() error {
 	if p.stopping.Swap(true) {
 		return nil
 	}
+	return p.wake()
+}
+
+// wake wakes the wait loop through its eventfd.
+func (p *Poller) wake() error {
+	p.wakeups.Add(1)
 	return p.be.Wake()
 }
 
@@ -278,11 +305,18 @@ type batch struct {
 }
 
 func (p *Poller) loop(gen uint64, inherited *batch) {
+	defer func() {
+		if r := recover(); r != nil {
+			p.fail(gen, fmt.Errorf("wait loop panicked: %v", r))
+		}
+	}()
 	if inherited != nil {
 		p.drain(inherited)
 	}
 	b := &batch{events: make([]unix.EpollEvent, 128)}
 	timeout, yielded := -1, 0
+	// A loop started by Handoff goes on counting from its predecessor's.
+	blocking, polls := p.blocking.Load(), p.polls.Load()
 	for {
 		if p.loopGen.Load() != gen {
 			return // replaced by Handoff while this loop was blocked
@@ -300,9 +334,26 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 				timeout = 0
 			}
 		}
+		// The wait counts are the loop's own, published when it is about
+		// to sleep (idle: the atomic stores cost nothing then) and every
+		// 64 polls, so that a busy loop pays no atomic per turn for them.
+		if timeout != 0 {
+			blocking++
+			p.blocking.Store(blocking)
+			p.polls.Store(polls)
+		} else if polls++; polls&63 == 0 {
+			p.polls.Store(polls)
+		}
 		n, err := p.be.Wait(b.events, timeout)
 		if block {
 			p.sleeping.Store(false)
+		}
+		if f := p.fault.Load(); f != nil && err == nil {
+			err = *f
+		}
+		if err != nil && !p.stopping.Load() {
+			p.fail(gen, err)
+			return
 		}
 		if err != nil || p.stopping.Load() {
 			if p.loopGen.Load() == gen {
@@ -310,13 +361,21 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 			}
 			return
 		}
+		var start time.Duration
 		if n > 0 {
+			start = time.Since(epoch)
 			b.n.Store(int64(n))
 			b.next.Store(0)
 			p.batch.Store(b)
 			p.drain(b)
 		}
-		if p.redeliver(gen) || n > 0 {
+		again := p.redeliver(gen)
+		if n > 0 {
+			if d := int64(time.Since(epoch) - start); d > p.longest.Load() {
+				p.longest.Store(d)
+			}
+		}
+		if again || n > 0 {
 			timeout, yielded = 0, 0
 			continue
 		}
@@ -330,6 +389,39 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 		}
 		timeout, yielded = -1, 0
 	}
+}
+
+// fail ends the poller after its wait loop failed with err: Register
+// refuses from here on, the loop's life ends, and onFail hears of it
+// (once). A loop already replaced by Handoff fails nothing.
+func (p *Poller) fail(gen uint64, err error) {
+	if p.loopGen.Load() != gen {
+		return
+	}
+	if !p.failed.CompareAndSwap(nil, &err) {
+		return
+	}
+	p.stopping.Store(true)
+	p.closeDone()
+	if p.onFail != nil {
+		p.onFail(p, err)
+	}
+}
+
+// Failed returns the error the wait loop failed with: nil while it runs
+// and after a clean stop.
+func (p *Poller) Failed() error {
+	if e := p.failed.Load(); e != nil {
+		return *e
+	}
+	return nil
+}
+
+// InjectFailure makes the wait loop fail with err at its next turn, as if
+// epoll_wait had returned it: for tests of what a poller's failure does.
+func (p *Poller) InjectFailure(err error) {
+	p.fault.Store(&err)
+	_ = p.wake()
 }
 
 // redeliver sends the Ready messages asked for with Again since the last
@@ -458,7 +550,7 @@ func (r *Registration) Again(d Direction) {
 	p.hasAgain.Store(true)
 	p.againMu.Unlock()
 	if p.sleeping.Load() {
-		_ = p.be.Wake()
+		_ = p.wake()
 	}
 }
 
@@ -484,7 +576,7 @@ func (r *Registration) dispatch(ev uint32) {
 func (r *Registration) notify(d Direction) {
 	if r.want[d].Load() && r.pending[d].CompareAndSwap(false, true) {
 		p := r.p
-		p.delivered.Add(1)
+		p.delivered[d].Add(1)
 		p.busy.Store(r)
 		p.sender.Send(r.pid, &r.msgs[d])
 		p.busy.Store(nil)

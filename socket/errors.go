@@ -135,3 +135,19 @@ func (e *OptionError) Error() string { return e.Option + ": " + e.Reason }
 
 // Unwrap returns ErrInvalidArgument.
 func (e *OptionError) Unwrap() error { return ErrInvalidArgument }
+
+// PollerError is the cause of a request that ended because the poller
+// watching its socket failed or stopped: "poller actornet/poller/0:
+// epoll_wait: bad file descriptor". It matches errors.Is with ErrPolling.
+type PollerError struct {
+	// Poller names the poller ("actornet/poller/0").
+	Poller string
+	// Reason says what happened to it.
+	Reason string
+}
+
+// Error formats the error as "poller NAME: REASON".
+func (e *PollerError) Error() string { return "poller " + e.Poller + ": " + e.Reason }
+
+// Unwrap returns ErrPolling.
+func (e *PollerError) Unwrap() error { return ErrPolling }

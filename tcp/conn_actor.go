@@ -135,7 +135,7 @@ func (a *connActor) Receive(ctx actor.Context) {
 			// handler still hears why its connection ends.
 			a.mode = closedConn
 			a.core.Close(messages.IOStatus_IO_STATUS_CANCELLED)
-			a.deliver(&messages.ErrorClosed{Cause: a.status("stop", socket.ErrCancelled)}, nil)
+			a.deliver(&messages.ErrorClosed{Cause: a.status("stop", a.core.StopCause())}, nil)
 		}
 		a.core.Handle(ctx)
 		a.lifecycle(m)

@@ -6,6 +6,7 @@ import (
 	"testing"
 	"time"
 
+	"go.opentelemetry.io/otel/attribute"
 	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"go.opentelemetry.io/otel/sdk/metric/metricdata"
 
@@ -47,7 +48,7 @@ func TestMetrics(t *testing.T) {
 	}
 	service := l.Addr().String()
 	conn := actors.MetricKey{Kind: "tcp.conn", Service: service}
-	m := sys.Metrics()
+	m := sys.Metrics().Sockets
 	if got := m[conn]; got.Open != 1 || got.BytesIn != uint64(len(msg)) || got.BytesOut != uint64(len(msg)) {
 		t.Fatalf("Metrics[%v] = %+v, want 1 open, %d bytes each way", conn, got, len(msg))
 	}
@@ -63,7 +64,7 @@ func TestMetrics(t *testing.T) {
 		t.Fatal(err)
 	}
 	testkit.WaitStopped(t, sys, connPID)
-	if got := sys.Metrics()[conn]; got.Open != 0 || got.BytesIn != uint64(len(msg)) {
+	if got := sys.Metrics().Sockets[conn]; got.Open != 0 || got.BytesIn != uint64(len(msg)) {
 		t.Fatalf("after close: %+v, want the bytes still counted", got)
 	}
 
@@ -77,29 +78,57 @@ func TestMetrics(t *testing.T) {
 	if bytesIn != int64(len(msg)) || accepted != 1 || open != 0 {
 		t.Fatalf("exported bytes_in %d, accepted %d, open %d; want %d, 1, 0", bytesIn, accepted, open, len(msg))
 	}
+
+	// The pollers' counters are exported beside the sockets': the echo
+	// came by readable events, and the listener is still watched.
+	var readable, regs int64
+	for i := range sys.Metrics().Pollers {
+		name := actors.PollerName(i)
+		readable += exportedWith(t, rm, "actornet.poller.events", "poller", name, "direction", "readable")
+		regs += exportedWith(t, rm, "actornet.poller.registrations", "poller", name)
+		exportedWith(t, rm, "actornet.poller.waits", "poller", name, "mode", "blocking")
+		exportedWith(t, rm, "actornet.poller.longest_iteration", "poller", name)
+	}
+	if readable == 0 || regs != 1 {
+		t.Fatalf("exported %d readable events, %d fds watched; want some, and 1 (the listener)", readable, regs)
+	}
 }
 
 // exported returns the value of an int64 sum for kind and service.
 func exported(t *testing.T, rm metricdata.ResourceMetrics, name, kind, service string) int64 {
+	t.Helper()
+	return exportedWith(t, rm, name, "kind", kind, "service", service)
+}
+
+// exportedWith returns the value of the int64 sum or gauge name whose
+// attributes include the given key, value pairs.
+func exportedWith(t *testing.T, rm metricdata.ResourceMetrics, name string, kv ...string) int64 {
 	t.Helper()
 	for _, sm := range rm.ScopeMetrics {
 		for _, m := range sm.Metrics {
 			if m.Name != name {
 				continue
 			}
-			sum, ok := m.Data.(metricdata.Sum[int64])
-			if !ok {
+			var points []metricdata.DataPoint[int64]
+			switch d := m.Data.(type) {
+			case metricdata.Sum[int64]:
+				points = d.DataPoints
+			case metricdata.Gauge[int64]:
+				points = d.DataPoints
+			default:
 				t.Fatalf("%s is %T", name, m.Data)
 			}
-			for _, dp := range sum.DataPoints {
-				k, _ := dp.Attributes.Value("kind")
-				s, _ := dp.Attributes.Value("service")
-				if k.AsString() == kind && s.AsString() == service {
-					return dp.Value
+		next:
+			for _, dp := range points {
+				for i := 0; i+1 < len(kv); i += 2 {
+					if v, _ := dp.Attributes.Value(attribute.Key(kv[i])); v.AsString() != kv[i+1] {
+						continue next
+					}
 				}
+				return dp.Value
 			}
 		}
 	}
-	t.Fatalf("no %s for %s %s", name, kind, service)
+	t.Fatalf("no %s for %v", name, kv)
 	return 0
 }

@@ -393,7 +393,7 @@ func TestServeStallWatchdog(t *testing.T) {
 	if got, err := stuck.RecvExact(ctx, 5); err != nil || string(got) != "again" {
 		t.Fatalf("the moved connection: %q, %v", got, err)
 	}
-	if got := sys.Metrics()[actors.MetricKey{Kind: "tcp.conn", Service: l.Addr().String()}].Stalls; got != 1 {
+	if got := sys.Metrics().Sockets[actors.MetricKey{Kind: "tcp.conn", Service: l.Addr().String()}].Stalls; got != 1 {
 		t.Fatalf("Stalls = %d, want 1", got)
 	}
 }

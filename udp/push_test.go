@@ -217,7 +217,7 @@ func TestServePushDrops(t *testing.T) {
 			t.Fatalf("Stats = %v; want drops > 0 and received + drops = %d", st, sent+1)
 		}
 		key := actors.MetricKey{Kind: "udp.peer", Service: srv.LocalAddr().String()}
-		if m := sys.Metrics()[key]; m.Drops != st.GetDrops() || m.BytesIn == 0 || m.Open != 1 {
+		if m := sys.Metrics().Sockets[key]; m.Drops != st.GetDrops() || m.BytesIn == 0 || m.Open != 1 {
 			t.Fatalf("Metrics[%v] = %+v; want the %d drops Stats reports", key, m, st.GetDrops())
 		}
 	})

@@ -50,6 +50,8 @@ type Core struct {
 	// parkedReg is the registration SpawnParked made, until the first
 	// Ready brings it to the actor.
 	parkedReg atomic.Pointer[poller.Registration]
+	// stopCause is why the socket closed, if not by a stop (StopCause).
+	stopCause error
 }
 
 // RunsHandlers marks the actor as one that runs user code (a push-mode
@@ -153,6 +155,13 @@ func (c *Core) Handle(ctx actor.Context) bool {
 		if m.Reg == c.reg && !c.closed {
 			c.ready(m.Dir)
 		}
+	case *poller.Dropped:
+		if c.reg == nil && c.parked {
+			c.reg = c.parkedReg.Load() // dropped before its first Ready
+		}
+		if m.Reg == c.reg && !c.closed {
+			c.drop(ctx, m.Err)
+		}
 	case *deadline:
 		c.expire(m)
 	case *timerFired:
@@ -236,7 +245,7 @@ func (c *Core) Attach(sock *socket.Socket) error {
 }
 
 func (c *Core) register() error {
-	reg, err := c.rt.nextPoller().Register(c.sock.FD(), c.self)
+	reg, err := c.rt.register(c.sock.FD(), c.self)
 	if err != nil {
 		return err
 	}
@@ -338,6 +347,31 @@ func (c *Core) Close(code messages.IOStatus) {
 		c.hooks.Cancel(code)
 	}
 	c.closeFD()
+}
+
+// drop closes the socket because its poller no longer watches it (the
+// poller failed or stopped): pending requests end with err, which names
+// the poller, and the actor stops, as on a stop.
+func (c *Core) drop(ctx actor.Context, err error) {
+	c.stopCause = err
+	for _, q := range c.queues {
+		q.FailAll(err)
+	}
+	if c.hooks.Cancel != nil {
+		c.hooks.Cancel(messages.IOStatus_IO_STATUS_POLLING_ERROR)
+	}
+	c.closeFD()
+	ctx.Stop(c.self)
+}
+
+// StopCause is why the actor is stopping: socket.ErrCancelled for a stop
+// from outside (Close, the system's stop), a *socket.PollerError when its
+// poller failed or stopped. Protocol actors tell their handlers.
+func (c *Core) StopCause() error {
+	if c.stopCause != nil {
+		return c.stopCause
+	}
+	return socket.ErrCancelled
 }
 
 // causeOf is the error a queue's requests end with when the socket

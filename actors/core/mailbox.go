@@ -92,8 +92,9 @@ func (m *inlineMailbox) post(q *ring, msg interface{}) {
 	m.mu.Lock()
 	if m.parked {
 		_, ready := msg.(*poller.Ready)
+		_, dropped := msg.(*poller.Dropped)
 		_, started := msg.(*actor.Started)
-		if !ready && (q == &m.user || started) {
+		if !ready && !dropped && (q == &m.user || started) {
 			q.push(msg)
 			m.mu.Unlock()
 			return

@@ -61,7 +61,9 @@ func (c *Core) answerPoll(_ *messages.PollOp, reply Replier, err error) {
 	switch {
 	case errors.Is(err, os.ErrDeadlineExceeded):
 		reply.Reply(&messages.PollResult{Status: messages.PollStatus_POLL_STATUS_TIMEOUT})
-	case errors.Is(err, socket.ErrTooManyPending):
+	case errors.Is(err, socket.ErrTooManyPending), errors.Is(err, socket.ErrPolling):
+		// Refused, or the poller failed: the status says which (and names
+		// the poller).
 		reply.Reply(&messages.PollResult{Status: messages.PollStatus_POLL_STATUS_ERROR, Error: c.Status("poll", err)})
 	default:
 		code, _ := messages.Classify(err)

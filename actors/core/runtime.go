@@ -23,7 +23,7 @@ import (
 // concurrent use.
 type Runtime struct {
 	as         *actor.ActorSystem
-	pollers    []*poller.Poller
+	pollers    []*poller.Actor
 	spread     atomic.Uint64
 	dispatcher *poolDispatcher
 	// guarded spawns top-level socket actors under the stopping strategy.
@@ -68,8 +68,11 @@ func NewRuntime(as *actor.ActorSystem, cfg Config) (*Runtime, error) {
 		faults:     cfg.Faults,
 		guarded:    as.Root.Copy().WithGuardian(StoppingStrategy()),
 	}
+	// Pollers are actors under a guardian that restarts a failed one (a
+	// fresh wait loop) and stops one that keeps failing.
+	supervised := as.Root.Copy().WithGuardian(poller.Strategy())
 	for i := 0; i < max(cfg.Pollers, 1); i++ {
-		p, err := poller.New(as.Root)
+		p, err := poller.Spawn(supervised, PollerName(i), cfg.Faults)
 		if err != nil {
 			rt.StopPollers(context.Background())
 			return nil, err
@@ -122,7 +125,7 @@ func (rt *Runtime) SpawnParked(props *actor.Props, coreOf func() *Core) (*actor.
 		c.mb.unpark()
 		return pid, ErrSystemStopped
 	}
-	reg, err := rt.nextPoller().Register(c.sock.FD(), pid, poller.Readable, poller.Writable)
+	reg, err := rt.register(c.sock.FD(), pid, poller.Readable, poller.Writable)
 	if err != nil {
 		c.parkFailed = true
 		c.mb.unpark()
@@ -136,20 +139,58 @@ func (rt *Runtime) SpawnParked(props *actor.Props, coreOf func() *Core) (*actor.
 // long-lived goroutines instead of a new goroutine per schedule.
 func (rt *Runtime) Dispatcher() actor.Dispatcher { return rt.dispatcher }
 
-// nextPoller returns the poller for a new socket: sockets are spread across
-// pollers round robin.
-func (rt *Runtime) nextPoller() *poller.Poller {
-	n := rt.spread.Add(1)
-	return rt.pollers[n%uint64(len(rt.pollers))]
+// PollerName is the name of the i-th poller actor: "actornet/poller/0".
+func PollerName(i int) string { return fmt.Sprintf("actornet/poller/%d", i) }
+
+// register hands fd to a poller for pid: sockets are spread across
+// pollers round robin. A poller that has just failed or stopped is
+// skipped (its actor puts a fresh loop in its place at once).
+func (rt *Runtime) register(fd int, pid *actor.PID, want ...poller.Direction) (*poller.Registration, error) {
+	err := fmt.Errorf("no poller running: %w", poller.ErrStopped)
+	for range len(rt.pollers) {
+		p := rt.pollers[rt.spread.Add(1)%uint64(len(rt.pollers))].Current()
+		if p == nil {
+			continue
+		}
+		reg, e := p.Register(fd, pid, want...)
+		if e == nil {
+			return reg, nil
+		}
+		if !errors.Is(e, poller.ErrStopped) {
+			return nil, e
+		}
+	}
+	return nil, err
 }
 
 // Pollers returns how many fds each poller watches.
 func (rt *Runtime) Pollers() []int {
 	load := make([]int, len(rt.pollers))
-	for i, p := range rt.pollers {
-		load[i] = p.Len()
+	for i, a := range rt.pollers {
+		if p := a.Current(); p != nil {
+			load[i] = p.Len()
+		}
 	}
 	return load
+}
+
+// PollerStats returns each poller's counters, in order.
+func (rt *Runtime) PollerStats() []poller.Stats {
+	out := make([]poller.Stats, len(rt.pollers))
+	for i, a := range rt.pollers {
+		out[i] = a.Stats()
+	}
+	return out
+}
+
+// PollerPIDs returns the PID of each poller actor, in order: actors may
+// watch them, and ask them for messages.PollerStats.
+func (rt *Runtime) PollerPIDs() []*actor.PID {
+	out := make([]*actor.PID, len(rt.pollers))
+	for i, a := range rt.pollers {
+		out[i] = a.PID()
+	}
+	return out
 }
 
 // track records a live socket actor; it reports false once the stop has
@@ -265,16 +306,16 @@ func (rt *Runtime) Stuck(cause error) error {
 // StopWatchdog stops the stall watchdog.
 func (rt *Runtime) StopWatchdog() { rt.watchdog.stop() }
 
-// StopPollers stops every poller, waiting for each until ctx ends; it
-// returns what did not stop.
+// StopPollers stops every poller actor (its wait loop, then the actor),
+// waiting for each until ctx ends; it returns what did not stop.
 func (rt *Runtime) StopPollers(ctx context.Context) []error {
-	for _, p := range rt.pollers {
-		_ = p.RequestStop() // all at once: the waits below then overlap
+	for _, a := range rt.pollers {
+		a.RequestStop() // all at once: the waits below then overlap
 	}
 	var errs []error
-	for i, p := range rt.pollers {
-		if err := p.StopContext(ctx); err != nil {
-			errs = append(errs, fmt.Errorf("poller %d: %w", i, err))
+	for _, a := range rt.pollers {
+		if err := a.Stop(ctx); err != nil {
+			errs = append(errs, fmt.Errorf("%s: %w", a.Name(), err))
 		}
 	}
 	return errs

@@ -85,7 +85,11 @@ func (w *watchdog) check() {
 	if w.stopped {
 		return
 	}
-	for i, p := range w.rt.pollers {
+	for i, a := range w.rt.pollers {
+		p := a.Current()
+		if p == nil {
+			continue
+		}
 		reg, n := p.Busy()
 		prev := &w.last[i]
 		if reg == nil || reg != prev.reg || n != prev.count {

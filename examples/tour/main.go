@@ -416,7 +416,7 @@ func service(ctx context.Context, sys *actors.System) error {
 // printMetrics prints the system's counters by kind and service: the
 // groups with a number in the table that is not zero.
 func printMetrics(w io.Writer, sys *actors.System) {
-	m := sys.Metrics()
+	m := sys.Metrics().Sockets
 	keys := make([]actors.MetricKey, 0, len(m))
 	for k, t := range m {
 		if t.Open != 0 || t.BytesIn != 0 || t.BytesOut != 0 || t.Accepted != 0 || t.Errors != 0 {

@@ -1,0 +1,167 @@
+package poller
+
+import (
+	"errors"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/sys/unix"
+)
+
+// failingEpoll is an epoll instance whose Wait returns err once told to.
+type failingEpoll struct {
+	*Epoll
+	err chan error
+}
+
+func (f *failingEpoll) Wait(events []unix.EpollEvent, msec int) (int, error) {
+	select {
+	case err := <-f.err:
+		return 0, err
+	default:
+	}
+	return f.Epoll.Wait(events, msec)
+}
+
+// failures starts a poller on be whose failure is reported on the
+// returned channel.
+func failures(t *testing.T, be backend, sender Sender) (*Poller, <-chan error) {
+	t.Helper()
+	failed := make(chan error, 1)
+	p := start(be, sender, func(_ *Poller, err error) { failed <- err })
+	t.Cleanup(func() { _ = p.Stop() })
+	return p, failed
+}
+
+func waitFailure(t *testing.T, failed <-chan error) error {
+	t.Helper()
+	select {
+	case err := <-failed:
+		return err
+	case <-time.After(5 * time.Second):
+		t.Fatal("the loop's failure was not reported")
+		return nil
+	}
+}
+
+// An epoll_wait error other than EINTR ends the loop, is reported, and
+// the poller refuses new registrations.
+func TestLoopFailureIsReported(t *testing.T) {
+	ep, err := NewEpoll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := &failingEpoll{Epoll: ep, err: make(chan error, 1)}
+	p, failed := failures(t, be, make(chanSender, 8))
+	be.err <- unix.EBADF
+	_ = p.wake()
+	if err := waitFailure(t, failed); !errors.Is(err, unix.EBADF) {
+		t.Fatalf("failure = %v; want EBADF", err)
+	}
+	if !errors.Is(p.Failed(), unix.EBADF) {
+		t.Fatalf("Failed = %v", p.Failed())
+	}
+	a, _ := socketpair(t)
+	if _, err := p.Register(a, nil); !errors.Is(err, ErrStopped) {
+		t.Fatalf("Register on a failed poller = %v; want ErrStopped", err)
+	}
+}
+
+// EINTR is no failure: the loop goes on.
+func TestLoopSurvivesEINTR(t *testing.T) {
+	ep, err := NewEpoll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	be := &failingEpoll{Epoll: ep, err: make(chan error, 1)}
+	ch := make(chanSender, 8)
+	p, failed := failures(t, be, ch)
+	be.err <- nil // Epoll.Wait reports EINTR as no events and no error
+	_ = p.wake()
+	a, b := socketpair(t)
+	if _, err := p.Register(a, nil, Readable); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.Write(b, []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	recv(t, ch)
+	select {
+	case err := <-failed:
+		t.Fatalf("failure reported: %v", err)
+	default:
+	}
+}
+
+// panicSender panics on every Send.
+type panicSender struct{}
+
+func (panicSender) Send(*actor.PID, interface{}) { panic("boom") }
+
+// A panic in the loop (here from delivering a Ready) ends it as a failure,
+// reported, rather than crashing the process.
+func TestLoopPanicIsAFailure(t *testing.T) {
+	ep, err := NewEpoll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	p, failed := failures(t, ep, panicSender{})
+	a, b := socketpair(t)
+	if _, err := p.Register(a, nil, Readable); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := unix.Write(b, []byte{1}); err != nil {
+		t.Fatal(err)
+	}
+	if err := waitFailure(t, failed); !strings.Contains(err.Error(), "panicked: boom") {
+		t.Fatalf("failure = %v", err)
+	}
+}
+
+// dropAll tells every registered owner, once, and empties the table.
+func TestDropAllTellsEveryOwner(t *testing.T) {
+	got := make(chan interface{}, 8)
+	p, err := New(senderFunc(func(_ *actor.PID, m interface{}) { got <- m }))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = p.Stop() })
+	var regs []*Registration
+	for range 3 {
+		a, _ := socketpair(t)
+		r, err := p.Register(a, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		regs = append(regs, r)
+	}
+	why := errors.New("why")
+	if n := p.dropAll(why); n != 3 || p.Len() != 0 {
+		t.Fatalf("dropAll = %d, Len %d; want 3, 0", n, p.Len())
+	}
+	seen := map[*Registration]bool{}
+	for range 3 {
+		d, ok := (<-got).(*Dropped)
+		if !ok || d.Err != why || seen[d.Reg] {
+			t.Fatalf("got %#v", d)
+		}
+		seen[d.Reg] = true
+	}
+	for _, r := range regs {
+		if !seen[r] {
+			t.Fatalf("registration of fd %d not told", r.FD())
+		}
+		if err := r.Deregister(); err != nil {
+			t.Fatalf("Deregister after dropAll: %v", err)
+		}
+	}
+	if p.Len() != 0 {
+		t.Fatalf("Len = %d after Deregister; want 0", p.Len())
+	}
+}
+
+type senderFunc func(*actor.PID, interface{})
+
+func (f senderFunc) Send(pid *actor.PID, m interface{}) { f(pid, m) }
