@@ -5,6 +5,8 @@ import (
 	"net/netip"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actornet/actornet/socket"
 )
 
 // NewEndpoint returns the wire form of ap; the zero AddrPort gives an
@@ -18,10 +20,50 @@ func NewEndpoint(ap netip.AddrPort) *Endpoint {
 	return e
 }
 
+// NewUnixEndpoint returns the wire form of a Unix-domain socket path.
+func NewUnixEndpoint(path string) *Endpoint { return &Endpoint{Path: path} }
+
+// NewCredentials returns the wire form of a peer's credentials.
+func NewCredentials(c socket.Cred) *Credentials {
+	return &Credentials{Pid: int32(c.PID), Uid: uint32(c.UID), Gid: uint32(c.GID)}
+}
+
+// Cred converts c back; ok is false for nil (no credentials: not a
+// Unix-domain socket).
+func (c *Credentials) Cred() (cred socket.Cred, ok bool) {
+	if c == nil {
+		return socket.Cred{}, false
+	}
+	return socket.Cred{PID: int(c.Pid), UID: int(c.Uid), GID: int(c.Gid)}, true
+}
+
+// IsUnix reports whether e names a Unix-domain socket (it has a path).
+func (e *Endpoint) IsUnix() bool { return e != nil && e.Path != "" }
+
+// Address formats e as an address: "127.0.0.1:80", "[::1]:80", or
+// "unix:/run/app.sock"; "" for nil or an empty endpoint.
+func (e *Endpoint) Address() string {
+	if e.IsUnix() {
+		return socket.UnixPrefix + e.Path
+	}
+	ap, err := e.AddrPort()
+	if err != nil || !ap.IsValid() {
+		return ""
+	}
+	return ap.String()
+}
+
 // AddrPort converts e back to a netip.AddrPort. A nil Endpoint or one with
 // no ip gives the zero value and no error; an ip that is neither 4 nor 16
-// bytes, or a port above 65535, is an error.
+// bytes, or a port above 65535, is an error. A Unix endpoint (a path) gives
+// the zero value, and an error if it also has an ip, port or zone.
 func (e *Endpoint) AddrPort() (netip.AddrPort, error) {
+	if e.IsUnix() {
+		if len(e.Ip) != 0 || e.Port != 0 || e.Zone != "" {
+			return netip.AddrPort{}, fmt.Errorf("endpoint: Unix path %q with an ip, port or zone", e.Path)
+		}
+		return netip.AddrPort{}, nil
+	}
 	if e == nil || len(e.Ip) == 0 {
 		if e != nil && e.Port != 0 {
 			return netip.AddrPort{}, fmt.Errorf("endpoint: port %d without an ip", e.Port)

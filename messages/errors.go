@@ -18,19 +18,26 @@ import (
 // os.ErrDeadlineExceeded and socket's sentinels map to their codes.
 func StatusOf(op, network string, addr netip.AddrPort, err error) *Status {
 	st := &Status{Op: op, Net: network}
-	if addr.IsValid() {
+	var oe *socket.OpError
+	switch {
+	case addr.IsValid():
 		st.Addr = NewEndpoint(addr)
+	case errors.As(err, &oe) && oe.Path != "":
+		st.Addr = NewUnixEndpoint(oe.Path)
 	}
 	st.Code, st.Errno = Classify(err)
 	var ae *socket.AddrError
 	var he *socket.HostError
 	var de *net.DNSError
 	var pe *socket.PollerError
+	var re *socket.ReasonError
 	switch {
 	case errors.As(err, &ae):
 		st.Address, st.Detail = ae.Addr, ae.Reason
 	case errors.As(err, &pe):
 		st.Address, st.Detail = pe.Poller, pe.Reason
+	case errors.As(err, &re):
+		st.Detail = re.Reason
 	case errors.As(err, &he):
 		st.Address, st.Detail = he.Host, he.Reason
 	case errors.As(err, &de):
@@ -143,6 +150,9 @@ func (s *Status) Err() error {
 		// between OSes; where this one means something else, the code's
 		// own cause below stands for it.
 		cause = syscall.Errno(s.Errno)
+		if s.Detail != "" {
+			cause = &socket.ReasonError{Err: cause, Reason: s.Detail}
+		}
 	case s.Code == IOStatus_IO_STATUS_INVALID_ADDRESS && s.Detail != "":
 		cause = &socket.AddrError{Addr: s.Address, Reason: s.Detail}
 	case s.Code == IOStatus_IO_STATUS_POLLING_ERROR && s.Address != "":
@@ -161,6 +171,9 @@ func (s *Status) Err() error {
 	op := s.Op
 	if op == "" {
 		op = "actornet"
+	}
+	if s.Addr.IsUnix() {
+		return &socket.OpError{Op: op, Net: s.Net, Path: s.Addr.GetPath(), Err: cause}
 	}
 	addr, _ := s.Addr.AddrPort()
 	return &socket.OpError{Op: op, Net: s.Net, Addr: addr, Err: cause}

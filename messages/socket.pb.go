@@ -363,7 +363,10 @@ type Info struct {
 	Remote *Endpoint `protobuf:"bytes,5,opt,name=remote,proto3" json:"remote,omitempty"`
 	// blocking is the mode last set by SetBlocking (the fd itself is always
 	// non-blocking).
-	Blocking      bool `protobuf:"varint,6,opt,name=blocking,proto3" json:"blocking,omitempty"`
+	Blocking bool `protobuf:"varint,6,opt,name=blocking,proto3" json:"blocking,omitempty"`
+	// peer is the identity of the process at the other end of a connected
+	// Unix-domain socket.
+	Peer          *Credentials `protobuf:"bytes,7,opt,name=peer,proto3" json:"peer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -438,6 +441,13 @@ func (x *Info) GetBlocking() bool {
 		return x.Blocking
 	}
 	return false
+}
+
+func (x *Info) GetPeer() *Credentials {
+	if x != nil {
+		return x.Peer
+	}
+	return nil
 }
 
 // Options are socket settings applied when a socket is opened. Zero values
@@ -750,14 +760,15 @@ const file_socket_proto_rawDesc = "" +
 	"\vSetBlocking\x12\x1a\n" +
 	"\bblocking\x18\x01 \x01(\bR\bblocking\"\a\n" +
 	"\x05Close\"\t\n" +
-	"\aGetInfo\"\x84\x02\n" +
+	"\aGetInfo\"\xb8\x02\n" +
 	"\x04Info\x121\n" +
 	"\x06status\x18\x01 \x01(\v2\x19.actornet.messages.StatusR\x06status\x121\n" +
 	"\x06domain\x18\x02 \x01(\x0e2\x19.actornet.messages.DomainR\x06domain\x12\x12\n" +
 	"\x04type\x18\x03 \x01(\tR\x04type\x121\n" +
 	"\x05local\x18\x04 \x01(\v2\x1b.actornet.messages.EndpointR\x05local\x123\n" +
 	"\x06remote\x18\x05 \x01(\v2\x1b.actornet.messages.EndpointR\x06remote\x12\x1a\n" +
-	"\bblocking\x18\x06 \x01(\bR\bblocking\"\xab\x03\n" +
+	"\bblocking\x18\x06 \x01(\bR\bblocking\x122\n" +
+	"\x04peer\x18\a \x01(\v2\x1e.actornet.messages.CredentialsR\x04peer\"\xab\x03\n" +
 	"\aOptions\x12\x1d\n" +
 	"\n" +
 	"reuse_addr\x18\x01 \x01(\bR\treuseAddr\x12\x1d\n" +
@@ -823,6 +834,7 @@ var file_socket_proto_goTypes = []any{
 	(*Status)(nil),         // 14: actornet.messages.Status
 	(Domain)(0),            // 15: actornet.messages.Domain
 	(*Endpoint)(nil),       // 16: actornet.messages.Endpoint
+	(*Credentials)(nil),    // 17: actornet.messages.Credentials
 }
 var file_socket_proto_depIdxs = []int32{
 	12, // 0: actornet.messages.Poll.op:type_name -> actornet.messages.PollOp
@@ -833,11 +845,12 @@ var file_socket_proto_depIdxs = []int32{
 	15, // 5: actornet.messages.Info.domain:type_name -> actornet.messages.Domain
 	16, // 6: actornet.messages.Info.local:type_name -> actornet.messages.Endpoint
 	16, // 7: actornet.messages.Info.remote:type_name -> actornet.messages.Endpoint
-	8,  // [8:8] is the sub-list for method output_type
-	8,  // [8:8] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	17, // 8: actornet.messages.Info.peer:type_name -> actornet.messages.Credentials
+	9,  // [9:9] is the sub-list for method output_type
+	9,  // [9:9] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_socket_proto_init() }

@@ -28,6 +28,7 @@ const (
 	Domain_DOMAIN_UNSPECIFIED Domain = 0
 	Domain_DOMAIN_IPV4        Domain = 1
 	Domain_DOMAIN_IPV6        Domain = 2
+	Domain_DOMAIN_UNIX        Domain = 3
 )
 
 // Enum value maps for Domain.
@@ -36,11 +37,13 @@ var (
 		0: "DOMAIN_UNSPECIFIED",
 		1: "DOMAIN_IPV4",
 		2: "DOMAIN_IPV6",
+		3: "DOMAIN_UNIX",
 	}
 	Domain_value = map[string]int32{
 		"DOMAIN_UNSPECIFIED": 0,
 		"DOMAIN_IPV4":        1,
 		"DOMAIN_IPV6":        2,
+		"DOMAIN_UNIX":        3,
 	}
 )
 
@@ -353,14 +356,18 @@ func (ConnectStatus) EnumDescriptor() ([]byte, []int) {
 	return file_status_proto_rawDescGZIP(), []int{4}
 }
 
-// Endpoint is an IP address and port, the wire form of netip.AddrPort.
+// Endpoint is a socket address: an IP address and port (the wire form of
+// netip.AddrPort), or a Unix-domain socket path.
 type Endpoint struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// ip is 4 bytes for IPv4 or 16 bytes for IPv6; empty means unspecified.
 	Ip   []byte `protobuf:"bytes,1,opt,name=ip,proto3" json:"ip,omitempty"`
 	Port uint32 `protobuf:"varint,2,opt,name=port,proto3" json:"port,omitempty"`
 	// zone is the IPv6 scope zone (interface name), if any.
-	Zone          string `protobuf:"bytes,3,opt,name=zone,proto3" json:"zone,omitempty"`
+	Zone string `protobuf:"bytes,3,opt,name=zone,proto3" json:"zone,omitempty"`
+	// path is a Unix-domain socket path ("@name": Linux's abstract
+	// namespace); an endpoint with a path has no ip, port or zone.
+	Path          string `protobuf:"bytes,4,opt,name=path,proto3" json:"path,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -416,6 +423,75 @@ func (x *Endpoint) GetZone() string {
 	return ""
 }
 
+func (x *Endpoint) GetPath() string {
+	if x != nil {
+		return x.Path
+	}
+	return ""
+}
+
+// Credentials are the identity of the process at the other end of a
+// Unix-domain socket (SO_PEERCRED).
+type Credentials struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Pid           int32                  `protobuf:"varint,1,opt,name=pid,proto3" json:"pid,omitempty"`
+	Uid           uint32                 `protobuf:"varint,2,opt,name=uid,proto3" json:"uid,omitempty"`
+	Gid           uint32                 `protobuf:"varint,3,opt,name=gid,proto3" json:"gid,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *Credentials) Reset() {
+	*x = Credentials{}
+	mi := &file_status_proto_msgTypes[1]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *Credentials) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*Credentials) ProtoMessage() {}
+
+func (x *Credentials) ProtoReflect() protoreflect.Message {
+	mi := &file_status_proto_msgTypes[1]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use Credentials.ProtoReflect.Descriptor instead.
+func (*Credentials) Descriptor() ([]byte, []int) {
+	return file_status_proto_rawDescGZIP(), []int{1}
+}
+
+func (x *Credentials) GetPid() int32 {
+	if x != nil {
+		return x.Pid
+	}
+	return 0
+}
+
+func (x *Credentials) GetUid() uint32 {
+	if x != nil {
+		return x.Uid
+	}
+	return 0
+}
+
+func (x *Credentials) GetGid() uint32 {
+	if x != nil {
+		return x.Gid
+	}
+	return 0
+}
+
 // Ref names an actor: the wire form of a Proto.Actor PID.
 type Ref struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -427,7 +503,7 @@ type Ref struct {
 
 func (x *Ref) Reset() {
 	*x = Ref{}
-	mi := &file_status_proto_msgTypes[1]
+	mi := &file_status_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -439,7 +515,7 @@ func (x *Ref) String() string {
 func (*Ref) ProtoMessage() {}
 
 func (x *Ref) ProtoReflect() protoreflect.Message {
-	mi := &file_status_proto_msgTypes[1]
+	mi := &file_status_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -452,7 +528,7 @@ func (x *Ref) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Ref.ProtoReflect.Descriptor instead.
 func (*Ref) Descriptor() ([]byte, []int) {
-	return file_status_proto_rawDescGZIP(), []int{1}
+	return file_status_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *Ref) GetAddress() string {
@@ -496,7 +572,7 @@ type Status struct {
 
 func (x *Status) Reset() {
 	*x = Status{}
-	mi := &file_status_proto_msgTypes[2]
+	mi := &file_status_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -508,7 +584,7 @@ func (x *Status) String() string {
 func (*Status) ProtoMessage() {}
 
 func (x *Status) ProtoReflect() protoreflect.Message {
-	mi := &file_status_proto_msgTypes[2]
+	mi := &file_status_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -521,7 +597,7 @@ func (x *Status) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Status.ProtoReflect.Descriptor instead.
 func (*Status) Descriptor() ([]byte, []int) {
-	return file_status_proto_rawDescGZIP(), []int{2}
+	return file_status_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *Status) GetCode() IOStatus {
@@ -577,11 +653,16 @@ var File_status_proto protoreflect.FileDescriptor
 
 const file_status_proto_rawDesc = "" +
 	"\n" +
-	"\fstatus.proto\x12\x11actornet.messages\"B\n" +
+	"\fstatus.proto\x12\x11actornet.messages\"V\n" +
 	"\bEndpoint\x12\x0e\n" +
 	"\x02ip\x18\x01 \x01(\fR\x02ip\x12\x12\n" +
 	"\x04port\x18\x02 \x01(\rR\x04port\x12\x12\n" +
-	"\x04zone\x18\x03 \x01(\tR\x04zone\"/\n" +
+	"\x04zone\x18\x03 \x01(\tR\x04zone\x12\x12\n" +
+	"\x04path\x18\x04 \x01(\tR\x04path\"C\n" +
+	"\vCredentials\x12\x10\n" +
+	"\x03pid\x18\x01 \x01(\x05R\x03pid\x12\x10\n" +
+	"\x03uid\x18\x02 \x01(\rR\x03uid\x12\x10\n" +
+	"\x03gid\x18\x03 \x01(\rR\x03gid\"/\n" +
 	"\x03Ref\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12\x0e\n" +
 	"\x02id\x18\x02 \x01(\tR\x02id\"\xd4\x01\n" +
@@ -592,11 +673,12 @@ const file_status_proto_rawDesc = "" +
 	"\x03net\x18\x04 \x01(\tR\x03net\x12/\n" +
 	"\x04addr\x18\x05 \x01(\v2\x1b.actornet.messages.EndpointR\x04addr\x12\x18\n" +
 	"\aaddress\x18\x06 \x01(\tR\aaddress\x12\x16\n" +
-	"\x06detail\x18\a \x01(\tR\x06detail*B\n" +
+	"\x06detail\x18\a \x01(\tR\x06detail*S\n" +
 	"\x06Domain\x12\x16\n" +
 	"\x12DOMAIN_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vDOMAIN_IPV4\x10\x01\x12\x0f\n" +
-	"\vDOMAIN_IPV6\x10\x02*\xd5\x03\n" +
+	"\vDOMAIN_IPV6\x10\x02\x12\x0f\n" +
+	"\vDOMAIN_UNIX\x10\x03*\xd5\x03\n" +
 	"\bIOStatus\x12\x10\n" +
 	"\fIO_STATUS_OK\x10\x00\x12\x14\n" +
 	"\x10IO_STATUS_CLOSED\x10\x01\x12\x1e\n" +
@@ -650,16 +732,17 @@ func file_status_proto_rawDescGZIP() []byte {
 }
 
 var file_status_proto_enumTypes = make([]protoimpl.EnumInfo, 5)
-var file_status_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_status_proto_msgTypes = make([]protoimpl.MessageInfo, 4)
 var file_status_proto_goTypes = []any{
-	(Domain)(0),        // 0: actornet.messages.Domain
-	(IOStatus)(0),      // 1: actornet.messages.IOStatus
-	(PollOp)(0),        // 2: actornet.messages.PollOp
-	(PollStatus)(0),    // 3: actornet.messages.PollStatus
-	(ConnectStatus)(0), // 4: actornet.messages.ConnectStatus
-	(*Endpoint)(nil),   // 5: actornet.messages.Endpoint
-	(*Ref)(nil),        // 6: actornet.messages.Ref
-	(*Status)(nil),     // 7: actornet.messages.Status
+	(Domain)(0),         // 0: actornet.messages.Domain
+	(IOStatus)(0),       // 1: actornet.messages.IOStatus
+	(PollOp)(0),         // 2: actornet.messages.PollOp
+	(PollStatus)(0),     // 3: actornet.messages.PollStatus
+	(ConnectStatus)(0),  // 4: actornet.messages.ConnectStatus
+	(*Endpoint)(nil),    // 5: actornet.messages.Endpoint
+	(*Credentials)(nil), // 6: actornet.messages.Credentials
+	(*Ref)(nil),         // 7: actornet.messages.Ref
+	(*Status)(nil),      // 8: actornet.messages.Status
 }
 var file_status_proto_depIdxs = []int32{
 	1, // 0: actornet.messages.Status.code:type_name -> actornet.messages.IOStatus
@@ -682,7 +765,7 @@ func file_status_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_status_proto_rawDesc), len(file_status_proto_rawDesc)),
 			NumEnums:      5,
-			NumMessages:   3,
+			NumMessages:   4,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -653,11 +653,13 @@ func (x *Accept) GetTimeoutMs() uint32 {
 
 // AcceptResult answers Accept.
 type AcceptResult struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Status        *Status                `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
-	Client        *Ref                   `protobuf:"bytes,2,opt,name=client,proto3" json:"client,omitempty"`
-	Local         *Endpoint              `protobuf:"bytes,3,opt,name=local,proto3" json:"local,omitempty"`
-	Remote        *Endpoint              `protobuf:"bytes,4,opt,name=remote,proto3" json:"remote,omitempty"`
+	state  protoimpl.MessageState `protogen:"open.v1"`
+	Status *Status                `protobuf:"bytes,1,opt,name=status,proto3" json:"status,omitempty"`
+	Client *Ref                   `protobuf:"bytes,2,opt,name=client,proto3" json:"client,omitempty"`
+	Local  *Endpoint              `protobuf:"bytes,3,opt,name=local,proto3" json:"local,omitempty"`
+	Remote *Endpoint              `protobuf:"bytes,4,opt,name=remote,proto3" json:"remote,omitempty"`
+	// peer is the connecting process's identity (Unix-domain sockets only).
+	Peer          *Credentials `protobuf:"bytes,5,opt,name=peer,proto3" json:"peer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -720,14 +722,23 @@ func (x *AcceptResult) GetRemote() *Endpoint {
 	return nil
 }
 
+func (x *AcceptResult) GetPeer() *Credentials {
+	if x != nil {
+		return x.Peer
+	}
+	return nil
+}
+
 // Connected tells a push-mode handler its connection is up: the first
 // event a handler sees (again after a restart); connection is the
 // connection actor's PID.
 type Connected struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Connection    *Ref                   `protobuf:"bytes,1,opt,name=connection,proto3" json:"connection,omitempty"`
-	Local         *Endpoint              `protobuf:"bytes,2,opt,name=local,proto3" json:"local,omitempty"`
-	Remote        *Endpoint              `protobuf:"bytes,3,opt,name=remote,proto3" json:"remote,omitempty"`
+	state      protoimpl.MessageState `protogen:"open.v1"`
+	Connection *Ref                   `protobuf:"bytes,1,opt,name=connection,proto3" json:"connection,omitempty"`
+	Local      *Endpoint              `protobuf:"bytes,2,opt,name=local,proto3" json:"local,omitempty"`
+	Remote     *Endpoint              `protobuf:"bytes,3,opt,name=remote,proto3" json:"remote,omitempty"`
+	// peer is the connecting process's identity (Unix-domain sockets only).
+	Peer          *Credentials `protobuf:"bytes,4,opt,name=peer,proto3" json:"peer,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -779,6 +790,13 @@ func (x *Connected) GetLocal() *Endpoint {
 func (x *Connected) GetRemote() *Endpoint {
 	if x != nil {
 		return x.Remote
+	}
+	return nil
+}
+
+func (x *Connected) GetPeer() *Credentials {
+	if x != nil {
+		return x.Peer
 	}
 	return nil
 }
@@ -1703,18 +1721,20 @@ const file_tcp_proto_rawDesc = "" +
 	"\x05local\x18\x02 \x01(\v2\x1b.actornet.messages.EndpointR\x05local\"'\n" +
 	"\x06Accept\x12\x1d\n" +
 	"\n" +
-	"timeout_ms\x18\x01 \x01(\rR\ttimeoutMs\"\xd9\x01\n" +
+	"timeout_ms\x18\x01 \x01(\rR\ttimeoutMs\"\x8d\x02\n" +
 	"\fAcceptResult\x121\n" +
 	"\x06status\x18\x01 \x01(\v2\x19.actornet.messages.StatusR\x06status\x12.\n" +
 	"\x06client\x18\x02 \x01(\v2\x16.actornet.messages.RefR\x06client\x121\n" +
 	"\x05local\x18\x03 \x01(\v2\x1b.actornet.messages.EndpointR\x05local\x123\n" +
-	"\x06remote\x18\x04 \x01(\v2\x1b.actornet.messages.EndpointR\x06remote\"\xab\x01\n" +
+	"\x06remote\x18\x04 \x01(\v2\x1b.actornet.messages.EndpointR\x06remote\x122\n" +
+	"\x04peer\x18\x05 \x01(\v2\x1e.actornet.messages.CredentialsR\x04peer\"\xdf\x01\n" +
 	"\tConnected\x126\n" +
 	"\n" +
 	"connection\x18\x01 \x01(\v2\x16.actornet.messages.RefR\n" +
 	"connection\x121\n" +
 	"\x05local\x18\x02 \x01(\v2\x1b.actornet.messages.EndpointR\x05local\x123\n" +
-	"\x06remote\x18\x03 \x01(\v2\x1b.actornet.messages.EndpointR\x06remote\"\x1e\n" +
+	"\x06remote\x18\x03 \x01(\v2\x1b.actornet.messages.EndpointR\x06remote\x122\n" +
+	"\x04peer\x18\x04 \x01(\v2\x1e.actornet.messages.CredentialsR\x04peer\"\x1e\n" +
 	"\bReceived\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\"'\n" +
 	"\rResumeReading\x12\x16\n" +
@@ -1811,6 +1831,7 @@ var file_tcp_proto_goTypes = []any{
 	(ConnectStatus)(0),        // 33: actornet.messages.ConnectStatus
 	(*Status)(nil),            // 34: actornet.messages.Status
 	(*Ref)(nil),               // 35: actornet.messages.Ref
+	(*Credentials)(nil),       // 36: actornet.messages.Credentials
 }
 var file_tcp_proto_depIdxs = []int32{
 	31, // 0: actornet.messages.Connect.remote:type_name -> actornet.messages.Endpoint
@@ -1830,19 +1851,21 @@ var file_tcp_proto_depIdxs = []int32{
 	35, // 14: actornet.messages.AcceptResult.client:type_name -> actornet.messages.Ref
 	31, // 15: actornet.messages.AcceptResult.local:type_name -> actornet.messages.Endpoint
 	31, // 16: actornet.messages.AcceptResult.remote:type_name -> actornet.messages.Endpoint
-	35, // 17: actornet.messages.Connected.connection:type_name -> actornet.messages.Ref
-	31, // 18: actornet.messages.Connected.local:type_name -> actornet.messages.Endpoint
-	31, // 19: actornet.messages.Connected.remote:type_name -> actornet.messages.Endpoint
-	34, // 20: actornet.messages.WriteFailed.status:type_name -> actornet.messages.Status
-	34, // 21: actornet.messages.ErrorClosed.cause:type_name -> actornet.messages.Status
-	35, // 22: actornet.messages.ConnectionOpened.connection:type_name -> actornet.messages.Ref
-	31, // 23: actornet.messages.ServiceInfo.local:type_name -> actornet.messages.Endpoint
-	35, // 24: actornet.messages.ServiceInfo.listener:type_name -> actornet.messages.Ref
-	25, // [25:25] is the sub-list for method output_type
-	25, // [25:25] is the sub-list for method input_type
-	25, // [25:25] is the sub-list for extension type_name
-	25, // [25:25] is the sub-list for extension extendee
-	0,  // [0:25] is the sub-list for field type_name
+	36, // 17: actornet.messages.AcceptResult.peer:type_name -> actornet.messages.Credentials
+	35, // 18: actornet.messages.Connected.connection:type_name -> actornet.messages.Ref
+	31, // 19: actornet.messages.Connected.local:type_name -> actornet.messages.Endpoint
+	31, // 20: actornet.messages.Connected.remote:type_name -> actornet.messages.Endpoint
+	36, // 21: actornet.messages.Connected.peer:type_name -> actornet.messages.Credentials
+	34, // 22: actornet.messages.WriteFailed.status:type_name -> actornet.messages.Status
+	34, // 23: actornet.messages.ErrorClosed.cause:type_name -> actornet.messages.Status
+	35, // 24: actornet.messages.ConnectionOpened.connection:type_name -> actornet.messages.Ref
+	31, // 25: actornet.messages.ServiceInfo.local:type_name -> actornet.messages.Endpoint
+	35, // 26: actornet.messages.ServiceInfo.listener:type_name -> actornet.messages.Ref
+	27, // [27:27] is the sub-list for method output_type
+	27, // [27:27] is the sub-list for method input_type
+	27, // [27:27] is the sub-list for extension type_name
+	27, // [27:27] is the sub-list for extension extendee
+	0,  // [0:27] is the sub-list for field type_name
 }
 
 func init() { file_tcp_proto_init() }

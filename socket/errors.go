@@ -48,6 +48,9 @@ type OpError struct {
 	Net string
 	// Addr is the endpoint involved; the zero value means none.
 	Addr netip.AddrPort
+	// Path is the Unix socket path involved, when the address is one
+	// ("@name" for an abstract name).
+	Path string
 	// Err is the cause.
 	Err error
 }
@@ -63,6 +66,8 @@ func (e *OpError) Error() string {
 	}
 	if e.Addr.IsValid() {
 		s += " " + e.Addr.String()
+	} else if e.Path != "" {
+		s += " " + e.Path
 	}
 	if e.Err != nil {
 		s += ": " + e.Err.Error()
@@ -151,3 +156,19 @@ func (e *PollerError) Error() string { return "poller " + e.Poller + ": " + e.Re
 
 // Unwrap returns ErrPolling.
 func (e *PollerError) Unwrap() error { return ErrPolling }
+
+// ReasonError is an error (an errno) with the reason actornet found for
+// it, in words: "address already in use (a live socket listens there)".
+// It matches errors.Is with Err.
+type ReasonError struct {
+	// Err is the cause, an errno.
+	Err error
+	// Reason says why, in words.
+	Reason string
+}
+
+// Error formats the error as "ERR (REASON)".
+func (e *ReasonError) Error() string { return e.Err.Error() + " (" + e.Reason + ")" }
+
+// Unwrap returns Err.
+func (e *ReasonError) Unwrap() error { return e.Err }

@@ -134,6 +134,13 @@ func sendTo(fd int, p []byte, flags int, rsa *unix.RawSockaddrAny, l uint32) (in
 }
 
 func recvFrom(fd int, p []byte, flags int, rsa *unix.RawSockaddrAny) (int, error) {
+	n, _, err := recvFromLen(fd, p, flags, rsa)
+	return n, err
+}
+
+// recvFromLen is recvFrom that also returns the length of the sender's
+// address the kernel wrote.
+func recvFromLen(fd int, p []byte, flags int, rsa *unix.RawSockaddrAny) (int, uint32, error) {
 	var ptr unsafe.Pointer
 	if len(p) > 0 {
 		ptr = unsafe.Pointer(&p[0])
@@ -141,9 +148,9 @@ func recvFrom(fd int, p []byte, flags int, rsa *unix.RawSockaddrAny) (int, error
 	l := uint32(unix.SizeofSockaddrAny)
 	n, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(ptr), uintptr(len(p)), uintptr(flags), uintptr(unsafe.Pointer(rsa)), uintptr(unsafe.Pointer(&l)))
 	if e != 0 {
-		return 0, e
+		return 0, 0, e
 	}
-	return int(n), nil
+	return int(n), l, nil
 }
 
 // Poll events, for PollNow.

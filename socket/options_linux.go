@@ -18,7 +18,7 @@ func (s *Socket) Apply(o Options) error {
 	steps := []step{
 		{o.ReuseAddr, func() error { return s.SetReuseAddr(true) }},
 		{o.ReusePort, func() error { return s.SetReusePort(true) }},
-		{o.NoDelay, func() error { return s.SetNoDelay(true) }},
+		{o.NoDelay && s.domain != Unix, func() error { return s.SetNoDelay(true) }}, // TCP's alone
 		{o.KeepAlive.Enable, func() error { return s.SetKeepAlive(o.KeepAlive) }},
 		{o.Linger != nil, func() error { return s.SetLinger(*o.Linger) }},
 		{o.RecvBuffer > 0, func() error { return s.SetRecvBuffer(o.RecvBuffer) }},

@@ -15,7 +15,8 @@ const (
 	IPv4 Domain = iota + 1
 	// IPv6 is AF_INET6.
 	IPv6
-	// Unix is AF_UNIX, for socket pairs (Pair) only.
+	// Unix is AF_UNIX: socket pairs, and sockets bound to or connected to
+	// a path (BindUnix, ConnectUnix).
 	Unix
 )
 
@@ -84,9 +85,11 @@ const (
 )
 
 // netName names the network of a domain and type as Go does: "tcp4",
-// "tcp6", "udp4", "udp6", "unix".
+// "tcp6", "udp4", "udp6", "unix" (stream), "unixgram" (datagram).
 func netName(d Domain, t Type) string {
 	switch {
+	case d == Unix && t == Datagram:
+		return "unixgram"
 	case d == Unix:
 		return "unix"
 	case t == Stream && d == IPv4:

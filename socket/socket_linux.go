@@ -58,7 +58,7 @@ type Socket struct {
 
 // Open opens a non-blocking socket of domain d and type t.
 func Open(d Domain, t Type) (*Socket, error) {
-	if d != IPv4 && d != IPv6 {
+	if d != IPv4 && d != IPv6 && d != Unix {
 		return nil, &OpError{Op: "socket", Err: ErrInvalidArgument}
 	}
 	if t != Stream && t != Datagram {

@@ -82,7 +82,7 @@ func TestOpenInvalid(t *testing.T) {
 		d    Domain
 		ty   Type
 	}{
-		{name: "unix domain", d: Unix, ty: Stream},
+		{name: "unknown domain", d: 9, ty: Stream},
 		{name: "zero domain", d: 0, ty: Stream},
 		{name: "zero type", d: IPv4, ty: 0},
 	}

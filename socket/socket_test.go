@@ -34,7 +34,7 @@ func TestNetNames(t *testing.T) {
 		{d: IPv4, t: Datagram, want: "udp4"},
 		{d: IPv6, t: Datagram, want: "udp6"},
 		{d: Unix, t: Stream, want: "unix"},
-		{d: Unix, t: Datagram, want: "unix"},
+		{d: Unix, t: Datagram, want: "unixgram"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.want+"/"+tt.d.String()+"/"+tt.t.String(), func(t *testing.T) {

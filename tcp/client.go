@@ -104,6 +104,9 @@ func (c *Client) setAddrs(local, remote *messages.Endpoint) {
 // waits as long as the kernel does.
 func (c *Client) ConnectAsync(addr string, timeout time.Duration) *actors.Future[*messages.ConnectResult] {
 	cmd := &messages.Connect{HostPort: addr, Options: c.opts}
+	if path, ok := socket.UnixPath(addr); ok {
+		cmd.HostPort, cmd.Remote = "", messages.NewUnixEndpoint(path)
+	}
 	return c.connectAsync(cmd, timeout)
 }
 

@@ -26,6 +26,7 @@ type clientActor struct {
 	core   *core.Core
 	conn   connector
 	remote netip.AddrPort
+	path   string                // the peer's Unix socket path, for a Unix client
 	reads  *core.Queue[readReq]  // made at the first read
 	writes *core.Queue[writeReq] // made at the first send
 	rerr   error                 // sticky: end of stream or a read error
@@ -104,6 +105,9 @@ func (a *clientActor) ioGate(op string, cmd proto.Message, reply core.Replier) b
 func (a *clientActor) status(op string, err error) *messages.Status {
 	if err == nil {
 		return nil
+	}
+	if a.path != "" {
+		return unixStatus(op, a.path, err)
 	}
 	return messages.StatusOf(op, netFor(a.remote), a.remote, err)
 }

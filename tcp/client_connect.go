@@ -70,6 +70,10 @@ func (a *clientActor) connect(cmd *messages.Connect, reply core.Replier) {
 		c.opts = defaultOptions()
 	}
 	timeout := core.Timeout(cmd.GetTimeoutMs())
+	if cmd.GetRemote().IsUnix() {
+		a.dialUnix(cmd.GetRemote().GetPath())
+		return
+	}
 	if cmd.GetRemote() != nil {
 		ap, err := cmd.GetRemote().AddrPort()
 		if err != nil || !ap.Addr().IsValid() || ap.Port() == 0 {
@@ -114,7 +118,7 @@ func (a *clientActor) resultFor(cmd *messages.Connect) *messages.ConnectResult {
 		return a.conn.result
 	}
 	return &messages.ConnectResult{Status: messages.ConnectStatus_CONNECT_STATUS_ERROR,
-		Error: messages.StatusOf("connect", netFor(a.remote), a.remote, unix.EISCONN)}
+		Error: a.status("connect", unix.EISCONN)}
 }
 
 // sameRemote reports whether cmd names the peer the client is connected
@@ -125,7 +129,9 @@ func (a *clientActor) sameRemote(cmd *messages.Connect) bool {
 	same := func(ap netip.AddrPort) bool {
 		return ap.Port() == a.remote.Port() && ap.Addr().Unmap() == a.remote.Addr().Unmap()
 	}
-	if ep := cmd.GetRemote(); ep != nil {
+	if ep := cmd.GetRemote(); ep.IsUnix() || a.path != "" {
+		return ep.GetPath() == a.path
+	} else if ep != nil {
 		ap, err := ep.AddrPort()
 		return err == nil && same(ap)
 	}
@@ -245,6 +251,34 @@ func (a *clientActor) dial(ap netip.AddrPort) {
 	a.connectReady()
 }
 
+// dialUnix connects a Unix-domain stream socket to path: the connect
+// completes at once (or fails: refused when nothing listens there).
+func (a *clientActor) dialUnix(path string) {
+	a.path = path
+	if err := socket.CheckUnixPath(path); err != nil {
+		a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, err, netip.AddrPort{})
+		return
+	}
+	sock, err := socket.Open(socket.Unix, socket.Stream)
+	if err == nil {
+		if err = sock.Apply(a.conn.opts.SocketOptions()); err == nil {
+			err = sock.ConnectUnix(path)
+		}
+		if err != nil {
+			_ = sock.Close()
+		}
+	}
+	if err != nil {
+		a.connectFailed(err)
+		return
+	}
+	if err := a.core.Attach(sock); err != nil {
+		a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_ERROR, err, netip.AddrPort{})
+		return
+	}
+	a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_CONNECTED, nil, netip.AddrPort{})
+}
+
 // connectReady finishes a connect in progress once the socket is writable.
 func (a *clientActor) connectReady() {
 	sock := a.core.Socket()
@@ -284,9 +318,15 @@ func (a *clientActor) finishConnect(st messages.ConnectStatus, err error, remote
 		c.cancel = nil
 	}
 	res := &messages.ConnectResult{Status: st}
-	if err != nil {
+	switch {
+	case a.path != "" && err != nil:
+		res.Error = unixStatus("connect", a.path, err)
+	case a.path != "":
+		res.Remote = messages.NewUnixEndpoint(a.path)
+	case err != nil:
 		res.Error = messages.StatusOf("connect", netFor(remote), remote, err)
-	} else if sock := a.core.Socket(); sock != nil {
+	}
+	if sock := a.core.Socket(); err == nil && a.path == "" && sock != nil {
 		if la, lerr := sock.LocalAddr(); lerr == nil {
 			res.Local = messages.NewEndpoint(la)
 		}

@@ -62,6 +62,17 @@ func (c *Conn) LocalAddr() netip.AddrPort {
 	return netip.AddrPort{}
 }
 
+// PeerCred returns the identity of the process at the other end of a
+// Unix-domain connection (its pid, uid and gid, as the kernel recorded
+// them at connect: SO_PEERCRED); ok is false for a TCP connection. A
+// handler that checks it in Connected can Abort a peer it does not serve.
+func (c *Conn) PeerCred() (cred socket.Cred, ok bool) {
+	if c.a.cred == nil {
+		return socket.Cred{}, false
+	}
+	return *c.a.cred, true
+}
+
 // Write writes p, or queues what the kernel does not take now; a
 // Received's lent Data may be passed as it is (it is copied if queued).
 // It refuses, with an error naming "write", a connection that is closing

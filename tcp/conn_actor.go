@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"net/netip"
+	"strings"
 	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -44,9 +45,11 @@ type connActor struct {
 	remote netip.AddrPort
 	live   *atomic.Int64 // the listener's live count
 
-	credit  int  // read credit of a registered actor
-	paused  bool // PauseReading
-	drained bool // the last read found the socket empty; readiness wanted since
+	cred    *socket.Cred // a Unix peer's credentials, read at the first Connected
+	service string       // its listener's address ("unix:PATH" for a Unix one)
+	credit  int          // read credit of a registered actor
+	paused  bool         // PauseReading
+	drained bool         // the last read found the socket empty; readiness wanted since
 	eof     bool
 	mode    closeMode
 	queue   writeQueue
@@ -109,7 +112,7 @@ func newConnActor(c *core.Core, cfg *serverConfig, remote netip.AddrPort, servic
 	if cfg.blocking {
 		c.RunOnPool()
 	}
-	a := &connActor{core: c, cfg: cfg, remote: remote, live: live, credit: cfg.credit}
+	a := &connActor{core: c, cfg: cfg, remote: remote, live: live, credit: cfg.credit, service: service}
 	a.conn.a = a
 	if cfg.framing != nil {
 		a.fr = &framer{decoder: cfg.framing.newDecoder()}
@@ -230,11 +233,25 @@ func (a *connActor) start(ctx actor.Context) {
 var startedEvent = &actor.Started{}
 
 func (a *connActor) connected() *messages.Connected {
-	return &messages.Connected{
+	ev := &messages.Connected{
 		Connection: messages.NewRef(a.self),
 		Local:      messages.NewEndpoint(a.conn.LocalAddr()),
 		Remote:     messages.NewEndpoint(a.remote),
 	}
+	if sock := a.core.Socket(); sock != nil && sock.Domain() == socket.Unix {
+		if p, err := sock.LocalPath(); err == nil {
+			ev.Local = messages.NewUnixEndpoint(p)
+		}
+		if a.cred == nil {
+			if c, err := sock.PeerCred(); err == nil {
+				a.cred = &c
+			}
+		}
+		if a.cred != nil {
+			ev.Peer = messages.NewCredentials(*a.cred)
+		}
+	}
+	return ev
 }
 
 // lifecycle passes the actor's lifecycle messages to an actor handler.
@@ -302,8 +319,20 @@ func (a *connActor) respond(msg any) {
 }
 
 func (a *connActor) status(op string, err error) *messages.Status {
+	if a.cred != nil || a.unix() {
+		if sock := a.core.Socket(); sock != nil {
+			if p, perr := sock.LocalPath(); perr == nil {
+				return unixStatus(op, p, err)
+			}
+		}
+		return unixStatus(op, "", err)
+	}
 	return messages.StatusOf(op, netFor(a.remote), a.remote, err)
 }
+
+// unix reports whether the connection is a Unix-domain one (accepted by a
+// listener on a path).
+func (a *connActor) unix() bool { return strings.HasPrefix(a.service, socket.UnixPrefix) }
 
 func (a *connActor) opError(op string, err error) error {
 	return &socket.OpError{Op: op, Net: netFor(a.remote), Addr: a.remote, Err: err}

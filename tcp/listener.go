@@ -23,6 +23,7 @@ import (
 type Listener struct {
 	actors.Socket
 	addr netip.AddrPort
+	path string // the Unix socket path, for a Unix listener
 }
 
 // ListenOption configures the listening socket: of Listen and ListenAt,
@@ -181,6 +182,7 @@ func listen(ctx context.Context, sys *actors.System, addr string, cfg listenConf
 		return nil, err
 	}
 	l.addr, _ = res.GetLocal().AddrPort()
+	l.path = res.GetLocal().GetPath()
 	return l, nil
 }
 
@@ -188,6 +190,10 @@ func listen(ctx context.Context, sys *actors.System, addr string, cfg listenConf
 // here, within ctx.
 func listenCommand(ctx context.Context, addr string, cfg listenConfig, push bool) (*messages.Listen, error) {
 	cmd := &messages.Listen{HostPort: addr, Backlog: cfg.backlog, Options: cfg.opts, PushMode: push, Accepted: cfg.accepted.opts}
+	if path, ok := socket.UnixPath(addr); ok {
+		cmd.HostPort, cmd.Local = "", messages.NewUnixEndpoint(path)
+		return cmd, nil
+	}
 	if ap, named, err := core.ResolveLocal(ctx, addr); err != nil {
 		return nil, &socket.OpError{Op: "listen", Net: "tcp", Err: err}
 	} else if named {
@@ -202,8 +208,22 @@ func (l *Listener) Stats(ctx context.Context) (*messages.ListenerStats, error) {
 	return actors.Await(ctx, l.System(), l.PID(), f)
 }
 
-// Addr returns the address the listener is bound to.
+// Addr returns the address the listener is bound to (the zero AddrPort
+// for a Unix listener: see Path).
 func (l *Listener) Addr() netip.AddrPort { return l.addr }
+
+// Path returns the Unix socket path a Unix listener is bound to ("@name"
+// for an abstract one); "" for a TCP listener.
+func (l *Listener) Path() string { return l.path }
+
+// Address returns the address to dial the listener at, in the form Dial
+// takes: "127.0.0.1:7000", "[::1]:7000" or "unix:/run/app.sock".
+func (l *Listener) Address() string {
+	if l.path != "" {
+		return socket.UnixPrefix + l.path
+	}
+	return l.addr.String()
+}
 
 // AcceptAsync waits for the next connection, for at most timeout (0: no
 // timeout).

@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"errors"
+	"fmt"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -26,6 +27,8 @@ type listenerActor struct {
 	ctx      actor.Context
 	result   *messages.ListenResult // cached once Listen ran
 	local    netip.AddrPort
+	path     string                // the Unix socket path, for a Unix listener
+	file     *socket.UnixFile      // the socket file it made, removed when it closes
 	accepts  *core.Queue[struct{}] // pull mode: the waiting Accepts
 	accepted *messages.Options     // options of accepted sockets
 	shut     bool                  // Shutdown(read) ended accepting
@@ -106,7 +109,7 @@ func (a *listenerActor) newConnProps() *actor.Props {
 // hooks drive push mode's accepting; pull mode's Accepts wait on a queue.
 func (a *listenerActor) hooks() core.Hooks {
 	if a.server == nil {
-		return core.Hooks{}
+		return core.Hooks{Cancel: func(messages.IOStatus) { a.removeFile() }}
 	}
 	return core.Hooks{
 		Ready: func(poller.Direction) {
@@ -121,7 +124,18 @@ func (a *listenerActor) hooks() core.Hooks {
 			if a.sweep != nil {
 				a.sweep.close()
 			}
+			a.removeFile()
 		},
+	}
+}
+
+// removeFile removes the socket file a Unix listener made, as Go's
+// UnixListener does when it closes (not one another listener has put in
+// its place since).
+func (a *listenerActor) removeFile() {
+	if a.file != nil {
+		_ = a.file.Remove()
+		a.file = nil
 	}
 }
 
@@ -184,20 +198,32 @@ func (a *listenerActor) listen(cmd *messages.Listen, reply core.Replier) {
 	if cmd.GetAccepted() != nil {
 		a.accepted = cmd.GetAccepted()
 	}
-	ap, err := listenAddr(cmd)
-	if err == nil {
-		err = a.open(ap, cmd)
-	}
-	network := netFor(ap)
-	if ap.Addr().Is4In6() {
-		network = "tcp6"
-	}
-	a.result = &messages.ListenResult{Status: messages.StatusOf("listen", network, ap, err)}
-	if err != nil {
-		a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
+	if cmd.GetLocal().IsUnix() {
+		a.path = cmd.GetLocal().GetPath()
+		err := a.openUnix(cmd)
+		a.result = &messages.ListenResult{Status: a.status("listen", err)}
+		if err != nil {
+			a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
+		} else {
+			a.result.Local = messages.NewUnixEndpoint(a.path)
+		}
 	} else {
-		a.result.Local = messages.NewEndpoint(a.local)
+		ap, err := listenAddr(cmd)
+		if err == nil {
+			err = a.open(ap, cmd)
+		}
+		network := netFor(ap)
+		if ap.Addr().Is4In6() {
+			network = "tcp6"
+		}
+		a.result = &messages.ListenResult{Status: messages.StatusOf("listen", network, ap, err)}
+		if err != nil {
+			a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
+		} else {
+			a.result.Local = messages.NewEndpoint(a.local)
+		}
 	}
+	err := a.result.GetStatus().Err()
 	reply.Reply(a.result)
 	if err == nil && a.server != nil {
 		if a.server.idle > 0 {
@@ -209,7 +235,50 @@ func (a *listenerActor) listen(cmd *messages.Listen, reply core.Replier) {
 }
 
 func (a *listenerActor) status(op string, err error) *messages.Status {
+	if a.path != "" {
+		return unixStatus(op, a.path, err)
+	}
 	return messages.StatusOf(op, netFor(a.local), a.local, err)
+}
+
+// unixStatus is the status of op on the Unix socket at path.
+func unixStatus(op, path string, err error) *messages.Status {
+	var ae *socket.AddrError
+	if err != nil && !errors.As(err, &ae) { // an AddrError names the path itself
+		err = &socket.OpError{Op: op, Net: "unix", Path: path, Err: err}
+	}
+	return messages.StatusOf(op, "unix", netip.AddrPort{}, err)
+}
+
+// openUnix opens a Unix-domain stream socket listening on a.path.
+func (a *listenerActor) openUnix(cmd *messages.Listen) error {
+	if err := socket.CheckUnixPath(a.path); err != nil {
+		return err
+	}
+	if err := unixOptions(cmd.GetOptions(), cmd.GetAccepted()); err != nil {
+		return err
+	}
+	sock, err := socket.Open(socket.Unix, socket.Stream)
+	if err != nil {
+		return err
+	}
+	file, err := sock.BindUnix(a.path)
+	if err == nil {
+		err = sock.Listen(int(cmd.GetBacklog()))
+	}
+	if err != nil {
+		_ = file.Remove()
+		_ = sock.Close()
+		return err
+	}
+	if err := a.core.Attach(sock); err != nil {
+		_ = file.Remove()
+		return err
+	}
+	a.file = file
+	a.service = socket.UnixPrefix + a.path
+	a.core.SetService(a.service)
+	return nil
 }
 
 // acceptLoop is push mode's accept: up to a batch of connections per
@@ -399,17 +468,28 @@ func (a *listenerActor) spawnClient(sock *socket.Socket, remote netip.AddrPort) 
 		return &messages.AcceptResult{Status: messages.StatusOf("accept", sock.Net(), remote, err)}
 	}
 	local, _ := sock.LocalAddr()
+	var peer *messages.Credentials
+	if a.path != "" {
+		if c, err := sock.PeerCred(); err == nil {
+			peer = messages.NewCredentials(c)
+		}
+	}
 	pid, err := a.core.Runtime().SpawnSocketActor(acceptedProps(a.core.Runtime(), sock, local, remote))
 	if err != nil {
 		return &messages.AcceptResult{Status: messages.StatusOf("accept", sock.Net(), remote, net.ErrClosed)}
 	}
 	a.core.Counters().Accepted.Add(1)
-	return &messages.AcceptResult{
+	res := &messages.AcceptResult{
 		Status: &messages.Status{Op: "accept"},
 		Client: messages.NewRef(pid),
 		Local:  messages.NewEndpoint(local),
 		Remote: messages.NewEndpoint(remote),
+		Peer:   peer,
 	}
+	if a.path != "" {
+		res.Local, res.Remote = messages.NewUnixEndpoint(a.path), nil
+	}
+	return res
 }
 
 // acceptedProps are the props of the client actor of an accepted
@@ -425,4 +505,20 @@ func acceptedProps(rt *core.Runtime, sock *socket.Socket, local, remote netip.Ad
 		}}
 		return a, a.hooks()
 	})
+}
+
+// unixOptions refuses the socket options that mean nothing on a Unix
+// socket (TCP's keepalive, IPv6-only, broadcast, port reuse), rather than
+// let the kernel refuse them for every connection.
+func unixOptions(opts ...*messages.Options) error {
+	for _, o := range opts {
+		switch {
+		case o == nil:
+		case o.GetKeepalive():
+			return fmt.Errorf("%w: WithKeepAlive does not apply to a Unix socket", socket.ErrInvalidArgument)
+		case o.GetV6Only(), o.GetBroadcast(), o.GetReusePort():
+			return fmt.Errorf("%w: an IP socket option does not apply to a Unix socket", socket.ErrInvalidArgument)
+		}
+	}
+	return nil
 }

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
 
@@ -37,24 +38,26 @@ func NewNetConn(ctx context.Context, c *Client) (*NetConn, error) {
 		return nil, &socket.OpError{Op: "conn", Net: "tcp", Err: fmt.Errorf("%w: nil client", socket.ErrInvalidArgument)}
 	}
 	local, remote := c.LocalAddr(), c.RemoteAddr()
-	if !remote.IsValid() {
-		info, err := c.Info(ctx)
-		if err == nil && info.GetRemote() == nil {
-			err = &socket.OpError{Op: "conn", Net: "tcp", Err: syscall.ENOTCONN}
-		}
-		if err != nil {
-			_ = c.Close(context.Background())
-			return nil, err
-		}
-		local, _ = info.GetLocal().AddrPort()
-		remote, _ = info.GetRemote().AddrPort()
+	if remote.IsValid() {
+		return &NetConn{c: c, local: net.TCPAddrFromAddrPort(local), remote: net.TCPAddrFromAddrPort(remote), dl: actors.NewDeadlines()}, nil
 	}
-	return &NetConn{
-		c:      c,
-		local:  net.TCPAddrFromAddrPort(local),
-		remote: net.TCPAddrFromAddrPort(remote),
-		dl:     actors.NewDeadlines(),
-	}, nil
+	info, err := c.Info(ctx)
+	unixConn := info.GetDomain() == messages.Domain_DOMAIN_UNIX
+	if err == nil && info.GetRemote() == nil && !unixConn {
+		err = &socket.OpError{Op: "conn", Net: "tcp", Err: syscall.ENOTCONN}
+	}
+	if err != nil {
+		_ = c.Close(context.Background())
+		return nil, err
+	}
+	if unixConn { // as Go's net.UnixConn: the peer of an accepted one has no name
+		return &NetConn{c: c, dl: actors.NewDeadlines(),
+			local:  &net.UnixAddr{Net: "unix", Name: info.GetLocal().GetPath()},
+			remote: &net.UnixAddr{Net: "unix", Name: info.GetRemote().GetPath()}}, nil
+	}
+	local, _ = info.GetLocal().AddrPort()
+	remote, _ = info.GetRemote().AddrPort()
+	return &NetConn{c: c, local: net.TCPAddrFromAddrPort(local), remote: net.TCPAddrFromAddrPort(remote), dl: actors.NewDeadlines()}, nil
 }
 
 // Client returns the client under the NetConn.
@@ -134,7 +137,8 @@ func (c *NetConn) Close() error {
 // closeTimeout bounds how long Close waits for the actor's answer.
 const closeTimeout = 10 * time.Second
 
-// LocalAddr returns the local address, a *net.TCPAddr.
+// LocalAddr returns the local address, a *net.TCPAddr (a *net.UnixAddr
+// on a Unix-domain connection).
 func (c *NetConn) LocalAddr() net.Addr { return c.local }
 
 // RemoteAddr returns the peer's address, a *net.TCPAddr.

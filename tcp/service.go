@@ -26,6 +26,7 @@ type Service struct {
 	sys      *actors.System
 	pid      *actor.PID
 	addr     netip.AddrPort
+	path     string
 	stopped  *core.StopWait
 	stopping atomic.Bool
 }
@@ -62,6 +63,7 @@ func StartService(ctx context.Context, sys *actors.System, addr string, handler 
 		return nil, err
 	}
 	s.addr, _ = res.GetLocal().AddrPort()
+	s.path = res.GetLocal().GetPath()
 	return s, nil
 }
 
@@ -72,8 +74,20 @@ func (s *Service) Info(ctx context.Context) (*messages.ServiceInfo, error) {
 }
 
 // Addr returns the address the service listens on (a restarted listener
-// binds the same one).
+// binds the same one); the zero AddrPort for a Unix service (see Path).
 func (s *Service) Addr() netip.AddrPort { return s.addr }
+
+// Path returns the Unix socket path the service listens on; "" for TCP.
+func (s *Service) Path() string { return s.path }
+
+// Address returns the address to dial the service at, in the form Dial
+// takes: "127.0.0.1:7000" or "unix:/run/app.sock".
+func (s *Service) Address() string {
+	if s.path != "" {
+		return socket.UnixPrefix + s.path
+	}
+	return s.addr.String()
+}
 
 // Stop drains the service (see Service) and stops it: connections flush
 // their writes and close, until shortly before ctx's deadline (Stop keeps
@@ -145,7 +159,10 @@ func drainGraceMS(ctx context.Context) uint32 {
 // system's event stream when a service replaces a crashed listener.
 type ListenerRestarted struct {
 	Service, Old, New *actor.PID
-	Addr              netip.AddrPort
+	// Addr is the address it listens on again; Path the Unix socket path
+	// instead, for a Unix service.
+	Addr netip.AddrPort
+	Path string
 }
 
 // serviceActor supervises the listener (its child) and watches every
@@ -156,6 +173,8 @@ type serviceActor struct {
 	listen   *messages.Listen
 	listener *actor.PID
 	local    netip.AddrPort
+	path     string // a Unix service's path
+	bound    bool   // the first listener listened: restart on a crash
 	restarts uint64
 	conns    map[string]*actor.PID
 	draining *drain
@@ -203,7 +222,11 @@ func (a *serviceActor) Receive(ctx actor.Context) {
 			a.listen = cmd
 			a.startListener(ctx, reply)
 		case *messages.GetServiceInfo:
-			reply.Reply(&messages.ServiceInfo{Local: messages.NewEndpoint(a.local), Listener: messages.NewRef(a.listener),
+			local := messages.NewEndpoint(a.local)
+			if a.path != "" {
+				local = messages.NewUnixEndpoint(a.path)
+			}
+			reply.Reply(&messages.ServiceInfo{Local: local, Listener: messages.NewRef(a.listener),
 				Restarts: a.restarts, Live: uint64(len(a.conns))})
 		case *messages.Drain:
 			a.startDrain(ctx, cmd, reply)
@@ -219,10 +242,14 @@ func (a *serviceActor) startListener(ctx actor.Context, reply core.Replier) {
 	a.listener = ctx.Spawn(listenerProps(a.sys, a.server, ctx.Self()))
 	f := actors.Request[*messages.ListenResult](ctx, a.listener, a.listen)
 	actors.ReenterAfter(ctx, f, func(res *messages.ListenResult, err error) {
-		if err == nil && res.GetStatus().Err() == nil && !a.local.IsValid() {
+		if err == nil && res.GetStatus().Err() == nil && !a.bound {
+			a.bound = true
 			a.local, _ = res.GetLocal().AddrPort()
-			// A restarted listener re-binds exactly this address.
-			a.listen = &messages.Listen{Local: res.GetLocal(), Backlog: a.listen.GetBacklog(), Options: a.listen.GetOptions(), PushMode: true}
+			a.path = res.GetLocal().GetPath()
+			// A restarted listener re-binds exactly this address, with the
+			// same options for itself and its connections.
+			a.listen = &messages.Listen{Local: res.GetLocal(), Backlog: a.listen.GetBacklog(), Options: a.listen.GetOptions(),
+				Accepted: a.listen.GetAccepted(), PushMode: true}
 		}
 		if reply != nil {
 			if err != nil {
@@ -237,10 +264,10 @@ func (a *serviceActor) startListener(ctx actor.Context, reply core.Replier) {
 func (a *serviceActor) terminated(ctx actor.Context, who *actor.PID) {
 	if who.Equal(a.listener) {
 		a.listener = nil
-		if a.draining == nil && a.local.IsValid() && !a.sys.Stopped() {
+		if a.draining == nil && a.bound && !a.sys.Stopped() {
 			a.restarts++
 			a.startListener(ctx, nil) // the listener crashed: serve on
-			a.sys.Actors.EventStream.Publish(&ListenerRestarted{Service: ctx.Self(), Old: who, New: a.listener, Addr: a.local})
+			a.sys.Actors.EventStream.Publish(&ListenerRestarted{Service: ctx.Self(), Old: who, New: a.listener, Addr: a.local, Path: a.path})
 		}
 		return
 	}

@@ -52,8 +52,22 @@ func (c *Conn) Context() actor.Context { return c.a.ctx }
 func (c *Conn) LocalAddr() netip.AddrPort { return c.a.local }
 
 // From returns the sender of the Datagram being handled; the zero
-// AddrPort outside a Datagram.
+// AddrPort outside a Datagram (and for a Unix sender: see FromPath).
 func (c *Conn) From() netip.AddrPort { return c.a.from }
+
+// FromPath returns the Unix socket path of the Datagram being handled's
+// sender, on a Unix datagram peer ("" outside a Datagram, for an IP
+// sender, or for a Unix sender that did not bind).
+func (c *Conn) FromPath() string { return c.a.fromPath }
+
+// SendToUnix is SendTo for the Unix datagram socket at path ("@name": an
+// abstract one), from a Unix datagram peer.
+func (c *Conn) SendToUnix(path string, p []byte) error {
+	if err := c.check("sendto", netip.AddrPort{}); err != nil {
+		return err
+	}
+	return c.a.sendFromHandler(dest{path: path}, p)
+}
 
 // Largest payloads the kernel sends in one datagram: 65,535 less the IPv4
 // and UDP headers, and less the UDP header for IPv6.
@@ -77,7 +91,7 @@ func (c *Conn) SendTo(to netip.AddrPort, p []byte) error {
 	if err := c.check("sendto", to); err != nil {
 		return err
 	}
-	return c.a.sendFromHandler(to, p)
+	return c.a.sendFromHandler(dest{ap: to}, p)
 }
 
 // PauseReading stops reading until ResumeReading: datagrams wait in the
@@ -144,41 +158,63 @@ type Loan = actors.Loan
 // readBuf is a read buffer of a push-mode peer.
 type readBuf = core.LentBuffer
 
-// sendFromHandler is Conn.SendTo.
-func (a *peerActor) sendFromHandler(to netip.AddrPort, p []byte) error {
+// sendFromHandler is Conn.SendTo and Conn.SendToUnix.
+func (a *peerActor) sendFromHandler(to dest, p []byte) error {
 	sock := a.core.Socket()
 	limit := maxPayload6
-	if to.Addr().Unmap().Is4() {
+	if to.ap.Addr().Unmap().Is4() {
 		limit = maxPayload4
+	}
+	var invalid error
+	switch {
+	case to.path != "":
+		invalid = socket.CheckUnixPath(to.path)
+		if invalid == nil && sock != nil && sock.Domain() != socket.Unix {
+			invalid = socket.ErrInvalidAddress
+		}
+		limit = MaxDatagram
+	case !to.ap.Addr().IsValid() || to.ap.Port() == 0, sock != nil && sock.Domain() == socket.Unix:
+		invalid = socket.ErrInvalidAddress
 	}
 	switch {
 	case sock == nil || a.closing:
-		return a.opError("sendto", to, net.ErrClosed)
-	case !to.Addr().IsValid() || to.Port() == 0:
-		return a.opError("sendto", to, socket.ErrInvalidAddress)
+		return a.sendError(to, net.ErrClosed)
+	case invalid != nil:
+		return a.sendError(to, invalid)
 	case len(p) > limit:
-		return a.opError("sendto", to, unix.EMSGSIZE)
+		return a.sendError(to, unix.EMSGSIZE)
 	}
 	if a.sends == nil || a.sends.Len() == 0 {
 		// Nothing queued: send at once; only EAGAIN queues the datagram.
-		n, err := sock.SendTo(p, to)
-		a.core.Count(false, n, err)
+		_, err := a.sendNow(to, p)
 		if err != unix.EAGAIN {
 			if err != nil {
-				return a.opError("sendto", to, err)
+				return a.sendError(to, err)
 			}
 			return nil
 		}
 	}
 	charge := len(p) + sendOverhead
 	if a.queued+charge > a.push.sendQueue {
-		return a.opError("sendto", to, unix.EAGAIN)
+		return a.sendError(to, unix.EAGAIN)
 	}
 	a.queued += charge
 	if !a.sendQueue().Push(sendReq{to: to, data: append([]byte(nil), p...), charge: charge}, nil, 0) {
-		return a.opError("sendto", to, socket.ErrTooManyPending) // its charge is given back
+		return a.sendError(to, socket.ErrTooManyPending) // its charge is given back
 	}
 	return nil
+}
+
+// sendError is the error of a handler's send toward to.
+func (a *peerActor) sendError(to dest, err error) error {
+	if to.path == "" {
+		return a.opError("sendto", to.ap, err)
+	}
+	var ae *socket.AddrError
+	if errors.As(err, &ae) {
+		return &socket.OpError{Op: "sendto", Net: "unixgram", Err: err}
+	}
+	return &socket.OpError{Op: "sendto", Net: "unixgram", Path: to.path, Err: err}
 }
 
 func (a *peerActor) opError(op string, to netip.AddrPort, err error) error {

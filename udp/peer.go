@@ -210,7 +210,9 @@ func dialAddr(ctx context.Context, addr string) (netip.AddrPort, error) {
 func bindSpawned(ctx context.Context, sys *actors.System, pid *actor.PID, addr string, opts *messages.Options) (*Peer, error) {
 	p := &Peer{Socket: actors.SocketOf(sys, pid)}
 	cmd := &messages.Bind{HostPort: addr, Options: opts}
-	if ap, named, err := core.ResolveLocal(ctx, addr); err != nil {
+	if path, ok := socket.UnixPath(addr); ok {
+		cmd.HostPort, cmd.Local = "", messages.NewUnixEndpoint(path)
+	} else if ap, named, err := core.ResolveLocal(ctx, addr); err != nil {
 		_ = p.Close(context.Background())
 		return nil, &socket.OpError{Op: "bind", Net: "udp", Err: err}
 	} else if named {
@@ -312,6 +314,9 @@ func (p *Peer) RecvFrom(ctx context.Context, max int) ([]byte, netip.AddrPort, e
 // (resolved within ctx); an empty or unspecified host is this host, as
 // with Go's net.Dial.
 func (p *Peer) Connect(ctx context.Context, addr string) error {
+	if path, ok := socket.UnixPath(addr); ok {
+		return p.connectUnix(ctx, path)
+	}
 	ap, err := dialAddr(ctx, addr)
 	if err != nil {
 		return err
@@ -339,6 +344,61 @@ func (p *Peer) ConnectAddrPort(ctx context.Context, to netip.AddrPort) error {
 	}
 	p.addrs.Store(&[2]netip.AddrPort{local, to})
 	return nil
+}
+
+// connectUnix connects a Unix datagram peer to the socket at path.
+func (p *Peer) connectUnix(ctx context.Context, path string) error {
+	res, err := actors.Block(ctx, &p.Socket, "connect", func(time.Duration) *actors.Future[*messages.ConnectResult] {
+		return request[*messages.ConnectResult](p, &messages.ConnectPeer{Peer: messages.NewUnixEndpoint(path)})
+	})
+	if err != nil {
+		return err
+	}
+	if res.GetStatus() != messages.ConnectStatus_CONNECT_STATUS_CONNECTED {
+		if err := res.GetError().Err(); err != nil {
+			return err
+		}
+		return &socket.OpError{Op: "connect", Net: "unixgram", Path: path, Err: socket.ErrInvalidAddress}
+	}
+	return nil
+}
+
+// SendToUnixAsync is SendToAsync for the Unix datagram socket at path
+// ("@name": an abstract one). A peer that is not bound gets a name the
+// kernel picks at its first send, so that the receiver can answer.
+func (p *Peer) SendToUnixAsync(path string, b []byte, timeout time.Duration) *actors.Future[*messages.SendToResult] {
+	cmd := &messages.SendTo{Peer: messages.NewUnixEndpoint(path), Data: b}
+	ms, ok := core.TimeoutMS(timeout)
+	if !ok {
+		return actors.Invalid[*messages.SendToResult](cmd)
+	}
+	cmd.TimeoutMs = ms
+	return request[*messages.SendToResult](p, cmd)
+}
+
+// SendToUnix is SendTo for the Unix datagram socket at path, as
+// net.UnixConn's WriteToUnix.
+func (p *Peer) SendToUnix(ctx context.Context, path string, b []byte) (int, error) {
+	res, err := actors.Block(ctx, &p.Socket, "sendto", func(t time.Duration) *actors.Future[*messages.SendToResult] {
+		return p.SendToUnixAsync(path, b, t)
+	})
+	if err != nil {
+		return 0, err
+	}
+	return int(res.GetBytesSent()), res.GetStatus().Err()
+}
+
+// RecvFromUnix is RecvFrom on a Unix datagram peer: it returns the
+// datagram and its sender's path ("" for a sender that did not bind), as
+// net.UnixConn's ReadFromUnix.
+func (p *Peer) RecvFromUnix(ctx context.Context, max int) ([]byte, string, error) {
+	res, err := actors.Block(ctx, &p.Socket, "recvfrom", func(t time.Duration) *actors.Future[*messages.RecvFromResult] {
+		return p.RecvFromAsync(max, t)
+	})
+	if err != nil {
+		return nil, "", err
+	}
+	return res.GetData(), res.GetSender().GetPath(), res.GetStatus().Err()
 }
 
 // SendAsync sends one datagram on a connected peer within timeout.

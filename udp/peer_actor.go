@@ -32,6 +32,9 @@ type peerActor struct {
 	bound     bool
 	local     netip.AddrPort
 	connected netip.AddrPort
+	path      string               // the Unix socket path a Unix peer is bound to
+	file      *socket.UnixFile     // the socket file it made, removed when it closes
+	peerPath  string               // the Unix socket path it is connected to
 	sends     *core.Queue[sendReq] // made at the first send that waits
 	recvs     *core.Queue[recvReq] // pull mode: made at the first receive
 
@@ -51,6 +54,7 @@ type peerActor struct {
 	senderEP messages.Endpoint // its Sender
 	ip       [16]byte          // its Sender's ip
 	from     netip.AddrPort    // its sender, for Conn.From
+	fromPath string            // a Unix sender's path, for Conn.FromPath
 	cur      *readBuf          // the buffer of the Datagram being handled
 	retained []*readBuf        // buffers the handler retained
 	free     []*readBuf        // buffers to read into
@@ -60,10 +64,17 @@ type peerActor struct {
 var _ core.SocketActor = (*peerActor)(nil)
 
 type sendReq struct {
-	cmd    proto.Message  // nil for a handler's Conn.SendTo
-	to     netip.AddrPort // zero in connected mode
+	cmd    proto.Message // nil for a handler's Conn.SendTo
+	to     dest          // zero in connected mode
 	data   []byte
 	charge int // against WithSendQueue, for a handler's send
+}
+
+// dest is where a datagram goes: an IP address and port, or the path of a
+// Unix socket; the zero dest is the connected peer.
+type dest struct {
+	ap   netip.AddrPort
+	path string
 }
 
 type recvReq struct {
@@ -92,9 +103,10 @@ func newPeerActor(c *core.Core, opts *messages.Options, push *serveConfig) *peer
 // wait on queues.
 func (a *peerActor) hooks() core.Hooks {
 	if a.push == nil {
-		return core.Hooks{}
+		return core.Hooks{Cancel: func(messages.IOStatus) { a.removeFile() }}
 	}
 	return core.Hooks{
+		Cancel: func(messages.IOStatus) { a.removeFile() },
 		Ready: func(d poller.Direction) {
 			if d == poller.Readable {
 				a.servePush()
@@ -129,18 +141,22 @@ func (a *peerActor) command(cmd proto.Message, reply core.Replier) bool {
 	case *messages.ConnectPeer:
 		reply.Reply(a.connect(cmd))
 	case *messages.SendTo:
+		if cmd.GetPeer().IsUnix() {
+			a.send(cmd, dest{path: cmd.GetPeer().GetPath()}, cmd.GetData(), cmd.GetTimeoutMs(), reply)
+			break
+		}
 		to, err := cmd.GetPeer().AddrPort()
 		if err != nil || !to.Addr().IsValid() || to.Port() == 0 {
 			reply.Reply(&messages.SendToResult{Status: a.status("sendto", to, socket.ErrInvalidAddress)})
 			break
 		}
-		a.send(cmd, to, cmd.GetData(), cmd.GetTimeoutMs(), reply)
+		a.send(cmd, dest{ap: to}, cmd.GetData(), cmd.GetTimeoutMs(), reply)
 	case *messages.Send:
-		if !a.connected.IsValid() {
+		if !a.isConnected() {
 			reply.Reply(&messages.SendResult{Status: a.status("send", a.connected, unix.EDESTADDRREQ)})
 			break
 		}
-		a.send(cmd, netip.AddrPort{}, cmd.GetData(), cmd.GetTimeoutMs(), reply)
+		a.send(cmd, dest{}, cmd.GetData(), cmd.GetTimeoutMs(), reply)
 	case *messages.RecvFrom:
 		a.recv(cmd, int(cmd.GetMax()), cmd.GetTimeoutMs(), reply)
 	case *messages.Recv:
@@ -181,6 +197,101 @@ func (a *peerActor) status(op string, addr netip.AddrPort, err error) *messages.
 	return messages.StatusOf(op, network, addr, err)
 }
 
+// statusTo is the status of op toward d: a Unix destination's path is
+// named in the error.
+func (a *peerActor) statusTo(op string, d dest, err error) *messages.Status {
+	if d.path == "" || err == nil {
+		return a.status(op, d.ap, err)
+	}
+	var ae *socket.AddrError
+	if !errors.As(err, &ae) {
+		err = &socket.OpError{Op: op, Net: "unixgram", Path: d.path, Err: err}
+	}
+	return messages.StatusOf(op, "unixgram", netip.AddrPort{}, err)
+}
+
+// isConnected reports whether the peer is connected (Connect), to an IP
+// peer or a Unix socket.
+func (a *peerActor) isConnected() bool { return a.connected.IsValid() || a.peerPath != "" }
+
+// removeFile removes the socket file a Unix peer's bind made.
+func (a *peerActor) removeFile() {
+	if a.file != nil {
+		_ = a.file.Remove()
+		a.file = nil
+	}
+}
+
+// ensureUnix opens the peer's Unix datagram socket on first use and, if
+// it is not bound, binds it to a name the kernel picks (abstract), so
+// that the peers it sends to can answer.
+func (a *peerActor) ensureUnix() (*socket.Socket, error) {
+	fresh := a.core.Socket() == nil
+	sock, err := a.ensureSocket(socket.Unix)
+	if err == nil && fresh && !a.bound {
+		// Bound now, to an abstract name: it can receive the answers.
+		if err = sock.AutoBind(); err == nil {
+			a.bound = true
+		}
+	}
+	return sock, err
+}
+
+// bindUnix binds a Unix datagram peer to path.
+func (a *peerActor) bindUnix(cmd *messages.Bind, path string) *messages.BindResult {
+	fail := func(err error) *messages.BindResult {
+		return &messages.BindResult{Status: a.statusTo("bind", dest{path: path}, err)}
+	}
+	if a.bound || a.core.Socket() != nil {
+		return fail(unix.EINVAL)
+	}
+	if err := socket.CheckUnixPath(path); err != nil {
+		return fail(err)
+	}
+	if cmd.GetOptions() != nil {
+		a.opts = cmd.GetOptions()
+	}
+	sock, err := a.ensureSocket(socket.Unix)
+	if err != nil {
+		return fail(err)
+	}
+	file, err := sock.BindUnix(path)
+	if err != nil {
+		a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
+		return fail(err)
+	}
+	a.bound, a.path, a.file = true, path, file
+	a.core.SetService(socket.UnixPrefix + path)
+	if a.push != nil {
+		a.startPush()
+	}
+	return &messages.BindResult{Status: &messages.Status{Op: "bind", Net: "unixgram"}, Local: messages.NewUnixEndpoint(path)}
+}
+
+// connectUnix connects a Unix datagram peer to the socket at path.
+func (a *peerActor) connectUnix(path string) *messages.ConnectResult {
+	sock, err := a.ensureUnix()
+	if err == nil {
+		err = sock.ConnectUnix(path)
+	}
+	if err != nil {
+		st := messages.ConnectStatus_CONNECT_STATUS_ERROR
+		switch {
+		case errors.Is(err, socket.ErrInvalidArgument):
+			st = messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS
+		case errors.Is(err, unix.ECONNREFUSED):
+			st = messages.ConnectStatus_CONNECT_STATUS_REFUSED
+		}
+		return &messages.ConnectResult{Status: st, Error: a.statusTo("connect", dest{path: path}, err)}
+	}
+	a.peerPath = path
+	res := &messages.ConnectResult{Status: messages.ConnectStatus_CONNECT_STATUS_CONNECTED, Remote: messages.NewUnixEndpoint(path)}
+	if local, err := sock.LocalPath(); err == nil && local != "" {
+		res.Local = messages.NewUnixEndpoint(local)
+	}
+	return res
+}
+
 // ensureSocket opens the peer's socket for domain d on first use (a
 // send-only peer's first send); an existing socket of the other family is
 // an invalid address for the request.
@@ -215,6 +326,12 @@ func domainFor(a netip.Addr) socket.Domain {
 }
 
 func (a *peerActor) bind(cmd *messages.Bind) *messages.BindResult {
+	if cmd.GetLocal().IsUnix() {
+		return a.bindUnix(cmd, cmd.GetLocal().GetPath())
+	}
+	if path, ok := socket.UnixPath(cmd.GetHostPort()); ok && cmd.GetLocal() == nil {
+		return a.bindUnix(cmd, path)
+	}
 	ap, err := bindAddr(cmd)
 	if err == nil && (a.bound || a.core.Socket() != nil) {
 		err = unix.EINVAL // bound already, or used send-only
@@ -256,6 +373,9 @@ func bindAddr(cmd *messages.Bind) (netip.AddrPort, error) {
 }
 
 func (a *peerActor) connect(cmd *messages.ConnectPeer) *messages.ConnectResult {
+	if cmd.GetPeer().IsUnix() {
+		return a.connectUnix(cmd.GetPeer().GetPath())
+	}
 	to, err := cmd.GetPeer().AddrPort()
 	if err != nil || !to.Addr().IsValid() || to.Port() == 0 {
 		return &messages.ConnectResult{Status: messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS,
@@ -288,7 +408,7 @@ func (a *peerActor) recv(cmd proto.Message, max int, timeoutMS uint32, reply cor
 	case a.push != nil:
 		reply.Reply(recvResult(cmd, a.status(op, netip.AddrPort{}, errPushMode), nil, netip.AddrPort{}, 0))
 		return
-	case !a.bound && !a.connected.IsValid():
+	case !a.bound && !a.isConnected():
 		reply.Reply(recvResult(cmd, a.status(op, netip.AddrPort{}, socket.ErrUDPNotBound), nil, netip.AddrPort{}, 0))
 		return
 	case max <= 0 || max > MaxDatagram+1:
@@ -327,7 +447,15 @@ func (a *peerActor) serveRecvs() {
 	for a.recvs.Len() > 0 {
 		r := a.recvs.Head()
 		sp := scratch.Get().(*[]byte)
-		n, from, err := sock.RecvFrom(*sp)
+		var n int
+		var from netip.AddrPort
+		var fromPath string
+		var err error
+		if sock.Domain() == socket.Unix {
+			n, fromPath, err = sock.RecvFromUnix(*sp)
+		} else {
+			n, from, err = sock.RecvFrom(*sp)
+		}
 		a.core.Count(true, n, err)
 		var data []byte
 		if err == nil {
@@ -340,7 +468,11 @@ func (a *peerActor) serveRecvs() {
 		if err == nil && n > r.max {
 			err = socket.ErrTruncated
 		}
-		a.recvs.Reply(recvResult(r.cmd, a.status(messages.OpName(r.cmd), from, err), data, from, n))
+		res := recvResult(r.cmd, a.status(messages.OpName(r.cmd), from, err), data, from, n)
+		if rf, ok := res.(*messages.RecvFromResult); ok && fromPath != "" {
+			rf.Sender = messages.NewUnixEndpoint(fromPath)
+		}
+		a.recvs.Reply(res)
 	}
 }
 

@@ -4,8 +4,6 @@ package udp
 // queued behind EAGAIN otherwise.
 
 import (
-	"net/netip"
-
 	"golang.org/x/sys/unix"
 	"google.golang.org/protobuf/proto"
 
@@ -15,45 +13,58 @@ import (
 	"github.com/actornet/actornet/socket"
 )
 
-func (a *peerActor) send(cmd proto.Message, to netip.AddrPort, data []byte, timeoutMS uint32, reply core.Replier) {
+func (a *peerActor) send(cmd proto.Message, to dest, data []byte, timeoutMS uint32, reply core.Replier) {
 	op := messages.OpName(cmd)
 	switch {
 	case len(data) > MaxDatagram:
-		reply.Reply(sendResult(cmd, a.status(op, to, unix.EMSGSIZE), 0))
+		reply.Reply(sendResult(cmd, a.statusTo(op, to, unix.EMSGSIZE), 0))
 		return
 	}
-	d := socket.IPv4
-	if to.IsValid() {
-		d = socket.DomainOf(to.Addr())
-		if sock := a.core.Socket(); sock != nil && sock.Domain() == socket.IPv6 {
+	var err error
+	switch sock := a.core.Socket(); {
+	case to.path != "":
+		if err = socket.CheckUnixPath(to.path); err == nil {
+			_, err = a.ensureUnix()
+		}
+	case to.ap.IsValid():
+		d := socket.DomainOf(to.ap.Addr())
+		if sock != nil && sock.Domain() == socket.IPv6 {
 			d = socket.IPv6 // IPv4 peers are reached mapped
 		}
-	} else if sock := a.core.Socket(); sock != nil {
-		d = sock.Domain()
+		_, err = a.ensureSocket(d)
+	case sock == nil:
+		_, err = a.ensureSocket(socket.IPv4)
 	}
-	if _, err := a.ensureSocket(d); err != nil {
-		reply.Reply(sendResult(cmd, a.status(op, to, err), 0))
+	if err != nil {
+		reply.Reply(sendResult(cmd, a.statusTo(op, to, err), 0))
 		return
 	}
 	if a.sends == nil || a.sends.Len() == 0 {
 		// Nothing queued: send at once; only EAGAIN queues the datagram.
-		sock := a.core.Socket()
-		var n int
-		var err error
-		if to.IsValid() {
-			n, err = sock.SendTo(data, to)
-		} else {
-			n, err = sock.Write(data)
-		}
-		a.core.Count(false, n, err)
+		n, err := a.sendNow(to, data)
 		if err != unix.EAGAIN {
 			if !core.Discards(reply) {
-				reply.Reply(sendResult(cmd, a.status(op, to, err), n))
+				reply.Reply(sendResult(cmd, a.statusTo(op, to, err), n))
 			}
 			return
 		}
 	}
 	a.sendQueue().Push(sendReq{cmd: cmd, to: to, data: data}, reply, core.Timeout(timeoutMS))
+}
+
+// sendNow makes one send system call toward to, and counts it.
+func (a *peerActor) sendNow(to dest, data []byte) (n int, err error) {
+	sock := a.core.Socket()
+	switch {
+	case to.path != "":
+		n, err = sock.SendToUnix(data, to.path)
+	case to.ap.IsValid():
+		n, err = sock.SendTo(data, to.ap)
+	default:
+		n, err = sock.Write(data)
+	}
+	a.core.Count(false, n, err)
+	return n, err
 }
 
 // sendQueue returns the queue of datagrams waiting to be sent, made at
@@ -71,7 +82,7 @@ func (a *peerActor) sendQueue() *core.Queue[sendReq] {
 func (a *peerActor) answerSend(r *sendReq, reply core.Replier, err error) {
 	a.queued -= r.charge
 	if reply != nil {
-		reply.Reply(sendResult(r.cmd, a.status(messages.OpName(r.cmd), r.to, err), 0))
+		reply.Reply(sendResult(r.cmd, a.statusTo(messages.OpName(r.cmd), r.to, err), 0))
 	}
 }
 
@@ -86,17 +97,9 @@ func sendResult(cmd proto.Message, st *messages.Status, n int) proto.Message {
 // is full; a datagram's error answers that datagram only (a handler's
 // datagram has nobody to answer: the error is only counted).
 func (a *peerActor) serveSends() {
-	sock := a.core.Socket()
 	for a.sends.Len() > 0 {
 		r := a.sends.Head()
-		var n int
-		var err error
-		if r.to.IsValid() {
-			n, err = sock.SendTo(r.data, r.to)
-		} else {
-			n, err = sock.Write(r.data)
-		}
-		a.core.Count(false, n, err)
+		n, err := a.sendNow(r.to, r.data)
 		if err == unix.EAGAIN {
 			return
 		}
@@ -104,7 +107,7 @@ func (a *peerActor) serveSends() {
 		if a.sends.Discards() {
 			a.sends.Reply(nil)
 		} else {
-			a.sends.Reply(sendResult(r.cmd, a.status(messages.OpName(r.cmd), r.to, err), n))
+			a.sends.Reply(sendResult(r.cmd, a.statusTo(messages.OpName(r.cmd), r.to, err), n))
 		}
 	}
 	if a.closing {

@@ -287,7 +287,16 @@ func (a *peerActor) servePush() {
 			return
 		}
 		b := a.getBuf()
-		n, from, drops, dropsOK, err := a.core.Socket().RecvMsg(b.Data)
+		var n int
+		var from netip.AddrPort
+		var drops uint32
+		var dropsOK bool
+		var err error
+		if sock := a.core.Socket(); sock.Domain() == socket.Unix {
+			n, a.fromPath, err = sock.RecvFromUnix(b.Data)
+		} else {
+			n, from, drops, dropsOK, err = sock.RecvMsg(b.Data)
+		}
 		a.core.Count(true, n, err)
 		if err != nil {
 			a.putBuf(b)
@@ -328,9 +337,13 @@ func (a *peerActor) lend(b *readBuf, n int, from netip.AddrPort, truncated bool)
 		a.senderEP.Ip = a.ip[:]
 	}
 	a.senderEP.Port, a.senderEP.Zone = uint32(from.Port()), ip.Zone()
+	a.senderEP.Path = a.fromPath
+	if !from.IsValid() { // a Unix sender: its path, if it has one
+		a.senderEP.Ip, a.senderEP.Port, a.senderEP.Zone = nil, 0, ""
+	}
 	a.dgram.Sender, a.dgram.Data, a.dgram.Truncated = &a.senderEP, b.Data[:n:n], truncated
 	a.deliver(&a.dgram, nil)
-	a.dgram.Data, a.from = nil, netip.AddrPort{}
+	a.dgram.Data, a.from, a.fromPath = nil, netip.AddrPort{}, ""
 	if a.cur != nil {
 		a.putBuf(a.cur)
 		a.cur = nil

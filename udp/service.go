@@ -25,6 +25,7 @@ type Service struct {
 	sys     *actors.System
 	pid     *actor.PID
 	addr    netip.AddrPort
+	path    string
 	stopped *core.StopWait
 }
 
@@ -32,7 +33,10 @@ type Service struct {
 // event stream when a service replaces a dead peer.
 type PeerRestarted struct {
 	Service, Old, New *actor.PID
-	Addr              netip.AddrPort
+	// Addr is the address the new peer is bound to; Path the Unix socket
+	// path instead, for a Unix service.
+	Addr netip.AddrPort
+	Path string
 }
 
 // StartService starts a UDP service on addr with h as its peer's
@@ -63,6 +67,7 @@ func StartService(ctx context.Context, sys *actors.System, addr string, h Handle
 		return nil, err
 	}
 	s.addr, _ = res.GetLocal().AddrPort()
+	s.path = res.GetLocal().GetPath()
 	return s, nil
 }
 
@@ -73,8 +78,11 @@ func (s *Service) Info(ctx context.Context) (*messages.ServiceInfo, error) {
 }
 
 // Addr returns the address the service is bound to (a new peer binds the
-// same one).
+// same one); the zero AddrPort for a Unix service (see Path).
 func (s *Service) Addr() netip.AddrPort { return s.addr }
+
+// Path returns the Unix socket path the service is bound to; "" for UDP.
+func (s *Service) Path() string { return s.path }
 
 // Stop closes the peer and stops the service. It returns by ctx's
 // deadline, saying so if the service had not stopped by then (it goes on
@@ -95,6 +103,8 @@ type serviceActor struct {
 	pid      *actor.PID
 	bound    bool // the current peer is bound: its death is worth a restart
 	local    netip.AddrPort
+	path     string // a Unix service's path
+	first    bool   // the first peer bound: later ones bind its address
 	restarts uint64
 	stopping bool
 	stopped  *core.StopWait
@@ -117,7 +127,7 @@ func (a *serviceActor) Receive(ctx actor.Context) {
 		a.pid, a.bound = nil, false
 		// Only a peer that got bound is replaced: one that dies before that
 		// would die again, and the service must not spin.
-		if bound && !a.stopping && a.local.IsValid() && !a.sys.Stopped() {
+		if bound && !a.stopping && a.first && !a.sys.Stopped() {
 			a.restarts++
 			a.startPeer(ctx, &restarted{old: old})
 		}
@@ -135,7 +145,11 @@ func (a *serviceActor) Receive(ctx actor.Context) {
 			a.bind = cmd
 			a.startPeer(ctx, reply)
 		case *messages.GetServiceInfo:
-			reply.Reply(&messages.ServiceInfo{Local: messages.NewEndpoint(a.local), Listener: messages.NewRef(a.pid), Restarts: a.restarts})
+			local := messages.NewEndpoint(a.local)
+			if a.path != "" {
+				local = messages.NewUnixEndpoint(a.path)
+			}
+			reply.Reply(&messages.ServiceInfo{Local: local, Listener: messages.NewRef(a.pid), Restarts: a.restarts})
 		default:
 			core.Reject(reply, cmd, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)
 		}
@@ -160,14 +174,16 @@ func (a *serviceActor) startPeer(ctx actor.Context, reply core.Replier) {
 		}
 		if r, ok := reply.(*restarted); ok {
 			if err == nil && res.GetStatus().Err() == nil {
-				a.sys.Actors.EventStream.Publish(&PeerRestarted{Service: self, Old: r.old, New: pid, Addr: a.local})
+				a.sys.Actors.EventStream.Publish(&PeerRestarted{Service: self, Old: r.old, New: pid, Addr: a.local, Path: a.path})
 			} else {
 				a.sys.Actors.Logger().Error("udp: service could not bind a new peer", "addr", a.local, "err", errors.Join(err, res.GetStatus().Err()))
 			}
 			return
 		}
-		if err == nil && res.GetStatus().Err() == nil && !a.local.IsValid() {
+		if err == nil && res.GetStatus().Err() == nil && !a.first {
+			a.first = true
 			a.local, _ = res.GetLocal().AddrPort()
+			a.path = res.GetLocal().GetPath()
 			// A new peer binds exactly this address.
 			a.bind = &messages.Bind{Local: res.GetLocal(), Options: a.bind.GetOptions()}
 		}

@@ -128,6 +128,17 @@ func (c *Core) info() *messages.Info {
 		in.Domain = messages.Domain_DOMAIN_IPV4
 	case socket.IPv6:
 		in.Domain = messages.Domain_DOMAIN_IPV6
+	case socket.Unix:
+		in.Domain = messages.Domain_DOMAIN_UNIX
+		if p, err := c.sock.LocalPath(); err == nil && p != "" {
+			in.Local = messages.NewUnixEndpoint(p)
+		}
+		if p, err := c.sock.RemotePath(); err == nil && p != "" {
+			in.Remote = messages.NewUnixEndpoint(p)
+		}
+		if cred, err := c.sock.PeerCred(); err == nil {
+			in.Peer = messages.NewCredentials(cred)
+		}
 	}
 	if c.sock.Domain() != socket.Unix {
 		if la, err := c.sock.LocalAddr(); err == nil {

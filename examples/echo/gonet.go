@@ -2,13 +2,18 @@ package main
 
 import (
 	"net"
+	"strings"
 	"sync"
 )
 
 // startGoNetServer runs a plain Go net echo server, a goroutine per
 // connection, for comparison with the actornet server.
 func startGoNetServer(addr string) (*server, error) {
-	ln, err := net.Listen("tcp", addr)
+	network, where := "tcp", addr
+	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
+		network, where = "unix", path
+	}
+	ln, err := net.Listen(network, where)
 	if err != nil {
 		return nil, err
 	}
@@ -54,5 +59,9 @@ func startGoNetServer(addr string) (*server, error) {
 		mu.Unlock()
 		wg.Wait()
 	}
-	return &server{kind: "Go net", addr: ln.Addr().String(), close: stop}, nil
+	shown := ln.Addr().String()
+	if network == "unix" {
+		shown = addr
+	}
+	return &server{kind: "Go net", addr: shown, close: stop}, nil
 }

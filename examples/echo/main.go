@@ -5,6 +5,8 @@
 //	go run ./examples/echo -listen '[::1]:7000'    # the same on IPv6
 //	go run ./examples/echo -connect 127.0.0.1:7000 -conns 100 -size 64 -duration 5s
 //	go run ./examples/echo -gonet -listen 127.0.0.1:7001  # a plain Go net echo server, to compare
+//	go run ./examples/echo -listen unix:/tmp/echo.sock    # on a Unix socket (unix:@name: abstract)
+//	go run ./examples/echo -connect unix:/tmp/echo.sock
 //
 // The server is a push-mode listener whose handler is a plain function,
 // run as each connection actor's behaviour on the poller's goroutine: it
@@ -13,7 +15,7 @@
 // Reading goes on when the handler returns; while the peer reads slower
 // than it sends, the write queue passes its high watermark and the
 // connection stops reading until it drains. A client that half-closes
-// (`printf 'a\nb\n' | nc -N 127.0.0.1 7000`) gets the echo of everything it
+// (`printf 'a\nb\n' | nc -N 127.0.0.1 7000`, or `nc -N -U /tmp/echo.sock`) gets the echo of everything it
 // sent before the connection closes. The clients are actornet TCP clients,
 // each sending size bytes and reading them back, as fast as the server
 // answers; a client reads while it sends, so a message larger than the
@@ -80,7 +82,7 @@ func parseArgs(args []string, errOut io.Writer) (config, error) {
 	var cfg config
 	fs := flag.NewFlagSet("echo", flag.ContinueOnError)
 	fs.SetOutput(errOut)
-	fs.StringVar(&cfg.listen, "listen", "", "serve on `ADDR` until interrupted (only the server)")
+	fs.StringVar(&cfg.listen, "listen", "", "serve on `ADDR` (host:port, unix:PATH or unix:@name) until interrupted (only the server)")
 	fs.StringVar(&cfg.connect, "connect", "", "run only the clients, against the echo server at `ADDR`")
 	fs.IntVar(&cfg.conns, "conns", 10, "client connections")
 	fs.IntVar(&cfg.size, "size", 64, fmt.Sprintf("bytes per round trip (at most %d)", maxSize))
@@ -167,5 +169,5 @@ func startServer(ctx context.Context, sys *actors.System, addr string, gonet boo
 	if err != nil {
 		return nil, err
 	}
-	return &server{kind: "actornet push mode", addr: l.Addr().String(), close: func() { _ = l.Close(context.Background()) }}, nil
+	return &server{kind: "actornet push mode", addr: l.Address(), close: func() { _ = l.Close(context.Background()) }}, nil
 }

@@ -204,6 +204,9 @@ func run(w io.Writer) error {
 	if err := udpEcho(ctx, sys); err != nil {
 		return err
 	}
+	if err := unixEcho(ctx, sys); err != nil {
+		return err
+	}
 	if err := service(ctx, sys); err != nil {
 		return err
 	}
@@ -278,6 +281,41 @@ func tcpEcho(ctx context.Context, sys *actors.System) error {
 	}
 	took := time.Since(t)
 	step(fmt.Sprintf("tcp: %d more round trips", n), (took/n).Round(time.Microsecond).String()+"/rt", took)
+	return nil
+}
+
+// unixEcho serves the same echo handler on a Unix-domain socket, in
+// Linux's abstract namespace (no file to clean up), and dials it: the
+// handler is told who connected (the peer's pid, uid and gid).
+func unixEcho(ctx context.Context, sys *actors.System) error {
+	t := time.Now()
+	who := make(chan string, 1)
+	l, err := tcp.Serve(ctx, sys, fmt.Sprintf("unix:@actornet-tour-%d", os.Getpid()), tcp.HandlerFunc(func(c *tcp.Conn, msg any) {
+		if _, ok := msg.(*messages.Connected); ok {
+			if cred, ok := c.PeerCred(); ok {
+				who <- cred.String()
+			}
+		}
+		echoHandler(c, msg)
+	}))
+	if err != nil {
+		return err
+	}
+	defer l.Close(ctx)
+	c, err := tcp.Dial(ctx, sys, l.Address())
+	if err != nil {
+		return err
+	}
+	defer c.Close(ctx)
+	if err := echoOnce(ctx, c, "hello, unix"); err != nil {
+		return err
+	}
+	select {
+	case peer := <-who:
+		step("unix: serve on unix:@name, dial, echo", "echoed; its handler saw the peer "+peer, time.Since(t))
+	case <-ctx.Done():
+		return ctx.Err()
+	}
 	return nil
 }
 

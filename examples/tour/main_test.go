@@ -31,6 +31,7 @@ func TestTour(t *testing.T) {
 		{"udp: send a datagram, read the echo", "echoed"},
 		{"udp: read 8 of 33 bytes", "truncated"},
 		{"udp: receive on a send-only peer", "recvfrom udp: udp peer not bound"},
+		{"unix: serve on unix:@name, dial, echo", "echoed; its handler saw the peer pid="},
 		{"service: inject a crash into its listener", "restarted"},
 		{"service: the connection open at the crash", "echoes"},
 		{"service: a new connection, same address", "echoes"},
