@@ -1,7 +1,10 @@
 // Package socket is actornet's system-call layer: non-blocking, close-on-exec
-// IPv4, IPv6 and Unix-pair sockets with blocking mode, shutdown, idempotent
-// close, bind/listen/connect/accept, stream and datagram I/O, options, and
-// netip.AddrPort conversion. It starts no goroutines and knows nothing of
+// IPv4, IPv6 and Unix-domain sockets with blocking mode, shutdown,
+// idempotent close, bind/listen/connect/accept, stream and datagram I/O,
+// options, and netip.AddrPort conversion. Unix sockets bind to a path
+// (BindUnix: a stale socket file is replaced, a live one refused) or a name
+// in Linux's abstract namespace ("@name"), and report their peer's
+// credentials (PeerCred). It starts no goroutines and knows nothing of
 // actors; a Socket belongs to one owner at a time (in actornet, the socket
 // actor).
 //

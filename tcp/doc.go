@@ -82,6 +82,12 @@
 // net.Listener (deadlines included), so crypto/tls and net/http run on
 // actors.
 //
+// Unix-domain stream sockets go through the same calls: an address
+// "unix:/run/app.sock" (a file) or "unix:@app" (Linux's abstract
+// namespace). A listener replaces a stale socket file, refuses a path a
+// live socket holds, and removes its file when it closes; Conn.PeerCred
+// (and AcceptResult.Peer) give the connecting process's pid, uid and gid.
+//
 // Connection actors and client actors are socket actors (built on
 // package actors/core): they stop, never restart, on a failure, and
 // closing or stopping one closes its fd.

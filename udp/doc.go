@@ -61,4 +61,10 @@
 //		log.Fatal(err)
 //	}
 //	data, from, err := b.RecvFrom(ctx, 1500) // one datagram and its sender; a longer one is cut, with an error
+//
+// Unix-domain datagram sockets go through the same calls with an address
+// "unix:/path" or "unix:@name": Bind, Serve and Dial take it, SendToUnix
+// and RecvFromUnix address datagrams by path (Conn.FromPath and
+// Conn.SendToUnix in push mode), and a peer that sends without binding
+// gets a name the kernel picks, so that it can be answered.
 package udp

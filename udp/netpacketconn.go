@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
 
@@ -26,7 +27,11 @@ var _ net.PacketConn = (*NetPacketConn)(nil)
 
 // NewNetPacketConn wraps p; closing the NetPacketConn closes the peer.
 func NewNetPacketConn(p *Peer) *NetPacketConn {
-	return &NetPacketConn{p: p, local: net.UDPAddrFromAddrPort(p.LocalAddr()), dl: actors.NewDeadlines()}
+	var local net.Addr = net.UDPAddrFromAddrPort(p.LocalAddr())
+	if p.Path() != "" {
+		local = &net.UnixAddr{Net: "unixgram", Name: p.Path()}
+	}
+	return &NetPacketConn{p: p, local: local, dl: actors.NewDeadlines()}
 }
 
 // ReadFrom reads one datagram into b.
@@ -47,20 +52,29 @@ func (c *NetPacketConn) ReadFrom(b []byte) (int, net.Addr, error) {
 	if err != nil {
 		return n, nil, c.opError("read", from, err)
 	}
+	if res.GetSender().IsUnix() {
+		return n, &net.UnixAddr{Net: "unixgram", Name: res.GetSender().GetPath()}, nil
+	}
 	return n, net.UDPAddrFromAddrPort(from), nil
 }
 
-// WriteTo sends b as one datagram to addr (a *net.UDPAddr).
+// WriteTo sends b as one datagram to addr: a *net.UDPAddr, or a
+// *net.UnixAddr from a Unix datagram peer.
 func (c *NetPacketConn) WriteTo(b []byte, addr net.Addr) (int, error) {
-	ua, ok := addr.(*net.UDPAddr)
-	if !ok {
+	var to netip.AddrPort
+	var f *actors.Future[*messages.SendToResult]
+	switch a := addr.(type) {
+	case *net.UDPAddr:
+		to = a.AddrPort()
+		f = c.p.SendToAsync(to, b, 0)
+	case *net.UnixAddr:
+		f = c.p.SendToUnixAsync(a.Name, b, 0)
+	default:
 		return 0, c.opError("write", netip.AddrPort{}, socket.ErrInvalidAddress)
 	}
-	to := ua.AddrPort()
 	if err := c.dl.Check(true); err != nil {
 		return 0, c.opError("write", to, err)
 	}
-	f := c.p.SendToAsync(to, b, 0)
 	res, err := actors.AwaitDeadline(c.dl, c.p.System(), c.p.PID(), f, true)
 	if err == nil {
 		err = res.GetStatus().Err()
@@ -92,7 +106,8 @@ func (c *NetPacketConn) Close() error {
 	return c.p.Close(ctx)
 }
 
-// LocalAddr returns the bound address, a *net.UDPAddr.
+// LocalAddr returns the bound address, a *net.UDPAddr (a *net.UnixAddr
+// for a Unix datagram peer).
 func (c *NetPacketConn) LocalAddr() net.Addr { return c.local }
 
 // SetDeadline sets the read and write deadlines.

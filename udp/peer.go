@@ -26,6 +26,7 @@ import (
 type Peer struct {
 	actors.Socket
 	addrs atomic.Pointer[[2]netip.AddrPort] // local, remote (once connected)
+	path  string                            // a Unix peer's bound path, set before the handle is returned
 }
 
 // Option sets a socket option of a peer: of NewPeer, Bind and Dial, and of
@@ -229,8 +230,14 @@ func bindSpawned(ctx context.Context, sys *actors.System, pid *actor.PID, addr s
 	}
 	local, _ := res.GetLocal().AddrPort()
 	p.addrs.Store(&[2]netip.AddrPort{local, {}})
+	p.path = res.GetLocal().GetPath()
 	return p, nil
 }
+
+// Path returns the Unix socket path a Unix datagram peer is bound to
+// ("@name" for an abstract one); "" otherwise (an IP peer, or a Unix peer
+// that only sends: it gets a name the kernel picks).
+func (p *Peer) Path() string { return p.path }
 
 // LocalAddr returns the bound address (zero for a send-only peer until it
 // connects).

@@ -158,3 +158,25 @@ func TestUnixDatagramBindErrors(t *testing.T) {
 		t.Fatalf("Bind to a %d-byte path = %v; want an invalid address", len(long), err)
 	}
 }
+
+// NetPacketConn over a Unix datagram peer speaks *net.UnixAddr, so Go code
+// written for net.PacketConn works on it unchanged.
+func TestUnixNetPacketConn(t *testing.T) {
+	sys := newSystem(t)
+	path := unixPath(t, "pc.sock")
+	unixEcho(t, sys, path)
+	own := filepath.Join(filepath.Dir(path), "own.sock")
+	pc := NewNetPacketConn(bind(t, sys, "unix:"+own))
+	if la, ok := pc.LocalAddr().(*net.UnixAddr); !ok || la.Name != own {
+		t.Fatalf("LocalAddr = %#v; want the unix path %s", pc.LocalAddr(), own)
+	}
+	_ = pc.SetDeadline(time.Now().Add(testTimeout))
+	if _, err := pc.WriteTo([]byte("packet"), &net.UnixAddr{Net: "unixgram", Name: path}); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 16)
+	n, from, err := pc.ReadFrom(buf)
+	if ua, ok := from.(*net.UnixAddr); err != nil || string(buf[:n]) != "packet" || !ok || ua.Name != path {
+		t.Fatalf("ReadFrom = %q from %#v, %v", buf[:n], from, err)
+	}
+}
