@@ -204,3 +204,18 @@ func (r *PollResult) Err() error {
 	}
 	return &socket.OpError{Op: "poll", Err: socket.ErrPolling}
 }
+
+// ConnectStatusOf is the ConnectStatus of a failed connect's error:
+// refused, timeout, invalid_address (an address that cannot be used, a
+// family the socket does not support) or error.
+func ConnectStatusOf(err error) ConnectStatus {
+	switch {
+	case errors.Is(err, syscall.ECONNREFUSED):
+		return ConnectStatus_CONNECT_STATUS_REFUSED
+	case errors.Is(err, syscall.ETIMEDOUT):
+		return ConnectStatus_CONNECT_STATUS_TIMEOUT
+	case errors.Is(err, socket.ErrInvalidArgument), errors.Is(err, syscall.EAFNOSUPPORT):
+		return ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS
+	}
+	return ConnectStatus_CONNECT_STATUS_ERROR
+}

@@ -68,6 +68,12 @@ func (s *Socket) SendTo(p []byte, ap netip.AddrPort) (int, error) {
 	if err != nil {
 		return 0, err
 	}
+	return s.sendToRaw(p, &rsa, l)
+}
+
+// sendToRaw sends one datagram to the l bytes of sockaddr at rsa, with
+// MSG_NOSIGNAL, again after EINTR.
+func (s *Socket) sendToRaw(p []byte, rsa *unix.RawSockaddrAny, l uint32) (int, error) {
 	for {
 		if f := injected(OpSendTo, s.fd); f != nil {
 			if f == unix.EINTR {
@@ -75,7 +81,7 @@ func (s *Socket) SendTo(p []byte, ap netip.AddrPort) (int, error) {
 			}
 			return 0, f
 		}
-		n, err := sendTo(s.fd, p, unix.MSG_NOSIGNAL, &rsa, l)
+		n, err := sendTo(s.fd, p, unix.MSG_NOSIGNAL, rsa, l)
 		if err == unix.EINTR {
 			continue
 		}

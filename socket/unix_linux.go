@@ -205,19 +205,7 @@ func (s *Socket) SendToUnix(p []byte, path string) (int, error) {
 	} else {
 		l++
 	}
-	for {
-		if f := injected(OpSendTo, s.fd); f != nil {
-			if f == unix.EINTR {
-				continue
-			}
-			return 0, f
-		}
-		n, err := sendTo(s.fd, p, unix.MSG_NOSIGNAL, &rsa, l)
-		if err == unix.EINTR {
-			continue
-		}
-		return n, err
-	}
+	return s.sendToRaw(p, &rsa, l)
 }
 
 // RecvFromUnix receives one datagram into p, as RecvFrom does, and the

@@ -296,16 +296,7 @@ func (a *clientActor) connectReady() {
 }
 
 func (a *clientActor) connectFailed(err error) {
-	st := messages.ConnectStatus_CONNECT_STATUS_ERROR
-	switch {
-	case errors.Is(err, unix.ECONNREFUSED):
-		st = messages.ConnectStatus_CONNECT_STATUS_REFUSED
-	case errors.Is(err, unix.ETIMEDOUT):
-		st = messages.ConnectStatus_CONNECT_STATUS_TIMEOUT
-	case errors.Is(err, socket.ErrInvalidAddress), errors.Is(err, unix.EAFNOSUPPORT):
-		st = messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS
-	}
-	a.finishConnect(st, err, a.remote)
+	a.finishConnect(messages.ConnectStatusOf(err), err, a.remote)
 }
 
 // finishConnect caches the result, answers every waiter, and closes the

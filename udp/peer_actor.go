@@ -275,14 +275,7 @@ func (a *peerActor) connectUnix(path string) *messages.ConnectResult {
 		err = sock.ConnectUnix(path)
 	}
 	if err != nil {
-		st := messages.ConnectStatus_CONNECT_STATUS_ERROR
-		switch {
-		case errors.Is(err, socket.ErrInvalidArgument):
-			st = messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS
-		case errors.Is(err, unix.ECONNREFUSED):
-			st = messages.ConnectStatus_CONNECT_STATUS_REFUSED
-		}
-		return &messages.ConnectResult{Status: st, Error: a.statusTo("connect", dest{path: path}, err)}
+		return &messages.ConnectResult{Status: messages.ConnectStatusOf(err), Error: a.statusTo("connect", dest{path: path}, err)}
 	}
 	a.peerPath = path
 	res := &messages.ConnectResult{Status: messages.ConnectStatus_CONNECT_STATUS_CONNECTED, Remote: messages.NewUnixEndpoint(path)}
@@ -390,11 +383,7 @@ func (a *peerActor) connect(cmd *messages.ConnectPeer) *messages.ConnectResult {
 		err = sock.Connect(to)
 	}
 	if err != nil {
-		st := messages.ConnectStatus_CONNECT_STATUS_ERROR
-		if errors.Is(err, socket.ErrInvalidArgument) {
-			st = messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS
-		}
-		return &messages.ConnectResult{Status: st, Error: a.status("connect", to, err)}
+		return &messages.ConnectResult{Status: messages.ConnectStatusOf(err), Error: a.status("connect", to, err)}
 	}
 	a.connected = to
 	local, _ := sock.LocalAddr()
