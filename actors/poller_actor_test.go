@@ -170,6 +170,7 @@ func TestPollerFailureClosesItsSocketsAndRestarts(t *testing.T) {
 		peers = append(peers, peer)
 		pending = append(pending, s.PollAsync(PollRead, 0))
 	}
+	before := sys.Metrics().Pollers[0]
 	res, err := sys.Root().RequestFuture(pid, &messages.InjectFault{}, testTimeout).Result()
 	if st, ok := res.(*messages.Status); err != nil || !ok || st.Err() != nil {
 		t.Fatalf("InjectFault = %v, %v", res, err)
@@ -193,8 +194,13 @@ func TestPollerFailureClosesItsSocketsAndRestarts(t *testing.T) {
 		t.Fatal("no PollerFailed published")
 	}
 	// Asked after the failure, the answer comes from the restarted actor.
-	if st := pollerStats(t, sys, pid); st.GetRestarts() != 1 || st.GetRegistrations() != 0 {
+	st := pollerStats(t, sys, pid)
+	if st.GetRestarts() != 1 || st.GetRegistrations() != 0 {
 		t.Fatalf("stats after the failure = %v; want 1 restart, no fds", st)
+	}
+	// Counters only grow: the failed loop's counts stay in the actor's.
+	if st.GetBlockingWaits()+st.GetPolls() < before.BlockingWaits+before.Polls {
+		t.Fatalf("waits went back from %d to %d across the restart", before.BlockingWaits+before.Polls, st.GetBlockingWaits()+st.GetPolls())
 	}
 	s, peer := pair(t, sys)
 	mustWrite(t, peer, []byte("x"))

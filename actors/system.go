@@ -43,9 +43,10 @@ type options struct {
 	stallSet bool
 }
 
-// WithFaultInjection lets socket actors honour messages.InjectFault (they
-// panic, and their supervisor acts), for chaos tests and demos. Off by
-// default: a socket actor then refuses InjectFault as invalid_argument.
+// WithFaultInjection lets socket actors and poller actors honour
+// messages.InjectFault (a socket actor panics, and its supervisor acts; a
+// poller's wait loop fails, see PollerPIDs), for chaos tests and demos.
+// Off by default: they then refuse InjectFault as invalid_argument.
 func WithFaultInjection() Option { return func(o *options) { o.faults = true } }
 
 // WithPollers sets the number of poller goroutines (epoll instances). Zero

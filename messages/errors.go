@@ -159,6 +159,8 @@ func (s *Status) Err() error {
 		cause = &socket.PollerError{Poller: s.Address, Reason: s.Detail}
 	case s.Code == IOStatus_IO_STATUS_NO_SUCH_HOST && s.Detail != "":
 		cause = &socket.HostError{Host: s.Address, Reason: s.Detail}
+	case causes[s.Code] != nil && s.Detail != "" && s.Address == "":
+		cause = &socket.ReasonError{Err: causes[s.Code], Reason: s.Detail}
 	case causes[s.Code] != nil:
 		cause = causes[s.Code]
 	case s.Errno != 0:

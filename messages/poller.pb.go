@@ -194,10 +194,11 @@ func (x *PollerStats) GetRestarts() uint64 {
 
 // PollerFailed is published on the actor system's event stream when a
 // poller's wait loop fails (an epoll_wait error other than EINTR, a panic,
-// an injected fault). Every socket actor registered on it has been told
-// (each answers its pending requests with a polling error naming the
-// poller, and stops); the poller's supervisor then starts a fresh loop for
-// new sockets.
+// an injected fault). The poller actor has started a fresh loop for new
+// sockets and told every socket actor registered on the failed one (each
+// answers its pending requests with a polling error naming the poller, and
+// stops); then it fails, and its supervisor counts the failure (a poller
+// that fails too often is stopped).
 type PollerFailed struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// poller is the poller actor's name, "actornet/poller/0".

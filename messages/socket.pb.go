@@ -586,9 +586,10 @@ func (x *Options) GetV6Only() bool {
 	return false
 }
 
-// InjectFault makes a socket actor panic, for chaos tests and demos of
-// supervision. Only a system started with actors.WithFaultInjection
-// honours it; any other answers invalid_argument.
+// InjectFault makes a socket actor panic, or a poller actor's wait loop
+// fail, for chaos tests and demos of supervision. Only a system started
+// with actors.WithFaultInjection honours it; any other answers
+// invalid_argument.
 type InjectFault struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields

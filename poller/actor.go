@@ -165,8 +165,10 @@ func (a *Actor) Stop(ctx context.Context) error {
 // Stopped is closed once the actor has stopped.
 func (a *Actor) Stopped() <-chan struct{} { return a.stopped }
 
-// retire takes p out of service: its counters go to the base, every
-// socket registered on it is told why (Dropped), and its epoll instance
+// retire takes p out of service (its caller has moved its counters to the
+// base, in the same step that took it out of cur, so that Stats never
+// goes back): every socket registered on it is told why (Dropped), and its
+// epoll instance
 // is closed once its loop has ended (at once if it has). It returns how
 // many sockets were told.
 func (a *Actor) retire(p *Poller, why error, wait time.Duration) int {
@@ -175,9 +177,6 @@ func (a *Actor) retire(p *Poller, why error, wait time.Duration) int {
 	ctx, cancel := context.WithTimeout(context.Background(), wait)
 	_ = p.StopContext(ctx) // a loop a socket actor still holds closes it when it ends
 	cancel()
-	a.mu.Lock()
-	a.base.add(p.Stats())
-	a.mu.Unlock()
 	return n
 }
 
@@ -231,13 +230,19 @@ func (r *pollerActor) Receive(ctx actor.Context) {
 			ctx.Respond(messages.Rejection(m, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT))
 			return
 		}
-		if p := a.cur.Load(); p != nil {
-			p.InjectFailure(ErrFaultInjected)
+		p := a.cur.Load()
+		if p == nil {
+			ctx.Respond(&messages.Status{Code: messages.IOStatus_IO_STATUS_CLOSED, Op: "injectfault"})
+			return
 		}
-		ctx.Respond(&messages.Status{Op: "inject"})
+		p.InjectFailure(ErrFaultInjected)
+		ctx.Respond(&messages.Status{Op: "injectfault"})
 	case *actor.Stopping:
 		a.mu.Lock()
 		p := a.cur.Swap(nil)
+		if p != nil {
+			a.base.add(p.Stats())
+		}
 		a.mu.Unlock()
 		if p != nil {
 			a.retire(p, &socket.PollerError{Poller: a.name, Reason: "stopped"}, 100*time.Millisecond)
@@ -258,7 +263,8 @@ func (a *Actor) replace(ctx actor.Context, p *Poller, err error) {
 	}
 	fresh, ferr := openLoop(a.root, a.failed)
 	a.mu.Lock()
-	a.cur.Store(fresh) // nil if it could not start: Started tries again
+	a.base.add(p.Stats()) // final: its loop has ended
+	a.cur.Store(fresh)    // nil if it could not start: Started tries again
 	if fresh != nil {
 		a.restarts++
 	}

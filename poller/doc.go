@@ -1,5 +1,6 @@
 // Package poller is actornet's readiness layer: Epoll, a plain epoll
-// instance with an eventfd wake-up; Poller, one epoll_wait loop on its own
+// instance with an eventfd wake-up (Linux), or Kqueue, a plain kqueue with
+// an EVFILT_USER wake-up (macOS, FreeBSD); Poller, one wait loop on its own
 // goroutine that sends Ready messages to the socket actors that own the
 // fds; and the poller actor (Spawn, Actor) that owns a loop in the actor
 // system. It does no socket I/O.
@@ -8,10 +9,10 @@
 // hang-up. A Registration carries, per direction, a "wanted" flag the actor
 // sets while it waits on that direction and an "in flight" flag the poller
 // sets when it sends a Ready: at most one Ready per fd and direction is in
-// flight, and no epoll_ctl is made per operation. The actor calls Consumed
+// flight, and no epoll_ctl (kevent) is made per operation. The actor calls Consumed
 // before it retries its syscall, so no edge is lost.
 //
-// The epoll token of each fd carries a generation checked against an
+// The kernel token of each fd carries a generation checked against an
 // fd-indexed table, so an event for a closed fd never reaches the actor
 // that gets the reused number.
 //

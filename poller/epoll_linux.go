@@ -6,23 +6,45 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// Events is an epoll event mask (unix.EPOLLIN, unix.EPOLLOUT...).
-type Events = uint32
+// event is one readiness event as the kernel fills it in: on Linux an
+// epoll_event, read in place by the functions below (inlined, so the
+// loop reads the epoll bits directly, with nothing converted per event).
+type event = unix.EpollEvent
 
-// backend is the kernel interface the poller actor runs on; epoll in
-// production, a fake in tests that need one.
-type backend interface {
-	Add(fd int, ev Events, token uint64) error
-	Modify(fd int, ev Events, token uint64) error
-	Remove(fd int) error
-	Wait(events []unix.EpollEvent, msec int) (int, error)
-	Wake() error
-	ResetWake()
-	Close() error
+// watched is what every registration watches: input, output and peer
+// hang-up, edge-triggered, registered once.
+const watched = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
+
+// wakeConsumed is false: the eventfd stays readable until ResetWake
+// reads it (see Poller.drain).
+const wakeConsumed = false
+
+// newBackend opens the poller's kernel instance: epoll on Linux.
+func newBackend() (backend, error) {
+	e, err := NewEpoll()
+	if err != nil {
+		return nil, err
+	}
+	return e, nil
 }
 
-// wakeToken is the token of the eventfd that Wake writes to.
-const wakeToken = ^uint64(0)
+// tokenOf returns the token ev carries.
+func tokenOf(ev *event) uint64 { return TokenOf(ev) }
+
+// hangUp reports a peer hang-up or an error: EPOLLRDHUP, EPOLLHUP or EPOLLERR.
+func hangUp(ev *event) bool {
+	return ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
+}
+
+// readable reports input, end of stream, a hang-up or an error.
+func readable(ev *event) bool {
+	return ev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
+}
+
+// writable reports send space, a hang-up or an error.
+func writable(ev *event) bool {
+	return ev.Events&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0
+}
 
 // Epoll is a plain epoll instance with an eventfd for wake-ups. Add, Modify,
 // Remove and Wake are safe to call from any goroutine while one goroutine is

@@ -6,17 +6,6 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// socketpair returns a non-blocking AF_UNIX stream pair, closed at cleanup.
-func socketpair(t testing.TB) (int, int) {
-	t.Helper()
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { unix.Close(fds[0]); unix.Close(fds[1]) })
-	return fds[0], fds[1]
-}
-
 func newEpoll(t *testing.T) *Epoll {
 	t.Helper()
 	e, err := NewEpoll()
@@ -114,3 +103,46 @@ func TestEpollHangUp(t *testing.T) {
 		t.Fatalf("events = %+v; want EPOLLRDHUP", evs)
 	}
 }
+
+// The two ways to keep one readiness message per fd in flight, measured at
+// the epoll level on one goroutine: edge-triggered, registered once (what
+// Poller does, with an atomic in-flight flag), against EPOLLONESHOT, which
+// needs an epoll_ctl(MOD) to re-arm after every event.
+func benchmarkEpollMode(b *testing.B, oneShot bool) {
+	e, err := NewEpoll()
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer e.Close()
+	a, peer := socketpair(b)
+	ev := uint32(unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLET)
+	if oneShot {
+		ev = unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLONESHOT
+	}
+	if err := e.Add(a, ev, 1); err != nil {
+		b.Fatal(err)
+	}
+	events := make([]unix.EpollEvent, 8)
+	one, buf := []byte{1}, make([]byte, 16)
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := unix.Write(peer, one); err != nil {
+			b.Fatal(err)
+		}
+		if n, err := e.Wait(events, -1); n != 1 || err != nil {
+			b.Fatal(n, err)
+		}
+		if _, err := unix.Read(a, buf); err != nil {
+			b.Fatal(err)
+		}
+		if oneShot {
+			if err := e.Modify(a, ev, 1); err != nil {
+				b.Fatal(err)
+			}
+		}
+	}
+}
+
+func BenchmarkEpollEdgeTriggered(b *testing.B) { benchmarkEpollMode(b, false) }
+
+func BenchmarkEpollOneShotRearm(b *testing.B) { benchmarkEpollMode(b, true) }

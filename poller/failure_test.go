@@ -10,19 +10,29 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// failingEpoll is an epoll instance whose Wait returns err once told to.
-type failingEpoll struct {
-	*Epoll
+// failingBackend is the OS backend (epoll, kqueue) with a Wait that
+// returns err once told to.
+type failingBackend struct {
+	backend
 	err chan error
 }
 
-func (f *failingEpoll) Wait(events []unix.EpollEvent, msec int) (int, error) {
+func (f *failingBackend) Wait(events []event, msec int) (int, error) {
 	select {
 	case err := <-f.err:
 		return 0, err
 	default:
 	}
-	return f.Epoll.Wait(events, msec)
+	return f.backend.Wait(events, msec)
+}
+
+func newFailingBackend(t *testing.T) *failingBackend {
+	t.Helper()
+	be, err := newBackend()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &failingBackend{backend: be, err: make(chan error, 1)}
 }
 
 // failures starts a poller on be whose failure is reported on the
@@ -46,14 +56,10 @@ func waitFailure(t *testing.T, failed <-chan error) error {
 	}
 }
 
-// An epoll_wait error other than EINTR ends the loop, is reported, and
-// the poller refuses new registrations.
+// A wait error other than EINTR ends the loop, is reported, and the
+// poller refuses new registrations.
 func TestLoopFailureIsReported(t *testing.T) {
-	ep, err := NewEpoll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	be := &failingEpoll{Epoll: ep, err: make(chan error, 1)}
+	be := newFailingBackend(t)
 	p, failed := failures(t, be, make(chanSender, 8))
 	be.err <- unix.EBADF
 	_ = p.wake()
@@ -71,14 +77,10 @@ func TestLoopFailureIsReported(t *testing.T) {
 
 // EINTR is no failure: the loop goes on.
 func TestLoopSurvivesEINTR(t *testing.T) {
-	ep, err := NewEpoll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	be := &failingEpoll{Epoll: ep, err: make(chan error, 1)}
+	be := newFailingBackend(t)
 	ch := make(chanSender, 8)
 	p, failed := failures(t, be, ch)
-	be.err <- nil // Epoll.Wait reports EINTR as no events and no error
+	be.err <- nil // Wait reports EINTR as no events and no error
 	_ = p.wake()
 	a, b := socketpair(t)
 	if _, err := p.Register(a, nil, Readable); err != nil {
@@ -103,11 +105,11 @@ func (panicSender) Send(*actor.PID, interface{}) { panic("boom") }
 // A panic in the loop (here from delivering a Ready) ends it as a failure,
 // reported, rather than crashing the process.
 func TestLoopPanicIsAFailure(t *testing.T) {
-	ep, err := NewEpoll()
+	be, err := newBackend()
 	if err != nil {
 		t.Fatal(err)
 	}
-	p, failed := failures(t, ep, panicSender{})
+	p, failed := failures(t, be, panicSender{})
 	a, b := socketpair(t)
 	if _, err := p.Register(a, nil, Readable); err != nil {
 		t.Fatal(err)

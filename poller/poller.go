@@ -13,8 +13,12 @@ import (
 	"golang.org/x/sys/unix"
 )
 
+// The loop below names no kernel interface: backend.go says what it needs,
+// epoll_linux.go and kqueue_bsd.go provide it.
+
 // idleYields is how many times the loop yields the processor, polling
-// without blocking in between, before it blocks in epoll_wait. Measured on
+// without blocking in between, before it blocks in the kernel's wait
+// (epoll_wait, kevent). Measured on
 // one core (actors.BenchmarkReadinessDelivery, taskset -c 0): 0 yields
 // starves the woken goroutines (~96 µs a round trip), 1 yield ~8 µs,
 // 2 yields ~3.8 µs, more yields no better.
@@ -63,14 +67,11 @@ type Sender interface {
 // ErrStopped is returned by Register on a stopped poller.
 var ErrStopped = errors.New("poller stopped")
 
-// events every registration watches, edge-triggered, registered once.
-const watched = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
-
-// Poller is the poller actor: one goroutine that blocks in epoll_wait and
-// sends Ready messages straight to the socket actor that owns each fd. It
-// has no mailbox: its inputs are kernel events and the thread-safe
-// Register/Deregister calls (epoll_ctl is thread-safe), so a socket actor
-// never waits on the poller.
+// Poller is the poller actor: one goroutine that blocks in the kernel's
+// wait (epoll_wait, kevent) and sends Ready messages straight to the socket
+// actor that owns each fd. It has no mailbox: its inputs are kernel events
+// and the thread-safe Register/Deregister calls (epoll_ctl and kevent are
+// thread-safe), so a socket actor never waits on the poller.
 type Poller struct {
 	be     backend
 	sender Sender
@@ -93,8 +94,7 @@ type Poller struct {
 	// (Stats).
 	wakeups, blocking, polls atomic.Uint64
 	longest                  atomic.Int64
-	// fault, once set (InjectFailure), is what the next epoll_wait
-	// returns; failed is the error the loop ended with (nil while it runs
+	// fault, once set (InjectFailure), is what the next wait returns; failed is the error the loop ended with (nil while it runs
 	// or once it stopped cleanly); onFail hears of it.
 	fault  atomic.Pointer[error]
 	failed atomic.Pointer[error]
@@ -105,7 +105,7 @@ type Poller struct {
 	batch    atomic.Pointer[batch] // the current loop's batch
 	handoffs atomic.Uint64
 	doneOnce sync.Once
-	// closeLater: Stop gave up waiting; the loop closes the epoll
+	// closeLater: Stop gave up waiting; the loop closes the kernel
 	// instance when it ends.
 	closeLater atomic.Bool
 	closeOnce  sync.Once
@@ -113,7 +113,7 @@ type Poller struct {
 	// again holds the Ready messages owners asked for with Again; the loop
 	// delivers them after its batch (spare is the other half of a double
 	// buffer, so that redelivery allocates nothing). hasAgain says again
-	// is not empty; sleeping, that a loop is about to block in epoll_wait
+	// is not empty; sleeping, that a loop is about to block in the wait
 	// and needs a Wake to see it.
 	againMu  sync.Mutex
 	again    []againReq
@@ -139,14 +139,14 @@ func (p *Poller) Busy() (*Registration, uint64) {
 // PID returns the actor the registration delivers to.
 func (r *Registration) PID() *actor.PID { return r.pid }
 
-// New starts a poller on its own epoll instance, sending Ready messages
-// through sender.
+// New starts a poller on its own kernel instance (epoll on Linux, kqueue
+// on macOS and FreeBSD), sending Ready messages through sender.
 func New(sender Sender) (*Poller, error) { return openLoop(sender, nil) }
 
 // openLoop is New with onFail called (from the loop's goroutine) if the
 // wait loop fails.
 func openLoop(sender Sender, onFail func(*Poller, error)) (*Poller, error) {
-	be, err := NewEpoll()
+	be, err := newBackend()
 	if err != nil {
 		return nil, err
 	}
@@ -184,6 +184,12 @@ func (p *Poller) Register(fd int, pid *actor.PID, want ...Direction) (*Registrat
 	}
 
 	p.mu.Lock()
+	if p.stopping.Load() {
+		// Checked again under the lock dropAll takes: a registration is
+		// either refused here or dropped there, never left on a dead loop.
+		p.mu.Unlock()
+		return nil, ErrStopped
+	}
 	t := *p.table.Load()
 	if fd >= len(t) {
 		n := len(t)
@@ -228,13 +234,13 @@ func (p *Poller) lookup(token uint64) *Registration {
 	return r
 }
 
-// Stop ends the wait loop, waits for it, and closes the epoll instance.
+// Stop ends the wait loop, waits for it, and closes the kernel instance.
 // Registrations still open are dropped (their owners close their fds).
 func (p *Poller) Stop() error { return p.StopContext(context.Background()) }
 
 // StopContext is Stop that waits for the loop only until ctx ends: a loop
 // held by a socket actor that blocks (and not yet handed off) may not
-// return. Then the epoll instance is closed by the loop itself when it
+// return. Then the kernel instance is closed by the loop itself when it
 // ends, and the error says the loop is still running.
 func (p *Poller) StopContext(ctx context.Context) error {
 	if err := p.RequestStop(); err != nil {
@@ -242,18 +248,18 @@ func (p *Poller) StopContext(ctx context.Context) error {
 	}
 	select {
 	case <-p.done:
-		return p.closeEpoll()
+		return p.closeBackend()
 	case <-ctx.Done():
 		select {
 		case <-p.done:
-			return p.closeEpoll()
+			return p.closeBackend()
 		default:
 		}
 		p.closeLater.Store(true)
 		select {
 		case <-p.done: // it ended meanwhile: close it here after all
 			if p.closeLater.CompareAndSwap(true, false) {
-				return p.closeEpoll()
+				return p.closeBackend()
 			}
 		default:
 		}
@@ -261,8 +267,8 @@ func (p *Poller) StopContext(ctx context.Context) error {
 	}
 }
 
-// closeEpoll closes the epoll instance, once.
-func (p *Poller) closeEpoll() error {
+// closeBackend closes the kernel instance, once.
+func (p *Poller) closeBackend() error {
 	var err error
 	p.closeOnce.Do(func() { err = p.be.Close() })
 	return err
@@ -277,29 +283,29 @@ func (p *Poller) RequestStop() error {
 	return p.wake()
 }
 
-// wake wakes the wait loop through its eventfd.
+// wake wakes the wait loop (the backend's wake-up event).
 func (p *Poller) wake() error {
 	p.wakeups.Add(1)
 	return p.be.Wake()
 }
 
 // closeDone ends the current loop's life: Stop learns of it, and the loop
-// closes the epoll instance itself if Stop stopped waiting.
+// closes the kernel instance itself if Stop stopped waiting.
 func (p *Poller) closeDone() {
 	p.doneOnce.Do(func() { close(p.done) })
 	if p.closeLater.CompareAndSwap(true, false) {
-		_ = p.closeEpoll()
+		_ = p.closeBackend()
 	}
 }
 
-// batch is the events of one epoll_wait. Loops claim them one at a time,
+// batch is the events of one wait. Loops claim them one at a time,
 // so that a loop started by Handoff finishes the batch its blocked
 // predecessor was in: no edge is lost when a loop is replaced. A stale
 // claim at worst sends a spurious Ready, which owners tolerate (at most
 // one is in flight per direction, and a read or write that meets EAGAIN
 // waits for the next edge).
 type batch struct {
-	events []unix.EpollEvent
+	events []event
 	n      atomic.Int64
 	next   atomic.Int64
 }
@@ -313,7 +319,7 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 	if inherited != nil {
 		p.drain(inherited)
 	}
-	b := &batch{events: make([]unix.EpollEvent, 128)}
+	b := &batch{events: make([]event, 128)}
 	timeout, yielded := -1, 0
 	// A loop started by Handoff goes on counting from its predecessor's.
 	blocking, polls := p.blocking.Load(), p.polls.Load()
@@ -418,7 +424,7 @@ func (p *Poller) Failed() error {
 }
 
 // InjectFailure makes the wait loop fail with err at its next turn, as if
-// epoll_wait had returned it: for tests of what a poller's failure does.
+// the kernel's wait had returned it: for tests of what a poller's failure does.
 func (p *Poller) InjectFailure(err error) {
 	p.fault.Store(&err)
 	_ = p.wake()
@@ -457,17 +463,22 @@ func (p *Poller) drain(b *batch) {
 			return
 		}
 		ev := &b.events[i]
-		token := TokenOf(ev)
+		token := tokenOf(ev)
 		if token == wakeToken {
-			// Once stopping, the eventfd stays readable (it is level
-			// triggered), so that every loop in epoll_wait sees the stop.
+			// Once stopping, the wake-up stays pending, so that every
+			// loop in the wait sees the stop: epoll's eventfd stays
+			// readable (it is level triggered) unless reset; kqueue's
+			// EVFILT_USER is consumed by the loop that takes it
+			// (EV_CLEAR), so that loop raises it again.
 			if !p.stopping.Load() {
 				p.be.ResetWake()
+			} else if wakeConsumed {
+				_ = p.be.Wake()
 			}
 			continue
 		}
 		if r := p.lookup(token); r != nil {
-			r.dispatch(ev.Events)
+			r.dispatch(ev)
 		}
 	}
 }
@@ -522,7 +533,7 @@ func (r *Registration) Consumed(d Direction) { r.pending[d].Store(false) }
 // Deregister stops watching the fd. Call it before closing the fd. A Ready
 // for this registration may still reach its owner afterwards (the owner
 // ignores it: its Reg is no longer current), but none ever reaches a new
-// registration of the same fd number: the epoll token carries a generation
+// registration of the same fd number: the kernel token carries a generation
 // checked against the fd table.
 func (r *Registration) Deregister() error {
 	if !r.p.clear(r) {
@@ -555,20 +566,20 @@ func (r *Registration) Again(d Direction) {
 }
 
 // HungUp reports whether the poller has seen EPOLLRDHUP, EPOLLHUP or
-// EPOLLERR on the fd; once set it stays set. A reader may stop at a short
+// EPOLLERR on the fd (kqueue: EV_EOF or EV_ERROR); once set it stays set. A reader may stop at a short
 // read (fewer bytes than asked: the socket is drained, and new data brings
 // a new edge) only while HungUp is false: a hang-up edge comes once, so
 // after one the reader must read on to EAGAIN or end of stream.
 func (r *Registration) HungUp() bool { return r.hungUp.Load() }
 
-func (r *Registration) dispatch(ev uint32) {
-	if ev&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 && !r.hungUp.Load() {
+func (r *Registration) dispatch(ev *event) {
+	if hangUp(ev) && !r.hungUp.Load() {
 		r.hungUp.Store(true)
 	}
-	if ev&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+	if readable(ev) {
 		r.notify(Readable)
 	}
-	if ev&(unix.EPOLLOUT|unix.EPOLLHUP|unix.EPOLLERR) != 0 {
+	if writable(ev) {
 		r.notify(Writable)
 	}
 }

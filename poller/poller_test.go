@@ -96,7 +96,7 @@ func TestOneReadyInFlight(t *testing.T) {
 	for i := 0; i < 5; i++ {
 		write(t, b)
 	}
-	// The sentinel's edge comes after the five writes' edges in epoll's
+	// The sentinel's edge comes after the five writes' edges in the kernel's
 	// ready list, so once it is delivered the count below is final.
 	write(t, s2)
 	for {
@@ -132,7 +132,7 @@ func TestNoReadyWithoutWant(t *testing.T) {
 		t.Fatal("HungUp before any hang-up")
 	}
 	r.Want(Writable)
-	unix.Shutdown(b, unix.SHUT_RDWR) // an edge with EPOLLOUT|EPOLLHUP
+	unix.Shutdown(b, unix.SHUT_RDWR) // an edge with EPOLLOUT|EPOLLHUP (kqueue: EV_EOF)
 	if got := recv(t, ch); got.Reg != r || got.Dir != Writable {
 		t.Fatalf("Ready = %+v; want writable", got)
 	}
@@ -146,10 +146,7 @@ func TestNoReadyWithoutWant(t *testing.T) {
 // the old token no longer resolves.
 func TestReusedFDNeverReachesNewOwner(t *testing.T) {
 	p, ch := newPoller(t)
-	fds, err := unix.Socketpair(unix.AF_UNIX, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
-	if err != nil {
-		t.Fatal(err)
-	}
+	fds := rawSocketpair(t)
 	old, err := p.Register(fds[0], pid)
 	if err != nil {
 		t.Fatal(err)
@@ -246,7 +243,7 @@ func (s *againSender) Send(_ *actor.PID, msg interface{}) {
 
 // TestAgain: a Ready asked for with Again comes without a new edge, both
 // from inside a delivery (served after the batch) and from another
-// goroutine while the loop blocks in epoll_wait (which it wakes).
+// goroutine while the loop blocks in its wait (which it wakes).
 func TestAgain(t *testing.T) {
 	t.Run("inline", func(t *testing.T) {
 		s := &againSender{ch: make(chan *Ready, 8), n: 3}
@@ -278,7 +275,7 @@ func TestAgain(t *testing.T) {
 		r.Consumed(Writable)
 		for deadline := time.Now().Add(5 * time.Second); !p.sleeping.Load(); runtime.Gosched() {
 			if time.Now().After(deadline) {
-				t.Fatal("the loop never blocks in epoll_wait")
+				t.Fatal("the loop never blocks in its wait")
 			}
 		}
 		r.Again(Writable) // no new edge comes: only Again (and its Wake) sends

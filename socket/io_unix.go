@@ -5,7 +5,6 @@ package socket
 import (
 	"net"
 	"net/netip"
-	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -38,8 +37,9 @@ func (s *Socket) Read(p []byte) (int, error) {
 	}
 }
 
-// Write writes from p with MSG_NOSIGNAL: a closed peer gives EPIPE, never
-// SIGPIPE. It may write less than len(p) on a non-blocking socket.
+// Write writes from p with MSG_NOSIGNAL (on the BSDs the socket has
+// SO_NOSIGPIPE from its opening): a closed peer gives EPIPE, never SIGPIPE.
+// It may write less than len(p) on a non-blocking socket.
 func (s *Socket) Write(p []byte) (int, error) {
 	if s.fd < 0 {
 		return 0, net.ErrClosed
@@ -51,7 +51,7 @@ func (s *Socket) Write(p []byte) (int, error) {
 			}
 			return 0, f
 		}
-		n, err := send(s.fd, p, unix.MSG_NOSIGNAL)
+		n, err := send(s.fd, p, sendFlags)
 		if err == unix.EINTR {
 			continue
 		}
@@ -59,8 +59,8 @@ func (s *Socket) Write(p []byte) (int, error) {
 	}
 }
 
-// SendTo sends one datagram to ap with MSG_NOSIGNAL. An invalid address for
-// the socket's domain is ErrInvalidAddress.
+// SendTo sends one datagram to ap, never raising SIGPIPE (as Write). An
+// invalid address for the socket's domain is ErrInvalidAddress.
 func (s *Socket) SendTo(p []byte, ap netip.AddrPort) (int, error) {
 	if s.fd < 0 {
 		return 0, net.ErrClosed
@@ -83,7 +83,7 @@ func (s *Socket) sendToRaw(p []byte, rsa *unix.RawSockaddrAny, l uint32) (int, e
 			}
 			return 0, f
 		}
-		n, err := sendTo(s.fd, p, unix.MSG_NOSIGNAL, rsa, l)
+		n, err := sendTo(s.fd, p, sendFlags, rsa, l)
 		if err == unix.EINTR {
 			continue
 		}
@@ -93,12 +93,13 @@ func (s *Socket) sendToRaw(p []byte, rsa *unix.RawSockaddrAny, l uint32) (int, e
 
 // RecvFrom receives one datagram into p. It returns the datagram's real
 // length, which is larger than len(p) when the datagram was truncated
-// (MSG_TRUNC): the caller decides, never a silent cut.
+// (MSG_TRUNC): the caller decides, never a silent cut. (On macOS and
+// FreeBSD the kernel does not tell the real length: a truncated datagram
+// reports len(p)+1.)
 func (s *Socket) RecvFrom(p []byte) (length int, from netip.AddrPort, err error) {
 	if s.fd < 0 {
 		return 0, netip.AddrPort{}, net.ErrClosed
 	}
-	var rsa unix.RawSockaddrAny
 	for {
 		if f := injected(OpRecvFrom, s.fd); f != nil {
 			if f == unix.EINTR {
@@ -106,68 +107,25 @@ func (s *Socket) RecvFrom(p []byte) (length int, from netip.AddrPort, err error)
 			}
 			return 0, netip.AddrPort{}, f
 		}
-		n, err := recvFrom(s.fd, p, unix.MSG_TRUNC, &rsa)
+		n, from, err := recvFromTrunc(s.fd, p)
 		if err == unix.EINTR {
 			continue
 		}
 		if err != nil {
 			return 0, netip.AddrPort{}, err
 		}
-		return n, addrPortFromRaw(&rsa), nil
+		return n, from, nil
 	}
 }
 
-func send(fd int, p []byte, flags int) (int, error) {
-	var ptr unsafe.Pointer
-	if len(p) > 0 {
-		ptr = unsafe.Pointer(&p[0])
-	}
-	n, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(ptr), uintptr(len(p)), uintptr(flags), 0, 0)
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
-}
-
-func sendTo(fd int, p []byte, flags int, rsa *unix.RawSockaddrAny, l uint32) (int, error) {
-	var ptr unsafe.Pointer
-	if len(p) > 0 {
-		ptr = unsafe.Pointer(&p[0])
-	}
-	n, _, e := unix.Syscall6(unix.SYS_SENDTO, uintptr(fd), uintptr(ptr), uintptr(len(p)), uintptr(flags), uintptr(unsafe.Pointer(rsa)), uintptr(l))
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
-}
-
-func recvFrom(fd int, p []byte, flags int, rsa *unix.RawSockaddrAny) (int, error) {
-	n, _, err := recvFromLen(fd, p, flags, rsa)
-	return n, err
-}
-
-// recvFromLen is recvFrom that also returns the length of the sender's
-// address the kernel wrote.
-func recvFromLen(fd int, p []byte, flags int, rsa *unix.RawSockaddrAny) (int, uint32, error) {
-	var ptr unsafe.Pointer
-	if len(p) > 0 {
-		ptr = unsafe.Pointer(&p[0])
-	}
-	l := uint32(unix.SizeofSockaddrAny)
-	n, _, e := unix.Syscall6(unix.SYS_RECVFROM, uintptr(fd), uintptr(ptr), uintptr(len(p)), uintptr(flags), uintptr(unsafe.Pointer(rsa)), uintptr(unsafe.Pointer(&l)))
-	if e != 0 {
-		return 0, 0, e
-	}
-	return int(n), l, nil
-}
-
-// Poll events, for PollNow.
+// Poll events, for PollNow. PollRDHup is the peer's FIN (POLLRDHUP); macOS
+// and FreeBSD have no such event: it is 0 there, and a FIN shows as PollIn.
 const (
 	PollIn    = unix.POLLIN
 	PollOut   = unix.POLLOUT
 	PollErr   = unix.POLLERR
 	PollHup   = unix.POLLHUP
-	PollRDHup = unix.POLLRDHUP
+	PollRDHup = pollRDHup
 )
 
 // PollNow reports the socket's readiness at this instant with poll(2) and
@@ -195,55 +153,5 @@ func (s *Socket) Available() (int, error) {
 	if s.fd < 0 {
 		return 0, net.ErrClosed
 	}
-	return unix.IoctlGetInt(s.fd, unix.SIOCINQ)
-}
-
-// RecvMsg receives one datagram into p like RecvFrom and also returns the
-// kernel's count of datagrams dropped on this socket for a full receive
-// buffer, when SetRecvDrops is on (dropsOK reports whether the datagram
-// carried the count).
-func (s *Socket) RecvMsg(p []byte) (length int, from netip.AddrPort, drops uint32, dropsOK bool, err error) {
-	if s.fd < 0 {
-		return 0, netip.AddrPort{}, 0, false, net.ErrClosed
-	}
-	var rsa unix.RawSockaddrAny
-	var oob [64]byte
-	var iov unix.Iovec
-	if len(p) > 0 {
-		iov.Base = &p[0]
-	}
-	iov.SetLen(len(p))
-	var msg unix.Msghdr
-	msg.Name = (*byte)(unsafe.Pointer(&rsa))
-	msg.Namelen = unix.SizeofSockaddrAny
-	msg.Iov = &iov
-	msg.Iovlen = 1
-	msg.Control = &oob[0]
-	msg.SetControllen(len(oob))
-	for {
-		n, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_TRUNC)
-		if e == unix.EINTR {
-			continue
-		}
-		if e != 0 {
-			return 0, netip.AddrPort{}, 0, false, e
-		}
-		drops, dropsOK = rxqOverflow(oob[:msg.Controllen])
-		return int(n), addrPortFromRaw(&rsa), drops, dropsOK, nil
-	}
-}
-
-// rxqOverflow finds the SO_RXQ_OVFL counter among control messages.
-func rxqOverflow(b []byte) (uint32, bool) {
-	for len(b) >= unix.SizeofCmsghdr {
-		h := (*unix.Cmsghdr)(unsafe.Pointer(&b[0]))
-		if h.Len < unix.SizeofCmsghdr || int(h.Len) > len(b) {
-			return 0, false
-		}
-		if h.Level == unix.SOL_SOCKET && h.Type == unix.SO_RXQ_OVFL && int(h.Len) >= unix.CmsgLen(4) {
-			return *(*uint32)(unsafe.Pointer(&b[unix.CmsgLen(0)])), true
-		}
-		b = b[min(unix.CmsgSpace(int(h.Len)-unix.CmsgLen(0)), len(b)):]
-	}
-	return 0, false
+	return unix.IoctlGetInt(s.fd, fionread)
 }

@@ -30,8 +30,7 @@ func (s *Socket) membership(op string, group netip.Addr, ifindex, opt4, opt6 int
 	var err error
 	switch {
 	case s.domain == IPv4 && group.Is4():
-		mreq := &unix.IPMreqn{Multiaddr: group.As4(), Ifindex: int32(ifindex)}
-		err = unix.SetsockoptIPMreqn(s.fd, unix.IPPROTO_IP, opt4, mreq)
+		err = setIPv4Membership(s.fd, opt4, group.As4(), ifindex)
 	case s.domain == IPv6 && group.Is6():
 		mreq := &unix.IPv6Mreq{Multiaddr: group.As16(), Interface: uint32(ifindex)}
 		err = unix.SetsockoptIPv6Mreq(s.fd, unix.IPPROTO_IPV6, opt6, mreq)
@@ -53,8 +52,7 @@ func (s *Socket) SetMulticastInterface(ifindex int) error {
 	if s.fd < 0 {
 		return s.opError("setsockopt IP_MULTICAST_IF", net.ErrClosed)
 	}
-	mreq := &unix.IPMreqn{Ifindex: int32(ifindex)}
-	if err := unix.SetsockoptIPMreqn(s.fd, unix.IPPROTO_IP, unix.IP_MULTICAST_IF, mreq); err != nil {
+	if err := setIPv4MulticastInterface(s.fd, ifindex); err != nil {
 		return s.opError("setsockopt IP_MULTICAST_IF", err)
 	}
 	return nil
@@ -78,10 +76,4 @@ func (s *Socket) SetMulticastLoopback(on bool) error {
 		return s.setInt("setsockopt IPV6_MULTICAST_LOOP", unix.IPPROTO_IPV6, unix.IPV6_MULTICAST_LOOP, boolInt(on))
 	}
 	return s.setInt("setsockopt IP_MULTICAST_LOOP", unix.IPPROTO_IP, unix.IP_MULTICAST_LOOP, boolInt(on))
-}
-
-// SetRecvDrops turns on SO_RXQ_OVFL: RecvMsg then reports how many
-// datagrams the kernel dropped for a full receive buffer.
-func (s *Socket) SetRecvDrops(on bool) error {
-	return s.setInt("setsockopt SO_RXQ_OVFL", unix.SOL_SOCKET, unix.SO_RXQ_OVFL, boolInt(on))
 }

@@ -9,7 +9,8 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// This file applies Options to a Linux socket with setsockopt(2).
+// This file applies Options to a socket with setsockopt(2), on Linux,
+// macOS and FreeBSD.
 
 // Apply sets every option o asks for, stopping at the first failure.
 func (s *Socket) Apply(o Options) error {
@@ -95,7 +96,7 @@ func (s *Socket) SetKeepAlive(k KeepAlive) error {
 	}
 	secs := func(d time.Duration) int { return max(1, int((d+time.Second-1)/time.Second)) }
 	if k.Idle > 0 {
-		if err := s.setInt("setsockopt TCP_KEEPIDLE", unix.IPPROTO_TCP, unix.TCP_KEEPIDLE, secs(k.Idle)); err != nil {
+		if err := s.setInt("setsockopt "+tcpKeepIdleName, unix.IPPROTO_TCP, tcpKeepIdle, secs(k.Idle)); err != nil {
 			return err
 		}
 	}
@@ -140,7 +141,7 @@ func (s *Socket) SetRecvBuffer(n int) error {
 	return s.setInt("setsockopt SO_RCVBUF", unix.SOL_SOCKET, unix.SO_RCVBUF, n)
 }
 
-// RecvBuffer reports SO_RCVBUF (as the kernel holds it: doubled).
+// RecvBuffer reports SO_RCVBUF (as the kernel holds it: Linux doubles it).
 func (s *Socket) RecvBuffer() (int, error) {
 	return s.getInt("getsockopt SO_RCVBUF", unix.SOL_SOCKET, unix.SO_RCVBUF)
 }
@@ -153,7 +154,7 @@ func (s *Socket) SetSendBuffer(n int) error {
 	return s.setInt("setsockopt SO_SNDBUF", unix.SOL_SOCKET, unix.SO_SNDBUF, n)
 }
 
-// SendBuffer reports SO_SNDBUF (as the kernel holds it: doubled).
+// SendBuffer reports SO_SNDBUF (as the kernel holds it: Linux doubles it).
 func (s *Socket) SendBuffer() (int, error) {
 	return s.getInt("getsockopt SO_SNDBUF", unix.SOL_SOCKET, unix.SO_SNDBUF)
 }

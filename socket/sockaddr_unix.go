@@ -9,10 +9,11 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// This file converts between netip.AddrPort and Linux sockaddrs: the
-// unix.Sockaddr of the setup calls and the raw sockaddr of the data path.
-// The address bytes and zone index come from the portable helpers in
-// address.go.
+// This file converts between netip.AddrPort and the sockaddrs of Linux,
+// macOS and FreeBSD: the unix.Sockaddr of the setup calls and the raw
+// sockaddr of the data path. The address bytes and zone index come from
+// the portable helpers in address.go. (The BSDs' sa_len is left 0: their
+// kernels set it from the length passed with the address.)
 
 // Sockaddr converts ap to the sockaddr of domain d. On an IPv6 socket an
 // IPv4 address becomes its IPv4-mapped form; on an IPv4 socket an IPv6

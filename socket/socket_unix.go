@@ -9,8 +9,10 @@ import (
 	"golang.org/x/sys/unix"
 )
 
-// This file is the Linux Socket: an fd and the setup system calls on it.
-// The portable vocabulary (Domain, Type, How) is in socket.go.
+// This file is the Socket of Linux, macOS and FreeBSD: an fd and the setup
+// system calls on it. The portable vocabulary (Domain, Type, How) is in
+// socket.go; how a socket is opened, Linux's shortcut or the BSDs'
+// fallback, in open_linux.go and open_bsd.go.
 
 // family is the domain's AF_ constant, -1 for none.
 func (d Domain) family() int {
@@ -69,7 +71,7 @@ func Open(d Domain, t Type) (*Socket, error) {
 	if err := injected(OpSocket, -1); err != nil {
 		return nil, &OpError{Op: "socket", Net: netName(d, t), Err: err}
 	}
-	fd, err := unix.Socket(d.family(), t.sysType()|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fd, err := sysSocket(d.family(), t.sysType())
 	if err != nil {
 		return nil, &OpError{Op: "socket", Net: netName(d, t), Err: err}
 	}
@@ -78,7 +80,7 @@ func Open(d Domain, t Type) (*Socket, error) {
 
 // Pair opens a connected pair of non-blocking AF_UNIX sockets of type t.
 func Pair(t Type) (*Socket, *Socket, error) {
-	fds, err := unix.Socketpair(unix.AF_UNIX, t.sysType()|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	fds, err := sysSocketpair(t.sysType())
 	if err != nil {
 		return nil, nil, &OpError{Op: "socketpair", Net: "unix", Err: err}
 	}
@@ -210,7 +212,7 @@ func (s *Socket) Accept() (*Socket, netip.AddrPort, error) {
 	if err := injected(OpAccept, s.fd); err != nil {
 		return nil, netip.AddrPort{}, err
 	}
-	fd, sa, err := unix.Accept4(s.fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+	fd, sa, err := sysAccept(s.fd)
 	if err != nil {
 		return nil, netip.AddrPort{}, err
 	}

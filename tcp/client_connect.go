@@ -259,6 +259,10 @@ func (a *clientActor) dialUnix(path string) {
 		a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_INVALID_ADDRESS, err, netip.AddrPort{})
 		return
 	}
+	if err := unixOptions(a.conn.opts); err != nil {
+		a.finishConnect(messages.ConnectStatus_CONNECT_STATUS_ERROR, err, netip.AddrPort{})
+		return
+	}
 	sock, err := socket.Open(socket.Unix, socket.Stream)
 	if err == nil {
 		if err = sock.Apply(a.conn.opts.SocketOptions()); err == nil {

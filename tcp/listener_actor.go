@@ -2,7 +2,6 @@ package tcp
 
 import (
 	"errors"
-	"fmt"
 	"net"
 	"net/netip"
 	"sync/atomic"
@@ -300,7 +299,7 @@ func (a *listenerActor) acceptLoop() {
 			a.core.Counters().AcceptErrors.Add(1)
 			a.backoff = min(max(2*a.backoff, 5*time.Millisecond), time.Second)
 			a.core.Runtime().Root().ActorSystem().EventStream.Publish(&AcceptFailed{
-				Listener: a.core.Self(), Addr: a.local, Err: &socket.OpError{Op: "accept", Net: ls.Net(), Addr: a.local, Err: err}, Backoff: a.backoff,
+				Listener: a.core.Self(), Addr: a.local, Err: &socket.OpError{Op: "accept", Net: ls.Net(), Addr: a.local, Path: a.path, Err: err}, Backoff: a.backoff,
 			})
 			a.paused = true
 			a.core.AfterFunc(a.backoff, a.resume)
@@ -474,7 +473,7 @@ func (a *listenerActor) spawnClient(sock *socket.Socket, remote netip.AddrPort) 
 			peer = messages.NewCredentials(c)
 		}
 	}
-	pid, err := a.core.Runtime().SpawnSocketActor(acceptedProps(a.core.Runtime(), sock, local, remote))
+	pid, err := a.core.Runtime().SpawnSocketActor(acceptedProps(a.core.Runtime(), sock, local, remote, a.path))
 	if err != nil {
 		return &messages.AcceptResult{Status: messages.StatusOf("accept", sock.Net(), remote, net.ErrClosed)}
 	}
@@ -494,10 +493,10 @@ func (a *listenerActor) spawnClient(sock *socket.Socket, remote netip.AddrPort) 
 
 // acceptedProps are the props of the client actor of an accepted
 // connection: already connected, so a Connect answers connected.
-func acceptedProps(rt *core.Runtime, sock *socket.Socket, local, remote netip.AddrPort) *actor.Props {
+func acceptedProps(rt *core.Runtime, sock *socket.Socket, local, remote netip.AddrPort, path string) *actor.Props {
 	return core.SocketProps(rt, sock, func(c *core.Core) (core.SocketActor, core.Hooks) {
 		a := newClientActor(c)
-		a.remote = remote
+		a.remote, a.path = remote, path // path: the Unix listener's, which its errors name
 		a.conn = connector{state: connDone, result: &messages.ConnectResult{
 			Status: messages.ConnectStatus_CONNECT_STATUS_CONNECTED,
 			Local:  messages.NewEndpoint(local),
@@ -515,9 +514,9 @@ func unixOptions(opts ...*messages.Options) error {
 		switch {
 		case o == nil:
 		case o.GetKeepalive():
-			return fmt.Errorf("%w: WithKeepAlive does not apply to a Unix socket", socket.ErrInvalidArgument)
+			return &socket.ReasonError{Err: socket.ErrInvalidArgument, Reason: "WithKeepAlive does not apply to a Unix socket"}
 		case o.GetV6Only(), o.GetBroadcast(), o.GetReusePort():
-			return fmt.Errorf("%w: an IP socket option does not apply to a Unix socket", socket.ErrInvalidArgument)
+			return &socket.ReasonError{Err: socket.ErrInvalidArgument, Reason: "WithV6Only, WithReusePort and broadcast do not apply to a Unix socket"}
 		}
 	}
 	return nil

@@ -23,7 +23,11 @@ var _ net.Listener = (*NetListener)(nil)
 
 // NewNetListener wraps l; closing the NetListener closes l.
 func NewNetListener(l *Listener) *NetListener {
-	return &NetListener{l: l, addr: net.TCPAddrFromAddrPort(l.Addr()), closed: make(chan struct{})}
+	var addr net.Addr = net.TCPAddrFromAddrPort(l.Addr())
+	if l.Path() != "" {
+		addr = &net.UnixAddr{Net: "unix", Name: l.Path()}
+	}
+	return &NetListener{l: l, addr: addr, closed: make(chan struct{})}
 }
 
 // Accept waits for the next connection. After Close it returns an error

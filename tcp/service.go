@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net/netip"
 	"sync/atomic"
@@ -257,6 +258,9 @@ func (a *serviceActor) startListener(ctx actor.Context, reply core.Replier) {
 			} else {
 				reply.Reply(res)
 			}
+		} else if err := errors.Join(err, res.GetStatus().Err()); err != nil {
+			// A restart that could not listen: nobody waits for the answer.
+			a.sys.Actors.Logger().Error("tcp: service could not listen again", "addr", a.listen.GetLocal().Address(), "err", err)
 		}
 	})
 }

@@ -29,7 +29,8 @@
 // PauseReading, ResumeReading, Close, Retain, Respond...); reading goes on
 // by itself when it returns. A handler that falls behind makes the kernel
 // drop datagrams, never the process grow, and the drops are counted
-// (SO_RXQ_OVFL) in Stats. A handler's panic goes to its supervisor
+// (SO_RXQ_OVFL) in Stats (on Linux: macOS and FreeBSD do not count them,
+// Drops stays 0 there). A handler's panic goes to its supervisor
 // strategy: by default a fresh handler (PerSocket, ActorHandler) takes
 // over the same socket. StartService runs a push-mode peer under a
 // supervising service actor: a peer that dies (a crash, or its handler

@@ -6,6 +6,7 @@ package udp
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -219,7 +220,12 @@ func (a *peerActor) receivePush(ctx actor.Context) {
 			// handler still hears that its peer ends.
 			a.ended = true
 			a.core.Close(messages.IOStatus_IO_STATUS_CANCELLED)
-			a.deliver(closedEvent, nil)
+			if cause := a.core.StopCause(); errors.Is(cause, socket.ErrPolling) {
+				// Its poller failed or stopped: the handler hears why.
+				a.deliver(&messages.ErrorClosed{Cause: a.status("stop", netip.AddrPort{}, cause)}, nil)
+			} else {
+				a.deliver(closedEvent, nil)
+			}
 		}
 		a.core.Handle(ctx)
 		a.lifecycle(m)

@@ -13,6 +13,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actornet/actornet/poller"
+	"github.com/actornet/actornet/socket"
 )
 
 // Runtime is what socket actors run on: the pollers, the worker pool, the
@@ -146,7 +147,7 @@ func PollerName(i int) string { return fmt.Sprintf("actornet/poller/%d", i) }
 // pollers round robin. A poller that has just failed or stopped is
 // skipped (its actor puts a fresh loop in its place at once).
 func (rt *Runtime) register(fd int, pid *actor.PID, want ...poller.Direction) (*poller.Registration, error) {
-	err := fmt.Errorf("no poller running: %w", poller.ErrStopped)
+	var err error = &socket.PollerError{Poller: "actornet/poller/*", Reason: "no poller running: every poller of the system has stopped"}
 	for range len(rt.pollers) {
 		p := rt.pollers[rt.spread.Add(1)%uint64(len(rt.pollers))].Current()
 		if p == nil {
@@ -156,7 +157,7 @@ func (rt *Runtime) register(fd int, pid *actor.PID, want ...poller.Direction) (*
 		if e == nil {
 			return reg, nil
 		}
-		if !errors.Is(e, poller.ErrStopped) {
+		if !errors.Is(e, poller.ErrStopped) && p.Failed() == nil {
 			return nil, e
 		}
 	}
