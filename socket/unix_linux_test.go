@@ -185,14 +185,11 @@ func TestUnixStreamConnect(t *testing.T) {
 
 // TestUnixUnnamedPathIsEmpty: the name of a socket that did not bind (a
 // dialer, and so the peer of the socket it connected to) is "", as
-// LocalPath and RemotePath say. Today it is "@": unixName takes the name
+// LocalPath and RemotePath say. Before the fix it was "@": unixName takes the name
 // x/sys/unix decodes, which rewrites the leading NUL of an empty sun_path
 // as '@', so an unnamed socket looks like an abstract one, and Info
 // reports the dialer's local address as "unix:@".
 func TestUnixUnnamedPathIsEmpty(t *testing.T) {
-	if os.Getenv("ACTORNET_UNIX_BUGS") == "" {
-		t.Skip("known bug: LocalPath and RemotePath of an unnamed socket are \"@\", not \"\" (ACTORNET_UNIX_BUGS=1 runs it)")
-	}
 	path := unixPath(t, "u.sock")
 	ln, _ := listenUnix(t, path)
 	c := open(t, Unix, Stream)
@@ -287,12 +284,9 @@ func TestUnixBindRefused(t *testing.T) {
 
 // TestUnixRefusedBindLeavesBacklogAlone: a bind refused because a live
 // listener holds the path must not queue a connection on that listener.
-// Today staleFile's probe connect does, and the listener's next accept
+// Before the fix staleFile's probe connect did, and the listener's next accept
 // returns the probe.
 func TestUnixRefusedBindLeavesBacklogAlone(t *testing.T) {
-	if os.Getenv("ACTORNET_UNIX_BUGS") == "" {
-		t.Skip("known bug: the stale-file probe of a refused BindUnix queues a connection on the live listener (ACTORNET_UNIX_BUGS=1 runs it)")
-	}
 	path := unixPath(t, "live.sock")
 	ln, _ := listenUnix(t, path)
 	s := open(t, Unix, Stream)

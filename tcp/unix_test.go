@@ -76,16 +76,6 @@ func forEachUnix(t *testing.T, f func(t *testing.T, path string)) {
 	t.Run("abstract", func(t *testing.T) { f(t, abstractName(t)) })
 }
 
-// knownBug skips a test of a bug found in the code and reported, unless
-// ACTORNET_UNIX_BUGS is set: the test is written as the code should
-// behave, and passes once the bug is fixed (then remove the call).
-func knownBug(t *testing.T, bug string) {
-	t.Helper()
-	if os.Getenv("ACTORNET_UNIX_BUGS") == "" {
-		t.Skip("known bug: " + bug + " (ACTORNET_UNIX_BUGS=1 runs it)")
-	}
-}
-
 // self is this process's identity, as SO_PEERCRED reports it.
 func self() socket.Cred {
 	return socket.Cred{PID: os.Getpid(), UID: os.Getuid(), GID: os.Getgid()}
@@ -545,14 +535,13 @@ func TestUnixPathInUse(t *testing.T) {
 }
 
 // TestUnixRefusedListenLeavesNoTrace: a Listen refused because a live
-// listener holds the path must not disturb that listener. It does today:
+// listener holds the path must not disturb that listener. It did before it was fixed:
 // BindUnix's stale-file probe (socket/unix_linux.go, staleFile) connects
 // to the live listener to find it alive, and that connection stays in the
 // listener's backlog, so the next Accept returns the probe (already
 // closed, end of stream) instead of the next client, and a push-mode
 // listener counts and serves a connection nobody made.
 func TestUnixRefusedListenLeavesNoTrace(t *testing.T) {
-	knownBug(t, "a refused Listen's probe is accepted by the live listener")
 	sys := newSystem(t)
 	ctx := testCtx(t)
 	t.Run("pull", func(t *testing.T) {
@@ -737,11 +726,10 @@ func TestUnixAbstractMakesNoFile(t *testing.T) {
 
 // TestUnixAcceptedClientErrorsNameThePath: the errors of a client
 // accepted on a Unix listener are unix ones naming the listener's path,
-// as the dialer's are. Today they read "recv tcp: EOF": acceptedProps
+// as the dialer's are. Before the fix they read "recv tcp: EOF": acceptedProps
 // (tcp/listener_actor.go) never sets the client actor's path, so its
 // status falls back to TCP's.
 func TestUnixAcceptedClientErrorsNameThePath(t *testing.T) {
-	knownBug(t, "an accepted Unix client's errors say tcp and name no path")
 	sys := newSystem(t)
 	ctx := testCtx(t)
 	path := unixPath(t, "acc.sock")
@@ -1000,7 +988,7 @@ var unixIPOptions = map[string]ListenOption{
 }
 
 // TestUnixIPOptionErrorsNameTheOption: the refusal of an IP-only option
-// on a Unix socket says which option, at Listen as at Dial. Today
+// on a Unix socket says which option, at Listen as at Dial. Before the fix
 // Listen's reason (unixOptions in tcp/listener_actor.go: "WithKeepAlive
 // does not apply to a Unix socket") is lost on the way back, as the
 // Status keeps no text of a plain wrapped error: the caller reads "listen
@@ -1008,7 +996,6 @@ var unixIPOptions = map[string]ListenOption{
 // gets "connect unix PATH: operation not supported" from setsockopt
 // TCP_KEEPIDLE.
 func TestUnixIPOptionErrorsNameTheOption(t *testing.T) {
-	knownBug(t, "the refusal of an IP option on a Unix socket does not name it; Dial does not refuse WithKeepAlive")
 	sys := newSystem(t)
 	ctx := testCtx(t)
 	path := unixPath(t, "opts.sock")
@@ -1058,11 +1045,10 @@ func TestUnixNetConn(t *testing.T) {
 }
 
 // TestUnixNetListenerAddr: a NetListener over a Unix listener reports a
-// *net.UnixAddr, as Go's net.UnixListener does. Today NewNetListener
+// *net.UnixAddr, as Go's net.UnixListener does. Before the fix NewNetListener
 // (tcp/netlistener.go) always makes a *net.TCPAddr from l.Addr(), the
 // zero AddrPort for a Unix listener: Addr() reads ":0".
 func TestUnixNetListenerAddr(t *testing.T) {
-	knownBug(t, "NetListener.Addr of a Unix listener is a *net.TCPAddr \":0\"")
 	sys := newSystem(t)
 	path := unixPath(t, "netl.sock")
 	nl := NewNetListener(listenUnix(t, sys, path))
@@ -1320,10 +1306,9 @@ func linkOrCopy(src, dst string) error {
 // accept fails (EMFILE, injected once) publishes AcceptFailed, backs off
 // and then accepts the waiting client, which gets its echo. The event's
 // error should name the listener's path, as every other error of a Unix
-// socket does; today acceptLoop (tcp/listener_actor.go) builds it with
+// socket does; before the fix acceptLoop (tcp/listener_actor.go) builds it with
 // Addr: a.local, the zero AddrPort for a Unix listener, and no Path, so
-// it reads "accept unix: too many open files" (that part runs only with
-// ACTORNET_UNIX_BUGS set).
+// it read "accept unix: too many open files".
 func TestUnixAcceptFailedNamesThePath(t *testing.T) {
 	sys := newSystem(t)
 	path := unixPath(t, "emfile.sock")
@@ -1358,18 +1343,15 @@ func TestUnixAcceptFailedNamesThePath(t *testing.T) {
 		t.Fatalf("AcceptFailed = %+v; want the listener's EMFILE with a back-off", f)
 	}
 	exchange(t, "the client accepted after the back-off", c, c, []byte("later"))
-	if os.Getenv("ACTORNET_UNIX_BUGS") != "" {
-		wantUnixError(t, "AcceptFailed.Err", f.Err, syscall.EMFILE, "accept", path)
-	}
+	wantUnixError(t, "AcceptFailed.Err", f.Err, syscall.EMFILE, "accept", path)
 }
 
 // TestUnixInfoOfUnnamedEnd: the Info of a dialer (a socket that never
 // bound) has no local address, and that of the client accepted from it no
-// remote one. Today both read "unix:@": socket.LocalPath and RemotePath
+// remote one. Before the fix both read "unix:@": socket.LocalPath and RemotePath
 // return "@" for an unnamed socket (see socket's
 // TestUnixUnnamedPathIsEmpty).
 func TestUnixInfoOfUnnamedEnd(t *testing.T) {
-	knownBug(t, "the Info of an unnamed Unix socket end says \"unix:@\"")
 	sys := newSystem(t)
 	ctx := testCtx(t)
 	l := listenUnix(t, sys, unixPath(t, "info.sock"))
