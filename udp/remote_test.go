@@ -6,6 +6,8 @@
 package udp_test
 
 import (
+	"os"
+	"path/filepath"
 	"testing"
 
 	"github.com/actornet/actornet/actors"
@@ -48,4 +50,51 @@ func TestRemotePeer(t *testing.T) {
 			t.Fatalf("remote RecvFrom = %q from %v, %v", data, from, err)
 		}
 	})
+}
+
+// TestRemoteUnixPeer: B binds a Unix datagram peer on node A by path (the
+// path travels in the Bind message) and exchanges datagrams with a local
+// Unix peer, each side seeing the other's path.
+func TestRemoteUnixPeer(t *testing.T) {
+	a := testkit.System(t, actors.WithRemote(""))
+	b := testkit.System(t, actors.WithRemote(""))
+	ctx := testkit.Context(t)
+	dir, err := os.MkdirTemp("", "an")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer os.RemoveAll(dir)
+	there, here := filepath.Join(dir, "a.sock"), filepath.Join(dir, "b.sock")
+	remote, err := udp.BindAt(ctx, b, a.Address(), "unix:"+there)
+	if err != nil {
+		t.Fatal(err)
+	}
+	local, err := udp.Bind(ctx, b, "unix:"+here)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer local.Close(ctx)
+	if remote.Path() != there || remote.PID().Address != a.Address() {
+		t.Fatalf("remote peer: path %q at %s", remote.Path(), remote.PID().Address)
+	}
+	if _, err := remote.SendToUnix(ctx, here, []byte("over there")); err != nil {
+		t.Fatal(err)
+	}
+	data, from, err := local.RecvFromUnix(ctx, 64)
+	if err != nil || string(data) != "over there" || from != there {
+		t.Fatalf("RecvFromUnix = %q from %q, %v; want from %s", data, from, err, there)
+	}
+	if _, err := local.SendToUnix(ctx, there, []byte("back")); err != nil {
+		t.Fatal(err)
+	}
+	data, from, err = remote.RecvFromUnix(ctx, 64)
+	if err != nil || string(data) != "back" || from != here {
+		t.Fatalf("remote RecvFromUnix = %q from %q, %v", data, from, err)
+	}
+	if err := remote.Close(ctx); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Lstat(there); !os.IsNotExist(err) {
+		t.Fatalf("node A's socket file after Close: %v; want it removed", err)
+	}
 }
