@@ -13,7 +13,8 @@
 // Domain, Type, How, Op, Options, ParseHostPort and ParseLocal are in files
 // with no build constraint, so the messages package (and a node on macOS
 // or Windows) can import them. Socket and every system call are in the
-// *_linux.go files.
+// *_unix.go files (Linux, macOS, FreeBSD), with each OS's own in
+// *_linux.go and *_bsd.go.
 //
 // Setup calls (Open, Bind, Listen, Connect, options) return *OpError. The
 // data-path calls (Read, Write, SendTo, RecvFrom, Accept) return the bare

@@ -13,7 +13,7 @@ import (
 // This file is what Linux adds to Unix-domain sockets: binding to a name
 // the kernel picks, the peer's credentials (SO_PEERCRED), datagrams
 // addressed by path on the allocation-free raw path, and the test for a
-// live socket that does not touch it (/proc/net/unix).
+// live socket that does not touch it when it can (/proc/net/unix).
 
 // AutoBind binds a Unix datagram socket to a name the kernel picks in the
 // abstract namespace, so that a peer it sends to can answer.
@@ -119,8 +119,9 @@ func pathFromRaw(rsa *unix.RawSockaddrAny, alen uint32) string {
 // liveUnix reports whether a socket is bound to path, from the kernel's
 // table of Unix sockets (/proc/net/unix) rather than by connecting to it:
 // a probe connection would wait in a live listener's backlog and be
-// accepted as a client that says nothing. The table shows this network
-// namespace's sockets; if it cannot be read, a probe connect decides.
+// accepted as a client that says nothing. A path the table does not show
+// (or a table that cannot be read) is probed: only a refused connect says
+// that nobody holds it.
 func liveUnix(path string, t Type) bool {
 	f, err := os.Open("/proc/net/unix")
 	if err != nil {
@@ -136,7 +137,10 @@ func liveUnix(path string, t Type) bool {
 			return true
 		}
 	}
-	return false
+	// Not in the table is not proof: it lists the path as its binder wrote
+	// it (a relative path, one through a symbolic link) and only this
+	// network namespace. Only a refused connect makes the file stale.
+	return probeUnix(path, t)
 }
 
 // probeUnix connects to path to see whether a socket listens there.

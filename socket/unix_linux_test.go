@@ -474,3 +474,22 @@ func TestUnixDatagrams(t *testing.T) {
 		t.Errorf("SendToUnix to no file: %v; want ENOENT", err)
 	}
 }
+
+// A live listener bound by a relative path is listed under that path in
+// /proc/net/unix: a bind by its absolute path must still find it live
+// (by the probe connect), not unlink its file.
+func TestUnixLiveListenerByRelativePath(t *testing.T) {
+	path := unixPath(t, "rel.sock")
+	t.Chdir(filepath.Dir(path))
+	ln := open(t, Unix, Stream)
+	if _, err := ln.BindUnix(filepath.Base(path)); err != nil {
+		t.Fatal(err)
+	}
+	if err := ln.Listen(0); err != nil {
+		t.Fatal(err)
+	}
+	s := open(t, Unix, Stream)
+	if _, err := s.BindUnix(path); !errors.Is(err, unix.EADDRINUSE) {
+		t.Fatalf("BindUnix by the absolute path = %v; want EADDRINUSE", err)
+	}
+}

@@ -106,6 +106,9 @@ func (c *Client) ConnectAsync(addr string, timeout time.Duration) *actors.Future
 	cmd := &messages.Connect{HostPort: addr, Options: c.opts}
 	if path, ok := socket.UnixPath(addr); ok {
 		cmd.HostPort, cmd.Remote = "", messages.NewUnixEndpoint(path)
+		if path == "" {
+			cmd.Remote.Path = "@" // refused by the actor as an empty Unix path, not parsed as TCP
+		}
 	}
 	return c.connectAsync(cmd, timeout)
 }

@@ -191,6 +191,9 @@ func listen(ctx context.Context, sys *actors.System, addr string, cfg listenConf
 func listenCommand(ctx context.Context, addr string, cfg listenConfig, push bool) (*messages.Listen, error) {
 	cmd := &messages.Listen{HostPort: addr, Backlog: cfg.backlog, Options: cfg.opts, PushMode: push, Accepted: cfg.accepted.opts}
 	if path, ok := socket.UnixPath(addr); ok {
+		if err := socket.CheckUnixPath(path); err != nil {
+			return nil, &socket.OpError{Op: "listen", Net: "unix", Err: err}
+		}
 		cmd.HostPort, cmd.Local = "", messages.NewUnixEndpoint(path)
 		return cmd, nil
 	}

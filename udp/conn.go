@@ -4,6 +4,7 @@ import (
 	"errors"
 	"net"
 	"net/netip"
+	"strings"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/sys/unix"
@@ -66,7 +67,7 @@ func (c *Conn) SendToUnix(path string, p []byte) error {
 	if err := c.check("sendto", netip.AddrPort{}); err != nil {
 		return err
 	}
-	return c.a.sendFromHandler(dest{path: path}, p)
+	return c.a.sendFromHandler(dest{path: strings.TrimPrefix(path, socket.UnixPrefix)}, p)
 }
 
 // Largest payloads the kernel sends in one datagram: 65,535 less the IPv4

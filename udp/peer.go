@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"math"
 	"net/netip"
+	"strings"
 	"sync/atomic"
 	"time"
 
@@ -212,6 +213,10 @@ func bindSpawned(ctx context.Context, sys *actors.System, pid *actor.PID, addr s
 	p := &Peer{Socket: actors.SocketOf(sys, pid)}
 	cmd := &messages.Bind{HostPort: addr, Options: opts}
 	if path, ok := socket.UnixPath(addr); ok {
+		if err := socket.CheckUnixPath(path); err != nil {
+			_ = p.Close(context.Background())
+			return nil, &socket.OpError{Op: "bind", Net: "unixgram", Err: err}
+		}
 		cmd.HostPort, cmd.Local = "", messages.NewUnixEndpoint(path)
 	} else if ap, named, err := core.ResolveLocal(ctx, addr); err != nil {
 		_ = p.Close(context.Background())
@@ -322,6 +327,9 @@ func (p *Peer) RecvFrom(ctx context.Context, max int) ([]byte, netip.AddrPort, e
 // with Go's net.Dial.
 func (p *Peer) Connect(ctx context.Context, addr string) error {
 	if path, ok := socket.UnixPath(addr); ok {
+		if err := socket.CheckUnixPath(path); err != nil {
+			return &socket.OpError{Op: "connect", Net: "unixgram", Err: err}
+		}
 		return p.connectUnix(ctx, path)
 	}
 	ap, err := dialAddr(ctx, addr)
@@ -371,10 +379,14 @@ func (p *Peer) connectUnix(ctx context.Context, path string) error {
 }
 
 // SendToUnixAsync is SendToAsync for the Unix datagram socket at path
-// ("@name": an abstract one). A peer that is not bound gets a name the
+// ("@name": an abstract one; "unix:PATH", as Bind takes it, is the same). A peer that is not bound gets a name the
 // kernel picks at its first send, so that the receiver can answer.
 func (p *Peer) SendToUnixAsync(path string, b []byte, timeout time.Duration) *actors.Future[*messages.SendToResult] {
+	path = strings.TrimPrefix(path, socket.UnixPrefix) // "unix:PATH" as Bind and Dial take it
 	cmd := &messages.SendTo{Peer: messages.NewUnixEndpoint(path), Data: b}
+	if err := socket.CheckUnixPath(path); err != nil {
+		return actors.Invalid[*messages.SendToResult](cmd)
+	}
 	ms, ok := core.TimeoutMS(timeout)
 	if !ok {
 		return actors.Invalid[*messages.SendToResult](cmd)

@@ -31,6 +31,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/actornet/actornet/actors"
@@ -111,7 +112,7 @@ func run(cfg config, out io.Writer) error {
 	}
 	defer sys.StopNow()
 
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	target := cfg.connect
