@@ -18,6 +18,7 @@ import (
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
+	"github.com/actornet/actornet/test/testkit"
 )
 
 // unixPath returns the path of a socket file named name in a directory
@@ -35,12 +36,7 @@ func unixPath(t testing.TB, name string) string {
 // shortDir makes a directory with a short path, removed at cleanup.
 func shortDir(t testing.TB) string {
 	t.Helper()
-	dir, err := os.MkdirTemp("", "an")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	return dir
+	return filepath.Dir(testkit.UnixPath(t, "x"))
 }
 
 // abstractName returns a name in Linux's abstract namespace ("@...") that

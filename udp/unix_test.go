@@ -15,19 +15,11 @@ import (
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
+	"github.com/actornet/actornet/test/testkit"
 )
 
-// unixPath is a fresh socket path in a short temporary directory
-// (sun_path takes at most 107 bytes; t.TempDir's can be long).
-func unixPath(t *testing.T, name string) string {
-	t.Helper()
-	dir, err := os.MkdirTemp("", "an")
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { _ = os.RemoveAll(dir) })
-	return filepath.Join(dir, name)
-}
+// unixPath is a fresh socket path in a short temporary directory.
+var unixPath = testkit.UnixPath
 
 // unixEcho serves a push-mode echo on the Unix datagram socket at path:
 // each datagram goes back to its sender's path.

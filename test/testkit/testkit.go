@@ -6,6 +6,8 @@ package testkit
 import (
 	"context"
 	"errors"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -121,4 +123,17 @@ func WantOptionError(t testing.TB, err error, op, want string) {
 	if err.Error() != want {
 		t.Errorf("error %q, want %q", err, want)
 	}
+}
+
+// UnixPath returns a fresh Unix socket path in a directory with a short
+// path (sun_path takes at most 107 bytes, and t.TempDir's can be longer),
+// removed at cleanup.
+func UnixPath(t testing.TB, name string) string {
+	t.Helper()
+	dir, err := os.MkdirTemp("", "an")
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = os.RemoveAll(dir) })
+	return filepath.Join(dir, name)
 }
