@@ -13,10 +13,14 @@ import (
 // "unix:/run/app.sock" or, in Linux's abstract namespace, "unix:@app".
 const UnixPrefix = "unix:"
 
-// MaxUnixPath is the longest Unix socket path Linux takes, in bytes (the
-// 108 bytes of sun_path, less the terminating NUL). An abstract name
-// counts its leading '@'.
-const MaxUnixPath = 107
+// MaxUnixPath is the longest Unix socket path this OS takes, in bytes
+// (sun_path less its terminating NUL: 107 on Linux, 103 on macOS and
+// FreeBSD). An abstract name counts its leading '@'.
+const MaxUnixPath = maxUnixPath
+
+// AutoBinds reports whether AutoBind gives a Unix datagram socket a name
+// (Linux's abstract namespace); on the BSDs it does nothing.
+const AutoBinds = abstractNames
 
 // UnixPath reports whether addr names a Unix-domain socket ("unix:PATH")
 // and returns PATH. A PATH starting with '@' is a name in Linux's abstract
@@ -38,6 +42,8 @@ func CheckUnixPath(path string) error {
 		return &AddrError{Addr: UnixPrefix + path, Reason: fmt.Sprintf("Unix socket path of %d bytes: the limit is %d", len(path), MaxUnixPath)}
 	case strings.IndexByte(path, 0) >= 0:
 		return &AddrError{Addr: UnixPrefix + path, Reason: "NUL byte in a Unix socket path"}
+	case IsAbstract(path) && !abstractNames:
+		return &AddrError{Addr: UnixPrefix + path, Reason: "the abstract namespace (@name) is Linux's alone"}
 	}
 	return nil
 }

@@ -35,7 +35,10 @@ func (s *Socket) PeerCred() (Cred, error) {
 	if err != nil {
 		return Cred{}, s.opError("getsockopt LOCAL_PEERCRED", err)
 	}
-	c := Cred{UID: int(x.Uid), GID: int(x.Groups[0])}
+	c := Cred{UID: int(x.Uid)}
+	if x.Ngroups > 0 {
+		c.GID = int(x.Groups[0]) // the effective gid
+	}
 	c.PID = peerPID(s.fd)
 	return c, nil
 }

@@ -229,8 +229,9 @@ func (a *peerActor) ensureUnix() (*socket.Socket, error) {
 	fresh := a.core.Socket() == nil
 	sock, err := a.ensureSocket(socket.Unix)
 	if err == nil && fresh && !a.bound {
-		// Bound now, to an abstract name: it can receive the answers.
-		if err = sock.AutoBind(); err == nil {
+		// Bound now, to an abstract name: it can receive the answers
+		// (on the BSDs, which have none, it stays unbound).
+		if err = sock.AutoBind(); err == nil && socket.AutoBinds {
 			a.bound = true
 		}
 	}
