@@ -1,6 +1,7 @@
 package socket
 
 import (
+	"errors"
 	"fmt"
 	"strings"
 )
@@ -64,3 +65,13 @@ type Cred struct {
 
 // String formats c as "pid=1 uid=0 gid=0".
 func (c Cred) String() string { return fmt.Sprintf("pid=%d uid=%d gid=%d", c.PID, c.UID, c.GID) }
+
+// PathError is the error of op on the Unix socket at path: an *OpError
+// naming the path, unless err is an *AddrError, which names it already.
+func PathError(op, network, path string, err error) error {
+	var ae *AddrError
+	if errors.As(err, &ae) {
+		return &OpError{Op: op, Net: network, Err: err}
+	}
+	return &OpError{Op: op, Net: network, Path: path, Err: err}
+}

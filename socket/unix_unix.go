@@ -3,7 +3,6 @@
 package socket
 
 import (
-	"errors"
 	"net"
 	"os"
 
@@ -147,9 +146,5 @@ func unixName(sa unix.Sockaddr) string {
 }
 
 func (s *Socket) pathError(op, path string, err error) error {
-	var ae *AddrError
-	if errors.As(err, &ae) {
-		return &OpError{Op: op, Net: s.Net(), Err: err}
-	}
-	return &OpError{Op: op, Net: s.Net(), Path: path, Err: err}
+	return PathError(op, s.Net(), path, err)
 }

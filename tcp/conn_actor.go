@@ -319,7 +319,7 @@ func (a *connActor) respond(msg any) {
 }
 
 func (a *connActor) status(op string, err error) *messages.Status {
-	if a.cred != nil || a.unix() {
+	if a.unix() {
 		if sock := a.core.Socket(); sock != nil {
 			if p, perr := sock.LocalPath(); perr == nil {
 				return unixStatus(op, p, err)

@@ -242,9 +242,8 @@ func (a *listenerActor) status(op string, err error) *messages.Status {
 
 // unixStatus is the status of op on the Unix socket at path.
 func unixStatus(op, path string, err error) *messages.Status {
-	var ae *socket.AddrError
-	if err != nil && !errors.As(err, &ae) { // an AddrError names the path itself
-		err = &socket.OpError{Op: op, Net: "unix", Path: path, Err: err}
+	if err != nil {
+		err = socket.PathError(op, "unix", path, err)
 	}
 	return messages.StatusOf(op, "unix", netip.AddrPort{}, err)
 }

@@ -211,11 +211,7 @@ func (a *peerActor) sendError(to dest, err error) error {
 	if to.path == "" {
 		return a.opError("sendto", to.ap, err)
 	}
-	var ae *socket.AddrError
-	if errors.As(err, &ae) {
-		return &socket.OpError{Op: "sendto", Net: "unixgram", Err: err}
-	}
-	return &socket.OpError{Op: "sendto", Net: "unixgram", Path: to.path, Err: err}
+	return socket.PathError("sendto", "unixgram", to.path, err)
 }
 
 func (a *peerActor) opError(op string, to netip.AddrPort, err error) error {

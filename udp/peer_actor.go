@@ -1,7 +1,6 @@
 package udp
 
 import (
-	"errors"
 	"net/netip"
 	"sync"
 
@@ -203,11 +202,7 @@ func (a *peerActor) statusTo(op string, d dest, err error) *messages.Status {
 	if d.path == "" || err == nil {
 		return a.status(op, d.ap, err)
 	}
-	var ae *socket.AddrError
-	if !errors.As(err, &ae) {
-		err = &socket.OpError{Op: op, Net: "unixgram", Path: d.path, Err: err}
-	}
-	return messages.StatusOf(op, "unixgram", netip.AddrPort{}, err)
+	return messages.StatusOf(op, "unixgram", netip.AddrPort{}, socket.PathError(op, "unixgram", d.path, err))
 }
 
 // isConnected reports whether the peer is connected (Connect), to an IP
