@@ -48,7 +48,9 @@ type Actor struct {
 	restarts uint64
 	early    error // a failure of the first loop before its PID was known
 
-	stopped chan struct{}
+	done     atomic.Bool // set when the actor stops: it never runs a loop again
+	stopped  chan struct{}
+	stopOnce sync.Once
 }
 
 // loopFailed is what a failed wait loop sends its actor.
@@ -208,6 +210,13 @@ func (r *pollerActor) Receive(ctx actor.Context) {
 	a := r.a
 	switch m := ctx.Message().(type) {
 	case *actor.Started:
+		if a.done.Load() {
+			// A Restart its supervisor sent before the actor stopped
+			// (a failure and a stop at once) reached it after: Proto.Actor
+			// brings a stopped actor back for it, though no longer
+			// registered, so nothing can reach it. Run no loop.
+			return
+		}
 		if a.cur.Load() == nil {
 			// Restarted after a failure no fresh loop could replace: try
 			// again, and fail again (the supervisor gives up in the end)
@@ -238,6 +247,7 @@ func (r *pollerActor) Receive(ctx actor.Context) {
 		p.InjectFailure(ErrFaultInjected)
 		ctx.Respond(&messages.Status{Op: "injectfault"})
 	case *actor.Stopping:
+		a.done.Store(true)
 		a.mu.Lock()
 		p := a.cur.Swap(nil)
 		if p != nil {
@@ -248,7 +258,7 @@ func (r *pollerActor) Receive(ctx actor.Context) {
 			a.retire(p, &socket.PollerError{Poller: a.name, Reason: "stopped"}, 100*time.Millisecond)
 		}
 	case *actor.Stopped:
-		close(a.stopped)
+		a.stopOnce.Do(func() { close(a.stopped) })
 	}
 }
 

@@ -1,12 +1,15 @@
 package poller
 
 import (
+	"context"
 	"errors"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+
+	"github.com/actornet/actornet/messages"
 	"golang.org/x/sys/unix"
 )
 
@@ -167,3 +170,40 @@ func TestDropAllTellsEveryOwner(t *testing.T) {
 type senderFunc func(*actor.PID, interface{})
 
 func (f senderFunc) Send(pid *actor.PID, m interface{}) { f(pid, m) }
+
+// A Restart its supervisor queued before a Stop reached the actor (a
+// failure and the system's stop at once) must not bring a stopped poller
+// back: Proto.Actor restarts a stopped actor that is sent Restart, and
+// before this guard the restarted actor opened a fresh loop nothing would
+// ever stop (a goroutine in epoll_wait and two fds leaked).
+func TestActorStaysStoppedAfterLateRestart(t *testing.T) {
+	sys := actor.NewActorSystem()
+	a, err := Spawn(sys.Root, "poller-late-restart", false)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pid := a.PID()
+	proc, ok := sys.ProcessRegistry.Get(pid)
+	if !ok {
+		t.Fatal("the poller actor is not registered")
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	if err := a.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	// The mailbox still takes messages after the stop: this is the
+	// Restart of a supervisor that heard of a failure too late, then a
+	// stats request, answered once the Restart has been handled (system
+	// messages go first).
+	proc.SendSystemMessage(pid, &actor.Restart{})
+	f := actor.NewFuture(sys, 5*time.Second)
+	proc.SendUserMessage(pid, &actor.MessageEnvelope{Message: &messages.GetPollerStats{}, Sender: f.PID()})
+	if _, err := f.Result(); err != nil {
+		t.Fatalf("the stats request after the late Restart: %v", err)
+	}
+	if p := a.Current(); p != nil {
+		_ = p.Stop()
+		t.Fatal("a stopped poller actor opened a fresh loop when restarted")
+	}
+}
