@@ -59,6 +59,8 @@ var otelInstruments = []otelInstrument{
 	{name: "actornet.tcp.accept_errors", desc: "accept failures such as EMFILE", value: func(t *Totals) int64 { return int64(t.AcceptErrors) }},
 	{name: "actornet.udp.drops", desc: "datagrams dropped for a full receive buffer", value: func(t *Totals) int64 { return int64(t.Drops) }},
 	{name: "actornet.socket.stalls", desc: "times a socket actor held its poller past the stall budget and was moved to the worker pool", value: func(t *Totals) int64 { return int64(t.Stalls) }},
+	{name: "actornet.tls.handshakes", desc: "TLS handshakes completed", value: func(t *Totals) int64 { return int64(t.Handshakes) }},
+	{name: "actornet.tls.handshake_errors", desc: "TLS handshakes failed (bad input, certificates, the deadline)", value: func(t *Totals) int64 { return int64(t.HandshakeErrors) }},
 }
 
 // pollerInstrument is one exported PollerStats field; a field with two

@@ -738,7 +738,10 @@ type Connected struct {
 	Local      *Endpoint              `protobuf:"bytes,2,opt,name=local,proto3" json:"local,omitempty"`
 	Remote     *Endpoint              `protobuf:"bytes,3,opt,name=remote,proto3" json:"remote,omitempty"`
 	// peer is the connecting process's identity (Unix-domain sockets only).
-	Peer          *Credentials `protobuf:"bytes,4,opt,name=peer,proto3" json:"peer,omitempty"`
+	Peer *Credentials `protobuf:"bytes,4,opt,name=peer,proto3" json:"peer,omitempty"`
+	// tls is what the TLS handshake settled (TLS connections only: the
+	// handler hears Connected once the handshake has completed).
+	Tls           *TLSState `protobuf:"bytes,5,opt,name=tls,proto3" json:"tls,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -801,6 +804,104 @@ func (x *Connected) GetPeer() *Credentials {
 	return nil
 }
 
+func (x *Connected) GetTls() *TLSState {
+	if x != nil {
+		return x.Tls
+	}
+	return nil
+}
+
+// TLSState is what a TLS handshake settled, as crypto/tls's
+// ConnectionState says it.
+type TLSState struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// version is the TLS version (0x0304 for TLS 1.3).
+	Version     uint32 `protobuf:"varint,1,opt,name=version,proto3" json:"version,omitempty"`
+	CipherSuite uint32 `protobuf:"varint,2,opt,name=cipher_suite,json=cipherSuite,proto3" json:"cipher_suite,omitempty"`
+	// negotiated_protocol is the protocol ALPN agreed on ("" for none).
+	NegotiatedProtocol string `protobuf:"bytes,3,opt,name=negotiated_protocol,json=negotiatedProtocol,proto3" json:"negotiated_protocol,omitempty"`
+	// server_name is the name the client asked for (SNI).
+	ServerName string `protobuf:"bytes,4,opt,name=server_name,json=serverName,proto3" json:"server_name,omitempty"`
+	// did_resume is set for a session resumed from a ticket.
+	DidResume bool `protobuf:"varint,5,opt,name=did_resume,json=didResume,proto3" json:"did_resume,omitempty"`
+	// peer_certificates are the peer's certificates, leaf first, DER.
+	PeerCertificates [][]byte `protobuf:"bytes,6,rep,name=peer_certificates,json=peerCertificates,proto3" json:"peer_certificates,omitempty"`
+	unknownFields    protoimpl.UnknownFields
+	sizeCache        protoimpl.SizeCache
+}
+
+func (x *TLSState) Reset() {
+	*x = TLSState{}
+	mi := &file_tcp_proto_msgTypes[13]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *TLSState) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*TLSState) ProtoMessage() {}
+
+func (x *TLSState) ProtoReflect() protoreflect.Message {
+	mi := &file_tcp_proto_msgTypes[13]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use TLSState.ProtoReflect.Descriptor instead.
+func (*TLSState) Descriptor() ([]byte, []int) {
+	return file_tcp_proto_rawDescGZIP(), []int{13}
+}
+
+func (x *TLSState) GetVersion() uint32 {
+	if x != nil {
+		return x.Version
+	}
+	return 0
+}
+
+func (x *TLSState) GetCipherSuite() uint32 {
+	if x != nil {
+		return x.CipherSuite
+	}
+	return 0
+}
+
+func (x *TLSState) GetNegotiatedProtocol() string {
+	if x != nil {
+		return x.NegotiatedProtocol
+	}
+	return ""
+}
+
+func (x *TLSState) GetServerName() string {
+	if x != nil {
+		return x.ServerName
+	}
+	return ""
+}
+
+func (x *TLSState) GetDidResume() bool {
+	if x != nil {
+		return x.DidResume
+	}
+	return false
+}
+
+func (x *TLSState) GetPeerCertificates() [][]byte {
+	if x != nil {
+		return x.PeerCertificates
+	}
+	return nil
+}
+
 // Received carries data read from a push-mode connection to its handler.
 // To a handler running in the connection actor it is lent for the call:
 // the message and its data are reused once the handler returns (copy, or
@@ -814,7 +915,7 @@ type Received struct {
 
 func (x *Received) Reset() {
 	*x = Received{}
-	mi := &file_tcp_proto_msgTypes[13]
+	mi := &file_tcp_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -826,7 +927,7 @@ func (x *Received) String() string {
 func (*Received) ProtoMessage() {}
 
 func (x *Received) ProtoReflect() protoreflect.Message {
-	mi := &file_tcp_proto_msgTypes[13]
+	mi := &file_tcp_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -839,7 +940,7 @@ func (x *Received) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Received.ProtoReflect.Descriptor instead.
 func (*Received) Descriptor() ([]byte, []int) {
-	return file_tcp_proto_rawDescGZIP(), []int{13}
+	return file_tcp_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *Received) GetData() []byte {
@@ -861,7 +962,7 @@ type ResumeReading struct {
 
 func (x *ResumeReading) Reset() {
 	*x = ResumeReading{}
-	mi := &file_tcp_proto_msgTypes[14]
+	mi := &file_tcp_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -873,7 +974,7 @@ func (x *ResumeReading) String() string {
 func (*ResumeReading) ProtoMessage() {}
 
 func (x *ResumeReading) ProtoReflect() protoreflect.Message {
-	mi := &file_tcp_proto_msgTypes[14]
+	mi := &file_tcp_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -886,7 +987,7 @@ func (x *ResumeReading) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResumeReading.ProtoReflect.Descriptor instead.
 func (*ResumeReading) Descriptor() ([]byte, []int) {
-	return file_tcp_proto_rawDescGZIP(), []int{14}
+	return file_tcp_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ResumeReading) GetCredit() uint32 {
@@ -905,7 +1006,7 @@ type PeerClosed struct {
 
 func (x *PeerClosed) Reset() {
 	*x = PeerClosed{}
-	mi := &file_tcp_proto_msgTypes[15]
+	mi := &file_tcp_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -917,7 +1018,7 @@ func (x *PeerClosed) String() string {
 func (*PeerClosed) ProtoMessage() {}
 
 func (x *PeerClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_tcp_proto_msgTypes[15]
+	mi := &file_tcp_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -930,7 +1031,7 @@ func (x *PeerClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PeerClosed.ProtoReflect.Descriptor instead.
 func (*PeerClosed) Descriptor() ([]byte, []int) {
-	return file_tcp_proto_rawDescGZIP(), []int{15}
+	return file_tcp_proto_rawDescGZIP(), []int{16}
 }
 
 // Write queues data on a push-mode connection; Written{ack} follows once the
@@ -950,7 +1051,7 @@ type Write struct {
 
 func (x *Write) Reset() {
 	*x = Write{}
-	mi := &file_tcp_proto_msgTypes[16]
+	mi := &file_tcp_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -962,7 +1063,7 @@ func (x *Write) String() string {
 func (*Write) ProtoMessage() {}
 
 func (x *Write) ProtoReflect() protoreflect.Message {
-	mi := &file_tcp_proto_msgTypes[16]
+	mi := &file_tcp_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -975,7 +1076,7 @@ func (x *Write) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Write.ProtoReflect.Descriptor instead.
 func (*Write) Descriptor() ([]byte, []int) {
-	return file_tcp_proto_rawDescGZIP(), []int{16}
+	return file_tcp_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *Write) GetData() []byte {
@@ -1009,7 +1110,7 @@ type Written struct {
 
 func (x *Written) Reset() {
 	*x = Written{}
-	mi := &file_tcp_proto_msgTypes[17]
+	mi := &file_tcp_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1021,7 +1122,7 @@ func (x *Written) String() string {
 func (*Written) ProtoMessage() {}
 
 func (x *Written) ProtoReflect() protoreflect.Message {
-	mi := &file_tcp_proto_msgTypes[17]
+	mi := &file_tcp_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1034,7 +1135,7 @@ func (x *Written) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Written.ProtoReflect.Descriptor instead.
 func (*Written) Descriptor() ([]byte, []int) {
-	return file_tcp_proto_rawDescGZIP(), []int{17}
+	return file_tcp_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *Written) GetAck() uint64 {
@@ -1055,7 +1156,7 @@ type WriteFailed struct {
 
 func (x *WriteFailed) Reset() {
 	*x = WriteFailed{}
-	mi := &file_tcp_proto_msgTypes[18]
+	mi := &file_tcp_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1067,7 +1168,7 @@ func (x *WriteFailed) String() string {
 func (*WriteFailed) ProtoMessage() {}
 
 func (x *WriteFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_tcp_proto_msgTypes[18]
+	mi := &file_tcp_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1080,7 +1181,7 @@ func (x *WriteFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteFailed.ProtoReflect.Descriptor instead.
 func (*WriteFailed) Descriptor() ([]byte, []int) {
-	return file_tcp_proto_rawDescGZIP(), []int{18}
+	return file_tcp_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *WriteFailed) GetAck() uint64 {
@@ -1106,7 +1207,7 @@ type ConfirmedClose struct {
 
 func (x *ConfirmedClose) Reset() {
 	*x = ConfirmedClose{}
-	mi := &file_tcp_proto_msgTypes[19]
+	mi := &file_tcp_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1118,7 +1219,7 @@ func (x *ConfirmedClose) String() string {
 func (*ConfirmedClose) ProtoMessage() {}
 
 func (x *ConfirmedClose) ProtoReflect() protoreflect.Message {
-	mi := &file_tcp_proto_msgTypes[19]
+	mi := &file_tcp_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1131,7 +1232,7 @@ func (x *ConfirmedClose) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConfirmedClose.ProtoReflect.Descriptor instead.
 func (*ConfirmedClose) Descriptor() ([]byte, []int) {
-	return file_tcp_proto_rawDescGZIP(), []int{19}
+	return file_tcp_proto_rawDescGZIP(), []int{20}
 }
 
 // Closed tells a handler its connection closed normally.
@@ -1143,7 +1244,7 @@ type Closed struct {
 
 func (x *Closed) Reset() {
 	*x = Closed{}
-	mi := &file_tcp_proto_msgTypes[20]
+	mi := &file_tcp_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1155,7 +1256,7 @@ func (x *Closed) String() string {
 func (*Closed) ProtoMessage() {}
 
 func (x *Closed) ProtoReflect() protoreflect.Message {
-	mi := &file_tcp_proto_msgTypes[20]
+	mi := &file_tcp_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1168,7 +1269,7 @@ func (x *Closed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Closed.ProtoReflect.Descriptor instead.
 func (*Closed) Descriptor() ([]byte, []int) {
-	return file_tcp_proto_rawDescGZIP(), []int{20}
+	return file_tcp_proto_rawDescGZIP(), []int{21}
 }
 
 // ErrorClosed tells a handler its connection closed because of an error.
@@ -1181,7 +1282,7 @@ type ErrorClosed struct {
 
 func (x *ErrorClosed) Reset() {
 	*x = ErrorClosed{}
-	mi := &file_tcp_proto_msgTypes[21]
+	mi := &file_tcp_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1193,7 +1294,7 @@ func (x *ErrorClosed) String() string {
 func (*ErrorClosed) ProtoMessage() {}
 
 func (x *ErrorClosed) ProtoReflect() protoreflect.Message {
-	mi := &file_tcp_proto_msgTypes[21]
+	mi := &file_tcp_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1206,7 +1307,7 @@ func (x *ErrorClosed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ErrorClosed.ProtoReflect.Descriptor instead.
 func (*ErrorClosed) Descriptor() ([]byte, []int) {
-	return file_tcp_proto_rawDescGZIP(), []int{21}
+	return file_tcp_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ErrorClosed) GetCause() *Status {
@@ -1228,7 +1329,7 @@ type WriteQueueFilled struct {
 
 func (x *WriteQueueFilled) Reset() {
 	*x = WriteQueueFilled{}
-	mi := &file_tcp_proto_msgTypes[22]
+	mi := &file_tcp_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1240,7 +1341,7 @@ func (x *WriteQueueFilled) String() string {
 func (*WriteQueueFilled) ProtoMessage() {}
 
 func (x *WriteQueueFilled) ProtoReflect() protoreflect.Message {
-	mi := &file_tcp_proto_msgTypes[22]
+	mi := &file_tcp_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1253,7 +1354,7 @@ func (x *WriteQueueFilled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteQueueFilled.ProtoReflect.Descriptor instead.
 func (*WriteQueueFilled) Descriptor() ([]byte, []int) {
-	return file_tcp_proto_rawDescGZIP(), []int{22}
+	return file_tcp_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *WriteQueueFilled) GetQueued() uint64 {
@@ -1274,7 +1375,7 @@ type WriteQueueDrained struct {
 
 func (x *WriteQueueDrained) Reset() {
 	*x = WriteQueueDrained{}
-	mi := &file_tcp_proto_msgTypes[23]
+	mi := &file_tcp_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1286,7 +1387,7 @@ func (x *WriteQueueDrained) String() string {
 func (*WriteQueueDrained) ProtoMessage() {}
 
 func (x *WriteQueueDrained) ProtoReflect() protoreflect.Message {
-	mi := &file_tcp_proto_msgTypes[23]
+	mi := &file_tcp_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1299,7 +1400,7 @@ func (x *WriteQueueDrained) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use WriteQueueDrained.ProtoReflect.Descriptor instead.
 func (*WriteQueueDrained) Descriptor() ([]byte, []int) {
-	return file_tcp_proto_rawDescGZIP(), []int{23}
+	return file_tcp_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *WriteQueueDrained) GetQueued() uint64 {
@@ -1318,7 +1419,7 @@ type GetStats struct {
 
 func (x *GetStats) Reset() {
 	*x = GetStats{}
-	mi := &file_tcp_proto_msgTypes[24]
+	mi := &file_tcp_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1330,7 +1431,7 @@ func (x *GetStats) String() string {
 func (*GetStats) ProtoMessage() {}
 
 func (x *GetStats) ProtoReflect() protoreflect.Message {
-	mi := &file_tcp_proto_msgTypes[24]
+	mi := &file_tcp_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1343,7 +1444,7 @@ func (x *GetStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetStats.ProtoReflect.Descriptor instead.
 func (*GetStats) Descriptor() ([]byte, []int) {
-	return file_tcp_proto_rawDescGZIP(), []int{24}
+	return file_tcp_proto_rawDescGZIP(), []int{25}
 }
 
 // ListenerStats are a push-mode listener's counters.
@@ -1361,7 +1462,7 @@ type ListenerStats struct {
 
 func (x *ListenerStats) Reset() {
 	*x = ListenerStats{}
-	mi := &file_tcp_proto_msgTypes[25]
+	mi := &file_tcp_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1373,7 +1474,7 @@ func (x *ListenerStats) String() string {
 func (*ListenerStats) ProtoMessage() {}
 
 func (x *ListenerStats) ProtoReflect() protoreflect.Message {
-	mi := &file_tcp_proto_msgTypes[25]
+	mi := &file_tcp_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1386,7 +1487,7 @@ func (x *ListenerStats) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ListenerStats.ProtoReflect.Descriptor instead.
 func (*ListenerStats) Descriptor() ([]byte, []int) {
-	return file_tcp_proto_rawDescGZIP(), []int{25}
+	return file_tcp_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *ListenerStats) GetAccepted() uint64 {
@@ -1428,7 +1529,7 @@ type ConnectionOpened struct {
 
 func (x *ConnectionOpened) Reset() {
 	*x = ConnectionOpened{}
-	mi := &file_tcp_proto_msgTypes[26]
+	mi := &file_tcp_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1440,7 +1541,7 @@ func (x *ConnectionOpened) String() string {
 func (*ConnectionOpened) ProtoMessage() {}
 
 func (x *ConnectionOpened) ProtoReflect() protoreflect.Message {
-	mi := &file_tcp_proto_msgTypes[26]
+	mi := &file_tcp_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1453,7 +1554,7 @@ func (x *ConnectionOpened) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ConnectionOpened.ProtoReflect.Descriptor instead.
 func (*ConnectionOpened) Descriptor() ([]byte, []int) {
-	return file_tcp_proto_rawDescGZIP(), []int{26}
+	return file_tcp_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *ConnectionOpened) GetConnection() *Ref {
@@ -1475,7 +1576,7 @@ type Drain struct {
 
 func (x *Drain) Reset() {
 	*x = Drain{}
-	mi := &file_tcp_proto_msgTypes[27]
+	mi := &file_tcp_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1487,7 +1588,7 @@ func (x *Drain) String() string {
 func (*Drain) ProtoMessage() {}
 
 func (x *Drain) ProtoReflect() protoreflect.Message {
-	mi := &file_tcp_proto_msgTypes[27]
+	mi := &file_tcp_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1500,7 +1601,7 @@ func (x *Drain) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Drain.ProtoReflect.Descriptor instead.
 func (*Drain) Descriptor() ([]byte, []int) {
-	return file_tcp_proto_rawDescGZIP(), []int{27}
+	return file_tcp_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *Drain) GetGraceMs() uint32 {
@@ -1522,7 +1623,7 @@ type Drained struct {
 
 func (x *Drained) Reset() {
 	*x = Drained{}
-	mi := &file_tcp_proto_msgTypes[28]
+	mi := &file_tcp_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1534,7 +1635,7 @@ func (x *Drained) String() string {
 func (*Drained) ProtoMessage() {}
 
 func (x *Drained) ProtoReflect() protoreflect.Message {
-	mi := &file_tcp_proto_msgTypes[28]
+	mi := &file_tcp_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1547,7 +1648,7 @@ func (x *Drained) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Drained.ProtoReflect.Descriptor instead.
 func (*Drained) Descriptor() ([]byte, []int) {
-	return file_tcp_proto_rawDescGZIP(), []int{28}
+	return file_tcp_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *Drained) GetClosed() uint64 {
@@ -1573,7 +1674,7 @@ type GetServiceInfo struct {
 
 func (x *GetServiceInfo) Reset() {
 	*x = GetServiceInfo{}
-	mi := &file_tcp_proto_msgTypes[29]
+	mi := &file_tcp_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1585,7 +1686,7 @@ func (x *GetServiceInfo) String() string {
 func (*GetServiceInfo) ProtoMessage() {}
 
 func (x *GetServiceInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_tcp_proto_msgTypes[29]
+	mi := &file_tcp_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1598,7 +1699,7 @@ func (x *GetServiceInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetServiceInfo.ProtoReflect.Descriptor instead.
 func (*GetServiceInfo) Descriptor() ([]byte, []int) {
-	return file_tcp_proto_rawDescGZIP(), []int{29}
+	return file_tcp_proto_rawDescGZIP(), []int{30}
 }
 
 // ServiceInfo describes a service.
@@ -1615,7 +1716,7 @@ type ServiceInfo struct {
 
 func (x *ServiceInfo) Reset() {
 	*x = ServiceInfo{}
-	mi := &file_tcp_proto_msgTypes[30]
+	mi := &file_tcp_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1627,7 +1728,7 @@ func (x *ServiceInfo) String() string {
 func (*ServiceInfo) ProtoMessage() {}
 
 func (x *ServiceInfo) ProtoReflect() protoreflect.Message {
-	mi := &file_tcp_proto_msgTypes[30]
+	mi := &file_tcp_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1640,7 +1741,7 @@ func (x *ServiceInfo) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ServiceInfo.ProtoReflect.Descriptor instead.
 func (*ServiceInfo) Descriptor() ([]byte, []int) {
-	return file_tcp_proto_rawDescGZIP(), []int{30}
+	return file_tcp_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *ServiceInfo) GetLocal() *Endpoint {
@@ -1727,14 +1828,24 @@ const file_tcp_proto_rawDesc = "" +
 	"\x06client\x18\x02 \x01(\v2\x16.actornet.messages.RefR\x06client\x121\n" +
 	"\x05local\x18\x03 \x01(\v2\x1b.actornet.messages.EndpointR\x05local\x123\n" +
 	"\x06remote\x18\x04 \x01(\v2\x1b.actornet.messages.EndpointR\x06remote\x122\n" +
-	"\x04peer\x18\x05 \x01(\v2\x1e.actornet.messages.CredentialsR\x04peer\"\xdf\x01\n" +
+	"\x04peer\x18\x05 \x01(\v2\x1e.actornet.messages.CredentialsR\x04peer\"\x8e\x02\n" +
 	"\tConnected\x126\n" +
 	"\n" +
 	"connection\x18\x01 \x01(\v2\x16.actornet.messages.RefR\n" +
 	"connection\x121\n" +
 	"\x05local\x18\x02 \x01(\v2\x1b.actornet.messages.EndpointR\x05local\x123\n" +
 	"\x06remote\x18\x03 \x01(\v2\x1b.actornet.messages.EndpointR\x06remote\x122\n" +
-	"\x04peer\x18\x04 \x01(\v2\x1e.actornet.messages.CredentialsR\x04peer\"\x1e\n" +
+	"\x04peer\x18\x04 \x01(\v2\x1e.actornet.messages.CredentialsR\x04peer\x12-\n" +
+	"\x03tls\x18\x05 \x01(\v2\x1b.actornet.messages.TLSStateR\x03tls\"\xe5\x01\n" +
+	"\bTLSState\x12\x18\n" +
+	"\aversion\x18\x01 \x01(\rR\aversion\x12!\n" +
+	"\fcipher_suite\x18\x02 \x01(\rR\vcipherSuite\x12/\n" +
+	"\x13negotiated_protocol\x18\x03 \x01(\tR\x12negotiatedProtocol\x12\x1f\n" +
+	"\vserver_name\x18\x04 \x01(\tR\n" +
+	"serverName\x12\x1d\n" +
+	"\n" +
+	"did_resume\x18\x05 \x01(\bR\tdidResume\x12+\n" +
+	"\x11peer_certificates\x18\x06 \x03(\fR\x10peerCertificates\"\x1e\n" +
 	"\bReceived\x12\x12\n" +
 	"\x04data\x18\x01 \x01(\fR\x04data\"'\n" +
 	"\rResumeReading\x12\x16\n" +
@@ -1793,7 +1904,7 @@ func file_tcp_proto_rawDescGZIP() []byte {
 	return file_tcp_proto_rawDescData
 }
 
-var file_tcp_proto_msgTypes = make([]protoimpl.MessageInfo, 31)
+var file_tcp_proto_msgTypes = make([]protoimpl.MessageInfo, 32)
 var file_tcp_proto_goTypes = []any{
 	(*Connect)(nil),           // 0: actornet.messages.Connect
 	(*ConnectResult)(nil),     // 1: actornet.messages.ConnectResult
@@ -1808,64 +1919,66 @@ var file_tcp_proto_goTypes = []any{
 	(*Accept)(nil),            // 10: actornet.messages.Accept
 	(*AcceptResult)(nil),      // 11: actornet.messages.AcceptResult
 	(*Connected)(nil),         // 12: actornet.messages.Connected
-	(*Received)(nil),          // 13: actornet.messages.Received
-	(*ResumeReading)(nil),     // 14: actornet.messages.ResumeReading
-	(*PeerClosed)(nil),        // 15: actornet.messages.PeerClosed
-	(*Write)(nil),             // 16: actornet.messages.Write
-	(*Written)(nil),           // 17: actornet.messages.Written
-	(*WriteFailed)(nil),       // 18: actornet.messages.WriteFailed
-	(*ConfirmedClose)(nil),    // 19: actornet.messages.ConfirmedClose
-	(*Closed)(nil),            // 20: actornet.messages.Closed
-	(*ErrorClosed)(nil),       // 21: actornet.messages.ErrorClosed
-	(*WriteQueueFilled)(nil),  // 22: actornet.messages.WriteQueueFilled
-	(*WriteQueueDrained)(nil), // 23: actornet.messages.WriteQueueDrained
-	(*GetStats)(nil),          // 24: actornet.messages.GetStats
-	(*ListenerStats)(nil),     // 25: actornet.messages.ListenerStats
-	(*ConnectionOpened)(nil),  // 26: actornet.messages.ConnectionOpened
-	(*Drain)(nil),             // 27: actornet.messages.Drain
-	(*Drained)(nil),           // 28: actornet.messages.Drained
-	(*GetServiceInfo)(nil),    // 29: actornet.messages.GetServiceInfo
-	(*ServiceInfo)(nil),       // 30: actornet.messages.ServiceInfo
-	(*Endpoint)(nil),          // 31: actornet.messages.Endpoint
-	(*Options)(nil),           // 32: actornet.messages.Options
-	(ConnectStatus)(0),        // 33: actornet.messages.ConnectStatus
-	(*Status)(nil),            // 34: actornet.messages.Status
-	(*Ref)(nil),               // 35: actornet.messages.Ref
-	(*Credentials)(nil),       // 36: actornet.messages.Credentials
+	(*TLSState)(nil),          // 13: actornet.messages.TLSState
+	(*Received)(nil),          // 14: actornet.messages.Received
+	(*ResumeReading)(nil),     // 15: actornet.messages.ResumeReading
+	(*PeerClosed)(nil),        // 16: actornet.messages.PeerClosed
+	(*Write)(nil),             // 17: actornet.messages.Write
+	(*Written)(nil),           // 18: actornet.messages.Written
+	(*WriteFailed)(nil),       // 19: actornet.messages.WriteFailed
+	(*ConfirmedClose)(nil),    // 20: actornet.messages.ConfirmedClose
+	(*Closed)(nil),            // 21: actornet.messages.Closed
+	(*ErrorClosed)(nil),       // 22: actornet.messages.ErrorClosed
+	(*WriteQueueFilled)(nil),  // 23: actornet.messages.WriteQueueFilled
+	(*WriteQueueDrained)(nil), // 24: actornet.messages.WriteQueueDrained
+	(*GetStats)(nil),          // 25: actornet.messages.GetStats
+	(*ListenerStats)(nil),     // 26: actornet.messages.ListenerStats
+	(*ConnectionOpened)(nil),  // 27: actornet.messages.ConnectionOpened
+	(*Drain)(nil),             // 28: actornet.messages.Drain
+	(*Drained)(nil),           // 29: actornet.messages.Drained
+	(*GetServiceInfo)(nil),    // 30: actornet.messages.GetServiceInfo
+	(*ServiceInfo)(nil),       // 31: actornet.messages.ServiceInfo
+	(*Endpoint)(nil),          // 32: actornet.messages.Endpoint
+	(*Options)(nil),           // 33: actornet.messages.Options
+	(ConnectStatus)(0),        // 34: actornet.messages.ConnectStatus
+	(*Status)(nil),            // 35: actornet.messages.Status
+	(*Ref)(nil),               // 36: actornet.messages.Ref
+	(*Credentials)(nil),       // 37: actornet.messages.Credentials
 }
 var file_tcp_proto_depIdxs = []int32{
-	31, // 0: actornet.messages.Connect.remote:type_name -> actornet.messages.Endpoint
-	32, // 1: actornet.messages.Connect.options:type_name -> actornet.messages.Options
-	33, // 2: actornet.messages.ConnectResult.status:type_name -> actornet.messages.ConnectStatus
-	34, // 3: actornet.messages.ConnectResult.error:type_name -> actornet.messages.Status
-	31, // 4: actornet.messages.ConnectResult.local:type_name -> actornet.messages.Endpoint
-	31, // 5: actornet.messages.ConnectResult.remote:type_name -> actornet.messages.Endpoint
-	34, // 6: actornet.messages.SendResult.status:type_name -> actornet.messages.Status
-	34, // 7: actornet.messages.RecvResult.status:type_name -> actornet.messages.Status
-	31, // 8: actornet.messages.Listen.local:type_name -> actornet.messages.Endpoint
-	32, // 9: actornet.messages.Listen.options:type_name -> actornet.messages.Options
-	32, // 10: actornet.messages.Listen.accepted:type_name -> actornet.messages.Options
-	34, // 11: actornet.messages.ListenResult.status:type_name -> actornet.messages.Status
-	31, // 12: actornet.messages.ListenResult.local:type_name -> actornet.messages.Endpoint
-	34, // 13: actornet.messages.AcceptResult.status:type_name -> actornet.messages.Status
-	35, // 14: actornet.messages.AcceptResult.client:type_name -> actornet.messages.Ref
-	31, // 15: actornet.messages.AcceptResult.local:type_name -> actornet.messages.Endpoint
-	31, // 16: actornet.messages.AcceptResult.remote:type_name -> actornet.messages.Endpoint
-	36, // 17: actornet.messages.AcceptResult.peer:type_name -> actornet.messages.Credentials
-	35, // 18: actornet.messages.Connected.connection:type_name -> actornet.messages.Ref
-	31, // 19: actornet.messages.Connected.local:type_name -> actornet.messages.Endpoint
-	31, // 20: actornet.messages.Connected.remote:type_name -> actornet.messages.Endpoint
-	36, // 21: actornet.messages.Connected.peer:type_name -> actornet.messages.Credentials
-	34, // 22: actornet.messages.WriteFailed.status:type_name -> actornet.messages.Status
-	34, // 23: actornet.messages.ErrorClosed.cause:type_name -> actornet.messages.Status
-	35, // 24: actornet.messages.ConnectionOpened.connection:type_name -> actornet.messages.Ref
-	31, // 25: actornet.messages.ServiceInfo.local:type_name -> actornet.messages.Endpoint
-	35, // 26: actornet.messages.ServiceInfo.listener:type_name -> actornet.messages.Ref
-	27, // [27:27] is the sub-list for method output_type
-	27, // [27:27] is the sub-list for method input_type
-	27, // [27:27] is the sub-list for extension type_name
-	27, // [27:27] is the sub-list for extension extendee
-	0,  // [0:27] is the sub-list for field type_name
+	32, // 0: actornet.messages.Connect.remote:type_name -> actornet.messages.Endpoint
+	33, // 1: actornet.messages.Connect.options:type_name -> actornet.messages.Options
+	34, // 2: actornet.messages.ConnectResult.status:type_name -> actornet.messages.ConnectStatus
+	35, // 3: actornet.messages.ConnectResult.error:type_name -> actornet.messages.Status
+	32, // 4: actornet.messages.ConnectResult.local:type_name -> actornet.messages.Endpoint
+	32, // 5: actornet.messages.ConnectResult.remote:type_name -> actornet.messages.Endpoint
+	35, // 6: actornet.messages.SendResult.status:type_name -> actornet.messages.Status
+	35, // 7: actornet.messages.RecvResult.status:type_name -> actornet.messages.Status
+	32, // 8: actornet.messages.Listen.local:type_name -> actornet.messages.Endpoint
+	33, // 9: actornet.messages.Listen.options:type_name -> actornet.messages.Options
+	33, // 10: actornet.messages.Listen.accepted:type_name -> actornet.messages.Options
+	35, // 11: actornet.messages.ListenResult.status:type_name -> actornet.messages.Status
+	32, // 12: actornet.messages.ListenResult.local:type_name -> actornet.messages.Endpoint
+	35, // 13: actornet.messages.AcceptResult.status:type_name -> actornet.messages.Status
+	36, // 14: actornet.messages.AcceptResult.client:type_name -> actornet.messages.Ref
+	32, // 15: actornet.messages.AcceptResult.local:type_name -> actornet.messages.Endpoint
+	32, // 16: actornet.messages.AcceptResult.remote:type_name -> actornet.messages.Endpoint
+	37, // 17: actornet.messages.AcceptResult.peer:type_name -> actornet.messages.Credentials
+	36, // 18: actornet.messages.Connected.connection:type_name -> actornet.messages.Ref
+	32, // 19: actornet.messages.Connected.local:type_name -> actornet.messages.Endpoint
+	32, // 20: actornet.messages.Connected.remote:type_name -> actornet.messages.Endpoint
+	37, // 21: actornet.messages.Connected.peer:type_name -> actornet.messages.Credentials
+	13, // 22: actornet.messages.Connected.tls:type_name -> actornet.messages.TLSState
+	35, // 23: actornet.messages.WriteFailed.status:type_name -> actornet.messages.Status
+	35, // 24: actornet.messages.ErrorClosed.cause:type_name -> actornet.messages.Status
+	36, // 25: actornet.messages.ConnectionOpened.connection:type_name -> actornet.messages.Ref
+	32, // 26: actornet.messages.ServiceInfo.local:type_name -> actornet.messages.Endpoint
+	36, // 27: actornet.messages.ServiceInfo.listener:type_name -> actornet.messages.Ref
+	28, // [28:28] is the sub-list for method output_type
+	28, // [28:28] is the sub-list for method input_type
+	28, // [28:28] is the sub-list for extension type_name
+	28, // [28:28] is the sub-list for extension extendee
+	0,  // [0:28] is the sub-list for field type_name
 }
 
 func init() { file_tcp_proto_init() }
@@ -1881,7 +1994,7 @@ func file_tcp_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_tcp_proto_rawDesc), len(file_tcp_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   31,
+			NumMessages:   32,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

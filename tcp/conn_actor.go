@@ -59,8 +59,9 @@ type connActor struct {
 	reading   bool // serveReads is running
 	kickLater bool // reading may resume once the handler returns
 
-	cur *readBuf // the buffer of the Received being handled
-	fr  *framer  // with framing
+	cur *readBuf  // the buffer of the Received being handled
+	fr  *framer   // with framing
+	tls *tlsLayer // with TLS
 	x   *connExtra
 
 	idle idleCheck // WithIdleTimeout
@@ -137,6 +138,7 @@ func (a *connActor) Receive(ctx actor.Context) {
 			// Stopped from outside (a Stop, the system's stop): the
 			// handler still hears why its connection ends.
 			a.mode = closedConn
+			a.endTLS()
 			a.core.Close(messages.IOStatus_IO_STATUS_CANCELLED)
 			a.deliver(&messages.ErrorClosed{Cause: a.status("stop", a.core.StopCause())}, nil)
 		}
@@ -151,6 +153,12 @@ func (a *connActor) Receive(ctx actor.Context) {
 		return
 	case idleTick:
 		a.idleTick()
+		return
+	case handshakeTimeout:
+		if t := a.tls; t != nil && !t.hsDone && a.mode != closedConn {
+			t.abort(errHandshakeTimeout)
+			a.handshakeFailed(errHandshakeTimeout)
+		}
 		return
 	case *actor.Terminated:
 		if a.reg != nil && m.GetWho().Equal(a.reg.pid) {
@@ -217,17 +225,27 @@ func (a *connActor) start(ctx actor.Context) {
 	if a.core.Closed() {
 		return // registration failed; the core is stopping the actor
 	}
-	a.beh = newBehaviour(a.cfg.handler)
-	if r, ok := a.beh.(registered); ok {
-		a.reg = &r
-		ctx.Watch(r.pid)
-	}
-	a.lifecycle(startedEvent)
-	a.deliver(a.connected(), nil)
 	a.idle.quiet = -1 // a connection that never moves a byte gets a whole timeout too
 	// The poller reports the socket's state at registration (readable
 	// and writable are wanted from the start): reading begins at its
-	// first Ready, on the connection's own poller.
+	// first Ready, on the connection's own poller. A TLS connection's
+	// handshake begins there too; its handler starts once it completes.
+	if a.cfg.tls != nil {
+		a.startTLS(ctx)
+		return
+	}
+	a.begin()
+}
+
+// begin starts the handler: Started (to an actor handler), Connected.
+func (a *connActor) begin() {
+	a.beh = newBehaviour(a.cfg.handler)
+	if r, ok := a.beh.(registered); ok {
+		a.reg = &r
+		a.ctx.Watch(r.pid)
+	}
+	a.lifecycle(startedEvent)
+	a.deliver(a.connected(), nil)
 }
 
 var startedEvent = &actor.Started{}
@@ -250,6 +268,9 @@ func (a *connActor) connected() *messages.Connected {
 		if a.cred != nil {
 			ev.Peer = messages.NewCredentials(*a.cred)
 		}
+	}
+	if a.tls != nil {
+		ev.Tls = a.tls.proto()
 	}
 	return ev
 }
@@ -343,6 +364,9 @@ func (a *connActor) startClose(mode closeMode) error {
 		return a.opError(map[closeMode]string{flushing: "close", confirming: "closewrite"}[mode], errClosedConn)
 	}
 	a.mode = mode
+	if a.tls != nil {
+		a.tls.closeNotify()
+	}
 	if mode == confirming && a.eof {
 		a.mode = flushing // the peer already closed: nothing to wait for
 	}
@@ -387,6 +411,7 @@ func (a *connActor) finish(op string, err error) {
 		return
 	}
 	a.mode = closedConn
+	a.endTLS()
 	a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
 	if err != nil {
 		a.deliver(&messages.ErrorClosed{Cause: a.status(op, err)}, nil)
@@ -400,6 +425,7 @@ func (a *connActor) finish(op string, err error) {
 func (a *connActor) terminate(ctx actor.Context) {
 	a.beh = nil
 	a.mode = closedConn
+	a.endTLS()
 	a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
 	ctx.Stop(a.self)
 }

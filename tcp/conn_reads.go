@@ -50,6 +50,9 @@ func (a *connActor) serveReads() {
 	}
 	a.reading = true
 	defer func() { a.reading = false }()
+	if a.tls != nil && !a.tls.established() && !a.handshake() {
+		return
+	}
 	a.deliverPending()
 	for i := 0; a.readable(); i++ {
 		if i == readsPerReady {
@@ -57,10 +60,8 @@ func (a *connActor) serveReads() {
 			a.core.Registration().Again(poller.Readable)
 			return
 		}
-		sock := a.core.Socket()
 		b := a.cfg.bufs.get()
-		n, err := sock.Read(b.Data)
-		a.core.Count(true, n, err)
+		n, err := a.readInto(b.Data)
 		switch {
 		case err == unix.EAGAIN:
 			a.cfg.bufs.put(b)
@@ -75,7 +76,9 @@ func (a *connActor) serveReads() {
 			a.peerClosed()
 			return
 		}
-		short := n < len(b.Data)
+		// A short read drained the socket; with TLS the layer knows (it
+		// hands out one record at a time).
+		short := n < len(b.Data) && a.tls == nil
 		if fr := a.fr; fr != nil {
 			err = fr.decoder.feed(b.Data[:n], func(f []byte) { fr.pending = append(fr.pending, f) })
 			a.cfg.bufs.put(b)
@@ -242,7 +245,7 @@ func (a *connActor) kick() {
 	if !a.readable() && !(a.framesPending() && a.mayDeliver()) {
 		return
 	}
-	if a.drained {
+	if a.drained && (a.tls == nil || !a.tls.buffered) {
 		// The socket was empty at the last read and readiness has been
 		// wanted ever since: new data brings a Ready.
 		return
@@ -276,6 +279,9 @@ func (a *connActor) peerClosed() {
 	a.deliver(peerClosedEvent, nil)
 	if !a.cfg.keepOpen && a.reg == nil && a.mode == open {
 		a.mode = flushing
+		if a.tls != nil {
+			a.tls.closeNotify()
+		}
 		a.flushThenClose()
 	}
 }

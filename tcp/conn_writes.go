@@ -59,6 +59,8 @@ func (a *connActor) write(data []byte, ack uint64, async bool) error {
 	case n == 0:
 		a.written(ack)
 		return nil
+	case a.tls != nil:
+		return a.writeTLS(data, ack, async)
 	}
 	if a.queue.len() == 0 {
 		// Nothing queued: write at once, and queue only what the kernel
@@ -86,11 +88,17 @@ func (a *connActor) write(data []byte, ack uint64, async bool) error {
 		a.queue.push(queuedWrite{data: a.ownCopy(data), ack: ack})
 		a.queued += n
 	}
+	a.checkFilled()
+	return nil
+}
+
+// checkFilled tells the handler once the queue passes its high
+// watermark; reading pauses until it drains.
+func (a *connActor) checkFilled() {
 	if !a.filled && a.queued > a.cfg.queueHigh {
 		a.filled = true
 		a.deliver(&messages.WriteQueueFilled{Queued: uint64(a.queued)}, nil)
 	}
-	return nil
 }
 
 func (a *connActor) refuse(ack uint64, err error, async bool) error {

@@ -1,6 +1,7 @@
 package tcp
 
 import (
+	"crypto/tls"
 	"fmt"
 	"time"
 
@@ -27,7 +28,9 @@ type serverConfig struct {
 	blocking   bool
 	idle       time.Duration
 	framing    Framing
-	bufs       *bufPool // read buffers, lent to handlers
+	tls        *tls.Config   // nil: plain TCP
+	handshake  time.Duration // a TLS handshake's deadline
+	bufs       *bufPool      // read buffers, lent to handlers
 }
 
 // Defaults of push mode: bounded everywhere.
@@ -58,6 +61,7 @@ func defaultServerConfig(handler Handler) *serverConfig {
 		maxConns:   DefaultMaxConnections,
 		batch:      DefaultAcceptBatch,
 		idle:       DefaultIdleTimeout,
+		handshake:  DefaultHandshakeTimeout,
 	}
 }
 

@@ -26,6 +26,10 @@ type Counters struct {
 	// the stall budget (a push-mode handler that blocks) and was moved to
 	// the worker pool.
 	Stalls atomic.Uint64
+	// Handshakes and HandshakeErrors count a TLS connection's handshake
+	// that completed and one that failed (bad input, a wrong certificate,
+	// its deadline).
+	Handshakes, HandshakeErrors atomic.Uint64
 }
 
 // OtherServices is the service of the group Metrics sums closed sockets
@@ -51,6 +55,7 @@ type Totals struct {
 	Accepted, Rejected, AcceptErrors uint64
 	Drops                            uint64
 	Stalls                           uint64
+	Handshakes, HandshakeErrors      uint64
 }
 
 func (t *Totals) add(c *Counters) {
@@ -64,6 +69,8 @@ func (t *Totals) add(c *Counters) {
 	t.AcceptErrors += c.AcceptErrors.Load()
 	t.Drops += c.Drops.Load()
 	t.Stalls += c.Stalls.Load()
+	t.Handshakes += c.Handshakes.Load()
+	t.HandshakeErrors += c.HandshakeErrors.Load()
 }
 
 // tracked is a live socket actor as the system sees it.
