@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"context"
+	"crypto/tls"
 	"net/netip"
 	"sync/atomic"
 	"time"
@@ -26,6 +27,7 @@ type Client struct {
 	actors.Socket
 	opts  *messages.Options
 	addrs atomic.Pointer[[2]netip.AddrPort] // local, remote: once connected
+	tls   atomic.Pointer[tls.ConnectionState]
 }
 
 // ClientProps returns the props of a TCP client actor, to spawn as a child

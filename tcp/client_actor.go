@@ -31,6 +31,7 @@ type clientActor struct {
 	writes *core.Queue[writeReq] // made at the first send
 	rerr   error                 // sticky: end of stream or a read error
 	werr   error                 // sticky: a write error
+	tls    *clientTLS            // DialTLS's
 }
 
 var _ actor.Actor = (*clientActor)(nil)
@@ -46,6 +47,7 @@ type readReq struct {
 type writeReq struct {
 	data []byte
 	off  int
+	mark uint64 // with TLS: the byte of the records made that ends this send's
 }
 
 // scratch buffers for Recv: read into one, copy out what arrived.
@@ -62,10 +64,27 @@ func (a *clientActor) hooks() core.Hooks {
 
 // Receive handles the client's commands; the core handles the rest.
 func (a *clientActor) Receive(ctx actor.Context) {
-	if m, ok := ctx.Message().(*resolved); ok {
+	switch m := ctx.Message().(type) {
+	case *resolved:
 		a.onResolved(m)
 		a.core.UpdateWants()
 		return
+	case *startClientTLS:
+		a.startTLS(m)
+		a.core.UpdateWants()
+		return
+	}
+	if a.tls != nil {
+		if cmd, _, ok := core.RequestOf(ctx); ok {
+			switch cmd := cmd.(type) {
+			case *messages.Close:
+				a.closeNotify()
+			case *messages.Shutdown:
+				if cmd.GetHow() != messages.ShutdownHow_SHUTDOWN_HOW_READ {
+					a.closeNotify()
+				}
+			}
+		}
 	}
 	a.core.Receive(ctx, func(cmd proto.Message, reply core.Replier) bool {
 		switch cmd := cmd.(type) {
@@ -149,7 +168,6 @@ var errInvalidSize = fmt.Errorf("%w: size out of range", errInvalid)
 // serveReads reads for the head request until it is served, the socket
 // is drained, or the stream ends or fails.
 func (a *clientActor) serveReads() {
-	sock := a.core.Socket()
 	for a.reads.Len() > 0 {
 		r := a.reads.Head()
 		exact := r.exact
@@ -164,8 +182,7 @@ func (a *clientActor) serveReads() {
 			sp = scratch.Get().(*[]byte)
 			p = (*sp)[:min(r.max, len(*sp))]
 		}
-		n, err := sock.Read(p)
-		a.core.Count(true, n, err)
+		n, err := a.readPlain(p)
 		if err == nil && n > 0 && !exact {
 			a.reads.Reply(&messages.RecvResult{Status: a.status("recv", nil), Data: append([]byte(nil), p[:n]...)})
 		}
@@ -190,7 +207,7 @@ func (a *clientActor) serveReads() {
 				a.reads.Reply(&messages.RecvResult{Status: a.status("recvexact", nil), Data: r.buf[:r.got]})
 			}
 		}
-		if n < len(p) && !a.core.Registration().HungUp() {
+		if n < len(p) && a.tls == nil && !a.core.Registration().HungUp() {
 			return // drained: the next data brings a new edge
 		}
 	}
@@ -229,15 +246,26 @@ func (a *clientActor) send(cmd *messages.Send, reply core.Replier) {
 		reply.Reply(&messages.SendResult{Status: a.status("send", a.werr)})
 		return
 	}
+	w := writeReq{data: cmd.GetData()}
+	if a.tls != nil {
+		if err := a.sealSend(&w); err != nil {
+			reply.Reply(&messages.SendResult{Status: a.status("send", err)})
+			return
+		}
+	}
 	if a.writes == nil {
 		a.writes = core.NewQueue(a.core, a.answerWrite).WaitsFor(poller.Writable, a.serveWrites)
 	}
-	a.writes.Push(writeReq{data: cmd.GetData()}, reply, core.Timeout(cmd.GetTimeoutMs()))
+	a.writes.Push(w, reply, core.Timeout(cmd.GetTimeoutMs()))
 }
 
 // serveWrites writes the queued sends in order until the kernel's buffer
 // is full or a write fails.
 func (a *clientActor) serveWrites() {
+	if a.tls != nil {
+		a.serveTLSWrites()
+		return
+	}
 	sock := a.core.Socket()
 	for a.writes.Len() > 0 {
 		w := a.writes.Head()
@@ -261,6 +289,14 @@ func (a *clientActor) serveWrites() {
 // answerWrite answers a send that ends unserved, with the bytes already
 // sent.
 func (a *clientActor) answerWrite(w *writeReq, reply core.Replier, err error) {
+	if a.tls != nil {
+		// Its records are made: the stream cannot go on without them.
+		if a.werr == nil {
+			a.werr = errTLSSendCut
+		}
+		reply.Reply(&messages.SendResult{Status: a.status("send", err)})
+		return
+	}
 	reply.Reply(&messages.SendResult{Status: a.status("send", err), BytesSent: uint64(w.off)})
 }
 
@@ -269,15 +305,39 @@ func (a *clientActor) answerWrite(w *writeReq, reply core.Replier, err error) {
 func (a *clientActor) ready(d poller.Direction) {
 	if d == poller.Writable && a.conn.state == connConnecting {
 		a.connectReady()
+		return
+	}
+	if t := a.tls; t != nil {
+		switch {
+		case d == poller.Readable && t.done != nil:
+			a.clientHandshake()
+		case d == poller.Writable && (a.writes == nil || a.writes.Len() == 0):
+			if err := a.flushRaw(); err != nil {
+				a.werr = err
+			}
+		}
 	}
 }
 
 func (a *clientActor) wants(d poller.Direction) bool {
-	return d == poller.Writable && a.conn.state == connConnecting
+	if d == poller.Writable && a.conn.state == connConnecting {
+		return true
+	}
+	if t := a.tls; t != nil {
+		if d == poller.Readable {
+			return t.done != nil // the handshake waits for the server
+		}
+		return len(t.rawOut) > 0
+	}
+	return false
 }
 
 // cancel ends a connect attempt in progress: the socket is closing.
 func (a *clientActor) cancel(code messages.IOStatus) {
+	if t := a.tls; t != nil {
+		t.abort(errHandshakeAborted)
+		a.clientHandshake() // a DialTLS waiting hears why
+	}
 	c := &a.conn
 	if c.state == connResolving || c.state == connConnecting {
 		core.StopTimer(c.timer)

@@ -336,3 +336,134 @@ func TestTLSOptionErrors(t *testing.T) {
 		}
 	}
 }
+
+// DialTLS talks to Go's crypto/tls server and to a push-mode TLS server:
+// the name to verify comes from the address, Send and RecvExact carry
+// plaintext, Close sends close_notify.
+func TestDialTLS(t *testing.T) {
+	f := newTLSFixture(t)
+	forEachFamily(t, func(t *testing.T, addr string) {
+		sys := newSystem(t)
+		ctx := testCtx(t)
+		// Go's server runs TLS 1.2, whose alerts show their record type:
+		// it reports whether the last record before the FIN was one.
+		eofs := make(chan error, 1)
+		goAddr := goServer(t, addr, func(c net.Conn) {
+			rec := &recordingConn{Conn: c}
+			cfg := f.serverConfig()
+			cfg.MaxVersion = tls.VersionTLS12
+			tc := tls.Server(rec, cfg)
+			defer tc.Close()
+			buf := make([]byte, 64<<10)
+			for {
+				n, err := tc.Read(buf)
+				if err != nil {
+					if err == io.EOF && rec.lastRecordType() != 0x15 {
+						err = errors.New("EOF without close_notify")
+					}
+					eofs <- err
+					return
+				}
+				if _, err := tc.Write(buf[:n]); err != nil {
+					return
+				}
+			}
+		})
+		l, _ := tlsEcho(t, sys, addr, nil, WithTLS(f.serverConfig()))
+		for _, srv := range []struct{ name, addr string }{{"gotls", goAddr}, {"actornet", l.Addr().String()}} {
+			t.Run(srv.name, func(t *testing.T) {
+				// The server's certificate names localhost and the
+				// loopback IPs: the dialed host is what is verified.
+				cfg := &tls.Config{RootCAs: f.ca.Pool, NextProtos: []string{"echo/1"}}
+				c, err := DialTLS(ctx, sys, srv.addr, cfg)
+				if err != nil {
+					t.Fatal(err)
+				}
+				st := c.TLS()
+				if st == nil || st.Version < tls.VersionTLS12 || len(st.PeerCertificates) == 0 {
+					t.Fatalf("TLS() = %+v", st)
+				}
+				for _, n := range []int{1, 64, 100 << 10} {
+					msg := bytes.Repeat([]byte{byte(n)}, n)
+					if sent, err := c.Send(ctx, msg); err != nil || sent != n {
+						t.Fatalf("Send(%d) = %d, %v", n, sent, err)
+					}
+					got, err := c.RecvExact(ctx, n)
+					if err != nil || !bytes.Equal(got, msg) {
+						t.Fatalf("RecvExact(%d): %d bytes, %v", n, len(got), err)
+					}
+				}
+				if err := c.Close(ctx); err != nil {
+					t.Fatal(err)
+				}
+				if srv.name == "gotls" {
+					select {
+					case err := <-eofs:
+						if err != io.EOF {
+							t.Fatalf("the server read %v at Close; want io.EOF (close_notify)", err)
+						}
+					case <-time.After(testTimeout):
+						t.Fatal("the server did not see the close")
+					}
+				}
+			})
+		}
+	})
+}
+
+// recordingConn keeps the bytes read through it.
+type recordingConn struct {
+	net.Conn
+	in []byte
+}
+
+func (r *recordingConn) Read(p []byte) (int, error) {
+	n, err := r.Conn.Read(p)
+	r.in = append(r.in, p[:n]...)
+	return n, err
+}
+
+// lastRecordType returns the type of the last whole TLS record read.
+func (r *recordingConn) lastRecordType() byte {
+	var last byte
+	for b := r.in; len(b) >= 5; {
+		n := 5 + int(b[3])<<8 + int(b[4])
+		if n > len(b) {
+			break
+		}
+		last, b = b[0], b[n:]
+	}
+	return last
+}
+
+// DialTLS verifies the server by default, names the handshake in its
+// errors, and gives up at ctx's deadline on a server that never answers.
+func TestDialTLSErrors(t *testing.T) {
+	f := newTLSFixture(t)
+	sys := newSystem(t)
+	l, _ := tlsEcho(t, sys, "127.0.0.1:0", nil, WithTLS(f.serverConfig()))
+
+	_, err := DialTLS(testCtx(t), sys, l.Addr().String(), &tls.Config{})
+	var uerr x509.UnknownAuthorityError
+	if !errors.As(err, &uerr) || !strings.Contains(err.Error(), "tls handshake") {
+		t.Fatalf("DialTLS to an unknown authority: %v", err)
+	}
+	_, err = DialTLS(testCtx(t), sys, l.Addr().String(), &tls.Config{RootCAs: f.ca.Pool, ServerName: "other.example"})
+	var herr x509.HostnameError
+	if !errors.As(err, &herr) {
+		t.Fatalf("DialTLS with another name: %v", err)
+	}
+	if _, err := DialTLS(testCtx(t), sys, l.Addr().String(), nil); !errors.Is(err, errInvalid) {
+		t.Fatalf("DialTLS(nil config): %v", err)
+	}
+
+	// A server that accepts and says nothing.
+	silent := goServer(t, "127.0.0.1:0", func(c net.Conn) {
+		_, _ = io.Copy(io.Discard, c)
+		c.Close()
+	})
+	_, err = DialTLS(within(t, 200*time.Millisecond), sys, silent, &tls.Config{RootCAs: f.ca.Pool})
+	if !errors.Is(err, os.ErrDeadlineExceeded) || !strings.Contains(err.Error(), "tls handshake") {
+		t.Fatalf("DialTLS to a silent server: %v; want a handshake timeout", err)
+	}
+}
