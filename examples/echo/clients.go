@@ -3,6 +3,7 @@ package main
 import (
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -25,7 +26,7 @@ type summary struct {
 
 // runClients runs cfg.conns clients against target for cfg.duration, each
 // sending cfg.size bytes and reading them back in a loop.
-func runClients(ctx context.Context, sys *actors.System, target string, cfg config) (summary, error) {
+func runClients(ctx context.Context, sys *actors.System, target string, cfg config, tlsCfg *tls.Config) (summary, error) {
 	msg := bytes.Repeat([]byte{'e'}, cfg.size) // read only: every client sends it
 	ctx, cancel := context.WithTimeout(ctx, cfg.duration)
 	defer cancel()
@@ -37,7 +38,7 @@ func runClients(ctx context.Context, sys *actors.System, target string, cfg conf
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			trips, err := client(ctx, sys, target, msg)
+			trips, err := client(ctx, sys, target, msg, tlsCfg)
 			mu.Lock()
 			defer mu.Unlock()
 			sum.roundTrips += trips
@@ -60,8 +61,14 @@ func runClients(ctx context.Context, sys *actors.System, target string, cfg conf
 // client sends msg and reads its echo, over and over until ctx ends. It
 // reads while it sends: a message larger than the socket buffers and the
 // server's write queue would otherwise fill them both ways and stall.
-func client(ctx context.Context, sys *actors.System, target string, msg []byte) (int64, error) {
-	c, err := tcp.Dial(ctx, sys, target)
+func client(ctx context.Context, sys *actors.System, target string, msg []byte, tlsCfg *tls.Config) (int64, error) {
+	var c *tcp.Client
+	var err error
+	if tlsCfg != nil {
+		c, err = tcp.DialTLS(ctx, sys, target, tlsCfg)
+	} else {
+		c, err = tcp.Dial(ctx, sys, target)
+	}
 	if err != nil {
 		return 0, err
 	}

@@ -1,6 +1,7 @@
 package main
 
 import (
+	"crypto/tls"
 	"net"
 	"strings"
 	"sync"
@@ -8,7 +9,7 @@ import (
 
 // startGoNetServer runs a plain Go net echo server, a goroutine per
 // connection, for comparison with the actornet server.
-func startGoNetServer(addr string) (*server, error) {
+func startGoNetServer(addr string, tlsCfg *tls.Config) (*server, error) {
 	network, where := "tcp", addr
 	if path, ok := strings.CutPrefix(addr, "unix:"); ok {
 		network, where = "unix", path
@@ -16,6 +17,11 @@ func startGoNetServer(addr string) (*server, error) {
 	ln, err := net.Listen(network, where)
 	if err != nil {
 		return nil, err
+	}
+	kind := "Go net"
+	if tlsCfg != nil {
+		kind += ", crypto/tls"
+		ln = tls.NewListener(ln, tlsCfg)
 	}
 	var wg sync.WaitGroup
 	var mu sync.Mutex
@@ -63,5 +69,5 @@ func startGoNetServer(addr string) (*server, error) {
 	if network == "unix" {
 		shown = addr
 	}
-	return &server{kind: "Go net", addr: shown, close: stop}, nil
+	return &server{kind: kind, addr: shown, close: stop}, nil
 }

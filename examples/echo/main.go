@@ -7,6 +7,10 @@
 //	go run ./examples/echo -gonet -listen 127.0.0.1:7001  # a plain Go net echo server, to compare
 //	go run ./examples/echo -listen unix:/tmp/echo.sock    # on a Unix socket (unix:@name: abstract)
 //	go run ./examples/echo -connect unix:/tmp/echo.sock
+//	go run ./examples/echo -tls                    # the same over TLS (a self-signed certificate made at start)
+//	go run ./examples/echo -listen 127.0.0.1:7443 -tls   # openssl s_client -connect 127.0.0.1:7443
+//	go run ./examples/echo -listen 127.0.0.1:7443 -tls -cert cert.pem -key key.pem
+//	go run ./examples/echo -connect 127.0.0.1:7443 -tls -insecure
 //
 // The server is a push-mode listener whose handler is a plain function,
 // run as each connection actor's behaviour on the poller's goroutine: it
@@ -21,10 +25,19 @@
 // answers; a client reads while it sends, so a message larger than the
 // socket buffers (up to 1 GiB) does not stall. A run fails (exit status
 // 1, the reason on stderr) if a client fails or no round trip completes.
+//
+// With -tls the server speaks TLS (tcp.WithTLS: the handler still reads
+// and writes plaintext) with the certificate -cert and -key name, or one
+// it makes at start for localhost, 127.0.0.1 and ::1; the clients dial
+// with tcp.DialTLS and verify the server (against the made certificate's
+// CA in a one-process run, the system's roots with -connect) unless
+// -insecure.
 package main
 
 import (
 	"context"
+	"crypto/tls"
+	"errors"
 	"flag"
 	"fmt"
 	"io"
@@ -71,6 +84,8 @@ type config struct {
 	duration        time.Duration
 	gonet           bool
 	cpuprofile      string
+	tls, insecure   bool
+	cert, key       string
 }
 
 // maxSize bounds -size: the clients send one message, held in memory
@@ -90,6 +105,10 @@ func parseArgs(args []string, errOut io.Writer) (config, error) {
 	fs.DurationVar(&cfg.duration, "duration", time.Second, "how long the clients run")
 	fs.BoolVar(&cfg.gonet, "gonet", false, "serve with Go's net package instead of actornet (for comparison)")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile to `FILE`")
+	fs.BoolVar(&cfg.tls, "tls", false, "speak TLS: the server with -cert/-key or a self-signed certificate, the clients verifying it")
+	fs.StringVar(&cfg.cert, "cert", "", "the server's certificate chain, PEM `FILE` (with -tls and -key)")
+	fs.StringVar(&cfg.key, "key", "", "the server's private key, PEM `FILE` (with -tls and -cert)")
+	fs.BoolVar(&cfg.insecure, "insecure", false, "with -tls: the clients do not verify the server's certificate")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -97,6 +116,14 @@ func parseArgs(args []string, errOut io.Writer) (config, error) {
 		fmt.Fprintf(errOut, "echo: unexpected argument %q: every setting is a flag\n", fs.Arg(0))
 		fs.Usage()
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
+	}
+	if !cfg.tls && (cfg.cert != "" || cfg.key != "" || cfg.insecure) {
+		fmt.Fprintln(errOut, "echo: -cert, -key and -insecure go with -tls")
+		return cfg, errors.New("-cert, -key and -insecure need -tls")
+	}
+	if (cfg.cert == "") != (cfg.key == "") {
+		fmt.Fprintln(errOut, "echo: -cert and -key go together")
+		return cfg, errors.New("-cert without -key, or -key without -cert")
 	}
 	return cfg, nil
 }
@@ -115,13 +142,17 @@ func run(cfg config, out io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	sec, err := newSecurity(cfg)
+	if err != nil {
+		return err
+	}
 	target := cfg.connect
 	if target == "" {
 		addr := cfg.listen
 		if addr == "" {
 			addr = "127.0.0.1:0"
 		}
-		srv, err := startServer(ctx, sys, addr, cfg.gonet)
+		srv, err := startServer(ctx, sys, addr, cfg.gonet, sec.server)
 		if err != nil {
 			return err
 		}
@@ -133,7 +164,7 @@ func run(cfg config, out io.Writer) error {
 		}
 		target = srv.addr
 	}
-	sum, err := runClients(ctx, sys, target, cfg)
+	sum, err := runClients(ctx, sys, target, cfg, sec.client)
 	if err != nil {
 		return err
 	}
@@ -162,13 +193,19 @@ type server struct {
 	close      func()
 }
 
-func startServer(ctx context.Context, sys *actors.System, addr string, gonet bool) (*server, error) {
+func startServer(ctx context.Context, sys *actors.System, addr string, gonet bool, tlsCfg *tls.Config) (*server, error) {
 	if gonet {
-		return startGoNetServer(addr)
+		return startGoNetServer(addr, tlsCfg)
 	}
-	l, err := tcp.Serve(ctx, sys, addr, echoHandler)
+	kind := "actornet push mode"
+	var opts []tcp.ServeOption
+	if tlsCfg != nil {
+		kind += ", TLS"
+		opts = append(opts, tcp.WithTLS(tlsCfg))
+	}
+	l, err := tcp.Serve(ctx, sys, addr, echoHandler, opts...)
 	if err != nil {
 		return nil, err
 	}
-	return &server{kind: "actornet push mode", addr: l.Address(), close: func() { _ = l.Close(context.Background()) }}, nil
+	return &server{kind: kind, addr: l.Address(), close: func() { _ = l.Close(context.Background()) }}, nil
 }

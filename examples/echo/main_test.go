@@ -19,11 +19,14 @@ func TestMain(m *testing.M) { leakcheck.Main(m) }
 // TestEchoInProcess runs the default mode (server and clients in one
 // process) against both servers and checks the summary.
 func TestEchoInProcess(t *testing.T) {
-	for _, gonet := range []bool{false, true} {
+	for _, c := range []struct{ gonet, tls bool }{{false, false}, {true, false}, {false, true}, {true, true}} {
 		var out strings.Builder
-		cfg := config{conns: 4, size: 64, duration: 200 * time.Millisecond, gonet: gonet}
+		cfg := config{conns: 4, size: 64, duration: 200 * time.Millisecond, gonet: c.gonet, tls: c.tls}
 		if err := run(cfg, &out); err != nil {
-			t.Fatalf("run(gonet=%v): %v\n%s", gonet, err, out.String())
+			t.Fatalf("run(%+v): %v\n%s", c, err, out.String())
+		}
+		if c.tls && !strings.Contains(out.String(), "TLS") && !strings.Contains(out.String(), "crypto/tls") {
+			t.Fatalf("a TLS run does not say so:\n%s", out.String())
 		}
 		s := out.String()
 		if !strings.Contains(s, "connections 4 (errors 0)") || strings.Contains(s, "round trips 0 ") {
@@ -39,13 +42,13 @@ func TestEchoIPv6(t *testing.T) {
 	}
 	defer sys.StopNow()
 	ctx := context.Background()
-	srv, err := startServer(ctx, sys, "[::1]:0", false)
+	srv, err := startServer(ctx, sys, "[::1]:0", false, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer srv.close()
 	cfg := config{conns: 3, size: 100, duration: 100 * time.Millisecond}
-	sum, err := runClients(ctx, sys, srv.addr, cfg)
+	sum, err := runClients(ctx, sys, srv.addr, cfg, nil)
 	if err != nil || sum.errors != 0 || sum.conns != 3 || sum.roundTrips == 0 {
 		t.Fatalf("clients on IPv6: %+v, %v", sum, err)
 	}
@@ -71,6 +74,12 @@ func TestEchoArgs(t *testing.T) {
 	cfg, err := parseArgs([]string{"-conns", "3", "-size", "100", "-connect", "127.0.0.1:7"}, &msg)
 	if err != nil || cfg.conns != 3 || cfg.size != 100 || cfg.connect != "127.0.0.1:7" || cfg.duration != time.Second {
 		t.Fatalf("parseArgs: %+v, %v\n%s", cfg, err, msg.String())
+	}
+	for _, args := range [][]string{{"-cert", "c.pem", "-key", "k.pem"}, {"-tls", "-cert", "c.pem"}, {"-insecure"}} {
+		msg.Reset()
+		if _, err := parseArgs(args, &msg); err == nil || !strings.Contains(msg.String(), "go") {
+			t.Errorf("parseArgs(%q) = %v, said %q; want the TLS flags refused", args, err, msg.String())
+		}
 	}
 	for _, args := range [][]string{{"foo"}, {"-conns", "2", "127.0.0.1:7000"}} {
 		msg.Reset()
@@ -136,7 +145,7 @@ func TestEchoHalfClose(t *testing.T) {
 					t.Fatal(err)
 				}
 				defer sys.StopNow()
-				srv, err := startServer(context.Background(), sys, addr, gonet)
+				srv, err := startServer(context.Background(), sys, addr, gonet, nil)
 				if err != nil {
 					t.Fatal(err)
 				}

@@ -1,0 +1,39 @@
+package main
+
+import (
+	"crypto/tls"
+	"crypto/x509"
+	"fmt"
+
+	"github.com/actornet/actornet/test/testkit/certs"
+)
+
+// security is a run's TLS settings: nil configs without -tls.
+type security struct {
+	server, client *tls.Config
+}
+
+// newSecurity builds the server's config (its certificate from -cert and
+// -key, or a self-signed one made now) and the clients'.
+func newSecurity(cfg config) (security, error) {
+	if !cfg.tls {
+		return security{}, nil
+	}
+	var sec security
+	var roots *x509.CertPool // nil: the system's
+	if cfg.connect == "" {
+		var cert tls.Certificate
+		var err error
+		if cfg.cert != "" {
+			cert, err = tls.LoadX509KeyPair(cfg.cert, cfg.key)
+		} else {
+			cert, roots, err = certs.SelfSigned()
+		}
+		if err != nil {
+			return sec, fmt.Errorf("tls certificate: %w", err)
+		}
+		sec.server = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+	sec.client = &tls.Config{RootCAs: roots, InsecureSkipVerify: cfg.insecure}
+	return sec, nil
+}
