@@ -16,9 +16,7 @@ import (
 // fd or goroutine is.
 func TestChurn10kConnections(t *testing.T) {
 	const total, workers = 10_000, 16
-	if testing.Short() {
-		t.Skip("churn test skipped in -short mode")
-	}
+	needsLong(t)
 	for _, addr := range []string{"127.0.0.1:0", "[::1]:0"} {
 		t.Run(addr, func(t *testing.T) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)

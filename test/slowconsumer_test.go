@@ -134,6 +134,7 @@ func (h *retainingConsumer) Receive(c *tcp.Conn, msg any) {
 // transfer), and every byte arrives intact and in order (a CRC of the
 // stream on both sides).
 func TestSlowConsumerBoundedMemory(t *testing.T) {
+	needsLong(t)
 	chunk := pattern(slowChunk)
 	var want uint32
 	for range slowOffered / slowChunk {

@@ -3,7 +3,6 @@ package test
 import (
 	"context"
 	"errors"
-	"flag"
 	"net/netip"
 	"testing"
 	"time"
@@ -15,10 +14,6 @@ import (
 	"github.com/actornet/actornet/socket"
 	"github.com/actornet/actornet/udp"
 )
-
-// long runs the long version of the tests that have one (CI runs it as a
-// step of its own: go test -race ./test -run UDPMillion -args -long).
-var long = flag.Bool("long", false, "run the long versions of the tests (a million UDP datagrams per family)")
 
 // TestUDPMillionDatagramsAccounted echoes datagrams through a push-mode
 // peer and accounts for every one, on both hops: sent = received by the
