@@ -114,10 +114,7 @@ func TestUnixHalfClose(t *testing.T) {
 	})
 
 	t.Run("python3", func(t *testing.T) {
-		python, err := exec.LookPath("python3")
-		if err != nil {
-			t.Skip("python3 not found")
-		}
+		python := lookTool(t, "python3")
 		// For each path it sends all, shuts its write side, reads to the
 		// end, and prints its pid, the bytes it read and whether the echo
 		// was whole.
