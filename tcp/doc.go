@@ -82,6 +82,17 @@
 // net.Listener (deadlines included), so crypto/tls and net/http run on
 // actors.
 //
+// WithTLS makes a push-mode server speak TLS: the handler starts at
+// Connected once the handshake has completed (Conn.TLS and Connected.Tls
+// say what it settled) and reads and writes plaintext; a handshake that
+// fails or outlasts WithHandshakeTimeout closes the connection unseen by
+// the handler, counted and published (HandshakeFailed). DialTLS is the
+// client: it verifies the server against the dialed name, and its Send,
+// Recv and RecvExact carry plaintext. crypto/tls's record layer runs
+// inside the socket actor over an in-memory transport, its handshake as a
+// coroutine the actor resumes at each Ready: nothing blocks the poller
+// (tls.go says how).
+//
 // Unix-domain stream sockets go through the same calls: an address
 // "unix:/run/app.sock" (a file) or "unix:@app" (Linux's abstract
 // namespace). A listener replaces a stale socket file, refuses a path a
