@@ -467,3 +467,21 @@ func TestDialTLSErrors(t *testing.T) {
 		t.Fatalf("DialTLS to a silent server: %v; want a handshake timeout", err)
 	}
 }
+
+// DialTLS sends the dialed host name as SNI and verifies the certificate
+// for it.
+func TestDialTLSServerName(t *testing.T) {
+	f := newTLSFixture(t)
+	sys := newSystem(t)
+	conns := make(chan *messages.Connected, 1)
+	l, _ := tlsEcho(t, sys, "127.0.0.1:0", conns, WithTLS(f.serverConfig()))
+	_, port, _ := net.SplitHostPort(l.Addr().String())
+	c, err := DialTLS(testCtx(t), sys, net.JoinHostPort("localhost", port), &tls.Config{RootCAs: f.ca.Pool}, WithNoDelay(true))
+	if err != nil {
+		t.Skipf("localhost does not reach 127.0.0.1 here: %v", err)
+	}
+	defer c.Close(testCtx(t))
+	if got := (<-conns).GetTls().GetServerName(); got != "localhost" {
+		t.Fatalf("the server saw SNI %q, want localhost", got)
+	}
+}
