@@ -50,7 +50,7 @@ func TestServeFloodIsNotAStall(t *testing.T) {
 			}()
 			buf := make([]byte, 1<<20)
 			var sent int64
-			for end := time.Now().Add(time.Second); time.Now().Before(end); {
+			for end := time.Now().Add(8 * actors.DefaultStallBudget); time.Now().Before(end); { // a flood of 8 stall budgets
 				n, err := nc.Write(buf)
 				if err != nil {
 					t.Fatalf("write: %v", err)
