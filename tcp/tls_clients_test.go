@@ -370,3 +370,39 @@ func TestTLSPauseWithRecordsBuffered(t *testing.T) {
 		}
 	}
 }
+
+// Framing runs over TLS: frames are cut from the plaintext, and each
+// Write is framed before it is encrypted.
+func TestTLSWithFraming(t *testing.T) {
+	f := newTLSFixture(t)
+	sys := newSystem(t)
+	lines, err := Lines(64)
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := Serve(testCtx(t), sys, "127.0.0.1:0", HandlerFunc(func(c *Conn, msg any) {
+		if m, ok := msg.(*messages.Received); ok {
+			_ = c.Write(bytes.ToUpper(m.GetData()))
+		}
+	}), WithTLS(f.serverConfig()), WithFraming(lines))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(testCtx(t))
+	c, err := tls.Dial("tcp", l.Addr().String(), f.clientConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.Write([]byte("one\ntw")); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := c.Write([]byte("o\nthree\n")); err != nil {
+		t.Fatal(err)
+	}
+	got := make([]byte, len("ONE\nTWO\nTHREE\n"))
+	_ = c.SetReadDeadline(time.Now().Add(testTimeout))
+	if _, err := io.ReadFull(c, got); err != nil || string(got) != "ONE\nTWO\nTHREE\n" {
+		t.Fatalf("got %q, %v", got, err)
+	}
+}
