@@ -22,9 +22,11 @@ func Remaining(ctx context.Context) time.Duration {
 }
 
 // Block runs one blocking call of a handle: it starts the request with
-// async, giving it ctx's deadline as its timeout, and awaits the answer
-// with ctx (see Await). Whichever runs out first, the actor's timer or
-// ctx, the caller gets the same error: an OpError for op wrapping
+// async and awaits the answer with ctx (see Await), which withdraws the
+// request when ctx ends. A request to another node also gets ctx's
+// deadline as its timeout (a local one needs no timer of its own).
+// Whichever runs out first, the actor's timer or ctx, the caller gets the
+// same error: an OpError for op wrapping
 // socket.ErrTimeout, which errors.Is matches with both
 // os.ErrDeadlineExceeded and context.DeadlineExceeded. A cancelled ctx
 // gives an OpError wrapping context.Canceled.
@@ -38,7 +40,15 @@ func Block[T any](ctx context.Context, s *Socket, op string, async func(timeout 
 	case ctx.Err() != nil: // ended already: send nothing
 		return zero, contextErr(op, ctx.Err())
 	}
-	v, err := Await(ctx, s.sys, s.pid, async(Remaining(ctx)))
+	// A local actor needs no timer of its own for ctx's deadline: Await
+	// withdraws the request when ctx ends, and the actor answers it with
+	// what it did (the bytes sent, a RecvExact's prefix). A remote one
+	// gets the deadline, as the withdrawal crosses the network.
+	timeout := time.Duration(0)
+	if s.pid.Address != s.sys.Actors.ProcessRegistry.Address {
+		timeout = Remaining(ctx)
+	}
+	v, err := Await(ctx, s.sys, s.pid, async(timeout))
 	if err != nil && err == ctx.Err() {
 		// The actor answered the withdrawal: its status names the
 		// network and address the error should name too.
