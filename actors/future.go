@@ -13,8 +13,9 @@ import (
 	"github.com/actornet/actornet/socket"
 )
 
-// Future is the read side of a one-shot result of type T. It costs one
-// channel and no timer: deadlines belong to the request (the actor arms a
+// Future is the read side of a one-shot result of type T. It costs no
+// timer, and a channel only once someone waits for it while it is
+// pending: deadlines belong to the request (the actor arms a
 // timer only for a request that has one) or to the context a caller waits
 // with. All methods are safe for concurrent use.
 //
@@ -25,12 +26,12 @@ import (
 // is for a request that got no answer (ctx ended, the actor is gone). The
 // handles' blocking forms fold both into one error.
 type Future[T any] struct {
-	done  chan struct{}
 	state atomic.Uint32 // futurePending, futureCompleting, futureDone
 	val   T
 	err   error
 
-	mu    sync.Mutex // guards conts and the futureDone transition
+	mu    sync.Mutex    // guards done, conts and the futureDone transition
+	done  chan struct{} // made by the first wait while pending
 	conts []func(T, error)
 
 	// remote is the reply process of a request to another node.
@@ -50,7 +51,7 @@ var _ core.Replier = (*Future[*messages.Status])(nil)
 
 // NewFuture returns a pending future.
 func NewFuture[T any]() *Future[T] {
-	return &Future[T]{done: make(chan struct{})}
+	return &Future[T]{}
 }
 
 // Complete resolves the future. It reports false, and changes nothing, if
@@ -62,10 +63,12 @@ func (f *Future[T]) Complete(v T, err error) bool {
 	f.val, f.err = v, err
 	f.mu.Lock()
 	f.state.Store(futureDone)
-	conts := f.conts
+	conts, done := f.conts, f.done
 	f.conts = nil
 	f.mu.Unlock()
-	close(f.done)
+	if done != nil {
+		close(done)
+	}
 	for _, c := range conts {
 		c(v, err)
 	}
@@ -92,19 +95,31 @@ func (f *Future[T]) Reply(result any) {
 }
 
 // Done is closed once the future is resolved.
-func (f *Future[T]) Done() <-chan struct{} { return f.done }
+func (f *Future[T]) Done() <-chan struct{} {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.done == nil {
+		f.done = make(chan struct{})
+		if f.state.Load() == futureDone {
+			close(f.done)
+		}
+	}
+	return f.done
+}
+
+// resolved reports whether the future is resolved; its val and err are
+// then set for good.
+func (f *Future[T]) resolved() bool { return f.state.Load() == futureDone }
 
 // Wait blocks until the future resolves or ctx ends; then it returns
 // ctx.Err() (the future stays pending and can be waited on again).
 // Never call Wait inside an actor's Receive: use PipeTo or ReenterAfter.
 func (f *Future[T]) Wait(ctx context.Context) (T, error) {
-	select {
-	case <-f.done:
+	if f.resolved() {
 		return f.val, f.err
-	default:
 	}
 	select {
-	case <-f.done:
+	case <-f.Done():
 		return f.val, f.err
 	case <-ctx.Done():
 		var zero T
@@ -114,13 +129,11 @@ func (f *Future[T]) Wait(ctx context.Context) (T, error) {
 
 // Result returns the outcome without blocking; ok is false while pending.
 func (f *Future[T]) Result() (v T, err error, ok bool) {
-	select {
-	case <-f.done:
+	if f.resolved() {
 		return f.val, f.err, true
-	default:
-		var zero T
-		return zero, nil, false
 	}
+	var zero T
+	return zero, nil, false
 }
 
 // OnComplete runs fn with the outcome once the future resolves: at once,
