@@ -20,10 +20,17 @@ import (
 // command's op, wrapping syscall.EMSGSIZE), which would otherwise break
 // the link between the nodes for every request crossing it.
 func Request[T any](s Sender, pid *actor.PID, msg proto.Message) *Future[T] {
+	return RequestInto(s, pid, msg, NewFuture[T]())
+}
+
+// RequestInto is Request with the future f, a new one the caller made:
+// a handle that allocates the command and its future in one object
+// (a struct holding both) saves an allocation per request.
+func RequestInto[T any](s Sender, pid *actor.PID, msg proto.Message, f *Future[T]) *Future[T] {
 	if pid == nil || s == nil {
-		return Invalid[T](msg) // a zero handle: nothing to send to
+		f.Reply(messages.Rejection(msg, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)) // a zero handle: nothing to send to
+		return f
 	}
-	f := NewFuture[T]()
 	if as, ok := s.(interface{ ActorSystem() *actor.ActorSystem }); ok && isRemote(as.ActorSystem(), pid) {
 		if err := remoteSizeErr(msg); err != nil {
 			var zero T

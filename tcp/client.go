@@ -169,13 +169,29 @@ func (c *Client) connected(res *messages.ConnectResult, err error) error {
 // timeout (0: no timeout). On timeout the result reports how many bytes
 // went out. p must not be modified until the future resolves.
 func (c *Client) SendAsync(p []byte, timeout time.Duration) *actors.Future[*messages.SendResult] {
-	cmd := &messages.Send{Data: p}
 	ms, ok := core.TimeoutMS(timeout)
 	if !ok {
-		return actors.Invalid[*messages.SendResult](cmd)
+		return actors.Invalid[*messages.SendResult](&messages.Send{Data: p})
 	}
-	cmd.TimeoutMs = ms
-	return actors.Request[*messages.SendResult](c.System().Root(), c.PID(), cmd)
+	r := &sendCall{}
+	r.cmd.Data, r.cmd.TimeoutMs = p, ms
+	return actors.RequestInto(c.System().Root(), c.PID(), &r.cmd, &r.f)
+}
+
+// sendCall and recvCall hold a request and its future in one allocation.
+type sendCall struct {
+	f   actors.Future[*messages.SendResult]
+	cmd messages.Send
+}
+
+type recvCall struct {
+	f   actors.Future[*messages.RecvResult]
+	cmd messages.Recv
+}
+
+type recvExactCall struct {
+	f   actors.Future[*messages.RecvResult]
+	cmd messages.RecvExact
 }
 
 // Send writes all of p within ctx (see SendAsync). It returns the bytes
@@ -195,13 +211,13 @@ func (c *Client) Send(ctx context.Context, p []byte) (int, error) {
 // RecvAsync reads what is available, up to max bytes, waiting up to
 // timeout (0: no timeout) for the first byte.
 func (c *Client) RecvAsync(max int, timeout time.Duration) *actors.Future[*messages.RecvResult] {
-	cmd := &messages.Recv{}
 	ms, ok := core.TimeoutMS(timeout)
 	if !ok || max < 0 || max > MaxRecv {
-		return actors.Invalid[*messages.RecvResult](cmd)
+		return actors.Invalid[*messages.RecvResult](&messages.Recv{})
 	}
-	cmd.Max, cmd.TimeoutMs = uint32(max), ms
-	return actors.Request[*messages.RecvResult](c.System().Root(), c.PID(), cmd)
+	r := &recvCall{}
+	r.cmd.Max, r.cmd.TimeoutMs = uint32(max), ms
+	return actors.RequestInto(c.System().Root(), c.PID(), &r.cmd, &r.f)
 }
 
 // Recv reads up to max bytes within ctx (see RecvAsync). At end of stream
@@ -215,13 +231,13 @@ func (c *Client) Recv(ctx context.Context, max int) ([]byte, error) {
 
 // RecvExactAsync reads exactly n bytes within timeout (0: no timeout).
 func (c *Client) RecvExactAsync(n int, timeout time.Duration) *actors.Future[*messages.RecvResult] {
-	cmd := &messages.RecvExact{}
 	ms, ok := core.TimeoutMS(timeout)
 	if !ok || n < 0 || n > MaxRecv {
-		return actors.Invalid[*messages.RecvResult](cmd)
+		return actors.Invalid[*messages.RecvResult](&messages.RecvExact{})
 	}
-	cmd.N, cmd.TimeoutMs = uint32(n), ms
-	return actors.Request[*messages.RecvResult](c.System().Root(), c.PID(), cmd)
+	r := &recvExactCall{}
+	r.cmd.N, r.cmd.TimeoutMs = uint32(n), ms
+	return actors.RequestInto(c.System().Root(), c.PID(), &r.cmd, &r.f)
 }
 
 // RecvExact reads exactly n bytes within ctx. On timeout or end of stream
