@@ -30,9 +30,10 @@ type Future[T any] struct {
 	val   T
 	err   error
 
-	mu    sync.Mutex    // guards done, conts and the futureDone transition
-	done  chan struct{} // made by the first wait while pending
-	conts []func(T, error)
+	mu     sync.Mutex    // guards done, waiter, conts and the futureDone transition
+	done   chan struct{} // made by the first Done while pending
+	waiter chan struct{} // a Wait's, from waiters: told by a send, not a close
+	conts  []func(T, error)
 
 	// remote is the reply process of a request to another node.
 	remote *replyProcess
@@ -63,11 +64,14 @@ func (f *Future[T]) Complete(v T, err error) bool {
 	f.val, f.err = v, err
 	f.mu.Lock()
 	f.state.Store(futureDone)
-	conts, done := f.conts, f.done
-	f.conts = nil
+	conts, done, waiter := f.conts, f.done, f.waiter
+	f.conts, f.waiter = nil, nil
 	f.mu.Unlock()
 	if done != nil {
 		close(done)
+	}
+	if waiter != nil {
+		waiter <- struct{}{} // its room of one is free: never blocks
 	}
 	for _, c := range conts {
 		c(v, err)
@@ -118,14 +122,51 @@ func (f *Future[T]) Wait(ctx context.Context) (T, error) {
 	if f.resolved() {
 		return f.val, f.err
 	}
+	// One waiter (a blocking call's) waits on a pooled channel that
+	// Complete sends to; any other waits on Done's.
+	w := waiters.Get().(chan struct{})
+	f.mu.Lock()
+	switch {
+	case f.state.Load() == futureDone:
+		f.mu.Unlock()
+		waiters.Put(w)
+		return f.val, f.err
+	case f.waiter != nil:
+		f.mu.Unlock()
+		waiters.Put(w)
+		select {
+		case <-f.Done():
+			return f.val, f.err
+		case <-ctx.Done():
+			var zero T
+			return zero, ctx.Err()
+		}
+	}
+	f.waiter = w
+	f.mu.Unlock()
 	select {
-	case <-f.Done():
+	case <-w:
+		waiters.Put(w)
 		return f.val, f.err
 	case <-ctx.Done():
+	}
+	f.mu.Lock()
+	if f.waiter == w { // still pending: take the channel back
+		f.waiter = nil
+		f.mu.Unlock()
+		waiters.Put(w)
 		var zero T
 		return zero, ctx.Err()
 	}
+	f.mu.Unlock()
+	<-w // Complete took it: its send comes at once
+	waiters.Put(w)
+	return f.val, f.err
 }
+
+// waiters are the channels of single waits, each with room for the one
+// send that resolves it; empty whenever pooled.
+var waiters = sync.Pool{New: func() any { return make(chan struct{}, 1) }}
 
 // Result returns the outcome without blocking; ok is false while pending.
 func (f *Future[T]) Result() (v T, err error, ok bool) {

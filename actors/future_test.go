@@ -184,3 +184,30 @@ func TestReenterAfter(t *testing.T) {
 		t.Fatalf("continuations ran %d times; want 3", a.polls)
 	}
 }
+
+// A Wait whose context ends as the future resolves returns one outcome or
+// the other, never hangs, and leaves its pooled channel empty.
+func TestFutureWaitRacesComplete(t *testing.T) {
+	for i := range 5000 {
+		f := NewFuture[int]()
+		ctx, cancel := context.WithCancel(context.Background())
+		go cancel()
+		go f.Complete(i, nil)
+		v, err := f.Wait(ctx)
+		switch {
+		case err == nil && v != i:
+			t.Fatalf("Wait = %d, want %d", v, i)
+		case err != nil && err != context.Canceled:
+			t.Fatalf("Wait error %v", err)
+		}
+		cancel()
+		if w := waiters.Get().(chan struct{}); len(w) != 0 {
+			t.Fatalf("a pooled wait channel holds %d tokens", len(w))
+		} else {
+			waiters.Put(w)
+		}
+		if v, err := f.Wait(context.Background()); err != nil || v != i {
+			t.Fatalf("a second Wait = %d, %v", v, err)
+		}
+	}
+}
