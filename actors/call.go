@@ -20,13 +20,14 @@ import (
 // command's op, wrapping syscall.EMSGSIZE), which would otherwise break
 // the link between the nodes for every request crossing it.
 func Request[T any](s Sender, pid *actor.PID, msg proto.Message) *Future[T] {
-	return RequestInto(s, pid, msg, NewFuture[T]())
+	return RequestInto(s, pid, msg, NewFuture[T](), nil)
 }
 
-// RequestInto is Request with the future f, a new one the caller made:
-// a handle that allocates the command and its future in one object
-// (a struct holding both) saves an allocation per request.
-func RequestInto[T any](s Sender, pid *actor.PID, msg proto.Message, f *Future[T]) *Future[T] {
+// RequestInto is Request with the future f, a new one the caller made,
+// answered through reply (f itself if nil): a handle that allocates the
+// command, its future and its result in one object (reply, a
+// core.ResultHolder forwarding to f) saves allocations per request.
+func RequestInto[T any](s Sender, pid *actor.PID, msg proto.Message, f *Future[T], reply core.Replier) *Future[T] {
 	if pid == nil || s == nil {
 		f.Reply(messages.Rejection(msg, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)) // a zero handle: nothing to send to
 		return f
@@ -40,8 +41,20 @@ func RequestInto[T any](s Sender, pid *actor.PID, msg proto.Message, f *Future[T
 		f.remote = requestRemote(as.ActorSystem(), s, pid, msg, f)
 		return f
 	}
-	f.call = core.Call{Msg: msg, Reply: f}
+	if reply == nil {
+		reply = f
+	}
+	f.call = core.Call{Msg: msg, Reply: reply}
 	s.Send(pid, &f.call)
+	return f
+}
+
+// replier is what a local request of f's answers through (f itself,
+// or the ResultHolder RequestInto was given): a withdrawal names it.
+func (f *Future[T]) replier() core.Replier {
+	if f.call.Reply != nil {
+		return f.call.Reply
+	}
 	return f
 }
 

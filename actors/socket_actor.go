@@ -139,7 +139,7 @@ func Await[T any](ctx context.Context, sys *System, pid *actor.PID, f *Future[T]
 	if f.remote != nil {
 		withdrawRemote(sys, pid, f, ctx.Err())
 	} else {
-		sys.Root().Send(pid, &core.Withdrawal{Reply: f})
+		sys.Root().Send(pid, &core.Withdrawal{Reply: f.replier()})
 		<-f.Done() // the actor answers a withdrawal at once; a dead actor's dead letter does
 	}
 	v, err, _ = f.Result()

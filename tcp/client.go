@@ -175,24 +175,41 @@ func (c *Client) SendAsync(p []byte, timeout time.Duration) *actors.Future[*mess
 	}
 	r := &sendCall{}
 	r.cmd.Data, r.cmd.TimeoutMs = p, ms
-	return actors.RequestInto(c.System().Root(), c.PID(), &r.cmd, &r.f)
+	return actors.RequestInto(c.System().Root(), c.PID(), &r.cmd, &r.f, r)
 }
 
-// sendCall and recvCall hold a request and its future in one allocation.
+// sendCall, recvCall and recvExactCall hold a request, its future and its
+// result in one allocation: the client actor answers a local request in
+// the result it holds (core.ResultHolder).
 type sendCall struct {
 	f   actors.Future[*messages.SendResult]
 	cmd messages.Send
+	res messages.SendResult
 }
+
+func (r *sendCall) Reply(res any)                    { r.f.Reply(res) }
+func (r *sendCall) HeldResult() *messages.SendResult { return &r.res }
 
 type recvCall struct {
 	f   actors.Future[*messages.RecvResult]
 	cmd messages.Recv
+	heldRecv
 }
 
 type recvExactCall struct {
 	f   actors.Future[*messages.RecvResult]
 	cmd messages.RecvExact
+	heldRecv
 }
+
+// heldRecv is a receive's result and the future it resolves.
+type heldRecv struct {
+	to  *actors.Future[*messages.RecvResult]
+	res messages.RecvResult
+}
+
+func (r *heldRecv) Reply(res any)                    { r.to.Reply(res) }
+func (r *heldRecv) HeldResult() *messages.RecvResult { return &r.res }
 
 // Send writes all of p within ctx (see SendAsync). It returns the bytes
 // sent and, if not all of them, the error (errors.Is
@@ -217,7 +234,8 @@ func (c *Client) RecvAsync(max int, timeout time.Duration) *actors.Future[*messa
 	}
 	r := &recvCall{}
 	r.cmd.Max, r.cmd.TimeoutMs = uint32(max), ms
-	return actors.RequestInto(c.System().Root(), c.PID(), &r.cmd, &r.f)
+	r.heldRecv.to = &r.f
+	return actors.RequestInto(c.System().Root(), c.PID(), &r.cmd, &r.f, &r.heldRecv)
 }
 
 // Recv reads up to max bytes within ctx (see RecvAsync). At end of stream
@@ -237,7 +255,8 @@ func (c *Client) RecvExactAsync(n int, timeout time.Duration) *actors.Future[*me
 	}
 	r := &recvExactCall{}
 	r.cmd.N, r.cmd.TimeoutMs = uint32(n), ms
-	return actors.RequestInto(c.System().Root(), c.PID(), &r.cmd, &r.f)
+	r.heldRecv.to = &r.f
+	return actors.RequestInto(c.System().Root(), c.PID(), &r.cmd, &r.f, &r.heldRecv)
 }
 
 // RecvExact reads exactly n bytes within ctx. On timeout or end of stream

@@ -184,7 +184,7 @@ func (a *clientActor) serveReads() {
 		}
 		n, err := a.readPlain(p)
 		if err == nil && n > 0 && !exact {
-			a.reads.Reply(&messages.RecvResult{Status: a.status("recv", nil), Data: append([]byte(nil), p[:n]...)})
+			a.reads.Reply(a.headRecvResult(append([]byte(nil), p[:n]...)))
 		}
 		if sp != nil {
 			scratch.Put(sp)
@@ -204,7 +204,7 @@ func (a *clientActor) serveReads() {
 		if exact {
 			r.got += n
 			if r.got == r.max {
-				a.reads.Reply(&messages.RecvResult{Status: a.status("recvexact", nil), Data: r.buf[:r.got]})
+				a.reads.Reply(a.headRecvResult(r.buf[:r.got]))
 			}
 		}
 		if n < len(p) && a.tls == nil && !a.core.Registration().HungUp() {
@@ -212,6 +212,25 @@ func (a *clientActor) serveReads() {
 		}
 	}
 }
+
+// headRecvResult is the successful result of the head read: the one its
+// local caller holds (core.Held), or a new one.
+func (a *clientActor) headRecvResult(data []byte) *messages.RecvResult {
+	res := core.Held(a.reads.HeadReply(), newRecvResult)
+	res.Data = data
+	return res
+}
+
+// headSendResult is the successful result of the head send (see
+// headRecvResult).
+func (a *clientActor) headSendResult(sent int) *messages.SendResult {
+	res := core.Held(a.writes.HeadReply(), newSendResult)
+	res.BytesSent = uint64(sent)
+	return res
+}
+
+func newRecvResult() *messages.RecvResult { return new(messages.RecvResult) }
+func newSendResult() *messages.SendResult { return new(messages.SendResult) }
 
 // growExact gives a RecvExact's buffer room for more: twice what it has,
 // at least 64 KiB, at most the size asked for.
@@ -281,7 +300,7 @@ func (a *clientActor) serveWrites() {
 		}
 		w.off += n
 		if w.off == len(w.data) {
-			a.writes.Reply(&messages.SendResult{Status: a.status("send", nil), BytesSent: uint64(w.off)})
+			a.writes.Reply(a.headSendResult(w.off))
 		}
 	}
 }

@@ -19,7 +19,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/actornet/actornet/actors"
-	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
 	"github.com/actornet/actornet/socket"
 )
@@ -193,7 +192,7 @@ func (a *clientActor) serveTLSWrites() {
 		if w.mark > a.tls.flushed {
 			return
 		}
-		a.writes.Reply(&messages.SendResult{Status: a.status("send", nil), BytesSent: uint64(len(w.data))})
+		a.writes.Reply(a.headSendResult(len(w.data)))
 	}
 }
 

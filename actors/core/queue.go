@@ -90,6 +90,14 @@ func (q *Queue[T]) Head() *T {
 	return &q.items[q.head].req
 }
 
+// HeadReply returns the head request's replier (nil if none): for Held.
+func (q *Queue[T]) HeadReply() Replier {
+	if q.Len() == 0 {
+		return nil
+	}
+	return q.items[q.head].reply
+}
+
 // Discards reports whether the head's answer would go nowhere (queued
 // without a replier, or with one that drops answers), so serve can skip
 // building it.
