@@ -47,14 +47,15 @@ type startClientTLS struct {
 
 // errTLSSendCut fails a Send after an earlier one ended unserved: the
 // stream lost a record, so nothing after it can be sent.
-var errTLSSendCut = fmt.Errorf("an earlier send ended unserved, which cuts a TLS stream: %w", unix.EPIPE)
+var errTLSSendCut error = &socket.ReasonError{Err: unix.EPIPE, Reason: "an earlier send ended unserved, which cut the TLS stream: it sends no more"}
 
 // DialTLS dials addr (see Dial) and runs a TLS handshake with cfg within
 // ctx; the client then sends and receives plaintext (Send, Recv,
 // RecvExact; Close sends close_notify). As with crypto/tls, the server's
 // certificate is verified against cfg.RootCAs (or the system's roots)
 // unless cfg.InsecureSkipVerify, for the name cfg.ServerName, which is
-// the host part of addr when empty (the name also goes out as SNI). The
+// the host part of addr when empty (the name also goes out as SNI); a
+// nil cfg is the zero Config, as for tls.Dial. The
 // error of a failed handshake names it ("tls handshake"), and errors.As
 // finds crypto/tls's and x509's errors in it. Client.TLS returns what
 // the handshake settled.
@@ -62,9 +63,14 @@ var errTLSSendCut = fmt.Errorf("an earlier send ended unserved, which cuts a TLS
 // A TLS client's Send that ends unserved (its timeout, a cancelled
 // context) ends its sending for good: a TLS stream cannot skip a record.
 // It reports 0 bytes sent, as does every later Send.
+//
+// With TLS 1.3, a server that refuses the client's certificate (or its
+// lack of one) says so after the client's side of the handshake is done:
+// DialTLS succeeds, and the refusal is the error of the first Recv
+// ("remote error: tls: certificate required"), as with crypto/tls.
 func DialTLS(ctx context.Context, sys *actors.System, addr string, cfg *tls.Config, opts ...Option) (*Client, error) {
 	if cfg == nil {
-		return nil, &socket.OpError{Op: "tls handshake", Net: "tcp", Err: fmt.Errorf("%w: nil *tls.Config", socket.ErrInvalidArgument)}
+		cfg = &tls.Config{}
 	}
 	if cfg.ServerName == "" {
 		host := addr

@@ -14,23 +14,24 @@ import (
 // connection actor of each accepted connection. It is built once by Serve
 // and only read afterwards (bufs is safe for concurrent use).
 type serverConfig struct {
-	sys        *actors.System
-	handler    Handler
-	strategy   actor.SupervisorStrategy
-	credit     int
-	readSize   int
-	queueLimit int
-	queueHigh  int
-	queueLow   int
-	maxConns   int
-	batch      int
-	keepOpen   bool
-	blocking   bool
-	idle       time.Duration
-	framing    Framing
-	tls        *tls.Config   // nil: plain TCP
-	handshake  time.Duration // a TLS handshake's deadline
-	bufs       *bufPool      // read buffers, lent to handlers
+	sys          *actors.System
+	handler      Handler
+	strategy     actor.SupervisorStrategy
+	credit       int
+	readSize     int
+	queueLimit   int
+	queueHigh    int
+	queueLow     int
+	maxConns     int
+	batch        int
+	keepOpen     bool
+	blocking     bool
+	idle         time.Duration
+	framing      Framing
+	tls          *tls.Config   // nil: plain TCP
+	handshake    time.Duration // a TLS handshake's deadline
+	handshakeSet bool          // WithHandshakeTimeout was given
+	bufs         *bufPool      // read buffers, lent to handlers
 }
 
 // Defaults of push mode: bounded everywhere.
@@ -76,6 +77,9 @@ func newServeConfig(sys *actors.System, handler Handler, opts []ServeOption) (*s
 			continue
 		}
 		o.applyServe(c)
+	}
+	if c.server.handshakeSet && c.server.tls == nil {
+		c.fail(badOption(fmt.Sprintf("WithHandshakeTimeout(%v)", c.server.handshake), "needs WithTLS: a server without TLS has no handshake"))
 	}
 	if c.err != nil {
 		return nil, c.err

@@ -56,6 +56,15 @@ const DefaultHandshakeTimeout = 10 * time.Second
 // within WithHandshakeTimeout, closes the connection without the handler
 // hearing of it; the failure is counted (Totals.HandshakeErrors) and
 // published on the event stream (*HandshakeFailed).
+//
+// The handshake runs where the handler does: on the poller's goroutine,
+// cfg's callbacks (GetCertificate, GetConfigForClient,
+// VerifyPeerCertificate, VerifyConnection) included. A callback that
+// blocks (a certificate fetched over the network, autocert) stalls every
+// connection on that poller: give such a server WithBlockingHandlers.
+// While a handshake runs it holds a goroutine (its coroutine, a few KiB
+// of stack), given back when the handshake ends; WithMaxConnections and
+// WithHandshakeTimeout bound how many and for how long.
 func WithTLS(cfg *tls.Config) ServeOption {
 	switch {
 	case cfg == nil:
@@ -74,7 +83,7 @@ func WithHandshakeTimeout(d time.Duration) ServeOption {
 	if d <= 0 {
 		return invalidServe(badOption(fmt.Sprintf("WithHandshakeTimeout(%v)", d), "must be more than 0"))
 	}
-	return serveOption(func(c *serveConfig) { c.server.handshake = d })
+	return serveOption(func(c *serveConfig) { c.server.handshake, c.server.handshakeSet = d, true })
 }
 
 // HandshakeFailed is published (as *HandshakeFailed) on the actor

@@ -7,7 +7,7 @@
 //	go run ./examples/echo -gonet -listen 127.0.0.1:7001  # a plain Go net echo server, to compare
 //	go run ./examples/echo -listen unix:/tmp/echo.sock    # on a Unix socket (unix:@name: abstract)
 //	go run ./examples/echo -connect unix:/tmp/echo.sock
-//	go run ./examples/echo -tls                    # the same over TLS (a self-signed certificate made at start)
+//	go run ./examples/echo -tls                    # the same over TLS (a certificate made at start)
 //	go run ./examples/echo -listen 127.0.0.1:7443 -tls   # openssl s_client -connect 127.0.0.1:7443
 //	go run ./examples/echo -listen 127.0.0.1:7443 -tls -cert cert.pem -key key.pem
 //	go run ./examples/echo -connect 127.0.0.1:7443 -tls -insecure
@@ -28,9 +28,10 @@
 //
 // With -tls the server speaks TLS (tcp.WithTLS: the handler still reads
 // and writes plaintext) with the certificate -cert and -key name, or one
-// it makes at start for localhost, 127.0.0.1 and ::1; the clients dial
-// with tcp.DialTLS and verify the server (against the made certificate's
-// CA in a one-process run, the system's roots with -connect) unless
+// it makes at start for localhost, 127.0.0.1 and ::1 from a throwaway
+// CA; it prints each failed handshake (tcp.HandshakeFailed). The clients
+// dial with tcp.DialTLS and verify the server (against the throwaway CA
+// in a one-process run, the system's roots with -connect) unless
 // -insecure.
 package main
 
@@ -105,7 +106,7 @@ func parseArgs(args []string, errOut io.Writer) (config, error) {
 	fs.DurationVar(&cfg.duration, "duration", time.Second, "how long the clients run")
 	fs.BoolVar(&cfg.gonet, "gonet", false, "serve with Go's net package instead of actornet (for comparison)")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile to `FILE`")
-	fs.BoolVar(&cfg.tls, "tls", false, "speak TLS: the server with -cert/-key or a self-signed certificate, the clients verifying it")
+	fs.BoolVar(&cfg.tls, "tls", false, "speak TLS: the server with -cert/-key or a certificate made at start, the clients verifying it")
 	fs.StringVar(&cfg.cert, "cert", "", "the server's certificate chain, PEM `FILE` (with -tls and -key)")
 	fs.StringVar(&cfg.key, "key", "", "the server's private key, PEM `FILE` (with -tls and -cert)")
 	fs.BoolVar(&cfg.insecure, "insecure", false, "with -tls: the clients do not verify the server's certificate")
@@ -120,6 +121,14 @@ func parseArgs(args []string, errOut io.Writer) (config, error) {
 	if !cfg.tls && (cfg.cert != "" || cfg.key != "" || cfg.insecure) {
 		fmt.Fprintln(errOut, "echo: -cert, -key and -insecure go with -tls")
 		return cfg, errors.New("-cert, -key and -insecure need -tls")
+	}
+	if cfg.connect != "" && cfg.cert != "" {
+		fmt.Fprintln(errOut, "echo: -cert and -key go with a server (-listen, or neither -listen nor -connect)")
+		return cfg, errors.New("-cert with -connect")
+	}
+	if cfg.listen != "" && cfg.insecure {
+		fmt.Fprintln(errOut, "echo: -insecure goes with the clients (-connect, or neither -listen nor -connect)")
+		return cfg, errors.New("-insecure with -listen")
 	}
 	if (cfg.cert == "") != (cfg.key == "") {
 		fmt.Fprintln(errOut, "echo: -cert and -key go together")
@@ -158,6 +167,12 @@ func run(cfg config, out io.Writer) error {
 		}
 		defer srv.close()
 		fmt.Fprintf(out, "echo server (%s) on %s\n", srv.kind, srv.addr)
+		if cfg.listen != "" && cfg.tls {
+			if cfg.cert == "" {
+				fmt.Fprintf(out, "its certificate is from a throwaway CA: clients skip verification (-connect %s -tls -insecure, curl -k; openssl s_client warns)\n", srv.addr)
+			}
+			defer logHandshakeFailures(sys, out)()
+		}
 		if cfg.listen != "" {
 			<-ctx.Done()
 			return nil

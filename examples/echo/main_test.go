@@ -75,7 +75,7 @@ func TestEchoArgs(t *testing.T) {
 	if err != nil || cfg.conns != 3 || cfg.size != 100 || cfg.connect != "127.0.0.1:7" || cfg.duration != time.Second {
 		t.Fatalf("parseArgs: %+v, %v\n%s", cfg, err, msg.String())
 	}
-	for _, args := range [][]string{{"-cert", "c.pem", "-key", "k.pem"}, {"-tls", "-cert", "c.pem"}, {"-insecure"}} {
+	for _, args := range [][]string{{"-cert", "c.pem", "-key", "k.pem"}, {"-tls", "-cert", "c.pem"}, {"-insecure"}, {"-tls", "-connect", "x:1", "-cert", "c", "-key", "k"}, {"-tls", "-listen", "x:1", "-insecure"}} {
 		msg.Reset()
 		if _, err := parseArgs(args, &msg); err == nil || !strings.Contains(msg.String(), "go") {
 			t.Errorf("parseArgs(%q) = %v, said %q; want the TLS flags refused", args, err, msg.String())

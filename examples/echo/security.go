@@ -4,7 +4,10 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"fmt"
+	"io"
 
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/tcp"
 	"github.com/actornet/actornet/test/testkit/certs"
 )
 
@@ -14,7 +17,7 @@ type security struct {
 }
 
 // newSecurity builds the server's config (its certificate from -cert and
-// -key, or a self-signed one made now) and the clients'.
+// -key, or one made now from a throwaway CA) and the clients'.
 func newSecurity(cfg config) (security, error) {
 	if !cfg.tls {
 		return security{}, nil
@@ -36,4 +39,15 @@ func newSecurity(cfg config) (security, error) {
 	}
 	sec.client = &tls.Config{RootCAs: roots, InsecureSkipVerify: cfg.insecure}
 	return sec, nil
+}
+
+// logHandshakeFailures prints every failed TLS handshake until the
+// returned func is called.
+func logHandshakeFailures(sys *actors.System, out io.Writer) (stop func()) {
+	sub := sys.Actors.EventStream.Subscribe(func(evt any) {
+		if e, ok := evt.(*tcp.HandshakeFailed); ok {
+			fmt.Fprintf(out, "failed: %v\n", e.Err)
+		}
+	})
+	return func() { sys.Actors.EventStream.Unsubscribe(sub) }
 }
