@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -20,8 +21,10 @@ import (
 // clientConfig is one load generator run.
 type clientConfig struct {
 	impl     string // gonet (blocking net.Conn) or actornet (tcp.Client futures)
-	mode     string // pingpong, bulk, udp, idle
+	mode     string // pingpong, bulk, udp, idle, handshake
 	addr     string
+	tls      bool // TLS (crypto/tls clients) instead of plain TCP
+	echoOnce bool // idle: one size-byte echo on each connection before idling
 	conns    int
 	size     int
 	warmup   time.Duration
@@ -35,6 +38,7 @@ type clientResult struct {
 	P50    float64 `json:"p50_us"` // round-trip latency percentiles (ping-pong, UDP)
 	P99    float64 `json:"p99_us"`
 	Errors uint64  `json:"errors"`
+	TLS    string  `json:"tls,omitempty"` // what TLS negotiated (tlsSummary)
 }
 
 // window is the measured interval: workers count and record only while
@@ -46,6 +50,14 @@ type window struct {
 	errors    atomic.Uint64
 	mu        sync.Mutex
 	lat       []time.Duration
+}
+
+// fail counts an error, unless the load has stopped (cleanup closing a
+// connection under a worker is no error).
+func (w *window) fail() {
+	if !w.stop.Load() {
+		w.errors.Add(1)
+	}
 }
 
 func (w *window) record(lat []time.Duration) {
@@ -60,13 +72,16 @@ func (w *window) record(lat []time.Duration) {
 func clientMain(cfg clientConfig) error {
 	w := &window{}
 	var (
-		wg      sync.WaitGroup
-		cleanup func()
-		err     error
+		wg         sync.WaitGroup
+		cleanup    func()
+		err        error
+		negotiated string
 	)
 	switch cfg.mode {
 	case "pingpong":
-		cleanup, err = startPingPong(cfg, w, &wg)
+		cleanup, err = startPingPong(cfg, w, &wg, &negotiated)
+	case "handshake":
+		cleanup, err = startHandshakes(cfg, w, &wg, &negotiated)
 	case "bulk":
 		cleanup, err = startBulk(cfg, w, &wg)
 	case "udp":
@@ -91,7 +106,7 @@ func clientMain(cfg clientConfig) error {
 	w.stop.Store(true)
 	cleanup()
 	wg.Wait()
-	res := clientResult{Ops: ops, Secs: secs, Errors: w.errors.Load()}
+	res := clientResult{Ops: ops, Secs: secs, Errors: w.errors.Load(), TLS: negotiated}
 	if len(w.lat) > 0 {
 		slices.Sort(w.lat)
 		res.P50 = float64(w.lat[len(w.lat)/2]) / 1e3
@@ -100,11 +115,11 @@ func clientMain(cfg clientConfig) error {
 	return json.NewEncoder(os.Stdout).Encode(res)
 }
 
-// dialAll opens n connections to addr.
-func dialAll(addr string, n int) ([]net.Conn, error) {
+// dialAll opens n connections to addr (TLS ones when cfg is not nil).
+func dialAll(addr string, n int, cfg *tls.Config) ([]net.Conn, error) {
 	conns := make([]net.Conn, 0, n)
 	for range n {
-		c, err := net.DialTimeout("tcp", addr, 5*time.Second)
+		c, err := dial(addr, cfg)
 		if err != nil {
 			for _, c := range conns {
 				c.Close()
@@ -118,14 +133,22 @@ func dialAll(addr string, n int) ([]net.Conn, error) {
 
 // startPingPong runs one worker per connection: write size bytes, read
 // them back, and again.
-func startPingPong(cfg clientConfig, w *window, wg *sync.WaitGroup) (func(), error) {
+func startPingPong(cfg clientConfig, w *window, wg *sync.WaitGroup, negotiated *string) (func(), error) {
 	if cfg.impl == implActornet {
+		if cfg.tls {
+			return nil, errors.New("the actornet client has no TLS: use -impl gonet")
+		}
 		return startActornetPingPong(cfg, w, wg)
 	}
-	conns, err := dialAll(cfg.addr, cfg.conns)
+	var tcfg *tls.Config
+	if cfg.tls {
+		tcfg = clientTLS()
+	}
+	conns, err := dialAll(cfg.addr, cfg.conns, tcfg)
 	if err != nil {
 		return nil, err
 	}
+	*negotiated = tlsSummary(conns[0])
 	for _, c := range conns {
 		wg.Add(1)
 		go func() {
@@ -135,11 +158,11 @@ func startPingPong(cfg clientConfig, w *window, wg *sync.WaitGroup) (func(), err
 			for !w.stop.Load() {
 				t := time.Now()
 				if _, err := c.Write(msg); err != nil {
-					w.errors.Add(1)
+					w.fail()
 					break
 				}
 				if _, err := io.ReadFull(c, buf); err != nil {
-					w.errors.Add(1)
+					w.fail()
 					break
 				}
 				if w.measuring.Load() {
@@ -204,7 +227,7 @@ func startActornetPingPong(cfg clientConfig, w *window, wg *sync.WaitGroup) (fun
 // startBulk writes 64 KiB chunks one way on each connection; ops counts
 // bytes.
 func startBulk(cfg clientConfig, w *window, wg *sync.WaitGroup) (func(), error) {
-	conns, err := dialAll(cfg.addr, cfg.conns)
+	conns, err := dialAll(cfg.addr, cfg.conns, nil)
 	if err != nil {
 		return nil, err
 	}
@@ -281,15 +304,34 @@ func startUDP(cfg clientConfig, w *window, wg *sync.WaitGroup) (func(), error) {
 	}, nil
 }
 
-// idle opens the connections, says START, and holds them until stdin
-// closes.
+// idle opens the connections (TLS ones with their handshake done, with
+// -tls), says START, and holds them until stdin closes. With echoOnce
+// each first echoes one message, so that the server has finished its
+// side of the handshake (and set up what a connection that has carried
+// data holds) before START.
 func idle(cfg clientConfig) error {
-	conns, err := dialAll(cfg.addr, cfg.conns)
+	var tcfg *tls.Config
+	if cfg.tls {
+		tcfg = clientTLS()
+	}
+	conns, err := dialAll(cfg.addr, cfg.conns, tcfg)
 	if err != nil {
 		return err
 	}
-	// One round trip on each would make the server allocate its per-
-	// connection state; idle connections are measured as accepted.
+	if cfg.echoOnce {
+		msg, buf := make([]byte, cfg.size), make([]byte, cfg.size)
+		for i, c := range conns {
+			if _, err := c.Write(msg); err != nil {
+				return fmt.Errorf("idle echo %d: write: %w", i, err)
+			}
+			if _, err := io.ReadFull(c, buf); err != nil {
+				return fmt.Errorf("idle echo %d: read: %w", i, err)
+			}
+		}
+	}
+	// Without echoOnce, idle connections are measured as accepted: one
+	// round trip on each would make the server allocate its per-
+	// connection state.
 	fmt.Println("START")
 	_, _ = io.Copy(io.Discard, os.Stdin)
 	for _, c := range conns {

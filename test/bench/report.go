@@ -142,6 +142,7 @@ func (r *report) markdown() string {
 	if r.has("client") {
 		r.clientTable(&b)
 	}
+	r.tlsMarkdown(&b)
 	return b.String()
 }
 

@@ -10,6 +10,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -24,16 +25,24 @@ type runOptions struct {
 	window  time.Duration
 	out     string
 	readme  string
+	profile string // directory for the servers' CPU profiles; empty: none
+	// maxOther, when above 0, retries (up to busyRetries times) a run in
+	// which other processes took more than this share of the server's core.
+	maxOther float64
 }
+
+// busyRetries is how often a run is retried on a busy machine (maxOther).
+const busyRetries = 5
 
 // spec is one measured run.
 type spec struct {
-	table  string // "pinned", "cross", "bulk", "udp", "idle", "client"
-	server string // actornet, gonet, gnet
+	table  string // "pinned", "cross", "bulk", "udp", "idle", "client", "tls-echo", "tls-handshake", "tls-idle"
+	server string // actornet, gonet, gnet, nbio
 	client string // gonet or actornet
 	mode   string // server mode: echo, sink, udp
-	conns  int
+	conns  int    // connections, or parallel handshakes
 	size   int
+	tls    bool // server and client speak TLS
 }
 
 // sample is what one run measured.
@@ -46,6 +55,8 @@ type sample struct {
 	rssMB  float64 // server RSS at the window's end
 	perKiB float64 // idle: server RSS per connection, KiB
 	errors uint64
+	tls    string  // what TLS negotiated (clientResult.TLS)
+	other  float64 // share of the server's core that other processes used in the window
 }
 
 var servers = []string{implActornet, implGoNet, implGnet}
@@ -126,55 +137,25 @@ func (p *proc) stop() {
 	}
 }
 
-// cpuNS is a process's CPU time so far: the sum of its threads'
-// schedstat run times, in nanoseconds.
-func cpuNS(pid int) float64 {
-	tasks, _ := filepath.Glob(fmt.Sprintf("/proc/%d/task/*/schedstat", pid))
-	var sum float64
-	for _, t := range tasks {
-		b, err := os.ReadFile(t)
-		if err != nil {
-			continue
-		}
-		if f := strings.Fields(string(b)); len(f) > 0 {
-			v, _ := strconv.ParseFloat(f[0], 64)
-			sum += v
-		}
-	}
-	return sum
-}
-
-// rssKiB is a process's resident set size.
-func rssKiB(pid int) float64 {
-	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
-	if err != nil {
-		return 0
-	}
-	for _, l := range strings.Split(string(b), "\n") {
-		if rest, ok := strings.CutPrefix(l, "VmRSS:"); ok {
-			f := strings.Fields(rest)
-			if len(f) > 0 {
-				v, _ := strconv.ParseFloat(f[0], 64)
-				return v
-			}
-		}
-	}
-	return 0
-}
-
-// openFDs counts a process's open file descriptors.
-func openFDs(pid int) int {
-	entries, _ := os.ReadDir(fmt.Sprintf("/proc/%d/fd", pid))
-	return len(entries)
-}
-
-// measure runs one spec: a server, a client, one window.
-func measure(s spec, o runOptions) (sample, error) {
+// measure runs one spec, the run-th of the plan: a server, a client,
+// one window.
+func measure(s spec, o runOptions, run int) (sample, error) {
 	srvCPUs, cliCPUs := "0", "0"
 	if s.table == "cross" {
 		cliCPUs = "1"
 	}
-	srv, err := startProc(srvCPUs, "server", "-impl", s.server, "-mode", s.mode, "-addr", "127.0.0.1:0")
+	args := []string{"server", "-impl", s.server, "-mode", s.mode, "-addr", "127.0.0.1:0"}
+	if s.tls {
+		args = append(args, "-tls")
+	}
+	if o.profile != "" {
+		name := fmt.Sprintf("run-%03d-%s-%s-c%d-%d.pprof", run, s.table, s.server, s.conns, s.size)
+		if s.table == "tls-idle" && !s.tls {
+			name = strings.Replace(name, s.server, s.server+"-plain", 1)
+		}
+		args = append(args, "-cpuprofile", filepath.Join(o.profile, name))
+	}
+	srv, err := startProc(srvCPUs, args...)
 	if err != nil {
 		return sample{}, err
 	}
@@ -184,18 +165,24 @@ func measure(s spec, o runOptions) (sample, error) {
 		return sample{}, err
 	}
 	pid := srv.cmd.Process.Pid
-	if s.table == "idle" {
+	if s.table == "idle" || s.table == "tls-idle" {
 		return measureIdle(s, srv, addr)
 	}
 	mode := "pingpong"
-	switch s.mode {
-	case modeSink:
+	switch {
+	case s.mode == modeSink:
 		mode = "bulk"
-	case modeUDP:
+	case s.mode == modeUDP:
 		mode = "udp"
+	case s.table == "tls-handshake":
+		mode = "handshake"
 	}
-	cli, err := startProc(cliCPUs, "client", "-impl", s.client, "-mode", mode, "-addr", addr,
-		"-conns", strconv.Itoa(s.conns), "-size", strconv.Itoa(s.size), "-duration", o.window.String())
+	cargs := []string{"client", "-impl", s.client, "-mode", mode, "-addr", addr,
+		"-conns", strconv.Itoa(s.conns), "-size", strconv.Itoa(s.size), "-duration", o.window.String()}
+	if s.tls {
+		cargs = append(cargs, "-tls")
+	}
+	cli, err := startProc(cliCPUs, cargs...)
 	if err != nil {
 		return sample{}, err
 	}
@@ -203,11 +190,12 @@ func measure(s spec, o runOptions) (sample, error) {
 	if _, err := cli.expect("START", 60*time.Second); err != nil {
 		return sample{}, err
 	}
-	s0, c0 := cpuNS(pid), cpuNS(cli.cmd.Process.Pid)
+	s0, c0, b0, t0 := cpuNS(pid), cpuNS(cli.cmd.Process.Pid), coreBusyNS(srvCPUs), time.Now()
 	if _, err := cli.expect("END", o.window+30*time.Second); err != nil {
 		return sample{}, err
 	}
 	s1, c1, rss := cpuNS(pid), cpuNS(cli.cmd.Process.Pid), rssKiB(pid)
+	b1, t1 := coreBusyNS(srvCPUs), time.Now()
 	js, err := cli.expect("{", 30*time.Second)
 	if err != nil {
 		return sample{}, err
@@ -223,16 +211,27 @@ func measure(s spec, o runOptions) (sample, error) {
 	return sample{
 		rate: float64(r.Ops) / r.Secs, p50: r.P50, p99: r.P99,
 		srvCPU: (s1 - s0) * per100k, cliCPU: (c1 - c0) * per100k,
-		rssMB: rss / 1024, errors: r.Errors,
+		rssMB: rss / 1024, errors: r.Errors, tls: r.TLS,
+		other: otherLoad(b1-b0, s1-s0, c1-c0, cliCPUs == srvCPUs, t1.Sub(t0)),
 	}, nil
 }
 
 // measureIdle opens s.conns idle connections and reports the server's RSS
-// growth per connection once it has accepted them all.
+// growth per connection once it has accepted them all. In the TLS table
+// (plain rows included, for reference) each connection first echoes one
+// 64 B message: the server has completed the handshake and holds what a
+// connection that has carried data holds.
 func measureIdle(s spec, srv *proc, addr string) (sample, error) {
 	pid := srv.cmd.Process.Pid
 	base, baseFDs := rssKiB(pid), openFDs(pid)
-	cli, err := startProc("0", "client", "-mode", "idle", "-addr", addr, "-conns", strconv.Itoa(s.conns))
+	args := []string{"client", "-mode", "idle", "-addr", addr, "-conns", strconv.Itoa(s.conns)}
+	if s.table == "tls-idle" {
+		args = append(args, "-echo-once", "-size", "64")
+	}
+	if s.tls {
+		args = append(args, "-tls")
+	}
+	cli, err := startProc("0", args...)
 	if err != nil {
 		return sample{}, err
 	}
@@ -269,13 +268,14 @@ func plan(o runOptions) []spec {
 		conns, sizes, tables = []int{1, 100}, []int{64}, []string{"pinned"}
 	}
 	var runs []spec
-	rot := func(rep int) []string {
-		out := make([]string, len(servers))
-		for i := range servers {
-			out[i] = servers[(i+rep)%len(servers)]
+	rotOf := func(list []string, rep int) []string {
+		out := make([]string, len(list))
+		for i := range list {
+			out[i] = list[(i+rep)%len(list)]
 		}
 		return out
 	}
+	rot := func(rep int) []string { return rotOf(servers, rep) }
 	for _, table := range tables {
 		for _, c := range conns {
 			for _, size := range sizes {
@@ -313,7 +313,7 @@ func plan(o runOptions) []spec {
 			runs = append(runs, spec{table: "idle", server: srv, mode: modeEcho, conns: idleConns})
 		}
 	}
-	return runs
+	return append(runs, planTLS(o, want, rotOf)...)
 }
 
 // ints parses a comma-separated list of positive integers.
@@ -339,6 +339,17 @@ func runMatrix(o runOptions) error {
 	if o.repeats < 1 || o.window <= 0 {
 		return errors.New("-repeats and -window must be positive")
 	}
+	known := strings.Split(allTables+",tls", ",")
+	for _, t := range strings.Split(o.tables, ",") {
+		if !slices.Contains(known, strings.TrimSpace(t)) {
+			return fmt.Errorf("-tables: unknown table %q (known: %s, tls)", t, allTables)
+		}
+	}
+	if o.profile != "" {
+		if err := os.MkdirAll(o.profile, 0o755); err != nil {
+			return err
+		}
+	}
 	if _, err := exec.LookPath("taskset"); err != nil {
 		return fmt.Errorf("taskset (util-linux) is needed: %w", err)
 	}
@@ -346,14 +357,23 @@ func runMatrix(o runOptions) error {
 	results := make(map[spec][]sample)
 	start := time.Now()
 	for i, s := range runs {
-		smp, err := measure(s, o)
+		smp, err := measure(s, o, i+1)
+		for try := 0; err == nil && o.maxOther > 0 && smp.other > o.maxOther && try < busyRetries; try++ {
+			fmt.Printf("[%3d/%d] other processes took %.0f%% of the core: again\n", i+1, len(runs), 100*smp.other)
+			time.Sleep(time.Second)
+			smp, err = measure(s, o, i+1)
+		}
 		if err != nil {
 			return fmt.Errorf("run %d (%+v): %w", i+1, s, err)
 		}
 		results[s] = append(results[s], smp)
 		eta := time.Duration(float64(time.Since(start)) / float64(i+1) * float64(len(runs)-i-1)).Round(time.Second)
+		name := s.server
+		if s.table == "tls-idle" && !s.tls {
+			name += "/tcp"
+		}
 		fmt.Printf("[%3d/%d] %-6s %-8s c=%-4d %5dB client=%-8s %s  (eta %v)\n",
-			i+1, len(runs), s.table, s.server, s.conns, s.size, s.client, smp.brief(s), eta)
+			i+1, len(runs), s.table, name, s.conns, s.size, s.client, smp.brief(s), eta)
 	}
 	rep := newReport(results, o, time.Since(start))
 	return rep.write()
@@ -361,10 +381,10 @@ func runMatrix(o runOptions) error {
 
 func (s sample) brief(sp spec) string {
 	switch sp.table {
-	case "idle":
+	case "idle", "tls-idle":
 		return fmt.Sprintf("%.1f KiB/conn", s.perKiB)
 	case "bulk":
 		return fmt.Sprintf("%.0f MB/s", s.rate/1e6)
 	}
-	return fmt.Sprintf("%.0f/s p50 %.0fµs p99 %.0fµs srv %.2fs/100k", s.rate, s.p50, s.p99, s.srvCPU)
+	return fmt.Sprintf("%.0f/s p50 %.0fµs p99 %.0fµs srv %.2fs/100k other %.0f%%", s.rate, s.p50, s.p99, s.srvCPU, 100*s.other)
 }

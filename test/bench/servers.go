@@ -35,7 +35,7 @@ const (
 
 // serverMain runs one server until SIGTERM/SIGINT or stdin closes. It
 // prints "READY addr" once it accepts.
-func serverMain(impl, mode, addr string) error {
+func serverMain(impl, mode, addr string, useTLS bool) error {
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, os.Interrupt)
 	defer stop()
 	go func() { _, _ = io.Copy(io.Discard, os.Stdin); stop() }()
@@ -44,12 +44,14 @@ func serverMain(impl, mode, addr string) error {
 		end   func()
 		err   error
 	)
-	switch impl {
-	case implActornet:
+	switch {
+	case useTLS:
+		bound, end, err = tlsServer(ctx, impl, mode, addr)
+	case impl == implActornet:
 		bound, end, err = actornetServer(ctx, mode, addr)
-	case implGoNet:
+	case impl == implGoNet:
 		bound, end, err = goNetServer(mode, addr)
-	case implGnet:
+	case impl == implGnet:
 		bound, end, err = gnetServer(mode, addr)
 	default:
 		err = fmt.Errorf("unknown server %q", impl)
@@ -132,6 +134,12 @@ func goNetServer(mode, addr string) (string, func(), error) {
 	if err != nil {
 		return "", nil, err
 	}
+	return goroutinePerConn(ln, mode == modeSink)
+}
+
+// goroutinePerConn accepts on ln and copies what each connection reads
+// back to it (or away, for a sink), a goroutine per connection.
+func goroutinePerConn(ln net.Listener, sink bool) (string, func(), error) {
 	go func() {
 		for {
 			c, err := ln.Accept()
@@ -140,7 +148,7 @@ func goNetServer(mode, addr string) (string, func(), error) {
 			}
 			go func() {
 				defer c.Close()
-				if mode == modeSink {
+				if sink {
 					_, _ = io.Copy(io.Discard, c)
 				} else {
 					_, _ = io.Copy(c, c)
