@@ -10,6 +10,7 @@ import (
 
 	"github.com/actornet/actornet/actors/core"
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/remote"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -25,6 +26,10 @@ type System struct {
 	// rt runs the socket actors: pollers, worker pool, watchdog, registry.
 	rt     *core.Runtime
 	remote *remote.Remote
+	// cluster is the cluster this system is a member of (WithCluster),
+	// and providerHTTP the automanaged provider's endpoint.
+	cluster      *cluster.Cluster
+	providerHTTP *providerServer
 	// metricsReg is the OpenTelemetry callback registration, if any.
 	metricsReg metric.Registration
 }
@@ -36,6 +41,7 @@ type options struct {
 	pollers int
 	logger  *slog.Logger
 	remote  string
+	cluster *ClusterConfig
 	meters  metric.MeterProvider
 	faults  bool
 	// stall is the watchdog's budget (WithStallBudget).
@@ -72,6 +78,9 @@ func Start(opts ...Option) (*System, error) {
 		o.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
 	logger := o.logger
+	if o.cluster != nil {
+		logger = slog.New(quietProvider{logger.Handler()})
+	}
 	as := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	if !o.stallSet {
 		o.stall = DefaultStallBudget
@@ -88,7 +97,13 @@ func Start(opts ...Option) (*System, error) {
 			return nil, err
 		}
 	}
-	if o.remote != "" {
+	if o.cluster != nil {
+		if err := s.startCluster(*o.cluster); err != nil {
+			_ = s.stopMetrics()
+			s.abort()
+			return nil, err
+		}
+	} else if o.remote != "" {
 		if err := s.startRemote(o.remote); err != nil {
 			_ = s.stopMetrics()
 			s.abort()
@@ -180,7 +195,11 @@ func (s *System) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		errs = append(errs, s.rt.Stuck(ctx.Err()))
 	}
-	s.stopRemote()
+	if s.cluster != nil {
+		s.stopCluster()
+	} else {
+		s.stopRemote()
+	}
 	pendingBySystem.Delete(s.Actors)
 	_ = s.stopMetrics()
 	s.rt.StopWatchdog()
