@@ -1,0 +1,153 @@
+package chatroom
+
+import (
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/eventstream"
+)
+
+// The door's messages, inside one node: plain Go values.
+type (
+	// enter subscribes a member to where the room is: the door sends it
+	// roomAt now (if known) and at every move.
+	enter struct{ member *actor.PID }
+	// exit ends the subscription.
+	exit struct{ member *actor.PID }
+	// roomAt tells a member where the room's activation is.
+	roomAt struct{ pid *actor.PID }
+	// resolved is the door's lookup's answer (nil: none yet).
+	resolved struct{ pid *actor.PID }
+	// retry asks the door to look up again.
+	retry struct{}
+	// whereNow asks the door for the room's PID (nil if unknown); the
+	// answer is roomAt. For the example's own reports and tests.
+	whereNow struct{}
+)
+
+// retryEvery is how long the door waits before looking the room up
+// again after a lookup found no activation.
+const retryEvery = 50 * time.Millisecond
+
+// waitGone bounds how long the door waits for a node that hosted the
+// room to leave the topology: past it, the node is taken as alive (its
+// link only dropped) and the room is looked up anyway.
+const waitGone = 5 * time.Second
+
+// door is a node's way in to one room: it looks up the room's
+// activation through the cluster (off its mailbox: the lookup blocks),
+// watches it, and tells its node's members where it is. A new lookup runs
+// when the activation stops (its node died, or it moved) and at every
+// topology change, once the node that hosted it is no longer a member:
+// the lookup would otherwise ask a dead node to activate it.
+type door struct {
+	c         *cluster.Cluster
+	name      string
+	room      *actor.PID
+	members   map[string]*actor.PID // by PID id (they are local)
+	resolving bool
+	again     bool      // a topology change came during a lookup
+	gone      string    // the address of the node of the room that stopped, while it is still in the topology
+	goneAt    time.Time // when it was seen gone
+	armed     bool      // a retry is on its way
+	sub       *eventstream.Subscription
+}
+
+func (d *door) Receive(ctx actor.Context) {
+	switch m := ctx.Message().(type) {
+	case *actor.Started:
+		self, root := ctx.Self(), ctx.ActorSystem().Root
+		d.sub = ctx.ActorSystem().EventStream.Subscribe(func(evt any) {
+			if t, ok := evt.(*cluster.ClusterTopology); ok {
+				root.Send(self, t)
+			}
+		})
+		d.resolve(ctx)
+	case *actor.Stopping:
+		ctx.ActorSystem().EventStream.Unsubscribe(d.sub)
+	case *enter:
+		d.members[m.member.Id] = m.member
+		if d.room != nil {
+			ctx.Send(m.member, &roomAt{pid: d.room})
+		}
+	case *exit:
+		delete(d.members, m.member.Id)
+	case *whereNow:
+		ctx.Respond(&roomAt{pid: d.room})
+	case *cluster.ClusterTopology:
+		if d.gone != "" && !hasAddress(m.GetMembers(), d.gone) {
+			d.gone = ""
+		}
+		d.resolve(ctx)
+	case *retry:
+		d.armed = false
+		d.resolve(ctx)
+	case *resolved:
+		d.resolving = false
+		if m.pid != nil && !m.pid.Equal(d.room) && m.pid.Address != d.gone {
+			if d.room != nil {
+				ctx.Unwatch(d.room)
+			}
+			d.room = m.pid
+			ctx.Watch(m.pid)
+			for _, member := range d.members {
+				ctx.Send(member, &roomAt{pid: m.pid})
+			}
+		}
+		if m.pid == nil {
+			d.retryLater(ctx)
+		} else if d.again {
+			d.again = false
+			d.resolve(ctx)
+		}
+	case *actor.Terminated:
+		if !m.GetWho().Equal(d.room) {
+			return
+		}
+		d.room = nil
+		if m.GetWhy() == actor.TerminatedReason_AddressTerminated {
+			// Its node is gone, but may not be out of the topology
+			// yet: wait for the change that takes it out (a lookup
+			// now would ask the dead node to activate the room).
+			d.gone, d.goneAt = m.GetWho().Address, time.Now()
+		}
+		d.resolve(ctx)
+	}
+}
+
+// resolve looks the room up, off the mailbox.
+func (d *door) resolve(ctx actor.Context) {
+	if d.resolving {
+		d.again = true
+		return
+	}
+	if d.gone != "" && hasAddress(d.c.MemberList.Members().Members(), d.gone) && time.Since(d.goneAt) < waitGone {
+		d.retryLater(ctx)
+		return
+	}
+	d.gone = ""
+	d.resolving = true
+	self, root, c, name := ctx.Self(), ctx.ActorSystem().Root, d.c, d.name
+	go func() { root.Send(self, &resolved{pid: c.Get(name, KindName)}) }()
+}
+
+// retryLater has the door look again after retryEvery.
+func (d *door) retryLater(ctx actor.Context) {
+	if d.armed {
+		return
+	}
+	d.armed = true
+	self, root := ctx.Self(), ctx.ActorSystem().Root
+	time.AfterFunc(retryEvery, func() { root.Send(self, &retry{}) })
+}
+
+// hasAddress reports whether a member of ms is at addr.
+func hasAddress(ms []*cluster.Member, addr string) bool {
+	for _, m := range ms {
+		if m.Address() == addr {
+			return true
+		}
+	}
+	return false
+}
