@@ -9,11 +9,13 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
+	"github.com/asynkron/protoactor-go/remote"
 	"github.com/labstack/echo"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
@@ -87,6 +89,47 @@ func WithCluster(cfg ClusterConfig) Option {
 // started WithCluster.
 func (s *System) Cluster() *cluster.Cluster { return s.cluster }
 
+// Members returns the cluster's members as this node last saw them (the
+// last cluster.ClusterTopology on its event stream), nil for a system not
+// in a cluster. Safe for concurrent use, unlike Proto.Actor's
+// MemberList.Members, which reads the list its provider's goroutine
+// writes without a lock.
+func (s *System) Members() []*cluster.Member {
+	if s.topology == nil {
+		return nil
+	}
+	s.topology.mu.Lock()
+	defer s.topology.mu.Unlock()
+	return slices.Clone(s.topology.members)
+}
+
+// topology is the last membership a node saw, and every member address
+// it has seen.
+type topology struct {
+	mu      sync.Mutex
+	members []*cluster.Member
+	addrs   map[string]bool
+}
+
+func (t *topology) update(members []*cluster.Member) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.members = slices.Clone(members)
+	for _, m := range members {
+		t.addrs[m.Address()] = true
+	}
+}
+
+func (t *topology) seen() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	addrs := make([]string, 0, len(t.addrs))
+	for a := range t.addrs {
+		addrs = append(addrs, a)
+	}
+	return addrs
+}
+
 // startCluster configures and starts the cluster member.
 func (s *System) startCluster(cfg ClusterConfig) (err error) {
 	if cfg.Name == "" {
@@ -115,6 +158,12 @@ func (s *System) startCluster(cfg ClusterConfig) (err error) {
 	}
 	opts := append([]cluster.ConfigOption{cluster.WithKinds(cfg.Kinds...)}, cfg.Options...)
 	c := cluster.New(s.Actors, cluster.Configure(cfg.Name, provider, lookup, rcfg, opts...))
+	s.topology = &topology{addrs: map[string]bool{}}
+	s.Actors.EventStream.Subscribe(func(evt any) {
+		if t, ok := evt.(*cluster.ClusterTopology); ok {
+			s.topology.update(t.GetMembers())
+		}
+	})
 	defer func() {
 		// StartMember panics when remote cannot listen or the provider
 		// fails to start.
@@ -135,12 +184,15 @@ func (s *System) startCluster(cfg ClusterConfig) (err error) {
 
 // stopCluster leaves the cluster: what Proto.Actor's Cluster.Shutdown(true)
 // does, without its two-second sleep (it waits for an ownership handover
-// that disthash does not do) and with a hard stop of remote (its graceful
-// one races with its endpoint writers at the pinned version). Other
-// members learn that this one left from gossip (GracefullyLeftKey) and
-// from the provider (automanaged: its HTTP endpoint closes); the
+// that disthash does not do), and with remote's hard stop after closing
+// the links to the other members itself: remote's graceful stop at the
+// pinned version writes flags its stream handlers read without
+// synchronisation (endpointReader.suspended, endpointManager.stopped and
+// connections: data races, and a nil map a late message can reach).
+// Other members learn that this one left from gossip (GracefullyLeftKey)
+// and from the provider (automanaged: its HTTP endpoint closes); the
 // identities this node hosted stop, and activate again on another member
-// at their next request.
+// at their next lookup.
 func (s *System) stopCluster() {
 	c := s.cluster
 	c.Gossip.SetState(cluster.GracefullyLeftKey, &emptypb.Empty{})
@@ -151,6 +203,14 @@ func (s *System) stopCluster() {
 	}
 	c.IdentityLookup.Shutdown()
 	c.Gossip.Shutdown()
+	// Close the link to every node this one knew (remote's endpoint
+	// writer stops and closes its gRPC connection on this event), which
+	// the hard stop below would leave open.
+	for _, addr := range s.topology.seen() {
+		if addr != s.Actors.Address() {
+			s.Actors.EventStream.Publish(&remote.EndpointTerminatedEvent{Address: addr})
+		}
+	}
 	c.Remote.Shutdown(false)
 }
 

@@ -30,6 +30,7 @@ type System struct {
 	// and providerHTTP the automanaged provider's endpoint.
 	cluster      *cluster.Cluster
 	providerHTTP *providerServer
+	topology     *topology
 	// metricsReg is the OpenTelemetry callback registration, if any.
 	metricsReg metric.Registration
 }

@@ -64,7 +64,7 @@ func runNode(cfg config, out io.Writer) error {
 			return nil
 		case <-tick.C:
 		}
-		if n := sys.Cluster().MemberList.Members().Len(); n != members {
+		if n := len(sys.Members()); n != members {
 			members = n
 			fmt.Fprintf(out, "MEMBERS %d\n", n)
 		}

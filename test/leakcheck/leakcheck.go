@@ -3,6 +3,7 @@
 package leakcheck
 
 import (
+	"errors"
 	"fmt"
 	"os"
 	"runtime"
@@ -19,6 +20,35 @@ import (
 // still open. after runs between the tests and the checks: the teardown of
 // what the tests share across runs (-count).
 func Main(m *testing.M, after ...func()) {
+	b, err := Begin()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "leakcheck:", err)
+		os.Exit(2)
+	}
+	code := m.Run()
+	for _, f := range after {
+		f()
+	}
+	if code == 0 {
+		if err := b.End(); err != nil {
+			fmt.Fprintln(os.Stderr, err)
+			code = 1
+		}
+	}
+	os.Exit(code)
+}
+
+// Baseline is what a process had running and open before the code under
+// check: Main takes one before the tests; a child process that a test
+// starts, and that runs no tests of its own, takes one with Begin and
+// checks against it with End.
+type Baseline struct {
+	fds        map[int]string
+	goroutines goleak.Option
+}
+
+// Begin takes the baseline.
+func Begin() (*Baseline, error) {
 	// Make the Go runtime open its own netpoll fds now, so they are part of
 	// the baseline rather than reported as leaks.
 	if r, w, err := os.Pipe(); err == nil {
@@ -27,27 +57,28 @@ func Main(m *testing.M, after ...func()) {
 	}
 	before, err := OpenFDs()
 	if err != nil {
-		fmt.Fprintln(os.Stderr, "leakcheck:", err)
-		os.Exit(2)
+		return nil, err
 	}
 	// The goroutines running now are the baseline: taken after the tests,
 	// the snapshot would count every goroutine they leaked as baseline.
-	baseline := goleak.IgnoreCurrent()
-	code := m.Run()
-	for _, f := range after {
-		f()
+	return &Baseline{fds: before, goroutines: goleak.IgnoreCurrent()}, nil
+}
+
+// End returns an error naming the goroutines that did not exist at Begin
+// and still run, and the fds that were not open then and still are
+// (after giving both a moment to settle); nil if there are none. extra
+// are further goroutines to ignore: a dependency's that outlive their
+// owner by design, each named with its cause where it is passed.
+func (b *Baseline) End(extra ...goleak.Option) error {
+	var errs []error
+	opts := append(append([]goleak.Option{b.goroutines}, ignored...), extra...)
+	if err := settledGoroutines(opts); err != nil {
+		errs = append(errs, fmt.Errorf("leakcheck: leaked goroutines: %w", err))
 	}
-	if code == 0 {
-		if err := settledGoroutines(append([]goleak.Option{baseline}, ignored...)); err != nil {
-			fmt.Fprintln(os.Stderr, "leakcheck: leaked goroutines:", err)
-			code = 1
-		}
-		if leaked := settledFDs(before); len(leaked) > 0 {
-			fmt.Fprintln(os.Stderr, "leakcheck: leaked fds:", leaked)
-			code = 1
-		}
+	if leaked := settledFDs(b.fds); len(leaked) > 0 {
+		errs = append(errs, fmt.Errorf("leakcheck: leaked fds: %v", leaked))
 	}
-	os.Exit(code)
+	return errors.Join(errs...)
 }
 
 // ignored are goroutines that outlive a test run by design, not by a

@@ -1,11 +1,14 @@
 package chatroom
 
 import (
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/eventstream"
+
+	"github.com/actornet/actornet/actors"
 )
 
 // The door's messages, inside one node: plain Go values.
@@ -43,6 +46,7 @@ const waitGone = 5 * time.Second
 // the lookup would otherwise ask a dead node to activate it.
 type door struct {
 	c         *cluster.Cluster
+	sys       *actors.System
 	name      string
 	room      *actor.PID
 	members   map[string]*actor.PID // by PID id (they are local)
@@ -52,6 +56,7 @@ type door struct {
 	goneAt    time.Time // when it was seen gone
 	armed     bool      // a retry is on its way
 	sub       *eventstream.Subscription
+	lookups   *sync.WaitGroup // the lookups running, which Server.Close waits for
 }
 
 func (d *door) Receive(ctx actor.Context) {
@@ -122,14 +127,18 @@ func (d *door) resolve(ctx actor.Context) {
 		d.again = true
 		return
 	}
-	if d.gone != "" && hasAddress(d.c.MemberList.Members().Members(), d.gone) && time.Since(d.goneAt) < waitGone {
+	if d.gone != "" && hasAddress(d.sys.Members(), d.gone) && time.Since(d.goneAt) < waitGone {
 		d.retryLater(ctx)
 		return
 	}
 	d.gone = ""
 	d.resolving = true
 	self, root, c, name := ctx.Self(), ctx.ActorSystem().Root, d.c, d.name
-	go func() { root.Send(self, &resolved{pid: c.Get(name, KindName)}) }()
+	d.lookups.Add(1)
+	go func() {
+		defer d.lookups.Done()
+		root.Send(self, &resolved{pid: c.Get(name, KindName)})
+	}()
 }
 
 // retryLater has the door look again after retryEvery.

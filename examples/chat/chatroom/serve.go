@@ -3,6 +3,7 @@ package chatroom
 import (
 	"context"
 	"fmt"
+	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -16,9 +17,10 @@ import (
 // connections are members of a room that is a cluster identity, and the
 // node's door to that room.
 type Server struct {
-	sys  *actors.System
-	l    *tcp.Listener
-	door *actor.PID
+	sys     *actors.System
+	l       *tcp.Listener
+	door    *actor.PID
+	lookups *sync.WaitGroup
 }
 
 // Serve serves room name on addr. sys must have been started
@@ -29,8 +31,9 @@ func Serve(ctx context.Context, sys *actors.System, addr, name string) (*Server,
 	if c == nil {
 		return nil, fmt.Errorf("chatroom: serve %s: the system is not a cluster member", name)
 	}
+	lookups := &sync.WaitGroup{}
 	door := sys.Root().Spawn(actor.PropsFromProducer(func() actor.Actor {
-		return &door{c: c, name: name, members: map[string]*actor.PID{}}
+		return &door{c: c, sys: sys, name: name, members: map[string]*actor.PID{}, lookups: lookups}
 	}))
 	members := tcp.PerConnection(func() tcp.Handler { return &member{door: door} })
 	l, err := tcp.Serve(ctx, sys, addr, members, tcp.WithKeepOpen(true))
@@ -38,7 +41,7 @@ func Serve(ctx context.Context, sys *actors.System, addr, name string) (*Server,
 		sys.Root().Stop(door)
 		return nil, err
 	}
-	return &Server{sys: sys, l: l, door: door}, nil
+	return &Server{sys: sys, l: l, door: door, lookups: lookups}, nil
 }
 
 // Listener returns the server's listener.
@@ -58,11 +61,14 @@ func (s *Server) Room(ctx context.Context) (*actor.PID, error) {
 	return res.(*roomAt).pid, nil
 }
 
-// Close stops the listener and the door; the connections it accepted
-// end when the system stops.
+// Close stops the listener and the door, and waits for a lookup of the
+// room the door has running: Proto.Actor's cluster.Get cannot be
+// cancelled, and waits up to 5 s for a node that does not answer. The
+// connections the listener accepted end when the system stops.
 func (s *Server) Close(ctx context.Context) error {
 	err := s.l.Close(ctx)
-	s.sys.Root().Stop(s.door)
+	_ = s.sys.Root().StopFuture(s.door).Wait()
+	s.lookups.Wait()
 	return err
 }
 

@@ -1,0 +1,488 @@
+package test
+
+import (
+	"bufio"
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"net"
+	"os"
+	"os/exec"
+	"strconv"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"go.uber.org/goleak"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/examples/chat/chatroom"
+	"github.com/actornet/actornet/test/leakcheck"
+	"github.com/actornet/actornet/test/testkit"
+)
+
+// clusterNodeEnv makes this test binary a node of TestClusterChat's
+// cluster instead of running tests: its value is "NODE SEEDS".
+const clusterNodeEnv = "ACTORNET_TEST_CLUSTER_NODE"
+
+// A node runs before any test, and exits: a race the race detector
+// reports in Proto.Actor's own code (see knownRace) would otherwise fail
+// it as a test, whatever the node's own code did.
+func init() {
+	if env := os.Getenv(clusterNodeEnv); env != "" {
+		os.Exit(clusterNodeMain(env))
+	}
+}
+
+// clusterNodeMain is one node of TestClusterChat's cluster, in a process
+// of its own: a system in the cluster serving a chat room until its
+// stdin closes. It prints "LISTEN <addr>", then "MEMBERS <n>" and
+// "ROOM <address>" at every change it sees. It stops cleanly, with no
+// goroutine or fd left (leakcheck), or exits 1.
+func clusterNodeMain(env string) int {
+	fail := func(err error) int {
+		fmt.Fprintln(os.Stderr, "cluster node:", err)
+		return 1
+	}
+	b, err := leakcheck.Begin()
+	if err != nil {
+		return fail(err)
+	}
+	node, seeds, _ := strings.Cut(env, " ")
+	sys, err := actors.Start(actors.WithCluster(actors.ClusterConfig{
+		Name: "test-chat", Node: node, Seeds: strings.Split(seeds, ","), Kinds: chatroom.Kinds(),
+	}))
+	if err != nil {
+		return fail(err)
+	}
+	srv, err := chatroom.Serve(context.Background(), sys, "127.0.0.1:0", "lobby")
+	if err != nil {
+		_ = sys.StopNow()
+		return fail(err)
+	}
+	fmt.Printf("LISTEN %s\n", srv.Listener().Addr())
+	stdin := make(chan struct{})
+	go func() {
+		_, _ = io.Copy(io.Discard, os.Stdin)
+		close(stdin)
+	}()
+	tick := time.NewTicker(10 * time.Millisecond)
+	members, room := -1, ""
+	for running := true; running; {
+		select {
+		case <-stdin:
+			running = false
+		case <-tick.C:
+		}
+		if n := len(sys.Members()); n != members {
+			members = n
+			fmt.Printf("MEMBERS %d\n", n)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), time.Second)
+		pid, err := srv.Room(ctx)
+		cancel()
+		if err == nil && pid != nil && pid.Address != room {
+			room = pid.Address
+			fmt.Printf("ROOM %s\n", room)
+		}
+	}
+	tick.Stop()
+	if err := srv.Close(context.Background()); err != nil {
+		return fail(err)
+	}
+	if err := sys.StopNow(); err != nil {
+		return fail(err)
+	}
+	if err := b.End(clusterIgnored...); err != nil {
+		return fail(err)
+	}
+	return 0
+}
+
+// clusterIgnored are goroutines Proto.Actor's cluster leaves behind at
+// the pinned version, which nothing can stop: the timers of the gossip
+// log throttles (actor.NewThrottle and NewThrottleWithLogger start a
+// goroutine per burst of log lines that waits out the period, 60 s for
+// the gossiper's and the gossip actor's, with no way to end it early).
+var clusterIgnored = []goleak.Option{
+	goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/cluster.(*Gossiper).StartGossiping.NewThrottle.func3.1"),
+	goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/cluster.NewGossipActor.NewThrottleWithLogger.func2.1"),
+	goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewThrottle.func1.1"),
+	goleak.IgnoreTopFunction("github.com/asynkron/protoactor-go/actor.NewThrottleWithLogger.func1.1"),
+}
+
+// knownRace reports whether a race the detector reported (the text of
+// one report) is Proto.Actor's own at the pinned version: both accesses
+// run only its code and its dependencies' (no actornet frame but the
+// pass-through gRPC interceptor that checks message types). The cluster
+// has several such races, which no use of it avoids; those seen here:
+// remote.BlockList's IsBlocked and BlockedMembers read the blocked set
+// without the RWMutex that Block writes it under (remote/blocklist.go),
+// and the gossip actor reads MemberList's members (ContainsMemberID)
+// without the mutex the provider's goroutine writes them under
+// (cluster/member_list.go). A race with actornet code on either side
+// (the door, a member, the room, System.Stop) is not known.
+func knownRace(report string) bool {
+	accesses := 0
+	inAccess := false
+	for _, l := range strings.Split(report, "\n") {
+		t := strings.TrimSpace(l)
+		switch {
+		case strings.Contains(t, " at 0x") && strings.Contains(t, " by "):
+			accesses++
+			inAccess = true
+		case strings.HasPrefix(t, "Goroutine ") && strings.Contains(t, "created at"):
+			inAccess = false
+		case inAccess && strings.HasPrefix(t, "github.com/actornet/") &&
+			!strings.HasPrefix(t, "github.com/actornet/actornet/actors.remoteConfig.onlyServedStream."):
+			return false
+		}
+	}
+	return accesses == 2
+}
+
+// unknownRaces returns the race reports in a node's stderr that are not
+// knownRace.
+func unknownRaces(stderr string) []string {
+	var bad []string
+	for _, r := range strings.Split(stderr, "WARNING: DATA RACE")[1:] {
+		r, _, _ = strings.Cut(r, "==================")
+		if !knownRace(r) {
+			bad = append(bad, r)
+		}
+	}
+	return bad
+}
+
+// clusterNode is a node process of TestClusterChat, and what it reported.
+type clusterNode struct {
+	addr   string
+	cmd    *exec.Cmd
+	stdin  io.WriteCloser
+	stderr bytes.Buffer
+	exited chan error
+	killed bool
+
+	mu      sync.Mutex
+	changed chan struct{}
+	listen  string
+	members int
+	room    string
+}
+
+// startClusterNode starts a node on addr as another OS process; see
+// stopClusterNodes for its end.
+func startClusterNode(t *testing.T, addr string, seeds []string) *clusterNode {
+	t.Helper()
+	n := &clusterNode{addr: addr, exited: make(chan error, 1), changed: make(chan struct{})}
+	n.cmd = exec.Command(os.Args[0], "-test.run=^$")
+	// Under -race, a node reports races but exits 0 for them: the test
+	// reads its reports and fails on any but knownRace.
+	n.cmd.Env = append(os.Environ(), clusterNodeEnv+"="+addr+" "+strings.Join(seeds, ","), "GORACE=exitcode=0")
+	n.cmd.Stderr = &n.stderr
+	var err error
+	if n.stdin, err = n.cmd.StdinPipe(); err != nil {
+		t.Fatal(err)
+	}
+	out, err := n.cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := n.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		sc := bufio.NewScanner(out)
+		for sc.Scan() {
+			n.report(sc.Text())
+		}
+		n.exited <- n.cmd.Wait()
+	}()
+	return n
+}
+
+// stopClusterNodes ends every node not killed, all at once (closing its
+// stdin), and fails the test unless each exits 0 with no data race but
+// knownRace ones.
+func stopClusterNodes(t *testing.T, nodes []*clusterNode) {
+	t.Helper()
+	for _, n := range nodes {
+		if !n.killed {
+			n.stdin.Close()
+		}
+	}
+	for _, n := range nodes {
+		if n.killed {
+			continue
+		}
+		select {
+		case err := <-n.exited:
+			if err != nil {
+				t.Errorf("node %s: %v\n%s", n.addr, err, n.stderr.String())
+			}
+			for _, r := range unknownRaces(n.stderr.String()) {
+				t.Errorf("node %s: data race:%s", n.addr, r)
+			}
+		case <-time.After(testkit.Timeout):
+			_ = n.cmd.Process.Kill()
+			<-n.exited
+			t.Errorf("node %s did not exit\n%s", n.addr, n.stderr.String())
+		}
+	}
+}
+
+func (n *clusterNode) report(line string) {
+	f := strings.Fields(line)
+	if len(f) != 2 {
+		return
+	}
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	switch f[0] {
+	case "LISTEN":
+		n.listen = f[1]
+	case "MEMBERS":
+		n.members, _ = strconv.Atoi(f[1])
+	case "ROOM":
+		n.room = f[1]
+	default:
+		return
+	}
+	close(n.changed)
+	n.changed = make(chan struct{})
+}
+
+// await waits until ok holds for what the node reported.
+func (n *clusterNode) await(t *testing.T, what string, ok func(members int, room string) bool) (listen string, room string) {
+	t.Helper()
+	deadline := time.After(testkit.Timeout)
+	for {
+		n.mu.Lock()
+		l, m, r, changed := n.listen, n.members, n.room, n.changed
+		n.mu.Unlock()
+		if l != "" && ok(m, r) {
+			return l, r
+		}
+		select {
+		case <-changed:
+		case err := <-n.exited:
+			n.exited <- err
+			t.Fatalf("node %s exited (%v) before %s\n%s", n.addr, err, what, n.stderr.String())
+		case <-deadline:
+			t.Fatalf("node %s: no %s (members %d, room %q)\n%s", n.addr, what, m, r, n.stderr.String())
+		}
+	}
+}
+
+// kill ends the node with SIGKILL: it says no goodbye to the cluster.
+func (n *clusterNode) kill() {
+	n.killed = true
+	_ = n.cmd.Process.Kill()
+	<-n.exited
+}
+
+// clusterAddr returns a loopback address whose port and the next (the
+// automanaged provider's) the kernel has just had free.
+func clusterAddr(t *testing.T) string {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		next, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(actors.ProviderPort(port))))
+		l.Close()
+		if err == nil {
+			next.Close()
+			return l.Addr().String()
+		}
+	}
+	t.Fatal("no two free consecutive ports on 127.0.0.1")
+	return ""
+}
+
+// chatClient is a client of TestClusterChat, with a goroutine reading
+// its lines.
+type chatClient struct {
+	name  string
+	conn  *net.TCPConn
+	lines chan string // closed at the end of the stream
+	heard map[string]int
+}
+
+func dialChat(t *testing.T, addr string) *chatClient {
+	t.Helper()
+	c, err := net.DialTimeout("tcp", addr, testkit.Timeout)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { c.Close() })
+	cl := &chatClient{name: c.LocalAddr().String(), conn: c.(*net.TCPConn), lines: make(chan string, 256), heard: map[string]int{}}
+	go func() {
+		defer close(cl.lines)
+		r := bufio.NewReader(c)
+		for {
+			s, err := r.ReadString('\n')
+			if err != nil {
+				return
+			}
+			cl.lines <- strings.TrimSuffix(s, "\n")
+		}
+	}()
+	return cl
+}
+
+// next returns the next line with prefix, skipping notices unless asked
+// for them; io.EOF at the end of the stream.
+func (c *chatClient) next(prefix string) (string, error) {
+	deadline := time.After(testkit.Timeout)
+	for {
+		select {
+		case l, ok := <-c.lines:
+			if !ok {
+				return "", io.EOF
+			}
+			if prefix == "" && strings.HasPrefix(l, "* ") {
+				continue
+			}
+			if strings.HasPrefix(l, prefix) {
+				return l, nil
+			}
+		case <-deadline:
+			return "", fmt.Errorf("client %s: no line %q in time", c.name, prefix)
+		}
+	}
+}
+
+// say sends lines "tag k" for k in [0, n).
+func (c *chatClient) say(t *testing.T, tag string, n int) {
+	t.Helper()
+	var b strings.Builder
+	for k := range n {
+		fmt.Fprintf(&b, "%s %d\n", tag, k)
+	}
+	if _, err := io.WriteString(c.conn, b.String()); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// hear reads n chat lines: each speaker's must come once each, in order.
+func (c *chatClient) hear(n int) error {
+	for range n {
+		l, err := c.next("")
+		if err != nil {
+			return err
+		}
+		who, text, _ := strings.Cut(l, ": ")
+		tag, num, _ := strings.Cut(text, " ")
+		k, _ := strconv.Atoi(num)
+		if want := c.heard[who+"/"+tag]; k != want {
+			return fmt.Errorf("client %s heard %q, want line %d of %s %s", c.name, l, want, who, tag)
+		}
+		c.heard[who+"/"+tag]++
+	}
+	return nil
+}
+
+// chatRound has each client say n lines tagged tag and hear everyone's.
+func chatRound(t *testing.T, clients []*chatClient, tag string, n int) {
+	t.Helper()
+	for _, c := range clients {
+		c.say(t, tag, n)
+	}
+	errs := make(chan error, len(clients))
+	for _, c := range clients {
+		go func() { errs <- c.hear(len(clients) * n) }()
+	}
+	for range clients {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// TestClusterChat: three nodes, each another OS process, serve one room
+// that is a cluster identity, with a client on each. Every line reaches
+// every client. The room's node is killed: the survivors see the
+// membership drop to two, the room activates again on one of them, and
+// the surviving clients hear every line said since (said at once, while
+// the room is still down), once each and in order, then leave with the
+// right farewell. The surviving nodes stop with no goroutine or fd left
+// (their own leak checks).
+func TestClusterChat(t *testing.T) {
+	start := time.Now()
+	addrs := []string{clusterAddr(t), clusterAddr(t), clusterAddr(t)}
+	nodes := make([]*clusterNode, len(addrs))
+	for i, a := range addrs {
+		nodes[i] = startClusterNode(t, a, addrs)
+	}
+	t.Cleanup(func() { stopClusterNodes(t, nodes) })
+	var host string
+	clients := make([]*chatClient, len(nodes))
+	for i, n := range nodes {
+		listen, room := n.await(t, "three members and the room", func(m int, r string) bool { return m == 3 && r != "" })
+		if host == "" {
+			host = room
+		}
+		clients[i] = dialChat(t, listen)
+		if _, err := clients[i].next("* welcome"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for _, n := range nodes {
+		n.await(t, "agreement on the room", func(_ int, r string) bool { return r == host })
+	}
+	for i, c := range clients { // every join is in before anyone talks
+		for range len(clients) - 1 - i {
+			if _, err := c.next("* "); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	t.Logf("%d nodes up, room on %s: %v", len(nodes), host, time.Since(start).Round(time.Millisecond))
+	const lines = 20
+	chatRound(t, clients, "before", lines)
+
+	var survivors []*chatClient
+	var live []*clusterNode
+	var victim *chatClient
+	for i, n := range nodes {
+		if n.addr == host {
+			victim = clients[i]
+			n.kill()
+		} else {
+			survivors, live = append(survivors, clients[i]), append(live, n)
+		}
+	}
+	if victim == nil {
+		t.Fatalf("the room's node %s is none of %v", host, addrs)
+	}
+	if _, err := victim.next("\x00"); err != io.EOF {
+		t.Fatalf("client of the killed node: %v, want the end of its stream", err)
+	}
+	killed := time.Now()
+	chatRound(t, survivors, "after", lines)
+	t.Logf("survivors heard every line said since the kill %v after it", time.Since(killed).Round(time.Millisecond))
+	for _, n := range live {
+		n.await(t, "two members and the room elsewhere", func(m int, r string) bool { return m == 2 && r != host && r != "" })
+	}
+	for _, c := range survivors {
+		if err := c.conn.CloseWrite(); err != nil {
+			t.Fatal(err)
+		}
+		bye, err := c.next("* bye ")
+		if err != nil {
+			t.Fatal(err)
+		}
+		if want := fmt.Sprintf(", lines relayed: %d", 2*lines); !strings.HasSuffix(bye, want) {
+			t.Fatalf("farewell %q, want it to end %q", bye, want)
+		}
+		if _, err := c.next("\x00"); err != io.EOF {
+			t.Fatalf("after the farewell: %v, want the end of the stream", err)
+		}
+	}
+	t.Logf("chat done: %v; the nodes stop and check for leaks", time.Since(start).Round(time.Millisecond))
+}
