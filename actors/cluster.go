@@ -12,6 +12,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
@@ -103,6 +104,41 @@ func (s *System) Members() []*cluster.Member {
 	return slices.Clone(s.topology.members)
 }
 
+// Get returns the PID of the activation of the identity of kind,
+// activating it (Proto.Actor's cluster.Get: it blocks, up to 5 s when
+// the member that owns the identity does not answer; nil if none was
+// found). Use it rather than Cluster().Get from code that is not itself
+// called by a topology change: disthash at the pinned version replaces
+// its hash ring on each topology change without synchronisation, and Get
+// reads it after taking the lock under which this node records each
+// change, after the lookup has replaced its ring.
+func (s *System) Get(identity, kind string) *actor.PID {
+	if s.cluster == nil {
+		return nil
+	}
+	s.topology.mu.Lock()
+	//lint:ignore SA2001 an empty critical section: the lock orders this read after the last topology change
+	s.topology.mu.Unlock()
+	return s.cluster.Get(identity, kind)
+}
+
+// recordingProvider is the cluster's provider, with this node recording
+// each topology change (System.Members) once the identity lookup has
+// seen it: it subscribes when the member starts, after the lookup.
+type recordingProvider struct {
+	cluster.ClusterProvider
+	s *System
+}
+
+func (p *recordingProvider) StartMember(c *cluster.Cluster) error {
+	p.s.Actors.EventStream.Subscribe(func(evt any) {
+		if t, ok := evt.(*cluster.ClusterTopology); ok {
+			p.s.topology.update(t.GetMembers())
+		}
+	})
+	return p.ClusterProvider.StartMember(c)
+}
+
 // topology is the last membership a node saw, and every member address
 // it has seen.
 type topology struct {
@@ -157,13 +193,9 @@ func (s *System) startCluster(cfg ClusterConfig) (err error) {
 		lookup = disthash.New()
 	}
 	opts := append([]cluster.ConfigOption{cluster.WithKinds(cfg.Kinds...)}, cfg.Options...)
-	c := cluster.New(s.Actors, cluster.Configure(cfg.Name, provider, lookup, rcfg, opts...))
 	s.topology = &topology{addrs: map[string]bool{}}
-	s.Actors.EventStream.Subscribe(func(evt any) {
-		if t, ok := evt.(*cluster.ClusterTopology); ok {
-			s.topology.update(t.GetMembers())
-		}
-	})
+	provider = &recordingProvider{ClusterProvider: provider, s: s}
+	c := cluster.New(s.Actors, cluster.Configure(cfg.Name, provider, lookup, rcfg, opts...))
 	defer func() {
 		// StartMember panics when remote cannot listen or the provider
 		// fails to start.

@@ -45,7 +45,6 @@ const waitGone = 5 * time.Second
 // topology change, once the node that hosted it is no longer a member:
 // the lookup would otherwise ask a dead node to activate it.
 type door struct {
-	c         *cluster.Cluster
 	sys       *actors.System
 	name      string
 	room      *actor.PID
@@ -133,11 +132,11 @@ func (d *door) resolve(ctx actor.Context) {
 	}
 	d.gone = ""
 	d.resolving = true
-	self, root, c, name := ctx.Self(), ctx.ActorSystem().Root, d.c, d.name
+	self, root, sys, name := ctx.Self(), ctx.ActorSystem().Root, d.sys, d.name
 	d.lookups.Add(1)
 	go func() {
 		defer d.lookups.Done()
-		root.Send(self, &resolved{pid: c.Get(name, KindName)})
+		root.Send(self, &resolved{pid: sys.Get(name, KindName)})
 	}()
 }
 

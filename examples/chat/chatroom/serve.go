@@ -27,13 +27,12 @@ type Server struct {
 // actors.WithCluster with Kind() among its kinds (and Served including
 // "actornet.", which it always does).
 func Serve(ctx context.Context, sys *actors.System, addr, name string) (*Server, error) {
-	c := sys.Cluster()
-	if c == nil {
+	if sys.Cluster() == nil {
 		return nil, fmt.Errorf("chatroom: serve %s: the system is not a cluster member", name)
 	}
 	lookups := &sync.WaitGroup{}
 	door := sys.Root().Spawn(actor.PropsFromProducer(func() actor.Actor {
-		return &door{c: c, sys: sys, name: name, members: map[string]*actor.PID{}, lookups: lookups}
+		return &door{sys: sys, name: name, members: map[string]*actor.PID{}, lookups: lookups}
 	}))
 	members := tcp.PerConnection(func() tcp.Handler { return &member{door: door} })
 	l, err := tcp.Serve(ctx, sys, addr, members, tcp.WithKeepOpen(true))
