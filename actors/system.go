@@ -6,6 +6,7 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/actornet/actornet/actors/core"
@@ -92,6 +93,7 @@ func Start(opts ...Option) (*System, error) {
 		return nil, err
 	}
 	s := &System{Actors: as, rt: rt}
+	systems.Store(as, s)
 	if o.meters != nil {
 		if err := s.startMetrics(o.meters); err != nil {
 			s.abort()
@@ -116,10 +118,25 @@ func Start(opts ...Option) (*System, error) {
 
 // abort undoes a Start that failed half way.
 func (s *System) abort() {
+	systems.Delete(s.Actors)
 	s.rt.StopWatchdog()
 	s.rt.StopPollers(context.Background())
 	_ = s.rt.StopDispatcher(context.Background())
 	s.Actors.Shutdown()
+}
+
+// systems maps each running System's actor system to it (SystemOf).
+var systems sync.Map
+
+// SystemOf returns the System whose actor system is as, or nil if there
+// is none (not started by Start, or stopped): for an actor that needs its
+// node's System and has only its context (ctx.ActorSystem()), such as a
+// cluster kind's, which Proto.Actor spawns.
+func SystemOf(as *actor.ActorSystem) *System {
+	if s, ok := systems.Load(as); ok {
+		return s.(*System)
+	}
+	return nil
 }
 
 // Runtime returns the runtime the system's socket actors run on: for the
@@ -219,6 +236,7 @@ func (s *System) Stop(ctx context.Context) error {
 	// The dead-letter subscription stays: a request sent to a socket actor
 	// after Stop must still be answered (closed), not left waiting.
 	s.Actors.Shutdown()
+	systems.Delete(s.Actors)
 	if len(errs) > 0 {
 		return stopError(errs)
 	}

@@ -146,14 +146,34 @@ func unknownRaces(stderr string) []string {
 	return bad
 }
 
+// lockedBuffer is a bytes.Buffer safe to read while exec copies a
+// process's output into it.
+type lockedBuffer struct {
+	mu sync.Mutex
+	b  bytes.Buffer
+}
+
+func (l *lockedBuffer) Write(p []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.Write(p)
+}
+
+func (l *lockedBuffer) String() string {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.b.String()
+}
+
 // clusterNode is a node process of TestClusterChat, and what it reported.
 type clusterNode struct {
-	addr   string
-	cmd    *exec.Cmd
-	stdin  io.WriteCloser
-	stderr bytes.Buffer
-	exited chan error
-	killed bool
+	addr    string
+	cmd     *exec.Cmd
+	stdin   io.WriteCloser
+	stderr  lockedBuffer
+	exited  chan error
+	killed  bool
+	stopped bool
 
 	mu      sync.Mutex
 	changed chan struct{}
@@ -199,27 +219,42 @@ func startClusterNode(t *testing.T, addr string, seeds []string) *clusterNode {
 func stopClusterNodes(t *testing.T, nodes []*clusterNode) {
 	t.Helper()
 	for _, n := range nodes {
-		if !n.killed {
+		if !n.killed && !n.stopped {
 			n.stdin.Close()
 		}
 	}
 	for _, n := range nodes {
-		if n.killed {
-			continue
+		if !n.killed && !n.stopped {
+			n.wait(t)
 		}
-		select {
-		case err := <-n.exited:
-			if err != nil {
-				t.Errorf("node %s: %v\n%s", n.addr, err, n.stderr.String())
-			}
-			for _, r := range unknownRaces(n.stderr.String()) {
-				t.Errorf("node %s: data race:%s", n.addr, r)
-			}
-		case <-time.After(testkit.Timeout):
-			_ = n.cmd.Process.Kill()
-			<-n.exited
-			t.Errorf("node %s did not exit\n%s", n.addr, n.stderr.String())
+	}
+}
+
+// stop ends the node the way an operator would (it leaves the cluster)
+// and checks its exit as stopClusterNodes does.
+func (n *clusterNode) stop(t *testing.T) {
+	t.Helper()
+	n.stdin.Close()
+	n.wait(t)
+}
+
+// wait waits for the node to exit once its stdin is closed: it must exit
+// 0 (its leak check passed) with no race but knownRace ones.
+func (n *clusterNode) wait(t *testing.T) {
+	t.Helper()
+	n.stopped = true
+	select {
+	case err := <-n.exited:
+		if err != nil {
+			t.Errorf("node %s: %v\n%s", n.addr, err, n.stderr.String())
 		}
+		for _, r := range unknownRaces(n.stderr.String()) {
+			t.Errorf("node %s: data race:%s", n.addr, r)
+		}
+	case <-time.After(testkit.Timeout):
+		_ = n.cmd.Process.Kill()
+		<-n.exited
+		t.Errorf("node %s did not exit\n%s", n.addr, n.stderr.String())
 	}
 }
 
@@ -399,9 +434,11 @@ func chatRound(t *testing.T, clients []*chatClient, tag string, n int) {
 // every client. The room's node is killed: the survivors see the
 // membership drop to two, the room activates again on one of them, and
 // the surviving clients hear every line said since (said at once, while
-// the room is still down), once each and in order, then leave with the
-// right farewell. The surviving nodes stop with no goroutine or fd left
-// (their own leak checks).
+// the room is still down), once each and in order. Then the node that
+// hosts the room leaves gracefully (Stop): the last node's client goes on
+// in the room, now on its own node, and leaves with the farewell that
+// counts all its lines. Every node that stops does so with no goroutine
+// or fd left (its own leak check).
 //
 // It takes about 5 s (a second for each node to join, half a second for
 // the room to come back, two for the nodes to stop: remote's endpoint
@@ -465,23 +502,44 @@ func TestClusterChat(t *testing.T) {
 	killed := time.Now()
 	chatRound(t, survivors, "after", lines)
 	t.Logf("survivors heard every line said since the kill %v after it", time.Since(killed).Round(time.Millisecond))
+	var newHost string
 	for _, n := range live {
-		n.await(t, "two members and the room elsewhere", func(m int, r string) bool { return m == 2 && r != host && r != "" })
+		_, newHost = n.await(t, "two members and the room elsewhere", func(m int, r string) bool { return m == 2 && r != host && r != "" })
 	}
-	for _, c := range survivors {
-		if err := c.conn.CloseWrite(); err != nil {
-			t.Fatal(err)
+
+	// The node that hosts the room now leaves the cluster gracefully
+	// (Stop): the last node sees the membership drop to one, the room
+	// activates there, and its client goes on.
+	var last *chatClient
+	var lastNode, leaving *clusterNode
+	for i, n := range live {
+		if n.addr == newHost {
+			leaving = n
+		} else {
+			last, lastNode = survivors[i], n
 		}
-		bye, err := c.next("* bye ")
-		if err != nil {
-			t.Fatal(err)
-		}
-		if want := fmt.Sprintf(", lines relayed: %d", 2*lines); !strings.HasSuffix(bye, want) {
-			t.Fatalf("farewell %q, want it to end %q", bye, want)
-		}
-		if _, err := c.next("\x00"); err != io.EOF {
-			t.Fatalf("after the farewell: %v, want the end of the stream", err)
-		}
+	}
+	if last == nil || leaving == nil {
+		t.Fatalf("the room's node %s is not one of the two survivors", newHost)
+	}
+	left := time.Now()
+	leaving.stdin.Close() // it stops, leaving the cluster
+	chatRound(t, []*chatClient{last}, "last", lines)
+	t.Logf("the last client heard its lines %v after the room's node began to leave", time.Since(left).Round(time.Millisecond))
+	leaving.wait(t)
+	lastNode.await(t, "one member and the room on it", func(m int, r string) bool { return m == 1 && r == lastNode.addr })
+	if err := last.conn.CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	bye, err := last.next("* bye ")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := fmt.Sprintf(", lines relayed: %d", 3*lines); !strings.HasSuffix(bye, want) {
+		t.Fatalf("farewell %q, want it to end %q", bye, want)
+	}
+	if _, err := last.next("\x00"); err != io.EOF {
+		t.Fatalf("after the farewell: %v, want the end of the stream", err)
 	}
 	t.Logf("chat done: %v; the nodes stop and check for leaks", time.Since(start).Round(time.Millisecond))
 }

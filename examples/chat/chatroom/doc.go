@@ -29,12 +29,16 @@
 // When the room's node dies: the activation is gone with its membership.
 // Each door sees its watch end (Terminated, address terminated), waits
 // until the dead node has left the topology (automanaged polls every
-// actors.DefaultClusterRefresh, 500 ms), and looks the room up again:
-// the lookup activates it, empty, on a surviving member. Each member
-// then joins it again (silently: no "joined" notice), naming the members
-// it knew; the new activation seats them all at once, so it acknowledges
-// no line before every one of them has it, and the watch on each seat
-// takes out those that died with the node ("* NAME left").
+// actors.DefaultClusterRefresh, 500 ms; the door waits at most 5 s), and
+// looks the room up again: the lookup activates it, empty, on a
+// surviving member. Each member then joins it again (silently: no
+// "joined" notice), naming the members it knew; the new activation seats
+// them all at once (but those on a node that has left), so it
+// acknowledges no line before every one of them has it, and the watch on
+// each seat takes out those that died with the node ("* NAME left"). A
+// node that leaves gracefully (System.Stop) goes the same way, and so
+// does a room that moves because a member joined (the door then waits at
+// most a second for its old node to leave the topology).
 //
 // Nothing acknowledged to a surviving client is lost: a member keeps each
 // line its client said until the room acknowledges it (Acked), which the

@@ -33,10 +33,17 @@ type (
 // again after a lookup found no activation.
 const retryEvery = 50 * time.Millisecond
 
-// waitGone bounds how long the door waits for a node that hosted the
-// room to leave the topology: past it, the node is taken as alive (its
-// link only dropped) and the room is looked up anyway.
-const waitGone = 5 * time.Second
+// waitDead and waitStopped bound how long the door waits for the node
+// of a room that stopped to leave the topology before it looks the room
+// up anyway: waitDead when the link to the node was lost (past it, the
+// link only dropped), waitStopped when the room stopped with its node
+// still there: the node leaves the cluster (Stop), or the room moved to
+// a member that joined. A lookup that asks a node that is going away
+// waits on remote's dial to it, two seconds or more.
+const (
+	waitDead    = 5 * time.Second
+	waitStopped = time.Second
+)
 
 // door is a node's way in to one room: it looks up the room's
 // activation through the cluster (off its mailbox: the lookup blocks),
@@ -52,7 +59,7 @@ type door struct {
 	resolving bool
 	again     bool      // a topology change came during a lookup
 	gone      string    // the address of the node of the room that stopped, while it is still in the topology
-	goneAt    time.Time // when it was seen gone
+	goneUntil time.Time // how long to wait for it to leave
 	armed     bool      // a retry is on its way
 	sub       *eventstream.Subscription
 	lookups   *sync.WaitGroup // the lookups running, which Server.Close waits for
@@ -80,7 +87,7 @@ func (d *door) Receive(ctx actor.Context) {
 	case *whereNow:
 		ctx.Respond(&roomAt{pid: d.room})
 	case *cluster.ClusterTopology:
-		if d.gone != "" && !hasAddress(m.GetMembers(), d.gone) {
+		if d.gone != "" && !isMember(m.GetMembers(), d.gone) {
 			d.gone = ""
 		}
 		d.resolve(ctx)
@@ -110,11 +117,15 @@ func (d *door) Receive(ctx actor.Context) {
 			return
 		}
 		d.room = nil
-		if m.GetWhy() == actor.TerminatedReason_AddressTerminated {
-			// Its node is gone, but may not be out of the topology
-			// yet: wait for the change that takes it out (a lookup
-			// now would ask the dead node to activate the room).
-			d.gone, d.goneAt = m.GetWho().Address, time.Now()
+		if addr := m.GetWho().Address; addr != ctx.Self().Address {
+			// Its node may be going away, and not yet out of the
+			// topology: wait for the change that takes it out (a
+			// lookup now would ask that node to activate the room).
+			wait := waitStopped
+			if m.GetWhy() == actor.TerminatedReason_AddressTerminated {
+				wait = waitDead
+			}
+			d.gone, d.goneUntil = addr, time.Now().Add(wait)
 		}
 		d.resolve(ctx)
 	}
@@ -126,7 +137,7 @@ func (d *door) resolve(ctx actor.Context) {
 		d.again = true
 		return
 	}
-	if d.gone != "" && hasAddress(d.sys.Members(), d.gone) && time.Since(d.goneAt) < waitGone {
+	if d.gone != "" && isMember(d.sys.Members(), d.gone) && time.Now().Before(d.goneUntil) {
 		d.retryLater(ctx)
 		return
 	}
@@ -150,8 +161,8 @@ func (d *door) retryLater(ctx actor.Context) {
 	time.AfterFunc(retryEvery, func() { root.Send(self, &retry{}) })
 }
 
-// hasAddress reports whether a member of ms is at addr.
-func hasAddress(ms []*cluster.Member, addr string) bool {
+// isMember reports whether a member of ms is at addr.
+func isMember(ms []*cluster.Member, addr string) bool {
 	for _, m := range ms {
 		if m.Address() == addr {
 			return true

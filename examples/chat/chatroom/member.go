@@ -156,8 +156,9 @@ func (m *member) moveTo(c *tcp.Conn, pid *actor.PID) {
 	if pid.Equal(m.room) || m.gone {
 		return
 	}
-	if m.room != nil {
-		// The old activation, if it still runs, forgets the member.
+	if m.room != nil && isMember(c.System().Members(), m.room.Address) {
+		// The old activation, if it still runs, forgets the member (a
+		// dead node's is not sent to: remote would dial it in vain).
 		c.Send(m.room, &Leave{Member: m.self})
 	}
 	m.room = pid

@@ -6,6 +6,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
 
+	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 )
 
@@ -57,8 +58,10 @@ func (r *room) Receive(ctx actor.Context) {
 		k := key(m.GetMember())
 		for _, known := range m.GetKnown() {
 			// Members of the room before it moved: seated now, so that
-			// no line is acknowledged before they have it.
-			if kk := key(known.GetMember()); kk != k {
+			// no line is acknowledged before they have it. Not those
+			// on a node that has left: sending to one, or watching it,
+			// would hold the room while remote dials it in vain.
+			if kk := key(known.GetMember()); kk != k && r.reachable(ctx, known.GetMember().GetAddress()) {
 				r.seat(ctx, kk, known)
 			}
 		}
@@ -111,6 +114,21 @@ func (r *room) Receive(ctx actor.Context) {
 			r.remove(ctx, k, s)
 		}
 	}
+}
+
+// reachable reports whether addr is this node or a member of the
+// cluster as this node sees it (true when it cannot tell).
+func (r *room) reachable(ctx actor.Context, addr string) bool {
+	sys := actors.SystemOf(ctx.ActorSystem())
+	if sys == nil || addr == ctx.Self().Address {
+		return true
+	}
+	for _, m := range sys.Members() {
+		if m.Address() == addr {
+			return true
+		}
+	}
+	return false
 }
 
 // seat seats a member, if it is not yet, and watches it: a member whose
