@@ -158,3 +158,55 @@ func TestClusterOneNode(t *testing.T) {
 		t.Fatal("the provider's endpoint still answers after Stop")
 	}
 }
+
+// staticProvider is a cluster.ClusterProvider of one member, this one:
+// what a provider of your own plugs into ClusterConfig.Provider.
+type staticProvider struct{ shutdown chan bool }
+
+func (p *staticProvider) StartMember(c *cluster.Cluster) error {
+	host, port, err := c.ActorSystem.GetHostPort()
+	if err != nil {
+		return err
+	}
+	c.MemberList.UpdateClusterTopology([]*cluster.Member{{
+		Id: c.ActorSystem.ID, Host: host, Port: int32(port), Kinds: c.GetClusterKinds(),
+	}})
+	return nil
+}
+
+func (p *staticProvider) StartClient(*cluster.Cluster) error { return nil }
+
+func (p *staticProvider) Shutdown(graceful bool) error {
+	p.shutdown <- graceful
+	return nil
+}
+
+// TestClusterOwnProvider: a provider given in ClusterConfig.Provider is
+// the membership (no automanaged endpoint, so the node may take a port
+// the kernel picks), and Stop shuts it down gracefully.
+func TestClusterOwnProvider(t *testing.T) {
+	p := &staticProvider{shutdown: make(chan bool, 1)}
+	sys, err := actors.Start(actors.WithCluster(actors.ClusterConfig{
+		Name: "own", Node: "127.0.0.1:0", Provider: p, Kinds: []*cluster.Kind{echoKind()},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms := sys.Members(); len(ms) != 1 || ms[0].Address() != sys.Address() {
+		t.Fatalf("Members = %v, want this node (%s)", ms, sys.Address())
+	}
+	if pid := sys.Get("b", "echo"); pid == nil || pid.Address != sys.Address() {
+		t.Fatalf("Get = %v, want an activation here", pid)
+	}
+	if err := sys.StopNow(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case graceful := <-p.shutdown:
+		if !graceful {
+			t.Fatal("provider shut down, not gracefully")
+		}
+	default:
+		t.Fatal("Stop did not shut the provider down")
+	}
+}
