@@ -235,15 +235,17 @@ func (s *System) stopCluster() {
 	}
 	c.IdentityLookup.Shutdown()
 	c.Gossip.Shutdown()
-	// Close the link to every node this one knew (remote's endpoint
-	// writer stops and closes its gRPC connection on this event), which
-	// the hard stop below would leave open.
+	// Stop serving first: a message from another node (a request to an
+	// actor that has stopped, whose dead letter answers it; a watch)
+	// would open a link back to it. Then close the link to every node
+	// this one knew (remote's endpoint writer stops and closes its gRPC
+	// connection on this event), which the hard stop leaves open.
+	c.Remote.Shutdown(false)
 	for _, addr := range s.topology.seen() {
 		if addr != s.Actors.Address() {
 			s.Actors.EventStream.Publish(&remote.EndpointTerminatedEvent{Address: addr})
 		}
 	}
-	c.Remote.Shutdown(false)
 }
 
 // providerServer is the automanaged provider's HTTP endpoint, on a

@@ -230,14 +230,6 @@ func stopClusterNodes(t *testing.T, nodes []*clusterNode) {
 	}
 }
 
-// stop ends the node the way an operator would (it leaves the cluster)
-// and checks its exit as stopClusterNodes does.
-func (n *clusterNode) stop(t *testing.T) {
-	t.Helper()
-	n.stdin.Close()
-	n.wait(t)
-}
-
 // wait waits for the node to exit once its stdin is closed: it must exit
 // 0 (its leak check passed) with no race but knownRace ones.
 func (n *clusterNode) wait(t *testing.T) {
@@ -301,11 +293,72 @@ func (n *clusterNode) await(t *testing.T, what string, ok func(members int, room
 	}
 }
 
+// startCluster starts n nodes on ports the kernel had free, and starts
+// again on others when a node finds its provider's port (its own plus
+// one, which nothing reserved) taken meanwhile by another socket, such
+// as one of the many connections the nodes themselves open: up to five
+// tries.
+func startCluster(t *testing.T, n int) []*clusterNode {
+	t.Helper()
+	for try := 1; ; try++ {
+		addrs := make([]string, n)
+		for i := range addrs {
+			addrs[i] = clusterAddr(t)
+		}
+		nodes := make([]*clusterNode, n)
+		for i, a := range addrs {
+			nodes[i] = startClusterNode(t, a, addrs)
+		}
+		retry := false
+		for _, nd := range nodes {
+			err := nd.listening()
+			if err == nil {
+				continue
+			}
+			if try < 5 && strings.Contains(err.Error(), "address already in use") {
+				t.Logf("try %d: %v; again on other ports", try, err)
+				retry = true
+				break
+			}
+			t.Fatal(err)
+		}
+		if !retry {
+			return nodes
+		}
+		for _, nd := range nodes {
+			nd.kill()
+		}
+	}
+}
+
+// listening waits until the node says where it listens, or returns the
+// error of a node that exited first.
+func (n *clusterNode) listening() error {
+	deadline := time.After(testkit.Timeout)
+	for {
+		n.mu.Lock()
+		l, changed := n.listen, n.changed
+		n.mu.Unlock()
+		if l != "" {
+			return nil
+		}
+		select {
+		case <-changed:
+		case err := <-n.exited:
+			n.exited <- err
+			return fmt.Errorf("node %s exited (%v): %s", n.addr, err, n.stderr.String())
+		case <-deadline:
+			return fmt.Errorf("node %s did not start: %s", n.addr, n.stderr.String())
+		}
+	}
+}
+
 // kill ends the node with SIGKILL: it says no goodbye to the cluster.
 func (n *clusterNode) kill() {
 	n.killed = true
 	_ = n.cmd.Process.Kill()
-	<-n.exited
+	err := <-n.exited
+	n.exited <- err
 }
 
 // clusterAddr returns a loopback address whose port and the next (the
@@ -450,10 +503,10 @@ func TestClusterChat(t *testing.T) {
 		t.Skip("three node processes, about 5 s: runs with -long")
 	}
 	start := time.Now()
-	addrs := []string{clusterAddr(t), clusterAddr(t), clusterAddr(t)}
-	nodes := make([]*clusterNode, len(addrs))
-	for i, a := range addrs {
-		nodes[i] = startClusterNode(t, a, addrs)
+	nodes := startCluster(t, 3)
+	addrs := make([]string, len(nodes))
+	for i, n := range nodes {
+		addrs[i] = n.addr
 	}
 	t.Cleanup(func() { stopClusterNodes(t, nodes) })
 	var host string

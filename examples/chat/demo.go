@@ -133,6 +133,44 @@ func (n *node) kill() {
 	n.exited <- err
 }
 
+// startNodes starts n nodes on ports the kernel had free, and starts
+// again on others when a node finds its provider's port (its own plus
+// one, which nothing reserved) taken meanwhile by another socket: up to
+// five tries.
+func startNodes(ctx context.Context, n int) ([]*node, error) {
+	for try := 1; ; try++ {
+		addrs := make([]string, n)
+		for i := range addrs {
+			a, err := nodeAddr()
+			if err != nil {
+				return nil, err
+			}
+			addrs[i] = a
+		}
+		var nodes []*node
+		for _, a := range addrs {
+			nd, err := startNode(a, addrs)
+			if err != nil {
+				for _, started := range nodes {
+					started.kill()
+				}
+				return nil, err
+			}
+			nodes = append(nodes, nd)
+		}
+		err := waitAll(ctx, nodes, "the nodes to listen", func(l string, _ int, _ string) bool { return l != "" })
+		if err == nil {
+			return nodes, nil
+		}
+		for _, nd := range nodes {
+			nd.kill()
+		}
+		if try == 5 || !strings.Contains(err.Error(), "address already in use") {
+			return nil, err
+		}
+	}
+}
+
 // nodeAddr returns a loopback address whose port and the next one (the
 // automanaged provider's, actors.ProviderPort) the kernel has just had
 // free.
@@ -241,12 +279,6 @@ func (c *client) hear(ctx context.Context, n int, want map[string]int) error {
 func runDemo(cfg config, out io.Writer) (err error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
 	defer cancel()
-	addrs := make([]string, 3)
-	for i := range addrs {
-		if addrs[i], err = nodeAddr(); err != nil {
-			return err
-		}
-	}
 	var nodes []*node
 	defer func() {
 		for _, n := range nodes {
@@ -259,12 +291,12 @@ func runDemo(cfg config, out io.Writer) (err error) {
 		}
 	}()
 	start := time.Now()
-	for _, a := range addrs {
-		n, err := startNode(a, addrs)
-		if err != nil {
-			return err
-		}
-		nodes = append(nodes, n)
+	if nodes, err = startNodes(ctx, 3); err != nil {
+		return err
+	}
+	addrs := make([]string, len(nodes))
+	for i, n := range nodes {
+		addrs[i] = n.addr
 	}
 	// All three see three members and agree on where the room is.
 	err = waitAll(ctx, nodes, "three members and the room", func(l string, m int, r string) bool {

@@ -20,8 +20,12 @@ type (
 	exit struct{ member *actor.PID }
 	// roomAt tells a member where the room's activation is.
 	roomAt struct{ pid *actor.PID }
-	// resolved is the door's lookup's answer (nil: none yet).
-	resolved struct{ pid *actor.PID }
+	// resolved is the answer of the door's lookup number gen (nil: none
+	// yet).
+	resolved struct {
+		pid *actor.PID
+		gen uint64
+	}
 	// retry asks the door to look up again.
 	retry struct{}
 	// whereNow asks the door for the room's PID (nil if unknown); the
@@ -45,6 +49,9 @@ const (
 	waitStopped = time.Second
 )
 
+// maxLookups bounds the door's lookups running at once.
+const maxLookups = 4
+
 // door is a node's way in to one room: it looks up the room's
 // activation through the cluster (off its mailbox: the lookup blocks),
 // watches it, and tells its node's members where it is. A new lookup runs
@@ -56,11 +63,11 @@ type door struct {
 	name      string
 	room      *actor.PID
 	members   map[string]*actor.PID // by PID id (they are local)
-	resolving bool
-	again     bool      // a topology change came during a lookup
-	gone      string    // the address of the node of the room that stopped, while it is still in the topology
-	goneUntil time.Time // how long to wait for it to leave
-	armed     bool      // a retry is on its way
+	gen       uint64                // of the last lookup started: only its answer counts
+	inflight  int                   // lookups running
+	gone      string                // the address of the node of the room that stopped, while it is still in the topology
+	goneUntil time.Time             // how long to wait for it to leave
+	armed     bool                  // a retry is on its way
 	sub       *eventstream.Subscription
 	lookups   *sync.WaitGroup // the lookups running, which Server.Close waits for
 }
@@ -93,9 +100,17 @@ func (d *door) Receive(ctx actor.Context) {
 		d.resolve(ctx)
 	case *retry:
 		d.armed = false
-		d.resolve(ctx)
+		if d.room == nil {
+			d.resolve(ctx)
+		}
 	case *resolved:
-		d.resolving = false
+		d.inflight--
+		if m.gen != d.gen && (d.room != nil || m.pid == nil) {
+			// An older lookup's: a newer one, started at a later
+			// topology change, answers for the room (an older answer
+			// only fills in for a room not found yet).
+			return
+		}
 		if m.pid != nil && !m.pid.Equal(d.room) && m.pid.Address != d.gone {
 			if d.room != nil {
 				ctx.Unwatch(d.room)
@@ -108,9 +123,6 @@ func (d *door) Receive(ctx actor.Context) {
 		}
 		if m.pid == nil {
 			d.retryLater(ctx)
-		} else if d.again {
-			d.again = false
-			d.resolve(ctx)
 		}
 	case *actor.Terminated:
 		if !m.GetWho().Equal(d.room) {
@@ -131,23 +143,27 @@ func (d *door) Receive(ctx actor.Context) {
 	}
 }
 
-// resolve looks the room up, off the mailbox.
+// resolve looks the room up, off the mailbox. A lookup that asks a node
+// going away waits up to 5 s (cluster.Get's timeout): a later one, at
+// the next topology change, does not wait for it, and the older one's
+// answer is dropped.
 func (d *door) resolve(ctx actor.Context) {
-	if d.resolving {
-		d.again = true
-		return
-	}
 	if d.gone != "" && isMember(d.sys.Members(), d.gone) && time.Now().Before(d.goneUntil) {
 		d.retryLater(ctx)
 		return
 	}
+	if d.inflight >= maxLookups {
+		d.retryLater(ctx)
+		return
+	}
 	d.gone = ""
-	d.resolving = true
-	self, root, sys, name := ctx.Self(), ctx.ActorSystem().Root, d.sys, d.name
+	d.gen++
+	d.inflight++
+	self, root, sys, name, gen := ctx.Self(), ctx.ActorSystem().Root, d.sys, d.name, d.gen
 	d.lookups.Add(1)
 	go func() {
 		defer d.lookups.Done()
-		root.Send(self, &resolved{pid: sys.Get(name, KindName)})
+		root.Send(self, &resolved{pid: sys.Get(name, KindName), gen: gen})
 	}()
 }
 
