@@ -76,9 +76,9 @@ func ProviderPort(nodePort int) int { return nodePort + 1 }
 // socket actors here too), membership through automanaged (or
 // cfg.Provider), identities through disthash (or cfg.Lookup). Start
 // returns once the member has started (Proto.Actor's StartMember takes a
-// second); System.Cluster gives the cluster, for cluster.Get and
-// Request by kind and identity. Stop leaves the cluster before it stops
-// remote.
+// second). System.Get looks an identity up by name and kind,
+// System.Members is the membership, System.Cluster is Proto.Actor's
+// cluster for the rest. Stop leaves the cluster before it stops remote.
 func WithCluster(cfg ClusterConfig) Option {
 	return func(o *options) {
 		c := cfg
@@ -177,7 +177,7 @@ func (s *System) startCluster(cfg ClusterConfig) (err error) {
 		return fmt.Errorf("actornet: cluster: %w", err)
 	}
 	provider := cfg.Provider
-	var http *providerServer
+	var endpoint *providerServer
 	if provider == nil {
 		p, srv, err := newAutomanaged(cfg, rcfg.Host, rcfg.Port, func() *automanaged.NodeModel {
 			c := cluster.GetCluster(s.Actors)
@@ -186,7 +186,7 @@ func (s *System) startCluster(cfg ClusterConfig) (err error) {
 		if err != nil {
 			return err
 		}
-		provider, http = p, srv
+		provider, endpoint = p, srv
 	}
 	lookup := cfg.Lookup
 	if lookup == nil {
@@ -204,13 +204,13 @@ func (s *System) startCluster(cfg ClusterConfig) (err error) {
 			if c.Remote != nil {
 				c.Remote.Shutdown(false)
 			}
-			if http != nil {
-				http.close()
+			if endpoint != nil {
+				endpoint.close()
 			}
 		}
 	}()
 	c.StartMember()
-	s.cluster, s.remote, s.providerHTTP = c, c.Remote, http
+	s.cluster, s.remote, s.providerHTTP = c, c.Remote, endpoint
 	return s.startNode()
 }
 
