@@ -9,6 +9,7 @@ import (
 	"net/http"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -305,23 +306,40 @@ func newAutomanaged(cfg ClusterConfig, host string, port int, node func() *autom
 	return p, &providerServer{e: e, l: l}, nil
 }
 
-// quietProvider lowers to Debug what the automanaged provider logs as an
-// error while the cluster works as meant: its HTTP endpoint stopping at
-// Stop, and a seed that does not answer (a node that is down, which is
-// what membership is there to notice).
+// quietProvider lowers to Debug what Proto.Actor's cluster logs as an
+// error while it works as meant: the automanaged provider's HTTP endpoint
+// stopping at Stop, a seed that does not answer (a node that is down,
+// which is what membership is there to notice), and remote's endpoint
+// writer seeing the connection Stop itself closed.
 type quietProvider struct{ slog.Handler }
 
 func (h quietProvider) Handle(ctx context.Context, r slog.Record) error {
-	switch r.Message {
-	case "Automanaged server stopping..!", "Bad connection to the node health status", "Failure reaching nodes":
-		if r.Level == slog.LevelError {
-			r.Level = slog.LevelDebug
-			if !h.Enabled(ctx, r.Level) {
-				return nil
-			}
+	if r.Level == slog.LevelError && expected(r) {
+		r.Level = slog.LevelDebug
+		if !h.Enabled(ctx, r.Level) {
+			return nil
 		}
 	}
 	return h.Handler.Handle(ctx, r)
+}
+
+// expected reports whether an error record of the cluster is part of its
+// normal work (quietProvider).
+func expected(r slog.Record) bool {
+	switch r.Message {
+	case "Automanaged server stopping..!", "Bad connection to the node health status", "Failure reaching nodes":
+		return true
+	case "EndpointWriter lost connection":
+		closing := false
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "error" && strings.Contains(a.Value.String(), "the client connection is closing") {
+				closing = true
+			}
+			return !closing
+		})
+		return closing
+	}
+	return false
 }
 
 func (h quietProvider) WithAttrs(as []slog.Attr) slog.Handler {
