@@ -17,6 +17,9 @@ import (
 // clusterName is the Proto.Actor cluster the chat nodes form.
 const clusterName = "actornet-chat"
 
+// childEnv marks a node started by the default run.
+const childEnv = "ACTORNET_CHAT_CHILD"
+
 // roomName is the room every node serves.
 const roomName = "lobby"
 
@@ -29,6 +32,14 @@ const roomName = "lobby"
 func runNode(cfg config, out io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	if os.Getenv(childEnv) != "" {
+		// A node of the default run ends with its parent, however the
+		// parent ends: its stdin is a pipe from the parent.
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			stop()
+		}()
+	}
 	var seeds []string
 	if cfg.seeds != "" {
 		seeds = strings.Split(cfg.seeds, ",")

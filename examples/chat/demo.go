@@ -46,6 +46,12 @@ func startNode(addr string, seeds []string) (*node, error) {
 	n := &node{addr: addr, exited: make(chan error, 1), changed: make(chan struct{})}
 	n.cmd = exec.Command(exe, "-listen", "127.0.0.1:0", "-node", addr, "-seeds", strings.Join(seeds, ","))
 	n.cmd.Stderr = &n.stderr
+	n.cmd.Env = append(os.Environ(), childEnv+"=1")
+	// The node reads its stdin until it ends: when this process ends,
+	// however it ends, the pipe closes and the node stops.
+	if _, err := n.cmd.StdinPipe(); err != nil {
+		return nil, err
+	}
 	out, err := n.cmd.StdoutPipe()
 	if err != nil {
 		return nil, err
