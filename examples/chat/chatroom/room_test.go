@@ -1,6 +1,8 @@
 package chatroom
 
 import (
+	"io"
+	"log/slog"
 	"testing"
 	"time"
 
@@ -96,7 +98,8 @@ func (p *probe) acked(t *testing.T) uint64 {
 
 func newSystem(t *testing.T) *actor.ActorSystem {
 	t.Helper()
-	as := actor.NewActorSystem()
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	as := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return quiet }))
 	t.Cleanup(as.Shutdown)
 	return as
 }
