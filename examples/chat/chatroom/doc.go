@@ -57,8 +57,9 @@
 // on a dying node loses only what it said that its member had not yet
 // passed on.
 //
-// Bounds: a member keeps at most MaxUnacked lines; past that it stops
-// reading its client until acknowledgements come. The room's lines not
+// Bounds: a member keeps MaxUnacked lines (and those of the read that
+// crossed it); past that it stops reading its client until
+// acknowledgements come. The room's lines not
 // yet written everywhere are bounded by the members' MaxUnacked each.
 //
 // Known limits of the pinned Proto.Actor: disthash activates an identity

@@ -14,7 +14,8 @@ import (
 const MaxLine = 1024
 
 // MaxUnacked bounds the lines a member keeps until the room acknowledges
-// them: past it, the member stops reading its client until acks come.
+// them: past it, the member stops reading its client until acks come (it
+// may then hold the lines of one more read, each at most MaxLine bytes).
 const MaxUnacked = 64
 
 // line is one of the member's lines, kept until the room acknowledges it.
