@@ -70,4 +70,16 @@
 // Request sees that the PID is remote and sends the bare command with a
 // one-shot reply process as its sender. A node serves only actornet's and
 // Proto.Actor's message types.
+//
+// Cluster: a system started WithCluster is a member of a Proto.Actor
+// cluster (and a node as above): ClusterConfig names the cluster, this
+// node's address, the seeds and the kinds (virtual actors) it hosts.
+// Membership is Proto.Actor's automanaged provider unless
+// ClusterConfig.Provider names another cluster.ClusterProvider (consul,
+// etcd, k8s, zk, or your own); automanaged's HTTP endpoint listens on the
+// node's host, port+1 (ProviderPort), and polls every seed's. System.Get
+// looks an identity up by name and kind, System.Members is the
+// membership, and Stop leaves the cluster before it stops remote. A
+// cluster node also decodes the cluster's own types and those of the
+// packages in ClusterConfig.Served.
 package actors

@@ -105,18 +105,21 @@ func RegisterKind(kind string, props func(*System) *actor.Props) {
 // WithRemote, and Proto.Actor's "nonhost" otherwise.
 func (s *System) Address() string { return s.Actors.Address() }
 
-// startRemote starts the gRPC endpoint and the node actor.
-func (s *System) startRemote(addr string) (err error) {
+// remoteConfig is the Proto.Actor remote configuration of a node on
+// addr, "host:port": the interceptors that let in only the types the node
+// serves (served, beside actornet's and Proto.Actor's own), one message
+// per gRPC frame, one retry.
+func remoteConfig(addr string, served []string) (*remote.Config, error) {
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
-		return fmt.Errorf("actornet: remote address %q: %w", addr, err)
+		return nil, fmt.Errorf("actornet: remote address %q: %w", addr, err)
 	}
 	port, err := strconv.Atoi(portStr)
 	if err != nil || port < 0 || port > 65535 {
-		return fmt.Errorf("actornet: remote address %q: invalid port", addr)
+		return nil, fmt.Errorf("actornet: remote address %q: invalid port", addr)
 	}
 	cfg := remote.Configure(host, port, remote.WithServerOptions(
-		grpc.StreamInterceptor(onlyActornetStream),
+		grpc.StreamInterceptor(onlyServedStream(served)),
 		grpc.UnaryInterceptor(noUnary),
 	),
 		// One message per gRPC frame: Proto.Actor's endpoint writer would
@@ -129,6 +132,15 @@ func (s *System) startRemote(addr string) (err error) {
 	// message dials afresh), instead of retrying five times, two seconds
 	// apart, in a goroutine nothing can stop.
 	cfg.MaxRetryCount = 1
+	return cfg, nil
+}
+
+// startRemote starts the gRPC endpoint and the node actor.
+func (s *System) startRemote(addr string) (err error) {
+	cfg, err := remoteConfig(addr, nil)
+	if err != nil {
+		return err
+	}
 	r := remote.NewRemote(s.Actors, cfg)
 	defer func() {
 		// remote.Start panics when it cannot listen.
@@ -138,6 +150,12 @@ func (s *System) startRemote(addr string) (err error) {
 	}()
 	r.Start()
 	s.remote = r
+	return s.startNode()
+}
+
+// startNode makes a system whose remote runs a node: pending requests to
+// a node that goes away fail, and other nodes may spawn socket actors here.
+func (s *System) startNode() error {
 	// A node that goes away takes its answers with it: fail what this
 	// node waits on there, instead of letting reply processes wait for
 	// ever (a remote Accept may rightly wait for hours; a lost node may not).
@@ -147,7 +165,7 @@ func (s *System) startRemote(addr string) (err error) {
 			pending.fail(ev.Address)
 		}
 	})
-	_, err = s.Actors.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &nodeActor{sys: s} }), NodeName)
+	_, err := s.Actors.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &nodeActor{sys: s} }), NodeName)
 	return err
 }
 
@@ -329,24 +347,35 @@ func withdrawRemote[T any](sys *System, pid *actor.PID, f *Future[T], ctxErr err
 }
 
 // servedType reports whether a node deserialises messages of this type:
-// this library's and Proto.Actor's own, and only if they are known here
-// (Proto.Actor's proto serializer panics on an unknown type).
-func servedType(name string) bool {
-	if !strings.HasPrefix(name, "actornet.") && !strings.HasPrefix(name, "actor.") {
+// this library's and Proto.Actor's own, those whose full name starts with
+// one of the extra prefixes, and only if they are known here (Proto.Actor's
+// proto serializer panics on an unknown type).
+func servedType(name string, extra []string) bool {
+	ok := strings.HasPrefix(name, "actornet.") || strings.HasPrefix(name, "actor.")
+	for _, p := range extra {
+		ok = ok || strings.HasPrefix(name, p)
+	}
+	if !ok {
 		return false
 	}
 	_, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(name))
 	return err == nil
 }
 
-// onlyActornetStream refuses, and closes, a remote stream that carries a
-// message type the node does not serve or another serializer than
-// protobuf: the check runs before Proto.Actor decodes anything.
-func onlyActornetStream(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-	return handler(srv, &servedStream{ServerStream: ss})
+// onlyServedStream refuses, and closes, a remote stream that carries a
+// message type the node does not serve (servedType, with the extra
+// prefixes) or another serializer than protobuf: the check runs before
+// Proto.Actor decodes anything.
+func onlyServedStream(extra []string) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		return handler(srv, &servedStream{ServerStream: ss, extra: extra})
+	}
 }
 
-type servedStream struct{ grpc.ServerStream }
+type servedStream struct {
+	grpc.ServerStream
+	extra []string // prefixes served beside actornet's and Proto.Actor's
+}
 
 func (s *servedStream) RecvMsg(m any) error {
 	if err := s.ServerStream.RecvMsg(m); err != nil {
@@ -361,7 +390,7 @@ func (s *servedStream) RecvMsg(m any) error {
 		return nil
 	}
 	for _, name := range b.GetTypeNames() {
-		if !servedType(name) {
+		if !servedType(name, s.extra) {
 			return status.Errorf(codes.PermissionDenied, "actornet remote: message type %q not served", name)
 		}
 	}

@@ -268,7 +268,7 @@ func TestServedType(t *testing.T) {
 		"":                         false,
 		"actornetx.messages.Recv":  false,
 	} {
-		if got := servedType(name); got != want {
+		if got := servedType(name, nil); got != want {
 			t.Errorf("servedType(%q) = %v, want %v", name, got, want)
 		}
 	}

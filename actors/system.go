@@ -6,10 +6,12 @@ import (
 	"os"
 	"runtime"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/actornet/actornet/actors/core"
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/remote"
 	"go.opentelemetry.io/otel/metric"
 )
@@ -25,6 +27,11 @@ type System struct {
 	// rt runs the socket actors: pollers, worker pool, watchdog, registry.
 	rt     *core.Runtime
 	remote *remote.Remote
+	// cluster is the cluster this system is a member of (WithCluster),
+	// and providerHTTP the automanaged provider's endpoint.
+	cluster      *cluster.Cluster
+	providerHTTP *providerServer
+	topology     *topology
 	// metricsReg is the OpenTelemetry callback registration, if any.
 	metricsReg metric.Registration
 }
@@ -36,6 +43,7 @@ type options struct {
 	pollers int
 	logger  *slog.Logger
 	remote  string
+	cluster *ClusterConfig
 	meters  metric.MeterProvider
 	faults  bool
 	// stall is the watchdog's budget (WithStallBudget).
@@ -72,6 +80,9 @@ func Start(opts ...Option) (*System, error) {
 		o.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
 	logger := o.logger
+	if o.cluster != nil {
+		logger = slog.New(quietProvider{logger.Handler()})
+	}
 	as := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
 	if !o.stallSet {
 		o.stall = DefaultStallBudget
@@ -82,13 +93,20 @@ func Start(opts ...Option) (*System, error) {
 		return nil, err
 	}
 	s := &System{Actors: as, rt: rt}
+	systems.Store(as, s)
 	if o.meters != nil {
 		if err := s.startMetrics(o.meters); err != nil {
 			s.abort()
 			return nil, err
 		}
 	}
-	if o.remote != "" {
+	if o.cluster != nil {
+		if err := s.startCluster(*o.cluster); err != nil {
+			_ = s.stopMetrics()
+			s.abort()
+			return nil, err
+		}
+	} else if o.remote != "" {
 		if err := s.startRemote(o.remote); err != nil {
 			_ = s.stopMetrics()
 			s.abort()
@@ -100,10 +118,25 @@ func Start(opts ...Option) (*System, error) {
 
 // abort undoes a Start that failed half way.
 func (s *System) abort() {
+	systems.Delete(s.Actors)
 	s.rt.StopWatchdog()
 	s.rt.StopPollers(context.Background())
 	_ = s.rt.StopDispatcher(context.Background())
 	s.Actors.Shutdown()
+}
+
+// systems maps each running System's actor system to it (SystemOf).
+var systems sync.Map
+
+// SystemOf returns the System whose actor system is as, or nil if there
+// is none (not started by Start, or stopped): for an actor that needs its
+// node's System and has only its context (ctx.ActorSystem()), such as a
+// cluster kind's, which Proto.Actor spawns.
+func SystemOf(as *actor.ActorSystem) *System {
+	if s, ok := systems.Load(as); ok {
+		return s.(*System)
+	}
+	return nil
 }
 
 // Runtime returns the runtime the system's socket actors run on: for the
@@ -180,7 +213,11 @@ func (s *System) Stop(ctx context.Context) error {
 	case <-ctx.Done():
 		errs = append(errs, s.rt.Stuck(ctx.Err()))
 	}
-	s.stopRemote()
+	if s.cluster != nil {
+		s.stopCluster()
+	} else {
+		s.stopRemote()
+	}
 	pendingBySystem.Delete(s.Actors)
 	_ = s.stopMetrics()
 	s.rt.StopWatchdog()
@@ -199,6 +236,7 @@ func (s *System) Stop(ctx context.Context) error {
 	// The dead-letter subscription stays: a request sent to a socket actor
 	// after Stop must still be answered (closed), not left waiting.
 	s.Actors.Shutdown()
+	systems.Delete(s.Actors)
 	if len(errs) > 0 {
 		return stopError(errs)
 	}

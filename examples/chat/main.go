@@ -1,8 +1,30 @@
 // Command chat is a line-based chat server on actornet: every line a
 // client sends reaches every client in the room, its sender included.
 //
-//	go run ./examples/chat                          # a server and 3 clients chatting, then a summary
+//	go run ./examples/chat                          # three nodes, a client on each; the room's node killed; a summary
+//	go run ./examples/chat -single                  # one process: a server and 3 clients chatting, then a summary
 //	go run ./examples/chat -listen 127.0.0.1:7000   # only the server, until interrupted; try two `nc 127.0.0.1 7000`
+//
+// Cluster mode: a node of a Proto.Actor cluster whose room is a cluster
+// identity (package chatroom), so a line sent to any node reaches the
+// clients of every node:
+//
+//	go run ./examples/chat -listen 127.0.0.1:7000 -node 127.0.0.1:7100 -seeds 127.0.0.1:7100,127.0.0.1:7200,127.0.0.1:7300
+//	go run ./examples/chat -listen 127.0.0.1:7001 -node 127.0.0.1:7200 -seeds 127.0.0.1:7100,127.0.0.1:7200,127.0.0.1:7300
+//	go run ./examples/chat -listen 127.0.0.1:7002 -node 127.0.0.1:7300 -seeds 127.0.0.1:7100,127.0.0.1:7200,127.0.0.1:7300
+//
+// -node is the node's Proto.Actor remote address; the automanaged
+// membership provider listens on the next port (7101 here), and -seeds
+// lists every node's -node address (automanaged polls exactly these).
+// The default run does this with three child processes of its own, a
+// client on each, kills the node that hosts the room, and shows the room
+// active again on a surviving node with the surviving clients still
+// chatting; it times the fan-out of -measure lines first. What a client
+// is owed there, and what a node's death may cost, is in package
+// chatroom's documentation.
+//
+// The rest of this comment is the single-process server (-single,
+// -listen without -node).
 //
 // It is message-driven all the way, with one actor per connection: each
 // connection's handler (a member) runs as its connection actor's
@@ -68,19 +90,38 @@ type config struct {
 	listen  string
 	clients int
 	lines   int
+	node    string // cluster mode: this node's address
+	seeds   string // cluster mode: the nodes' addresses, comma-separated
+	single  bool   // the single-process demo
+	measure int    // fan-out samples in the default run
 }
 
 func main() {
 	var cfg config
-	flag.StringVar(&cfg.listen, "listen", "", "serve on `ADDR` until interrupted (only the server)")
-	flag.IntVar(&cfg.clients, "clients", 3, "clients in the default run")
-	flag.IntVar(&cfg.lines, "lines", 5, "lines each client sends in the default run")
+	flag.StringVar(&cfg.listen, "listen", "", "serve on `ADDR` until interrupted (only the server; a cluster node with -node)")
+	flag.StringVar(&cfg.node, "node", "", "cluster mode: this node's address `HOST:PORT` (Proto.Actor remote; the automanaged provider's HTTP endpoint is on PORT+1)")
+	flag.StringVar(&cfg.seeds, "seeds", "", "cluster mode: every node's -node address, `HOST:PORT[,HOST:PORT...]`")
+	flag.BoolVar(&cfg.single, "single", false, "run the single-process demo (a server and -clients clients) instead of the three-node one")
+	flag.IntVar(&cfg.clients, "clients", 3, "clients in the single-process demo")
+	flag.IntVar(&cfg.lines, "lines", 5, "lines each client sends in a demo")
+	flag.IntVar(&cfg.measure, "measure", 100, "lines the three-node demo times for fan-out latency (0: none)")
 	flag.Usage = func() { // named after the example, not the go run binary
 		fmt.Fprintf(flag.CommandLine.Output(), "Usage of chat:\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
-	if err := run(cfg, os.Stdout); err != nil {
+	var err error
+	switch {
+	case cfg.node != "":
+		err = runNode(cfg, os.Stdout)
+	case cfg.seeds != "":
+		err = fmt.Errorf("-seeds needs -node")
+	case cfg.listen != "" || cfg.single:
+		err = run(cfg, os.Stdout)
+	default:
+		err = runDemo(cfg, os.Stdout)
+	}
+	if err != nil {
 		fmt.Fprintln(os.Stderr, "chat:", err)
 		os.Exit(1)
 	}

@@ -17,7 +17,10 @@ import (
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
 
-func TestChatDefaultRun(t *testing.T) {
+// TestChatSingleRun is the single-process demo (-single); the default
+// run, three nodes of a cluster, is test/cluster_linux_test.go's
+// TestClusterChat in a test (and CI runs it as a program).
+func TestChatSingleRun(t *testing.T) {
 	var out strings.Builder
 	if err := run(config{clients: 4, lines: 10}, &out); err != nil {
 		t.Fatalf("chat: %v\n%s", err, out.String())

@@ -1,0 +1,357 @@
+package actors
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"net/http"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
+	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
+	"github.com/asynkron/protoactor-go/remote"
+	"github.com/labstack/echo"
+	"google.golang.org/protobuf/types/known/emptypb"
+)
+
+// ClusterConfig is how a system joins a Proto.Actor cluster (WithCluster).
+// The zero value of each field but Name and Node is useful.
+type ClusterConfig struct {
+	// Name is the cluster's name: nodes of other names are not members.
+	Name string
+	// Node is this node's address, "host:port": its Proto.Actor remote
+	// (gRPC) endpoint, which other members dial. With the automanaged
+	// provider (no Provider), the port must be fixed (not 0), and the
+	// provider's HTTP endpoint listens on the same host, port+1
+	// (ProviderPort).
+	Node string
+	// Seeds are the members' Node addresses the automanaged provider
+	// polls, each at its port+1. Automanaged knows no member it does not
+	// poll: list every node that may be a member (Node itself is added if
+	// missing). Unused with a Provider.
+	Seeds []string
+	// Kinds are the virtual actor (grain) kinds this node hosts, as
+	// cluster.NewKind gives them. A member without a kind never
+	// activates an identity of that kind.
+	Kinds []*cluster.Kind
+	// Provider, if not nil, is the membership provider in place of
+	// automanaged: any cluster.ClusterProvider (Proto.Actor's consul,
+	// etcd, k8s or zk packages, or one of your own) plugs in here, and
+	// Seeds and Refresh are then unused. Stop calls its Shutdown(true).
+	Provider cluster.ClusterProvider
+	// Lookup is the identity lookup; nil means disthash (rendezvous
+	// hashing over the members that host the kind, no storage).
+	Lookup cluster.IdentityLookup
+	// Refresh is how often automanaged polls every seed; a node that
+	// stops answering leaves the topology at its next poll. Zero means
+	// DefaultClusterRefresh.
+	Refresh time.Duration
+	// Served are protobuf package prefixes ("myapp.") of the kinds'
+	// messages: a node decodes only actornet's, Proto.Actor's and the
+	// cluster's own types ("actornet.", "actor.", "cluster.") unless told
+	// more here.
+	Served []string
+	// Options are further Proto.Actor cluster options (request timeout,
+	// gossip and heartbeat settings, ...).
+	Options []cluster.ConfigOption
+}
+
+// DefaultClusterRefresh is how often the automanaged provider polls the
+// seeds unless ClusterConfig.Refresh says otherwise.
+const DefaultClusterRefresh = 500 * time.Millisecond
+
+// ProviderPort is the port of the automanaged provider's HTTP endpoint
+// for a node on nodePort: the next one.
+func ProviderPort(nodePort int) int { return nodePort + 1 }
+
+// WithCluster makes the system a member of a Proto.Actor cluster: remote
+// on cfg.Node (as WithRemote, which it replaces: other nodes may spawn
+// socket actors here too), membership through automanaged (or
+// cfg.Provider), identities through disthash (or cfg.Lookup). Start
+// returns once the member has started (Proto.Actor's StartMember takes a
+// second). System.Get looks an identity up by name and kind,
+// System.Members is the membership, System.Cluster is Proto.Actor's
+// cluster for the rest. Stop leaves the cluster before it stops remote.
+func WithCluster(cfg ClusterConfig) Option {
+	return func(o *options) {
+		c := cfg
+		o.cluster = &c
+	}
+}
+
+// Cluster returns the system's Proto.Actor cluster, or nil if it was not
+// started WithCluster.
+func (s *System) Cluster() *cluster.Cluster { return s.cluster }
+
+// Members returns the cluster's members as this node last saw them (the
+// last cluster.ClusterTopology on its event stream), nil for a system not
+// in a cluster. Safe for concurrent use, unlike Proto.Actor's
+// MemberList.Members, which reads the list its provider's goroutine
+// writes without a lock.
+func (s *System) Members() []*cluster.Member {
+	if s.topology == nil {
+		return nil
+	}
+	s.topology.mu.Lock()
+	defer s.topology.mu.Unlock()
+	return slices.Clone(s.topology.members)
+}
+
+// Get returns the PID of the activation of the identity of kind,
+// activating it (Proto.Actor's cluster.Get: it blocks, up to 5 s when
+// the member that owns the identity does not answer; nil if none was
+// found). Use it rather than Cluster().Get from code that is not itself
+// called by a topology change: disthash at the pinned version replaces
+// its hash ring on each topology change without synchronisation, and Get
+// reads it after taking the lock under which this node records each
+// change, after the lookup has replaced its ring.
+func (s *System) Get(identity, kind string) *actor.PID {
+	if s.cluster == nil {
+		return nil
+	}
+	s.topology.mu.Lock()
+	//lint:ignore SA2001 an empty critical section: the lock orders this read after the last topology change
+	s.topology.mu.Unlock()
+	return s.cluster.Get(identity, kind)
+}
+
+// recordingProvider is the cluster's provider, with this node recording
+// each topology change (System.Members) once the identity lookup has
+// seen it: it subscribes when the member starts, after the lookup.
+type recordingProvider struct {
+	cluster.ClusterProvider
+	s *System
+}
+
+func (p *recordingProvider) StartMember(c *cluster.Cluster) error {
+	p.s.Actors.EventStream.Subscribe(func(evt any) {
+		if t, ok := evt.(*cluster.ClusterTopology); ok {
+			p.s.topology.update(t.GetMembers())
+		}
+	})
+	return p.ClusterProvider.StartMember(c)
+}
+
+// topology is the last membership a node saw, and every member address
+// it has seen.
+type topology struct {
+	mu      sync.Mutex
+	members []*cluster.Member
+	addrs   map[string]bool
+}
+
+func (t *topology) update(members []*cluster.Member) {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	t.members = slices.Clone(members)
+	for _, m := range members {
+		t.addrs[m.Address()] = true
+	}
+}
+
+func (t *topology) seen() []string {
+	t.mu.Lock()
+	defer t.mu.Unlock()
+	addrs := make([]string, 0, len(t.addrs))
+	for a := range t.addrs {
+		addrs = append(addrs, a)
+	}
+	return addrs
+}
+
+// startCluster configures and starts the cluster member.
+func (s *System) startCluster(cfg ClusterConfig) (err error) {
+	if cfg.Name == "" {
+		return errors.New("actornet: cluster: no name")
+	}
+	served := append([]string{"cluster."}, cfg.Served...)
+	rcfg, err := remoteConfig(cfg.Node, served)
+	if err != nil {
+		return fmt.Errorf("actornet: cluster: %w", err)
+	}
+	provider := cfg.Provider
+	var endpoint *providerServer
+	if provider == nil {
+		p, srv, err := newAutomanaged(cfg, rcfg.Host, rcfg.Port, func() *automanaged.NodeModel {
+			c := cluster.GetCluster(s.Actors)
+			return automanaged.NewNode(cfg.Name, s.Actors.ID, rcfg.Host, rcfg.Port, ProviderPort(rcfg.Port), c.GetClusterKinds())
+		})
+		if err != nil {
+			return err
+		}
+		provider, endpoint = p, srv
+	}
+	lookup := cfg.Lookup
+	if lookup == nil {
+		lookup = disthash.New()
+	}
+	opts := append([]cluster.ConfigOption{cluster.WithKinds(cfg.Kinds...)}, cfg.Options...)
+	s.topology = &topology{addrs: map[string]bool{}}
+	provider = &recordingProvider{ClusterProvider: provider, s: s}
+	c := cluster.New(s.Actors, cluster.Configure(cfg.Name, provider, lookup, rcfg, opts...))
+	defer func() {
+		// StartMember panics when remote cannot listen or the provider
+		// fails to start.
+		if p := recover(); p != nil {
+			err = fmt.Errorf("actornet: cluster member on %s: %v", cfg.Node, p)
+			if c.Remote != nil {
+				c.Remote.Shutdown(false)
+			}
+			if endpoint != nil {
+				endpoint.close()
+			}
+		}
+	}()
+	c.StartMember()
+	s.cluster, s.remote, s.providerHTTP = c, c.Remote, endpoint
+	return s.startNode()
+}
+
+// stopCluster leaves the cluster: what Proto.Actor's Cluster.Shutdown(true)
+// does, without its two-second sleep (it waits for an ownership handover
+// that disthash does not do), and with remote's hard stop after closing
+// the links to the other members itself: remote's graceful stop at the
+// pinned version writes flags its stream handlers read without
+// synchronisation (endpointReader.suspended, endpointManager.stopped and
+// connections: data races, and a nil map a late message can reach).
+// Other members learn that this one left from gossip (GracefullyLeftKey)
+// and from the provider (automanaged: its HTTP endpoint closes); the
+// identities this node hosted stop, and activate again on another member
+// at their next lookup.
+func (s *System) stopCluster() {
+	c := s.cluster
+	c.Gossip.SetState(cluster.GracefullyLeftKey, &emptypb.Empty{})
+	c.Gossip.SendState()
+	_ = c.Config.ClusterProvider.Shutdown(true)
+	if s.providerHTTP != nil {
+		s.providerHTTP.close()
+	}
+	c.IdentityLookup.Shutdown()
+	c.Gossip.Shutdown()
+	// Stop serving first: a message from another node (a request to an
+	// actor that has stopped, whose dead letter answers it; a watch)
+	// would open a link back to it. Then close the link to every node
+	// this one knew (remote's endpoint writer stops and closes its gRPC
+	// connection on this event), which the hard stop leaves open.
+	c.Remote.Shutdown(false)
+	for _, addr := range s.topology.seen() {
+		if addr != s.Actors.Address() {
+			s.Actors.EventStream.Publish(&remote.EndpointTerminatedEvent{Address: addr})
+		}
+	}
+}
+
+// providerServer is the automanaged provider's HTTP endpoint, on a
+// listener actornet binds (on the node's host, not on every interface as
+// the provider would), so that a port in use fails Start.
+type providerServer struct {
+	e *echo.Echo
+	l net.Listener
+}
+
+func (p *providerServer) close() {
+	_ = p.e.Close()
+	_ = p.l.Close()
+}
+
+// newAutomanaged returns the automanaged provider of a node on host:port,
+// with its HTTP endpoint bound on host:ProviderPort(port), answering
+// with node.
+func newAutomanaged(cfg ClusterConfig, host string, port int, node func() *automanaged.NodeModel) (*automanaged.AutoManagedProvider, *providerServer, error) {
+	if port == 0 {
+		return nil, nil, fmt.Errorf("actornet: cluster node %q: automanaged needs a fixed port (its HTTP endpoint is on port+1)", cfg.Node)
+	}
+	refresh := cfg.Refresh
+	if refresh <= 0 {
+		refresh = DefaultClusterRefresh
+	}
+	self := net.JoinHostPort(host, strconv.Itoa(port))
+	seeds := slices.Clone(cfg.Seeds)
+	if !slices.Contains(seeds, self) && !slices.Contains(seeds, cfg.Node) {
+		seeds = append(seeds, self)
+	}
+	hosts := make([]string, len(seeds))
+	for i, seed := range seeds {
+		h, p, err := net.SplitHostPort(seed)
+		n, perr := strconv.Atoi(p)
+		if err != nil || perr != nil || n <= 0 || n >= 65535 {
+			return nil, nil, fmt.Errorf("actornet: cluster seed %q: not host:port", seed)
+		}
+		hosts[i] = net.JoinHostPort(h, strconv.Itoa(ProviderPort(n)))
+	}
+	httpAddr := net.JoinHostPort(host, strconv.Itoa(ProviderPort(port)))
+	l, err := net.Listen("tcp", httpAddr)
+	if err != nil {
+		return nil, nil, fmt.Errorf("actornet: cluster provider endpoint: %w", err)
+	}
+	e := echo.New()
+	e.HideBanner, e.HidePort = true, true
+	e.Listener = l
+	// No keep-alive: a poller's idle connection would otherwise keep two
+	// goroutines and an fd of the polling node (the provider's own HTTP
+	// client, which nothing can close) alive after it stopped.
+	e.Server.SetKeepAlivesEnabled(false)
+	p := automanaged.NewWithTesting(refresh, ProviderPort(port), e, hosts...)
+	e.GET("/_health", func(ctx echo.Context) error {
+		return ctx.JSON(http.StatusOK, node())
+	})
+	return p, &providerServer{e: e, l: l}, nil
+}
+
+// quietProvider lowers to Debug what Proto.Actor's cluster logs as an
+// error while it works as meant: the automanaged provider's HTTP endpoint
+// stopping at Stop, a seed that does not answer (a node that is down,
+// which is what membership is there to notice), and remote's endpoint
+// writer seeing the connection Stop itself closed.
+type quietProvider struct{ slog.Handler }
+
+func (h quietProvider) Handle(ctx context.Context, r slog.Record) error {
+	if r.Level == slog.LevelError && expected(r) {
+		r.Level = slog.LevelDebug
+		if !h.Enabled(ctx, r.Level) {
+			return nil
+		}
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+// expected reports whether an error record of the cluster is part of its
+// normal work (quietProvider).
+func expected(r slog.Record) bool {
+	switch r.Message {
+	case "Automanaged server stopping..!", "Bad connection to the node health status", "Failure reaching nodes":
+		return true
+	case "EndpointWriter lost connection":
+		closing := false
+		r.Attrs(func(a slog.Attr) bool {
+			if a.Key == "error" && strings.Contains(a.Value.String(), "the client connection is closing") {
+				closing = true
+			}
+			return !closing
+		})
+		return closing
+	}
+	return false
+}
+
+func (h quietProvider) WithAttrs(as []slog.Attr) slog.Handler {
+	return quietProvider{h.Handler.WithAttrs(as)}
+}
+
+func (h quietProvider) WithGroup(name string) slog.Handler {
+	return quietProvider{h.Handler.WithGroup(name)}
+}
+
+// Enabled lets every level through to Handle, which decides after
+// lowering; the wrapped handler's level still applies there.
+func (h quietProvider) Enabled(ctx context.Context, l slog.Level) bool {
+	return l >= slog.LevelError || h.Handler.Enabled(ctx, l)
+}

@@ -1,0 +1,212 @@
+package actors_test
+
+import (
+	"context"
+	"encoding/json"
+	"io"
+	"net"
+	"net/http"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
+)
+
+// nodeAddr returns a loopback address whose port and the next one (the
+// automanaged provider's, actors.ProviderPort) the kernel has just had
+// free.
+func nodeAddr(t *testing.T) string {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		next, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(actors.ProviderPort(port))))
+		l.Close()
+		if err == nil {
+			next.Close()
+			return l.Addr().String()
+		}
+	}
+	t.Fatal("no two free consecutive ports on 127.0.0.1")
+	return ""
+}
+
+// echoKind answers a Spawn with a Spawned naming the activation.
+func echoKind() *cluster.Kind {
+	return cluster.NewKind("echo", actor.PropsFromFunc(func(ctx actor.Context) {
+		if m, ok := ctx.Message().(*messages.Spawn); ok {
+			ctx.Respond(&messages.Spawned{Ref: messages.NewRef(ctx.Self()), Status: &messages.Status{Op: m.GetKind()}})
+		}
+	}))
+}
+
+// TestClusterConfigErrors: a configuration Start cannot use fails Start
+// with an error naming what is wrong, before the member starts, and
+// leaves nothing running.
+func TestClusterConfigErrors(t *testing.T) {
+	busy, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer busy.Close()
+	busyPort := busy.Addr().(*net.TCPAddr).Port
+	for _, tc := range []struct {
+		name string
+		cfg  actors.ClusterConfig
+		want string
+	}{
+		{name: "no name", cfg: actors.ClusterConfig{Node: "127.0.0.1:7100"}, want: "no name"},
+		{name: "bad node", cfg: actors.ClusterConfig{Name: "c", Node: "nowhere"}, want: "remote address"},
+		{name: "port 0", cfg: actors.ClusterConfig{Name: "c", Node: "127.0.0.1:0"}, want: "fixed port"},
+		{name: "bad seed", cfg: actors.ClusterConfig{Name: "c", Node: nodeAddr(t), Seeds: []string{"seed"}}, want: `seed "seed"`},
+		{
+			name: "provider port taken",
+			cfg:  actors.ClusterConfig{Name: "c", Node: net.JoinHostPort("127.0.0.1", strconv.Itoa(busyPort-1))},
+			want: "provider endpoint",
+		},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			sys, err := actors.Start(actors.WithCluster(tc.cfg))
+			if err == nil {
+				_ = sys.StopNow()
+				t.Fatal("Start succeeded")
+			}
+			if !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("Start: %v; want it to say %q", err, tc.want)
+			}
+		})
+	}
+}
+
+// TestClusterOneNode: a node alone is a member of its cluster (Members),
+// activates an identity of its kind on a request by kind and name,
+// answers the automanaged provider's health check on its port+1, and
+// leaves on Stop: the health endpoint closes, and nothing is left running
+// (TestMain's leak check).
+func TestClusterOneNode(t *testing.T) {
+	node := nodeAddr(t)
+	sys, err := actors.Start(actors.WithCluster(actors.ClusterConfig{
+		Name: "one", Node: node, Seeds: []string{node}, Kinds: []*cluster.Kind{echoKind()},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	stopped := false
+	defer func() {
+		if !stopped {
+			_ = sys.StopNow()
+		}
+	}()
+	if sys.Address() != node {
+		t.Fatalf("Address = %s, want %s", sys.Address(), node)
+	}
+	// The provider polls at once when the member starts, and Start
+	// returns a second later (Proto.Actor's StartMember waits that long).
+	if len(sys.Members()) != 1 {
+		t.Fatalf("Members = %v, want this node", sys.Members())
+	}
+	if m := sys.Members()[0]; m.Address() != node || !strings.Contains(strings.Join(m.GetKinds(), ","), "echo") {
+		t.Fatalf("member %v: want %s hosting echo", m, node)
+	}
+	pid := sys.Get("a", "echo")
+	if pid == nil {
+		t.Fatal("Get found no activation")
+	}
+	res, err := sys.Root().RequestFuture(pid, &messages.Spawn{Kind: "hello"}, 5*time.Second).Result()
+	if err != nil {
+		t.Fatal(err)
+	}
+	sp, ok := res.(*messages.Spawned)
+	if !ok || sp.GetStatus().GetOp() != "hello" || sp.GetRef().GetAddress() != node {
+		t.Fatalf("Request = %v; want the echo of an activation on %s", res, node)
+	}
+
+	host, port, _ := net.SplitHostPort(node)
+	p, _ := strconv.Atoi(port)
+	health := "http://" + net.JoinHostPort(host, strconv.Itoa(actors.ProviderPort(p))) + "/_health"
+	client := &http.Client{Transport: &http.Transport{DisableKeepAlives: true}, Timeout: 5 * time.Second}
+	resp, err := client.Get(health)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	var n struct {
+		Cluster string `json:"cluster_name"`
+		Port    int    `json:"port"`
+	}
+	if err := json.Unmarshal(body, &n); err != nil || n.Cluster != "one" || n.Port != p {
+		t.Fatalf("health = %s (%v); want cluster one, port %d", body, err, p)
+	}
+
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := sys.Stop(ctx); err != nil {
+		t.Fatal(err)
+	}
+	stopped = true
+	if _, err := client.Get(health); err == nil {
+		t.Fatal("the provider's endpoint still answers after Stop")
+	}
+}
+
+// staticProvider is a cluster.ClusterProvider of one member, this one:
+// what a provider of your own plugs into ClusterConfig.Provider.
+type staticProvider struct{ shutdown chan bool }
+
+func (p *staticProvider) StartMember(c *cluster.Cluster) error {
+	host, port, err := c.ActorSystem.GetHostPort()
+	if err != nil {
+		return err
+	}
+	c.MemberList.UpdateClusterTopology([]*cluster.Member{{
+		Id: c.ActorSystem.ID, Host: host, Port: int32(port), Kinds: c.GetClusterKinds(),
+	}})
+	return nil
+}
+
+func (p *staticProvider) StartClient(*cluster.Cluster) error { return nil }
+
+func (p *staticProvider) Shutdown(graceful bool) error {
+	p.shutdown <- graceful
+	return nil
+}
+
+// TestClusterOwnProvider: a provider given in ClusterConfig.Provider is
+// the membership (no automanaged endpoint, so the node may take a port
+// the kernel picks), and Stop shuts it down gracefully.
+func TestClusterOwnProvider(t *testing.T) {
+	p := &staticProvider{shutdown: make(chan bool, 1)}
+	sys, err := actors.Start(actors.WithCluster(actors.ClusterConfig{
+		Name: "own", Node: "127.0.0.1:0", Provider: p, Kinds: []*cluster.Kind{echoKind()},
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if ms := sys.Members(); len(ms) != 1 || ms[0].Address() != sys.Address() {
+		t.Fatalf("Members = %v, want this node (%s)", ms, sys.Address())
+	}
+	if pid := sys.Get("b", "echo"); pid == nil || pid.Address != sys.Address() {
+		t.Fatalf("Get = %v, want an activation here", pid)
+	}
+	if err := sys.StopNow(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case graceful := <-p.shutdown:
+		if !graceful {
+			t.Fatal("provider shut down, not gracefully")
+		}
+	default:
+		t.Fatal("Stop did not shut the provider down")
+	}
+}

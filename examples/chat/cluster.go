@@ -1,0 +1,90 @@
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/examples/chat/chatroom"
+)
+
+// clusterName is the Proto.Actor cluster the chat nodes form.
+const clusterName = "actornet-chat"
+
+// childEnv marks a node started by the default run.
+const childEnv = "ACTORNET_CHAT_CHILD"
+
+// roomName is the room every node serves.
+const roomName = "lobby"
+
+// runNode is the cluster mode: one node of the chat cluster, serving
+// cfg.listen until interrupted. It prints what the demo's parent reads:
+//
+//	NODE <node address> LISTEN <chat address>
+//	MEMBERS <n>        (whenever the node's view of the membership changes)
+//	ROOM <address>     (whenever the node's door finds the room elsewhere)
+func runNode(cfg config, out io.Writer) error {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	if os.Getenv(childEnv) != "" {
+		// A node of the default run ends with its parent, however the
+		// parent ends: its stdin is a pipe from the parent.
+		go func() {
+			_, _ = io.Copy(io.Discard, os.Stdin)
+			stop()
+		}()
+	}
+	var seeds []string
+	if cfg.seeds != "" {
+		seeds = strings.Split(cfg.seeds, ",")
+	}
+	sys, err := actors.Start(actors.WithCluster(actors.ClusterConfig{
+		Name:  clusterName,
+		Node:  cfg.node,
+		Seeds: seeds,
+		Kinds: chatroom.Kinds(),
+	}))
+	if err != nil {
+		return err
+	}
+	defer sys.StopNow()
+	listen := cfg.listen
+	if listen == "" {
+		listen = "127.0.0.1:0"
+	}
+	srv, err := chatroom.Serve(ctx, sys, listen, roomName)
+	if err != nil {
+		return err
+	}
+	defer srv.Close(context.Background())
+	fmt.Fprintf(out, "NODE %s LISTEN %s\n", sys.Address(), srv.Listener().Addr())
+	// Report the membership and the room's place as they change: the
+	// demo's parent waits on these lines.
+	tick := time.NewTicker(20 * time.Millisecond)
+	defer tick.Stop()
+	members, room := -1, ""
+	for {
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-tick.C:
+		}
+		if n := len(sys.Members()); n != members {
+			members = n
+			fmt.Fprintf(out, "MEMBERS %d\n", n)
+		}
+		wctx, cancel := context.WithTimeout(ctx, time.Second)
+		pid, err := srv.Room(wctx)
+		cancel()
+		if err == nil && pid != nil && pid.Address != room {
+			room = pid.Address
+			fmt.Fprintf(out, "ROOM %s\n", room)
+		}
+	}
+}
