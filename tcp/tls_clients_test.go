@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/test/testkit"
 	"github.com/actornet/actornet/test/testkit/certs"
 )
 
@@ -295,22 +296,6 @@ func TestTLSCloseNotify(t *testing.T) {
 	}
 }
 
-// heldConn holds what is written through it while hold is set, so that
-// several records leave in one write.
-type heldConn struct {
-	net.Conn
-	hold bool
-	buf  []byte
-}
-
-func (h *heldConn) Write(p []byte) (int, error) {
-	if h.hold {
-		h.buf = append(h.buf, p...)
-		return len(p), nil
-	}
-	return h.Conn.Write(p)
-}
-
 // Records that arrived with the one being handled wait inside the TLS
 // layer, not in the socket: when a handler that paused reading resumes,
 // they are delivered though no new byte arrives.
@@ -336,20 +321,20 @@ func TestTLSPauseWithRecordsBuffered(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	held := &heldConn{Conn: raw}
+	held := &testkit.HoldConn{Conn: raw}
 	c := tls.Client(held, f.clientConfig())
 	defer c.Close()
 	if err := c.Handshake(); err != nil {
 		t.Fatal(err)
 	}
-	held.hold = true
+	held.Hold = true
 	for _, s := range []string{"one", "two", "three"} {
 		if _, err := c.Write([]byte(s)); err != nil {
 			t.Fatal(err)
 		}
 	}
-	held.hold = false
-	if _, err := raw.Write(held.buf); err != nil { // three records, one segment
+	held.Hold = false
+	if _, err := raw.Write(held.Held); err != nil { // three records, one segment
 		t.Fatal(err)
 	}
 	var conn *Conn

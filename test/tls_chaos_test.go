@@ -134,7 +134,7 @@ func tlsChaosClient(t *testing.T, addr string, pool *x509.CertPool, id, n uint64
 		return 0, 0
 	}
 	defer raw.Close()
-	held := &holdConn{Conn: raw}
+	held := &testkit.HoldConn{Conn: raw}
 	c := tls.Client(held, &tls.Config{RootCAs: pool, ServerName: "localhost"})
 	_ = c.SetDeadline(time.Now().Add(testkit.Timeout))
 	if _, err := c.Write(binary.BigEndian.AppendUint64(nil, id<<32|mode<<24|killAt)); err != nil {
@@ -150,9 +150,9 @@ func tlsChaosClient(t *testing.T, addr string, pool *x509.CertPool, id, n uint64
 				raw.Close()
 				return acked, 0
 			case 1: // half a record, then the FIN
-				held.hold = true
+				held.Hold = true
 				_, _ = c.Write(binary.BigEndian.AppendUint64(nil, seq))
-				_, _ = raw.Write(held.buf[:len(held.buf)/2])
+				_, _ = raw.Write(held.Held[:len(held.Held)/2])
 				_ = raw.(*net.TCPConn).CloseWrite()
 				_, _ = io.Copy(io.Discard, raw)
 				return acked, seq
@@ -171,19 +171,4 @@ func tlsChaosClient(t *testing.T, addr string, pool *x509.CertPool, id, n uint64
 		acked = seq
 	}
 	return acked, 0
-}
-
-// holdConn holds what is written through it while hold is set.
-type holdConn struct {
-	net.Conn
-	hold bool
-	buf  []byte
-}
-
-func (h *holdConn) Write(p []byte) (int, error) {
-	if h.hold {
-		h.buf = append(h.buf, p...)
-		return len(p), nil
-	}
-	return h.Conn.Write(p)
 }

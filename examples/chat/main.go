@@ -67,7 +67,6 @@
 package main
 
 import (
-	"bytes"
 	"context"
 	"flag"
 	"fmt"
@@ -79,12 +78,14 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/examples/chat/chatroom"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/tcp"
 )
 
-// MaxLine bounds a line a client sends, without its line ending.
-const MaxLine = 1024
+// MaxLine bounds a line a client sends, without its line ending: the
+// same in the single-process chat as in the cluster's.
+const MaxLine = chatroom.MaxLine
 
 type config struct {
 	listen  string
@@ -183,7 +184,7 @@ func serve(ctx context.Context, sys *actors.System, addr string) (*tcp.Listener,
 type member struct {
 	room    *actor.PID
 	name    string
-	partial []byte // a line's first bytes (a copy: reads are lent), at most MaxLine+1
+	lines   chatroom.Lines
 	leaving bool   // the room was told; the connection closes on its left
 	why     string // written before the farewell, if set
 }
@@ -201,8 +202,7 @@ func (m *member) Receive(c *tcp.Conn, msg any) {
 			// The data is lent for the call: the string is a copy.
 			c.Send(m.room, &say{from: c.PID(), line: m.name + ": " + string(line)})
 		}
-		if !m.lines(msg.GetData(), tell) {
-			m.partial = nil
+		if !m.lines.Split(msg.GetData(), tell) {
 			m.why = fmt.Sprintf("* line too long (max %d bytes), bye", MaxLine)
 			m.leave(c)
 		}
@@ -230,36 +230,6 @@ func (m *member) Receive(c *tcp.Conn, msg any) {
 			c.Send(m.room, &leave{conn: c.PID()})
 		}
 	}
-}
-
-// lines cuts data into lines, the member's partial line first, and
-// calls say with each (without its line ending; the slice is valid for
-// the call); it keeps an unended tail in partial. It reports false on a
-// line over MaxLine, caught as soon as more than MaxLine+1 bytes come
-// without a newline (a '\r' may still come before it).
-func (m *member) lines(data []byte, say func(line []byte)) bool {
-	for len(data) > 0 {
-		i := bytes.IndexByte(data, '\n')
-		if i < 0 {
-			if len(m.partial)+len(data) > MaxLine+1 {
-				return false
-			}
-			m.partial = append(m.partial, data...)
-			return true
-		}
-		line := data[:i]
-		if len(m.partial) > 0 {
-			line = append(m.partial, line...)
-			m.partial = m.partial[:0]
-		}
-		line = bytes.TrimSuffix(line, []byte("\r"))
-		if len(line) > MaxLine {
-			return false
-		}
-		say(line)
-		data = data[i+1:]
-	}
-	return true
 }
 
 // leave tells the room the member leaves, and stops reading: the

@@ -6,6 +6,7 @@ package testkit
 import (
 	"context"
 	"errors"
+	"net"
 	"os"
 	"path/filepath"
 	"testing"
@@ -136,4 +137,22 @@ func UnixPath(t testing.TB, name string) string {
 	}
 	t.Cleanup(func() { _ = os.RemoveAll(dir) })
 	return filepath.Join(dir, name)
+}
+
+// HoldConn is a net.Conn that holds what is written through it while
+// Hold is set (in Held), so that a test can send several writes' bytes in
+// one segment, or only part of them.
+type HoldConn struct {
+	net.Conn
+	Hold bool
+	Held []byte
+}
+
+// Write holds p while Hold is set, and writes it through otherwise.
+func (h *HoldConn) Write(p []byte) (int, error) {
+	if h.Hold {
+		h.Held = append(h.Held, p...)
+		return len(p), nil
+	}
+	return h.Conn.Write(p)
 }

@@ -37,7 +37,7 @@ type member struct {
 	self     *messages.Ref
 	key      string
 	name     string
-	partial  []byte
+	lines    Lines
 	seq      uint64            // of the last line said
 	unacked  []line            // said, not yet acknowledged
 	written  map[string]uint64 // origin → the last origin seq written
@@ -65,7 +65,7 @@ func (m *member) Receive(c *tcp.Conn, msg any) {
 		if m.leaving || m.gone {
 			break
 		}
-		ok := m.lines(msg.GetData(), func(text []byte) {
+		ok := m.lines.Split(msg.GetData(), func(text []byte) {
 			m.seq++
 			l := line{seq: m.seq, text: m.name + ": " + string(text)}
 			m.unacked = append(m.unacked, l)
@@ -74,7 +74,6 @@ func (m *member) Receive(c *tcp.Conn, msg any) {
 			}
 		})
 		if !ok {
-			m.partial = nil
 			m.why = fmt.Sprintf("* line too long (max %d bytes), bye", MaxLine)
 			m.leave(c)
 		} else if len(m.unacked) >= MaxUnacked && !m.paused {
@@ -192,27 +191,35 @@ func (m *member) leave(c *tcp.Conn) {
 	}
 }
 
-// lines cuts data into lines, the member's partial line first, and
-// calls say with each (without its line ending; the slice is valid for
-// the call); it keeps an unended tail in partial. It reports false on a
-// line over MaxLine.
-func (m *member) lines(data []byte, say func(line []byte)) bool {
+// Lines cuts a connection's byte stream into lines: it holds an unended
+// line's first bytes (a copy: reads are lent) between reads, at most
+// MaxLine+1 of them. The zero value is ready.
+type Lines struct{ partial []byte }
+
+// Split cuts data into lines, the held partial line first, and calls say
+// with each (without its line ending; the slice is valid for the call);
+// it keeps an unended tail. It reports false on a line over MaxLine,
+// caught as soon as more than MaxLine+1 bytes come without a newline (a
+// '\r' may still come before it); the held bytes are then dropped.
+func (l *Lines) Split(data []byte, say func(line []byte)) bool {
 	for len(data) > 0 {
 		i := bytes.IndexByte(data, '\n')
 		if i < 0 {
-			if len(m.partial)+len(data) > MaxLine+1 {
+			if len(l.partial)+len(data) > MaxLine+1 {
+				l.partial = nil
 				return false
 			}
-			m.partial = append(m.partial, data...)
+			l.partial = append(l.partial, data...)
 			return true
 		}
 		line := data[:i]
-		if len(m.partial) > 0 {
-			line = append(m.partial, line...)
-			m.partial = m.partial[:0]
+		if len(l.partial) > 0 {
+			line = append(l.partial, line...)
+			l.partial = l.partial[:0]
 		}
 		line = bytes.TrimSuffix(line, []byte("\r"))
 		if len(line) > MaxLine {
+			l.partial = nil
 			return false
 		}
 		say(line)
