@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/netip"
 	"slices"
 	"strconv"
 	"strings"
@@ -27,16 +28,21 @@ import (
 type ClusterConfig struct {
 	// Name is the cluster's name: nodes of other names are not members.
 	Name string
-	// Node is this node's address, "host:port": its Proto.Actor remote
-	// (gRPC) endpoint, which other members dial. With the automanaged
+	// Node is this node's address, "ip:port" (an IP address, not a name
+	// nor a wildcard: other members must reach it at exactly that
+	// address): its Proto.Actor remote (gRPC) endpoint, which other
+	// members dial. With the automanaged
 	// provider (no Provider), the port must be fixed (not 0), and the
 	// provider's HTTP endpoint listens on the same host, port+1
 	// (ProviderPort).
 	Node string
 	// Seeds are the members' Node addresses the automanaged provider
-	// polls, each at its port+1. Automanaged knows no member it does not
-	// poll: list every node that may be a member (Node itself is added if
-	// missing). Unused with a Provider.
+	// polls, each at its port+1, "ip:port" as Node. Automanaged knows no
+	// member it does not poll: list every node that may be a member (Node
+	// itself is added if missing). A node missing from another's list is
+	// never a member for that one: nodes whose lists differ see different
+	// memberships for good, and may each host their own copy of an
+	// identity. Unused with a Provider.
 	Seeds []string
 	// Kinds are the virtual actor (grain) kinds this node hosts, as
 	// cluster.NewKind gives them. A member without a kind never
@@ -172,6 +178,9 @@ func (s *System) startCluster(cfg ClusterConfig) (err error) {
 	if cfg.Name == "" {
 		return errors.New("actornet: cluster: no name")
 	}
+	if err := checkClusterAddrs(cfg); err != nil {
+		return err
+	}
 	served := append([]string{"cluster."}, cfg.Served...)
 	rcfg, err := remoteConfig(cfg.Node, served)
 	if err != nil {
@@ -203,7 +212,12 @@ func (s *System) startCluster(cfg ClusterConfig) (err error) {
 		if p := recover(); p != nil {
 			err = fmt.Errorf("actornet: cluster member on %s: %v", cfg.Node, p)
 			if c.Remote != nil {
-				c.Remote.Shutdown(false)
+				func() {
+					// A remote that never listened has no server to stop:
+					// its Shutdown panics too.
+					defer func() { _ = recover() }()
+					c.Remote.Shutdown(false)
+				}()
 			}
 			if endpoint != nil {
 				endpoint.close()
@@ -213,6 +227,33 @@ func (s *System) startCluster(cfg ClusterConfig) (err error) {
 	c.StartMember()
 	s.cluster, s.remote, s.providerHTTP = c, c.Remote, endpoint
 	return s.startNode()
+}
+
+// checkClusterAddrs refuses a Node or a seed that is not an IP address
+// and port: other members dial the address remote reports, which is the
+// resolved one, and automanaged advertises Node's host as given, so a name
+// ("localhost") or a wildcard ("0.0.0.0") makes a member the others
+// cannot match (counted twice, or never reached). A Node whose port is
+// taken is refused here too, with the address (remote would panic).
+func checkClusterAddrs(cfg ClusterConfig) error {
+	for i, a := range append([]string{cfg.Node}, cfg.Seeds...) {
+		what := "node"
+		if i > 0 {
+			what = "seed"
+		}
+		ap, err := netip.ParseAddrPort(a)
+		if err != nil || ap.Addr().IsUnspecified() || ap.Addr().Zone() != "" {
+			return fmt.Errorf("actornet: cluster %s %q: not an IP address and port (a host name or a wildcard such as 0.0.0.0 is not one: other members must reach it at exactly that address)", what, a)
+		}
+	}
+	if cfg.Provider == nil && strings.HasSuffix(cfg.Node, ":0") {
+		return nil // newAutomanaged says why port 0 will not do
+	}
+	l, err := net.Listen("tcp", cfg.Node)
+	if err != nil {
+		return fmt.Errorf("actornet: cluster node %s: %w", cfg.Node, err)
+	}
+	return l.Close()
 }
 
 // stopCluster leaves the cluster: what Proto.Actor's Cluster.Shutdown(true)

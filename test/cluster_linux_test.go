@@ -22,8 +22,9 @@ import (
 type chatClient struct {
 	name  string
 	conn  *net.TCPConn
-	lines chan string // closed at the end of the stream
-	heard map[string]int
+	lines   chan string // closed at the end of the stream
+	heard   map[string]int
+	notices []string // "* " lines next skipped
 }
 
 func dialChat(t *testing.T, addr string) *chatClient {
@@ -59,6 +60,7 @@ func (c *chatClient) next(prefix string) (string, error) {
 				return "", io.EOF
 			}
 			if prefix == "" && strings.HasPrefix(l, "* ") {
+				c.notices = append(c.notices, l)
 				continue
 			}
 			if strings.HasPrefix(l, prefix) {
@@ -68,6 +70,19 @@ func (c *chatClient) next(prefix string) (string, error) {
 			return "", fmt.Errorf("client %s: no line %q in time", c.name, prefix)
 		}
 	}
+}
+
+// noticed waits for a notice starting with prefix, among those next
+// skipped first.
+func (c *chatClient) noticed(prefix string) error {
+	for i, l := range c.notices {
+		if strings.HasPrefix(l, prefix) {
+			c.notices = append(c.notices[:i], c.notices[i+1:]...)
+			return nil
+		}
+	}
+	_, err := c.next(prefix)
+	return err
 }
 
 // say sends lines "tag k" for k in [0, n).
@@ -190,6 +205,11 @@ func TestClusterChat(t *testing.T) {
 	killed := time.Now()
 	chatRound(t, survivors, "after", lines)
 	t.Logf("survivors heard every line said since the kill %v after it", time.Since(killed).Round(time.Millisecond))
+	for _, c := range survivors { // the victim died with the room: the new one says so
+		if err := c.noticed("* " + victim.conn.LocalAddr().String() + " left"); err != nil {
+			t.Fatal(err)
+		}
+	}
 	var newHost string
 	for _, n := range live {
 		_, newHost = n.await(t, "two members and the room elsewhere", func(m int, r string) bool { return m == 2 && r != host && r != "" })

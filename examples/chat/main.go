@@ -13,9 +13,15 @@
 //	go run ./examples/chat -listen 127.0.0.1:7001 -node 127.0.0.1:7200 -seeds 127.0.0.1:7100,127.0.0.1:7200,127.0.0.1:7300
 //	go run ./examples/chat -listen 127.0.0.1:7002 -node 127.0.0.1:7300 -seeds 127.0.0.1:7100,127.0.0.1:7200,127.0.0.1:7300
 //
-// -node is the node's Proto.Actor remote address; the automanaged
-// membership provider listens on the next port (7101 here), and -seeds
-// lists every node's -node address (automanaged polls exactly these).
+// -node is the node's Proto.Actor remote address, an IP address and
+// port; the automanaged membership provider listens on the next port
+// (7101 here), and -seeds lists every node's -node address (automanaged
+// polls exactly these: give every node the same list). A node prints
+// "NODE addr LISTEN addr", then "MEMBERS n" at each membership change and
+// "ROOM addr" when the room is found on a node: that is how to tell which
+// node hosts the room. Run a built binary when you kill nodes by hand
+// (go build -o /tmp/chat ./examples/chat): kill -9 on `go run` leaves the
+// node it started running.
 // The default run does this with three child processes of its own, a
 // client on each, kills the node that hosts the room, and shows the room
 // active again on a surviving node with the surviving clients still
@@ -107,7 +113,13 @@ func main() {
 	flag.IntVar(&cfg.lines, "lines", 5, "lines each client sends in a demo")
 	flag.IntVar(&cfg.measure, "measure", 100, "lines the three-node demo times for fan-out latency (0: none)")
 	flag.Usage = func() { // named after the example, not the go run binary
-		fmt.Fprintf(flag.CommandLine.Output(), "Usage of chat:\n")
+		fmt.Fprintf(flag.CommandLine.Output(), `Usage of chat:
+  chat                                   three cluster nodes as child processes, a client on each; the room's node killed
+  chat -single                           one process: a server and -clients clients chatting
+  chat -listen ADDR                      only the server, until interrupted (nc ADDR to chat)
+  chat -listen ADDR -node IP:PORT -seeds IP:PORT,...   one cluster node; it prints NODE, MEMBERS and ROOM lines
+                                         (ROOM: the node that hosts the room now)
+`)
 		flag.PrintDefaults()
 	}
 	flag.Parse()

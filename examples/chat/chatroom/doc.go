@@ -33,9 +33,11 @@
 // looks the room up again: the lookup activates it, empty, on a
 // surviving member. Each member then joins it again (silently: no
 // "joined" notice), naming the members it knew; the new activation seats
-// them all at once (but those on a node that has left), so it
-// acknowledges no line before every one of them has it, and the watch on
-// each seat takes out those that died with the node ("* NAME left"). A
+// them all at once, so it acknowledges no line before every one of them
+// has it; those on a node that has left died with it, and the new
+// activation tells the others so, once ("* NAME left"). A member on a
+// node that dies while the room lives elsewhere leaves by the room's
+// watch on its seat. A
 // node that leaves gracefully (System.Stop) goes the same way, and so
 // does a room that moves because a member joined (the door then waits at
 // most a second for its old node to leave the topology).

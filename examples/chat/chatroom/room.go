@@ -40,14 +40,17 @@ type pending struct {
 // it (Delivered): the speaker's member keeps the line until then, and
 // sends it again to the next activation if this one dies first. An
 // activation starts empty: members join it again (Join with rejoin).
-// Members on a node that dies leave by the room's watch on their PIDs.
+// Members on a node that dies leave by the room's watch on their PIDs, or,
+// when the room died with that node, when the survivors join the new
+// activation naming them (the room tells them those left).
 type room struct {
 	seq     uint64
 	seats   map[string]*seat // by member key
 	pending []pending        // in seq order
+	gone    map[string]bool  // members known from before, on a node that has left: told once
 }
 
-func newRoom() *room { return &room{seats: map[string]*seat{}} }
+func newRoom() *room { return &room{seats: map[string]*seat{}, gone: map[string]bool{}} }
 
 // key names a member: its PID, unique in the cluster.
 func key(ref *messages.Ref) string { return ref.GetAddress() + "/" + ref.GetId() }
@@ -55,31 +58,10 @@ func key(ref *messages.Ref) string { return ref.GetAddress() + "/" + ref.GetId()
 func (r *room) Receive(ctx actor.Context) {
 	switch m := ctx.Message().(type) {
 	case *Join:
-		k := key(m.GetMember())
-		for _, known := range m.GetKnown() {
-			// Members of the room before it moved: seated now, so that
-			// no line is acknowledged before they have it. Not those
-			// on a node that has left: sending to one, or watching it,
-			// would hold the room while remote dials it in vain.
-			if kk := key(known.GetMember()); kk != k && r.reachable(ctx, known.GetMember().GetAddress()) {
-				r.seat(ctx, kk, known)
-			}
-		}
-		s, seated := r.seats[k]
-		if seated {
-			s.name = m.GetName()
-			return
-		}
-		if !m.GetRejoin() {
-			r.notice(ctx, &Relay{Line: "* " + m.GetName() + " joined", Joined: &Seat{Member: m.GetMember(), Name: m.GetName()}})
-		}
-		r.seat(ctx, k, &Seat{Member: m.GetMember(), Name: m.GetName()})
-		if !m.GetRejoin() {
-			welcome := &Relay{Line: fmt.Sprintf("* welcome %s, %d here", m.GetName(), len(r.seats))}
-			for _, s := range r.seats {
-				welcome.Seats = append(welcome.Seats, &Seat{Member: messages.NewRef(s.pid), Name: s.name})
-			}
-			ctx.Send(m.GetMember().PID(), welcome)
+		lost := r.seatKnown(ctx, m)
+		r.join(ctx, m)
+		for _, st := range lost { // told once the joiner is seated too
+			r.notice(ctx, &Relay{Line: "* " + st.GetName() + " left", Left: st})
 		}
 	case *Say:
 		k := key(m.GetMember())
@@ -113,6 +95,48 @@ func (r *room) Receive(ctx actor.Context) {
 		if s, ok := r.seats[k]; ok {
 			r.remove(ctx, k, s)
 		}
+	}
+}
+
+// seatKnown seats the members a joiner knew from before the room moved,
+// so that no line is acknowledged before they have it. Not those on a
+// node that has left: sending to one, or watching it, would hold the
+// room while remote dials it in vain; they died with it, and seatKnown
+// returns them, once, for the others to be told.
+func (r *room) seatKnown(ctx actor.Context, m *Join) (lost []*Seat) {
+	k := key(m.GetMember())
+	for _, known := range m.GetKnown() {
+		kk := key(known.GetMember())
+		switch {
+		case kk == k:
+		case r.reachable(ctx, known.GetMember().GetAddress()):
+			r.seat(ctx, kk, known)
+		case !r.gone[kk]:
+			r.gone[kk] = true
+			lost = append(lost, known)
+		}
+	}
+	return lost
+}
+
+// join seats a joiner: the others hear it joined and it gets a welcome,
+// unless it is joining again after the room moved.
+func (r *room) join(ctx actor.Context, m *Join) {
+	k := key(m.GetMember())
+	if s, seated := r.seats[k]; seated {
+		s.name = m.GetName()
+		return
+	}
+	if !m.GetRejoin() {
+		r.notice(ctx, &Relay{Line: "* " + m.GetName() + " joined", Joined: &Seat{Member: m.GetMember(), Name: m.GetName()}})
+	}
+	r.seat(ctx, k, &Seat{Member: m.GetMember(), Name: m.GetName()})
+	if !m.GetRejoin() {
+		welcome := &Relay{Line: fmt.Sprintf("* welcome %s, %d here", m.GetName(), len(r.seats))}
+		for _, s := range r.seats {
+			welcome.Seats = append(welcome.Seats, &Seat{Member: messages.NewRef(s.pid), Name: s.name})
+		}
+		ctx.Send(m.GetMember().PID(), welcome)
 	}
 }
 
