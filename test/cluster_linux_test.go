@@ -20,8 +20,8 @@ import (
 // chatClient is a client of TestClusterChat, with a goroutine reading
 // its lines.
 type chatClient struct {
-	name  string
-	conn  *net.TCPConn
+	name    string
+	conn    *net.TCPConn
 	lines   chan string // closed at the end of the stream
 	heard   map[string]int
 	notices []string // "* " lines next skipped
