@@ -113,20 +113,24 @@ func (s *System) Members() []*cluster.Member {
 
 // Get returns the PID of the activation of the identity of kind,
 // activating it (Proto.Actor's cluster.Get: it blocks, up to 5 s when
-// the member that owns the identity does not answer; nil if none was
-// found). Use it rather than Cluster().Get from code that is not itself
+// the member that owns the identity does not answer). The error says
+// when there is none: the system is not a cluster member, or no member
+// activated it (no member hosts the kind, or none answered in time). Use it rather than Cluster().Get from code that is not itself
 // called by a topology change: disthash at the pinned version replaces
 // its hash ring on each topology change without synchronisation, and Get
 // reads it after taking the lock under which this node records each
 // change, after the lookup has replaced its ring.
-func (s *System) Get(identity, kind string) *actor.PID {
-	if s.cluster == nil {
-		return nil
+func (s *System) Get(identity, kind string) (*actor.PID, error) {
+	if s == nil || s.cluster == nil {
+		return nil, fmt.Errorf("actornet: cluster get %s/%s: the system is not a cluster member (WithCluster)", kind, identity)
 	}
 	s.topology.mu.Lock()
 	//lint:ignore SA2001 an empty critical section: the lock orders this read after the last topology change
 	s.topology.mu.Unlock()
-	return s.cluster.Get(identity, kind)
+	if pid := s.cluster.Get(identity, kind); pid != nil {
+		return pid, nil
+	}
+	return nil, fmt.Errorf("actornet: cluster get %s/%s: no activation (no member hosts the kind, or none answered in time)", kind, identity)
 }
 
 // recordingProvider is the cluster's provider, with this node recording

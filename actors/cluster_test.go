@@ -58,7 +58,6 @@ func TestClusterConfigErrors(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer busy.Close()
-	busyPort := busy.Addr().(*net.TCPAddr).Port
 	for _, tc := range []struct {
 		name string
 		cfg  actors.ClusterConfig
@@ -74,7 +73,7 @@ func TestClusterConfigErrors(t *testing.T) {
 		{name: "bad seed", cfg: actors.ClusterConfig{Name: "c", Node: nodeAddr(t), Seeds: []string{"seed"}}, want: `seed "seed": not an IP address`},
 		{
 			name: "provider port taken",
-			cfg:  actors.ClusterConfig{Name: "c", Node: net.JoinHostPort("127.0.0.1", strconv.Itoa(busyPort-1))},
+			cfg:  actors.ClusterConfig{Name: "c", Node: nodeBelowTaken(t)},
 			want: "provider endpoint",
 		},
 	} {
@@ -89,6 +88,27 @@ func TestClusterConfigErrors(t *testing.T) {
 			}
 		})
 	}
+}
+
+// nodeBelowTaken returns a free 127.0.0.1:P whose P+1 (its provider's
+// port) is held by a listener until the test ends.
+func nodeBelowTaken(t *testing.T) string {
+	t.Helper()
+	for range 100 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		p := l.Addr().(*net.TCPAddr).Port
+		next, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(p+1)))
+		l.Close()
+		if err == nil {
+			t.Cleanup(func() { next.Close() })
+			return net.JoinHostPort("127.0.0.1", strconv.Itoa(p))
+		}
+	}
+	t.Fatal("no free port below a free one")
+	return ""
 }
 
 // TestClusterOneNode: a node alone is a member of its cluster (Members),
@@ -121,9 +141,12 @@ func TestClusterOneNode(t *testing.T) {
 	if m := sys.Members()[0]; m.Address() != node || !strings.Contains(strings.Join(m.GetKinds(), ","), "echo") {
 		t.Fatalf("member %v: want %s hosting echo", m, node)
 	}
-	pid := sys.Get("a", "echo")
-	if pid == nil {
-		t.Fatal("Get found no activation")
+	pid, err := sys.Get("a", "echo")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := sys.Get("a", "nosuchkind"); err == nil || !strings.Contains(err.Error(), "nosuchkind/a: no activation") {
+		t.Fatalf("Get of a kind no member hosts: %v", err)
 	}
 	res, err := sys.Root().RequestFuture(pid, &messages.Spawn{Kind: "hello"}, 5*time.Second).Result()
 	if err != nil {
@@ -199,8 +222,8 @@ func TestClusterOwnProvider(t *testing.T) {
 	if ms := sys.Members(); len(ms) != 1 || ms[0].Address() != sys.Address() {
 		t.Fatalf("Members = %v, want this node (%s)", ms, sys.Address())
 	}
-	if pid := sys.Get("b", "echo"); pid == nil || pid.Address != sys.Address() {
-		t.Fatalf("Get = %v, want an activation here", pid)
+	if pid, err := sys.Get("b", "echo"); err != nil || pid.Address != sys.Address() {
+		t.Fatalf("Get = %v, %v; want an activation here", pid, err)
 	}
 	if err := sys.StopNow(); err != nil {
 		t.Fatal(err)

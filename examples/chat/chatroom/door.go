@@ -163,7 +163,8 @@ func (d *door) resolve(ctx actor.Context) {
 	d.lookups.Add(1)
 	go func() {
 		defer d.lookups.Done()
-		root.Send(self, &resolved{pid: sys.Get(name, KindName), gen: gen})
+		pid, _ := sys.Get(name, KindName) // none: the door tries again
+		root.Send(self, &resolved{pid: pid, gen: gen})
 	}()
 }
 
