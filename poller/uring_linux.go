@@ -51,11 +51,20 @@ const (
 	uringCQEntries = 4096
 )
 
-// The user_data of the backend's own requests: not a poll (fd parts
-// 0xffffffff and 0xfffffffe are no fd).
+// The user_data of the backend's own requests, told apart from a poll's
+// (fd | seq<<32) by bit 31, which no fd has: the wake-up's NOP, and a
+// removal (the removed poll's user_data with the bit set).
 const (
-	udWake   = ^uint64(0)
-	udRemove = ^uint64(0) - 1
+	udWake      = ^uint64(0)
+	udSync      = ^uint64(0) - 1 // a NOP that Remove submits, read and dropped
+	udRemoveBit = 1 << 31
+)
+
+// removeWait is how long a Remove waits for a CQE at a time (the loop may
+// read the one it waits for), and removeGiveUp how long in all.
+var (
+	removeWait   = newUringTimeout(time.Millisecond)
+	removeGiveUp = time.Second
 )
 
 // uringPollEvents are the poll bits an Add passes on; the kernel adds
@@ -81,6 +90,9 @@ type URing struct {
 	nop atomic.Bool
 	// rearms counts poll requests armed again after they ended.
 	rearms atomic.Uint64
+	// removing holds the user_data of removed poll requests whose last
+	// CQE has not been read yet (see Remove).
+	removing map[uint64]struct{}
 }
 
 // uringSlot is the registration of one fd.
@@ -198,28 +210,101 @@ func (u *URing) submitLocked(op string) error {
 	}
 }
 
-// Remove removes fd's poll request (IORING_OP_POLL_REMOVE). It fails with
-// ENOENT, as EPOLL_CTL_DEL, for an fd not added.
+// Remove removes fd's poll request (IORING_OP_POLL_REMOVE) and waits
+// until the request has ended. It fails with ENOENT, as EPOLL_CTL_DEL, for
+// an fd not added.
+//
+// The wait is what makes close(2) after Remove close the socket, as it
+// does after EPOLL_CTL_DEL: an io_uring request holds a reference to its
+// file until it ends, and a cancelled poll ends in task work run by the
+// thread that submitted it (at once if that is this thread; otherwise
+// that thread is interrupted for it). Without the wait a listener closed
+// and opened again on its address met EADDRINUSE, and a peer saw its FIN
+// late. Remove does not read CQEs (the loop does): it looks for the
+// request's last one in the CQ ring, and waits in io_uring_enter for new
+// ones, a millisecond at a time, a second at most.
 func (u *URing) Remove(fd int) error {
 	u.mu.Lock()
-	defer u.mu.Unlock()
 	if u.closed {
+		u.mu.Unlock()
 		return os.NewSyscallError("io_uring poll remove", unix.EBADF)
 	}
 	if fd < 0 || fd >= len(u.slots) || !u.slots[fd].live {
+		u.mu.Unlock()
 		return os.NewSyscallError("io_uring poll remove", unix.ENOENT)
 	}
 	s := &u.slots[fd]
 	s.live = false
+	ud := userData(fd, s.seq)
 	sqe, err := u.sqeLocked("io_uring poll remove")
 	if err != nil {
+		u.mu.Unlock()
 		return err
 	}
 	sqe.Opcode = ioringOpPollRemove
 	sqe.Fd = -1
-	sqe.Addr = userData(fd, s.seq)
-	sqe.UserData = udRemove
-	return u.submitLocked("io_uring poll remove")
+	sqe.Addr = ud
+	sqe.UserData = ud | udRemoveBit
+	if u.removing == nil {
+		u.removing = make(map[uint64]struct{})
+	}
+	u.removing[ud] = struct{}{}
+	if err := u.submitLocked("io_uring poll remove"); err != nil {
+		delete(u.removing, ud)
+		u.mu.Unlock()
+		return err
+	}
+	u.mu.Unlock()
+	u.awaitEnd(ud)
+	return nil
+}
+
+// awaitEnd waits until the poll request ud has ended: its last CQE (or its
+// removal's ENOENT: it had ended already) is in the CQ ring or was read.
+// Then it submits a NOP: the task work that ended the request posted the
+// CQE and put the file under the ring's uring_lock, which a submission
+// takes, so once the NOP is in, the file is put.
+func (u *URing) awaitEnd(ud uint64) {
+	deadline := time.Now().Add(removeGiveUp)
+	for {
+		u.mu.Lock()
+		if _, ok := u.removing[ud]; !ok || u.closed || u.endedLocked(ud) {
+			if !u.closed {
+				if sqe, err := u.sqeLocked("io_uring poll remove"); err == nil {
+					sqe.Opcode = ioringOpNop
+					sqe.UserData = udSync
+					_ = u.submitLocked("io_uring poll remove")
+				}
+			}
+			u.mu.Unlock()
+			return
+		}
+		if time.Now().After(deadline) {
+			delete(u.removing, ud)
+			u.mu.Unlock()
+			return
+		}
+		r := u.r
+		queued := atomic.LoadUint32(r.cqTail) - atomic.LoadUint32(r.cqHead)
+		u.mu.Unlock()
+		// Wait for one CQE more than the ring holds (or the timeout).
+		_, _ = r.enter(0, queued+1, ioringEnterGetEvents|ioringEnterExtArg, &removeWait.arg)
+	}
+}
+
+// endedLocked looks in the CQ ring, without reading it, for the last CQE
+// of the poll request ud or its removal's ENOENT.
+func (u *URing) endedLocked(ud uint64) bool {
+	r := u.r
+	tail := atomic.LoadUint32(r.cqTail)
+	for head := atomic.LoadUint32(r.cqHead); head != tail; head++ {
+		c := &r.cqes[head&r.cqMask]
+		if c.UserData == ud && c.Flags&ioringCQEFMore == 0 ||
+			c.UserData == ud|udRemoveBit && c.Res == -int32(unix.ENOENT) {
+			return true
+		}
+	}
+	return false
 }
 
 // Wait waits up to msec milliseconds (-1: forever, 0: not at all) and fills
@@ -275,12 +360,21 @@ func (u *URing) reap(events []event) (n int, busy bool, err error) {
 	rearm := false
 	for ; head != tail && n < len(events); head++ {
 		c := &r.cqes[head&r.cqMask]
-		switch c.UserData {
-		case udWake:
+		if c.UserData == udWake {
 			u.nop.Store(false)
 			continue
-		case udRemove:
+		}
+		if c.UserData == udSync {
 			continue
+		}
+		if c.UserData&udRemoveBit != 0 {
+			if c.Res == -int32(unix.ENOENT) { // the request had ended
+				delete(u.removing, c.UserData&^udRemoveBit)
+			}
+			continue
+		}
+		if c.Flags&ioringCQEFMore == 0 && u.removing != nil {
+			delete(u.removing, c.UserData)
 		}
 		fd, seq := int(uint32(c.UserData)), uint32(c.UserData>>32)
 		if fd >= len(u.slots) || !u.slots[fd].live || u.slots[fd].seq != seq {
@@ -288,8 +382,14 @@ func (u *URing) reap(events []event) (n int, busy bool, err error) {
 		}
 		s := &u.slots[fd]
 		var mask uint32
-		if c.Res >= 0 {
-			mask = uint32(c.Res)
+		if c.Res > 0 {
+			// The mask is the wake-up's key (a datagram's arrival wakes
+			// with EPOLLIN alone), where epoll reports the whole state
+			// (EPOLLOUT too while there is send space): a writable flag
+			// rides along, as epoll's would, so that a writer waiting on
+			// a send that met EAGAIN tries again. It may find no space:
+			// then it waits again (a Ready is a hint).
+			mask = uint32(c.Res) | unix.EPOLLOUT
 		}
 		if c.Flags&ioringCQEFMore == 0 {
 			if !rearmable(c.Res) {

@@ -194,7 +194,8 @@ func TestURingRearmsEndedRequest(t *testing.T) {
 	}
 	u.mu.Lock()
 	sqe := u.r.getSQE()
-	sqe.Opcode, sqe.Fd, sqe.Addr, sqe.UserData = ioringOpPollRemove, -1, userData(a, u.slots[a].seq), udRemove
+	ud := userData(a, u.slots[a].seq)
+	sqe.Opcode, sqe.Fd, sqe.Addr, sqe.UserData = ioringOpPollRemove, -1, ud, ud|udRemoveBit
 	err := u.submitLocked("test poll remove")
 	u.mu.Unlock()
 	if err != nil {
@@ -362,4 +363,67 @@ func TestIOUringShortageIsAnError(t *testing.T) {
 	if _, err := New(make(chanSender, 1), WithBackend(BackendIOUring)); !errors.Is(err, unix.EMFILE) {
 		t.Fatalf("New with io_uring_setup failing EMFILE = %v; want EMFILE", err)
 	}
+}
+
+// listener returns a listening TCP socket on 127.0.0.1:0 and its port.
+func listener(t *testing.T, port int) (int, int) {
+	t.Helper()
+	fd, err := unix.Socket(unix.AF_INET, unix.SOCK_STREAM|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := unix.Bind(fd, &unix.SockaddrInet4{Port: port, Addr: [4]byte{127, 0, 0, 1}}); err != nil {
+		unix.Close(fd)
+		t.Fatalf("bind 127.0.0.1:%d: %v", port, err)
+	}
+	if err := unix.Listen(fd, 8); err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
+	}
+	sa, err := unix.Getsockname(fd)
+	if err != nil {
+		unix.Close(fd)
+		t.Fatal(err)
+	}
+	return fd, sa.(*unix.SockaddrInet4).Port
+}
+
+// After Remove, close(2) closes the socket at once, as after
+// EPOLL_CTL_DEL, even though the poll request was submitted by another
+// thread (whose task work ends it): a listener closed can be opened again
+// on its port straight away.
+func TestURingRemoveReleasesTheFile(t *testing.T) {
+	u := newURing(t)
+	adds := make(chan int)
+	added := make(chan error)
+	done := make(chan struct{})
+	defer close(done)
+	go func() { // a thread of its own, parked between its Adds
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		for {
+			select {
+			case fd := <-adds:
+				added <- u.Add(fd, watched, uint64(fd))
+			case <-done:
+				return
+			}
+		}
+	}()
+	fd, port := listener(t, 0)
+	for i := range 50 {
+		adds <- fd
+		if err := <-added; err != nil {
+			t.Fatal(err)
+		}
+		if err := u.Remove(fd); err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(fd)
+		fd, _ = listener(t, port) // EADDRINUSE if the old socket lives on
+		if i%8 == 0 {
+			pollNow(t, u) // the loop reads the CQEs now and then
+		}
+	}
+	unix.Close(fd)
 }
