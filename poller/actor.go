@@ -193,8 +193,11 @@ func (a *Actor) retire(p *Poller, why error, wait time.Duration) int {
 	return n
 }
 
-// dropAll empties the fd table and sends each registration's owner a
-// Dropped carrying why. The owner's Deregister then finds nothing to do.
+// dropAll empties the fd table, takes each fd out of the kernel instance
+// and sends each registration's owner a Dropped carrying why. The owner's
+// Deregister then finds nothing to do, and its close(2) closes the socket
+// at once: an io_uring poll request holds its file until removed (epoll
+// needs no removal, but takes one).
 func (p *Poller) dropAll(why error) int {
 	p.mu.Lock()
 	t := *p.table.Load()
@@ -207,6 +210,7 @@ func (p *Poller) dropAll(why error) int {
 	p.live.Add(-int64(len(regs)))
 	p.mu.Unlock()
 	for _, r := range regs {
+		_ = p.be.Remove(r.fd) // a broken instance refuses: its Close ends all
 		p.sender.Send(r.pid, &Dropped{Reg: r, Err: why})
 	}
 	return len(regs)

@@ -25,7 +25,10 @@ import (
 //     was full, the submitting thread exited, ...): the backend arms it
 //     again at once. Arming reports the state at that moment, and owners
 //     read to EAGAIN before they wait, so no readiness is lost.
-//   - Remove submits IORING_OP_POLL_REMOVE. CQEs of a removed request
+//   - Remove submits IORING_OP_ASYNC_CANCEL, not IORING_OP_POLL_REMOVE:
+//     the latter gives up with EALREADY, leaving the request armed, when
+//     a wake-up's task work for it is pending; a cancel marks the request
+//     so that the task work ends it. CQEs of a removed request
 //     (its -ECANCELED) are told apart by the user_data: fd and a sequence
 //     number of the backend's own, checked against an fd-indexed table, so
 //     none reaches a later registration of the same fd.
@@ -210,7 +213,7 @@ func (u *URing) submitLocked(op string) error {
 	}
 }
 
-// Remove removes fd's poll request (IORING_OP_POLL_REMOVE) and waits
+// Remove cancels fd's poll request (IORING_OP_ASYNC_CANCEL) and waits
 // until the request has ended. It fails with ENOENT, as EPOLL_CTL_DEL, for
 // an fd not added.
 //
@@ -241,7 +244,7 @@ func (u *URing) Remove(fd int) error {
 		u.mu.Unlock()
 		return err
 	}
-	sqe.Opcode = ioringOpPollRemove
+	sqe.Opcode = ioringOpAsyncCancel
 	sqe.Fd = -1
 	sqe.Addr = ud
 	sqe.UserData = ud | udRemoveBit

@@ -195,7 +195,7 @@ func TestURingRearmsEndedRequest(t *testing.T) {
 	u.mu.Lock()
 	sqe := u.r.getSQE()
 	ud := userData(a, u.slots[a].seq)
-	sqe.Opcode, sqe.Fd, sqe.Addr, sqe.UserData = ioringOpPollRemove, -1, ud, ud|udRemoveBit
+	sqe.Opcode, sqe.Fd, sqe.Addr, sqe.UserData = ioringOpAsyncCancel, -1, ud, ud|udRemoveBit
 	err := u.submitLocked("test poll remove")
 	u.mu.Unlock()
 	if err != nil {
@@ -426,4 +426,52 @@ func TestURingRemoveReleasesTheFile(t *testing.T) {
 		}
 	}
 	unix.Close(fd)
+}
+
+// Remove right after a wake-up, while the task work it queued on the
+// submitting thread may still be pending, still ends the request (where
+// IORING_OP_POLL_REMOVE would give up with EALREADY and leave it armed,
+// holding the socket open): the peer of a socket closed after Remove
+// finds it closed at once.
+func TestURingRemoveWithWakeUpPending(t *testing.T) {
+	u := newURing(t)
+	adds := make(chan int)
+	added := make(chan error)
+	done := make(chan struct{})
+	defer close(done)
+	go func() {
+		runtime.LockOSThread()
+		defer runtime.UnlockOSThread()
+		for {
+			select {
+			case fd := <-adds:
+				added <- u.Add(fd, watched, uint64(fd))
+			case <-done:
+				return
+			}
+		}
+	}()
+	buf := make([]byte, 8)
+	for i := range 200 {
+		fds := rawSocketpair(t)
+		adds <- fds[0]
+		if err := <-added; err != nil {
+			t.Fatal(err)
+		}
+		if _, err := unix.Write(fds[1], []byte{1}); err != nil { // a wake-up
+			t.Fatal(err)
+		}
+		if err := u.Remove(fds[0]); err != nil {
+			t.Fatal(err)
+		}
+		unix.Close(fds[0])
+		n, err := unix.Read(fds[1], buf)
+		unix.Close(fds[1])
+		if n != 0 || err != nil && err != unix.ECONNRESET { // reset: a's byte was unread
+			t.Fatalf("round %d: the peer read %d, %v after Remove and close; want end of stream or a reset", i, n, err)
+		}
+		if i%16 == 0 {
+			pollNow(t, u)
+		}
+	}
 }

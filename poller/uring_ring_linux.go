@@ -54,9 +54,10 @@ const (
 	ioringSQCQOverflow = 1 << 1
 
 	// Opcodes.
-	ioringOpNop        = 0
-	ioringOpPollAdd    = 6
-	ioringOpPollRemove = 7
+	ioringOpNop         = 0
+	ioringOpPollAdd     = 6
+	ioringOpPollRemove  = 7
+	ioringOpAsyncCancel = 14
 
 	// IORING_OP_POLL_ADD flags, in sqe->len: multishot (5.13).
 	ioringPollAddMulti = 1 << 0
