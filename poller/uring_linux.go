@@ -21,10 +21,14 @@ import (
 //     the fd's state at once, as EPOLL_CTL_ADD does; after that each
 //     wake-up of the socket posts one CQE whose res is the poll mask, in
 //     the bits of epoll (mangle_poll is the identity on x86 and arm64).
+//   - A CQE's mask is the wake-up's key, not the whole state as epoll
+//     reports it (a datagram's arrival wakes with EPOLLIN alone): reap adds
+//     EPOLLOUT to every event, a hint a writer may find false (Ready
+//     messages are hints: a send that meets EAGAIN waits again).
 //   - A CQE without IORING_CQE_F_MORE means the request ended (the CQ ring
-//     was full, the submitting thread exited, ...): the backend arms it
-//     again at once. Arming reports the state at that moment, and owners
-//     read to EAGAIN before they wait, so no readiness is lost.
+//     was full, the kernel cancelled it): the backend arms it again at
+//     once. Arming reports the state at that moment, and owners read to
+//     EAGAIN before they wait, so no readiness is lost.
 //   - Remove submits IORING_OP_ASYNC_CANCEL, not IORING_OP_POLL_REMOVE:
 //     the latter gives up with EALREADY, leaving the request armed, when
 //     a wake-up's task work for it is pending; a cancel marks the request
@@ -39,8 +43,18 @@ import (
 //     until ResetWake, as epoll's eventfd stays readable until read
 //     (Poller.drain relies on it when stopping).
 //   - Wait is io_uring_enter with IORING_ENTER_GETEVENTS (and a timeout
-//     through IORING_ENTER_EXT_ARG); with msec 0 it reads the CQ ring
-//     without a system call.
+//     through IORING_ENTER_EXT_ARG), submitting nothing: the kernel skips
+//     the wait when it submits fewer SQEs than it was told to, so every
+//     SQE is submitted by the call that queues it. With msec 0 Wait reads
+//     the CQ ring without a system call.
+//
+// A poll request's wake-ups, and its end, run as task work on the thread
+// that submitted it (interrupted for it if busy, woken if asleep): with
+// Go's threads that is any thread that ran an Add, so a readiness event
+// may cost a context switch epoll does not make, and a Remove waits for
+// that thread (see Remove). A ring with one submitter thread
+// (IORING_SETUP_SINGLE_ISSUER, DEFER_TASKRUN) would not: that is for the
+// next phase, with receives and sends on the ring.
 //
 // Phase 1 does readiness only: the socket actors still read and write
 // with their own system calls.
