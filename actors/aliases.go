@@ -48,6 +48,33 @@ func WithStallBudget(d time.Duration) Option {
 	return func(o *options) { o.stall, o.stallSet = d, true }
 }
 
+// Backend is the kernel interface the pollers wait on (WithBackend).
+type Backend = poller.Backend
+
+// The backends WithBackend takes.
+const (
+	// BackendEpoll is epoll, the default on Linux.
+	BackendEpoll = poller.BackendEpoll
+	// BackendIOUring is io_uring readiness (Linux 5.13 or later): one
+	// multishot poll request per socket. Where the kernel refuses
+	// io_uring (ENOSYS, EPERM from the io_uring_disabled sysctl or
+	// seccomp, a kernel too old) the pollers use epoll, and the process
+	// logs so once.
+	BackendIOUring = poller.BackendIOUring
+)
+
+// BackendEnv is the environment variable Start reads when no WithBackend
+// is given: "epoll" or "io_uring" (empty: the default, epoll on Linux,
+// kqueue on macOS and FreeBSD). The examples, the benchmark and the test
+// suite run on io_uring with ACTORNET_BACKEND=io_uring.
+const BackendEnv = "ACTORNET_BACKEND"
+
+// WithBackend sets the pollers' kernel interface, in place of
+// $ACTORNET_BACKEND and of the default (epoll on Linux).
+func WithBackend(b Backend) Option {
+	return func(o *options) { o.backend, o.backendSet = b, true }
+}
+
 // PollerName is the name of the i-th poller actor, "actornet/poller/0":
 // the Name of Metrics.Pollers[i], the Id of PollerPIDs()[i].
 func PollerName(i int) string { return core.PollerName(i) }

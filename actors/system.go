@@ -2,6 +2,7 @@ package actors
 
 import (
 	"context"
+	"fmt"
 	"log/slog"
 	"os"
 	"runtime"
@@ -10,6 +11,7 @@ import (
 	"time"
 
 	"github.com/actornet/actornet/actors/core"
+	"github.com/actornet/actornet/poller"
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/remote"
@@ -49,6 +51,10 @@ type options struct {
 	// stall is the watchdog's budget (WithStallBudget).
 	stall    time.Duration
 	stallSet bool
+	// backend is the pollers' kernel interface (WithBackend, else
+	// $ACTORNET_BACKEND).
+	backend    Backend
+	backendSet bool
 }
 
 // WithFaultInjection lets socket actors and poller actors honour
@@ -79,6 +85,13 @@ func Start(opts ...Option) (*System, error) {
 	if o.logger == nil {
 		o.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
+	if !o.backendSet {
+		b, err := poller.ParseBackend(os.Getenv(BackendEnv))
+		if err != nil {
+			return nil, fmt.Errorf("actornet: start: %s: %w", BackendEnv, err)
+		}
+		o.backend = b
+	}
 	logger := o.logger
 	if o.cluster != nil {
 		logger = slog.New(quietProvider{logger.Handler()})
@@ -87,7 +100,7 @@ func Start(opts ...Option) (*System, error) {
 	if !o.stallSet {
 		o.stall = DefaultStallBudget
 	}
-	rt, err := core.NewRuntime(as, core.Config{Pollers: o.pollers, Faults: o.faults, StallBudget: o.stall})
+	rt, err := core.NewRuntime(as, core.Config{Pollers: o.pollers, Faults: o.faults, StallBudget: o.stall, Backend: o.backend})
 	if err != nil {
 		as.Shutdown()
 		return nil, err
@@ -157,6 +170,11 @@ func (s *System) Root() *actor.RootContext {
 // long-lived goroutines instead of a new goroutine per schedule. Use it
 // with actor.WithDispatcher; actors on it may block.
 func (s *System) Dispatcher() actor.Dispatcher { return s.rt.Dispatcher() }
+
+// Backend returns the kernel interface the system's pollers run on: the
+// one asked for (WithBackend, $ACTORNET_BACKEND), or epoll where the
+// kernel refused io_uring.
+func (s *System) Backend() Backend { return s.rt.Backend() }
 
 // Pollers returns the number of pollers and how many fds each watches.
 func (s *System) Pollers() []int { return s.rt.Pollers() }

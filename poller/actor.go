@@ -37,10 +37,11 @@ type Dropped struct {
 // that serves new registrations. Spawn one with Spawn; its methods are
 // safe for concurrent use.
 type Actor struct {
-	name   string
-	root   *actor.RootContext
-	faults bool
-	pid    atomic.Pointer[actor.PID]
+	name    string
+	root    *actor.RootContext
+	faults  bool
+	backend Backend // asked for: every loop opens one (WithBackend)
+	pid     atomic.Pointer[actor.PID]
 
 	mu       sync.Mutex
 	cur      atomic.Pointer[Poller] // nil once stopped (or while no fresh loop could start)
@@ -70,14 +71,15 @@ func Strategy() actor.SupervisorStrategy { return strategy }
 
 var strategy = actor.NewOneForOneStrategy(10, time.Minute, func(any) actor.Directive { return actor.RestartDirective })
 
-// Spawn starts a poller (an epoll instance and its wait loop) and spawns
-// the actor that owns it, named name, from spawner: give spawner a
-// guardian with Strategy to supervise it. Ready messages go through
-// spawner. With faults the actor honours messages.InjectFault (its loop
-// fails, as if epoll_wait had); otherwise it refuses it.
-func Spawn(spawner *actor.RootContext, name string, faults bool) (*Actor, error) {
-	a := &Actor{name: name, root: spawner, faults: faults, stopped: make(chan struct{})}
-	p, err := openLoop(spawner, a.failed)
+// Spawn starts a poller (an epoll instance, or the backend WithBackend
+// names, and its wait loop) and spawns the actor that owns it, named name,
+// from spawner: give spawner a guardian with Strategy to supervise it.
+// Ready messages go through spawner. With faults the actor honours
+// messages.InjectFault (its loop fails, as if epoll_wait had); otherwise
+// it refuses it.
+func Spawn(spawner *actor.RootContext, name string, faults bool, opts ...Option) (*Actor, error) {
+	a := &Actor{name: name, root: spawner, faults: faults, backend: configure(opts).backend, stopped: make(chan struct{})}
+	p, err := openLoop(a.backend, spawner, a.failed)
 	if err != nil {
 		return nil, err
 	}
@@ -116,6 +118,15 @@ func (a *Actor) PID() *actor.PID { return a.pid.Load() }
 
 // Name returns the actor's name, "actornet/poller/0".
 func (a *Actor) Name() string { return a.name }
+
+// Backend returns the kernel interface the actor's loops run on: the one
+// asked for, or the default one if the kernel refused it.
+func (a *Actor) Backend() Backend {
+	if p := a.cur.Load(); p != nil {
+		return p.Backend()
+	}
+	return a.backend
+}
 
 // Current returns the wait loop serving new registrations: nil once the
 // actor has stopped.
@@ -182,8 +193,11 @@ func (a *Actor) retire(p *Poller, why error, wait time.Duration) int {
 	return n
 }
 
-// dropAll empties the fd table and sends each registration's owner a
-// Dropped carrying why. The owner's Deregister then finds nothing to do.
+// dropAll empties the fd table, takes each fd out of the kernel instance
+// and sends each registration's owner a Dropped carrying why. The owner's
+// Deregister then finds nothing to do, and its close(2) closes the socket
+// at once: an io_uring poll request holds its file until removed (epoll
+// needs no removal, but takes one).
 func (p *Poller) dropAll(why error) int {
 	p.mu.Lock()
 	t := *p.table.Load()
@@ -196,6 +210,7 @@ func (p *Poller) dropAll(why error) int {
 	p.live.Add(-int64(len(regs)))
 	p.mu.Unlock()
 	for _, r := range regs {
+		_ = p.be.Remove(r.fd) // a broken instance refuses: its Close ends all
 		p.sender.Send(r.pid, &Dropped{Reg: r, Err: why})
 	}
 	return len(regs)
@@ -221,7 +236,7 @@ func (r *pollerActor) Receive(ctx actor.Context) {
 			// Restarted after a failure no fresh loop could replace: try
 			// again, and fail again (the supervisor gives up in the end)
 			// if it still cannot start.
-			p, err := openLoop(a.root, a.failed)
+			p, err := openLoop(a.backend, a.root, a.failed)
 			if err != nil {
 				panic(&socket.PollerError{Poller: a.name, Reason: "cannot start: " + err.Error()})
 			}
@@ -271,7 +286,7 @@ func (a *Actor) replace(ctx actor.Context, p *Poller, err error) {
 	if a.cur.Load() != p {
 		return // a loop already replaced or retired
 	}
-	fresh, ferr := openLoop(a.root, a.failed)
+	fresh, ferr := openLoop(a.backend, a.root, a.failed)
 	a.mu.Lock()
 	a.base.add(p.Stats()) // final: its loop has ended
 	a.cur.Store(fresh)    // nil if it could not start: Started tries again

@@ -2,18 +2,19 @@ package poller
 
 // This file is the portable side of the kernel interface: what the loop in
 // poller.go needs from it. The OS side is epoll_linux.go (epoll and an
-// eventfd) or kqueue_bsd.go (kqueue and an EVFILT_USER event), each giving
-// the loop: event (the kernel's event type, read in place), watched (what
-// a registration watches), newBackend, and the inlined tokenOf, hangUp,
-// readable and writable that read one event.
+// eventfd) and uring_linux.go (io_uring readiness, filling the same
+// epoll_event), or kqueue_bsd.go (kqueue and an EVFILT_USER event), each
+// giving the loop: event (the kernel's event type, read in place), watched
+// (what a registration watches), openBackend (backends.go), and the
+// inlined tokenOf, hangUp, readable and writable that read one event.
 
 // Events is the set of events a registration watches: an epoll mask
 // (unix.EPOLLIN, unix.EPOLLOUT...) on Linux, KqueueRead and KqueueWrite on
 // macOS and FreeBSD.
 type Events = uint32
 
-// backend is the kernel interface the poller actor runs on; epoll or
-// kqueue in production, a fake in tests that need one.
+// backend is the kernel interface the poller actor runs on; epoll,
+// io_uring or kqueue in production, a fake in tests that need one.
 type backend interface {
 	Add(fd int, ev Events, token uint64) error
 	Remove(fd int) error

@@ -1,9 +1,12 @@
 // Package poller is actornet's readiness layer: Epoll, a plain epoll
-// instance with an eventfd wake-up (Linux), or Kqueue, a plain kqueue with
-// an EVFILT_USER wake-up (macOS, FreeBSD); Poller, one wait loop on its own
-// goroutine that sends Ready messages to the socket actors that own the
-// fds; and the poller actor (Spawn, Actor) that owns a loop in the actor
-// system. It does no socket I/O.
+// instance with an eventfd wake-up (Linux), or URing, io_uring readiness
+// with one multishot poll request per fd (Linux, WithBackend(BackendIOUring);
+// where the kernel refuses io_uring the poller uses epoll and the process
+// logs so once), or Kqueue, a plain kqueue with an EVFILT_USER wake-up
+// (macOS, FreeBSD); Poller, one wait loop on its own goroutine that sends
+// Ready messages to the socket actors that own the fds; and the poller
+// actor (Spawn, Actor) that owns a loop in the actor system. It does no
+// socket I/O.
 //
 // Each fd is registered once, edge-triggered, for input, output and peer
 // hang-up. A Registration carries, per direction, a "wanted" flag the actor

@@ -16,17 +16,9 @@ type event = unix.EpollEvent
 const watched = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
 
 // wakeConsumed is false: the eventfd stays readable until ResetWake
-// reads it (see Poller.drain).
+// reads it, and io_uring's wake-up stays raised until ResetWake lowers
+// it (see Poller.drain).
 const wakeConsumed = false
-
-// newBackend opens the poller's kernel instance: epoll on Linux.
-func newBackend() (backend, error) {
-	e, err := NewEpoll()
-	if err != nil {
-		return nil, err
-	}
-	return e, nil
-}
 
 // tokenOf returns the token ev carries.
 func tokenOf(ev *event) uint64 { return TokenOf(ev) }

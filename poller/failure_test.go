@@ -29,9 +29,9 @@ func (f *failingBackend) Wait(events []event, msec int) (int, error) {
 	return f.backend.Wait(events, msec)
 }
 
-func newFailingBackend(t *testing.T) *failingBackend {
+func newFailingBackend(t *testing.T, kind Backend) *failingBackend {
 	t.Helper()
-	be, err := newBackend()
+	be, _, err := openBackend(kind)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -61,8 +61,10 @@ func waitFailure(t *testing.T, failed <-chan error) error {
 
 // A wait error other than EINTR ends the loop, is reported, and the
 // poller refuses new registrations.
-func TestLoopFailureIsReported(t *testing.T) {
-	be := newFailingBackend(t)
+func TestLoopFailureIsReported(t *testing.T) { eachBackend(t, testLoopFailureIsReported) }
+
+func testLoopFailureIsReported(t *testing.T, kind Backend) {
+	be := newFailingBackend(t, kind)
 	p, failed := failures(t, be, make(chanSender, 8))
 	be.err <- unix.EBADF
 	_ = p.wake()
@@ -79,8 +81,10 @@ func TestLoopFailureIsReported(t *testing.T) {
 }
 
 // EINTR is no failure: the loop goes on.
-func TestLoopSurvivesEINTR(t *testing.T) {
-	be := newFailingBackend(t)
+func TestLoopSurvivesEINTR(t *testing.T) { eachBackend(t, testLoopSurvivesEINTR) }
+
+func testLoopSurvivesEINTR(t *testing.T, kind Backend) {
+	be := newFailingBackend(t, kind)
 	ch := make(chanSender, 8)
 	p, failed := failures(t, be, ch)
 	be.err <- nil // Wait reports EINTR as no events and no error
@@ -107,8 +111,10 @@ func (panicSender) Send(*actor.PID, interface{}) { panic("boom") }
 
 // A panic in the loop (here from delivering a Ready) ends it as a failure,
 // reported, rather than crashing the process.
-func TestLoopPanicIsAFailure(t *testing.T) {
-	be, err := newBackend()
+func TestLoopPanicIsAFailure(t *testing.T) { eachBackend(t, testLoopPanicIsAFailure) }
+
+func testLoopPanicIsAFailure(t *testing.T, kind Backend) {
+	be, _, err := openBackend(kind)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -126,9 +132,11 @@ func TestLoopPanicIsAFailure(t *testing.T) {
 }
 
 // dropAll tells every registered owner, once, and empties the table.
-func TestDropAllTellsEveryOwner(t *testing.T) {
+func TestDropAllTellsEveryOwner(t *testing.T) { eachBackend(t, testDropAllTellsEveryOwner) }
+
+func testDropAllTellsEveryOwner(t *testing.T, kind Backend) {
 	got := make(chan interface{}, 8)
-	p, err := New(senderFunc(func(_ *actor.PID, m interface{}) { got <- m }))
+	p, err := New(senderFunc(func(_ *actor.PID, m interface{}) { got <- m }), WithBackend(kind))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -177,8 +185,12 @@ func (f senderFunc) Send(pid *actor.PID, m interface{}) { f(pid, m) }
 // before this guard the restarted actor opened a fresh loop nothing would
 // ever stop (a goroutine in epoll_wait and two fds leaked).
 func TestActorStaysStoppedAfterLateRestart(t *testing.T) {
+	eachBackend(t, testActorStaysStoppedAfterLateRestart)
+}
+
+func testActorStaysStoppedAfterLateRestart(t *testing.T, kind Backend) {
 	sys := actor.NewActorSystem()
-	a, err := Spawn(sys.Root, "poller-late-restart", false)
+	a, err := Spawn(sys.Root, "poller-late-restart", false, WithBackend(kind))
 	if err != nil {
 		t.Fatal(err)
 	}

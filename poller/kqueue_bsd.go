@@ -3,6 +3,7 @@
 package poller
 
 import (
+	"errors"
 	"os"
 	"unsafe"
 
@@ -100,13 +101,17 @@ func writable(ev *event) bool {
 		ev.Filter == unix.EVFILT_READ && ev.Flags&unix.EV_EOF != 0
 }
 
-// newBackend opens the poller's kernel instance: kqueue on the BSDs.
-func newBackend() (backend, error) {
+// openBackend opens the poller's kernel instance: kqueue on the BSDs,
+// whatever kind asks for (epoll and io_uring fall back to it, said once).
+func openBackend(kind Backend) (backend, Backend, error) {
+	if kind == BackendEpoll || kind == BackendIOUring {
+		sayFallback(kind, BackendKqueue, errors.New("not on this OS"))
+	}
 	k, err := NewKqueue()
 	if err != nil {
-		return nil, err
+		return nil, BackendKqueue, err
 	}
-	return k, nil
+	return k, BackendKqueue, nil
 }
 
 // Kqueue is a plain kqueue with an EVFILT_USER event for wake-ups. Add,

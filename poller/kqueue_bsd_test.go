@@ -11,6 +11,9 @@ import (
 // These tests mirror epoll_linux_test.go for the kqueue backend. CI only
 // compiles them (go vet); run them on a Mac or a FreeBSD machine.
 
+// testBackends are the backends the poller's own tests run on: kqueue.
+var testBackends = []Backend{BackendKqueue}
+
 func newKqueue(t *testing.T) *Kqueue {
 	t.Helper()
 	k, err := NewKqueue()

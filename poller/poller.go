@@ -74,6 +74,7 @@ var ErrStopped = errors.New("poller stopped")
 // thread-safe), so a socket actor never waits on the poller.
 type Poller struct {
 	be     backend
+	kind   Backend // what be is
 	sender Sender
 
 	mu    sync.Mutex // serialises table growth and slot writes
@@ -139,19 +140,28 @@ func (p *Poller) Busy() (*Registration, uint64) {
 // PID returns the actor the registration delivers to.
 func (r *Registration) PID() *actor.PID { return r.pid }
 
-// New starts a poller on its own kernel instance (epoll on Linux, kqueue
-// on macOS and FreeBSD), sending Ready messages through sender.
-func New(sender Sender) (*Poller, error) { return openLoop(sender, nil) }
+// New starts a poller on its own kernel instance (epoll on Linux unless
+// WithBackend asks for io_uring, kqueue on macOS and FreeBSD), sending
+// Ready messages through sender.
+func New(sender Sender, opts ...Option) (*Poller, error) {
+	return openLoop(configure(opts).backend, sender, nil)
+}
 
 // openLoop is New with onFail called (from the loop's goroutine) if the
 // wait loop fails.
-func openLoop(sender Sender, onFail func(*Poller, error)) (*Poller, error) {
-	be, err := newBackend()
+func openLoop(kind Backend, sender Sender, onFail func(*Poller, error)) (*Poller, error) {
+	be, kind, err := openBackend(kind)
 	if err != nil {
 		return nil, err
 	}
-	return start(be, sender, onFail), nil
+	p := start(be, sender, onFail)
+	p.kind = kind
+	return p, nil
 }
+
+// Backend returns the kernel interface the poller runs on: the one asked
+// for, or the default one if the kernel refused it.
+func (p *Poller) Backend() Backend { return p.kind }
 
 func start(be backend, sender Sender, onFail func(*Poller, error)) *Poller {
 	p := &Poller{be: be, sender: sender, done: make(chan struct{}), onFail: onFail}

@@ -14,12 +14,15 @@ type chanSender chan *Ready
 
 func (c chanSender) Send(_ *actor.PID, msg interface{}) { c <- msg.(*Ready) }
 
-func newPoller(t *testing.T) (*Poller, chanSender) {
+func newPoller(t *testing.T, kind Backend) (*Poller, chanSender) {
 	t.Helper()
 	ch := make(chanSender, 64)
-	p, err := New(ch)
+	p, err := New(ch, WithBackend(kind))
 	if err != nil {
 		t.Fatal(err)
+	}
+	if p.Backend() != kind {
+		t.Fatalf("poller asked for %v runs on %v", kind, p.Backend())
 	}
 	t.Cleanup(func() {
 		if err := p.Stop(); err != nil {
@@ -49,8 +52,10 @@ func write(t *testing.T, fd int) {
 
 var pid = actor.NewPID("test", "owner")
 
-func TestReadyDelivered(t *testing.T) {
-	p, ch := newPoller(t)
+func TestReadyDelivered(t *testing.T) { eachBackend(t, testReadyDelivered) }
+
+func testReadyDelivered(t *testing.T, kind Backend) {
+	p, ch := newPoller(t, kind)
 	a, b := socketpair(t)
 	r, err := p.Register(a, pid)
 	if err != nil {
@@ -75,8 +80,10 @@ func TestReadyDelivered(t *testing.T) {
 
 // TestOneReadyInFlight: edges that arrive while a Ready is unconsumed send
 // nothing; after Consumed the next edge sends again.
-func TestOneReadyInFlight(t *testing.T) {
-	p, ch := newPoller(t)
+func TestOneReadyInFlight(t *testing.T) { eachBackend(t, testOneReadyInFlight) }
+
+func testOneReadyInFlight(t *testing.T, kind Backend) {
+	p, ch := newPoller(t, kind)
 	a, b := socketpair(t)
 	s1, s2 := socketpair(t) // a sentinel registration, to order the checks
 	r, err := p.Register(a, pid)
@@ -113,8 +120,10 @@ func TestOneReadyInFlight(t *testing.T) {
 	}
 }
 
-func TestNoReadyWithoutWant(t *testing.T) {
-	p, ch := newPoller(t)
+func TestNoReadyWithoutWant(t *testing.T) { eachBackend(t, testNoReadyWithoutWant) }
+
+func testNoReadyWithoutWant(t *testing.T, kind Backend) {
+	p, ch := newPoller(t, kind)
 	a, b := socketpair(t)
 	s1, s2 := socketpair(t)
 	r, err := p.Register(a, pid)
@@ -144,8 +153,10 @@ func TestNoReadyWithoutWant(t *testing.T) {
 // TestReusedFDNeverReachesNewOwner: after an fd is deregistered and
 // closed, a new registration of the same number gets a new generation, and
 // the old token no longer resolves.
-func TestReusedFDNeverReachesNewOwner(t *testing.T) {
-	p, ch := newPoller(t)
+func TestReusedFDNeverReachesNewOwner(t *testing.T) { eachBackend(t, testReusedFDNeverReachesNewOwner) }
+
+func testReusedFDNeverReachesNewOwner(t *testing.T, kind Backend) {
+	p, ch := newPoller(t, kind)
 	fds := rawSocketpair(t)
 	old, err := p.Register(fds[0], pid)
 	if err != nil {
@@ -180,8 +191,10 @@ func TestReusedFDNeverReachesNewOwner(t *testing.T) {
 	}
 }
 
-func TestTableGrows(t *testing.T) {
-	p, ch := newPoller(t)
+func TestTableGrows(t *testing.T) { eachBackend(t, testTableGrows) }
+
+func testTableGrows(t *testing.T, kind Backend) {
+	p, ch := newPoller(t, kind)
 	// Dup an fd to a high number to force the table past its first size.
 	a, b := socketpair(t)
 	high, err := unix.FcntlInt(uintptr(a), unix.F_DUPFD_CLOEXEC, 1000)
@@ -203,9 +216,11 @@ func TestTableGrows(t *testing.T) {
 	}
 }
 
-func TestRegisterAfterStop(t *testing.T) {
+func TestRegisterAfterStop(t *testing.T) { eachBackend(t, testRegisterAfterStop) }
+
+func testRegisterAfterStop(t *testing.T, kind Backend) {
 	ch := make(chanSender, 1)
-	p, err := New(ch)
+	p, err := New(ch, WithBackend(kind))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -244,10 +259,12 @@ func (s *againSender) Send(_ *actor.PID, msg interface{}) {
 // TestAgain: a Ready asked for with Again comes without a new edge, both
 // from inside a delivery (served after the batch) and from another
 // goroutine while the loop blocks in its wait (which it wakes).
-func TestAgain(t *testing.T) {
+func TestAgain(t *testing.T) { eachBackend(t, testAgain) }
+
+func testAgain(t *testing.T, kind Backend) {
 	t.Run("inline", func(t *testing.T) {
 		s := &againSender{ch: make(chan *Ready, 8), n: 3}
-		p, err := New(s)
+		p, err := New(s, WithBackend(kind))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -265,7 +282,7 @@ func TestAgain(t *testing.T) {
 		}
 	})
 	t.Run("other goroutine", func(t *testing.T) {
-		p, ch := newPoller(t)
+		p, ch := newPoller(t, kind)
 		a, _ := socketpair(t)
 		r, err := p.Register(a, pid, Writable)
 		if err != nil {

@@ -281,17 +281,22 @@ func TestAcceptedSocketOptions(t *testing.T) {
 	// The same option through Serve, for push-mode connections.
 	sys := newSystem(t)
 	ctx := testCtx(t)
-	closeAtOnce := HandlerFunc(func(c *Conn, msg any) {
-		if _, ok := msg.(*messages.Connected); ok {
+	// It closes on the client's first byte, not on Connected: a reset
+	// that may beat the client's own connect check would fail the Dial.
+	closeOnData := HandlerFunc(func(c *Conn, msg any) {
+		if _, ok := msg.(*messages.Received); ok {
 			c.Close()
 		}
 	})
-	l, err := Serve(ctx, sys, "127.0.0.1:0", closeAtOnce, WithLinger(0), WithReadCredit(2))
+	l, err := Serve(ctx, sys, "127.0.0.1:0", closeOnData, WithLinger(0), WithReadCredit(2))
 	if err != nil {
 		t.Fatal(err)
 	}
 	defer l.Close(ctx)
 	c := dial(t, sys, l.Addr().String())
+	if _, err := c.Send(ctx, []byte{1}); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := c.Recv(ctx, 16); !errors.Is(err, syscall.ECONNRESET) {
 		t.Fatalf("push mode with WithLinger(0): the peer read %v; want a reset", err)
 	}

@@ -52,6 +52,9 @@ type Config struct {
 	Faults bool
 	// StallBudget is the watchdog's budget; zero or less disables it.
 	StallBudget time.Duration
+	// Backend is the pollers' kernel interface (poller.BackendDefault:
+	// epoll on Linux).
+	Backend poller.Backend
 }
 
 // ErrSystemStopped is returned when spawning on a stopped system.
@@ -73,7 +76,7 @@ func NewRuntime(as *actor.ActorSystem, cfg Config) (*Runtime, error) {
 	// fresh wait loop) and stops one that keeps failing.
 	supervised := as.Root.Copy().WithGuardian(poller.Strategy())
 	for i := 0; i < max(cfg.Pollers, 1); i++ {
-		p, err := poller.Spawn(supervised, PollerName(i), cfg.Faults)
+		p, err := poller.Spawn(supervised, PollerName(i), cfg.Faults, poller.WithBackend(cfg.Backend))
 		if err != nil {
 			rt.StopPollers(context.Background())
 			return nil, err
@@ -163,6 +166,10 @@ func (rt *Runtime) register(fd int, pid *actor.PID, want ...poller.Direction) (*
 	}
 	return nil, err
 }
+
+// Backend returns the kernel interface the pollers run on: the one asked
+// for, or epoll where the kernel refused io_uring.
+func (rt *Runtime) Backend() poller.Backend { return rt.pollers[0].Backend() }
 
 // Pollers returns how many fds each poller watches.
 func (rt *Runtime) Pollers() []int {

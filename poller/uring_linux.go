@@ -1,0 +1,511 @@
+package poller
+
+import (
+	"os"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"time"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// This file is the io_uring backend: readiness through io_uring instead of
+// epoll, behind the same backend interface and filling the same event
+// (an epoll_event) so that the loop in poller.go runs on it unchanged.
+//
+//   - Add arms one multishot IORING_OP_POLL_ADD per fd
+//     (IORING_POLL_ADD_MULTI, edge-triggered as epoll's EPOLLET: the kernel
+//     adds EPOLLET unless IORING_POLL_ADD_LEVEL is given). Arming reports
+//     the fd's state at once, as EPOLL_CTL_ADD does; after that each
+//     wake-up of the socket posts one CQE whose res is the poll mask, in
+//     the bits of epoll (mangle_poll is the identity on x86 and arm64).
+//   - A CQE's mask is the wake-up's key, not the whole state as epoll
+//     reports it (a datagram's arrival wakes with EPOLLIN alone): reap adds
+//     EPOLLOUT to every event, a hint a writer may find false (Ready
+//     messages are hints: a send that meets EAGAIN waits again).
+//   - A CQE without IORING_CQE_F_MORE means the request ended (the CQ ring
+//     was full, the kernel cancelled it): the backend arms it again at
+//     once. Arming reports the state at that moment, and owners read to
+//     EAGAIN before they wait, so no readiness is lost.
+//   - Remove submits IORING_OP_ASYNC_CANCEL, not IORING_OP_POLL_REMOVE:
+//     the latter gives up with EALREADY, leaving the request armed, when
+//     a wake-up's task work for it is pending; a cancel marks the request
+//     so that the task work ends it. CQEs of a removed request
+//     (its -ECANCELED) are told apart by the user_data: fd and a sequence
+//     number of the backend's own, checked against an fd-indexed table, so
+//     none reaches a later registration of the same fd.
+//   - Wake submits an IORING_OP_NOP, which completes inline and posts a
+//     CQE that ends a waiting io_uring_enter: one system call, as the
+//     eventfd write of epoll's wake-up, with no fd to poll. Its level is
+//     kept in a flag, so that the wake token is reported on every Wait
+//     until ResetWake, as epoll's eventfd stays readable until read
+//     (Poller.drain relies on it when stopping).
+//   - Wait is io_uring_enter with IORING_ENTER_GETEVENTS (and a timeout
+//     through IORING_ENTER_EXT_ARG), submitting nothing: the kernel skips
+//     the wait when it submits fewer SQEs than it was told to, so every
+//     SQE is submitted by the call that queues it. With msec 0 Wait reads
+//     the CQ ring without a system call.
+//
+// A poll request's wake-ups, and its end, run as task work on the thread
+// that submitted it (interrupted for it if busy, woken if asleep): with
+// Go's threads that is any thread that ran an Add, so a readiness event
+// may cost a context switch epoll does not make, and a Remove waits for
+// that thread (see Remove). A ring with one submitter thread
+// (IORING_SETUP_SINGLE_ISSUER, DEFER_TASKRUN) would not: that is for the
+// next phase, with receives and sends on the ring.
+//
+// Phase 1 does readiness only: the socket actors still read and write
+// with their own system calls.
+
+// The ring's sizes: the SQ ring holds registrations, removals and
+// wake-ups on their way in (each submitted at once), the CQ ring the
+// readiness of many fds between two Waits. A CQ ring that fills ends
+// multishot requests (re-armed here), it loses nothing (IORING_FEAT_NODROP).
+const (
+	uringSQEntries = 256
+	uringCQEntries = 4096
+)
+
+// The user_data of the backend's own requests, told apart from a poll's
+// (fd | seq<<32) by bit 31, which no fd has: the wake-up's NOP, and a
+// removal (the removed poll's user_data with the bit set).
+const (
+	udWake      = ^uint64(0)
+	udSync      = ^uint64(0) - 1 // a NOP that Remove submits, read and dropped
+	udRemoveBit = 1 << 31
+)
+
+// removeWait is how long a Remove waits for a CQE at a time (the loop may
+// read the one it waits for), and removeGiveUp how long in all.
+var (
+	removeWait   = newUringTimeout(time.Millisecond)
+	removeGiveUp = time.Second
+)
+
+// uringPollEvents are the poll bits an Add passes on; the kernel adds
+// EPOLLERR and EPOLLHUP itself, and EPOLLET unless told otherwise.
+const uringPollEvents = unix.EPOLLIN | unix.EPOLLPRI | unix.EPOLLOUT | unix.EPOLLRDHUP
+
+// URing is a readiness backend on io_uring: a multishot poll request per
+// fd, and a NOP for wake-ups. Add, Remove and Wake are safe to call from
+// any goroutine while one goroutine is in Wait (they take a mutex for the
+// SQ ring; the kernel serialises submission); Close must come after Wait
+// returns for the last time.
+type URing struct {
+	mu     sync.Mutex // the SQ and CQ rings, slots, seq, closed
+	r      *ring
+	slots  []uringSlot // by fd
+	seq    uint32
+	closed bool
+
+	// woken is the wake-up's level: set by Wake, cleared by ResetWake.
+	woken atomic.Bool
+	// nop says a wake-up NOP's CQE has not been read yet: until it is,
+	// Wake submits no other (a waiting Wait returns on that one).
+	nop atomic.Bool
+	// rearms counts poll requests armed again after they ended.
+	rearms atomic.Uint64
+	// removing holds the user_data of removed poll requests whose last
+	// CQE has not been read yet (see Remove).
+	removing map[uint64]struct{}
+}
+
+// uringSlot is the registration of one fd.
+type uringSlot struct {
+	token  uint64
+	events uint32
+	seq    uint32
+	live   bool
+}
+
+var _ backend = (*URing)(nil)
+
+// NewURing sets up an io_uring for readiness. It fails with an error
+// wrapping the kernel's refusal (ENOSYS: no io_uring; EPERM: the
+// io_uring_disabled sysctl or a seccomp filter) or errURingTooOld where
+// multishot poll is missing.
+func NewURing() (*URing, error) {
+	r, err := newRing(uringSQEntries, uringCQEntries)
+	if err != nil {
+		return nil, err
+	}
+	return &URing{r: r}, nil
+}
+
+// userData is the user_data of fd's poll request.
+func userData(fd int, seq uint32) uint64 { return uint64(uint32(fd)) | uint64(seq)<<32 }
+
+// Add arms a multishot poll for fd with the given token. Like
+// epoll_ctl(EPOLL_CTL_ADD) it fails at once on a bad fd (an fcntl checks
+// it: io_uring would say so only in a CQE) and on an fd already added.
+func (u *URing) Add(fd int, ev Events, token uint64) error {
+	if fd < 0 {
+		return os.NewSyscallError("io_uring poll add", unix.EBADF)
+	}
+	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
+		return os.NewSyscallError("io_uring poll add", err)
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.closed {
+		return os.NewSyscallError("io_uring poll add", unix.EBADF)
+	}
+	if fd >= len(u.slots) {
+		n := max(64, 2*len(u.slots))
+		for n <= fd {
+			n *= 2
+		}
+		slots := make([]uringSlot, n)
+		copy(slots, u.slots)
+		u.slots = slots
+	}
+	s := &u.slots[fd]
+	if s.live {
+		return os.NewSyscallError("io_uring poll add", unix.EEXIST)
+	}
+	u.seq++
+	*s = uringSlot{token: token, events: ev & uringPollEvents, seq: u.seq, live: true}
+	if err := u.pollAddLocked(fd, s); err != nil {
+		s.live = false
+		return err
+	}
+	if err := u.submitLocked("io_uring poll add"); err != nil {
+		s.live = false
+		return err
+	}
+	return nil
+}
+
+// pollAddLocked queues fd's multishot poll request.
+func (u *URing) pollAddLocked(fd int, s *uringSlot) error {
+	sqe, err := u.sqeLocked("io_uring poll add")
+	if err != nil {
+		return err
+	}
+	sqe.Opcode = ioringOpPollAdd
+	sqe.Fd = int32(fd)
+	sqe.Len = ioringPollAddMulti
+	sqe.OpFlags = s.events
+	sqe.UserData = userData(fd, s.seq)
+	return nil
+}
+
+// sqeLocked returns a free SQE, submitting what is queued to make room if
+// the SQ ring is full.
+func (u *URing) sqeLocked(op string) (*ioUringSQE, error) {
+	if sqe := u.r.getSQE(); sqe != nil {
+		return sqe, nil
+	}
+	if err := u.submitLocked(op); err != nil {
+		return nil, err
+	}
+	if sqe := u.r.getSQE(); sqe != nil {
+		return sqe, nil
+	}
+	return nil, os.NewSyscallError(op, unix.EBUSY)
+}
+
+// submitLocked submits the queued SQEs. EBUSY and EAGAIN (the kernel's CQ
+// backlog is full, or it is short of memory) leave them queued: the next
+// Wait submits them, and it has CQEs to read meanwhile.
+func (u *URing) submitLocked(op string) error {
+	for {
+		n := u.r.flushSQ()
+		if n == 0 {
+			return nil
+		}
+		_, err := u.r.enter(n, 0, 0, nil)
+		switch err {
+		case nil, unix.EBUSY, unix.EAGAIN:
+			return nil
+		case unix.EINTR:
+			continue
+		}
+		return os.NewSyscallError(op, err)
+	}
+}
+
+// Remove cancels fd's poll request (IORING_OP_ASYNC_CANCEL) and waits
+// until the request has ended. It fails with ENOENT, as EPOLL_CTL_DEL, for
+// an fd not added.
+//
+// The wait is what makes close(2) after Remove close the socket, as it
+// does after EPOLL_CTL_DEL: an io_uring request holds a reference to its
+// file until it ends, and a cancelled poll ends in task work run by the
+// thread that submitted it (at once if that is this thread; otherwise
+// that thread is interrupted for it). Without the wait a listener closed
+// and opened again on its address met EADDRINUSE, and a peer saw its FIN
+// late. Remove does not read CQEs (the loop does): it looks for the
+// request's last one in the CQ ring, and waits in io_uring_enter for new
+// ones, a millisecond at a time, a second at most.
+func (u *URing) Remove(fd int) error {
+	u.mu.Lock()
+	if u.closed {
+		u.mu.Unlock()
+		return os.NewSyscallError("io_uring poll remove", unix.EBADF)
+	}
+	if fd < 0 || fd >= len(u.slots) || !u.slots[fd].live {
+		u.mu.Unlock()
+		return os.NewSyscallError("io_uring poll remove", unix.ENOENT)
+	}
+	s := &u.slots[fd]
+	s.live = false
+	ud := userData(fd, s.seq)
+	sqe, err := u.sqeLocked("io_uring poll remove")
+	if err != nil {
+		u.mu.Unlock()
+		return err
+	}
+	sqe.Opcode = ioringOpAsyncCancel
+	sqe.Fd = -1
+	sqe.Addr = ud
+	sqe.UserData = ud | udRemoveBit
+	if u.removing == nil {
+		u.removing = make(map[uint64]struct{})
+	}
+	u.removing[ud] = struct{}{}
+	if err := u.submitLocked("io_uring poll remove"); err != nil {
+		delete(u.removing, ud)
+		u.mu.Unlock()
+		return err
+	}
+	u.mu.Unlock()
+	u.awaitEnd(ud)
+	return nil
+}
+
+// awaitEnd waits until the poll request ud has ended: its last CQE (or its
+// removal's ENOENT: it had ended already) is in the CQ ring or was read.
+// Then it submits a NOP: the task work that ended the request posted the
+// CQE and put the file under the ring's uring_lock, which a submission
+// takes, so once the NOP is in, the file is put.
+func (u *URing) awaitEnd(ud uint64) {
+	deadline := time.Now().Add(removeGiveUp)
+	for {
+		u.mu.Lock()
+		if _, ok := u.removing[ud]; !ok || u.closed || u.endedLocked(ud) {
+			if !u.closed {
+				if sqe, err := u.sqeLocked("io_uring poll remove"); err == nil {
+					sqe.Opcode = ioringOpNop
+					sqe.UserData = udSync
+					_ = u.submitLocked("io_uring poll remove")
+				}
+			}
+			u.mu.Unlock()
+			return
+		}
+		if time.Now().After(deadline) {
+			delete(u.removing, ud)
+			u.mu.Unlock()
+			return
+		}
+		r := u.r
+		queued := atomic.LoadUint32(r.cqTail) - atomic.LoadUint32(r.cqHead)
+		u.mu.Unlock()
+		// Wait for one CQE more than the ring holds (or the timeout).
+		_, _ = r.enter(0, queued+1, ioringEnterGetEvents|ioringEnterExtArg, &removeWait.arg)
+	}
+}
+
+// endedLocked looks in the CQ ring, without reading it, for the last CQE
+// of the poll request ud or its removal's ENOENT.
+func (u *URing) endedLocked(ud uint64) bool {
+	r := u.r
+	tail := atomic.LoadUint32(r.cqTail)
+	for head := atomic.LoadUint32(r.cqHead); head != tail; head++ {
+		c := &r.cqes[head&r.cqMask]
+		if c.UserData == ud && c.Flags&ioringCQEFMore == 0 ||
+			c.UserData == ud|udRemoveBit && c.Res == -int32(unix.ENOENT) {
+			return true
+		}
+	}
+	return false
+}
+
+// Wait waits up to msec milliseconds (-1: forever, 0: not at all) and fills
+// events from the CQ ring. EINTR is reported as zero events.
+func (u *URing) Wait(events []event, msec int) (int, error) {
+	if len(events) == 0 {
+		return 0, nil
+	}
+	n, busy, err := u.reap(events)
+	if err != nil || n > 0 || (msec == 0 && !busy) {
+		return n, err
+	}
+	var flags, minComplete uint32 = ioringEnterGetEvents, 1
+	var arg *uringTimeout
+	switch {
+	case msec == 0:
+		minComplete = 0 // flush the overflow backlog or submit, no wait
+	case msec > 0:
+		arg = newUringTimeout(time.Duration(msec) * time.Millisecond)
+		flags |= ioringEnterExtArg
+	}
+	var argp *ioUringGeteventsArg
+	if arg != nil {
+		argp = &arg.arg
+	}
+	// Nothing to submit here (reap did): io_uring_enter waits for CQEs
+	// only if it submitted all it was asked to.
+	_, err = u.r.enter(0, minComplete, flags, argp)
+	runtime.KeepAlive(arg)
+	switch err {
+	case nil, unix.EINTR, unix.ETIME, unix.EBUSY, unix.EAGAIN:
+	default:
+		return 0, os.NewSyscallError("io_uring_enter", err)
+	}
+	n, _, err = u.reap(events)
+	return n, err
+}
+
+// reap reads CQEs into events: readiness by token, re-arming requests that
+// ended, skipping the backend's own and those of removed requests; then
+// the wake token if the wake-up is raised; then it submits what is
+// queued. busy says the kernel holds work a Wait must enter for: SQEs it
+// did not take, CQEs in its overflow backlog.
+func (u *URing) reap(events []event) (n int, busy bool, err error) {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.closed {
+		return 0, false, os.NewSyscallError("io_uring_enter", unix.EBADF)
+	}
+	r := u.r
+	head := atomic.LoadUint32(r.cqHead) // written by us alone
+	tail := atomic.LoadUint32(r.cqTail)
+	rearm := false
+	for ; head != tail && n < len(events); head++ {
+		c := &r.cqes[head&r.cqMask]
+		if c.UserData == udWake {
+			u.nop.Store(false)
+			continue
+		}
+		if c.UserData == udSync {
+			continue
+		}
+		if c.UserData&udRemoveBit != 0 {
+			if c.Res == -int32(unix.ENOENT) { // the request had ended
+				delete(u.removing, c.UserData&^udRemoveBit)
+			}
+			continue
+		}
+		if c.Flags&ioringCQEFMore == 0 && u.removing != nil {
+			delete(u.removing, c.UserData)
+		}
+		fd, seq := int(uint32(c.UserData)), uint32(c.UserData>>32)
+		if fd >= len(u.slots) || !u.slots[fd].live || u.slots[fd].seq != seq {
+			continue // a removed request's last CQEs
+		}
+		s := &u.slots[fd]
+		var mask uint32
+		if c.Res > 0 {
+			// The mask is the wake-up's key (a datagram's arrival wakes
+			// with EPOLLIN alone), where epoll reports the whole state
+			// (EPOLLOUT too while there is send space): a writable flag
+			// rides along, as epoll's would, so that a writer waiting on
+			// a send that met EAGAIN tries again. It may find no space:
+			// then it waits again (a Ready is a hint).
+			mask = uint32(c.Res) | unix.EPOLLOUT
+		}
+		if c.Flags&ioringCQEFMore == 0 {
+			if !rearmable(c.Res) {
+				// The poll failed for good (the fd is gone?): the owner
+				// learns what from its own system call.
+				mask = unix.EPOLLERR | unix.EPOLLHUP
+			} else if err := u.pollAddLocked(fd, s); err == nil {
+				rearm = true
+				u.rearms.Add(1)
+			}
+		}
+		if mask != 0 {
+			events[n] = toEpollEvent(mask, s.token)
+			n++
+		}
+	}
+	atomic.StoreUint32(r.cqHead, head)
+	// After the NOP's CQE was read (which lets Wake submit another), so
+	// that a Wake whose NOP was not needed is still seen here.
+	if u.woken.Load() && n < len(events) {
+		events[n] = toEpollEvent(unix.EPOLLIN, wakeToken)
+		n++
+	}
+	// Re-arms, and what an EBUSY or EAGAIN left queued.
+	if rearm || r.flushSQ() > 0 {
+		if err := u.submitLocked("io_uring poll add"); err != nil {
+			return n, false, err
+		}
+	}
+	busy = r.flushSQ() > 0 || r.cqOverflowed()
+	return n, busy, nil
+}
+
+// rearmable reports whether a poll request that ended with res is armed
+// again: it ended with a mask (the CQ ring was full), was cancelled by
+// the kernel (the thread that submitted it exited: the backend's own
+// removals are not live any more) or met a shortage.
+func rearmable(res int32) bool {
+	if res >= 0 {
+		return true
+	}
+	switch unix.Errno(-res) {
+	case unix.ECANCELED, unix.ENOMEM, unix.EAGAIN, unix.EBUSY:
+		return true
+	}
+	return false
+}
+
+// Wake raises the wake-up: a Wait in progress returns, and every Wait
+// reports the wake token until ResetWake.
+func (u *URing) Wake() error {
+	u.woken.Store(true)
+	if !u.nop.CompareAndSwap(false, true) {
+		return nil // a NOP is on its way: the Wait that reads it sees woken
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.closed {
+		return os.NewSyscallError("io_uring wake", unix.EBADF)
+	}
+	sqe, err := u.sqeLocked("io_uring wake")
+	if err != nil {
+		u.nop.Store(false)
+		return err
+	}
+	sqe.Opcode = ioringOpNop
+	sqe.UserData = udWake
+	if err := u.submitLocked("io_uring wake"); err != nil {
+		u.nop.Store(false)
+		return err
+	}
+	return nil
+}
+
+// ResetWake lowers the wake-up after it was seen.
+func (u *URing) ResetWake() { u.woken.Store(false) }
+
+// Close closes the ring: the kernel cancels every poll request.
+func (u *URing) Close() error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.closed {
+		return nil
+	}
+	u.closed = true
+	return u.r.close()
+}
+
+// uringTimeout is an io_uring_getevents_arg and the timespec it points
+// to, in one heap object (the kernel reads the timespec through an
+// integer, which keeps nothing alive and must not point into a stack
+// that may move).
+type uringTimeout struct {
+	arg ioUringGeteventsArg
+	ts  unix.Timespec
+}
+
+func newUringTimeout(d time.Duration) *uringTimeout {
+	t := &uringTimeout{ts: unix.NsecToTimespec(d.Nanoseconds())}
+	t.arg.Ts = uint64(uintptr(unsafe.Pointer(&t.ts)))
+	return t
+}
