@@ -178,7 +178,7 @@ func (t *topology) seen() []string {
 }
 
 // startCluster configures and starts the cluster member.
-func (s *System) startCluster(cfg ClusterConfig) (err error) {
+func (s *System) startCluster(cfg ClusterConfig, sec *RemoteTLS) (err error) {
 	if cfg.Name == "" {
 		return errors.New("actornet: cluster: no name")
 	}
@@ -186,7 +186,7 @@ func (s *System) startCluster(cfg ClusterConfig) (err error) {
 		return err
 	}
 	served := append([]string{"cluster."}, cfg.Served...)
-	rcfg, err := remoteConfig(cfg.Node, served)
+	rcfg, err := remoteConfig(cfg.Node, served, sec)
 	if err != nil {
 		return fmt.Errorf("actornet: cluster: %w", err)
 	}

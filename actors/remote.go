@@ -39,8 +39,10 @@ const DefaultRemoteAddress = "127.0.0.1:0"
 // messages), and other nodes may spawn on it only the kinds registered
 // with RegisterKind: "tcp.client", "tcp.listener", "udp.peer".
 //
-// Remote has no authentication: bind it to loopback, or to a network only
-// trusted nodes reach.
+// Remote has no authentication of its own: a node listens on loopback, or
+// with WithRemoteTLS (mutual TLS: only nodes with a certificate it trusts
+// get in), or, on a network only trusted nodes reach, WithInsecureRemote;
+// Start refuses any other address.
 func WithRemote(addr string) Option {
 	return func(o *options) {
 		if addr == "" {
@@ -109,7 +111,7 @@ func (s *System) Address() string { return s.Actors.Address() }
 // addr, "host:port": the interceptors that let in only the types the node
 // serves (served, beside actornet's and Proto.Actor's own), one message
 // per gRPC frame, one retry.
-func remoteConfig(addr string, served []string) (*remote.Config, error) {
+func remoteConfig(addr string, served []string, sec *RemoteTLS) (*remote.Config, error) {
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("actornet: remote address %q: %w", addr, err)
@@ -132,12 +134,15 @@ func remoteConfig(addr string, served []string) (*remote.Config, error) {
 	// message dials afresh), instead of retrying five times, two seconds
 	// apart, in a goroutine nothing can stop.
 	cfg.MaxRetryCount = 1
+	if err := sec.secure(cfg); err != nil {
+		return nil, err
+	}
 	return cfg, nil
 }
 
 // startRemote starts the gRPC endpoint and the node actor.
-func (s *System) startRemote(addr string) (err error) {
-	cfg, err := remoteConfig(addr, nil)
+func (s *System) startRemote(addr string, sec *RemoteTLS) (err error) {
+	cfg, err := remoteConfig(addr, nil, sec)
 	if err != nil {
 		return err
 	}

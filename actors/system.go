@@ -46,6 +46,10 @@ type options struct {
 	logger  *slog.Logger
 	remote  string
 	cluster *ClusterConfig
+	// remoteTLS secures remote and the cluster (WithRemoteTLS);
+	// insecureRemote allows a non-loopback address without it.
+	remoteTLS      *RemoteTLS
+	insecureRemote bool
 	meters  metric.MeterProvider
 	faults  bool
 	// stall is the watchdog's budget (WithStallBudget).
@@ -85,6 +89,15 @@ func Start(opts ...Option) (*System, error) {
 	if o.logger == nil {
 		o.logger = slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelError}))
 	}
+	exposed := o.remote
+	if o.cluster != nil {
+		exposed = o.cluster.Node
+	}
+	if exposed != "" {
+		if err := checkExposure(exposed, &o); err != nil {
+			return nil, err
+		}
+	}
 	if !o.backendSet {
 		b, err := poller.ParseBackend(os.Getenv(BackendEnv))
 		if err != nil {
@@ -114,13 +127,13 @@ func Start(opts ...Option) (*System, error) {
 		}
 	}
 	if o.cluster != nil {
-		if err := s.startCluster(*o.cluster); err != nil {
+		if err := s.startCluster(*o.cluster, o.remoteTLS); err != nil {
 			_ = s.stopMetrics()
 			s.abort()
 			return nil, err
 		}
 	} else if o.remote != "" {
-		if err := s.startRemote(o.remote); err != nil {
+		if err := s.startRemote(o.remote, o.remoteTLS); err != nil {
 			_ = s.stopMetrics()
 			s.abort()
 			return nil, err
