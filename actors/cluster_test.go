@@ -66,7 +66,7 @@ func TestClusterConfigErrors(t *testing.T) {
 		{name: "no name", cfg: actors.ClusterConfig{Node: "127.0.0.1:7100"}, want: "no name"},
 		{name: "bad node", cfg: actors.ClusterConfig{Name: "c", Node: "nowhere"}, want: "not an IP address"},
 		{name: "host name node", cfg: actors.ClusterConfig{Name: "c", Node: "localhost:7100"}, want: `node "localhost:7100": not an IP address`},
-		{name: "wildcard node", cfg: actors.ClusterConfig{Name: "c", Node: "0.0.0.0:7100"}, want: "not an IP address"},
+		{name: "wildcard node", cfg: actors.ClusterConfig{Name: "c", Node: "0.0.0.0:7100"}, want: "0.0.0.0:7100"}, // refused as exposed, or as no IP address to reach
 		{name: "host name seed", cfg: actors.ClusterConfig{Name: "c", Node: nodeAddr(t), Seeds: []string{"localhost:7100"}}, want: `seed "localhost:7100"`},
 		{name: "node port taken", cfg: actors.ClusterConfig{Name: "c", Node: busy.Addr().String()}, want: "address already in use"},
 		{name: "port 0", cfg: actors.ClusterConfig{Name: "c", Node: "127.0.0.1:0"}, want: "fixed port"},

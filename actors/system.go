@@ -50,8 +50,8 @@ type options struct {
 	// insecureRemote allows a non-loopback address without it.
 	remoteTLS      *RemoteTLS
 	insecureRemote bool
-	meters  metric.MeterProvider
-	faults  bool
+	meters         metric.MeterProvider
+	faults         bool
 	// stall is the watchdog's budget (WithStallBudget).
 	stall    time.Duration
 	stallSet bool
