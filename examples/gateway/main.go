@@ -10,7 +10,11 @@
 // The service is an upper-casing line echo: B has A listen, accepts each
 // connection (the accepted socket stays on A), reads lines with Recv and
 // answers with Send, all remotely. Users are plain Go net clients of A's
-// port. Remote binds loopback and serves only actornet's message types.
+// port. Remote binds loopback and serves only actornet's message types,
+// and the two nodes talk over mutual TLS: the default run (and -listen)
+// makes a throwaway CA and a certificate for each node at start, and a
+// peer without a certificate that CA signed is refused at the handshake
+// (actors.WithRemoteTLS). Node A run alone (-node) is plain loopback.
 // A line is at most 64 KiB: a longer one gets "line too long" and the
 // connection is closed, and other users are served as before.
 //
@@ -25,6 +29,7 @@ import (
 	"bufio"
 	"bytes"
 	"context"
+	"crypto/tls"
 	"errors"
 	"flag"
 	"fmt"
@@ -33,6 +38,7 @@ import (
 	"os"
 	"os/exec"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strings"
 	"sync"
@@ -41,11 +47,16 @@ import (
 
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/tcp"
+	"github.com/actornet/actornet/test/testkit/certs"
 )
 
 // nodeEnv, set to an address, makes this program run as node A: how the
 // default run starts its second process (and how the test binary does).
 const nodeEnv = "ACTORNET_GATEWAY_NODE"
+
+// tlsEnv, set to a directory holding cert.pem, key.pem and ca.pem, makes
+// node A speak mutual TLS with them.
+const tlsEnv = "ACTORNET_GATEWAY_TLS"
 
 type config struct {
 	listen string
@@ -79,7 +90,16 @@ func main() {
 // nodeMain is node A: a system with remote on addr that prints its address
 // and serves until stdin closes or SIGINT/SIGTERM.
 func nodeMain(addr string, in io.Reader, out io.Writer) int {
-	sys, err := actors.Start(actors.WithRemote(addr))
+	opts := []actors.Option{actors.WithRemote(addr)}
+	if dir := os.Getenv(tlsEnv); dir != "" {
+		sec, err := loadNodeTLS(dir)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "gateway node:", err)
+			return 1
+		}
+		opts = append(opts, actors.WithRemoteTLS(sec))
+	}
+	sys, err := actors.Start(opts...)
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "gateway node:", err)
 		return 1
@@ -107,14 +127,15 @@ type nodeProc struct {
 	stop func() error // closes its stdin and waits for it to exit
 }
 
-// startNode starts node A as a second process of this program.
-func startNode() (*nodeProc, error) {
+// startNode starts node A as a second process of this program, with its
+// certificate files in tlsDir.
+func startNode(tlsDir string) (*nodeProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), nodeEnv+"=127.0.0.1:0")
+	cmd.Env = append(os.Environ(), nodeEnv+"=127.0.0.1:0", tlsEnv+"="+tlsDir)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -171,6 +192,7 @@ func run(cfg config, out io.Writer) (err error) {
 	}
 	fmt.Fprintf(out, "gateway: node A (process %d, remote at %s) owns the sockets; node B (process %d, remote at %s) drives them\n",
 		g.node.pid, g.node.addr, os.Getpid(), g.sys.Address())
+	fmt.Fprintln(out, "gateway: the nodes talk over mutual TLS (certificates from a CA made at start)")
 	fmt.Fprintf(out, "gateway: listening on %s (a socket on node A)\n", l.Addr())
 
 	if cfg.listen != "" {
@@ -209,13 +231,18 @@ type gateway struct {
 // startGateway starts node A as a second process and node B in this one.
 // The serving ends with stop, or when ctx ends.
 func startGateway(ctx context.Context) (g *gateway, err error) {
-	node, err := startNode()
+	secB, dirA, err := makeNodeTLS()
+	if err != nil {
+		return nil, err
+	}
+	node, err := startNode(dirA)
+	_ = os.RemoveAll(dirA) // node A has read its files once it is up
 	if err != nil {
 		return nil, err
 	}
 	g = &gateway{node: node}
 	g.serving, g.end = context.WithCancel(ctx)
-	if g.sys, err = actors.Start(actors.WithRemote("")); err != nil {
+	if g.sys, err = actors.Start(actors.WithRemote(""), actors.WithRemoteTLS(secB)); err != nil {
 		return nil, errors.Join(err, g.stop())
 	}
 	return g, nil
@@ -415,4 +442,43 @@ func user(ctx context.Context, addr string, u, lines int) ([]time.Duration, erro
 		}
 	}
 	return rtts, nil
+}
+
+// makeNodeTLS makes a throwaway CA and a certificate for each node: node
+// B's mutual TLS, and a directory with node A's files (for the second
+// process).
+func makeNodeTLS() (b actors.RemoteTLS, dirA string, err error) {
+	ca, err := certs.NewCA("actornet gateway nodes")
+	if err != nil {
+		return b, "", err
+	}
+	certA, err := ca.Issue(certs.Leaf{Hosts: []string{"127.0.0.1"}, Name: "node A"})
+	if err != nil {
+		return b, "", err
+	}
+	certB, err := ca.Issue(certs.Leaf{Hosts: []string{"127.0.0.1"}, Name: "node B"})
+	if err != nil {
+		return b, "", err
+	}
+	if dirA, err = os.MkdirTemp("", "gateway-tls-"); err != nil {
+		return b, "", err
+	}
+	if _, _, _, err = ca.WriteFiles(dirA, certA); err != nil {
+		_ = os.RemoveAll(dirA)
+		return b, "", err
+	}
+	return actors.MutualTLS(certB, ca.Pool), dirA, nil
+}
+
+// loadNodeTLS reads node A's certificate, key and CA from dir.
+func loadNodeTLS(dir string) (actors.RemoteTLS, error) {
+	cert, err := tls.LoadX509KeyPair(filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"))
+	if err != nil {
+		return actors.RemoteTLS{}, err
+	}
+	pool, err := certs.LoadPool(filepath.Join(dir, "ca.pem"))
+	if err != nil {
+		return actors.RemoteTLS{}, err
+	}
+	return actors.MutualTLS(cert, pool), nil
 }

@@ -12,9 +12,12 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"fmt"
 	"math/big"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 )
 
@@ -63,7 +66,8 @@ type Leaf struct {
 	Hosts []string
 	// Name is its subject's common name (a client's identity).
 	Name string
-	// Client makes it a client certificate; otherwise it is a server's.
+	// Client makes it a client certificate only; otherwise it serves,
+	// and may dial too (a node's certificate for mutual TLS).
 	Client bool
 	// NotBefore and NotAfter bound its validity: by default from an hour
 	// ago for a day.
@@ -84,7 +88,7 @@ func (ca *CA) Issue(l Leaf) (tls.Certificate, error) {
 		NotBefore:    l.NotBefore,
 		NotAfter:     l.NotAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
-		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth},
+		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
 	}
 	if l.Client {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}
@@ -127,6 +131,47 @@ func SelfSigned(hosts ...string) (tls.Certificate, *x509.CertPool, error) {
 	}
 	cert, err := ca.Issue(Leaf{Hosts: hosts, Name: hosts[0]})
 	return cert, ca.Pool, err
+}
+
+// WriteFiles writes cert (its chain and its key) and the CA's certificate
+// as PEM files in dir: what tls.LoadX509KeyPair and a CertPool's
+// AppendCertsFromPEM read back, for another process.
+func (ca *CA) WriteFiles(dir string, cert tls.Certificate) (certFile, keyFile, caFile string, err error) {
+	key, err := x509.MarshalPKCS8PrivateKey(cert.PrivateKey)
+	if err != nil {
+		return "", "", "", fmt.Errorf("certs: key: %w", err)
+	}
+	var chain []byte
+	for _, der := range cert.Certificate {
+		chain = append(chain, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: der})...)
+	}
+	certFile, keyFile, caFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "ca.pem")
+	for _, f := range []struct {
+		path string
+		data []byte
+	}{
+		{certFile, chain},
+		{keyFile, pem.EncodeToMemory(&pem.Block{Type: "PRIVATE KEY", Bytes: key})},
+		{caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Cert.Raw})},
+	} {
+		if err := os.WriteFile(f.path, f.data, 0o600); err != nil {
+			return "", "", "", fmt.Errorf("certs: %w", err)
+		}
+	}
+	return certFile, keyFile, caFile, nil
+}
+
+// LoadPool reads a PEM file of CA certificates into a pool.
+func LoadPool(caFile string) (*x509.CertPool, error) {
+	data, err := os.ReadFile(caFile)
+	if err != nil {
+		return nil, fmt.Errorf("certs: %w", err)
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(data) {
+		return nil, fmt.Errorf("certs: no certificate in %s", caFile)
+	}
+	return pool, nil
 }
 
 func serial() *big.Int {
