@@ -16,29 +16,8 @@ import (
 
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/test/testkit"
 )
-
-// nodeAddr returns a loopback address whose port and the next one (the
-// automanaged provider's, actors.ProviderPort) the kernel has just had
-// free.
-func nodeAddr(t *testing.T) string {
-	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		next, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(actors.ProviderPort(port))))
-		l.Close()
-		if err == nil {
-			next.Close()
-			return l.Addr().String()
-		}
-	}
-	t.Fatal("no two free consecutive ports on 127.0.0.1")
-	return ""
-}
 
 // echoKind answers a Spawn with a Spawned naming the activation.
 func echoKind() *cluster.Kind {
@@ -67,10 +46,10 @@ func TestClusterConfigErrors(t *testing.T) {
 		{name: "bad node", cfg: actors.ClusterConfig{Name: "c", Node: "nowhere"}, want: "not an IP address"},
 		{name: "host name node", cfg: actors.ClusterConfig{Name: "c", Node: "localhost:7100"}, want: `node "localhost:7100": not an IP address`},
 		{name: "wildcard node", cfg: actors.ClusterConfig{Name: "c", Node: "0.0.0.0:7100"}, want: "0.0.0.0:7100"}, // refused as exposed, or as no IP address to reach
-		{name: "host name seed", cfg: actors.ClusterConfig{Name: "c", Node: nodeAddr(t), Seeds: []string{"localhost:7100"}}, want: `seed "localhost:7100"`},
+		{name: "host name seed", cfg: actors.ClusterConfig{Name: "c", Node: testkit.ClusterAddr(t), Seeds: []string{"localhost:7100"}}, want: `seed "localhost:7100"`},
 		{name: "node port taken", cfg: actors.ClusterConfig{Name: "c", Node: busy.Addr().String()}, want: "address already in use"},
 		{name: "port 0", cfg: actors.ClusterConfig{Name: "c", Node: "127.0.0.1:0"}, want: "fixed port"},
-		{name: "bad seed", cfg: actors.ClusterConfig{Name: "c", Node: nodeAddr(t), Seeds: []string{"seed"}}, want: `seed "seed": not an IP address`},
+		{name: "bad seed", cfg: actors.ClusterConfig{Name: "c", Node: testkit.ClusterAddr(t), Seeds: []string{"seed"}}, want: `seed "seed": not an IP address`},
 		{
 			name: "provider port taken",
 			cfg:  actors.ClusterConfig{Name: "c", Node: nodeBelowTaken(t)},
@@ -117,7 +96,7 @@ func nodeBelowTaken(t *testing.T) string {
 // leaves on Stop: the health endpoint closes, and nothing is left running
 // (TestMain's leak check).
 func TestClusterOneNode(t *testing.T) {
-	node := nodeAddr(t)
+	node := testkit.ClusterAddr(t)
 	sys, err := actors.Start(actors.WithCluster(actors.ClusterConfig{
 		Name: "one", Node: node, Seeds: []string{node}, Kinds: []*cluster.Kind{echoKind()},
 	}))

@@ -8,7 +8,6 @@ import (
 	"context"
 	"fmt"
 	"io"
-	"net"
 	"os"
 	"os/exec"
 	"strconv"
@@ -304,7 +303,7 @@ func startCluster(t *testing.T, n int) []*clusterNode {
 	for try := 1; ; try++ {
 		addrs := make([]string, n)
 		for i := range addrs {
-			addrs[i] = clusterAddr(t)
+			addrs[i] = testkit.ClusterAddr(t)
 		}
 		nodes := make([]*clusterNode, n)
 		for i, a := range addrs {
@@ -360,25 +359,4 @@ func (n *clusterNode) kill() {
 	_ = n.cmd.Process.Kill()
 	err := <-n.exited
 	n.exited <- err
-}
-
-// clusterAddr returns a loopback address whose port and the next (the
-// automanaged provider's) the kernel has just had free.
-func clusterAddr(t *testing.T) string {
-	t.Helper()
-	for range 50 {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			t.Fatal(err)
-		}
-		port := l.Addr().(*net.TCPAddr).Port
-		next, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(actors.ProviderPort(port))))
-		l.Close()
-		if err == nil {
-			next.Close()
-			return l.Addr().String()
-		}
-	}
-	t.Fatal("no two free consecutive ports on 127.0.0.1")
-	return ""
 }

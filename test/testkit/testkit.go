@@ -9,6 +9,7 @@ import (
 	"net"
 	"os"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -155,4 +156,26 @@ func (h *HoldConn) Write(p []byte) (int, error) {
 		return len(p), nil
 	}
 	return h.Conn.Write(p)
+}
+
+// ClusterAddr returns a loopback address whose port and the next one (the
+// automanaged provider's, actors.ProviderPort) the kernel has just had
+// free: a cluster node's, which must be fixed and known to the others.
+func ClusterAddr(t testing.TB) string {
+	t.Helper()
+	for range 50 {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err != nil {
+			t.Fatal(err)
+		}
+		port := l.Addr().(*net.TCPAddr).Port
+		next, err := net.Listen("tcp", net.JoinHostPort("127.0.0.1", strconv.Itoa(actors.ProviderPort(port))))
+		l.Close()
+		if err == nil {
+			next.Close()
+			return l.Addr().String()
+		}
+	}
+	t.Fatal("no two free consecutive ports on 127.0.0.1")
+	return ""
 }
