@@ -62,19 +62,7 @@ func TestTLSRealClients(t *testing.T) {
 			msg := strings.Repeat("line of text\n", 5000) // 65 KB: several records
 			cmd := exec.Command(openssl, "s_client", "-connect", net.JoinHostPort(host, port), "-servername", "localhost",
 				"-CAfile", ca, "-verify_return_error", "-quiet", "-no_ign_eof")
-			in, err := cmd.StdinPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			out, err := cmd.StdoutPipe()
-			if err != nil {
-				t.Fatal(err)
-			}
-			var stderr bytes.Buffer
-			cmd.Stderr = &stderr
-			if err := cmd.Start(); err != nil {
-				t.Fatal(err)
-			}
+			in, out, stderr := testkit.Piped(t, cmd)
 			timer := time.AfterFunc(testTimeout, func() { _ = cmd.Process.Kill() })
 			defer timer.Stop()
 			go func() { _, _ = io.WriteString(in, msg) }()

@@ -22,6 +22,7 @@ import (
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
+	"github.com/actornet/actornet/test/testkit"
 )
 
 // unixNodeEnv makes this test binary run TestUnixNodeProcess as node A
@@ -54,19 +55,7 @@ func startUnixNode(t *testing.T) (string, int) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestUnixNodeProcess$", "-test.count=1")
 	cmd.Env = append(childEnv(), unixNodeEnv+"=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdin, stdout, stderr := testkit.Piped(t, cmd)
 	node := make(chan []string, 1)
 	exited := make(chan error, 1)
 	go func() {

@@ -48,19 +48,7 @@ func startNode(t *testing.T) (string, func()) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestRemoteNodeProcess$", "-test.v")
 	cmd.Env = append(os.Environ(), nodeEnv+"=1")
-	stdin, err := cmd.StdinPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	stdout, err := cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var stderr bytes.Buffer
-	cmd.Stderr = &stderr
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
+	stdin, stdout, stderr := testkit.Piped(t, cmd)
 	exited := make(chan error, 1)
 	lines := bufio.NewScanner(stdout)
 	addr := make(chan string, 1)

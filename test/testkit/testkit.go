@@ -4,10 +4,13 @@
 package testkit
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"io"
 	"net"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strconv"
 	"testing"
@@ -178,4 +181,25 @@ func ClusterAddr(t testing.TB) string {
 	}
 	t.Fatal("no two free consecutive ports on 127.0.0.1")
 	return ""
+}
+
+// Piped starts cmd with pipes to its standard input and output; its
+// standard error is collected in the returned buffer (read it once cmd
+// has exited). The test fails if cmd cannot start.
+func Piped(t testing.TB, cmd *exec.Cmd) (stdin io.WriteCloser, stdout io.ReadCloser, stderr *bytes.Buffer) {
+	t.Helper()
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stdout, err = cmd.StdoutPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	stderr = &bytes.Buffer{}
+	cmd.Stderr = stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return stdin, stdout, stderr
 }
