@@ -19,7 +19,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/actornet/actornet/actors"
-	"github.com/actornet/actornet/poller"
 	"github.com/actornet/actornet/socket"
 )
 
@@ -255,12 +254,8 @@ func (a *clientActor) rawWrite(p []byte) error {
 	}
 	t.made += uint64(len(p))
 	if len(t.rawOut) == 0 {
-		n, err := sock.Write(p)
-		a.core.Count(false, n, err)
-		switch {
-		case err == unix.EAGAIN:
-			n = 0
-		case err != nil:
+		n, err := a.core.WriteNow(p)
+		if err != nil {
 			return err
 		}
 		t.flushed += uint64(n)
@@ -268,7 +263,6 @@ func (a *clientActor) rawWrite(p []byte) error {
 			return nil
 		}
 		p = p[n:]
-		a.core.Want(poller.Writable)
 	}
 	t.rawOut = append(t.rawOut, append([]byte(nil), p...))
 	return nil

@@ -15,7 +15,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/actornet/actornet/messages"
-	"github.com/actornet/actornet/poller"
 	"github.com/actornet/actornet/socket"
 )
 
@@ -149,18 +148,11 @@ func (a *connActor) rawWrite(p []byte) error {
 		return net.ErrClosed
 	}
 	if a.queue.len() == 0 {
-		n, err := sock.Write(p)
-		a.core.Count(false, n, err)
-		switch {
-		case err == unix.EAGAIN:
-			n = 0
-		case err != nil:
+		n, err := a.core.WriteNow(p)
+		if err != nil || n == len(p) {
 			return err
-		case n == len(p):
-			return nil
 		}
 		p = p[n:]
-		a.core.Want(poller.Writable)
 	}
 	a.queue.push(queuedWrite{data: append([]byte(nil), p...)})
 	a.queued += len(p)

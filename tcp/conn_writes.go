@@ -7,7 +7,6 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/actornet/actornet/messages"
-	"github.com/actornet/actornet/poller"
 )
 
 type queuedWrite struct {
@@ -65,11 +64,8 @@ func (a *connActor) write(data []byte, ack uint64, async bool) error {
 	if a.queue.len() == 0 {
 		// Nothing queued: write at once, and queue only what the kernel
 		// does not take now.
-		wrote, err := a.core.Socket().Write(data)
-		a.core.Count(false, wrote, err)
+		wrote, err := a.core.WriteNow(data)
 		switch {
-		case err == unix.EAGAIN:
-			wrote = 0
 		case err != nil:
 			// Queued, so that the failure answers it as it would a
 			// queued write (WriteFailed when the connection ends).
@@ -83,7 +79,6 @@ func (a *connActor) write(data []byte, ack uint64, async bool) error {
 		}
 		a.queue.push(queuedWrite{data: a.ownCopy(data[wrote:]), ack: ack})
 		a.queued += n - wrote
-		a.core.Want(poller.Writable)
 	} else {
 		a.queue.push(queuedWrite{data: a.ownCopy(data), ack: ack})
 		a.queued += n

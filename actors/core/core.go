@@ -71,6 +71,25 @@ func (c *Core) Park() { c.parked = true }
 // (SocketProps' newActor).
 func (c *Core) RunOnPool() { c.onPool = true }
 
+// WriteNow writes p to the socket without waiting and counts it: it
+// returns how much the kernel took (0, and no error, when it took nothing
+// for now: EAGAIN). When it took less than all of p the actor wants
+// writability, to write the rest at the next Ready.
+func (c *Core) WriteNow(p []byte) (int, error) {
+	n, err := c.sock.Write(p)
+	c.Count(false, n, err)
+	switch {
+	case err == unix.EAGAIN:
+		n, err = 0, nil
+	case err != nil:
+		return n, err
+	}
+	if n < len(p) {
+		c.Want(poller.Writable)
+	}
+	return n, nil
+}
+
 // Count records the outcome of one data syscall by the protocol actor: n
 // bytes read (read true) or written, or a failure; EAGAIN and end of
 // stream count as nothing.
