@@ -14,7 +14,6 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/sys/unix"
 
-	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
 )
 
@@ -57,10 +56,7 @@ func (a *connActor) handshakeFailed(err error) {
 		Remote:  a.remote,
 		Err:     a.handshakeError(err),
 	})
-	a.mode = closedConn
-	a.endTLS()
-	a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
-	a.ctx.Stop(a.self)
+	a.terminate(a.ctx) // no events: the handler never started
 }
 
 // handshakeError names the handshake and the connection in err, which
