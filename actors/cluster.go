@@ -186,7 +186,7 @@ func (s *System) startCluster(cfg ClusterConfig, sec *RemoteTLS) (err error) {
 		return err
 	}
 	served := append([]string{"cluster."}, cfg.Served...)
-	rcfg, err := remoteConfig(cfg.Node, served, sec)
+	rcfg, err := remoteConfig(cfg.Node, served, sec, s.guard)
 	if err != nil {
 		return fmt.Errorf("actornet: cluster: %w", err)
 	}

@@ -36,6 +36,14 @@ import (
 //	actornet.poller.longest_iteration longest delivery of one batch (gauge, ns)
 //	actornet.poller.handoffs         loops replaced by the stall watchdog
 //	actornet.poller.restarts         fresh loops started after a failure
+//
+// and on a node (WithRemote, WithCluster), what its remote policy decided
+// (Metrics.Remote):
+//
+//	actornet.remote.allowed          requests from other nodes allowed
+//	                                 (counter; attribute "op")
+//	actornet.remote.denied           requests refused (counter; attributes
+//	                                 "op" and "rule")
 func WithMeterProvider(mp metric.MeterProvider) Option {
 	return func(o *options) { o.meters = mp }
 }
@@ -125,8 +133,23 @@ func (s *System) startMetrics(mp metric.MeterProvider) error {
 		pobs[i] = o
 		all = append(all, o)
 	}
+	allowed, err := meter.Int64ObservableCounter("actornet.remote.allowed", metric.WithDescription("requests from other nodes the remote policy allowed"))
+	if err != nil {
+		return err
+	}
+	denied, err := meter.Int64ObservableCounter("actornet.remote.denied", metric.WithDescription("requests from other nodes the remote policy refused"))
+	if err != nil {
+		return err
+	}
+	all = append(all, allowed, denied)
 	reg, err := meter.RegisterCallback(func(_ context.Context, o metric.Observer) error {
 		m := s.Metrics()
+		for op, n := range m.Remote.Allowed {
+			o.ObserveInt64(allowed, int64(n), metric.WithAttributes(attribute.String("op", op)))
+		}
+		for k, n := range m.Remote.Denied {
+			o.ObserveInt64(denied, int64(n), metric.WithAttributes(attribute.String("op", k.Op), attribute.String("rule", k.Rule)))
+		}
 		for k, t := range m.Sockets {
 			attrs := metric.WithAttributes(attribute.String("kind", k.Kind), attribute.String("service", k.Service))
 			for i, in := range otelInstruments {

@@ -111,7 +111,7 @@ func (s *System) Address() string { return s.Actors.Address() }
 // addr, "host:port": the interceptors that let in only the types the node
 // serves (served, beside actornet's and Proto.Actor's own), one message
 // per gRPC frame, one retry.
-func remoteConfig(addr string, served []string, sec *RemoteTLS) (*remote.Config, error) {
+func remoteConfig(addr string, served []string, sec *RemoteTLS, guard *remoteGuard) (*remote.Config, error) {
 	host, portStr, err := net.SplitHostPort(addr)
 	if err != nil {
 		return nil, fmt.Errorf("actornet: remote address %q: %w", addr, err)
@@ -121,7 +121,7 @@ func remoteConfig(addr string, served []string, sec *RemoteTLS) (*remote.Config,
 		return nil, fmt.Errorf("actornet: remote address %q: invalid port", addr)
 	}
 	cfg := remote.Configure(host, port, remote.WithServerOptions(
-		grpc.StreamInterceptor(onlyServedStream(served)),
+		grpc.StreamInterceptor(onlyServedStream(served, guard)),
 		grpc.UnaryInterceptor(noUnary),
 	),
 		// One message per gRPC frame: Proto.Actor's endpoint writer would
@@ -142,7 +142,7 @@ func remoteConfig(addr string, served []string, sec *RemoteTLS) (*remote.Config,
 
 // startRemote starts the gRPC endpoint and the node actor.
 func (s *System) startRemote(addr string, sec *RemoteTLS) (err error) {
-	cfg, err := remoteConfig(addr, nil, sec)
+	cfg, err := remoteConfig(addr, nil, sec, s.guard)
 	if err != nil {
 		return err
 	}
@@ -369,17 +369,19 @@ func servedType(name string, extra []string) bool {
 
 // onlyServedStream refuses, and closes, a remote stream that carries a
 // message type the node does not serve (servedType, with the extra
-// prefixes) or another serializer than protobuf: the check runs before
-// Proto.Actor decodes anything.
-func onlyServedStream(extra []string) grpc.StreamServerInterceptor {
+// prefixes) or another serializer than protobuf, and passes every batch
+// through the node's policy (guard): the checks run before Proto.Actor
+// decodes anything.
+func onlyServedStream(extra []string, guard *remoteGuard) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		return handler(srv, &servedStream{ServerStream: ss, extra: extra})
+		return handler(srv, &servedStream{ServerStream: ss, extra: extra, guard: guard.stream(ss.Context())})
 	}
 }
 
 type servedStream struct {
 	grpc.ServerStream
 	extra []string // prefixes served beside actornet's and Proto.Actor's
+	guard *streamGuard
 }
 
 func (s *servedStream) RecvMsg(m any) error {
@@ -408,6 +410,7 @@ func (s *servedStream) RecvMsg(m any) error {
 			return status.Error(codes.InvalidArgument, "actornet remote: malformed batch")
 		}
 	}
+	s.guard.check(b)
 	return nil
 }
 

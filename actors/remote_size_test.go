@@ -25,8 +25,8 @@ import (
 // OpError wrapping EMSGSIZE, and sends nothing: the link between the
 // nodes keeps serving. A command of exactly MaxRemoteMessage crosses.
 func TestRemoteMessageLimit(t *testing.T) {
-	a := newSystem(t, WithRemote(""))
-	b := newSystem(t, WithRemote(""))
+	a := newSystem(t, WithRemote(""), WithRemotePolicy(AllowAll))
+	b := newSystem(t, WithRemote(""), WithRemotePolicy(AllowAll))
 	ctx := testCtx(t)
 	node := actor.NewPID(a.Address(), NodeName)
 	pid, err := SpawnAt(ctx, b, a.Address(), testKind)
@@ -83,8 +83,8 @@ func TestRemoteMessageLimit(t *testing.T) {
 // larger than max"), and requests queued on that stream are lost. Later
 // requests open a new stream: the link recovers.
 func TestRemoteOversizeRecovers(t *testing.T) {
-	a := newSystem(t, WithRemote(""))
-	b := newSystem(t, WithRemote(""))
+	a := newSystem(t, WithRemote(""), WithRemotePolicy(AllowAll))
+	b := newSystem(t, WithRemote(""), WithRemotePolicy(AllowAll))
 	ctx := testCtx(t)
 	node := actor.NewPID(a.Address(), NodeName)
 	if _, err := SpawnAt(ctx, b, a.Address(), testKind); err != nil {
@@ -130,8 +130,8 @@ func spawnOfSize(t *testing.T, n int) *messages.Spawn {
 // back, cross one by one: together they would be over gRPC's 4 MiB frame
 // limit, and the endpoint writer must not pack them into one frame.
 func TestRemoteBackToBackUnderTheLimit(t *testing.T) {
-	a := newSystem(t, WithRemote(""))
-	b := newSystem(t, WithRemote(""))
+	a := newSystem(t, WithRemote(""), WithRemotePolicy(AllowAll))
+	b := newSystem(t, WithRemote(""), WithRemotePolicy(AllowAll))
 	ctx := testCtx(t)
 	node := actor.NewPID(a.Address(), NodeName)
 	if _, err := Request[*messages.Spawned](b.Root(), node, &messages.Spawn{Kind: "warm"}).Wait(ctx); err != nil {

@@ -29,8 +29,8 @@ func init() {
 }
 
 func TestRemoteSpawnAndRequest(t *testing.T) {
-	a := newSystem(t, WithRemote(""))
-	b := newSystem(t, WithRemote("127.0.0.1:0"))
+	a := newSystem(t, WithRemote(""), WithRemotePolicy(AllowAll))
+	b := newSystem(t, WithRemote("127.0.0.1:0"), WithRemotePolicy(AllowAll))
 	ctx := testCtx(t)
 	if a.Address() == b.Address() || a.Address() == nonhost {
 		t.Fatalf("addresses %q and %q", a.Address(), b.Address())
@@ -65,8 +65,8 @@ func TestRemoteSpawnAndRequest(t *testing.T) {
 // stream that carried it before Proto.Actor decodes it, and the node goes
 // on serving.
 func TestRemoteServesOnlyActornetTypes(t *testing.T) {
-	a := newSystem(t, WithRemote(""))
-	b := newSystem(t, WithRemote(""))
+	a := newSystem(t, WithRemote(""), WithRemotePolicy(AllowAll))
+	b := newSystem(t, WithRemote(""), WithRemotePolicy(AllowAll))
 	ctx := testCtx(t)
 	node := actor.NewPID(a.Address(), NodeName)
 	b.Root().Send(node, structpb.NewStringValue("not served"))

@@ -45,8 +45,8 @@ func TestRemoteMutualTLS(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	a := newSystem(t, WithRemote(""), WithRemoteTLS(nodeTLS(t, ca)))
-	b := newSystem(t, WithRemote(""), WithRemoteTLS(nodeTLS(t, ca)))
+	a := newSystem(t, WithRemote(""), WithRemoteTLS(nodeTLS(t, ca)), WithRemotePolicy(AllowAll))
+	b := newSystem(t, WithRemote(""), WithRemoteTLS(nodeTLS(t, ca)), WithRemotePolicy(AllowAll))
 	ctx := testCtx(t)
 	pid, err := SpawnAt(ctx, b, a.Address(), testKind)
 	if err != nil {
@@ -66,7 +66,7 @@ func TestRemoteMutualTLS(t *testing.T) {
 	for name, s := range map[string]*System{
 		"a client certificate from another CA": newSystem(t, WithRemote(""), WithRemoteTLS(stranger)),
 		"no client certificate":                newSystem(t, WithRemote(""), WithRemoteTLS(anonymous)),
-		"no TLS":                               newSystem(t, WithRemote("")),
+		"no TLS":                               newSystem(t, WithRemote(""), WithRemotePolicy(AllowAll)),
 	} {
 		short, cancel := context.WithTimeout(context.Background(), 3*time.Second)
 		_, err := SpawnAt(short, s, a.Address(), testKind)

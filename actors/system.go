@@ -29,6 +29,9 @@ type System struct {
 	// rt runs the socket actors: pollers, worker pool, watchdog, registry.
 	rt     *core.Runtime
 	remote *remote.Remote
+	// guard enforces the remote policy (WithRemotePolicy) on what other
+	// nodes send; nil without remote.
+	guard *remoteGuard
 	// cluster is the cluster this system is a member of (WithCluster),
 	// and providerHTTP the automanaged provider's endpoint.
 	cluster      *cluster.Cluster
@@ -50,8 +53,11 @@ type options struct {
 	// insecureRemote allows a non-loopback address without it.
 	remoteTLS      *RemoteTLS
 	insecureRemote bool
-	meters         metric.MeterProvider
-	faults         bool
+	// policy decides remote requests (WithRemotePolicy; nil refuses
+	// them all).
+	policy Policy
+	meters metric.MeterProvider
+	faults bool
 	// stall is the watchdog's budget (WithStallBudget).
 	stall    time.Duration
 	stallSet bool
@@ -125,6 +131,9 @@ func Start(opts ...Option) (*System, error) {
 			s.abort()
 			return nil, err
 		}
+	}
+	if o.cluster != nil || o.remote != "" {
+		s.guard = newRemoteGuard(s, o.policy)
 	}
 	if o.cluster != nil {
 		if err := s.startCluster(*o.cluster, o.remoteTLS); err != nil {
@@ -203,7 +212,7 @@ func (s *System) Sockets() int { return s.rt.Sockets() }
 // a closed socket's last values stay in its group's totals, a failed
 // poller's in its actor's.
 func (s *System) Metrics() Metrics {
-	return Metrics{Sockets: s.rt.Metrics(), Pollers: s.rt.PollerStats()}
+	return Metrics{Sockets: s.rt.Metrics(), Pollers: s.rt.PollerStats(), Remote: s.guard.totals()}
 }
 
 // Metrics is a snapshot of a system's counters (System.Metrics).
@@ -213,6 +222,9 @@ type Metrics struct {
 	// Pollers are each poller actor's counters, in the order of
 	// PollerPIDs.
 	Pollers []PollerStats
+	// Remote counts what the node's remote policy decided
+	// (WithRemotePolicy); empty for a system without remote.
+	Remote RemoteTotals
 }
 
 // PollerPIDs returns the PID of each poller actor ("actornet/poller/0",

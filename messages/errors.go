@@ -54,6 +54,9 @@ func Classify(err error) (IOStatus, int32) {
 	if errors.Is(err, socket.ErrTooManyPending) {
 		return IOStatus_IO_STATUS_TOO_MANY_PENDING, int32(syscall.EAGAIN)
 	}
+	if errors.Is(err, socket.ErrPermission) {
+		return IOStatus_IO_STATUS_PERMISSION_DENIED, 0
+	}
 	var errno syscall.Errno
 	if errors.As(err, &errno) {
 		return classifyErrno(errno), int32(errno)
@@ -121,6 +124,7 @@ var causes = map[IOStatus]error{
 	IOStatus_IO_STATUS_INVALID_ADDRESS:    socket.ErrInvalidAddress,
 	IOStatus_IO_STATUS_NO_SUCH_HOST:       socket.ErrNoSuchHost,
 	IOStatus_IO_STATUS_TOO_MANY_PENDING:   socket.ErrTooManyPending,
+	IOStatus_IO_STATUS_PERMISSION_DENIED:  socket.ErrPermission,
 }
 
 // Err converts the status to a Go error: nil for IO_STATUS_OK, otherwise a

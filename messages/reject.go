@@ -29,8 +29,16 @@ var opNames sync.Map
 // result type with the failure in it, so that every request gets exactly one
 // answer of the type its caller waits for.
 func Rejection(cmd proto.Message, code IOStatus) proto.Message {
-	st := &Status{Code: code, Op: OpName(cmd)}
+	return Refusal(cmd, &Status{Code: code, Op: OpName(cmd)})
+}
+
+// Refusal is Rejection with the whole status given: the command's own
+// result type, carrying st.
+func Refusal(cmd proto.Message, st *Status) proto.Message {
+	code := st.GetCode()
 	switch c := cmd.(type) {
+	case *Spawn:
+		return &Spawned{Status: st}
 	case *Poll:
 		return &PollResult{Status: PollStatusOf(code), Error: st}
 	case *GetInfo:

@@ -109,6 +109,9 @@ const (
 	// too_many_pending: the socket already holds as many pending requests
 	// of this kind as it allows (a kind of would_block).
 	IOStatus_IO_STATUS_TOO_MANY_PENDING IOStatus = 16
+	// permission_denied: the node's remote policy refused the request (the
+	// rule and the reason in Status.detail); nothing was opened.
+	IOStatus_IO_STATUS_PERMISSION_DENIED IOStatus = 17
 )
 
 // Enum value maps for IOStatus.
@@ -131,6 +134,7 @@ var (
 		14: "IO_STATUS_INVALID_ADDRESS",
 		15: "IO_STATUS_NO_SUCH_HOST",
 		16: "IO_STATUS_TOO_MANY_PENDING",
+		17: "IO_STATUS_PERMISSION_DENIED",
 	}
 	IOStatus_value = map[string]int32{
 		"IO_STATUS_OK":                 0,
@@ -150,6 +154,7 @@ var (
 		"IO_STATUS_INVALID_ADDRESS":    14,
 		"IO_STATUS_NO_SUCH_HOST":       15,
 		"IO_STATUS_TOO_MANY_PENDING":   16,
+		"IO_STATUS_PERMISSION_DENIED":  17,
 	}
 )
 
@@ -678,7 +683,7 @@ const file_status_proto_rawDesc = "" +
 	"\x12DOMAIN_UNSPECIFIED\x10\x00\x12\x0f\n" +
 	"\vDOMAIN_IPV4\x10\x01\x12\x0f\n" +
 	"\vDOMAIN_IPV6\x10\x02\x12\x0f\n" +
-	"\vDOMAIN_UNIX\x10\x03*\xd5\x03\n" +
+	"\vDOMAIN_UNIX\x10\x03*\xf6\x03\n" +
 	"\bIOStatus\x12\x10\n" +
 	"\fIO_STATUS_OK\x10\x00\x12\x14\n" +
 	"\x10IO_STATUS_CLOSED\x10\x01\x12\x1e\n" +
@@ -697,7 +702,8 @@ const file_status_proto_rawDesc = "" +
 	"\x13IO_STATUS_TRUNCATED\x10\r\x12\x1d\n" +
 	"\x19IO_STATUS_INVALID_ADDRESS\x10\x0e\x12\x1a\n" +
 	"\x16IO_STATUS_NO_SUCH_HOST\x10\x0f\x12\x1e\n" +
-	"\x1aIO_STATUS_TOO_MANY_PENDING\x10\x10*^\n" +
+	"\x1aIO_STATUS_TOO_MANY_PENDING\x10\x10\x12\x1f\n" +
+	"\x1bIO_STATUS_PERMISSION_DENIED\x10\x11*^\n" +
 	"\x06PollOp\x12\x17\n" +
 	"\x13POLL_OP_UNSPECIFIED\x10\x00\x12\x10\n" +
 	"\fPOLL_OP_READ\x10\x01\x12\x11\n" +

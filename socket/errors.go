@@ -3,6 +3,7 @@ package socket
 import (
 	"errors"
 	"fmt"
+	"io/fs"
 	"net"
 	"net/netip"
 	"os"
@@ -35,6 +36,10 @@ var (
 	ErrNoSuchHost = errors.New("no such host")
 	// ErrUnexpectedReply: an actor answered with a message of the wrong type.
 	ErrUnexpectedReply = errors.New("unexpected reply")
+	// ErrPermission: a node's remote policy refused the request (see
+	// actors.WithRemotePolicy). It wraps fs.ErrPermission, so
+	// errors.Is(err, os.ErrPermission) holds.
+	ErrPermission = fmt.Errorf("%w by the node's remote policy", fs.ErrPermission)
 )
 
 // OpError is the one error type of actornet: the operation, the network,

@@ -291,8 +291,14 @@ func ExampleNewNetConn() {
 
 // ListenAt, DialAt and NewClientAt put the socket on another node (a
 // system started WithRemote, whose Address the caller was told) and return
-// the same handles as for local sockets. This example is compiled, not
-// run: it needs node A running.
+// the same handles as for local sockets. Node A serves only what its
+// policy lists, for example:
+//
+//	policy, err := actors.NewAllowlist(actors.Rule{Name: "b", Callers: []string{"*"},
+//		Spawn: []string{tcp.KindListener, tcp.KindClient}, Listen: []string{"127.0.0.1:0"}, Connect: []string{"127.0.0.1:*"}})
+//	sys, err := actors.Start(actors.WithRemote("127.0.0.1:8090"), actors.WithRemotePolicy(policy))
+//
+// This example is compiled, not run: it needs node A running.
 func ExampleListenAt() {
 	sys, err := actors.Start(actors.WithRemote("")) // this node: Proto.Actor remote on 127.0.0.1, a free port
 	if err != nil {

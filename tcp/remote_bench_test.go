@@ -20,7 +20,7 @@ import (
 
 // remoteNodes starts node A and node B in this process.
 func remoteNodes(b *testing.B) (a, c *actors.System) {
-	return testkit.System(b, actors.WithRemote("")), testkit.System(b, actors.WithRemote(""))
+	return testkit.System(b, actors.WithRemote(""), actors.WithRemotePolicy(actors.AllowAll)), testkit.System(b, actors.WithRemote(""), actors.WithRemotePolicy(actors.AllowAll))
 }
 
 // BenchmarkRemoteStats is one remote request and answer through a handle:

@@ -30,8 +30,8 @@ import (
 // accept it, and exchange bytes both ways; a Recv withdrawn by B's context
 // leaves the bytes for the next Recv.
 func TestRemoteClient(t *testing.T) {
-	a := testkit.System(t, actors.WithRemote(""))
-	b := testkit.System(t, actors.WithRemote(""))
+	a := testkit.System(t, actors.WithRemote(""), actors.WithRemotePolicy(actors.AllowAll))
+	b := testkit.System(t, actors.WithRemote(""), actors.WithRemotePolicy(actors.AllowAll))
 	ctx := testkit.Context(t)
 	testkit.ForEachFamily(t, func(t *testing.T, addr string) {
 		l, err := tcp.ListenAt(ctx, b, a.Address(), addr)
@@ -86,8 +86,8 @@ func TestRemoteClient(t *testing.T) {
 // through messages to the connection's PID on A and closes after the
 // peer's FIN: a client that sends and half-closes gets its echo.
 func TestRemoteRegister(t *testing.T) {
-	a := testkit.System(t, actors.WithRemote(""))
-	b := testkit.System(t, actors.WithRemote(""))
+	a := testkit.System(t, actors.WithRemote(""), actors.WithRemotePolicy(actors.AllowAll))
+	b := testkit.System(t, actors.WithRemote(""), actors.WithRemotePolicy(actors.AllowAll))
 	ctx := testkit.Context(t)
 	echo := b.Root().Spawn(actor.PropsFromFunc(func(ctx actor.Context) {
 		switch m := ctx.Message().(type) {

@@ -36,7 +36,7 @@ func TestUnixNodeProcess(t *testing.T) {
 	if os.Getenv(unixNodeEnv) == "" {
 		t.Skip("node A of TestUnixRemote; runs only when started by it")
 	}
-	sys, err := actors.Start(actors.WithRemote(""))
+	sys, err := actors.Start(actors.WithRemote(""), actors.WithRemotePolicy(actors.AllowAll))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -106,7 +106,7 @@ func childEnv() []string {
 // go both ways; closing the listener from node B removes node A's file.
 func TestUnixRemote(t *testing.T) {
 	node, nodePID := startUnixNode(t)
-	b := newSystem(t, actors.WithRemote(""))
+	b := newSystem(t, actors.WithRemote(""), actors.WithRemotePolicy(actors.AllowAll))
 	ctx := testCtx(t)
 	path := unixPath(t, "remote.sock")
 	l, err := ListenAt(ctx, b, node, socket.UnixPrefix+path)

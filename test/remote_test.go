@@ -30,7 +30,7 @@ func TestRemoteNodeProcess(t *testing.T) {
 	if os.Getenv(nodeEnv) == "" {
 		t.Skip("node A of TestRemoteSecondProcess; runs only when started by it")
 	}
-	sys, err := actors.Start(actors.WithRemote(""))
+	sys, err := actors.Start(actors.WithRemote(""), actors.WithRemotePolicy(actors.AllowAll))
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -95,7 +95,7 @@ func startNode(t *testing.T) (string, func()) {
 // handles local sockets use.
 func TestRemoteSecondProcess(t *testing.T) {
 	node, _ := startNode(t)
-	b := testkit.System(t, actors.WithRemote(""))
+	b := testkit.System(t, actors.WithRemote(""), actors.WithRemotePolicy(actors.AllowAll))
 	ctx := testkit.Context(t)
 	// One remote system per test process (Proto.Actor's Start sets gRPC's
 	// global logger, which -race reports against a second node's).

@@ -18,8 +18,8 @@ import (
 // TestRemotePeer: B binds a peer on node A and exchanges a datagram with a
 // local peer; the sender A's peer reports is the one B's peer sees.
 func TestRemotePeer(t *testing.T) {
-	a := testkit.System(t, actors.WithRemote(""))
-	b := testkit.System(t, actors.WithRemote(""))
+	a := testkit.System(t, actors.WithRemote(""), actors.WithRemotePolicy(actors.AllowAll))
+	b := testkit.System(t, actors.WithRemote(""), actors.WithRemotePolicy(actors.AllowAll))
 	ctx := testkit.Context(t)
 	testkit.ForEachFamily(t, func(t *testing.T, addr string) {
 		remote, err := udp.BindAt(ctx, b, a.Address(), addr)
@@ -56,8 +56,8 @@ func TestRemotePeer(t *testing.T) {
 // path travels in the Bind message) and exchanges datagrams with a local
 // Unix peer, each side seeing the other's path.
 func TestRemoteUnixPeer(t *testing.T) {
-	a := testkit.System(t, actors.WithRemote(""))
-	b := testkit.System(t, actors.WithRemote(""))
+	a := testkit.System(t, actors.WithRemote(""), actors.WithRemotePolicy(actors.AllowAll))
+	b := testkit.System(t, actors.WithRemote(""), actors.WithRemotePolicy(actors.AllowAll))
 	ctx := testkit.Context(t)
 	dir, err := os.MkdirTemp("", "an")
 	if err != nil {

@@ -58,6 +58,13 @@ const nodeEnv = "ACTORNET_GATEWAY_NODE"
 // node A speak mutual TLS with them.
 const tlsEnv = "ACTORNET_GATEWAY_TLS"
 
+// listenEnv, set to an address, is the one address node A lets node B
+// listen on (nodePolicy); unset, any port of loopback.
+const listenEnv = "ACTORNET_GATEWAY_LISTEN"
+
+// nodeB is the name in node B's certificate: the caller node A serves.
+const nodeB = "node B"
+
 type config struct {
 	listen string
 	users  int
@@ -90,8 +97,14 @@ func main() {
 // nodeMain is node A: a system with remote on addr that prints its address
 // and serves until stdin closes or SIGINT/SIGTERM.
 func nodeMain(addr string, in io.Reader, out io.Writer) int {
-	opts := []actors.Option{actors.WithRemote(addr)}
-	if dir := os.Getenv(tlsEnv); dir != "" {
+	dir := os.Getenv(tlsEnv)
+	policy, err := nodePolicy(dir != "", os.Getenv(listenEnv))
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "gateway node:", err)
+		return 1
+	}
+	opts := []actors.Option{actors.WithRemote(addr), actors.WithRemotePolicy(policy)}
+	if dir != "" {
 		sec, err := loadNodeTLS(dir)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "gateway node:", err)
@@ -120,6 +133,22 @@ func nodeMain(addr string, in io.Reader, out io.Writer) int {
 	return 0
 }
 
+// nodePolicy is what node A lets other nodes do: have it listen, on the
+// gateway's address (listen) or, when none is given, on any port of
+// loopback, and drive what it accepts; nothing else (no connections out,
+// no UDP). With TLS only node B may; on plain loopback, any local process.
+func nodePolicy(tls bool, listen string) (actors.Policy, error) {
+	callers := []string{"*"}
+	if tls {
+		callers = []string{nodeB}
+	}
+	at := []string{"127.0.0.1:*", "[::1]:*"}
+	if listen != "" {
+		at = []string{listen}
+	}
+	return actors.NewAllowlist(actors.Rule{Name: "gateway", Callers: callers, Spawn: []string{"tcp.listener"}, Listen: at})
+}
+
 // nodeProc is node A as a second process.
 type nodeProc struct {
 	addr string
@@ -128,14 +157,14 @@ type nodeProc struct {
 }
 
 // startNode starts node A as a second process of this program, with its
-// certificate files in tlsDir.
-func startNode(tlsDir string) (*nodeProc, error) {
+// certificate files in tlsDir, letting node B listen on listen.
+func startNode(tlsDir, listen string) (*nodeProc, error) {
 	exe, err := os.Executable()
 	if err != nil {
 		return nil, err
 	}
 	cmd := exec.Command(exe)
-	cmd.Env = append(os.Environ(), nodeEnv+"=127.0.0.1:0", tlsEnv+"="+tlsDir)
+	cmd.Env = append(os.Environ(), nodeEnv+"=127.0.0.1:0", tlsEnv+"="+tlsDir, listenEnv+"="+listen)
 	cmd.Stderr = os.Stderr
 	stdin, err := cmd.StdinPipe()
 	if err != nil {
@@ -177,7 +206,7 @@ func run(cfg config, out io.Writer) (err error) {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	g, err := startGateway(ctx)
+	g, err := startGateway(ctx, cfg.listen)
 	if err != nil {
 		return err
 	}
@@ -228,14 +257,15 @@ type gateway struct {
 	wg        sync.WaitGroup // the accept loops and one per connection
 }
 
-// startGateway starts node A as a second process and node B in this one.
-// The serving ends with stop, or when ctx ends.
-func startGateway(ctx context.Context) (g *gateway, err error) {
+// startGateway starts node A as a second process and node B in this one;
+// A lets B listen on listen only ("": any port of loopback). The serving
+// ends with stop, or when ctx ends.
+func startGateway(ctx context.Context, listen string) (g *gateway, err error) {
 	secB, dirA, err := makeNodeTLS()
 	if err != nil {
 		return nil, err
 	}
-	node, err := startNode(dirA)
+	node, err := startNode(dirA, listen)
 	_ = os.RemoveAll(dirA) // node A has read its files once it is up
 	if err != nil {
 		return nil, err
@@ -456,7 +486,7 @@ func makeNodeTLS() (b actors.RemoteTLS, dirA string, err error) {
 	if err != nil {
 		return b, "", err
 	}
-	certB, err := ca.Issue(certs.Leaf{Hosts: []string{"127.0.0.1"}, Name: "node B"})
+	certB, err := ca.Issue(certs.Leaf{Hosts: []string{"127.0.0.1"}, Name: nodeB})
 	if err != nil {
 		return b, "", err
 	}

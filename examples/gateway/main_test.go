@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/actornet/actornet/tcp"
 	"github.com/actornet/actornet/test/leakcheck"
 	"github.com/actornet/actornet/test/testkit"
 )
@@ -37,7 +38,7 @@ var shared struct {
 }
 
 func sharedGateway(ctx context.Context) (*gateway, error) {
-	shared.once.Do(func() { shared.g, shared.err = startGateway(ctx) })
+	shared.once.Do(func() { shared.g, shared.err = startGateway(ctx, "") })
 	return shared.g, shared.err
 }
 
@@ -114,6 +115,19 @@ func TestGateway(t *testing.T) {
 			if err := sendAndHalfClose(addr, u, 2); err != nil {
 				t.Fatalf("after the huge line: %v", err)
 			}
+		}
+	})
+	// Node A's policy: node B may have it listen on loopback only, and
+	// open nothing else there.
+	t.Run("policy", func(t *testing.T) {
+		for _, addr := range []string{"0.0.0.0:0", "[::]:0"} {
+			_, err := g.listen(ctx, addr)
+			if !errors.Is(err, os.ErrPermission) || !strings.Contains(err.Error(), `rule "gateway"`) {
+				t.Fatalf("listen on %s: %v, want a permission error naming the rule", addr, err)
+			}
+		}
+		if _, err := tcp.DialAt(ctx, g.sys, g.node.addr, "127.0.0.1:9"); !errors.Is(err, os.ErrPermission) || !strings.Contains(err.Error(), `may not spawn "tcp.client"`) {
+			t.Fatalf("a client on node A: %v, want a permission error", err)
 		}
 	})
 }
