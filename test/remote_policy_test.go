@@ -71,6 +71,10 @@ func TestRemotePolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer cl.Close(ctx)
+	// Its PID is a capability: a name no other node can guess.
+	if id := cl.PID().Id; len(id) != 27 {
+		t.Fatalf("socket actor named %q: want 128 random bits (core.SecretName)", id)
+	}
 	if _, err := cl.Send(ctx, []byte("hi")); err != nil {
 		t.Fatal(err)
 	}

@@ -98,13 +98,13 @@ func NewRuntime(as *actor.ActorSystem, cfg Config) (*Runtime, error) {
 func (rt *Runtime) Root() *actor.RootContext { return rt.as.Root }
 
 // SpawnSocketActor spawns socket-actor props (see SocketProps) at the top
-// level, supervised by a guardian that stops them when they fail. It
-// fails with ErrSystemStopped once the stop has begun.
+// level, named with SecretName, supervised by a guardian that stops them
+// when they fail. It fails with ErrSystemStopped once the stop has begun.
 func (rt *Runtime) SpawnSocketActor(props *actor.Props) (*actor.PID, error) {
 	if rt.Stopped() {
 		return nil, ErrSystemStopped
 	}
-	return rt.guarded.Spawn(props), nil
+	return rt.guarded.SpawnNamed(props, SecretName())
 }
 
 // SpawnParked spawns socket-actor props whose producer parks its core
@@ -119,7 +119,10 @@ func (rt *Runtime) SpawnParked(props *actor.Props, coreOf func() *Core) (*actor.
 	if rt.Stopped() {
 		return nil, ErrSystemStopped
 	}
-	pid := rt.guarded.Spawn(props)
+	pid, err := rt.guarded.SpawnNamed(props, SecretName())
+	if err != nil {
+		return nil, err
+	}
 	c := coreOf()
 	if c == nil || !c.parked || c.mb == nil || c.sock == nil {
 		return pid, nil
