@@ -71,6 +71,17 @@
 // one-shot reply process as its sender. A node serves only actornet's and
 // Proto.Actor's message types.
 //
+// Security: nodes beyond loopback talk over mutual TLS (WithRemoteTLS,
+// MutualTLS), or Start refuses them unless WithInsecureRemote says the
+// network is trusted. What other nodes may open here is the node owner's
+// Policy (WithRemotePolicy; NewAllowlist builds one from rules naming
+// callers by their certificate, kinds, destinations and addresses): by
+// default a node refuses every remote spawn, connect, datagram, listen
+// and bind with a permission error (socket.ErrPermission) naming the rule,
+// counted in Metrics.Remote. Socket actors' names carry 128 random bits,
+// so a socket's PID is a capability: only a node that was given it can
+// drive the socket.
+//
 // Cluster: a system started WithCluster is a member of a Proto.Actor
 // cluster (and a node as above): ClusterConfig names the cluster, this
 // node's address, the seeds and the kinds (virtual actors) it hosts.

@@ -275,10 +275,16 @@ func (c *compiledRule) explain(r RemoteRequest) string {
 	switch r.Op {
 	case OpSpawn:
 		list, what = c.Spawn, fmt.Sprintf("spawn %q", r.Kind)
-	case OpConnect:
-		list, what = c.Connect, r.Command+" to "+r.Address
-	case OpListen:
-		list, what = c.Listen, r.Command+" on "+r.Address
+	case OpConnect, OpListen:
+		list = c.Connect
+		if r.Op == OpListen {
+			list = c.Listen
+		}
+		verb, ok := verbs[r.Command]
+		if !ok {
+			verb = r.Op + " to"
+		}
+		what = verb + " " + r.Address
 	default:
 		return fmt.Sprintf("%s may not %s", r.Caller, r.Op)
 	}
@@ -286,6 +292,16 @@ func (c *compiledRule) explain(r RemoteRequest) string {
 		return fmt.Sprintf("%s may not %s (the rule allows no %s)", r.Caller, what, r.Op)
 	}
 	return fmt.Sprintf("%s may not %s (the rule allows %s: %s)", r.Caller, what, r.Op, strings.Join(list, ", "))
+}
+
+// verbs say what a command does with its address, in a refusal.
+var verbs = map[string]string{
+	"connect":     "connect to",
+	"connectpeer": "connect to",
+	"sendto":      "send datagrams to",
+	"listen":      "listen on",
+	"bind":        "bind",
+	"joingroup":   "join the group",
 }
 
 // addrPattern is one compiled Rule.Connect or Rule.Listen entry.

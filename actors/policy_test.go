@@ -107,7 +107,7 @@ func TestAllowlistDenials(t *testing.T) {
 		want string
 	}{
 		{RemoteRequest{Caller: caller("node-b"), Op: OpConnect, Command: "sendto", Address: "127.0.0.1:9"},
-			`rule "b": "node-b" at 127.0.0.1:40000 may not sendto to 127.0.0.1:9 (the rule allows connect: 127.0.0.1:8080)`},
+			`rule "b": "node-b" at 127.0.0.1:40000 may not send datagrams to 127.0.0.1:9 (the rule allows connect: 127.0.0.1:8080)`},
 		{RemoteRequest{Caller: caller("node-b"), Op: OpListen, Command: "listen", Address: "127.0.0.1:0"},
 			`rule "b": "node-b" at 127.0.0.1:40000 may not listen on 127.0.0.1:0 (the rule allows no listen)`},
 		{RemoteRequest{Caller: caller("node-b"), Op: OpSpawn, Command: "spawn", Kind: "tcp.client"},

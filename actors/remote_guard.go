@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net/netip"
 	"strings"
 	"sync"
 
@@ -159,6 +160,11 @@ func (s *streamGuard) refuse(b *remote.MessageBatch, e *remote.MessageEnvelope, 
 		zero = &messages.Withdraw{} // answered by a bare Status
 	}
 	st := &messages.Status{Code: messages.IOStatus_IO_STATUS_PERMISSION_DENIED, Op: messages.OpName(zero), Detail: err.Error()}
+	if path, ok := strings.CutPrefix(r.Address, "unix:"); ok {
+		st.Addr = messages.NewUnixEndpoint(path)
+	} else if ap, err := netip.ParseAddrPort(r.Address); err == nil {
+		st.Addr = messages.NewEndpoint(ap)
+	}
 	s.g.sys.Actors.Root.Send(sender, messages.Refusal(zero, st))
 }
 

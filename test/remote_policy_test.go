@@ -111,12 +111,12 @@ func TestRemotePolicy(t *testing.T) {
 		t.Fatal(err)
 	}
 	_, err = p.SendTo(ctx, otherUDP.LocalAddr().(*net.UDPAddr).AddrPort(), []byte("d2"))
-	denied("B sends elsewhere", err, "b-upstream", "may not sendto to "+otherUDP.LocalAddr().String())
+	denied("B sends elsewhere", err, "b-upstream", "may not send datagrams to "+otherUDP.LocalAddr().String())
 	if _, err := p.SendTo(ctx, allowedUDP.LocalAddr().(*net.UDPAddr).AddrPort(), []byte("d3")); err != nil {
 		t.Fatal(err)
 	}
 	_, err = udp.BindAt(ctx, b, a.Address(), "127.0.0.1:0")
-	denied("B binds", err, "b-upstream", "may not bind on 127.0.0.1:0")
+	denied("B binds", err, "b-upstream", "may not bind 127.0.0.1:0")
 	buf := make([]byte, 16)
 	for _, want := range []string{"d1", "d3"} {
 		_ = allowedUDP.SetReadDeadline(time.Now().Add(testkit.Timeout))
