@@ -92,7 +92,7 @@ func nodeBelowTaken(t *testing.T) string {
 
 // TestClusterOneNode: a node alone is a member of its cluster (Members),
 // activates an identity of its kind on a request by kind and name,
-// answers the automanaged provider's health check on its port+1, and
+// answers the membership provider's health check on its port+1, and
 // leaves on Stop: the health endpoint closes, and nothing is left running
 // (TestMain's leak check).
 func TestClusterOneNode(t *testing.T) {
@@ -112,8 +112,7 @@ func TestClusterOneNode(t *testing.T) {
 	if sys.Address() != node {
 		t.Fatalf("Address = %s, want %s", sys.Address(), node)
 	}
-	// The provider polls at once when the member starts, and Start
-	// returns a second later (Proto.Actor's StartMember waits that long).
+	// The provider's first poll, before Start returns, found this node.
 	if len(sys.Members()) != 1 {
 		t.Fatalf("Members = %v, want this node", sys.Members())
 	}
