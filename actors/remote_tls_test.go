@@ -9,6 +9,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/pem"
+	"errors"
 	"log/slog"
 	"net"
 	"os"
@@ -173,7 +174,8 @@ func served(addr string, cfg *tls.Config) error {
 // refuses a peer with a certificate the old CA signed (at the handshake:
 // it spawns nothing) and serves one the new CA signed, and B dials with
 // its new certificate. Peers without a certificate, or with another
-// CA's, are refused throughout.
+// CA's, are refused; a peer that does not trust A's certificate refuses
+// A (remote's dialer verifies the address it dials).
 func TestRemoteTLSFilesRotation(t *testing.T) {
 	oldCA, err := certs.NewCA("old")
 	if err != nil {
@@ -234,6 +236,19 @@ func TestRemoteTLSFilesRotation(t *testing.T) {
 			}
 		})
 	}
+	// A peer A would serve, but which does not trust A's certificate
+	// (the old CA's): it refuses A, checking the address it dialed.
+	wary := filesTLS(t, t.TempDir(), newCA, newCA)
+	var verr *tls.CertificateVerificationError
+	if err := served(a.Address(), wary.clientConfig("127.0.0.1")); !errors.As(err, &verr) {
+		t.Errorf("a peer that does not trust A: handshake %v, want A's certificate refused", err)
+	}
+	waryPeer := newSystem(t, WithRemote(""), WithRemoteTLS(wary))
+	refused.Go(func() {
+		if _, err := SpawnAt(within(t, 3*time.Second), waryPeer, a.Address(), testKind); err == nil {
+			t.Error("a peer that does not trust A: SpawnAt succeeded")
+		}
+	})
 	refused.Wait()
 	if after := a.Runtime().Sockets(); after != before {
 		t.Fatalf("refused peers spawned %d socket actors", after-before)
