@@ -16,7 +16,6 @@ import (
 	"os/exec"
 	"path/filepath"
 	"reflect"
-	"runtime"
 	"strconv"
 	"strings"
 	"sync/atomic"
@@ -304,7 +303,7 @@ func buildChat(t *testing.T) string {
 	t.Helper()
 	gobin, err := exec.LookPath("go")
 	if err != nil {
-		gobin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		t.Fatalf("no go command to build the chat example: %v", err)
 	}
 	bin := filepath.Join(t.TempDir(), "chat")
 	out, err := exec.Command(gobin, "build", "-o", bin, "github.com/actornet/actornet/examples/chat").CombinedOutput()
