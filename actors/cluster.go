@@ -6,20 +6,16 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"net/http"
 	"net/netip"
 	"slices"
-	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/cluster"
-	"github.com/asynkron/protoactor-go/cluster/clusterproviders/automanaged"
 	"github.com/asynkron/protoactor-go/cluster/identitylookup/disthash"
 	"github.com/asynkron/protoactor-go/remote"
-	"github.com/labstack/echo"
 	"google.golang.org/protobuf/types/known/emptypb"
 )
 
@@ -31,15 +27,14 @@ type ClusterConfig struct {
 	// Node is this node's address, "ip:port" (an IP address, not a name
 	// nor a wildcard: other members must reach it at exactly that
 	// address): its Proto.Actor remote (gRPC) endpoint, which other
-	// members dial. With the automanaged
-	// provider (no Provider), the port must be fixed (not 0), and the
-	// provider's HTTP endpoint listens on the same host, port+1
-	// (ProviderPort).
+	// members dial. With actornet's membership provider (no Provider),
+	// the port must be fixed (not 0), and the provider's endpoint
+	// listens on the same host, port+1 (ProviderPort).
 	Node string
-	// Seeds are the members' Node addresses the automanaged provider
-	// polls, each at its port+1, "ip:port" as Node. Automanaged knows no
-	// member it does not poll: list every node that may be a member (Node
-	// itself is added if missing). A node missing from another's list is
+	// Seeds are the members' Node addresses the membership provider
+	// polls, each at its port+1, "ip:port" as Node. It knows no member it
+	// does not poll: list every node that may be a member (Node itself is
+	// a member whether listed or not). A node missing from another's list is
 	// never a member for that one: nodes whose lists differ see different
 	// memberships for good, and may each host their own copy of an
 	// identity. Unused with a Provider.
@@ -49,16 +44,19 @@ type ClusterConfig struct {
 	// activates an identity of that kind.
 	Kinds []*cluster.Kind
 	// Provider, if not nil, is the membership provider in place of
-	// automanaged: any cluster.ClusterProvider (Proto.Actor's consul,
-	// etcd, k8s or zk packages, or one of your own) plugs in here, and
-	// Seeds and Refresh are then unused. Stop calls its Shutdown(true).
+	// actornet's: any cluster.ClusterProvider (Proto.Actor's automanaged,
+	// consul, etcd, k8s or zk packages, or one of your own) plugs in
+	// here, and Seeds and Refresh are then unused; it secures its own
+	// traffic, if at all (WithRemoteTLS secures remote's). Start then
+	// returns after Proto.Actor's StartMember, which waits a second for
+	// the provider to find the members. Stop calls its Shutdown(true).
 	Provider cluster.ClusterProvider
 	// Lookup is the identity lookup; nil means disthash (rendezvous
 	// hashing over the members that host the kind, no storage).
 	Lookup cluster.IdentityLookup
-	// Refresh is how often automanaged polls every seed; a node that
-	// stops answering leaves the topology at its next poll. Zero means
-	// DefaultClusterRefresh.
+	// Refresh is how often the membership provider polls every seed; a
+	// node that stops answering (within two seconds) leaves the topology
+	// at that poll. Zero means DefaultClusterRefresh.
 	Refresh time.Duration
 	// Served are protobuf package prefixes ("myapp.") of the kinds'
 	// messages: a node decodes only actornet's, Proto.Actor's and the
@@ -70,22 +68,36 @@ type ClusterConfig struct {
 	Options []cluster.ConfigOption
 }
 
-// DefaultClusterRefresh is how often the automanaged provider polls the
+// DefaultClusterRefresh is how often the membership provider polls the
 // seeds unless ClusterConfig.Refresh says otherwise.
 const DefaultClusterRefresh = 500 * time.Millisecond
 
-// ProviderPort is the port of the automanaged provider's HTTP endpoint
-// for a node on nodePort: the next one.
+// ProviderPort is the port of the membership provider's endpoint for a
+// node on nodePort: the next one. It answers GET /_health with the
+// node's cluster name, member id, host, port and kinds (JSON, as
+// Proto.Actor's automanaged provider does), over HTTPS with a client
+// certificate the node trusts when the node has WithRemoteTLS, over
+// plain HTTP otherwise.
 func ProviderPort(nodePort int) int { return nodePort + 1 }
 
 // WithCluster makes the system a member of a Proto.Actor cluster: remote
 // on cfg.Node (as WithRemote, which it replaces: other nodes may spawn
-// socket actors here too), membership through automanaged (or
-// cfg.Provider), identities through disthash (or cfg.Lookup). Start
-// returns once the member has started (Proto.Actor's StartMember takes a
-// second). System.Get looks an identity up by name and kind,
-// System.Members is the membership, System.Cluster is Proto.Actor's
-// cluster for the rest. Stop leaves the cluster before it stops remote.
+// socket actors here too), membership through actornet's provider (or
+// cfg.Provider), identities through disthash (or cfg.Lookup).
+//
+// actornet's membership provider polls every seed's endpoint
+// (ProviderPort) every cfg.Refresh; the members are this node and the
+// seeds that answered as nodes of cfg.Name. With WithRemoteTLS, the
+// cluster's gRPC traffic and the membership polls both run over mutual
+// TLS with the same certificates: a node without a certificate the
+// others trust gets no answer, and is never a member. A seed that stops
+// answering is logged once at Warn, and once at Info when it answers
+// again. Start returns once the first poll has found the seeds that
+// answer (at once when they do; at most two seconds for one that hangs).
+//
+// System.Get looks an identity up by name and kind, System.Members is
+// the membership, System.Cluster is Proto.Actor's cluster for the rest.
+// Stop leaves the cluster before it stops remote.
 func WithCluster(cfg ClusterConfig) Option {
 	return func(o *options) {
 		c := cfg
@@ -136,9 +148,12 @@ func (s *System) Get(identity, kind string) (*actor.PID, error) {
 // recordingProvider is the cluster's provider, with this node recording
 // each topology change (System.Members) once the identity lookup has
 // seen it: it subscribes when the member starts, after the lookup.
+// With started set, the provider is actornet's own, and a member that
+// has started returns at once (memberStarted).
 type recordingProvider struct {
 	cluster.ClusterProvider
-	s *System
+	s       *System
+	started bool
 }
 
 func (p *recordingProvider) StartMember(c *cluster.Cluster) error {
@@ -147,7 +162,13 @@ func (p *recordingProvider) StartMember(c *cluster.Cluster) error {
 			p.s.topology.update(t.GetMembers())
 		}
 	})
-	return p.ClusterProvider.StartMember(c)
+	if err := p.ClusterProvider.StartMember(c); err != nil {
+		return err
+	}
+	if p.started {
+		panic(memberStarted{})
+	}
+	return nil
 }
 
 // topology is the last membership a node saw, and every member address
@@ -191,16 +212,13 @@ func (s *System) startCluster(cfg ClusterConfig, sec *RemoteTLS) (err error) {
 		return fmt.Errorf("actornet: cluster: %w", err)
 	}
 	provider := cfg.Provider
-	var endpoint *providerServer
+	var own *membership
 	if provider == nil {
-		p, srv, err := newAutomanaged(cfg, rcfg.Host, rcfg.Port, func() *automanaged.NodeModel {
-			c := cluster.GetCluster(s.Actors)
-			return automanaged.NewNode(cfg.Name, s.Actors.ID, rcfg.Host, rcfg.Port, ProviderPort(rcfg.Port), c.GetClusterKinds())
-		})
-		if err != nil {
+		node, _ := netip.ParseAddrPort(cfg.Node) // checkClusterAddrs parsed it
+		if own, err = newMembership(cfg, node, sec, s.Actors.Logger()); err != nil {
 			return err
 		}
-		provider, endpoint = p, srv
+		provider = own
 	}
 	lookup := cfg.Lookup
 	if lookup == nil {
@@ -208,34 +226,55 @@ func (s *System) startCluster(cfg ClusterConfig, sec *RemoteTLS) (err error) {
 	}
 	opts := append([]cluster.ConfigOption{cluster.WithKinds(cfg.Kinds...)}, cfg.Options...)
 	s.topology = &topology{addrs: map[string]bool{}}
-	provider = &recordingProvider{ClusterProvider: provider, s: s}
+	provider = &recordingProvider{ClusterProvider: provider, s: s, started: own != nil}
 	c := cluster.New(s.Actors, cluster.Configure(cfg.Name, provider, lookup, rcfg, opts...))
+	if err := startMember(c); err != nil {
+		if c.Remote != nil {
+			func() {
+				// A remote that never listened has no server to stop:
+				// its Shutdown panics too.
+				defer func() { _ = recover() }()
+				c.Remote.Shutdown(false)
+			}()
+		}
+		if own != nil {
+			_ = own.Shutdown(false)
+		}
+		return fmt.Errorf("actornet: cluster member on %s: %w", cfg.Node, err)
+	}
+	s.cluster, s.remote = c, c.Remote
+	if own != nil {
+		s.providerHTTP = own.ep
+	}
+	return s.startNode()
+}
+
+// memberStarted is what recordingProvider panics with once actornet's
+// own provider has started the member: the last thing Proto.Actor's
+// StartMember does after that is sleep a second, for a provider to find
+// the other members, which the membership provider did before it
+// returned (its first poll).
+type memberStarted struct{}
+
+// startMember starts c's member (Proto.Actor's StartMember), which
+// panics when remote cannot listen or the provider fails to start.
+func startMember(c *cluster.Cluster) (err error) {
 	defer func() {
-		// StartMember panics when remote cannot listen or the provider
-		// fails to start.
-		if p := recover(); p != nil {
-			err = fmt.Errorf("actornet: cluster member on %s: %v", cfg.Node, p)
-			if c.Remote != nil {
-				func() {
-					// A remote that never listened has no server to stop:
-					// its Shutdown panics too.
-					defer func() { _ = recover() }()
-					c.Remote.Shutdown(false)
-				}()
-			}
-			if endpoint != nil {
-				endpoint.close()
-			}
+		switch p := recover().(type) {
+		case nil, memberStarted:
+		case error:
+			err = p
+		default:
+			err = fmt.Errorf("%v", p)
 		}
 	}()
 	c.StartMember()
-	s.cluster, s.remote, s.providerHTTP = c, c.Remote, endpoint
-	return s.startNode()
+	return nil
 }
 
 // checkClusterAddrs refuses a Node or a seed that is not an IP address
 // and port: other members dial the address remote reports, which is the
-// resolved one, and automanaged advertises Node's host as given, so a name
+// resolved one, and the provider advertises Node's host as given, so a name
 // ("localhost") or a wildcard ("0.0.0.0") makes a member the others
 // cannot match (counted twice, or never reached). A Node whose port is
 // taken is refused here too, with the address (remote would panic).
@@ -251,7 +290,7 @@ func checkClusterAddrs(cfg ClusterConfig) error {
 		}
 	}
 	if cfg.Provider == nil && strings.HasSuffix(cfg.Node, ":0") {
-		return nil // newAutomanaged says why port 0 will not do
+		return nil // newMembership says why port 0 will not do
 	}
 	l, err := net.Listen("tcp", cfg.Node)
 	if err != nil {
@@ -268,7 +307,7 @@ func checkClusterAddrs(cfg ClusterConfig) error {
 // synchronisation (endpointReader.suspended, endpointManager.stopped and
 // connections: data races, and a nil map a late message can reach).
 // Other members learn that this one left from gossip (GracefullyLeftKey)
-// and from the provider (automanaged: its HTTP endpoint closes); the
+// and from the provider (its endpoint closes); the
 // identities this node hosted stop, and activate again on another member
 // at their next lookup.
 func (s *System) stopCluster() {
@@ -294,68 +333,12 @@ func (s *System) stopCluster() {
 	}
 }
 
-// providerServer is the automanaged provider's HTTP endpoint, on a
-// listener actornet binds (on the node's host, not on every interface as
-// the provider would), so that a port in use fails Start.
-type providerServer struct {
-	e *echo.Echo
-	l net.Listener
-}
-
-func (p *providerServer) close() {
-	_ = p.e.Close()
-	_ = p.l.Close()
-}
-
-// newAutomanaged returns the automanaged provider of a node on host:port,
-// with its HTTP endpoint bound on host:ProviderPort(port), answering
-// with node.
-func newAutomanaged(cfg ClusterConfig, host string, port int, node func() *automanaged.NodeModel) (*automanaged.AutoManagedProvider, *providerServer, error) {
-	if port == 0 {
-		return nil, nil, fmt.Errorf("actornet: cluster node %q: automanaged needs a fixed port (its HTTP endpoint is on port+1)", cfg.Node)
-	}
-	refresh := cfg.Refresh
-	if refresh <= 0 {
-		refresh = DefaultClusterRefresh
-	}
-	self := net.JoinHostPort(host, strconv.Itoa(port))
-	seeds := slices.Clone(cfg.Seeds)
-	if !slices.Contains(seeds, self) && !slices.Contains(seeds, cfg.Node) {
-		seeds = append(seeds, self)
-	}
-	hosts := make([]string, len(seeds))
-	for i, seed := range seeds {
-		h, p, err := net.SplitHostPort(seed)
-		n, perr := strconv.Atoi(p)
-		if err != nil || perr != nil || n <= 0 || n >= 65535 {
-			return nil, nil, fmt.Errorf("actornet: cluster seed %q: not host:port", seed)
-		}
-		hosts[i] = net.JoinHostPort(h, strconv.Itoa(ProviderPort(n)))
-	}
-	httpAddr := net.JoinHostPort(host, strconv.Itoa(ProviderPort(port)))
-	l, err := net.Listen("tcp", httpAddr)
-	if err != nil {
-		return nil, nil, fmt.Errorf("actornet: cluster provider endpoint: %w", err)
-	}
-	e := echo.New()
-	e.HideBanner, e.HidePort = true, true
-	e.Listener = l
-	// No keep-alive: a poller's idle connection would otherwise keep two
-	// goroutines and an fd of the polling node (the provider's own HTTP
-	// client, which nothing can close) alive after it stopped.
-	e.Server.SetKeepAlivesEnabled(false)
-	p := automanaged.NewWithTesting(refresh, ProviderPort(port), e, hosts...)
-	e.GET("/_health", func(ctx echo.Context) error {
-		return ctx.JSON(http.StatusOK, node())
-	})
-	return p, &providerServer{e: e, l: l}, nil
-}
-
 // quietProvider lowers to Debug what Proto.Actor's cluster logs as an
-// error while it works as meant: the automanaged provider's HTTP endpoint
-// stopping at Stop, a seed that does not answer (a node that is down,
-// which is what membership is there to notice), and remote's endpoint
-// writer seeing the connection Stop itself closed.
+// error while it works as meant: Proto.Actor's automanaged provider (when
+// given as ClusterConfig.Provider) on its HTTP endpoint stopping at Stop
+// and on a seed that does not answer (a node that is down, which is what
+// membership is there to notice), and remote's endpoint writer seeing the
+// connection Stop itself closed.
 type quietProvider struct{ slog.Handler }
 
 func (h quietProvider) Handle(ctx context.Context, r slog.Record) error {

@@ -2,6 +2,7 @@ package actors_test
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/json"
 	"io"
 	"net"
@@ -17,6 +18,7 @@ import (
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/test/testkit"
+	"github.com/actornet/actornet/test/testkit/certs"
 )
 
 // echoKind answers a Spawn with a Spawned naming the activation.
@@ -92,7 +94,7 @@ func nodeBelowTaken(t *testing.T) string {
 
 // TestClusterOneNode: a node alone is a member of its cluster (Members),
 // activates an identity of its kind on a request by kind and name,
-// answers the automanaged provider's health check on its port+1, and
+// answers the membership provider's health check on its port+1, and
 // leaves on Stop: the health endpoint closes, and nothing is left running
 // (TestMain's leak check).
 func TestClusterOneNode(t *testing.T) {
@@ -112,8 +114,7 @@ func TestClusterOneNode(t *testing.T) {
 	if sys.Address() != node {
 		t.Fatalf("Address = %s, want %s", sys.Address(), node)
 	}
-	// The provider polls at once when the member starts, and Start
-	// returns a second later (Proto.Actor's StartMember waits that long).
+	// The provider's first poll, before Start returns, found this node.
 	if len(sys.Members()) != 1 {
 		t.Fatalf("Members = %v, want this node", sys.Members())
 	}
@@ -214,5 +215,64 @@ func TestClusterOwnProvider(t *testing.T) {
 		}
 	default:
 		t.Fatal("Stop did not shut the provider down")
+	}
+}
+
+// TestClusterOneNodeTLS: a node with mutual TLS from certificate files is
+// a member of its cluster as soon as Start returns, and its membership
+// endpoint is HTTPS, answering only a client with a certificate the
+// node trusts: plain HTTP and a client without a certificate get
+// nothing.
+func TestClusterOneNodeTLS(t *testing.T) {
+	ca, err := certs.NewCA("nodes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cert, err := ca.Issue(certs.Leaf{Hosts: []string{"127.0.0.1"}, Name: "node"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile, caFile, err := ca.WriteFiles(t.TempDir(), cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sec, err := actors.MutualTLSFiles(certFile, keyFile, caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	node := testkit.ClusterAddr(t)
+	began := time.Now()
+	sys := testkit.System(t, actors.WithRemoteTLS(sec), actors.WithCluster(actors.ClusterConfig{
+		Name: "secure", Node: node, Seeds: []string{node}, Kinds: []*cluster.Kind{echoKind()},
+	}))
+	t.Logf("Start took %v", time.Since(began).Round(time.Millisecond))
+	if ms := sys.Members(); len(ms) != 1 || ms[0].Address() != node {
+		t.Fatalf("Members = %v, want this node", ms)
+	}
+	host, port, _ := net.SplitHostPort(node)
+	p, _ := strconv.Atoi(port)
+	endpoint := net.JoinHostPort(host, strconv.Itoa(actors.ProviderPort(p))) + "/_health"
+	get := func(scheme string, cfg *tls.Config) (string, error) {
+		client := &http.Client{Transport: &http.Transport{TLSClientConfig: cfg, DisableKeepAlives: true}, Timeout: 5 * time.Second}
+		resp, err := client.Get(scheme + "://" + endpoint)
+		if err != nil {
+			return "", err
+		}
+		defer resp.Body.Close()
+		body, err := io.ReadAll(resp.Body)
+		return string(body), err
+	}
+	client, err := ca.Issue(certs.Leaf{Name: "client", Client: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if body, err := get("https", &tls.Config{Certificates: []tls.Certificate{client}, RootCAs: ca.Pool}); err != nil || !strings.Contains(body, `"cluster_name":"secure"`) {
+		t.Fatalf("a trusted client: %q, %v", body, err)
+	}
+	if body, err := get("https", &tls.Config{RootCAs: ca.Pool}); err == nil {
+		t.Fatalf("a client without a certificate was answered %q", body)
+	}
+	if body, err := get("http", nil); err == nil && strings.Contains(body, "secure") {
+		t.Fatalf("plain HTTP was answered %q", body)
 	}
 }

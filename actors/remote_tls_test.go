@@ -8,7 +8,14 @@ package actors
 import (
 	"context"
 	"crypto/tls"
+	"encoding/pem"
+	"errors"
+	"log/slog"
+	"net"
+	"os"
+	"path/filepath"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -102,5 +109,244 @@ func TestRemoteExposure(t *testing.T) {
 	}
 	if _, err := Start(WithRemote(""), WithRemoteTLS(RemoteTLS{Server: &tls.Config{}, Client: &tls.Config{}})); err == nil || !strings.Contains(err.Error(), "no certificate") {
 		t.Errorf("TLS without a certificate: %v", err)
+	}
+}
+
+// nodeFiles writes, in dir, a certificate ca signed for a node on
+// 127.0.0.1, its key, and the PEM of the authorities trusted: the files
+// MutualTLSFiles reads. Each file replaces the one before by a rename,
+// as a rotation should.
+func nodeFiles(t *testing.T, dir string, ca *certs.CA, trusted ...*certs.CA) (certFile, keyFile, caFile string) {
+	t.Helper()
+	cert, err := ca.Issue(certs.Leaf{Hosts: []string{"127.0.0.1"}, Name: "node"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	tmp := t.TempDir()
+	c, k, a, err := ca.WriteFiles(tmp, cert)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var bundle []byte
+	for _, tr := range trusted {
+		bundle = append(bundle, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: tr.Cert.Raw})...)
+	}
+	if err := os.WriteFile(a, bundle, 0o600); err != nil {
+		t.Fatal(err)
+	}
+	certFile, keyFile, caFile = filepath.Join(dir, "cert.pem"), filepath.Join(dir, "key.pem"), filepath.Join(dir, "ca.pem")
+	for from, to := range map[string]string{c: certFile, k: keyFile, a: caFile} {
+		if err := os.Rename(from, to); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return certFile, keyFile, caFile
+}
+
+// filesTLS is MutualTLSFiles of the files nodeFiles writes in dir.
+func filesTLS(t *testing.T, dir string, ca *certs.CA, trusted ...*certs.CA) RemoteTLS {
+	t.Helper()
+	m, err := MutualTLSFiles(nodeFiles(t, dir, ca, trusted...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	return m
+}
+
+// served dials addr with cfg and reports nil if the server took the
+// handshake and spoke (gRPC's server sends its settings at once), or
+// the error it refused it with.
+func served(addr string, cfg *tls.Config) error {
+	cfg.NextProtos = []string{"h2"}
+	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, cfg)
+	if err != nil {
+		return err
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	_, err = conn.Read(make([]byte, 1))
+	return err
+}
+
+// TestRemoteTLSFilesRotation: nodes with certificates from files talk;
+// then node B's certificate is replaced by one a new CA signed, and A's
+// CA file by that CA alone, without restarting either. From then on A
+// refuses a peer with a certificate the old CA signed (at the handshake:
+// it spawns nothing) and serves one the new CA signed, and B dials with
+// its new certificate. Peers without a certificate, or with another
+// CA's, are refused; a peer that does not trust A's certificate refuses
+// A (remote's dialer verifies the address it dials).
+func TestRemoteTLSFilesRotation(t *testing.T) {
+	oldCA, err := certs.NewCA("old")
+	if err != nil {
+		t.Fatal(err)
+	}
+	newCA, err := certs.NewCA("new")
+	if err != nil {
+		t.Fatal(err)
+	}
+	strangers, err := certs.NewCA("strangers")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dirA, dirB := t.TempDir(), t.TempDir()
+	a := newSystem(t, WithRemote(""), WithRemoteTLS(filesTLS(t, dirA, oldCA, oldCA)))
+	bTLS := filesTLS(t, dirB, oldCA, oldCA)
+	b := newSystem(t, WithRemote(""), WithRemoteTLS(bTLS))
+	if _, err := SpawnAt(testCtx(t), b, a.Address(), testKind); err != nil {
+		t.Fatalf("before the rotation: %v", err)
+	}
+	if err := served(a.Address(), bTLS.clientConfig("127.0.0.1")); err != nil {
+		t.Fatalf("before the rotation, B's handshake: %v", err)
+	}
+
+	// The rotation: B gets a certificate the new CA signed (and still
+	// trusts A's, the old CA's); A trusts only the new CA.
+	nodeFiles(t, dirB, newCA, oldCA, newCA)
+	_, _, caA := nodeFiles(t, t.TempDir(), newCA, newCA)
+	if err := os.Rename(caA, filepath.Join(dirA, "ca.pem")); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := served(a.Address(), bTLS.clientConfig("127.0.0.1")); err != nil {
+		t.Fatalf("after the rotation, B's handshake with its new certificate: %v", err)
+	}
+	before := a.Runtime().Sockets()
+	anonymous := filesTLS(t, t.TempDir(), oldCA, oldCA)
+	anonymous.files = nil
+	anonymous.Client = &tls.Config{RootCAs: oldCA.Pool}
+	var refused sync.WaitGroup // each peer's requests, at once
+	for name, sec := range map[string]*RemoteTLS{
+		"a certificate the old CA signed": ptr(filesTLS(t, t.TempDir(), oldCA, oldCA)),
+		"another CA's certificate":        ptr(filesTLS(t, t.TempDir(), strangers, oldCA)),
+		"no certificate":                  &anonymous,
+		"no TLS":                          nil,
+	} {
+		opts := []Option{WithRemote("")}
+		if sec != nil {
+			opts = append(opts, WithRemoteTLS(*sec))
+			if err := served(a.Address(), sec.clientConfig("127.0.0.1")); err == nil || !isTLSAlert(err) {
+				t.Errorf("%s: handshake %v, want it refused", name, err)
+			}
+		}
+		peer := newSystem(t, opts...)
+		refused.Go(func() {
+			if _, err := SpawnAt(within(t, 3*time.Second), peer, a.Address(), testKind); err == nil {
+				t.Errorf("%s: SpawnAt succeeded", name)
+			}
+		})
+	}
+	// A peer A would serve, but which does not trust A's certificate
+	// (the old CA's): it refuses A, checking the address it dialed.
+	wary := filesTLS(t, t.TempDir(), newCA, newCA)
+	var verr *tls.CertificateVerificationError
+	if err := served(a.Address(), wary.clientConfig("127.0.0.1")); !errors.As(err, &verr) {
+		t.Errorf("a peer that does not trust A: handshake %v, want A's certificate refused", err)
+	}
+	waryPeer := newSystem(t, WithRemote(""), WithRemoteTLS(wary))
+	refused.Go(func() {
+		if _, err := SpawnAt(within(t, 3*time.Second), waryPeer, a.Address(), testKind); err == nil {
+			t.Error("a peer that does not trust A: SpawnAt succeeded")
+		}
+	})
+	refused.Wait()
+	if after := a.Runtime().Sockets(); after != before {
+		t.Fatalf("refused peers spawned %d socket actors", after-before)
+	}
+	fresh := newSystem(t, WithRemote(""), WithRemoteTLS(filesTLS(t, t.TempDir(), newCA, oldCA)))
+	if _, err := SpawnAt(testCtx(t), fresh, a.Address(), testKind); err != nil {
+		t.Fatalf("a certificate the new CA signed: %v", err)
+	}
+}
+
+// TestRemoteTLSFilesErrors: MutualTLSFiles names the file and what is
+// wrong with it.
+func TestRemoteTLSFilesErrors(t *testing.T) {
+	ca, err := certs.NewCA("nodes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile, caFile := nodeFiles(t, dir, ca, ca)
+	otherCert, otherKey, _ := nodeFiles(t, t.TempDir(), ca, ca)
+	junk := filepath.Join(dir, "junk.pem")
+	if err := os.WriteFile(junk, []byte("not PEM"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	badCA := filepath.Join(dir, "bad-ca.pem")
+	if err := os.WriteFile(badCA, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: []byte("junk")}), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name          string
+		cert, key, ca string
+		want1, want2  string
+	}{
+		{name: "no cert file", cert: filepath.Join(dir, "none.pem"), key: keyFile, ca: caFile, want1: "cert file", want2: "none.pem"},
+		{name: "cert not PEM", cert: junk, key: keyFile, ca: caFile, want1: "cert file " + junk, want2: "no PEM CERTIFICATE"},
+		{name: "key not PEM", cert: certFile, key: junk, ca: caFile, want1: "key file " + junk, want2: "no PEM PRIVATE KEY"},
+		{name: "key of another cert", cert: certFile, key: otherKey, ca: caFile, want1: otherKey, want2: "does not match"},
+		{name: "key file a certificate", cert: otherCert, key: otherCert, ca: caFile, want1: "key file " + otherCert, want2: "PRIVATE KEY"},
+		{name: "ca not PEM", cert: certFile, key: keyFile, ca: junk, want1: "ca file " + junk, want2: "no PEM CERTIFICATE"},
+		{name: "ca unparsable", cert: certFile, key: keyFile, ca: badCA, want1: "ca file " + badCA, want2: "certificate 1"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := MutualTLSFiles(tc.cert, tc.key, tc.ca)
+			if err == nil || !strings.Contains(err.Error(), tc.want1) || !strings.Contains(err.Error(), tc.want2) {
+				t.Fatalf("MutualTLSFiles: %v; want it to say %q and %q", err, tc.want1, tc.want2)
+			}
+		})
+	}
+}
+
+// TestRemoteTLSFilesReload: files that change into something unusable
+// leave the previous material in use, logged once; files that change
+// into good material are used from the next handshake on; the configs
+// gRPC and net/http clone see it too.
+func TestRemoteTLSFilesReload(t *testing.T) {
+	log := &records{}
+	prev := slog.Default()
+	slog.SetDefault(slog.New(log))
+	t.Cleanup(func() { slog.SetDefault(prev) })
+	ca, err := certs.NewCA("nodes")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	sec := filesTLS(t, dir, ca, ca)
+	server, client := sec.Server.Clone(), sec.Client.Clone()
+	serial := func() string {
+		t.Helper()
+		c, err := client.GetClientCertificate(&tls.CertificateRequestInfo{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		s, err := server.GetConfigForClient(&tls.ClientHelloInfo{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		if a, b := c.Leaf.SerialNumber.String(), s.Certificates[0].Leaf.SerialNumber.String(); a != b {
+			t.Fatalf("client presents %s, server %s", a, b)
+		}
+		return c.Leaf.SerialNumber.String()
+	}
+	first := serial()
+	if err := os.WriteFile(filepath.Join(dir, "cert.pem"), []byte("half written"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for range 3 {
+		if got := serial(); got != first {
+			t.Fatalf("a broken file: certificate %s, want the previous one %s", got, first)
+		}
+	}
+	if errs := log.take(slog.LevelError); len(errs) != 1 || !strings.Contains(errs[0], "previous certificate") {
+		t.Fatalf("logged %q, want one error", errs)
+	}
+	nodeFiles(t, dir, ca, ca)
+	if got := serial(); got == first {
+		t.Fatal("new files: the previous certificate still in use")
+	}
+	if errs := log.take(slog.LevelError); len(errs) != 0 {
+		t.Fatalf("logged %q", errs)
 	}
 }

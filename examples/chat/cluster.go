@@ -24,7 +24,8 @@ const childEnv = "ACTORNET_CHAT_CHILD"
 const roomName = "lobby"
 
 // runNode is the cluster mode: one node of the chat cluster, serving
-// cfg.listen until interrupted. It prints what the demo's parent reads:
+// cfg.listen until interrupted; over mutual TLS with cfg.ca, cfg.cert
+// and cfg.key. It prints what the demo's parent reads:
 //
 //	NODE <node address> LISTEN <chat address>
 //	MEMBERS <n>        (whenever the node's view of the membership changes)
@@ -44,12 +45,23 @@ func runNode(cfg config, out io.Writer) error {
 	if cfg.seeds != "" {
 		seeds = strings.Split(cfg.seeds, ",")
 	}
-	sys, err := actors.Start(actors.WithCluster(actors.ClusterConfig{
+	opts := []actors.Option{actors.WithCluster(actors.ClusterConfig{
 		Name:  clusterName,
 		Node:  cfg.node,
 		Seeds: seeds,
 		Kinds: chatroom.Kinds(),
-	}))
+	})}
+	if cfg.ca != "" || cfg.cert != "" || cfg.key != "" {
+		if cfg.ca == "" || cfg.cert == "" || cfg.key == "" {
+			return fmt.Errorf("mutual TLS needs all of -ca, -cert and -key")
+		}
+		sec, err := actors.MutualTLSFiles(cfg.cert, cfg.key, cfg.ca)
+		if err != nil {
+			return err
+		}
+		opts = append(opts, actors.WithRemoteTLS(sec))
+	}
+	sys, err := actors.Start(opts...)
 	if err != nil {
 		return err
 	}

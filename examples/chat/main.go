@@ -14,9 +14,17 @@
 //	go run ./examples/chat -listen 127.0.0.1:7002 -node 127.0.0.1:7300 -seeds 127.0.0.1:7100,127.0.0.1:7200,127.0.0.1:7300
 //
 // -node is the node's Proto.Actor remote address, an IP address and
-// port; the automanaged membership provider listens on the next port
-// (7101 here), and -seeds lists every node's -node address (automanaged
-// polls exactly these: give every node the same list). A node prints
+// port; the membership provider listens on the next port (7101 here),
+// and -seeds lists every node's -node address (the provider polls
+// exactly these: give every node the same list). Without certificates a
+// node runs on loopback only (a node on another address refuses to
+// start: anyone who reaches it could drive its sockets). With -ca FILE
+// -cert FILE -key FILE (PEM; the certificate names the node's IP
+// address, and serves and dials), the node's traffic and the membership
+// polls run over mutual TLS: a node whose certificate the CA did not
+// sign is refused, and never a member. The files are read again when
+// they change (actors.MutualTLSFiles): certificates rotate without a
+// restart. A node prints
 // "NODE addr LISTEN addr", then "MEMBERS n" at each membership change and
 // "ROOM addr" when the room is found on a node: that is how to tell which
 // node hosts the room. Run a built binary when you kill nodes by hand
@@ -99,6 +107,9 @@ type config struct {
 	lines   int
 	node    string // cluster mode: this node's address
 	seeds   string // cluster mode: the nodes' addresses, comma-separated
+	ca      string // cluster mode: PEM file of the CA the nodes trust
+	cert    string // cluster mode: PEM file of this node's certificate
+	key     string // cluster mode: PEM file of its key
 	single  bool   // the single-process demo
 	measure int    // fan-out samples in the default run
 }
@@ -106,8 +117,11 @@ type config struct {
 func main() {
 	var cfg config
 	flag.StringVar(&cfg.listen, "listen", "", "serve on `ADDR` until interrupted (only the server; a cluster node with -node)")
-	flag.StringVar(&cfg.node, "node", "", "cluster mode: this node's address `HOST:PORT` (Proto.Actor remote; the automanaged provider's HTTP endpoint is on PORT+1)")
-	flag.StringVar(&cfg.seeds, "seeds", "", "cluster mode: every node's -node address, `HOST:PORT[,HOST:PORT...]`")
+	flag.StringVar(&cfg.node, "node", "", "cluster mode: this node's address `IP:PORT` (Proto.Actor remote; the membership provider's endpoint is on PORT+1); loopback only without -ca, -cert and -key")
+	flag.StringVar(&cfg.seeds, "seeds", "", "cluster mode: every node's -node address, `IP:PORT[,IP:PORT...]`")
+	flag.StringVar(&cfg.ca, "ca", "", "cluster mode: PEM `FILE` of the CA whose certificates the nodes trust (mutual TLS, with -cert and -key)")
+	flag.StringVar(&cfg.cert, "cert", "", "cluster mode: PEM `FILE` of this node's certificate, naming its IP address (mutual TLS)")
+	flag.StringVar(&cfg.key, "key", "", "cluster mode: PEM `FILE` of this node's private key (mutual TLS)")
 	flag.BoolVar(&cfg.single, "single", false, "run the single-process demo (a server and -clients clients) instead of the three-node one")
 	flag.IntVar(&cfg.clients, "clients", 3, "clients in the single-process demo")
 	flag.IntVar(&cfg.lines, "lines", 5, "lines each client sends in a demo")
@@ -118,7 +132,9 @@ func main() {
   chat -single                           one process: a server and -clients clients chatting
   chat -listen ADDR                      only the server, until interrupted (nc ADDR to chat)
   chat -listen ADDR -node IP:PORT -seeds IP:PORT,...   one cluster node; it prints NODE, MEMBERS and ROOM lines
-                                         (ROOM: the node that hosts the room now)
+                                         (ROOM: the node that hosts the room now); loopback only
+  chat ... -ca FILE -cert FILE -key FILE the same over mutual TLS (node traffic and membership): any IP address;
+                                         only nodes whose certificates the CA signed are members
 `)
 		flag.PrintDefaults()
 	}
@@ -129,6 +145,8 @@ func main() {
 		err = runNode(cfg, os.Stdout)
 	case cfg.seeds != "":
 		err = fmt.Errorf("-seeds needs -node")
+	case cfg.ca != "" || cfg.cert != "" || cfg.key != "":
+		err = fmt.Errorf("-ca, -cert and -key need -node")
 	case cfg.listen != "" || cfg.single:
 		err = run(cfg, os.Stdout)
 	default:

@@ -33,6 +33,14 @@ func TestChatBadFlags(t *testing.T) {
 	if err := run(config{clients: 1, lines: 1}, io.Discard); err == nil {
 		t.Fatal("one client accepted")
 	}
+	// Mutual TLS: all three files, each readable.
+	node := testkit.ClusterAddr(t)
+	if err := runNode(config{node: node, ca: "ca.pem"}, io.Discard); err == nil || !strings.Contains(err.Error(), "all of -ca, -cert and -key") {
+		t.Fatalf("-ca alone: %v", err)
+	}
+	if err := runNode(config{node: node, ca: "none-ca.pem", cert: "none-cert.pem", key: "none-key.pem"}, io.Discard); err == nil || !strings.Contains(err.Error(), "none-cert.pem") {
+		t.Fatalf("missing files: %v", err)
+	}
 }
 
 // TestChatHalfClose: many clients connect, send their lines and

@@ -192,7 +192,7 @@ func startNodes(ctx context.Context, n int) ([]*node, error) {
 }
 
 // nodeAddr returns a loopback address whose port and the next one (the
-// automanaged provider's, actors.ProviderPort) the kernel has just had
+// membership provider's, actors.ProviderPort) the kernel has just had
 // free.
 func nodeAddr() (string, error) {
 	for range 50 {

@@ -28,9 +28,9 @@
 //
 // When the room's node dies: the activation is gone with its membership.
 // Each door sees its watch end (Terminated, address terminated), waits
-// until the dead node has left the topology (automanaged polls every
-// actors.DefaultClusterRefresh, 500 ms; the door waits at most 5 s), and
-// looks the room up again: the lookup activates it, empty, on a
+// until the dead node has left the topology (the membership provider
+// polls every actors.DefaultClusterRefresh, 500 ms; the door waits at
+// most 5 s), and looks the room up again: the lookup activates it, empty, on a
 // surviving member. Each member then joins it again (silently: no
 // "joined" notice), naming the members it knew; the new activation seats
 // them all at once, so it acknowledges no line before every one of them
