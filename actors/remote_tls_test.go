@@ -190,7 +190,7 @@ func TestRemoteTLSFilesRotation(t *testing.T) {
 		t.Fatal(err)
 	}
 	dirA, dirB := t.TempDir(), t.TempDir()
-	a := newSystem(t, WithRemote(""), WithRemoteTLS(filesTLS(t, dirA, oldCA, oldCA)))
+	a := newSystem(t, WithRemote(""), WithRemoteTLS(filesTLS(t, dirA, oldCA, oldCA)), WithRemotePolicy(AllowAll))
 	bTLS := filesTLS(t, dirB, oldCA, oldCA)
 	b := newSystem(t, WithRemote(""), WithRemoteTLS(bTLS))
 	if _, err := SpawnAt(testCtx(t), b, a.Address(), testKind); err != nil {
