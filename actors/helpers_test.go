@@ -8,6 +8,7 @@ import (
 	"golang.org/x/sys/unix"
 
 	"github.com/actornet/actornet/socket"
+	"github.com/actornet/actornet/test/testkit/certs"
 )
 
 // testTimeout bounds every wait in these tests; reaching it is a failure.
@@ -83,4 +84,14 @@ func waitEOF(t testing.TB, s *socket.Socket) {
 		}
 	}
 	t.Fatal("peer never saw end of stream: the actor's fd is still open")
+}
+
+// newCA makes a certificate authority for a test's nodes.
+func newCA(t *testing.T, name string) *certs.CA {
+	t.Helper()
+	ca, err := certs.NewCA(name)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ca
 }

@@ -195,14 +195,7 @@ func clusterTLS(t *testing.T, ca *certs.CA, trust *certs.CA, hosts ...string) Re
 // trusts the seed's certificate for the seed's address; a plain HTTP
 // poller gets nothing.
 func TestClusterMembershipTLS(t *testing.T) {
-	ca, err := certs.NewCA("nodes")
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := certs.NewCA("strangers")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, other := newCA(t, "nodes"), newCA(t, "strangers")
 	good, strange, misnamed := nodePair(t), nodePair(t), nodePair(t)
 	sec := clusterTLS(t, ca, ca, "127.0.0.1")
 	seedNode(t, good, "c", &sec)

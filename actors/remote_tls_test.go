@@ -44,14 +44,7 @@ func nodeTLS(t *testing.T, ca *certs.CA) RemoteTLS {
 // certificate another CA signed, and a node without TLS, are refused
 // at the handshake and spawn nothing.
 func TestRemoteMutualTLS(t *testing.T) {
-	ca, err := certs.NewCA("nodes")
-	if err != nil {
-		t.Fatal(err)
-	}
-	other, err := certs.NewCA("strangers")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca, other := newCA(t, "nodes"), newCA(t, "strangers")
 	a := newSystem(t, WithRemote(""), WithRemoteTLS(nodeTLS(t, ca)), WithRemotePolicy(AllowAll))
 	b := newSystem(t, WithRemote(""), WithRemoteTLS(nodeTLS(t, ca)), WithRemotePolicy(AllowAll))
 	ctx := testCtx(t)
@@ -177,18 +170,7 @@ func served(addr string, cfg *tls.Config) error {
 // CA's, are refused; a peer that does not trust A's certificate refuses
 // A (remote's dialer verifies the address it dials).
 func TestRemoteTLSFilesRotation(t *testing.T) {
-	oldCA, err := certs.NewCA("old")
-	if err != nil {
-		t.Fatal(err)
-	}
-	newCA, err := certs.NewCA("new")
-	if err != nil {
-		t.Fatal(err)
-	}
-	strangers, err := certs.NewCA("strangers")
-	if err != nil {
-		t.Fatal(err)
-	}
+	oldCA, nextCA, strangers := newCA(t, "old"), newCA(t, "new"), newCA(t, "strangers")
 	dirA, dirB := t.TempDir(), t.TempDir()
 	a := newSystem(t, WithRemote(""), WithRemoteTLS(filesTLS(t, dirA, oldCA, oldCA)), WithRemotePolicy(AllowAll))
 	bTLS := filesTLS(t, dirB, oldCA, oldCA)
@@ -202,8 +184,8 @@ func TestRemoteTLSFilesRotation(t *testing.T) {
 
 	// The rotation: B gets a certificate the new CA signed (and still
 	// trusts A's, the old CA's); A trusts only the new CA.
-	nodeFiles(t, dirB, newCA, oldCA, newCA)
-	_, _, caA := nodeFiles(t, t.TempDir(), newCA, newCA)
+	nodeFiles(t, dirB, nextCA, oldCA, nextCA)
+	_, _, caA := nodeFiles(t, t.TempDir(), nextCA, nextCA)
 	if err := os.Rename(caA, filepath.Join(dirA, "ca.pem")); err != nil {
 		t.Fatal(err)
 	}
@@ -238,7 +220,7 @@ func TestRemoteTLSFilesRotation(t *testing.T) {
 	}
 	// A peer A would serve, but which does not trust A's certificate
 	// (the old CA's): it refuses A, checking the address it dialed.
-	wary := filesTLS(t, t.TempDir(), newCA, newCA)
+	wary := filesTLS(t, t.TempDir(), nextCA, nextCA)
 	var verr *tls.CertificateVerificationError
 	if err := served(a.Address(), wary.clientConfig("127.0.0.1")); !errors.As(err, &verr) {
 		t.Errorf("a peer that does not trust A: handshake %v, want A's certificate refused", err)
@@ -253,7 +235,7 @@ func TestRemoteTLSFilesRotation(t *testing.T) {
 	if after := a.Runtime().Sockets(); after != before {
 		t.Fatalf("refused peers spawned %d socket actors", after-before)
 	}
-	fresh := newSystem(t, WithRemote(""), WithRemoteTLS(filesTLS(t, t.TempDir(), newCA, oldCA)))
+	fresh := newSystem(t, WithRemote(""), WithRemoteTLS(filesTLS(t, t.TempDir(), nextCA, oldCA)))
 	if _, err := SpawnAt(testCtx(t), fresh, a.Address(), testKind); err != nil {
 		t.Fatalf("a certificate the new CA signed: %v", err)
 	}
@@ -262,10 +244,7 @@ func TestRemoteTLSFilesRotation(t *testing.T) {
 // TestRemoteTLSFilesErrors: MutualTLSFiles names the file and what is
 // wrong with it.
 func TestRemoteTLSFilesErrors(t *testing.T) {
-	ca, err := certs.NewCA("nodes")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := newCA(t, "nodes")
 	dir := t.TempDir()
 	certFile, keyFile, caFile := nodeFiles(t, dir, ca, ca)
 	otherCert, otherKey, _ := nodeFiles(t, t.TempDir(), ca, ca)
@@ -308,10 +287,7 @@ func TestRemoteTLSFilesReload(t *testing.T) {
 	prev := slog.Default()
 	slog.SetDefault(slog.New(log))
 	t.Cleanup(func() { slog.SetDefault(prev) })
-	ca, err := certs.NewCA("nodes")
-	if err != nil {
-		t.Fatal(err)
-	}
+	ca := newCA(t, "nodes")
 	dir := t.TempDir()
 	sec := filesTLS(t, dir, ca, ca)
 	server, client := sec.Server.Clone(), sec.Client.Clone()

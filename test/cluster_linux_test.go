@@ -333,38 +333,21 @@ func nodeCerts(t *testing.T, ca, trusted *certs.CA) (certFile, keyFile, caFile s
 func startTLSChatNode(t *testing.T, bin, addr string, seeds []string, files [3]string) *tlsChatNode {
 	t.Helper()
 	n := &tlsChatNode{clusterNode: &clusterNode{addr: addr, exited: make(chan error, 1), changed: make(chan struct{})}}
-	n.cmd = exec.Command(bin, "-listen", "127.0.0.1:0", "-node", addr, "-seeds", strings.Join(seeds, ","),
+	cmd := exec.Command(bin, "-listen", "127.0.0.1:0", "-node", addr, "-seeds", strings.Join(seeds, ","),
 		"-cert", files[0], "-key", files[1], "-ca", files[2])
-	n.cmd.Env = append(os.Environ(), "ACTORNET_CHAT_CHILD=1") // it stops when its stdin closes
-	n.cmd.Stderr = &n.stderr
-	var err error
-	if n.stdin, err = n.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	out, err := n.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := n.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			line := sc.Text()
-			f := strings.Fields(line)
-			switch {
-			case len(f) == 4 && f[0] == "NODE":
-				line = "LISTEN " + f[3]
-			case len(f) == 2 && f[0] == "MEMBERS":
-				if m, err := strconv.Atoi(f[1]); err == nil && int32(m) > n.most.Load() {
-					n.most.Store(int32(m))
-				}
+	cmd.Env = append(os.Environ(), "ACTORNET_CHAT_CHILD=1") // it stops when its stdin closes
+	n.run(t, cmd, func(line string) string {
+		f := strings.Fields(line)
+		switch {
+		case len(f) == 4 && f[0] == "NODE":
+			line = "LISTEN " + f[3]
+		case len(f) == 2 && f[0] == "MEMBERS":
+			if m, err := strconv.Atoi(f[1]); err == nil && int32(m) > n.most.Load() {
+				n.most.Store(int32(m))
 			}
-			n.report(line)
 		}
-		n.exited <- n.cmd.Wait()
-	}()
+		return line
+	})
 	return n
 }
 

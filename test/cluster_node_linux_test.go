@@ -198,10 +198,20 @@ type clusterNode struct {
 func startClusterNode(t *testing.T, addr string, seeds []string) *clusterNode {
 	t.Helper()
 	n := &clusterNode{addr: addr, exited: make(chan error, 1), changed: make(chan struct{})}
-	n.cmd = exec.Command(os.Args[0], "-test.run=^$")
+	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	// Under -race, a node reports races but exits 0 for them: the test
 	// reads its reports and fails on any but knownRace.
-	n.cmd.Env = append(os.Environ(), clusterNodeEnv+"="+addr+" "+strings.Join(seeds, ","), "GORACE=exitcode=0")
+	cmd.Env = append(os.Environ(), clusterNodeEnv+"="+addr+" "+strings.Join(seeds, ","), "GORACE=exitcode=0")
+	n.run(t, cmd, nil)
+	return n
+}
+
+// run starts cmd as the node's process, its stdin a pipe (closing it
+// stops the node), and reads what it prints, each line through translate
+// (unless nil) into report, until it exits.
+func (n *clusterNode) run(t *testing.T, cmd *exec.Cmd, translate func(string) string) {
+	t.Helper()
+	n.cmd = cmd
 	n.cmd.Stderr = &n.stderr
 	var err error
 	if n.stdin, err = n.cmd.StdinPipe(); err != nil {
@@ -217,11 +227,14 @@ func startClusterNode(t *testing.T, addr string, seeds []string) *clusterNode {
 	go func() {
 		sc := bufio.NewScanner(out)
 		for sc.Scan() {
-			n.report(sc.Text())
+			line := sc.Text()
+			if translate != nil {
+				line = translate(line)
+			}
+			n.report(line)
 		}
 		n.exited <- n.cmd.Wait()
 	}()
-	return n
 }
 
 // stopClusterNodes ends every node not killed, all at once (closing its
