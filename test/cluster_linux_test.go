@@ -356,36 +356,16 @@ func startTLSChatNode(t *testing.T, bin, addr string, seeds []string, files [3]s
 // node's provider port was taken meanwhile (see startCluster).
 func startTLSChat(t *testing.T, bin string, trusted [][3]string, stranger [3]string) ([]*tlsChatNode, *tlsChatNode) {
 	t.Helper()
-	for try := 1; ; try++ {
-		addrs := make([]string, len(trusted)+1)
-		for i := range addrs {
-			addrs[i] = testkit.ClusterAddr(t)
+	nodes := make([]*tlsChatNode, len(trusted)+1)
+	startNodes(t, len(nodes), func(i int, addrs []string) *clusterNode {
+		files := stranger
+		if i < len(trusted) {
+			files = trusted[i]
 		}
-		var nodes []*tlsChatNode
-		for i, files := range trusted {
-			nodes = append(nodes, startTLSChatNode(t, bin, addrs[i], addrs, files))
-		}
-		odd := startTLSChatNode(t, bin, addrs[len(trusted)], addrs, stranger)
-		retry := false
-		for _, nd := range append(nodes, odd) {
-			err := nd.listening()
-			if err == nil {
-				continue
-			}
-			if try < 5 && strings.Contains(err.Error(), "address already in use") {
-				t.Logf("try %d: %v; again on other ports", try, err)
-				retry = true
-				break
-			}
-			t.Fatal(err)
-		}
-		if !retry {
-			return nodes, odd
-		}
-		for _, nd := range append(nodes, odd) {
-			nd.kill()
-		}
-	}
+		nodes[i] = startTLSChatNode(t, bin, addrs[i], addrs, files)
+		return nodes[i].clusterNode
+	})
+	return nodes[:len(trusted)], nodes[len(trusted)]
 }
 
 // TestClusterChatMutualTLS: three nodes, each the chat example in

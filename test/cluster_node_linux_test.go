@@ -324,14 +324,21 @@ func (n *clusterNode) await(t *testing.T, what string, ok func(members int, room
 // tries.
 func startCluster(t *testing.T, n int) []*clusterNode {
 	t.Helper()
+	return startNodes(t, n, func(i int, addrs []string) *clusterNode { return startClusterNode(t, addrs[i], addrs) })
+}
+
+// startNodes starts n nodes with start (node i of addrs, every node's
+// address) as startCluster says.
+func startNodes(t *testing.T, n int, start func(i int, addrs []string) *clusterNode) []*clusterNode {
+	t.Helper()
 	for try := 1; ; try++ {
 		addrs := make([]string, n)
 		for i := range addrs {
 			addrs[i] = testkit.ClusterAddr(t)
 		}
 		nodes := make([]*clusterNode, n)
-		for i, a := range addrs {
-			nodes[i] = startClusterNode(t, a, addrs)
+		for i := range addrs {
+			nodes[i] = start(i, addrs)
 		}
 		retry := false
 		for _, nd := range nodes {
