@@ -53,7 +53,13 @@ func StartService(ctx context.Context, sys *actors.System, addr string, handler 
 	stopped := core.NewStopWait()
 	props := actor.PropsFromProducer(func() actor.Actor { return &serviceActor{sys: sys, server: server, stopped: stopped} },
 		actor.WithSupervisor(actors.StoppingStrategy()))
-	s := &Service{sys: sys, pid: sys.Root().Spawn(props), stopped: stopped}
+	// Named as socket actors are (core.SecretName): another node cannot
+	// guess a service's PID and stop it.
+	pid, err := sys.Root().SpawnNamed(props, core.SecretName())
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{sys: sys, pid: pid, stopped: stopped}
 	res, err := actors.Request[*messages.ListenResult](sys.Root(), s.pid, cmd).Wait(ctx)
 	if err == nil {
 		err = res.GetStatus().Err()

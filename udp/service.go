@@ -56,7 +56,13 @@ func StartService(ctx context.Context, sys *actors.System, addr string, h Handle
 	stopped := core.NewStopWait()
 	svc := actor.PropsFromProducer(func() actor.Actor { return &serviceActor{sys: sys, peer: peer, stopped: stopped} },
 		actor.WithSupervisor(actors.StoppingStrategy()))
-	s := &Service{sys: sys, pid: sys.Root().Spawn(svc), stopped: stopped}
+	// Named as socket actors are (core.SecretName): another node cannot
+	// guess a service's PID and stop it.
+	pid, err := sys.Root().SpawnNamed(svc, core.SecretName())
+	if err != nil {
+		return nil, err
+	}
+	s := &Service{sys: sys, pid: pid, stopped: stopped}
 	res, err := actors.Request[*messages.BindResult](sys.Root(), s.pid, &messages.Bind{HostPort: addr, Options: o}).Wait(ctx)
 	if err == nil {
 		err = res.GetStatus().Err()
