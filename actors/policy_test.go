@@ -155,18 +155,23 @@ func TestGuardFields(t *testing.T) {
 		data []byte
 		hp   int
 		want string
+		ok   bool
 	}{
-		{"endpoint", mustMarshal(t, connectTo("127.0.0.1:80", "")), 2, "127.0.0.1:80"},
-		{"ipv6 endpoint", mustMarshal(t, connectTo("[::1]:443", "")), 2, "[::1]:443"},
-		{"host and port", mustMarshal(t, connectTo("", "db.internal:5432")), 2, "db.internal:5432"},
-		{"unix", mustMarshal(t, connectTo("unix:/run/x.sock", "")), 2, "unix:/run/x.sock"},
-		{"field 2 not an address", mustMarshal(t, connectTo("", "db.internal:5432")), 0, ""},
-		{"truncated", mustMarshal(t, connectTo("127.0.0.1:80", ""))[:3], 2, ""},
-		{"garbage", []byte{0xff, 0xff, 0xff}, 2, ""},
+		{"endpoint", mustMarshal(t, connectTo("127.0.0.1:80", "")), 2, "127.0.0.1:80", true},
+		{"ipv6 endpoint", mustMarshal(t, connectTo("[::1]:443", "")), 2, "[::1]:443", true},
+		{"host and port", mustMarshal(t, connectTo("", "db.internal:5432")), 2, "db.internal:5432", true},
+		{"unix", mustMarshal(t, connectTo("unix:/run/x.sock", "")), 2, "unix:/run/x.sock", true},
+		{"field 2 not an address", mustMarshal(t, connectTo("", "db.internal:5432")), 0, "", true},
+		{"truncated", mustMarshal(t, connectTo("127.0.0.1:80", ""))[:3], 2, "", false},
+		{"garbage", []byte{0xff, 0xff, 0xff}, 2, "", false},
+		// Protobuf merges a repeated message field: the actor would see
+		// the path of the second with the first's address.
+		{"endpoint twice", append(mustMarshal(t, connectTo("unix:/tmp/evil.sock", "")), mustMarshal(t, connectTo("127.0.0.1:80", ""))...), 2, "", false},
+		{"host and port twice", append(mustMarshal(t, connectTo("", "ok:1")), mustMarshal(t, connectTo("", "evil:2"))...), 2, "", false},
 	} {
-		ep, hp := fields(tc.data, protowireNumber(tc.hp))
-		if got := address(ep, hp); got != tc.want {
-			t.Errorf("%s: address %q, want %q", tc.name, got, tc.want)
+		ep, hp, ok := fields(tc.data, protowireNumber(tc.hp))
+		if got := address(ep, hp); got != tc.want || ok != tc.ok {
+			t.Errorf("%s: address %q, ok %v; want %q, %v", tc.name, got, ok, tc.want, tc.ok)
 		}
 	}
 }

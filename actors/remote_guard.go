@@ -104,7 +104,12 @@ func (s *streamGuard) check(b *remote.MessageBatch) {
 // decide returns the policy's refusal of e, and the command refused.
 func (s *streamGuard) decide(b *remote.MessageBatch, e *remote.MessageEnvelope) (RemoteRequest, error) {
 	name := b.TypeNames[e.TypeId]
-	if t := b.Targets[e.Target]; strings.HasPrefix(t.GetId(), internalPrefix) {
+	if t := b.Targets[e.Target]; t.GetAddress() != s.g.sys.Actors.Address() {
+		// Proto.Actor would pass it on to that node, under this node's
+		// identity: a caller refused there could act there through here.
+		r := RemoteRequest{Caller: s.caller, Op: "send", Command: strings.ToLower(name[strings.LastIndexByte(name, '.')+1:])}
+		return r, &Denial{Rule: "relay", Reason: "the message is for " + t.GetAddress() + ", not this node (" + s.g.sys.Actors.Address() + "): nodes pass nothing on"}
+	} else if strings.HasPrefix(t.GetId(), internalPrefix) {
 		r := RemoteRequest{Caller: s.caller, Op: "send", Command: strings.ToLower(name[strings.LastIndexByte(name, '.')+1:])}
 		return r, &Denial{Rule: "internal", Reason: "the node's own actors (" + t.GetId() + ") take no remote messages"}
 	}
@@ -113,7 +118,10 @@ func (s *streamGuard) decide(b *remote.MessageBatch, e *remote.MessageEnvelope) 
 		return RemoteRequest{}, nil
 	}
 	r := RemoteRequest{Caller: s.caller, Op: gc.op, Command: messages.OpName(gc.zero)}
-	field1, hostPort := fields(e.MessageData, gc.hostPort)
+	field1, hostPort, ok := fields(e.MessageData, gc.hostPort)
+	if !ok {
+		return r, &Denial{Rule: "malformed", Reason: "the command's encoding is malformed or repeats its address field"}
+	}
 	if gc.sendTo && len(field1) > 0 && bytes.Equal(field1, s.lastSendTo) {
 		return RemoteRequest{}, nil
 	}
@@ -214,36 +222,44 @@ type RemoteDenialKey struct {
 }
 
 // fields returns field 1 of a command's encoding (the kind, or an
-// encoded Endpoint) and the string field hostPort (none when 0). A
-// malformed encoding returns what was read before the fault: the policy
-// then sees no address, and refuses.
-func fields(b []byte, hostPort protowire.Number) (field1, hp []byte) {
+// encoded Endpoint) and the string field hostPort (none when 0). ok is
+// false for an encoding the policy must not decide on: malformed, or
+// with field 1 or hostPort more than once (protobuf merges repeated
+// message fields and keeps the last string, so the actor would decode
+// another address than the one read here).
+func fields(b []byte, hostPort protowire.Number) (field1, hp []byte, ok bool) {
+	var seen1, seenHP bool
 	for len(b) > 0 {
 		num, typ, n := protowire.ConsumeTag(b)
 		if n < 0 {
-			return
+			return nil, nil, false
 		}
 		b = b[n:]
-		if typ == protowire.BytesType && (num == 1 || (num == hostPort && hostPort != 0)) {
-			v, m := protowire.ConsumeBytes(b)
-			if m < 0 {
-				return
+		if num == 1 || (num == hostPort && hostPort != 0) {
+			if (num == 1 && seen1) || (num == hostPort && seenHP) {
+				return nil, nil, false
 			}
-			if num == 1 {
-				field1 = v
-			} else {
-				hp = v
+			if typ == protowire.BytesType {
+				v, m := protowire.ConsumeBytes(b)
+				if m < 0 {
+					return nil, nil, false
+				}
+				if num == 1 {
+					field1, seen1 = v, true
+				} else {
+					hp, seenHP = v, true
+				}
+				b = b[m:]
+				continue
 			}
-			b = b[m:]
-			continue
 		}
 		m := protowire.ConsumeFieldValue(num, typ, b)
 		if m < 0 {
-			return
+			return nil, nil, false
 		}
 		b = b[m:]
 	}
-	return
+	return field1, hp, true
 }
 
 // address is the address a command names: its Endpoint ("ip:port",

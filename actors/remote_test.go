@@ -9,10 +9,13 @@ import (
 	"context"
 	"errors"
 	"net"
+	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
 
 	"github.com/actornet/actornet/actors/core"
@@ -106,5 +109,44 @@ func TestRemoteBadAddress(t *testing.T) {
 	}
 	if _, err := Start(WithRemote("no-port")); err == nil {
 		t.Fatal("Start with no port succeeded")
+	}
+}
+
+// The guard refuses, before Proto.Actor decodes anything, a message for
+// another node (which Proto.Actor would pass on under this node's
+// identity) and a command that repeats its address field (which would
+// decode to another address than the one the policy read); it lets the
+// rest through.
+func TestRemoteGuardRefusesRelayAndRepeats(t *testing.T) {
+	a := newSystem(t, WithRemote(""), WithRemotePolicy(AllowAll))
+	connect := func(ep string) []byte {
+		b, err := proto.Marshal(&messages.Connect{Remote: messages.NewEndpoint(netip.MustParseAddrPort(ep))})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	spawn, err := proto.Marshal(&messages.Spawn{Kind: testKind})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := &remote.MessageBatch{
+		TypeNames: []string{"actornet.messages.Spawn", "actornet.messages.Connect"},
+		Targets:   []*actor.PID{actor.NewPID("127.0.0.1:1", NodeName), actor.NewPID(a.Address(), "$x"), actor.NewPID(a.Address(), NodeName)},
+		Envelopes: []*remote.MessageEnvelope{
+			{TypeId: 0, Target: 0, MessageData: spawn},                                                       // for another node
+			{TypeId: 1, Target: 1, MessageData: append(connect("127.0.0.1:80"), connect("127.0.0.1:22")...)}, // repeated field
+			{TypeId: 1, Target: 1, MessageData: connect("127.0.0.1:80")},                                     // fine
+			{TypeId: 0, Target: 2, MessageData: spawn},                                                       // fine
+		},
+	}
+	kept := []*remote.MessageEnvelope{b.Envelopes[2], b.Envelopes[3]}
+	a.guard.stream(context.Background()).check(b)
+	if len(b.Envelopes) != 2 || b.Envelopes[0] != kept[0] || b.Envelopes[1] != kept[1] {
+		t.Fatalf("kept %v, want the last two", b.Envelopes)
+	}
+	d := a.Metrics().Remote.Denied
+	if d[RemoteDenialKey{Op: "send", Rule: "relay"}] != 1 || d[RemoteDenialKey{Op: OpConnect, Rule: "malformed"}] != 1 || len(d) != 2 {
+		t.Fatalf("denied %v, want one relay and one malformed", d)
 	}
 }
