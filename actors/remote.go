@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"net"
+	"net/netip"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,6 +32,14 @@ const NodeName = "actornet"
 // DefaultRemoteAddress is where WithRemote("") listens: loopback, on a port
 // the kernel picks.
 const DefaultRemoteAddress = "127.0.0.1:0"
+
+// RemoteHandshakeTimeout bounds how long a connection to a node's remote
+// port may take to finish its handshake (TLS, then HTTP/2's preface)
+// before the node closes it.
+const RemoteHandshakeTimeout = 10 * time.Second
+
+// remoteHandshakeTimeout is RemoteHandshakeTimeout, shortened by tests.
+var remoteHandshakeTimeout = RemoteHandshakeTimeout
 
 // WithRemote makes the system a node other processes can reach through
 // Proto.Actor remote (gRPC) on addr, "host:port"; "" means
@@ -120,9 +129,22 @@ func remoteConfig(addr string, served []string, sec *RemoteTLS, guard *remoteGua
 	if err != nil || port < 0 || port > 65535 {
 		return nil, fmt.Errorf("actornet: remote address %q: invalid port", addr)
 	}
+	if ip, err := netip.ParseAddr(host); err == nil {
+		if ip.IsUnspecified() {
+			return nil, fmt.Errorf("actornet: remote address %q: a wildcard address: other nodes reach this node's actors at the address it listens on, so it must be one they can dial: listen on the interface's own address", addr)
+		}
+		if ip.Is6() && !ip.Is4In6() {
+			// Proto.Actor joins host and port with a bare colon.
+			host = "[" + host + "]"
+		}
+	}
 	cfg := remote.Configure(host, port, remote.WithServerOptions(
 		grpc.StreamInterceptor(onlyServedStream(served, guard)),
 		grpc.UnaryInterceptor(noUnary),
+		// A connection that has not finished its handshake (TLS and
+		// HTTP/2's preface) by then is closed, rather than hold an fd and
+		// a goroutine for gRPC's default two minutes.
+		grpc.ConnectionTimeout(remoteHandshakeTimeout),
 	),
 		// One message per gRPC frame: Proto.Actor's endpoint writer would
 		// pack up to 1,000 queued messages into one, and gRPC's receiver
@@ -134,7 +156,7 @@ func remoteConfig(addr string, served []string, sec *RemoteTLS, guard *remoteGua
 	// message dials afresh), instead of retrying five times, two seconds
 	// apart, in a goroutine nothing can stop.
 	cfg.MaxRetryCount = 1
-	if err := sec.secure(cfg); err != nil {
+	if err := sec.secure(cfg, guard); err != nil {
 		return nil, err
 	}
 	return cfg, nil
@@ -167,7 +189,7 @@ func (s *System) startNode() error {
 	pending := remotePendingOf(s.Actors)
 	s.Actors.EventStream.Subscribe(func(evt any) {
 		if ev, ok := evt.(*remote.EndpointTerminatedEvent); ok {
-			pending.fail(ev.Address)
+			pending.fail(ev.Address, s.guard.dialError(ev.Address))
 		}
 	})
 	_, err := s.Actors.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &nodeActor{sys: s} }), NodeName)
@@ -282,14 +304,21 @@ func (r *remotePending) remove(p *replyProcess) {
 }
 
 // fail answers every request waiting on the node at addr as closed: the
-// node is gone.
-func (r *remotePending) fail(addr string) {
+// node is gone, or, when the link to it failed with why (a handshake it
+// refused, say), unreachable for that reason.
+func (r *remotePending) fail(addr string, why error) {
 	r.mu.Lock()
 	set := r.byAddr[addr]
 	delete(r.byAddr, addr)
 	r.mu.Unlock()
 	for p := range set {
-		p.SendUserMessage(p.pid, &actor.DeadLetterResponse{})
+		if why == nil {
+			p.SendUserMessage(p.pid, &actor.DeadLetterResponse{})
+			continue
+		}
+		st := &messages.Status{Code: messages.IOStatus_IO_STATUS_CLOSED, Op: messages.OpName(p.cmd),
+			Detail: "the link to node " + addr + " failed: " + why.Error()}
+		p.SendUserMessage(p.pid, messages.Refusal(p.cmd, st))
 	}
 }
 

@@ -7,6 +7,7 @@ import (
 	"net/netip"
 	"strings"
 	"sync"
+	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"github.com/asynkron/protoactor-go/remote"
@@ -29,13 +30,20 @@ type remoteGuard struct {
 	mu      sync.Mutex
 	allowed map[string]uint64          // by op
 	denied  map[RemoteDenialKey]uint64 // by op and rule
+	// handshakes and handshakeErrors count the TLS handshakes of the
+	// node's gRPC server (servedCreds); lastWarn is when a refused one
+	// was last logged at Warn.
+	handshakes, handshakeErrors uint64
+	lastWarn                    time.Time
+	// dialErrs are why the last dial to each node failed (dialCreds).
+	dialErrs map[string]error
 }
 
 func newRemoteGuard(sys *System, p Policy) *remoteGuard {
 	if p == nil {
 		p = denyAll
 	}
-	return &remoteGuard{sys: sys, policy: p, allowed: map[string]uint64{}, denied: map[RemoteDenialKey]uint64{}}
+	return &remoteGuard{sys: sys, policy: p, allowed: map[string]uint64{}, denied: map[RemoteDenialKey]uint64{}, dialErrs: map[string]error{}}
 }
 
 // guardedCommand is a command that opens something, and where in its
@@ -193,7 +201,8 @@ func (g *remoteGuard) totals() RemoteTotals {
 	}
 	g.mu.Lock()
 	defer g.mu.Unlock()
-	t := RemoteTotals{Allowed: make(map[string]uint64, len(g.allowed)), Denied: make(map[RemoteDenialKey]uint64, len(g.denied))}
+	t := RemoteTotals{Allowed: make(map[string]uint64, len(g.allowed)), Denied: make(map[RemoteDenialKey]uint64, len(g.denied)),
+		Handshakes: g.handshakes, HandshakeErrors: g.handshakeErrors}
 	for k, v := range g.allowed {
 		t.Allowed[k] = v
 	}
@@ -212,6 +221,11 @@ type RemoteTotals struct {
 	Allowed map[string]uint64
 	// Denied counts the requests refused, by op and rule.
 	Denied map[RemoteDenialKey]uint64
+	// Handshakes and HandshakeErrors count the TLS handshakes other
+	// nodes made with this one (WithRemoteTLS): completed, and refused (no
+	// certificate, one the node does not trust, no TLS, or none finished
+	// within RemoteHandshakeTimeout).
+	Handshakes, HandshakeErrors uint64
 }
 
 // RemoteDenialKey groups refusals: the op ("send" for a message to the

@@ -88,7 +88,7 @@ func checkExposure(addr string, o *options) error {
 }
 
 // secure adds t's credentials to a remote configuration.
-func (t *RemoteTLS) secure(cfg *remote.Config) error {
+func (t *RemoteTLS) secure(cfg *remote.Config, g *remoteGuard) error {
 	if t == nil {
 		return nil
 	}
@@ -98,12 +98,15 @@ func (t *RemoteTLS) secure(cfg *remote.Config) error {
 	if len(t.Server.Certificates) == 0 && t.Server.GetCertificate == nil && t.Server.GetConfigForClient == nil {
 		return fmt.Errorf("actornet: remote TLS: the Server config has no certificate")
 	}
-	cfg.ServerOptions = append(cfg.ServerOptions, grpc.Creds(credentials.NewTLS(t.serverConfig())))
+	if err := t.checkCert(cfg.Host); err != nil {
+		return err
+	}
+	cfg.ServerOptions = append(cfg.ServerOptions, grpc.Creds(servedCreds{TransportCredentials: credentials.NewTLS(t.serverConfig()), g: g}))
 	var creds credentials.TransportCredentials = credentials.NewTLS(t.Client)
 	if t.files != nil {
 		creds = hostCreds{TransportCredentials: creds, forHost: t.files.clientFor}
 	}
-	cfg.DialOptions = []grpc.DialOption{grpc.WithTransportCredentials(creds)}
+	cfg.DialOptions = []grpc.DialOption{grpc.WithTransportCredentials(dialCreds{TransportCredentials: creds, g: g})}
 	return nil
 }
 

@@ -10,6 +10,7 @@ import (
 	"crypto/tls"
 	"encoding/pem"
 	"errors"
+	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -63,20 +64,28 @@ func TestRemoteMutualTLS(t *testing.T) {
 	stranger.Client.RootCAs = ca.Pool
 	anonymous := nodeTLS(t, other)
 	anonymous.Client.RootCAs, anonymous.Client.Certificates = ca.Pool, nil
-	for name, s := range map[string]*System{
-		"a client certificate from another CA": newSystem(t, WithRemote(""), WithRemoteTLS(stranger)),
-		"no client certificate":                newSystem(t, WithRemote(""), WithRemoteTLS(anonymous)),
-		"no TLS":                               newSystem(t, WithRemote(""), WithRemotePolicy(AllowAll)),
+	// The caller hears why, when TLS says it.
+	for name, tc := range map[string]struct {
+		s   *System
+		why string
+	}{
+		"a client certificate from another CA": {newSystem(t, WithRemote(""), WithRemoteTLS(stranger)), "tls: certificate required"},
+		"no client certificate":                {newSystem(t, WithRemote(""), WithRemoteTLS(anonymous)), "tls: certificate required"},
+		"no TLS":                               {newSystem(t, WithRemote(""), WithRemotePolicy(AllowAll)), ""},
 	} {
-		short, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-		_, err := SpawnAt(short, s, a.Address(), testKind)
+		short, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		_, err := SpawnAt(short, tc.s, a.Address(), testKind)
 		cancel()
-		if err == nil {
-			t.Fatalf("%s: SpawnAt succeeded", name)
+		if err == nil || !strings.Contains(err.Error(), tc.why) {
+			t.Fatalf("%s: SpawnAt: %v, want an error saying %q", name, err, tc.why)
 		}
+		t.Logf("%s: %v", name, err)
 	}
 	if after := a.Runtime().Sockets(); after != before {
 		t.Fatalf("a refused peer spawned %d socket actors", after-before)
+	}
+	if m := a.Metrics().Remote; m.HandshakeErrors < 3 || m.Handshakes < 1 {
+		t.Fatalf("node A counted %d handshakes and %d refused; want the trusted one, and the three refused", m.Handshakes, m.HandshakeErrors)
 	}
 }
 
@@ -324,5 +333,66 @@ func TestRemoteTLSFilesReload(t *testing.T) {
 	}
 	if errs := log.take(slog.LevelError); len(errs) != 0 {
 		t.Fatalf("logged %q", errs)
+	}
+}
+
+// A node refuses to start with a certificate other nodes would refuse:
+// one that does not name its address, or a client certificate not for
+// client authentication.
+func TestRemoteTLSCertificateChecks(t *testing.T) {
+	ca := newCA(t, "nodes")
+	elsewhere, err := ca.Issue(certs.Leaf{Hosts: []string{"127.0.0.2"}, Name: "node"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := Start(WithRemote(""), WithRemoteTLS(MutualTLS(elsewhere, ca.Pool))); err == nil || !strings.Contains(err.Error(), "does not name its address 127.0.0.1") {
+		t.Errorf("a certificate for another address: %v", err)
+	}
+	serves, err := ca.Issue(certs.Leaf{Hosts: []string{"127.0.0.1"}, Name: "node", ServerOnly: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	serverOnly := MutualTLS(serves, ca.Pool)
+	if _, err := Start(WithRemote(""), WithRemoteTLS(serverOnly)); err == nil || !strings.Contains(err.Error(), "not for client authentication") {
+		t.Errorf("a server-only certificate to dial with: %v", err)
+	}
+}
+
+// A node listens on the address it will be reached at: a wildcard is
+// refused, with or without TLS; IPv6 loopback works.
+func TestRemoteAddresses(t *testing.T) {
+	for _, addr := range []string{"0.0.0.0:0", "[::]:0"} {
+		if _, err := Start(WithRemote(addr), WithInsecureRemote()); err == nil || !strings.Contains(err.Error(), "wildcard") {
+			t.Errorf("WithRemote(%q): %v, want a wildcard refused", addr, err)
+		}
+	}
+	a := newSystem(t, WithRemote("[::1]:0"), WithRemotePolicy(AllowAll))
+	b := newSystem(t, WithRemote("[::1]:0"))
+	if !strings.HasPrefix(a.Address(), "[::1]:") {
+		t.Fatalf("address %q", a.Address())
+	}
+	if _, err := SpawnAt(testCtx(t), b, a.Address(), testKind); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A connection to the remote port that does not finish its handshake is
+// closed after RemoteHandshakeTimeout, rather than hold an fd and a
+// goroutine for gRPC's two minutes.
+func TestRemoteHandshakeTimeout(t *testing.T) {
+	defer func(d time.Duration) { remoteHandshakeTimeout = d }(remoteHandshakeTimeout)
+	remoteHandshakeTimeout = 100 * time.Millisecond
+	a := newSystem(t, WithRemote(""), WithRemoteTLS(nodeTLS(t, newCA(t, "nodes"))))
+	c, err := net.Dial("tcp", a.Address())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetReadDeadline(time.Now().Add(testTimeout))
+	if _, err := c.Read(make([]byte, 1)); !errors.Is(err, io.EOF) {
+		t.Fatalf("a silent client: %v, want the node to close it", err)
+	}
+	if m := a.Metrics().Remote; m.HandshakeErrors != 1 {
+		t.Fatalf("HandshakeErrors %d, want 1", m.HandshakeErrors)
 	}
 }

@@ -69,6 +69,9 @@ type Leaf struct {
 	// Client makes it a client certificate only; otherwise it serves,
 	// and may dial too (a node's certificate for mutual TLS).
 	Client bool
+	// ServerOnly makes it a server certificate only (it cannot dial
+	// with it: mutual TLS refuses it as a client's).
+	ServerOnly bool
 	// NotBefore and NotAfter bound its validity: by default from an hour
 	// ago for a day.
 	NotBefore, NotAfter time.Time
@@ -89,6 +92,9 @@ func (ca *CA) Issue(l Leaf) (tls.Certificate, error) {
 		NotAfter:     l.NotAfter,
 		KeyUsage:     x509.KeyUsageDigitalSignature,
 		ExtKeyUsage:  []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth, x509.ExtKeyUsageClientAuth},
+	}
+	if l.ServerOnly {
+		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}
 	}
 	if l.Client {
 		tmpl.ExtKeyUsage = []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}

@@ -1,0 +1,199 @@
+package actors
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"net"
+	"net/netip"
+	"slices"
+	"strings"
+	"time"
+
+	"google.golang.org/grpc/credentials"
+)
+
+// servedCreds are the node's gRPC server credentials, counting the
+// handshakes it completes and refuses (Metrics.Remote), and saying so in
+// the log (at most one Warn every handshakeWarnEvery, the rest at Debug:
+// a stranger may knock in a loop).
+type servedCreds struct {
+	credentials.TransportCredentials
+	g *remoteGuard
+}
+
+func (c servedCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	out, info, err := c.TransportCredentials.ServerHandshake(conn)
+	c.g.served(conn.RemoteAddr(), err)
+	return out, info, err
+}
+
+func (c servedCreds) Clone() credentials.TransportCredentials {
+	return servedCreds{TransportCredentials: c.TransportCredentials.Clone(), g: c.g}
+}
+
+// dialCreds are the node's gRPC dial credentials, remembering why the
+// last dial to each node failed: requests to a node whose link failed
+// then fail with the reason (a certificate the node does not trust, one
+// that does not name its address) instead of a bare "closed".
+type dialCreds struct {
+	credentials.TransportCredentials
+	g *remoteGuard
+}
+
+func (c dialCreds) ClientHandshake(ctx context.Context, authority string, conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
+	out, info, err := c.TransportCredentials.ClientHandshake(ctx, authority, conn)
+	c.g.dialed(authority, err)
+	if err != nil {
+		return out, info, err
+	}
+	// Under TLS 1.3 the server judges the client's certificate after the
+	// client has finished: its refusal is an alert on the first read.
+	return &alertConn{Conn: out, g: c.g, node: authority}, info, nil
+}
+
+// alertConn remembers a TLS alert the node it dialed sent (a refused
+// client certificate) as why the link failed.
+type alertConn struct {
+	net.Conn
+	g    *remoteGuard
+	node string
+}
+
+func (c *alertConn) Read(b []byte) (int, error) {
+	n, err := c.Conn.Read(b)
+	// crypto/tls reports a peer's alert as a *net.OpError of op
+	// "remote error" (its alert type is not exported).
+	var op *net.OpError
+	if err != nil && errors.As(err, &op) && op.Op == "remote error" {
+		c.g.dialed(c.node, err)
+	}
+	return n, err
+}
+
+func (c dialCreds) Clone() credentials.TransportCredentials {
+	return dialCreds{TransportCredentials: c.TransportCredentials.Clone(), g: c.g}
+}
+
+// handshakeWarnEvery bounds the Warn lines for refused handshakes.
+const handshakeWarnEvery = 10 * time.Second
+
+// maxDialErrors bounds the dial errors a node remembers.
+const maxDialErrors = 1024
+
+func (g *remoteGuard) served(peer net.Addr, err error) {
+	g.mu.Lock()
+	if err == nil {
+		g.handshakes++
+		g.mu.Unlock()
+		return
+	}
+	g.handshakeErrors++
+	warn := time.Since(g.lastWarn) >= handshakeWarnEvery
+	if warn {
+		g.lastWarn = time.Now()
+	}
+	g.mu.Unlock()
+	log := g.sys.Actors.Logger().Debug
+	if warn {
+		log = g.sys.Actors.Logger().Warn
+	}
+	log("actornet: remote handshake refused (more are logged at Debug for a while)", "peer", peer.String(), "error", err.Error())
+}
+
+func (g *remoteGuard) dialed(node string, err error) {
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	if err == nil {
+		delete(g.dialErrs, node)
+		return
+	}
+	if len(g.dialErrs) >= maxDialErrors {
+		clear(g.dialErrs)
+	}
+	g.dialErrs[node] = err
+}
+
+// dialError is why the last dial to node failed, if it did.
+func (g *remoteGuard) dialError(node string) error {
+	if g == nil {
+		return nil
+	}
+	g.mu.Lock()
+	defer g.mu.Unlock()
+	return g.dialErrs[node]
+}
+
+// checkCert refuses a node certificate other nodes would refuse: a
+// server certificate that does not name host, the address they dial
+// (an IP SAN), or a client certificate not meant for client
+// authentication (the node presents it when it dials, replies
+// included). A config whose certificate comes from a callback is asked
+// for it once, as a handshake would.
+func (t *RemoteTLS) checkCert(host string) error {
+	ip, err := netip.ParseAddr(strings.Trim(host, "[]"))
+	if err != nil {
+		return nil
+	}
+	if leaf := serverLeaf(t.Server); leaf != nil {
+		if err := leaf.VerifyHostname(ip.String()); err != nil {
+			return fmt.Errorf("actornet: remote TLS: the node's certificate does not name its address %s, where other nodes dial it: they would refuse it (%v)", ip, err)
+		}
+	}
+	if leaf := clientLeaf(t.Client); leaf != nil && len(leaf.ExtKeyUsage) > 0 &&
+		!slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageClientAuth) && !slices.Contains(leaf.ExtKeyUsage, x509.ExtKeyUsageAny) {
+		return fmt.Errorf("actornet: remote TLS: the node's client certificate (%q) is not for client authentication: other nodes would refuse it when this node dials them, to reply too", leaf.Subject.CommonName)
+	}
+	return nil
+}
+
+func serverLeaf(c *tls.Config) *x509.Certificate {
+	switch {
+	case c == nil:
+		return nil
+	case len(c.Certificates) > 0:
+		return leafOf(&c.Certificates[0])
+	case c.GetCertificate != nil:
+		cert, err := c.GetCertificate(&tls.ClientHelloInfo{})
+		if err == nil {
+			return leafOf(cert)
+		}
+	case c.GetConfigForClient != nil:
+		cfg, err := c.GetConfigForClient(&tls.ClientHelloInfo{})
+		if err == nil && cfg != nil && cfg.GetConfigForClient == nil {
+			return serverLeaf(cfg)
+		}
+	}
+	return nil
+}
+
+func clientLeaf(c *tls.Config) *x509.Certificate {
+	switch {
+	case c == nil:
+		return nil
+	case len(c.Certificates) > 0:
+		return leafOf(&c.Certificates[0])
+	case c.GetClientCertificate != nil:
+		cert, err := c.GetClientCertificate(&tls.CertificateRequestInfo{})
+		if err == nil {
+			return leafOf(cert)
+		}
+	}
+	return nil
+}
+
+func leafOf(c *tls.Certificate) *x509.Certificate {
+	if c == nil || len(c.Certificate) == 0 {
+		return nil
+	}
+	if c.Leaf != nil {
+		return c.Leaf
+	}
+	leaf, err := x509.ParseCertificate(c.Certificate[0])
+	if err != nil {
+		return nil
+	}
+	return leaf
+}
