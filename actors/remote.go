@@ -187,13 +187,19 @@ func (s *System) startNode() error {
 	// node waits on there, instead of letting reply processes wait for
 	// ever (a remote Accept may rightly wait for hours; a lost node may not).
 	pending := remotePendingOf(s.Actors)
+	node, err := s.Actors.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
+		return &nodeActor{sys: s, opened: map[string]map[string]*actor.PID{}}
+	}), NodeName)
+	if err != nil {
+		return err
+	}
 	s.Actors.EventStream.Subscribe(func(evt any) {
 		if ev, ok := evt.(*remote.EndpointTerminatedEvent); ok {
 			pending.fail(ev.Address, s.guard.dialError(ev.Address))
+			s.Actors.Root.Send(node, nodeLost{addr: ev.Address})
 		}
 	})
-	_, err := s.Actors.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor { return &nodeActor{sys: s} }), NodeName)
-	return err
+	return nil
 }
 
 // stopRemote stops the gRPC server. Not Proto.Actor's graceful shutdown:
@@ -206,21 +212,61 @@ func (s *System) stopRemote() {
 	}
 }
 
-// nodeActor spawns socket actors for other nodes.
-type nodeActor struct{ sys *System }
+// nodeActor spawns socket actors for other nodes, and closes them when
+// the node that asked for them is lost: a caller that crashed, or whose
+// link broke, leaves nothing open here. It watches each one to forget it
+// when it stops.
+type nodeActor struct {
+	sys    *System
+	opened map[string]map[string]*actor.PID // caller's address → socket actors by id
+}
+
+// nodeLost tells the node actor that the link to the node at addr ended
+// (remote.EndpointTerminatedEvent).
+type nodeLost struct{ addr string }
 
 func (a *nodeActor) Receive(ctx actor.Context) {
-	m, ok := ctx.Message().(*messages.Spawn)
-	if !ok || ctx.Sender() == nil {
-		return
+	switch m := ctx.Message().(type) {
+	case *messages.Spawn:
+		if ctx.Sender() != nil {
+			a.spawn(ctx, m)
+		}
+	case *actor.Terminated:
+		for addr, pids := range a.opened {
+			delete(pids, m.GetWho().GetId())
+			if len(pids) == 0 {
+				delete(a.opened, addr)
+			}
+		}
+	case nodeLost:
+		pids := a.opened[m.addr]
+		if len(pids) == 0 {
+			return
+		}
+		delete(a.opened, m.addr)
+		a.sys.Actors.Logger().Info("actornet: node lost: closing the sockets it opened here", "node", m.addr, "sockets", len(pids))
+		for _, pid := range pids {
+			ctx.Unwatch(pid)
+			ctx.Stop(pid)
+		}
 	}
+}
+
+func (a *nodeActor) spawn(ctx actor.Context, m *messages.Spawn) {
 	res := &messages.Spawned{Status: &messages.Status{Op: "spawn"}}
 	if props, ok := kinds.Load(m.GetKind()); !ok {
 		res.Status.Code = messages.IOStatus_IO_STATUS_INVALID_ARGUMENT
+		res.Status.Detail = fmt.Sprintf("no kind %q on this node: a node serves the kinds of the packages it imports (tcp: tcp.client, tcp.listener; udp: udp.peer) and those it registers (actors.RegisterKind)", m.GetKind())
 	} else if pid, err := a.sys.rt.SpawnSocketActor(props.(func(*System) *actor.Props)(a.sys)); err != nil {
 		res.Status.Code = messages.IOStatus_IO_STATUS_CLOSED
 	} else {
 		res.Ref = messages.NewRef(pid)
+		caller := ctx.Sender().GetAddress()
+		if a.opened[caller] == nil {
+			a.opened[caller] = map[string]*actor.PID{}
+		}
+		a.opened[caller][pid.GetId()] = pid
+		ctx.Watch(pid)
 	}
 	ctx.Respond(res)
 }

@@ -150,3 +150,35 @@ func TestRemoteGuardRefusesRelayAndRepeats(t *testing.T) {
 		t.Fatalf("denied %v, want one relay and one malformed", d)
 	}
 }
+
+// The sockets a node opened for another are closed when it loses that
+// node (its process ended, or the link between them broke): a caller
+// that crashed leaves nothing open here. A socket the caller closed
+// itself is forgotten.
+func TestRemoteNodeLostClosesItsSockets(t *testing.T) {
+	a := newSystem(t, WithRemote(""), WithRemotePolicy(AllowAll))
+	b := newSystem(t, WithRemote(""))
+	ctx := testCtx(t)
+	var gone []<-chan *actor.Terminated
+	for range 3 {
+		pid, err := SpawnAt(ctx, b, a.Address(), testKind)
+		if err != nil {
+			t.Fatal(err)
+		}
+		local := actor.NewPID(a.Address(), pid.GetId())
+		gone = append(gone, watch(t, a, local))
+	}
+	if err := b.StopNow(); err != nil {
+		t.Fatal(err)
+	}
+	for i, ch := range gone {
+		select {
+		case <-ch:
+		case <-ctx.Done():
+			t.Fatalf("socket %d opened for node B still runs after B stopped", i)
+		}
+	}
+	if n := a.Sockets(); n != 0 {
+		t.Fatalf("node A has %d socket actors", n)
+	}
+}
