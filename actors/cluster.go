@@ -338,7 +338,8 @@ func (s *System) stopCluster() {
 // given as ClusterConfig.Provider) on its HTTP endpoint stopping at Stop
 // and on a seed that does not answer (a node that is down, which is what
 // membership is there to notice), and remote's endpoint writer seeing the
-// connection Stop itself closed.
+// connection Stop itself closed, or the other node close it (EOF: it
+// stopped). Remote nodes outside a cluster use it too.
 type quietProvider struct{ slog.Handler }
 
 func (h quietProvider) Handle(ctx context.Context, r slog.Record) error {
@@ -360,7 +361,7 @@ func expected(r slog.Record) bool {
 	case "EndpointWriter lost connection":
 		closing := false
 		r.Attrs(func(a slog.Attr) bool {
-			if a.Key == "error" && strings.Contains(a.Value.String(), "the client connection is closing") {
+			if a.Key == "error" && (strings.Contains(a.Value.String(), "the client connection is closing") || strings.HasSuffix(a.Value.String(), "EOF")) {
 				closing = true
 			}
 			return !closing

@@ -80,15 +80,19 @@
 // and bind with a permission error (socket.ErrPermission) naming the rule,
 // counted in Metrics.Remote. Socket actors' names carry 128 random bits,
 // so a socket's PID is a capability: only a node that was given it can
-// drive the socket.
+// drive the socket. A node closes the sockets it opened for another when
+// it loses that node, passes no message on to a third, and closes a
+// connection that has not finished its handshake within
+// RemoteHandshakeTimeout.
 //
 // Cluster: a system started WithCluster is a member of a Proto.Actor
 // cluster (and a node as above): ClusterConfig names the cluster, this
 // node's address, the seeds and the kinds (virtual actors) it hosts.
-// Membership is Proto.Actor's automanaged provider unless
-// ClusterConfig.Provider names another cluster.ClusterProvider (consul,
-// etcd, k8s, zk, or your own); automanaged's HTTP endpoint listens on the
-// node's host, port+1 (ProviderPort), and polls every seed's. System.Get
+// Membership is actornet's own provider unless ClusterConfig.Provider
+// names another cluster.ClusterProvider (consul, etcd, k8s, zk, or your
+// own): each node serves GET /_health on its host, port+1 (ProviderPort),
+// over HTTPS with the nodes' mutual TLS when they have it, and polls
+// every seed's. System.Get
 // looks an identity up by name and kind, System.Members is the
 // membership, and Stop leaves the cluster before it stops remote. A
 // cluster node also decodes the cluster's own types and those of the

@@ -112,7 +112,7 @@ func Start(opts ...Option) (*System, error) {
 		o.backend = b
 	}
 	logger := o.logger
-	if o.cluster != nil {
+	if o.cluster != nil || o.remote != "" {
 		logger = slog.New(quietProvider{logger.Handler()})
 	}
 	as := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
