@@ -4,6 +4,7 @@ import (
 	"context"
 	"fmt"
 	"io"
+	"log/slog"
 	"os"
 	"os/signal"
 	"strings"
@@ -45,7 +46,10 @@ func runNode(cfg config, out io.Writer) error {
 	if cfg.seeds != "" {
 		seeds = strings.Split(cfg.seeds, ",")
 	}
-	opts := []actors.Option{actors.WithCluster(actors.ClusterConfig{
+	// Warnings too: a seed that does not answer (or refuses this node's
+	// certificate) and refused requests are worth an operator's eye.
+	warn := slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelWarn}))
+	opts := []actors.Option{actors.WithLogger(warn), actors.WithCluster(actors.ClusterConfig{
 		Name:  clusterName,
 		Node:  cfg.node,
 		Seeds: seeds,
