@@ -301,7 +301,9 @@ func (p *replyProcess) Stop(*actor.PID) {
 func requestRemote(as *actor.ActorSystem, s Sender, pid *actor.PID, msg proto.Message, reply core.Replier) *replyProcess {
 	reg := as.ProcessRegistry
 	p := &replyProcess{reg: reg, cmd: msg, reply: reply, pending: remotePendingOf(as), addr: pid.Address}
-	p.pid, _ = reg.Add(p, "actornet$"+reg.NextId())
+	// An unguessable name: only the node the request went to may answer
+	// it (the guard checks), and it cannot even name it by counting.
+	p.pid, _ = reg.Add(p, replyPrefix+core.SecretName())
 	p.pending.add(p)
 	s.Send(pid, &actor.MessageEnvelope{Message: msg, Sender: p.pid})
 	return p
@@ -333,6 +335,9 @@ func withdrawRemote[T any](sys *System, pid *actor.PID, f *Future[T], ctxErr err
 // one of the extra prefixes, and only if they are known here (Proto.Actor's
 // proto serializer panics on an unknown type).
 func servedType(name string, extra []string) bool {
+	if unservedTypes[name] {
+		return false
+	}
 	ok := strings.HasPrefix(name, "actornet.") || strings.HasPrefix(name, "actor.")
 	for _, p := range extra {
 		ok = ok || strings.HasPrefix(name, p)
@@ -344,6 +349,17 @@ func servedType(name string, extra []string) bool {
 	return err == nil
 }
 
+// unservedTypes are Proto.Actor types a node never decodes from another:
+// the cluster's pub-sub transports, which carry batches of messages of
+// their own types that Proto.Actor decodes on the stream's goroutine,
+// where an unknown one crashes the process (actornet does not use
+// pub-sub).
+var unservedTypes = map[string]bool{
+	"cluster.PubSubBatchTransport":            true,
+	"cluster.DeliverBatchRequestTransport":    true,
+	"cluster.PubSubAutoRespondBatchTransport": true,
+}
+
 // onlyServedStream refuses, and closes, a remote stream that carries a
 // message type the node does not serve (servedType, with the extra
 // prefixes) or another serializer than protobuf, and passes every batch
@@ -351,7 +367,7 @@ func servedType(name string, extra []string) bool {
 // decodes anything.
 func onlyServedStream(extra []string, guard *remoteGuard) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, _ *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
-		return handler(srv, &servedStream{ServerStream: ss, extra: extra, guard: guard.stream(ss.Context())})
+		return handler(srv, &servedStream{ServerStream: ss, extra: extra, guard: guard.stream(ss.Context(), extra)})
 	}
 }
 
@@ -369,9 +385,15 @@ func (s *servedStream) RecvMsg(m any) error {
 	if !ok {
 		return nil
 	}
+	if cr := rm.GetConnectRequest(); cr != nil {
+		return s.guard.connect(cr)
+	}
 	b := rm.GetMessageBatch()
 	if b == nil {
 		return nil
+	}
+	if s.guard.node == "" {
+		return status.Error(codes.PermissionDenied, "actornet remote: messages before the connect request")
 	}
 	for _, name := range b.GetTypeNames() {
 		if !servedType(name, s.extra) {

@@ -10,6 +10,7 @@ import (
 	"net/netip"
 	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/credentials"
@@ -25,9 +26,38 @@ type servedCreds struct {
 }
 
 func (c servedCreds) ServerHandshake(conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
-	out, info, err := c.TransportCredentials.ServerHandshake(conn)
-	c.g.served(conn.RemoteAddr(), err)
+	hc := &handshakeConn{Conn: conn, g: c.g}
+	out, info, err := c.TransportCredentials.ServerHandshake(hc)
+	hc.mu.Lock()
+	hc.finished = true
+	if !hc.counted {
+		c.g.countHandshake(err == nil)
+	}
+	hc.mu.Unlock()
+	if err != nil {
+		c.g.logRefused(conn.RemoteAddr(), err)
+	}
 	return out, info, err
+}
+
+// handshakeConn counts a handshake that fails when crypto/tls closes its
+// connection, which it does before it returns the error: the peer sees
+// the close after the count, never before.
+type handshakeConn struct {
+	net.Conn
+	g                 *remoteGuard
+	mu                sync.Mutex
+	finished, counted bool
+}
+
+func (c *handshakeConn) Close() error {
+	c.mu.Lock()
+	if !c.finished && !c.counted {
+		c.counted = true
+		c.g.countHandshake(false)
+	}
+	c.mu.Unlock()
+	return c.Conn.Close()
 }
 
 func (c servedCreds) Clone() credentials.TransportCredentials {
@@ -83,14 +113,21 @@ const handshakeWarnEvery = 10 * time.Second
 // maxDialErrors bounds the dial errors a node remembers.
 const maxDialErrors = 1024
 
-func (g *remoteGuard) served(peer net.Addr, err error) {
+// countHandshake counts a handshake the node served, completed or refused.
+func (g *remoteGuard) countHandshake(ok bool) {
 	g.mu.Lock()
-	if err == nil {
+	if ok {
 		g.handshakes++
-		g.mu.Unlock()
-		return
+	} else {
+		g.handshakeErrors++
 	}
-	g.handshakeErrors++
+	g.mu.Unlock()
+}
+
+// logRefused logs a refused handshake: at Warn at most once every
+// handshakeWarnEvery, otherwise at Debug.
+func (g *remoteGuard) logRefused(peer net.Addr, err error) {
+	g.mu.Lock()
 	warn := time.Since(g.lastWarn) >= handshakeWarnEvery
 	if warn {
 		g.lastWarn = time.Now()

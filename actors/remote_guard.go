@@ -4,15 +4,20 @@ import (
 	"bytes"
 	"context"
 	"log/slog"
+	"net"
 	"net/netip"
+	"strconv"
 	"strings"
 	"sync"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/remote"
+	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 
@@ -66,6 +71,10 @@ var guardedCommands = map[string]guardedCommand{
 	"actornet.messages.JoinGroup":   {op: OpListen, zero: &messages.JoinGroup{}},
 }
 
+// replyPrefix starts the names of the processes that wait for answers
+// from other nodes (requestRemote).
+const replyPrefix = "actornet$"
+
 // internalPrefix starts the names of the node's runtime actors (its
 // pollers): no remote caller may send them anything.
 const internalPrefix = "actornet/"
@@ -74,6 +83,13 @@ const internalPrefix = "actornet/"
 type streamGuard struct {
 	g      *remoteGuard
 	caller Caller
+	// node is the address the calling node said it is at, in its connect
+	// request (its certificate names it, under TLS): what it sends must
+	// come from there, and a reply process takes only the answer of the
+	// node its request went to.
+	node string
+	// extra are the package prefixes the node serves beside its own.
+	extra []string
 	// lastSendTo is the destination (an encoded Endpoint) of the last
 	// SendTo allowed: a UDP peer sending datagram after datagram to one
 	// destination is decided once, and pays a comparison per datagram.
@@ -82,8 +98,8 @@ type streamGuard struct {
 	warned map[string]bool
 }
 
-func (g *remoteGuard) stream(ctx context.Context) *streamGuard {
-	s := &streamGuard{g: g, warned: map[string]bool{}}
+func (g *remoteGuard) stream(ctx context.Context, extra []string) *streamGuard {
+	s := &streamGuard{g: g, extra: extra, warned: map[string]bool{}}
 	if p, ok := peer.FromContext(ctx); ok {
 		s.caller.Addr = p.Addr.String()
 		if info, ok := p.AuthInfo.(credentials.TLSInfo); ok && len(info.State.PeerCertificates) > 0 {
@@ -91,6 +107,28 @@ func (g *remoteGuard) stream(ctx context.Context) *streamGuard {
 		}
 	}
 	return s
+}
+
+// connect records the address the calling node says it is at (its
+// connect request, the first message of a stream), refusing the stream
+// when its certificate does not name it, and a client-mode connection,
+// which has no address to answer at.
+func (s *streamGuard) connect(cr *remote.ConnectRequest) error {
+	sc := cr.GetServerConnection()
+	if sc == nil || sc.GetAddress() == "" {
+		return status.Error(codes.PermissionDenied, "actornet remote: a connection without an address to answer at is not served")
+	}
+	if s.caller.Cert != nil {
+		host, _, err := net.SplitHostPort(sc.GetAddress())
+		if err != nil {
+			host = sc.GetAddress()
+		}
+		if err := s.caller.Cert.VerifyHostname(host); err != nil {
+			return status.Errorf(codes.PermissionDenied, "actornet remote: the calling node says it is at %s, which its certificate does not name", sc.GetAddress())
+		}
+	}
+	s.node = sc.GetAddress()
+	return nil
 }
 
 // check drops from b every envelope the policy refuses, answering each
@@ -112,7 +150,32 @@ func (s *streamGuard) check(b *remote.MessageBatch) {
 // decide returns the policy's refusal of e, and the command refused.
 func (s *streamGuard) decide(b *remote.MessageBatch, e *remote.MessageEnvelope) (RemoteRequest, error) {
 	name := b.TypeNames[e.TypeId]
-	if t := b.Targets[e.Target]; t.GetAddress() != s.g.sys.Actors.Address() {
+	send := func(rule, reason string) (RemoteRequest, error) {
+		r := RemoteRequest{Caller: s.caller, Op: "send", Command: strings.ToLower(name[strings.LastIndexByte(name, '.')+1:])}
+		return r, &Denial{Rule: rule, Reason: reason}
+	}
+	if e.Sender != 0 && b.Senders[e.Sender-1].GetAddress() != s.node {
+		// Proto.Actor would send the answer there: a caller could make
+		// this node dial any address, or answer another node's request.
+		return send("sender", "the message names a sender at "+b.Senders[e.Sender-1].GetAddress()+", not the calling node ("+s.node+")")
+	}
+	t := b.Targets[e.Target]
+	switch {
+	case name == "actor.Stop" || name == "actor.PoisonPill":
+		return send("system", "another node may not stop this node's actors (close a socket with Close)")
+	case strings.HasPrefix(t.GetId(), replyPrefix):
+		if p, ok := s.g.sys.Actors.ProcessRegistry.GetLocal(t.GetId()); ok {
+			if rp, ok := p.(*replyProcess); ok && rp.addr != s.node {
+				return send("reply", "the request waiting there went to "+rp.addr+", not to the calling node ("+s.node+")")
+			}
+		}
+	case name == "cluster.GrainRequest":
+		var gr cluster.GrainRequest
+		if proto.Unmarshal(e.MessageData, &gr) != nil || !servedType(gr.GetMessageTypeName(), s.extra) {
+			return send("unserved", "a grain request carrying "+strconv.Quote(gr.GetMessageTypeName())+", a type this node does not serve")
+		}
+	}
+	if t.GetAddress() != s.g.sys.Actors.Address() {
 		// Proto.Actor would pass it on to that node, under this node's
 		// identity: a caller refused there could act there through here.
 		r := RemoteRequest{Caller: s.caller, Op: "send", Command: strings.ToLower(name[strings.LastIndexByte(name, '.')+1:])}
@@ -163,8 +226,8 @@ func (s *streamGuard) refuse(b *remote.MessageBatch, e *remote.MessageEnvelope, 
 		s.warned[rule], level = true, slog.LevelWarn
 	}
 	s.g.sys.Actors.Logger().Log(context.Background(), level, "actornet: remote request refused", "caller", r.Caller.String(), "op", r.Op, "kind", r.Kind, "address", r.Address, "error", err.Error())
-	if e.Sender == 0 {
-		return
+	if e.Sender == 0 || b.Senders[e.Sender-1].GetAddress() != s.node {
+		return // no one to answer, or not the calling node: answer no one
 	}
 	sender := b.Senders[e.Sender-1]
 	if e.SenderRequestId > 0 {

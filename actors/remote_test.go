@@ -7,13 +7,16 @@ package actors
 
 import (
 	"context"
+	"crypto/x509"
 	"errors"
+	"maps"
 	"net"
 	"net/netip"
 	"testing"
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"github.com/asynkron/protoactor-go/cluster"
 	"github.com/asynkron/protoactor-go/remote"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/structpb"
@@ -21,6 +24,7 @@ import (
 	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/socket"
+	"github.com/actornet/actornet/test/testkit/certs"
 )
 
 const testKind = "actors.test.socket"
@@ -141,7 +145,9 @@ func TestRemoteGuardRefusesRelayAndRepeats(t *testing.T) {
 		},
 	}
 	kept := []*remote.MessageEnvelope{b.Envelopes[2], b.Envelopes[3]}
-	a.guard.stream(context.Background()).check(b)
+	g := a.guard.stream(context.Background(), nil)
+	g.node = "127.0.0.1:2"
+	g.check(b)
 	if len(b.Envelopes) != 2 || b.Envelopes[0] != kept[0] || b.Envelopes[1] != kept[1] {
 		t.Fatalf("kept %v, want the last two", b.Envelopes)
 	}
@@ -180,5 +186,77 @@ func TestRemoteNodeLostClosesItsSockets(t *testing.T) {
 	}
 	if n := a.Sockets(); n != 0 {
 		t.Fatalf("node A has %d socket actors", n)
+	}
+}
+
+// The guard takes what a calling node sends only as from that node: a
+// sender elsewhere, a stop, an answer to a request that went to another
+// node, and a grain request carrying a type the node does not serve are
+// refused; a stream must first say where its node is, at an address its
+// certificate names.
+func TestRemoteGuardRules(t *testing.T) {
+	a := newSystem(t, WithRemote(""), WithRemotePolicy(AllowAll))
+	reg := a.Actors.ProcessRegistry
+	waiting := &replyProcess{reg: reg, addr: "127.0.0.9:9"}
+	waiting.pid, _ = reg.Add(waiting, replyPrefix+core.SecretName())
+	defer reg.Remove(waiting.pid)
+	marshal := func(m proto.Message) []byte {
+		b, err := proto.Marshal(m)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return b
+	}
+	spawn := marshal(&messages.Spawn{Kind: testKind})
+	b := &remote.MessageBatch{
+		TypeNames: []string{"actornet.messages.Spawn", "actor.Stop", "actor.PoisonPill", "actornet.messages.RecvResult", "cluster.GrainRequest"},
+		Targets:   []*actor.PID{actor.NewPID(a.Address(), NodeName), waiting.pid},
+		Senders:   []*actor.PID{actor.NewPID("127.0.0.1:2", "caller"), actor.NewPID("10.9.9.9:1", "elsewhere")},
+		Envelopes: []*remote.MessageEnvelope{
+			{TypeId: 0, Target: 0, Sender: 2, MessageData: spawn}, // a sender elsewhere
+			{TypeId: 1, Target: 0, MessageData: marshal(&actor.Stop{})},
+			{TypeId: 2, Target: 0, MessageData: marshal(&actor.PoisonPill{})},
+			{TypeId: 3, Target: 1, MessageData: marshal(&messages.RecvResult{Data: []byte("forged")})},
+			{TypeId: 4, Target: 0, MessageData: marshal(&cluster.GrainRequest{MessageTypeName: "nosuch.Type"})},
+			{TypeId: 0, Target: 0, Sender: 1, MessageData: spawn}, // fine
+		},
+	}
+	fine := b.Envelopes[5]
+	g := a.guard.stream(context.Background(), nil)
+	g.node = "127.0.0.1:2"
+	g.check(b)
+	if len(b.Envelopes) != 1 || b.Envelopes[0] != fine {
+		t.Fatalf("kept %v, want the last only", b.Envelopes)
+	}
+	want := map[RemoteDenialKey]uint64{{Op: "send", Rule: "sender"}: 1, {Op: "send", Rule: "system"}: 2, {Op: "send", Rule: "reply"}: 1, {Op: "send", Rule: "unserved"}: 1}
+	if d := a.Metrics().Remote.Denied; !maps.Equal(d, want) {
+		t.Fatalf("denied %v, want %v", d, want)
+	}
+	if servedType("cluster.PubSubBatchTransport", []string{"cluster."}) {
+		t.Fatal("the cluster's pub-sub transports are served")
+	}
+
+	// The connect request: an address the certificate names, and one.
+	ca := newCA(t, "nodes")
+	cert, err := ca.Issue(certs.Leaf{Hosts: []string{"127.0.0.1"}, Name: "node"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := x509.ParseCertificate(cert.Certificate[0])
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &streamGuard{g: a.guard, caller: Caller{Addr: "127.0.0.1:40000", Cert: leaf}}
+	connect := func(addr string) error {
+		return s.connect(&remote.ConnectRequest{ConnectionType: &remote.ConnectRequest_ServerConnection{ServerConnection: &remote.ServerConnection{SystemId: "x", Address: addr}}})
+	}
+	if err := connect("127.0.0.2:5"); err == nil {
+		t.Fatal("a node whose certificate names 127.0.0.1 claimed 127.0.0.2")
+	}
+	if err := s.connect(&remote.ConnectRequest{ConnectionType: &remote.ConnectRequest_ClientConnection{ClientConnection: &remote.ClientConnection{SystemId: "x"}}}); err == nil {
+		t.Fatal("a client-mode connection was served")
+	}
+	if err := connect("127.0.0.1:5"); err != nil || s.node != "127.0.0.1:5" {
+		t.Fatalf("the node's own address: %v (node %q)", err, s.node)
 	}
 }
