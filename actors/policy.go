@@ -149,7 +149,9 @@ type Rule struct {
 	// datagrams to, and Listen the addresses they may listen on or bind,
 	// each "HOST:PORT" or "unix:PATTERN":
 	//   - HOST is an IP address ("127.0.0.1", "[::1]"), a prefix
-	//     ("10.0.0.0/8", "[fd00::/8]"), "*" for any address or name, or a
+	//     ("10.0.0.0/8", "[fd00::/8]"; an IPv4-mapped IPv6 address is
+	//     matched as the IPv4 one, so an IPv6 prefix never matches it),
+	//     "*" for any address or name, or a
 	//     host name, which matches only a request that names that host
 	//     (an address it resolves to does not: the name may later resolve
 	//     elsewhere); empty matches an empty host (":8080").

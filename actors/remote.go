@@ -129,14 +129,11 @@ func remoteConfig(addr string, served []string, sec *RemoteTLS, guard *remoteGua
 	if err != nil || port < 0 || port > 65535 {
 		return nil, fmt.Errorf("actornet: remote address %q: invalid port", addr)
 	}
-	if ip, err := netip.ParseAddr(host); err == nil {
-		if ip.IsUnspecified() {
-			return nil, fmt.Errorf("actornet: remote address %q: a wildcard address: other nodes reach this node's actors at the address it listens on, so it must be one they can dial: listen on the interface's own address", addr)
-		}
-		if ip.Is6() && !ip.Is4In6() {
-			// Proto.Actor joins host and port with a bare colon.
-			host = "[" + host + "]"
-		}
+	if ip, err := netip.ParseAddr(host); host == "" || (err == nil && ip.Unmap().IsUnspecified()) {
+		return nil, fmt.Errorf("actornet: remote address %q: a wildcard address: other nodes reach this node's actors at the address it listens on, so it must be one they can dial: listen on the interface's own address", addr)
+	} else if err == nil && ip.Is6() {
+		// Proto.Actor joins host and port with a bare colon.
+		host = "[" + host + "]"
 	}
 	cfg := remote.Configure(host, port, remote.WithServerOptions(
 		grpc.StreamInterceptor(onlyServedStream(served, guard)),

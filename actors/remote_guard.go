@@ -286,8 +286,10 @@ type RemoteTotals struct {
 	Denied map[RemoteDenialKey]uint64
 	// Handshakes and HandshakeErrors count the TLS handshakes other
 	// nodes made with this one (WithRemoteTLS): completed, and refused (no
-	// certificate, one the node does not trust, no TLS, or none finished
-	// within RemoteHandshakeTimeout).
+	// certificate, one the node does not trust, no TLS, or no TLS
+	// handshake finished within RemoteHandshakeTimeout). A connection
+	// whose TLS handshake completed but that sends nothing more is closed
+	// at that timeout too, and counted as a completed handshake.
 	Handshakes, HandshakeErrors uint64
 }
 

@@ -361,7 +361,7 @@ func TestRemoteTLSCertificateChecks(t *testing.T) {
 // A node listens on the address it will be reached at: a wildcard is
 // refused, with or without TLS; IPv6 loopback works.
 func TestRemoteAddresses(t *testing.T) {
-	for _, addr := range []string{"0.0.0.0:0", "[::]:0"} {
+	for _, addr := range []string{"0.0.0.0:0", "[::]:0", ":0", "[::ffff:0.0.0.0]:0"} {
 		if _, err := Start(WithRemote(addr), WithInsecureRemote()); err == nil || !strings.Contains(err.Error(), "wildcard") {
 			t.Errorf("WithRemote(%q): %v, want a wildcard refused", addr, err)
 		}
