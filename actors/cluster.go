@@ -177,6 +177,7 @@ type topology struct {
 	mu      sync.Mutex
 	members []*cluster.Member
 	addrs   map[string]bool
+	changed chan struct{} // closed, and replaced, at each update
 }
 
 func (t *topology) update(members []*cluster.Member) {
@@ -185,6 +186,33 @@ func (t *topology) update(members []*cluster.Member) {
 	t.members = slices.Clone(members)
 	for _, m := range members {
 		t.addrs[m.Address()] = true
+	}
+	close(t.changed)
+	t.changed = make(chan struct{})
+}
+
+// WaitMembers waits until the cluster has at least n members as this
+// node sees them (System.Members), or ctx ends (its error). Nodes started
+// together find each other within a poll or two: a node that looks an
+// identity up before the others have joined activates it on itself, and
+// a node that joins later may own it on the full ring, so wait for the
+// members you expect before the first lookup.
+func (s *System) WaitMembers(ctx context.Context, n int) error {
+	if s == nil || s.topology == nil {
+		return fmt.Errorf("actornet: cluster wait for %d members: the system is not a cluster member (WithCluster)", n)
+	}
+	for {
+		s.topology.mu.Lock()
+		have, changed := len(s.topology.members), s.topology.changed
+		s.topology.mu.Unlock()
+		if have >= n {
+			return nil
+		}
+		select {
+		case <-changed:
+		case <-ctx.Done():
+			return fmt.Errorf("actornet: cluster wait for %d members (%d so far): %w", n, have, ctx.Err())
+		}
 	}
 }
 
@@ -225,7 +253,7 @@ func (s *System) startCluster(cfg ClusterConfig, sec *RemoteTLS) (err error) {
 		lookup = disthash.New()
 	}
 	opts := append([]cluster.ConfigOption{cluster.WithKinds(cfg.Kinds...)}, cfg.Options...)
-	s.topology = &topology{addrs: map[string]bool{}}
+	s.topology = &topology{addrs: map[string]bool{}, changed: make(chan struct{})}
 	provider = &recordingProvider{ClusterProvider: provider, s: s, started: own != nil}
 	c := cluster.New(s.Actors, cluster.Configure(cfg.Name, provider, lookup, rcfg, opts...))
 	if err := startMember(c); err != nil {

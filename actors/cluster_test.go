@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"encoding/json"
+	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -274,5 +275,25 @@ func TestClusterOneNodeTLS(t *testing.T) {
 	}
 	if body, err := get("http", nil); err == nil && strings.Contains(body, "secure") {
 		t.Fatalf("plain HTTP was answered %q", body)
+	}
+}
+
+// WaitMembers returns once the node sees as many members as asked, and
+// says how many it saw when its context ends first.
+func TestClusterWaitMembers(t *testing.T) {
+	node := testkit.ClusterAddr(t)
+	sys := testkit.System(t, actors.WithCluster(actors.ClusterConfig{Name: "wait", Node: node, Seeds: []string{node}}))
+	ctx := testkit.Context(t)
+	if err := sys.WaitMembers(ctx, 1); err != nil {
+		t.Fatal(err)
+	}
+	short, cancel := context.WithTimeout(ctx, 100*time.Millisecond)
+	defer cancel()
+	if err := sys.WaitMembers(short, 2); !errors.Is(err, context.DeadlineExceeded) || !strings.Contains(err.Error(), "(1 so far)") {
+		t.Fatalf("two members of one: %v", err)
+	}
+	plain := testkit.System(t)
+	if err := plain.WaitMembers(ctx, 1); err == nil {
+		t.Fatal("a system outside a cluster waited")
 	}
 }

@@ -59,6 +59,9 @@ func clusterNodeMain(env string) int {
 	if err != nil {
 		return fail(err)
 	}
+	gather, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	_ = sys.WaitMembers(gather, len(strings.Split(seeds, ","))) // the room looked up on the full ring
+	cancel()
 	srv, err := chatroom.Serve(context.Background(), sys, "127.0.0.1:0", "lobby")
 	if err != nil {
 		_ = sys.StopNow()

@@ -15,6 +15,10 @@ import (
 	"github.com/actornet/actornet/examples/chat/chatroom"
 )
 
+// gatherWait bounds how long a node waits for every seed to be a member
+// before it serves.
+const gatherWait = 3 * time.Second
+
 // clusterName is the Proto.Actor cluster the chat nodes form.
 const clusterName = "actornet-chat"
 
@@ -70,6 +74,13 @@ func runNode(cfg config, out io.Writer) error {
 		return err
 	}
 	defer sys.StopNow()
+	// Let the seeds gather (for at most gatherWait) before the room is
+	// looked up: a node alone would activate the room on itself, and keep
+	// it while the others, joined a moment later, ask its owner on the
+	// full ring for another.
+	gather, cancel := context.WithTimeout(ctx, gatherWait)
+	_ = sys.WaitMembers(gather, len(seeds)) // past it, serve with the members there are
+	cancel()
 	listen := cfg.listen
 	if listen == "" {
 		listen = "127.0.0.1:0"
