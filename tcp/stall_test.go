@@ -12,10 +12,16 @@ import (
 	"github.com/actornet/actornet/test/testkit"
 )
 
+// floodBudget is the stall budget of the flood tests: three times the
+// default, so that a batch of reads (under -race, on a loaded machine)
+// never looks like a stall, while a read loop that did not give its
+// poller back would hold it for the whole flood of eight budgets.
+const floodBudget = 3 * actors.DefaultStallBudget
+
 // TestServeFloodIsNotAStall: a client that sends as fast as it can keeps
 // a connection's socket from running dry for as long as it sends. The
 // connection reads a bounded number of times per readiness and gives its
-// poller back between, so the watchdog (default budget, one poller) sees
+// poller back between, so the watchdog (one poller, a budget of floodBudget) sees
 // deliveries complete and never takes a handler that only discards, or
 // only writes back, for a blocking one.
 func TestServeFloodIsNotAStall(t *testing.T) {
@@ -27,7 +33,7 @@ func TestServeFloodIsNotAStall(t *testing.T) {
 		{name: "echo", reply: true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sys := newSystem(t, actors.WithPollers(1))
+			sys := newSystem(t, actors.WithPollers(1), actors.WithStallBudget(floodBudget))
 			stalls := testkit.Stalls(t, sys)
 			var handled atomic.Int64
 			l := serve(t, sys, "127.0.0.1:0", HandlerFunc(func(c *Conn, msg any) {
@@ -50,7 +56,7 @@ func TestServeFloodIsNotAStall(t *testing.T) {
 			}()
 			buf := make([]byte, 1<<20)
 			var sent int64
-			for end := time.Now().Add(8 * actors.DefaultStallBudget); time.Now().Before(end); { // a flood of 8 stall budgets
+			for end := time.Now().Add(8 * floodBudget); time.Now().Before(end); { // a flood of 8 stall budgets
 				n, err := nc.Write(buf)
 				if err != nil {
 					t.Fatalf("write: %v", err)
@@ -69,10 +75,22 @@ func TestServeFloodIsNotAStall(t *testing.T) {
 			case <-time.After(testTimeout):
 				t.Fatal("the connection did not close after the client's FIN")
 			}
+			// The bound itself, whatever the clock: at most readsPerReady
+			// reads per Ready delivered (a redelivery counts as one; an
+			// echo reads again when its writes drain).
+			m := sys.Metrics()
+			var ready uint64
+			for _, p := range m.Pollers {
+				ready += p.Readable + p.Writable
+			}
+			reads := m.Sockets[actors.MetricKey{Kind: "tcp.conn", Service: l.Addr().String()}].Reads
+			if reads == 0 || reads > readsPerReady*ready {
+				t.Errorf("%d reads in %d Ready deliveries: want some, and at most %d per delivery", reads, ready, readsPerReady)
+			}
 			select {
 			case s := <-stalls:
 				t.Fatalf("Stalled %+v for a handler that never blocks", s)
-			case <-time.After(2 * actors.DefaultStallBudget):
+			case <-time.After(2 * floodBudget):
 				// longer than the watchdog takes to report a delivery that began during the flood
 			}
 		})

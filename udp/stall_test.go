@@ -15,10 +15,16 @@ import (
 // floodFor is how long the stall tests flood a peer.
 const floodFor = time.Second
 
+// floodBudget is the stall budget of the flood test: three times the
+// default, so that a batch of datagrams (under -race, on a loaded
+// machine) never looks like a stall, while a read loop that did not give
+// its poller back would hold it for the whole flood, several budgets.
+const floodBudget = 3 * actors.DefaultStallBudget
+
 // TestServeFloodIsNotAStall: a datagram flood to a handler that never
 // blocks keeps the peer's socket from running dry for as long as it
 // lasts. The peer reads a batch per readiness and gives its poller back
-// between batches, so the watchdog (default budget, one poller) sees
+// between batches, so the watchdog (one poller, a budget of floodBudget) sees
 // deliveries complete and never takes the handler for a blocking one.
 func TestServeFloodIsNotAStall(t *testing.T) {
 	for _, tc := range []struct {
@@ -29,7 +35,7 @@ func TestServeFloodIsNotAStall(t *testing.T) {
 		{name: "discard"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			sys := newSystem(t, actors.WithPollers(1))
+			sys := newSystem(t, actors.WithPollers(1), actors.WithStallBudget(floodBudget))
 			stalls := testkit.Stalls(t, sys)
 			var handled atomic.Int64
 			p := serve(t, sys, "127.0.0.1:0", HandlerFunc(func(c *Conn, msg any) {
@@ -49,10 +55,21 @@ func TestServeFloodIsNotAStall(t *testing.T) {
 			if handled.Load() == 0 {
 				t.Fatal("the handler got no datagram")
 			}
+			// The bound itself, whatever the clock: at most readBatch reads
+			// per Ready delivered (a redelivery counts as one).
+			m := sys.Metrics()
+			var ready uint64
+			for _, pl := range m.Pollers {
+				ready += pl.Readable + pl.Writable
+			}
+			reads := m.Sockets[actors.MetricKey{Kind: "udp.peer", Service: p.LocalAddr().String()}].Reads
+			if reads == 0 || reads > readBatch*ready {
+				t.Errorf("%d reads in %d Ready deliveries: want some, and at most %d per delivery", reads, ready, readBatch)
+			}
 			select {
 			case s := <-stalls:
 				t.Fatalf("Stalled %+v for a handler that never blocks", s)
-			case <-time.After(2 * actors.DefaultStallBudget):
+			case <-time.After(2 * floodBudget):
 				// longer than the watchdog takes to report a delivery that began during the flood
 			}
 		})
