@@ -78,12 +78,7 @@ func TestServeFloodIsNotAStall(t *testing.T) {
 			// The bound itself, whatever the clock: at most readsPerReady
 			// reads per Ready delivered (a redelivery counts as one; an
 			// echo reads again when its writes drain).
-			m := sys.Metrics()
-			var ready uint64
-			for _, p := range m.Pollers {
-				ready += p.Readable + p.Writable
-			}
-			reads := m.Sockets[actors.MetricKey{Kind: "tcp.conn", Service: l.Addr().String()}].Reads
+			reads, ready := testkit.ReadsPerReady(sys, actors.MetricKey{Kind: "tcp.conn", Service: l.Addr().String()})
 			if reads == 0 || reads > readsPerReady*ready {
 				t.Errorf("%d reads in %d Ready deliveries: want some, and at most %d per delivery", reads, ready, readsPerReady)
 			}

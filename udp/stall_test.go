@@ -57,12 +57,7 @@ func TestServeFloodIsNotAStall(t *testing.T) {
 			}
 			// The bound itself, whatever the clock: at most readBatch reads
 			// per Ready delivered (a redelivery counts as one).
-			m := sys.Metrics()
-			var ready uint64
-			for _, pl := range m.Pollers {
-				ready += pl.Readable + pl.Writable
-			}
-			reads := m.Sockets[actors.MetricKey{Kind: "udp.peer", Service: p.LocalAddr().String()}].Reads
+			reads, ready := testkit.ReadsPerReady(sys, actors.MetricKey{Kind: "udp.peer", Service: p.LocalAddr().String()})
 			if reads == 0 || reads > readBatch*ready {
 				t.Errorf("%d reads in %d Ready deliveries: want some, and at most %d per delivery", reads, ready, readBatch)
 			}

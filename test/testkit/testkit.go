@@ -203,3 +203,14 @@ func Piped(t testing.TB, cmd *exec.Cmd) (stdin io.WriteCloser, stdout io.ReadClo
 	}
 	return stdin, stdout, stderr
 }
+
+// ReadsPerReady returns the reads of the sockets counted under key and
+// the Ready messages sys's pollers delivered: a socket that reads at most
+// n times per readiness has reads <= n*ready, whatever the clock.
+func ReadsPerReady(sys *actors.System, key actors.MetricKey) (reads, ready uint64) {
+	m := sys.Metrics()
+	for _, p := range m.Pollers {
+		ready += p.Readable + p.Writable
+	}
+	return m.Sockets[key].Reads, ready
+}
