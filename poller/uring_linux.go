@@ -110,6 +110,15 @@ type URing struct {
 	// removing holds the user_data of removed poll requests whose last
 	// CQE has not been read yet (see Remove).
 	removing map[uint64]struct{}
+
+	// pb is the provided buffer ring of the receive path
+	// (uring_recv_linux.go), made at the first AddRecv; pbShared is the
+	// same for ReleaseBuf, which takes no lock; pbRefused says the
+	// kernel refused one. sink takes receive completions.
+	pb        *bufRing
+	pbShared  atomic.Pointer[bufRing]
+	pbRefused bool
+	sink      func(token uint64, e rxEntry) int
 }
 
 // uringSlot is the registration of one fd.
@@ -118,6 +127,10 @@ type uringSlot struct {
 	events uint32
 	seq    uint32
 	live   bool
+	// recv: the backend receives the fd's bytes (AddRecv); recvArmed: its
+	// multishot receive has not ended; recvStopping: the backend has
+	// cancelled it (its owner holds uringRecvCap completions).
+	recv, recvArmed, recvStopping bool
 }
 
 var _ backend = (*URing)(nil)
@@ -141,16 +154,22 @@ func userData(fd int, seq uint32) uint64 { return uint64(uint32(fd)) | uint64(se
 // epoll_ctl(EPOLL_CTL_ADD) it fails at once on a bad fd (an fcntl checks
 // it: io_uring would say so only in a CQE) and on an fd already added.
 func (u *URing) Add(fd int, ev Events, token uint64) error {
+	_, err := u.add(fd, ev, token, false)
+	return err
+}
+
+// add is Add, and AddRecv with recv.
+func (u *URing) add(fd int, ev Events, token uint64, recv bool) (bool, error) {
 	if fd < 0 {
-		return os.NewSyscallError("io_uring poll add", unix.EBADF)
+		return false, os.NewSyscallError("io_uring poll add", unix.EBADF)
 	}
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
-		return os.NewSyscallError("io_uring poll add", err)
+		return false, os.NewSyscallError("io_uring poll add", err)
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.closed {
-		return os.NewSyscallError("io_uring poll add", unix.EBADF)
+		return false, os.NewSyscallError("io_uring poll add", unix.EBADF)
 	}
 	if fd >= len(u.slots) {
 		n := max(64, 2*len(u.slots))
@@ -163,19 +182,29 @@ func (u *URing) Add(fd int, ev Events, token uint64) error {
 	}
 	s := &u.slots[fd]
 	if s.live {
-		return os.NewSyscallError("io_uring poll add", unix.EEXIST)
+		return false, os.NewSyscallError("io_uring poll add", unix.EEXIST)
 	}
 	u.seq++
 	*s = uringSlot{token: token, events: ev & uringPollEvents, seq: u.seq, live: true}
+	if recv && u.bufRingLocked() != nil {
+		// The receive reports input: the poll watches the rest (the
+		// kernel adds EPOLLERR and EPOLLHUP).
+		s.recv = true
+		s.events &^= unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLPRI
+		if err := u.recvArmLocked(fd, s); err != nil {
+			s.live, s.recvArmed = false, false
+			return false, err
+		}
+	}
 	if err := u.pollAddLocked(fd, s); err != nil {
 		s.live = false
-		return err
+		return false, err
 	}
 	if err := u.submitLocked("io_uring poll add"); err != nil {
 		s.live = false
-		return err
+		return false, err
 	}
-	return nil
+	return s.recv, nil
 }
 
 // pollAddLocked queues fd's multishot poll request.
@@ -252,40 +281,50 @@ func (u *URing) Remove(fd int) error {
 	}
 	s := &u.slots[fd]
 	s.live = false
-	ud := userData(fd, s.seq)
-	sqe, err := u.sqeLocked("io_uring poll remove")
-	if err != nil {
-		u.mu.Unlock()
-		return err
+	ud, rd := userData(fd, s.seq), uint64(0)
+	if s.recvArmed {
+		rd = recvData(fd, s.seq)
 	}
-	sqe.Opcode = ioringOpAsyncCancel
-	sqe.Fd = -1
-	sqe.Addr = ud
-	sqe.UserData = ud | udRemoveBit
 	if u.removing == nil {
 		u.removing = make(map[uint64]struct{})
 	}
-	u.removing[ud] = struct{}{}
+	for _, d := range [2]uint64{ud, rd} {
+		if d == 0 {
+			continue
+		}
+		sqe, err := u.sqeLocked("io_uring poll remove")
+		if err != nil {
+			u.mu.Unlock()
+			return err
+		}
+		sqe.Opcode = ioringOpAsyncCancel
+		sqe.Fd = -1
+		sqe.Addr = d
+		sqe.UserData = d | udRemoveBit
+		u.removing[d] = struct{}{}
+	}
 	if err := u.submitLocked("io_uring poll remove"); err != nil {
 		delete(u.removing, ud)
+		delete(u.removing, rd)
 		u.mu.Unlock()
 		return err
 	}
 	u.mu.Unlock()
-	u.awaitEnd(ud)
+	u.awaitEnd(ud, rd)
 	return nil
 }
 
-// awaitEnd waits until the poll request ud has ended: its last CQE (or its
-// removal's ENOENT: it had ended already) is in the CQ ring or was read.
-// Then it submits a NOP: the task work that ended the request posted the
-// CQE and put the file under the ring's uring_lock, which a submission
-// takes, so once the NOP is in, the file is put.
-func (u *URing) awaitEnd(ud uint64) {
+// awaitEnd waits until the poll request ud, and the receive rd if not 0,
+// have ended: each one's last CQE (or its removal's ENOENT: it had ended
+// already) is in the CQ ring or was read. Then it submits a NOP: the task
+// work that ended a request posted the CQE and put the file under the
+// ring's uring_lock, which a submission takes, so once the NOP is in, the
+// file is put.
+func (u *URing) awaitEnd(ud, rd uint64) {
 	deadline := time.Now().Add(removeGiveUp)
 	for {
 		u.mu.Lock()
-		if _, ok := u.removing[ud]; !ok || u.closed || u.endedLocked(ud) {
+		if u.closed || u.endDoneLocked(ud) && (rd == 0 || u.endDoneLocked(rd)) {
 			if !u.closed {
 				if sqe, err := u.sqeLocked("io_uring poll remove"); err == nil {
 					sqe.Opcode = ioringOpNop
@@ -298,6 +337,7 @@ func (u *URing) awaitEnd(ud uint64) {
 		}
 		if time.Now().After(deadline) {
 			delete(u.removing, ud)
+			delete(u.removing, rd)
 			u.mu.Unlock()
 			return
 		}
@@ -307,6 +347,13 @@ func (u *URing) awaitEnd(ud uint64) {
 		// Wait for one CQE more than the ring holds (or the timeout).
 		_, _ = r.enter(0, queued+1, ioringEnterGetEvents|ioringEnterExtArg, &removeWait.arg)
 	}
+}
+
+// endDoneLocked reports whether request ud has ended: its last CQE was
+// read, or is in the CQ ring.
+func (u *URing) endDoneLocked(ud uint64) bool {
+	_, waiting := u.removing[ud]
+	return !waiting || u.endedLocked(ud)
 }
 
 // endedLocked looks in the CQ ring, without reading it, for the last CQE
@@ -392,6 +439,14 @@ func (u *URing) reap(events []event) (n int, busy bool, err error) {
 		}
 		if c.Flags&ioringCQEFMore == 0 && u.removing != nil {
 			delete(u.removing, c.UserData)
+		}
+		if c.UserData&udRecvBit != 0 {
+			filled, queued := u.reapRecv(c, &events[n])
+			if filled {
+				n++
+			}
+			rearm = rearm || queued
+			continue
 		}
 		fd, seq := int(uint32(c.UserData)), uint32(c.UserData>>32)
 		if fd >= len(u.slots) || !u.slots[fd].live || u.slots[fd].seq != seq {
@@ -492,7 +547,11 @@ func (u *URing) Close() error {
 		return nil
 	}
 	u.closed = true
-	return u.r.close()
+	err := u.r.close()
+	if u.pb != nil {
+		u.pb.close()
+	}
+	return err
 }
 
 // uringTimeout is an io_uring_getevents_arg and the timespec it points

@@ -58,12 +58,26 @@ const (
 	ioringOpPollAdd     = 6
 	ioringOpPollRemove  = 7
 	ioringOpAsyncCancel = 14
+	ioringOpRecv        = 27
+
+	// sqe->flags: pick a buffer from the group in sqe->buf_group.
+	iosqeBufferSelect = 1 << 5
+
+	// IORING_OP_RECV flags, in sqe->ioprio: multishot (6.0).
+	ioringRecvMultishot = 1 << 1
+
+	// io_uring_register(2) opcodes: a provided buffer ring (5.19).
+	ioringRegisterPbufRing   = 22
+	ioringUnregisterPbufRing = 23
 
 	// IORING_OP_POLL_ADD flags, in sqe->len: multishot (5.13).
 	ioringPollAddMulti = 1 << 0
 
-	// cqe->flags: the request stays armed and more CQEs will come.
-	ioringCQEFMore = 1 << 1
+	// cqe->flags: the request stays armed and more CQEs will come;
+	// a provided buffer holds the data, its id in the upper 16 bits.
+	ioringCQEFBuffer     = 1 << 0
+	ioringCQEFMore       = 1 << 1
+	ioringCQEBufferShift = 16
 )
 
 // ioSQRingOffsets is struct io_sqring_offsets: where each field of the SQ
@@ -126,8 +140,32 @@ type ioUringGeteventsArg struct {
 	Ts          uint64
 }
 
+// ioUringBufReg is struct io_uring_buf_reg, the argument of
+// IORING_REGISTER_PBUF_RING: the ring's address (page aligned), its
+// entries (a power of two) and the buffer group id.
+type ioUringBufReg struct {
+	RingAddr    uint64
+	RingEntries uint32
+	Bgid        uint16
+	Flags       uint16
+	Resv        [3]uint64
+}
+
+// ioUringBuf is struct io_uring_buf, one entry of a provided buffer ring.
+// The ring's tail (a __u16) overlays the resv field of entry 0.
+type ioUringBuf struct {
+	Addr uint64
+	Len  uint32
+	Bid  uint16
+	Resv uint16
+}
+
 // The layouts must match the kernel's byte for byte.
 var (
+	_ [unsafe.Sizeof(ioUringBufReg{}) - 40]struct{}
+	_ [40 - unsafe.Sizeof(ioUringBufReg{})]struct{}
+	_ [unsafe.Sizeof(ioUringBuf{}) - 16]struct{}
+	_ [16 - unsafe.Sizeof(ioUringBuf{})]struct{}
 	_ [unsafe.Sizeof(ioUringSQE{}) - 64]struct{}
 	_ [64 - unsafe.Sizeof(ioUringSQE{})]struct{}
 	_ [unsafe.Sizeof(ioUringCQE{}) - 16]struct{}
@@ -312,4 +350,14 @@ func (r *ring) enter(toSubmit, minComplete, flags uint32, arg *ioUringGeteventsA
 		return 0, errno
 	}
 	return int(n), nil
+}
+
+
+// register is io_uring_register(2) with one argument.
+func (r *ring) register(opcode uint32, arg unsafe.Pointer, nrArgs uint32) error {
+	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), uintptr(opcode), uintptr(arg), uintptr(nrArgs), 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }

@@ -113,6 +113,11 @@ func newConnActor(c *core.Core, cfg *serverConfig, remote netip.AddrPort, servic
 	if cfg.blocking {
 		c.RunOnPool()
 	}
+	if cfg.tls == nil {
+		// The poller may receive for the connection (io_uring): its
+		// bytes come lent in the poller's buffers, without read(2).
+		c.UseRecv()
+	}
 	a := &connActor{core: c, cfg: cfg, remote: remote, live: live, credit: cfg.credit, service: service}
 	a.conn.a = a
 	if cfg.framing != nil {
