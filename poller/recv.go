@@ -15,6 +15,11 @@ import (
 // owner takes them with NextRecv. On any other backend RegisterRecv is
 // Register, and Receives reports false.
 
+// RecvBufSize is the size of the buffers a poller receives into: at most
+// that many bytes come in one NextRecv. An owner that must read fewer at a
+// time (a smaller read size) registers with Register instead.
+const RecvBufSize = 4096
+
 // ErrRecvStopped is what NextRecv returns when the backend's receive has
 // ended (no buffer left in the ring, the owner held too many completions,
 // the kernel ended it): the owner reads the socket itself until EAGAIN,
@@ -27,6 +32,7 @@ type recvBackend interface {
 	AddRecv(fd int, ev Events, token uint64) (bool, error)
 	ArmRecv(fd int) error
 	ReleaseBuf(bid uint16)
+	buffersOut() int
 	setRecvSink(sink func(token uint64, e rxEntry) int)
 }
 
@@ -78,6 +84,17 @@ func (p *Poller) pushRecv(token uint64, e rxEntry) int {
 	}
 	x.q = append(x.q, e)
 	return len(x.q) - x.head
+}
+
+// RecvBuffersOut returns how many of the poller's receive buffers the
+// kernel filled and nobody has given back yet (queued for owners, lent to
+// handlers, retained): 0 when every owner is done, whatever the traffic.
+// It is 0 on a backend that does not receive.
+func (p *Poller) RecvBuffersOut() int {
+	if rb, ok := p.be.(recvBackend); ok {
+		return rb.buffersOut()
+	}
+	return 0
 }
 
 // Receives reports whether the poller receives the socket's bytes for the

@@ -45,11 +45,15 @@ import (
 // registration may hold (uringRecvCap × uringBufSize bytes) before its
 // receive is stopped.
 const (
-	uringBufSize  = 4096
-	uringBufCount = 2048 // a power of two, at most 32768
+	uringBufSize  = RecvBufSize
+	uringBufCount = 2048 // a power of two, at most 32768 (bufRingEntries may lower it)
 	uringBufGroup = 0
 	uringRecvCap  = 32
 )
+
+// bufRingEntries is how many of the buffers a new ring provides (a power
+// of two, at most uringBufCount): tests lower it to run the ring dry.
+var bufRingEntries = uringBufCount
 
 // udRecvBit marks the user_data of a multishot receive (fd | bit 30 |
 // seq<<32), which no fd has.
@@ -71,31 +75,36 @@ type bufRing struct {
 	// tail is published by a 32-bit one that writes entry 0's bid back as
 	// it is (little-endian; bid is written by provide alone).
 	tailWord *uint32
+	mask     uint16
 	bufs     []byte
 	closed   bool
+	// out counts the buffers the kernel filled that have not come back.
+	out atomic.Int64
 }
 
 // newBufRing maps and registers a buffer ring on r and provides every
 // buffer to it.
 func newBufRing(r *ring) (*bufRing, error) {
-	size := uringBufCount * int(unsafe.Sizeof(ioUringBuf{}))
+	n := bufRingEntries
+	size := n * int(unsafe.Sizeof(ioUringBuf{}))
 	mem, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANONYMOUS|unix.MAP_PRIVATE|unix.MAP_POPULATE)
 	if err != nil {
 		return nil, os.NewSyscallError("mmap io_uring buffer ring", err)
 	}
-	reg := ioUringBufReg{RingAddr: uint64(uintptr(unsafe.Pointer(&mem[0]))), RingEntries: uringBufCount, Bgid: uringBufGroup}
+	reg := ioUringBufReg{RingAddr: uint64(uintptr(unsafe.Pointer(&mem[0]))), RingEntries: uint32(n), Bgid: uringBufGroup}
 	if err := r.register(ioringRegisterPbufRing, unsafe.Pointer(&reg), 1); err != nil {
 		_ = unix.Munmap(mem)
 		return nil, os.NewSyscallError("io_uring_register pbuf ring", err)
 	}
 	b := &bufRing{
 		mem:      mem,
-		entries:  unsafe.Slice((*ioUringBuf)(unsafe.Pointer(&mem[0])), uringBufCount),
+		entries:  unsafe.Slice((*ioUringBuf)(unsafe.Pointer(&mem[0])), n),
 		tailWord: (*uint32)(unsafe.Pointer(&mem[12])),
-		bufs:     make([]byte, uringBufCount*uringBufSize),
+		mask:     uint16(n - 1),
+		bufs:     make([]byte, n*uringBufSize),
 	}
-	for i := range uringBufCount {
-		b.provide(uint16(i))
+	for i := range n {
+		b.put(uint16(i))
 	}
 	return b, nil
 }
@@ -106,16 +115,24 @@ func (b *bufRing) buf(bid uint16) []byte {
 	return b.bufs[off : off+uringBufSize : off+uringBufSize]
 }
 
-// provide gives buffer bid back to the kernel: its entry at the tail,
-// then the tail moved on with a release store. After close it does
-// nothing.
+// filled counts a buffer the kernel filled (a CQE named it).
+func (b *bufRing) filled() { b.out.Add(1) }
+
+// provide gives buffer bid, filled by the kernel, back to it.
 func (b *bufRing) provide(bid uint16) {
-	if int(bid) >= uringBufCount {
+	b.out.Add(-1)
+	b.put(bid)
+}
+
+// put writes buffer bid's entry at the tail, then moves the tail on with
+// a release store. After close it does nothing.
+func (b *bufRing) put(bid uint16) {
+	if int(bid) >= len(b.bufs)/uringBufSize {
 		return
 	}
 	b.mu.Lock()
 	if !b.closed {
-		e := &b.entries[b.tail&(uringBufCount-1)]
+		e := &b.entries[b.tail&b.mask]
 		e.Addr = uint64(uintptr(unsafe.Pointer(&b.bufs[int(bid)*uringBufSize])))
 		e.Len = uringBufSize
 		e.Bid = bid
@@ -208,6 +225,15 @@ func (u *URing) ReleaseBuf(bid uint16) {
 	}
 }
 
+// buffersOut returns how many buffers the kernel filled that have not
+// come back to the ring (held by owners or queued for them).
+func (u *URing) buffersOut() int {
+	if pb := u.pbShared.Load(); pb != nil {
+		return int(pb.out.Load())
+	}
+	return 0
+}
+
 // setRecvSink sets where reap hands receive completions: sink returns the
 // length of the registration's queue, or -1 if the token has none (the
 // buffer then goes back to the ring at once).
@@ -222,6 +248,9 @@ func (u *URing) reapRecv(c *ioUringCQE, ev *event) (filled, queued bool) {
 	more := c.Flags&ioringCQEFMore != 0
 	hasBuf := c.Flags&ioringCQEFBuffer != 0
 	bid := uint16(c.Flags >> ioringCQEBufferShift)
+	if hasBuf {
+		u.pb.filled()
+	}
 	if fd >= len(u.slots) || !u.slots[fd].live || u.slots[fd].seq != seq || u.sink == nil {
 		if hasBuf {
 			u.pb.provide(bid) // a removed registration's

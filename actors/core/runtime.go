@@ -182,6 +182,18 @@ func (rt *Runtime) register(fd int, pid *actor.PID, recv bool, want ...poller.Di
 // for, or epoll where the kernel refused io_uring.
 func (rt *Runtime) Backend() poller.Backend { return rt.pollers[0].Backend() }
 
+// RecvBuffersOut returns how many receive buffers of the pollers (io_uring)
+// are out: filled by the kernel, not yet given back by their sockets.
+func (rt *Runtime) RecvBuffersOut() int {
+	n := 0
+	for _, a := range rt.pollers {
+		if p := a.Current(); p != nil {
+			n += p.RecvBuffersOut()
+		}
+	}
+	return n
+}
+
 // Pollers returns how many fds each poller watches.
 func (rt *Runtime) Pollers() []int {
 	load := make([]int, len(rt.pollers))
