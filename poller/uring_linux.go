@@ -56,8 +56,11 @@ import (
 // (IORING_SETUP_SINGLE_ISSUER, DEFER_TASKRUN) would not: that is for the
 // next phase, with receives and sends on the ring.
 //
-// Phase 1 does readiness only: the socket actors still read and write
-// with their own system calls.
+// Phase 1 is readiness: socket actors read and write with their own
+// system calls. Phase 2 (uring_recv_linux.go) receives for registrations
+// made with Poller.RegisterRecv (push-mode TCP connections): a multishot
+// receive into a provided buffer ring, the bytes handed to the owner
+// without a read(2). Writes are still the actors' own write(2).
 
 // The ring's sizes: the SQ ring holds registrations, removals and
 // wake-ups on their way in (each submitted at once), the CQ ring the

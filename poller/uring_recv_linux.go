@@ -161,6 +161,12 @@ func (b *bufRing) close() {
 // back to readiness).
 func (u *URing) bufRingLocked() *bufRing {
 	if u.pb == nil && !u.pbRefused {
+		if u.r.features&ioringFeatRegRegRing == 0 {
+			// No multishot receive before 6.0 (a feature of 6.3 says
+			// the kernel is recent enough).
+			u.pbRefused = true
+			return nil
+		}
 		pb, err := newBufRing(u.r)
 		if err != nil {
 			u.pbRefused = true

@@ -44,6 +44,7 @@ const (
 	ioringFeatNoDrop     = 1 << 1  // CQEs are never dropped on overflow (5.5)
 	ioringFeatExtArg     = 1 << 8  // io_uring_getevents_arg, a timeout for enter (5.11)
 	ioringFeatRsrcTags   = 1 << 10 // 5.13, the release that brought multishot poll
+	ioringFeatRegRegRing = 1 << 13 // 6.3: a kernel with multishot receive (6.0)
 
 	// io_uring_enter(2) flags.
 	ioringEnterGetEvents = 1 << 0
@@ -66,9 +67,8 @@ const (
 	// IORING_OP_RECV flags, in sqe->ioprio: multishot (6.0).
 	ioringRecvMultishot = 1 << 1
 
-	// io_uring_register(2) opcodes: a provided buffer ring (5.19).
-	ioringRegisterPbufRing   = 22
-	ioringUnregisterPbufRing = 23
+	// io_uring_register(2) opcode: register a provided buffer ring (5.19).
+	ioringRegisterPbufRing = 22
 
 	// IORING_OP_POLL_ADD flags, in sqe->len: multishot (5.13).
 	ioringPollAddMulti = 1 << 0
@@ -193,7 +193,8 @@ var uringSetup = func(entries uint32, p *ioUringParams) (int, error) {
 // ring is one io_uring instance: its fd and its three mappings, with the
 // fields of the rings as pointers into them.
 type ring struct {
-	fd int
+	fd       int
+	features uint32 // io_uring_params.features
 
 	sqMem, cqMem, sqeMem []byte // cqMem aliases sqMem with IORING_FEAT_SINGLE_MMAP
 
@@ -224,7 +225,7 @@ func newRing(sqEntries, cqEntries uint32) (*ring, error) {
 		unix.Close(fd)
 		return nil, errURingTooOld
 	}
-	r := &ring{fd: fd}
+	r := &ring{fd: fd, features: p.Features}
 	if err := r.mmap(&p); err != nil {
 		unix.Close(fd)
 		return nil, err
@@ -351,7 +352,6 @@ func (r *ring) enter(toSubmit, minComplete, flags uint32, arg *ioUringGeteventsA
 	}
 	return int(n), nil
 }
-
 
 // register is io_uring_register(2) with one argument.
 func (r *ring) register(opcode uint32, arg unsafe.Pointer, nrArgs uint32) error {

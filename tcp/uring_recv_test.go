@@ -2,9 +2,9 @@ package tcp
 
 import (
 	"bytes"
+	"fmt"
 	"io"
 	"net"
-	"fmt"
 	"runtime"
 	"sync/atomic"
 	"testing"
