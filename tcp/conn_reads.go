@@ -65,6 +65,10 @@ func recvBuf(reg *poller.Registration, data []byte, id uint16) *readBuf {
 // says when the socket is drained.
 func (a *connActor) readNext() (b *readBuf, n int, recv bool, err error) {
 	if reg := a.core.Registration(); reg.Receives() {
+		if err := a.core.Socket().ReadFault(); err != nil {
+			a.core.Count(true, 0, err)
+			return nil, 0, true, err
+		}
 		data, id, err := reg.NextRecv()
 		switch {
 		case err == nil && len(data) > 0:
