@@ -108,8 +108,9 @@ type URing struct {
 	// nop says a wake-up NOP's CQE has not been read yet: until it is,
 	// Wake submits no other (a waiting Wait returns on that one).
 	nop atomic.Bool
-	// rearms counts poll requests armed again after they ended.
-	rearms atomic.Uint64
+	// rearms counts poll requests armed again after they ended; rehomes,
+	// the loop's moves to another thread (see home).
+	rearms, rehomes atomic.Uint64
 	// removing holds the user_data of removed poll requests whose last
 	// CQE has not been read yet (see Remove).
 	removing map[uint64]struct{}
@@ -122,6 +123,12 @@ type URing struct {
 	pbShared  atomic.Pointer[bufRing]
 	pbRefused bool
 	sink      func(token uint64, e rxEntry) int
+
+	// loopTid is the thread the loop last blocked on (0 before its
+	// first blocking Wait); pending, the fds whose requests wait for the
+	// loop to arm them (see home).
+	loopTid atomic.Int32
+	pending []int
 }
 
 // uringSlot is the registration of one fd.
@@ -132,8 +139,11 @@ type uringSlot struct {
 	live   bool
 	// recv: the backend receives the fd's bytes (AddRecv); recvArmed: its
 	// multishot receive has not ended; recvStopping: the backend has
-	// cancelled it (its owner holds uringRecvCap completions).
+	// cancelled it (its owner holds uringRecvCap completions, or the loop
+	// moved to another thread).
 	recv, recvArmed, recvStopping bool
+	// armPoll, armRecv: the request waits for the loop to arm it.
+	armPoll, armRecv bool
 }
 
 var _ backend = (*URing)(nil)
@@ -194,6 +204,19 @@ func (u *URing) add(fd int, ev Events, token uint64, recv bool) (bool, error) {
 		// kernel adds EPOLLERR and EPOLLHUP).
 		s.recv = true
 		s.events &^= unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLPRI
+	}
+	if !u.homeLocked() {
+		// Armed by the loop (see home): its thread runs the requests'
+		// wake-ups.
+		s.armPoll, s.armRecv = true, s.recv
+		u.pending = append(u.pending, fd)
+		if err := u.kickLocked("io_uring poll add"); err != nil {
+			s.live, s.armPoll, s.armRecv = false, false, false
+			return false, err
+		}
+		return s.recv, nil
+	}
+	if s.recv {
 		if err := u.recvArmLocked(fd, s); err != nil {
 			s.live, s.recvArmed = false, false
 			return false, err
@@ -397,6 +420,9 @@ func (u *URing) Wait(events []event, msec int) (int, error) {
 	if arg != nil {
 		argp = &arg.arg
 	}
+	if msec != 0 {
+		u.home()
+	}
 	// Nothing to submit here (reap did): io_uring_enter waits for CQEs
 	// only if it submitted all it was asked to.
 	_, err = u.r.enter(0, minComplete, flags, argp)
@@ -422,9 +448,16 @@ func (u *URing) reap(events []event) (n int, busy bool, err error) {
 		return 0, false, os.NewSyscallError("io_uring_enter", unix.EBADF)
 	}
 	r := u.r
+	rearm := false
+	if u.armPendingLocked() {
+		// Submitted before the CQ ring is read: an fd's state at arming
+		// comes in this reap.
+		if err := u.submitLocked("io_uring poll add"); err != nil {
+			return 0, false, err
+		}
+	}
 	head := atomic.LoadUint32(r.cqHead) // written by us alone
 	tail := atomic.LoadUint32(r.cqTail)
-	rearm := false
 	for ; head != tail && n < len(events); head++ {
 		c := &r.cqes[head&r.cqMask]
 		if c.UserData == udWake {

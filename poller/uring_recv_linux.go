@@ -211,8 +211,13 @@ func (u *URing) ArmRecv(fd int) error {
 		return os.NewSyscallError("io_uring recv", unix.EBADF)
 	}
 	s := &u.slots[fd]
-	if s.recvArmed {
+	if s.recvArmed || s.armRecv {
 		return nil
+	}
+	if !u.homeLocked() {
+		s.armRecv = true
+		u.pending = append(u.pending, fd)
+		return u.kickLocked("io_uring recv")
 	}
 	if err := u.recvArmLocked(fd, s); err != nil {
 		return err
