@@ -49,12 +49,13 @@ import (
 //     the CQ ring without a system call.
 //
 // A poll request's wake-ups, and its end, run as task work on the thread
-// that submitted it (interrupted for it if busy, woken if asleep): with
-// Go's threads that is any thread that ran an Add, so a readiness event
-// may cost a context switch epoll does not make, and a Remove waits for
-// that thread (see Remove). A ring with one submitter thread
-// (IORING_SETUP_SINGLE_ISSUER, DEFER_TASKRUN) would not: that is for the
-// next phase, with receives and sends on the ring.
+// that submitted it (woken if asleep; with IORING_SETUP_COOP_TASKRUN not
+// interrupted while it runs user code: at its next system call), and a
+// Remove waits for that thread (see Remove). So that the thread is the
+// loop's, the loop arms the requests itself (uring_home_linux.go). A ring
+// with one submitter thread (IORING_SETUP_SINGLE_ISSUER, DEFER_TASKRUN)
+// would need the loop locked to its thread, which costs Go's scheduler
+// more than it saves (see the README).
 //
 // Phase 1 is readiness: socket actors read and write with their own
 // system calls. Phase 2 (uring_recv_linux.go) receives for registrations

@@ -38,6 +38,12 @@ const (
 	// CLAMP clamps the sizes to the kernel's maxima rather than failing.
 	ioringSetupCQSize = 1 << 3
 	ioringSetupClamp  = 1 << 4
+	// COOP_TASKRUN: a completion's task work does not interrupt the
+	// loop's thread while it runs in user space (it runs at the thread's
+	// next system call, or its wait); TASKRUN_FLAG: the kernel says so
+	// with IORING_SQ_TASKRUN in the SQ ring's flags (both 5.19).
+	ioringSetupCoopTaskrun = 1 << 8
+	ioringSetupTaskrunFlag = 1 << 9
 
 	// io_uring_params.features the backend needs.
 	ioringFeatSingleMmap = 1 << 0  // SQ and CQ rings in one mapping (5.4)
@@ -53,6 +59,9 @@ const (
 	// sq_ring flags: CQEs overflowed into the kernel's backlog, an enter
 	// with IORING_ENTER_GETEVENTS flushes them into the CQ ring.
 	ioringSQCQOverflow = 1 << 1
+	// sq_ring flags: task work is pending (with TASKRUN_FLAG): an enter
+	// with IORING_ENTER_GETEVENTS runs it, and its CQEs come.
+	ioringSQTaskrun = 1 << 2
 
 	// Opcodes.
 	ioringOpNop         = 0
@@ -215,8 +224,13 @@ type ring struct {
 // newRing sets up an io_uring with sqEntries submission and cqEntries
 // completion entries (clamped by the kernel) and maps its rings.
 func newRing(sqEntries, cqEntries uint32) (*ring, error) {
-	p := ioUringParams{Flags: ioringSetupCQSize | ioringSetupClamp, CQEntries: cqEntries}
+	p := ioUringParams{Flags: ioringSetupCQSize | ioringSetupClamp | ioringSetupCoopTaskrun | ioringSetupTaskrunFlag, CQEntries: cqEntries}
 	fd, err := uringSetup(sqEntries, &p)
+	if err == unix.EINVAL {
+		// A kernel before 5.19: without cooperative task work.
+		p = ioUringParams{Flags: ioringSetupCQSize | ioringSetupClamp, CQEntries: cqEntries}
+		fd, err = uringSetup(sqEntries, &p)
+	}
 	if err != nil {
 		return nil, os.NewSyscallError("io_uring_setup", err)
 	}
@@ -331,9 +345,11 @@ func (r *ring) flushSQ() uint32 {
 	return r.sqLocal - atomic.LoadUint32(r.sqHead)
 }
 
-// cqOverflowed reports whether CQEs wait in the kernel's overflow backlog.
+// cqOverflowed reports whether CQEs wait in the kernel's overflow backlog,
+// or task work that would post some (IORING_SQ_TASKRUN): an enter with
+// IORING_ENTER_GETEVENTS brings them.
 func (r *ring) cqOverflowed() bool {
-	return atomic.LoadUint32(r.sqFlags)&ioringSQCQOverflow != 0
+	return atomic.LoadUint32(r.sqFlags)&(ioringSQCQOverflow|ioringSQTaskrun) != 0
 }
 
 // enter is io_uring_enter(2): submit up to toSubmit published SQEs and,
