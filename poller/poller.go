@@ -229,9 +229,9 @@ func (p *Poller) register(fd int, pid *actor.PID, recv bool, want []Direction) (
 	if rb, ok := p.be.(recvBackend); ok && recv {
 		// The queue is in place before the receive is armed: its first
 		// completion may come before AddRecv returns.
-		r.rb, r.rx = rb, &rxQueue{}
+		r.rx = &rxQueue{rb: rb}
 		if recv, err = rb.AddRecv(fd, watched, token); err == nil && !recv {
-			r.rb, r.rx = nil, nil // no buffer ring: readiness, as Register
+			r.rx = nil // no buffer ring: readiness, as Register
 		}
 	} else {
 		err = p.be.Add(fd, watched, token)
@@ -543,9 +543,8 @@ type Registration struct {
 	hungUp  atomic.Bool
 	msgs    [2]Ready
 	// rx holds what the backend received for a RegisterRecv registration
-	// (nil otherwise), rb is that backend (recv.go).
+	// (nil otherwise; recv.go).
 	rx *rxQueue
-	rb recvBackend
 }
 
 // FD returns the registered fd.

@@ -48,11 +48,13 @@ type rxEntry struct {
 }
 
 // rxQueue is a registration's receive completions, pushed by the poller's
-// loop and taken by the owner (any goroutine: a mutex). stopped says the
+// loop and taken by the owner (any goroutine: a mutex), and the backend
+// that receives. stopped says the
 // owner met the receive's end and reads the socket itself until ArmRecv;
 // closed, that the registration is gone (pushes are refused, so their
 // buffers go back to the ring).
 type rxQueue struct {
+	rb      recvBackend // the backend that receives
 	mu      sync.Mutex
 	q       []rxEntry
 	head    int
@@ -152,7 +154,7 @@ func (r *Registration) ArmRecv() error {
 	}
 	x.stopped = false
 	x.mu.Unlock()
-	if err := r.rb.ArmRecv(r.fd); err != nil {
+	if err := r.rx.rb.ArmRecv(r.fd); err != nil {
 		x.mu.Lock()
 		x.stopped = true
 		x.mu.Unlock()
@@ -163,7 +165,7 @@ func (r *Registration) ArmRecv() error {
 
 // ReleaseRecv gives back the buffer of bytes NextRecv returned. It is safe
 // from any goroutine, also after Deregister and after the poller stopped.
-func (r *Registration) ReleaseRecv(id uint16) { r.rb.ReleaseBuf(id) }
+func (r *Registration) ReleaseRecv(id uint16) { r.rx.rb.ReleaseBuf(id) }
 
 // dropRecv refuses further completions and gives back the buffers of
 // those queued: the registration is gone.
@@ -179,7 +181,7 @@ func (r *Registration) dropRecv() {
 	x.mu.Unlock()
 	for _, e := range q {
 		if e.hasBuf {
-			r.rb.ReleaseBuf(e.bid)
+			r.rx.rb.ReleaseBuf(e.bid)
 		}
 	}
 }
