@@ -6,7 +6,10 @@
 // (macOS, FreeBSD); Poller, one wait loop on its own goroutine that sends
 // Ready messages to the socket actors that own the fds; and the poller
 // actor (Spawn, Actor) that owns a loop in the actor system. It does no
-// socket I/O.
+// socket I/O of its own making, with one exception: on io_uring a
+// registration made with RegisterRecv has its bytes received by the
+// kernel into the poller's provided buffers (a multishot receive), and
+// its owner takes them with NextRecv instead of calling read(2).
 //
 // Each fd is registered once, edge-triggered, for input, output and peer
 // hang-up. A Registration carries, per direction, a "wanted" flag the actor

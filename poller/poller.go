@@ -165,6 +165,9 @@ func (p *Poller) Backend() Backend { return p.kind }
 
 func start(be backend, sender Sender, onFail func(*Poller, error)) *Poller {
 	p := &Poller{be: be, sender: sender, done: make(chan struct{}), onFail: onFail}
+	if rb, ok := be.(recvBackend); ok {
+		rb.setRecvSink(p.pushRecv)
+	}
 	t := make([]atomic.Pointer[Registration], 64)
 	p.table.Store(&t)
 	go p.loop(0, nil)
@@ -180,6 +183,11 @@ func (p *Poller) Len() int { return int(p.live.Load()) }
 // start, so the fd's state when it is added (data already waiting, send
 // space) is reported at once.
 func (p *Poller) Register(fd int, pid *actor.PID, want ...Direction) (*Registration, error) {
+	return p.register(fd, pid, false, want)
+}
+
+// register is Register, and RegisterRecv with recv.
+func (p *Poller) register(fd int, pid *actor.PID, recv bool, want []Direction) (*Registration, error) {
 	if fd < 0 {
 		return nil, errors.New("poller: register: negative fd")
 	}
@@ -216,7 +224,19 @@ func (p *Poller) Register(fd int, pid *actor.PID, want ...Direction) (*Registrat
 	t[fd].Store(r)
 	p.mu.Unlock()
 
-	if err := p.be.Add(fd, watched, uint64(uint32(fd))|uint64(r.gen)<<32); err != nil {
+	token := uint64(uint32(fd)) | uint64(r.gen)<<32
+	var err error
+	if rb, ok := p.be.(recvBackend); ok && recv {
+		// The queue is in place before the receive is armed: its first
+		// completion may come before AddRecv returns.
+		r.rx = &rxQueue{rb: rb}
+		if recv, err = rb.AddRecv(fd, watched, token); err == nil && !recv {
+			r.rx = nil // no buffer ring: readiness, as Register
+		}
+	} else {
+		err = p.be.Add(fd, watched, token)
+	}
+	if err != nil {
 		p.clear(r)
 		return nil, err
 	}
@@ -522,6 +542,9 @@ type Registration struct {
 	pending [2]atomic.Bool
 	hungUp  atomic.Bool
 	msgs    [2]Ready
+	// rx holds what the backend received for a RegisterRecv registration
+	// (nil otherwise; recv.go).
+	rx *rxQueue
 }
 
 // FD returns the registered fd.
@@ -547,10 +570,14 @@ func (r *Registration) Consumed(d Direction) { r.pending[d].Store(false) }
 // checked against the fd table.
 func (r *Registration) Deregister() error {
 	if !r.p.clear(r) {
+		r.dropRecv() // dropped by the poller (dropAll) already
 		return nil
 	}
 	r.p.live.Add(-1)
-	if err := r.p.be.Remove(r.fd); err != nil && !errors.Is(err, unix.EBADF) && !errors.Is(err, unix.ENOENT) {
+	err := r.p.be.Remove(r.fd)
+	// After Remove: no completion comes for the registration any more.
+	r.dropRecv()
+	if err != nil && !errors.Is(err, unix.EBADF) && !errors.Is(err, unix.ENOENT) {
 		return err
 	}
 	return nil

@@ -49,15 +49,19 @@ import (
 //     the CQ ring without a system call.
 //
 // A poll request's wake-ups, and its end, run as task work on the thread
-// that submitted it (interrupted for it if busy, woken if asleep): with
-// Go's threads that is any thread that ran an Add, so a readiness event
-// may cost a context switch epoll does not make, and a Remove waits for
-// that thread (see Remove). A ring with one submitter thread
-// (IORING_SETUP_SINGLE_ISSUER, DEFER_TASKRUN) would not: that is for the
-// next phase, with receives and sends on the ring.
+// that submitted it (woken if asleep; with IORING_SETUP_COOP_TASKRUN not
+// interrupted while it runs user code: at its next system call), and a
+// Remove waits for that thread (see Remove). So that the thread is the
+// loop's, the loop arms the requests itself (uring_home_linux.go). A ring
+// with one submitter thread (IORING_SETUP_SINGLE_ISSUER, DEFER_TASKRUN)
+// would need the loop locked to its thread, which costs Go's scheduler
+// more than it saves (see the README).
 //
-// Phase 1 does readiness only: the socket actors still read and write
-// with their own system calls.
+// Phase 1 is readiness: socket actors read and write with their own
+// system calls. Phase 2 (uring_recv_linux.go) receives for registrations
+// made with Poller.RegisterRecv (push-mode TCP connections): a multishot
+// receive into a provided buffer ring, the bytes handed to the owner
+// without a read(2). Writes are still the actors' own write(2).
 
 // The ring's sizes: the SQ ring holds registrations, removals and
 // wake-ups on their way in (each submitted at once), the CQ ring the
@@ -105,11 +109,27 @@ type URing struct {
 	// nop says a wake-up NOP's CQE has not been read yet: until it is,
 	// Wake submits no other (a waiting Wait returns on that one).
 	nop atomic.Bool
-	// rearms counts poll requests armed again after they ended.
-	rearms atomic.Uint64
+	// rearms counts poll requests armed again after they ended; rehomes,
+	// the loop's moves to another thread (see home).
+	rearms, rehomes atomic.Uint64
 	// removing holds the user_data of removed poll requests whose last
 	// CQE has not been read yet (see Remove).
 	removing map[uint64]struct{}
+
+	// pb is the provided buffer ring of the receive path
+	// (uring_recv_linux.go), made at the first AddRecv; pbShared is the
+	// same for ReleaseBuf, which takes no lock; pbRefused says the
+	// kernel refused one. sink takes receive completions.
+	pb        *bufRing
+	pbShared  atomic.Pointer[bufRing]
+	pbRefused bool
+	sink      func(token uint64, e rxEntry) int
+
+	// loopTid is the thread the loop last blocked on (0 before its
+	// first blocking Wait); pending, the fds whose requests wait for the
+	// loop to arm them (see home).
+	loopTid atomic.Int32
+	pending []int
 }
 
 // uringSlot is the registration of one fd.
@@ -118,6 +138,13 @@ type uringSlot struct {
 	events uint32
 	seq    uint32
 	live   bool
+	// recv: the backend receives the fd's bytes (AddRecv); recvArmed: its
+	// multishot receive has not ended; recvStopping: the backend has
+	// cancelled it (its owner holds uringRecvCap completions, or the loop
+	// moved to another thread).
+	recv, recvArmed, recvStopping bool
+	// armPoll, armRecv: the request waits for the loop to arm it.
+	armPoll, armRecv bool
 }
 
 var _ backend = (*URing)(nil)
@@ -141,16 +168,22 @@ func userData(fd int, seq uint32) uint64 { return uint64(uint32(fd)) | uint64(se
 // epoll_ctl(EPOLL_CTL_ADD) it fails at once on a bad fd (an fcntl checks
 // it: io_uring would say so only in a CQE) and on an fd already added.
 func (u *URing) Add(fd int, ev Events, token uint64) error {
+	_, err := u.add(fd, ev, token, false)
+	return err
+}
+
+// add is Add, and AddRecv with recv.
+func (u *URing) add(fd int, ev Events, token uint64, recv bool) (bool, error) {
 	if fd < 0 {
-		return os.NewSyscallError("io_uring poll add", unix.EBADF)
+		return false, os.NewSyscallError("io_uring poll add", unix.EBADF)
 	}
 	if _, err := unix.FcntlInt(uintptr(fd), unix.F_GETFD, 0); err != nil {
-		return os.NewSyscallError("io_uring poll add", err)
+		return false, os.NewSyscallError("io_uring poll add", err)
 	}
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.closed {
-		return os.NewSyscallError("io_uring poll add", unix.EBADF)
+		return false, os.NewSyscallError("io_uring poll add", unix.EBADF)
 	}
 	if fd >= len(u.slots) {
 		n := max(64, 2*len(u.slots))
@@ -163,19 +196,42 @@ func (u *URing) Add(fd int, ev Events, token uint64) error {
 	}
 	s := &u.slots[fd]
 	if s.live {
-		return os.NewSyscallError("io_uring poll add", unix.EEXIST)
+		return false, os.NewSyscallError("io_uring poll add", unix.EEXIST)
 	}
 	u.seq++
 	*s = uringSlot{token: token, events: ev & uringPollEvents, seq: u.seq, live: true}
+	if recv && u.bufRingLocked() != nil {
+		// The receive reports input: the poll watches the rest (the
+		// kernel adds EPOLLERR and EPOLLHUP).
+		s.recv = true
+		s.events &^= unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLPRI
+	}
+	if !u.homeLocked() {
+		// Armed by the loop (see home): its thread runs the requests'
+		// wake-ups.
+		s.armPoll, s.armRecv = true, s.recv
+		u.pending = append(u.pending, fd)
+		if err := u.kickLocked("io_uring poll add"); err != nil {
+			s.live, s.armPoll, s.armRecv = false, false, false
+			return false, err
+		}
+		return s.recv, nil
+	}
+	if s.recv {
+		if err := u.recvArmLocked(fd, s); err != nil {
+			s.live, s.recvArmed = false, false
+			return false, err
+		}
+	}
 	if err := u.pollAddLocked(fd, s); err != nil {
 		s.live = false
-		return err
+		return false, err
 	}
 	if err := u.submitLocked("io_uring poll add"); err != nil {
 		s.live = false
-		return err
+		return false, err
 	}
-	return nil
+	return s.recv, nil
 }
 
 // pollAddLocked queues fd's multishot poll request.
@@ -252,40 +308,50 @@ func (u *URing) Remove(fd int) error {
 	}
 	s := &u.slots[fd]
 	s.live = false
-	ud := userData(fd, s.seq)
-	sqe, err := u.sqeLocked("io_uring poll remove")
-	if err != nil {
-		u.mu.Unlock()
-		return err
+	ud, rd := userData(fd, s.seq), uint64(0)
+	if s.recvArmed {
+		rd = recvData(fd, s.seq)
 	}
-	sqe.Opcode = ioringOpAsyncCancel
-	sqe.Fd = -1
-	sqe.Addr = ud
-	sqe.UserData = ud | udRemoveBit
 	if u.removing == nil {
 		u.removing = make(map[uint64]struct{})
 	}
-	u.removing[ud] = struct{}{}
+	for _, d := range [2]uint64{ud, rd} {
+		if d == 0 {
+			continue
+		}
+		sqe, err := u.sqeLocked("io_uring poll remove")
+		if err != nil {
+			u.mu.Unlock()
+			return err
+		}
+		sqe.Opcode = ioringOpAsyncCancel
+		sqe.Fd = -1
+		sqe.Addr = d
+		sqe.UserData = d | udRemoveBit
+		u.removing[d] = struct{}{}
+	}
 	if err := u.submitLocked("io_uring poll remove"); err != nil {
 		delete(u.removing, ud)
+		delete(u.removing, rd)
 		u.mu.Unlock()
 		return err
 	}
 	u.mu.Unlock()
-	u.awaitEnd(ud)
+	u.awaitEnd(ud, rd)
 	return nil
 }
 
-// awaitEnd waits until the poll request ud has ended: its last CQE (or its
-// removal's ENOENT: it had ended already) is in the CQ ring or was read.
-// Then it submits a NOP: the task work that ended the request posted the
-// CQE and put the file under the ring's uring_lock, which a submission
-// takes, so once the NOP is in, the file is put.
-func (u *URing) awaitEnd(ud uint64) {
+// awaitEnd waits until the poll request ud, and the receive rd if not 0,
+// have ended: each one's last CQE (or its removal's ENOENT: it had ended
+// already) is in the CQ ring or was read. Then it submits a NOP: the task
+// work that ended a request posted the CQE and put the file under the
+// ring's uring_lock, which a submission takes, so once the NOP is in, the
+// file is put.
+func (u *URing) awaitEnd(ud, rd uint64) {
 	deadline := time.Now().Add(removeGiveUp)
 	for {
 		u.mu.Lock()
-		if _, ok := u.removing[ud]; !ok || u.closed || u.endedLocked(ud) {
+		if u.closed || u.endDoneLocked(ud) && (rd == 0 || u.endDoneLocked(rd)) {
 			if !u.closed {
 				if sqe, err := u.sqeLocked("io_uring poll remove"); err == nil {
 					sqe.Opcode = ioringOpNop
@@ -298,6 +364,7 @@ func (u *URing) awaitEnd(ud uint64) {
 		}
 		if time.Now().After(deadline) {
 			delete(u.removing, ud)
+			delete(u.removing, rd)
 			u.mu.Unlock()
 			return
 		}
@@ -307,6 +374,13 @@ func (u *URing) awaitEnd(ud uint64) {
 		// Wait for one CQE more than the ring holds (or the timeout).
 		_, _ = r.enter(0, queued+1, ioringEnterGetEvents|ioringEnterExtArg, &removeWait.arg)
 	}
+}
+
+// endDoneLocked reports whether request ud has ended: its last CQE was
+// read, or is in the CQ ring.
+func (u *URing) endDoneLocked(ud uint64) bool {
+	_, waiting := u.removing[ud]
+	return !waiting || u.endedLocked(ud)
 }
 
 // endedLocked looks in the CQ ring, without reading it, for the last CQE
@@ -347,6 +421,9 @@ func (u *URing) Wait(events []event, msec int) (int, error) {
 	if arg != nil {
 		argp = &arg.arg
 	}
+	if msec != 0 {
+		u.home()
+	}
 	// Nothing to submit here (reap did): io_uring_enter waits for CQEs
 	// only if it submitted all it was asked to.
 	_, err = u.r.enter(0, minComplete, flags, argp)
@@ -372,9 +449,16 @@ func (u *URing) reap(events []event) (n int, busy bool, err error) {
 		return 0, false, os.NewSyscallError("io_uring_enter", unix.EBADF)
 	}
 	r := u.r
+	rearm := false
+	if u.armPendingLocked() {
+		// Submitted before the CQ ring is read: an fd's state at arming
+		// comes in this reap.
+		if err := u.submitLocked("io_uring poll add"); err != nil {
+			return 0, false, err
+		}
+	}
 	head := atomic.LoadUint32(r.cqHead) // written by us alone
 	tail := atomic.LoadUint32(r.cqTail)
-	rearm := false
 	for ; head != tail && n < len(events); head++ {
 		c := &r.cqes[head&r.cqMask]
 		if c.UserData == udWake {
@@ -392,6 +476,14 @@ func (u *URing) reap(events []event) (n int, busy bool, err error) {
 		}
 		if c.Flags&ioringCQEFMore == 0 && u.removing != nil {
 			delete(u.removing, c.UserData)
+		}
+		if c.UserData&udRecvBit != 0 {
+			filled, queued := u.reapRecv(c, &events[n])
+			if filled {
+				n++
+			}
+			rearm = rearm || queued
+			continue
 		}
 		fd, seq := int(uint32(c.UserData)), uint32(c.UserData>>32)
 		if fd >= len(u.slots) || !u.slots[fd].live || u.slots[fd].seq != seq {
@@ -492,7 +584,11 @@ func (u *URing) Close() error {
 		return nil
 	}
 	u.closed = true
-	return u.r.close()
+	err := u.r.close()
+	if u.pb != nil {
+		u.pb.close()
+	}
+	return err
 }
 
 // uringTimeout is an io_uring_getevents_arg and the timespec it points

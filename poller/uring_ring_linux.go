@@ -38,12 +38,19 @@ const (
 	// CLAMP clamps the sizes to the kernel's maxima rather than failing.
 	ioringSetupCQSize = 1 << 3
 	ioringSetupClamp  = 1 << 4
+	// COOP_TASKRUN: a completion's task work does not interrupt the
+	// loop's thread while it runs in user space (it runs at the thread's
+	// next system call, or its wait); TASKRUN_FLAG: the kernel says so
+	// with IORING_SQ_TASKRUN in the SQ ring's flags (both 5.19).
+	ioringSetupCoopTaskrun = 1 << 8
+	ioringSetupTaskrunFlag = 1 << 9
 
 	// io_uring_params.features the backend needs.
 	ioringFeatSingleMmap = 1 << 0  // SQ and CQ rings in one mapping (5.4)
 	ioringFeatNoDrop     = 1 << 1  // CQEs are never dropped on overflow (5.5)
 	ioringFeatExtArg     = 1 << 8  // io_uring_getevents_arg, a timeout for enter (5.11)
 	ioringFeatRsrcTags   = 1 << 10 // 5.13, the release that brought multishot poll
+	ioringFeatRegRegRing = 1 << 13 // 6.3: a kernel with multishot receive (6.0)
 
 	// io_uring_enter(2) flags.
 	ioringEnterGetEvents = 1 << 0
@@ -52,18 +59,34 @@ const (
 	// sq_ring flags: CQEs overflowed into the kernel's backlog, an enter
 	// with IORING_ENTER_GETEVENTS flushes them into the CQ ring.
 	ioringSQCQOverflow = 1 << 1
+	// sq_ring flags: task work is pending (with TASKRUN_FLAG): an enter
+	// with IORING_ENTER_GETEVENTS runs it, and its CQEs come.
+	ioringSQTaskrun = 1 << 2
 
 	// Opcodes.
 	ioringOpNop         = 0
 	ioringOpPollAdd     = 6
 	ioringOpPollRemove  = 7
 	ioringOpAsyncCancel = 14
+	ioringOpRecv        = 27
+
+	// sqe->flags: pick a buffer from the group in sqe->buf_group.
+	iosqeBufferSelect = 1 << 5
+
+	// IORING_OP_RECV flags, in sqe->ioprio: multishot (6.0).
+	ioringRecvMultishot = 1 << 1
+
+	// io_uring_register(2) opcode: register a provided buffer ring (5.19).
+	ioringRegisterPbufRing = 22
 
 	// IORING_OP_POLL_ADD flags, in sqe->len: multishot (5.13).
 	ioringPollAddMulti = 1 << 0
 
-	// cqe->flags: the request stays armed and more CQEs will come.
-	ioringCQEFMore = 1 << 1
+	// cqe->flags: the request stays armed and more CQEs will come;
+	// a provided buffer holds the data, its id in the upper 16 bits.
+	ioringCQEFBuffer     = 1 << 0
+	ioringCQEFMore       = 1 << 1
+	ioringCQEBufferShift = 16
 )
 
 // ioSQRingOffsets is struct io_sqring_offsets: where each field of the SQ
@@ -126,8 +149,32 @@ type ioUringGeteventsArg struct {
 	Ts          uint64
 }
 
+// ioUringBufReg is struct io_uring_buf_reg, the argument of
+// IORING_REGISTER_PBUF_RING: the ring's address (page aligned), its
+// entries (a power of two) and the buffer group id.
+type ioUringBufReg struct {
+	RingAddr    uint64
+	RingEntries uint32
+	Bgid        uint16
+	Flags       uint16
+	Resv        [3]uint64
+}
+
+// ioUringBuf is struct io_uring_buf, one entry of a provided buffer ring.
+// The ring's tail (a __u16) overlays the resv field of entry 0.
+type ioUringBuf struct {
+	Addr uint64
+	Len  uint32
+	Bid  uint16
+	Resv uint16
+}
+
 // The layouts must match the kernel's byte for byte.
 var (
+	_ [unsafe.Sizeof(ioUringBufReg{}) - 40]struct{}
+	_ [40 - unsafe.Sizeof(ioUringBufReg{})]struct{}
+	_ [unsafe.Sizeof(ioUringBuf{}) - 16]struct{}
+	_ [16 - unsafe.Sizeof(ioUringBuf{})]struct{}
 	_ [unsafe.Sizeof(ioUringSQE{}) - 64]struct{}
 	_ [64 - unsafe.Sizeof(ioUringSQE{})]struct{}
 	_ [unsafe.Sizeof(ioUringCQE{}) - 16]struct{}
@@ -155,7 +202,8 @@ var uringSetup = func(entries uint32, p *ioUringParams) (int, error) {
 // ring is one io_uring instance: its fd and its three mappings, with the
 // fields of the rings as pointers into them.
 type ring struct {
-	fd int
+	fd       int
+	features uint32 // io_uring_params.features
 
 	sqMem, cqMem, sqeMem []byte // cqMem aliases sqMem with IORING_FEAT_SINGLE_MMAP
 
@@ -176,8 +224,13 @@ type ring struct {
 // newRing sets up an io_uring with sqEntries submission and cqEntries
 // completion entries (clamped by the kernel) and maps its rings.
 func newRing(sqEntries, cqEntries uint32) (*ring, error) {
-	p := ioUringParams{Flags: ioringSetupCQSize | ioringSetupClamp, CQEntries: cqEntries}
+	p := ioUringParams{Flags: ioringSetupCQSize | ioringSetupClamp | ioringSetupCoopTaskrun | ioringSetupTaskrunFlag, CQEntries: cqEntries}
 	fd, err := uringSetup(sqEntries, &p)
+	if err == unix.EINVAL {
+		// A kernel before 5.19: without cooperative task work.
+		p = ioUringParams{Flags: ioringSetupCQSize | ioringSetupClamp, CQEntries: cqEntries}
+		fd, err = uringSetup(sqEntries, &p)
+	}
 	if err != nil {
 		return nil, os.NewSyscallError("io_uring_setup", err)
 	}
@@ -186,7 +239,7 @@ func newRing(sqEntries, cqEntries uint32) (*ring, error) {
 		unix.Close(fd)
 		return nil, errURingTooOld
 	}
-	r := &ring{fd: fd}
+	r := &ring{fd: fd, features: p.Features}
 	if err := r.mmap(&p); err != nil {
 		unix.Close(fd)
 		return nil, err
@@ -292,9 +345,11 @@ func (r *ring) flushSQ() uint32 {
 	return r.sqLocal - atomic.LoadUint32(r.sqHead)
 }
 
-// cqOverflowed reports whether CQEs wait in the kernel's overflow backlog.
+// cqOverflowed reports whether CQEs wait in the kernel's overflow backlog,
+// or task work that would post some (IORING_SQ_TASKRUN): an enter with
+// IORING_ENTER_GETEVENTS brings them.
 func (r *ring) cqOverflowed() bool {
-	return atomic.LoadUint32(r.sqFlags)&ioringSQCQOverflow != 0
+	return atomic.LoadUint32(r.sqFlags)&(ioringSQCQOverflow|ioringSQTaskrun) != 0
 }
 
 // enter is io_uring_enter(2): submit up to toSubmit published SQEs and,
@@ -312,4 +367,13 @@ func (r *ring) enter(toSubmit, minComplete, flags uint32, arg *ioUringGeteventsA
 		return 0, errno
 	}
 	return int(n), nil
+}
+
+// register is io_uring_register(2) with one argument.
+func (r *ring) register(opcode uint32, arg unsafe.Pointer, nrArgs uint32) error {
+	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), uintptr(opcode), uintptr(arg), uintptr(nrArgs), 0, 0)
+	if errno != 0 {
+		return errno
+	}
+	return nil
 }

@@ -10,6 +10,7 @@ import (
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/poller"
 	"github.com/actornet/actornet/socket"
 )
 
@@ -169,6 +170,10 @@ type Loan = actors.Loan
 type readBuf struct {
 	core.LentBuffer
 	recv messages.Received
+	// ring is the registration whose poller received Data into its
+	// buffer bid (nil for a buffer of the pool).
+	ring *poller.Registration
+	bid  uint16
 }
 
 // errQueueFull and errTooLong are the refusals of a Write.

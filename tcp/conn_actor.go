@@ -113,6 +113,13 @@ func newConnActor(c *core.Core, cfg *serverConfig, remote netip.AddrPort, servic
 	if cfg.blocking {
 		c.RunOnPool()
 	}
+	if cfg.tls == nil && cfg.readSize >= poller.RecvBufSize {
+		// The poller may receive for the connection (io_uring): its
+		// bytes come lent in the poller's buffers, without read(2). A
+		// smaller read size is a promise about each Received's size
+		// that those buffers would break.
+		c.UseRecv()
+	}
 	a := &connActor{core: c, cfg: cfg, remote: remote, live: live, credit: cfg.credit, service: service}
 	a.conn.a = a
 	if cfg.framing != nil {

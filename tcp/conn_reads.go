@@ -28,9 +28,77 @@ func (p *bufPool) get() *readBuf {
 }
 
 // put returns b; its generation moves on, so no Loan of it works after.
+// A buffer of the poller's (see recvBuf) goes back to the poller's ring.
 func (p *bufPool) put(b *readBuf) {
+	if b == nil {
+		return
+	}
 	b.Recycle()
+	if reg := b.ring; reg != nil {
+		b.ring, b.Data = nil, nil
+		reg.ReleaseRecv(b.bid)
+		ringBufs.Put(b)
+		return
+	}
 	p.pool.Put(b)
+}
+
+// ringBufs holds the readBufs that lend bytes the poller received into
+// its own buffers (io_uring: poller.Registration.NextRecv); their Data
+// is set for each loan.
+var ringBufs sync.Pool
+
+// recvBuf wraps bytes the poller received, in its buffer id, as a
+// readBuf to lend: it goes back to the poller when put.
+func recvBuf(reg *poller.Registration, data []byte, id uint16) *readBuf {
+	b, ok := ringBufs.Get().(*readBuf)
+	if !ok {
+		b = &readBuf{}
+	}
+	b.Data, b.ring, b.bid = data[:len(data):len(data)], reg, id
+	return b
+}
+
+// readNext reads what the handler gets next: the next bytes the poller
+// received (into a buffer of its own), or the socket's through readInto.
+// recv says the bytes came from the poller: the queue, not a short read,
+// says when the socket is drained.
+func (a *connActor) readNext() (b *readBuf, n int, recv bool, err error) {
+	if reg := a.core.Registration(); reg.Receives() {
+		if err := a.core.Socket().ReadFault(); err != nil {
+			a.core.Count(true, 0, err)
+			return nil, 0, true, err
+		}
+		data, id, err := reg.NextRecv()
+		switch {
+		case err == nil && len(data) > 0:
+			a.core.Count(true, len(data), nil)
+			return recvBuf(reg, data, id), len(data), true, nil
+		case err == nil:
+			return nil, 0, true, nil // end of stream
+		case err != poller.ErrRecvStopped:
+			if err != unix.EAGAIN {
+				a.core.Count(true, 0, err)
+			}
+			return nil, 0, true, err
+		}
+		// The poller's receive ended: read the socket to EAGAIN, then
+		// arm it again (it tries the socket at once, so nothing that
+		// arrives in between is missed).
+		b = a.cfg.bufs.get()
+		n, err = a.readInto(b.Data)
+		if err == unix.EAGAIN {
+			if aerr := reg.ArmRecv(); aerr != nil {
+				// No receive and no readiness for input: look again
+				// after the poller's other sockets.
+				reg.Again(poller.Readable)
+			}
+		}
+		return b, n, true, err
+	}
+	b = a.cfg.bufs.get()
+	n, err = a.readInto(b.Data)
+	return b, n, false, err
 }
 
 // readsPerReady bounds the reads of one read loop: a connection whose
@@ -60,8 +128,7 @@ func (a *connActor) serveReads() {
 			a.core.Registration().Again(poller.Readable)
 			return
 		}
-		b := a.cfg.bufs.get()
-		n, err := a.readInto(b.Data)
+		b, n, recv, err := a.readNext()
 		switch {
 		case err == unix.EAGAIN:
 			a.cfg.bufs.put(b)
@@ -78,7 +145,7 @@ func (a *connActor) serveReads() {
 		}
 		// A short read drained the socket; with TLS the layer knows (it
 		// hands out one record at a time).
-		short := n < len(b.Data) && a.tls == nil
+		short := n < len(b.Data) && a.tls == nil && !recv
 		if fr := a.fr; fr != nil {
 			err = fr.decoder.feed(b.Data[:n], func(f []byte) { fr.pending = append(fr.pending, f) })
 			a.cfg.bufs.put(b)

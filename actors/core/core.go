@@ -47,6 +47,8 @@ type Core struct {
 	parked, parkFailed bool
 	// handlers: the actor runs user code (RunsHandlers).
 	handlers bool
+	// recv: the poller receives the socket's bytes where it can (UseRecv).
+	recv bool
 	// parkedReg is the registration SpawnParked made, until the first
 	// Ready brings it to the actor.
 	parkedReg atomic.Pointer[poller.Registration]
@@ -58,6 +60,12 @@ type Core struct {
 // handler): the stall watchdog watches only those. Call it while building
 // the actor.
 func (c *Core) RunsHandlers() { c.handlers = true }
+
+// UseRecv asks for a registration whose poller receives the socket's
+// bytes itself where its backend can (io_uring: poller.RegisterRecv); the
+// actor then takes them with Registration().NextRecv when
+// Registration().Receives(). Call it while building the actor.
+func (c *Core) UseRecv() { c.recv = true }
 
 // Park makes the actor start on its poller's goroutine instead of its
 // spawner's: spawned with System.SpawnParked, it holds its Started (and
@@ -264,7 +272,7 @@ func (c *Core) Attach(sock *socket.Socket) error {
 }
 
 func (c *Core) register() error {
-	reg, err := c.rt.register(c.sock.FD(), c.self)
+	reg, err := c.rt.register(c.sock.FD(), c.self, c.recv)
 	if err != nil {
 		return err
 	}

@@ -132,7 +132,7 @@ func (rt *Runtime) SpawnParked(props *actor.Props, coreOf func() *Core) (*actor.
 		c.mb.unpark()
 		return pid, ErrSystemStopped
 	}
-	reg, err := rt.register(c.sock.FD(), pid, poller.Readable, poller.Writable)
+	reg, err := rt.register(c.sock.FD(), pid, c.recv, poller.Readable, poller.Writable)
 	if err != nil {
 		c.parkFailed = true
 		c.mb.unpark()
@@ -152,14 +152,22 @@ func PollerName(i int) string { return fmt.Sprintf("actornet/poller/%d", i) }
 // register hands fd to a poller for pid: sockets are spread across
 // pollers round robin. A poller that has just failed or stopped is
 // skipped (its actor puts a fresh loop in its place at once).
-func (rt *Runtime) register(fd int, pid *actor.PID, want ...poller.Direction) (*poller.Registration, error) {
+// With recv the poller receives the socket's bytes itself where its
+// backend can (poller.RegisterRecv).
+func (rt *Runtime) register(fd int, pid *actor.PID, recv bool, want ...poller.Direction) (*poller.Registration, error) {
 	var err error = &socket.PollerError{Poller: "actornet/poller/*", Reason: "no poller running: every poller of the system has stopped"}
 	for range len(rt.pollers) {
 		p := rt.pollers[rt.spread.Add(1)%uint64(len(rt.pollers))].Current()
 		if p == nil {
 			continue
 		}
-		reg, e := p.Register(fd, pid, want...)
+		var reg *poller.Registration
+		var e error
+		if recv {
+			reg, e = p.RegisterRecv(fd, pid, want...)
+		} else {
+			reg, e = p.Register(fd, pid, want...)
+		}
 		if e == nil {
 			return reg, nil
 		}
@@ -173,6 +181,18 @@ func (rt *Runtime) register(fd int, pid *actor.PID, want ...poller.Direction) (*
 // Backend returns the kernel interface the pollers run on: the one asked
 // for, or epoll where the kernel refused io_uring.
 func (rt *Runtime) Backend() poller.Backend { return rt.pollers[0].Backend() }
+
+// RecvBuffersOut returns how many receive buffers of the pollers (io_uring)
+// are out: filled by the kernel, not yet given back by their sockets.
+func (rt *Runtime) RecvBuffersOut() int {
+	n := 0
+	for _, a := range rt.pollers {
+		if p := a.Current(); p != nil {
+			n += p.RecvBuffersOut()
+		}
+	}
+	return n
+}
 
 // Pollers returns how many fds each poller watches.
 func (rt *Runtime) Pollers() []int {

@@ -1,0 +1,187 @@
+package poller
+
+import (
+	"errors"
+	"sync"
+	"syscall"
+
+	"github.com/asynkron/protoactor-go/actor"
+)
+
+// This file is the portable side of receiving through the poller (the
+// io_uring backend's multishot receive, uring_recv_linux.go): a
+// registration made with RegisterRecv on a backend that can receive gets
+// its socket's bytes in a queue instead of readiness for input, and its
+// owner takes them with NextRecv. On any other backend RegisterRecv is
+// Register, and Receives reports false.
+
+// RecvBufSize is the size of the buffers a poller receives into: at most
+// that many bytes come in one NextRecv. An owner that must read fewer at a
+// time (a smaller read size) registers with Register instead.
+const RecvBufSize = 4096
+
+// ErrRecvStopped is what NextRecv returns when the backend's receive has
+// ended (no buffer left in the ring, the owner held too many completions,
+// the kernel ended it): the owner reads the socket itself until EAGAIN,
+// then calls ArmRecv. No byte is lost: what the receive did not take is
+// still in the socket.
+var ErrRecvStopped = errors.New("poller: receive stopped: read the socket, then ArmRecv")
+
+// recvBackend is a backend that receives for a registration itself.
+type recvBackend interface {
+	AddRecv(fd int, ev Events, token uint64) (bool, error)
+	ArmRecv(fd int) error
+	ReleaseBuf(bid uint16)
+	buffersOut() int
+	setRecvSink(sink func(token uint64, e rxEntry) int)
+}
+
+// rxEntry is one receive completion: res bytes in data (a buffer of the
+// backend's, bid, when hasBuf), 0 at end of stream, a negative errno; end
+// says the receive ended with it.
+type rxEntry struct {
+	data   []byte
+	res    int32
+	bid    uint16
+	hasBuf bool
+	end    bool
+}
+
+// rxQueue is a registration's receive completions, pushed by the poller's
+// loop and taken by the owner (any goroutine: a mutex), and the backend
+// that receives. stopped says the
+// owner met the receive's end and reads the socket itself until ArmRecv;
+// closed, that the registration is gone (pushes are refused, so their
+// buffers go back to the ring).
+type rxQueue struct {
+	rb      recvBackend // the backend that receives
+	mu      sync.Mutex
+	q       []rxEntry
+	head    int
+	stopped bool
+	closed  bool
+}
+
+// RegisterRecv is Register for a socket whose bytes the poller receives
+// itself where its backend can (io_uring: a multishot receive into a
+// provided buffer ring): its owner then gets Ready(Readable) when bytes
+// are queued and takes them with NextRecv (Receives reports true). On
+// other backends it is Register.
+func (p *Poller) RegisterRecv(fd int, pid *actor.PID, want ...Direction) (*Registration, error) {
+	return p.register(fd, pid, true, want)
+}
+
+// pushRecv queues a receive completion for the registration of token and
+// returns its queue's length, or -1 if there is none to take it.
+func (p *Poller) pushRecv(token uint64, e rxEntry) int {
+	r := p.lookup(token)
+	if r == nil || r.rx == nil {
+		return -1
+	}
+	x := r.rx
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return -1
+	}
+	x.q = append(x.q, e)
+	return len(x.q) - x.head
+}
+
+// RecvBuffersOut returns how many of the poller's receive buffers the
+// kernel filled and nobody has given back yet (queued for owners, lent to
+// handlers, retained): 0 when every owner is done, whatever the traffic.
+// It is 0 on a backend that does not receive.
+func (p *Poller) RecvBuffersOut() int {
+	if rb, ok := p.be.(recvBackend); ok {
+		return rb.buffersOut()
+	}
+	return 0
+}
+
+// Receives reports whether the poller receives the socket's bytes for the
+// registration (RegisterRecv on a backend that can).
+func (r *Registration) Receives() bool { return r != nil && r.rx != nil }
+
+// NextRecv takes the next bytes the poller received for the registration:
+// data lies in a buffer of the poller's, id, which the owner gives back
+// with ReleaseRecv once done with it. It returns (nil, 0, nil) at end of
+// stream; syscall.EAGAIN when nothing is queued (a Ready comes when
+// something is, while Readable is wanted); ErrRecvStopped when the
+// owner must read the socket itself (see ErrRecvStopped); or the receive's
+// error (a syscall.Errno). Only the owner calls it.
+func (r *Registration) NextRecv() (data []byte, id uint16, err error) {
+	x := r.rx
+	x.mu.Lock()
+	if x.head == len(x.q) {
+		x.q, x.head = x.q[:0], 0
+		stopped := x.stopped
+		x.mu.Unlock()
+		if stopped {
+			return nil, 0, ErrRecvStopped
+		}
+		return nil, 0, syscall.EAGAIN
+	}
+	e := x.q[x.head]
+	x.q[x.head] = rxEntry{}
+	x.head++
+	if e.end {
+		x.stopped = true
+	}
+	x.mu.Unlock()
+	switch {
+	case e.res > 0:
+		return e.data, e.bid, nil
+	case e.res == 0:
+		return nil, 0, nil
+	}
+	switch errno := syscall.Errno(-e.res); errno {
+	case syscall.ENOBUFS, syscall.ECANCELED, syscall.EAGAIN, syscall.EINTR, syscall.ENOMEM, syscall.EBUSY:
+		return nil, 0, ErrRecvStopped
+	default:
+		return nil, 0, errno
+	}
+}
+
+// ArmRecv starts the poller's receive again after NextRecv said
+// ErrRecvStopped and the owner read the socket to EAGAIN.
+func (r *Registration) ArmRecv() error {
+	x := r.rx
+	x.mu.Lock()
+	if !x.stopped || x.head != len(x.q) {
+		x.mu.Unlock()
+		return nil
+	}
+	x.stopped = false
+	x.mu.Unlock()
+	if err := r.rx.rb.ArmRecv(r.fd); err != nil {
+		x.mu.Lock()
+		x.stopped = true
+		x.mu.Unlock()
+		return err
+	}
+	return nil
+}
+
+// ReleaseRecv gives back the buffer of bytes NextRecv returned. It is safe
+// from any goroutine, also after Deregister and after the poller stopped.
+func (r *Registration) ReleaseRecv(id uint16) { r.rx.rb.ReleaseBuf(id) }
+
+// dropRecv refuses further completions and gives back the buffers of
+// those queued: the registration is gone.
+func (r *Registration) dropRecv() {
+	x := r.rx
+	if x == nil {
+		return
+	}
+	x.mu.Lock()
+	x.closed = true
+	q := x.q[x.head:]
+	x.q, x.head = nil, 0
+	x.mu.Unlock()
+	for _, e := range q {
+		if e.hasBuf {
+			r.rx.rb.ReleaseBuf(e.bid)
+		}
+	}
+}

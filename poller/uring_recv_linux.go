@@ -1,0 +1,305 @@
+package poller
+
+import (
+	"os"
+	"sync"
+	"sync/atomic"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
+
+// This file is the io_uring backend's receive path (phase 2): for a
+// registration made with Poller.RegisterRecv the backend arms one
+// multishot IORING_OP_RECV (IORING_RECV_MULTISHOT, IOSQE_BUFFER_SELECT)
+// on a provided buffer ring (IORING_REGISTER_PBUF_RING), and its poll
+// request watches EPOLLOUT alone. Each completion carries bytes the
+// kernel put in one of the ring's buffers: reap hands it to the
+// registration's queue (Poller.pushRecv) and reports the fd readable, and
+// the owner takes the bytes with Registration.NextRecv instead of calling
+// read(2). The buffer goes back to the ring with Registration.ReleaseRecv
+// once the owner is done with it.
+//
+//   - A multishot receive ends (a CQE without IORING_CQE_F_MORE) at end
+//     of stream (res 0), on an error, when the ring has no buffer
+//     (ENOBUFS: the bytes stay in the socket), when the CQ ring overflows,
+//     or when the backend cancels it because its registration holds
+//     uringRecvCap completions (a paused or slow owner: the rest stays in
+//     the socket, under TCP's flow control, instead of taking the ring's
+//     buffers from every other connection). Its end is queued like data;
+//     when the owner reaches it NextRecv says ErrRecvStopped: the owner
+//     reads with read(2) until EAGAIN, then calls ArmRecv, which arms a
+//     new multishot receive (the kernel tries the socket at once when
+//     arming, so nothing that arrived in between is missed).
+//   - Remove cancels the receive as it cancels the poll, and waits for the
+//     ends of both before the fd may be closed. The buffers of CQEs that
+//     arrive for a removed registration go back to the ring in reap.
+//
+// Memory: the buffers are Go memory (uringBufCount × uringBufSize, 8 MiB
+// per poller, made at its first RegisterRecv), so a buffer a handler still
+// holds stays valid after its poller closed; the ring of their addresses
+// (uringBufCount × 16 bytes, 32 KiB) is an anonymous mapping the kernel
+// pins.
+
+// The provided buffer ring's shape, and how many completions one
+// registration may hold (uringRecvCap × uringBufSize bytes) before its
+// receive is stopped.
+const (
+	uringBufSize  = RecvBufSize
+	uringBufCount = 2048 // a power of two, at most 32768 (bufRingEntries may lower it)
+	uringBufGroup = 0
+	uringRecvCap  = 32
+)
+
+// bufRingEntries is how many of the buffers a new ring provides (a power
+// of two, at most uringBufCount): tests lower it to run the ring dry.
+var bufRingEntries = uringBufCount
+
+// udRecvBit marks the user_data of a multishot receive (fd | bit 30 |
+// seq<<32), which no fd has.
+const udRecvBit = 1 << 30
+
+// recvData is the user_data of fd's multishot receive.
+func recvData(fd int, seq uint32) uint64 { return userData(fd, seq) | udRecvBit }
+
+// bufRing is a provided buffer ring and its buffers. provide is safe from
+// any goroutine (owners release buffers from theirs).
+type bufRing struct {
+	mu      sync.Mutex
+	mem     []byte // the ring of entries, mapped
+	entries []ioUringBuf
+	tail    uint16
+	// tailWord is the 32-bit word at offset 12 of entry 0: its bid in the
+	// low half, the ring's tail (a __u16 the kernel loads with acquire
+	// semantics) in the high half. Go has no 16-bit atomic store, so the
+	// tail is published by a 32-bit one that writes entry 0's bid back as
+	// it is (little-endian; bid is written by provide alone).
+	tailWord *uint32
+	mask     uint16
+	bufs     []byte
+	closed   bool
+	// out counts the buffers the kernel filled that have not come back.
+	out atomic.Int64
+}
+
+// newBufRing maps and registers a buffer ring on r and provides every
+// buffer to it.
+func newBufRing(r *ring) (*bufRing, error) {
+	n := bufRingEntries
+	size := n * int(unsafe.Sizeof(ioUringBuf{}))
+	mem, err := unix.Mmap(-1, 0, size, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANONYMOUS|unix.MAP_PRIVATE|unix.MAP_POPULATE)
+	if err != nil {
+		return nil, os.NewSyscallError("mmap io_uring buffer ring", err)
+	}
+	reg := ioUringBufReg{RingAddr: uint64(uintptr(unsafe.Pointer(&mem[0]))), RingEntries: uint32(n), Bgid: uringBufGroup}
+	if err := r.register(ioringRegisterPbufRing, unsafe.Pointer(&reg), 1); err != nil {
+		_ = unix.Munmap(mem)
+		return nil, os.NewSyscallError("io_uring_register pbuf ring", err)
+	}
+	b := &bufRing{
+		mem:      mem,
+		entries:  unsafe.Slice((*ioUringBuf)(unsafe.Pointer(&mem[0])), n),
+		tailWord: (*uint32)(unsafe.Pointer(&mem[12])),
+		mask:     uint16(n - 1),
+		bufs:     make([]byte, n*uringBufSize),
+	}
+	for i := range n {
+		b.put(uint16(i))
+	}
+	return b, nil
+}
+
+// buf returns buffer bid, whole.
+func (b *bufRing) buf(bid uint16) []byte {
+	off := int(bid) * uringBufSize
+	return b.bufs[off : off+uringBufSize : off+uringBufSize]
+}
+
+// filled counts a buffer the kernel filled (a CQE named it).
+func (b *bufRing) filled() { b.out.Add(1) }
+
+// provide gives buffer bid, filled by the kernel, back to it.
+func (b *bufRing) provide(bid uint16) {
+	b.out.Add(-1)
+	b.put(bid)
+}
+
+// put writes buffer bid's entry at the tail, then moves the tail on with
+// a release store. After close it does nothing.
+func (b *bufRing) put(bid uint16) {
+	if int(bid) >= len(b.bufs)/uringBufSize {
+		return
+	}
+	b.mu.Lock()
+	if !b.closed {
+		e := &b.entries[b.tail&b.mask]
+		e.Addr = uint64(uintptr(unsafe.Pointer(&b.bufs[int(bid)*uringBufSize])))
+		e.Len = uringBufSize
+		e.Bid = bid
+		b.tail++
+		atomic.StoreUint32(b.tailWord, uint32(b.entries[0].Bid)|uint32(b.tail)<<16)
+	}
+	b.mu.Unlock()
+}
+
+// close unmaps the ring (after the io_uring is closed: the kernel has
+// dropped it). The buffers stay, as Go memory, while anything holds them.
+func (b *bufRing) close() {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	if b.closed {
+		return
+	}
+	b.closed = true
+	b.entries, b.tailWord = nil, nil
+	_ = unix.Munmap(b.mem)
+	b.mem = nil
+}
+
+// bufRingLocked returns the backend's buffer ring, setting it up at the
+// first call; nil where the kernel refuses one (then registrations fall
+// back to readiness).
+func (u *URing) bufRingLocked() *bufRing {
+	if u.pb == nil && !u.pbRefused {
+		if u.r.features&ioringFeatRegRegRing == 0 {
+			// No multishot receive before 6.0 (a feature of 6.3 says
+			// the kernel is recent enough).
+			u.pbRefused = true
+			return nil
+		}
+		pb, err := newBufRing(u.r)
+		if err != nil {
+			u.pbRefused = true
+			return nil
+		}
+		u.pb = pb
+		u.pbShared.Store(pb)
+	}
+	return u.pb
+}
+
+// AddRecv is Add for an fd whose bytes the backend receives itself (a
+// multishot receive on the buffer ring) while its poll request watches the
+// directions of ev but EPOLLIN. It reports false, having done what Add
+// does, where the kernel has no buffer ring for it.
+func (u *URing) AddRecv(fd int, ev Events, token uint64) (bool, error) {
+	return u.add(fd, ev, token, true)
+}
+
+// recvArmLocked queues fd's multishot receive.
+func (u *URing) recvArmLocked(fd int, s *uringSlot) error {
+	sqe, err := u.sqeLocked("io_uring recv")
+	if err != nil {
+		return err
+	}
+	sqe.Opcode = ioringOpRecv
+	sqe.Fd = int32(fd)
+	sqe.Ioprio = ioringRecvMultishot
+	sqe.Flags = iosqeBufferSelect
+	sqe.BufIndex = uringBufGroup
+	sqe.UserData = recvData(fd, s.seq)
+	s.recvArmed = true
+	return nil
+}
+
+// ArmRecv arms fd's multishot receive again after it ended (the owner has
+// read the socket to EAGAIN). Armed already, it does nothing.
+func (u *URing) ArmRecv(fd int) error {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.closed || fd < 0 || fd >= len(u.slots) || !u.slots[fd].live || !u.slots[fd].recv {
+		return os.NewSyscallError("io_uring recv", unix.EBADF)
+	}
+	s := &u.slots[fd]
+	if s.recvArmed || s.armRecv {
+		return nil
+	}
+	if !u.homeLocked() {
+		s.armRecv = true
+		u.pending = append(u.pending, fd)
+		return u.kickLocked("io_uring recv")
+	}
+	if err := u.recvArmLocked(fd, s); err != nil {
+		return err
+	}
+	if err := u.submitLocked("io_uring recv"); err != nil {
+		s.recvArmed = false
+		return err
+	}
+	return nil
+}
+
+// ReleaseBuf gives buffer bid back to the ring.
+func (u *URing) ReleaseBuf(bid uint16) {
+	if pb := u.pbShared.Load(); pb != nil {
+		pb.provide(bid)
+	}
+}
+
+// buffersOut returns how many buffers the kernel filled that have not
+// come back to the ring (held by owners or queued for them).
+func (u *URing) buffersOut() int {
+	if pb := u.pbShared.Load(); pb != nil {
+		return int(pb.out.Load())
+	}
+	return 0
+}
+
+// setRecvSink sets where reap hands receive completions: sink returns the
+// length of the registration's queue, or -1 if the token has none (the
+// buffer then goes back to the ring at once).
+func (u *URing) setRecvSink(sink func(token uint64, e rxEntry) int) { u.sink = sink }
+
+// reapRecv handles a multishot receive's CQE: data, end of stream, an
+// error or its end go to the registration's queue, and its fd is reported
+// readable. It reports whether it filled an event, and whether it queued
+// an SQE.
+func (u *URing) reapRecv(c *ioUringCQE, ev *event) (filled, queued bool) {
+	fd, seq := int(uint32(c.UserData)&^udRecvBit), uint32(c.UserData>>32)
+	more := c.Flags&ioringCQEFMore != 0
+	hasBuf := c.Flags&ioringCQEFBuffer != 0
+	bid := uint16(c.Flags >> ioringCQEBufferShift)
+	if hasBuf {
+		u.pb.filled()
+	}
+	if fd >= len(u.slots) || !u.slots[fd].live || u.slots[fd].seq != seq || u.sink == nil {
+		if hasBuf {
+			u.pb.provide(bid) // a removed registration's
+		}
+		return false, false
+	}
+	s := &u.slots[fd]
+	if !more {
+		s.recvArmed, s.recvStopping = false, false
+	}
+	e := rxEntry{res: c.Res, end: !more}
+	if hasBuf {
+		if c.Res > 0 {
+			e.data, e.bid, e.hasBuf = u.pb.buf(bid)[:c.Res], bid, true
+		} else {
+			u.pb.provide(bid)
+		}
+	}
+	n := u.sink(s.token, e)
+	if n < 0 {
+		if e.hasBuf {
+			u.pb.provide(bid)
+		}
+		return false, false
+	}
+	if more && n >= uringRecvCap && !s.recvStopping {
+		// The owner does not keep up: stop receiving for it (the rest
+		// waits in the socket), and let it read to EAGAIN once it has
+		// taken what is queued.
+		if sqe, err := u.sqeLocked("io_uring recv cancel"); err == nil {
+			sqe.Opcode = ioringOpAsyncCancel
+			sqe.Fd = -1
+			sqe.Addr = c.UserData
+			sqe.UserData = c.UserData | udRemoveBit
+			s.recvStopping = true
+			queued = true
+		}
+	}
+	*ev = toEpollEvent(unix.EPOLLIN, s.token)
+	return true, queued
+}

@@ -1,0 +1,110 @@
+package tcp
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"net"
+	"runtime"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/actornet/actornet/actors"
+	"github.com/actornet/actornet/messages"
+)
+
+// The push-mode read path on io_uring's receive (phase 2): the handler is
+// lent the poller's buffers, retains them like pooled ones, and every
+// buffer goes back to the ring once released.
+
+// TestServeRecvBuffersComeBack: on io_uring, an echo of many messages
+// (more than the ring has buffers) with a handler that retains every other
+// Received and releases it at the next, echoes every byte in order, and
+// leaves no buffer out once the connections close. On epoll the same runs
+// on pooled buffers (nothing to count).
+func TestServeRecvBuffersComeBack(t *testing.T) {
+	sys := newSystem(t, actors.WithBackend(actors.BackendIOUring), actors.WithPollers(1))
+	rt := sys.Runtime()
+	var ringLent atomic.Int64
+	h := func() Handler {
+		var held []Loan
+		size := 0
+		return HandlerFunc(func(c *Conn, msg any) {
+			m, ok := msg.(*messages.Received)
+			if !ok {
+				return
+			}
+			if c.a.cur != nil && c.a.cur.ring != nil {
+				ringLent.Add(1)
+			}
+			size += len(m.GetData())
+			held = append(held, c.Retain())
+			if size < 200 {
+				return
+			}
+			for _, l := range held {
+				c.Write(l.Bytes())
+				l.Release()
+			}
+			held, size = held[:0], 0
+		})
+	}
+	l := serve(t, sys, "127.0.0.1:0", PerConnection(h))
+	const conns, rounds = 4, 1500 // 6,000 rounds: more than the ring's 2,048 buffers
+	errs := make(chan error, conns)
+	for i := range conns {
+		go func() {
+			errs <- func() error {
+				nc, err := net.Dial("tcp", l.Addr().String())
+				if err != nil {
+					return err
+				}
+				defer nc.Close()
+				if err := nc.SetDeadline(time.Now().Add(testTimeout)); err != nil {
+					return err
+				}
+				got := make([]byte, 200)
+				for r := range rounds {
+					msg := bytes.Repeat([]byte{byte(i*rounds + r)}, 100)
+					// Two writes a round, one Received or two: the
+					// handler answers once it holds 200 bytes.
+					for range 2 {
+						if _, err := nc.Write(msg); err != nil {
+							return err
+						}
+					}
+					if _, err := io.ReadFull(nc, got); err != nil {
+						return err
+					}
+					if !bytes.Equal(got[:100], msg) || !bytes.Equal(got[100:], msg) {
+						return fmt.Errorf("round %d: echo %x; want %x twice", r, got, msg)
+					}
+				}
+				// Leave the handler a retained buffer when the peer goes:
+				// it comes back when the connection ends.
+				_, err = nc.Write(msg1)
+				return err
+			}()
+		}()
+	}
+	for range conns {
+		if err := <-errs; err != nil {
+			t.Fatal(err)
+		}
+	}
+	deadline := time.Now().Add(testTimeout)
+	for {
+		if n := rt.RecvBuffersOut(); n == 0 {
+			break
+		} else if time.Now().After(deadline) {
+			t.Fatalf("RecvBuffersOut = %d after every connection closed; want 0", n)
+		}
+		runtime.Gosched()
+	}
+	if sys.Backend() == actors.BackendIOUring && ringLent.Load() == 0 {
+		t.Fatal("on io_uring, no Received lent a buffer of the poller's")
+	}
+}
+
+var msg1 = []byte("x")
