@@ -2,8 +2,6 @@ package socket
 
 import (
 	"sync/atomic"
-
-	"golang.org/x/sys/unix"
 )
 
 // Op names a data-path system call, for fault injection.
@@ -49,19 +47,6 @@ func injected(op Op, fd int) error {
 		return (*f)(op, fd)
 	}
 	return nil
-}
-
-// ReadFault returns the fault InjectFaults decides for a read on the
-// socket that is not made with Read (the poller received the bytes for
-// it, io_uring): nil when there is none; an injected unix.EINTR is retried
-// as Read retries it.
-func (s *Socket) ReadFault() error {
-	for {
-		f := injected(OpRead, s.fd)
-		if f != unix.EINTR {
-			return f
-		}
-	}
 }
 
 // errOr returns the injected fault if there is one, else runs call.

@@ -1,0 +1,18 @@
+//go:build linux || darwin || freebsd
+
+package socket
+
+import "golang.org/x/sys/unix"
+
+// ReadFault returns the fault InjectFaults decides for a read on the
+// socket that is not made with Read (the poller received the bytes for
+// it, io_uring): nil when there is none; an injected unix.EINTR is retried
+// as Read retries it.
+func (s *Socket) ReadFault() error {
+	for {
+		f := injected(OpRead, s.fd)
+		if f != unix.EINTR {
+			return f
+		}
+	}
+}
