@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -73,6 +74,8 @@ var ErrStopped = errors.New("poller stopped")
 // and the thread-safe Register/Deregister calls (epoll_ctl and kevent are
 // thread-safe), so a socket actor never waits on the poller.
 type Poller struct {
+	// recv: the backend receives for RegisterRecv registrations (RecvEnv).
+	recv   bool
 	be     backend
 	kind   Backend // what be is
 	sender Sender
@@ -164,7 +167,7 @@ func openLoop(kind Backend, sender Sender, onFail func(*Poller, error)) (*Poller
 func (p *Poller) Backend() Backend { return p.kind }
 
 func start(be backend, sender Sender, onFail func(*Poller, error)) *Poller {
-	p := &Poller{be: be, sender: sender, done: make(chan struct{}), onFail: onFail}
+	p := &Poller{be: be, sender: sender, done: make(chan struct{}), onFail: onFail, recv: os.Getenv(RecvEnv) == "1"}
 	if rb, ok := be.(recvBackend); ok {
 		rb.setRecvSink(p.pushRecv)
 	}
@@ -226,7 +229,7 @@ func (p *Poller) register(fd int, pid *actor.PID, recv bool, want []Direction) (
 
 	token := uint64(uint32(fd)) | uint64(r.gen)<<32
 	var err error
-	if rb, ok := p.be.(recvBackend); ok && recv {
+	if rb, ok := p.be.(recvBackend); ok && recv && p.recv {
 		// The queue is in place before the receive is armed: its first
 		// completion may come before AddRecv returns.
 		r.rx = &rxQueue{rb: rb}

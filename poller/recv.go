@@ -62,6 +62,14 @@ type rxQueue struct {
 	closed  bool
 }
 
+// RecvEnv, set to 1, turns on the io_uring backend's receive (phase 2)
+// for the pollers started afterwards; without it io_uring serves readiness
+// alone, as epoll does. It is off by default because it does not yet
+// bound what a connection that stopped reading holds: a multishot receive
+// goes on until its cancel lands, and a fast peer on a loaded machine
+// filled the poller's whole ring (8 MiB) past a read credit of 8 KiB.
+const RecvEnv = "ACTORNET_URING_RECV"
+
 // RegisterRecv is Register for a socket whose bytes the poller receives
 // itself where its backend can (io_uring: a multishot receive into a
 // provided buffer ring): its owner then gets Ready(Readable) when bytes

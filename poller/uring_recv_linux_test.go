@@ -19,6 +19,7 @@ import (
 func newRecvPoller(t *testing.T, entries int) (*Poller, chanSender) {
 	t.Helper()
 	skipRefused(t, BackendIOUring)
+	t.Setenv(RecvEnv, "1")
 	old := bufRingEntries
 	bufRingEntries = entries
 	t.Cleanup(func() { bufRingEntries = old })

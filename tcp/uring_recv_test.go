@@ -12,6 +12,7 @@ import (
 
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/poller"
 )
 
 // The push-mode read path on io_uring's receive (phase 2): the handler is
@@ -24,6 +25,7 @@ import (
 // leaves no buffer out once the connections close. On epoll the same runs
 // on pooled buffers (nothing to count).
 func TestServeRecvBuffersComeBack(t *testing.T) {
+	t.Setenv(poller.RecvEnv, "1")
 	sys := newSystem(t, actors.WithBackend(actors.BackendIOUring), actors.WithPollers(1))
 	rt := sys.Runtime()
 	var ringLent atomic.Int64
