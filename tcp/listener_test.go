@@ -112,6 +112,13 @@ func TestStoppingListenerCancelsAcceptAndSparesClients(t *testing.T) {
 		}
 		defer srv.Close(context.Background())
 		pending := l.AcceptAsync(0)
+		// A stop is a system message and overtakes user messages still in
+		// the mailbox: an answer to a request sent after the Accept says
+		// the Accept is pending before the stop is sent.
+		probe := actors.SocketOf(l.System(), l.PID())
+		if _, err := probe.SocketStats(ctx); err != nil {
+			t.Fatal(err)
+		}
 		if err := l.System().Root().StopFuture(l.PID()).Wait(); err != nil {
 			t.Fatal(err)
 		}
