@@ -3,6 +3,7 @@
 package socket
 
 import (
+	"net/netip"
 	"syscall"
 
 	"golang.org/x/sys/unix"
@@ -59,7 +60,7 @@ func sysSocketpair(typ int) ([2]int, error) {
 
 // sysAccept accepts a connection as a non-blocking, close-on-exec socket
 // with SO_NOSIGPIPE (an accepted socket need not inherit it).
-func sysAccept(fd int) (int, unix.Sockaddr, error) {
+func sysAccept(fd int) (int, netip.AddrPort, error) {
 	syscall.ForkLock.RLock()
 	nfd, sa, err := unix.Accept(fd)
 	if err == nil {
@@ -67,12 +68,12 @@ func sysAccept(fd int) (int, unix.Sockaddr, error) {
 	}
 	syscall.ForkLock.RUnlock()
 	if err != nil {
-		return -1, nil, err
+		return -1, netip.AddrPort{}, err
 	}
 	if _, err := setUp(nfd); err != nil {
-		return -1, nil, err
+		return -1, netip.AddrPort{}, err
 	}
-	return nfd, sa, nil
+	return nfd, AddrPort(sa), nil
 }
 
 // setUp makes fd non-blocking and sets SO_NOSIGPIPE; on failure it closes
@@ -87,4 +88,18 @@ func setUp(fd int) (int, error) {
 		return -1, err
 	}
 	return fd, nil
+}
+
+// sysSockname returns the socket's address (getsockname), or its peer's
+// (getpeername).
+func sysSockname(fd int, peer bool) (netip.AddrPort, error) {
+	get := unix.Getsockname
+	if peer {
+		get = unix.Getpeername
+	}
+	sa, err := get(fd)
+	if err != nil {
+		return netip.AddrPort{}, err
+	}
+	return AddrPort(sa), nil
 }

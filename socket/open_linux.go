@@ -1,6 +1,11 @@
 package socket
 
-import "golang.org/x/sys/unix"
+import (
+	"net/netip"
+	"unsafe"
+
+	"golang.org/x/sys/unix"
+)
 
 // This file is how Linux opens sockets: non-blocking and close-on-exec in
 // the same system call (SOCK_NONBLOCK|SOCK_CLOEXEC in socket, socketpair
@@ -22,7 +27,32 @@ func sysSocketpair(typ int) ([2]int, error) {
 	return unix.Socketpair(unix.AF_UNIX, typ|unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0)
 }
 
-// sysAccept accepts a connection as a non-blocking, close-on-exec socket.
-func sysAccept(fd int) (int, unix.Sockaddr, error) {
-	return unix.Accept4(fd, unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC)
+// sysAccept accepts a connection as a non-blocking, close-on-exec socket,
+// with the peer's address. It is accept4(2) made raw: x/sys/unix's Accept4
+// decodes the address into a Sockaddr after asking the socket its protocol
+// (getsockopt SO_PROTOCOL, for L2TP), a second system call per accept.
+func sysAccept(fd int) (int, netip.AddrPort, error) {
+	var rsa unix.RawSockaddrAny
+	l := uint32(unix.SizeofSockaddrAny)
+	nfd, _, e := unix.Syscall6(unix.SYS_ACCEPT4, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&l)),
+		unix.SOCK_NONBLOCK|unix.SOCK_CLOEXEC, 0, 0)
+	if e != 0 {
+		return -1, netip.AddrPort{}, e
+	}
+	return int(nfd), addrPortFromRaw(&rsa), nil
+}
+
+// sysSockname returns the socket's address (getsockname), or its peer's
+// (getpeername), made raw for the reason sysAccept gives.
+func sysSockname(fd int, peer bool) (netip.AddrPort, error) {
+	var rsa unix.RawSockaddrAny
+	l := uint32(unix.SizeofSockaddrAny)
+	trap := uintptr(unix.SYS_GETSOCKNAME)
+	if peer {
+		trap = unix.SYS_GETPEERNAME
+	}
+	if _, _, e := unix.RawSyscall(trap, uintptr(fd), uintptr(unsafe.Pointer(&rsa)), uintptr(unsafe.Pointer(&l))); e != 0 {
+		return netip.AddrPort{}, e
+	}
+	return addrPortFromRaw(&rsa), nil
 }

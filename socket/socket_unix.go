@@ -212,11 +212,11 @@ func (s *Socket) Accept() (*Socket, netip.AddrPort, error) {
 	if err := injected(OpAccept, s.fd); err != nil {
 		return nil, netip.AddrPort{}, err
 	}
-	fd, sa, err := sysAccept(s.fd)
+	fd, ap, err := sysAccept(s.fd)
 	if err != nil {
 		return nil, netip.AddrPort{}, err
 	}
-	return &Socket{fd: fd, domain: s.domain, typ: s.typ}, AddrPort(sa), nil
+	return &Socket{fd: fd, domain: s.domain, typ: s.typ}, ap, nil
 }
 
 // Error reads and clears the pending socket error (SO_ERROR); nil if none.
@@ -240,11 +240,11 @@ func (s *Socket) LocalAddr() (netip.AddrPort, error) {
 	if s.fd < 0 {
 		return netip.AddrPort{}, s.opError("getsockname", net.ErrClosed)
 	}
-	sa, err := unix.Getsockname(s.fd)
+	ap, err := sysSockname(s.fd, false)
 	if err != nil {
 		return netip.AddrPort{}, s.opError("getsockname", err)
 	}
-	return AddrPort(sa), nil
+	return ap, nil
 }
 
 // RemoteAddr returns the peer's address of a connected socket.
@@ -252,11 +252,11 @@ func (s *Socket) RemoteAddr() (netip.AddrPort, error) {
 	if s.fd < 0 {
 		return netip.AddrPort{}, s.opError("getpeername", net.ErrClosed)
 	}
-	sa, err := unix.Getpeername(s.fd)
+	ap, err := sysSockname(s.fd, true)
 	if err != nil {
 		return netip.AddrPort{}, s.opError("getpeername", err)
 	}
-	return AddrPort(sa), nil
+	return ap, nil
 }
 
 func (s *Socket) opError(op string, err error) error {
