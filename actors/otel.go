@@ -87,6 +87,7 @@ var pollerInstruments = []pollerInstrument{
 	{name: "actornet.poller.wakeups", desc: "wake-ups of the wait loop through its eventfd", value: func(s *PollerStats) int64 { return int64(s.Wakeups) }},
 	{name: "actornet.poller.waits", desc: "epoll_wait calls", attr: "mode", v1: "blocking", v2: "poll",
 		value: func(s *PollerStats) int64 { return int64(s.BlockingWaits) }, value2: func(s *PollerStats) int64 { return int64(s.Polls) }},
+	{name: "actornet.poller.released_waits", desc: "blocking waits made after giving the goroutine's P back to the Go scheduler", value: func(s *PollerStats) int64 { return int64(s.ReleasedWaits) }},
 	{name: "actornet.poller.registrations", desc: "fds the poller watches", kind: 1, value: func(s *PollerStats) int64 { return int64(s.Registrations) }},
 	{name: "actornet.poller.longest_iteration", unit: "ns", desc: "longest delivery of the events of one epoll_wait", kind: 2, value: func(s *PollerStats) int64 { return int64(s.LongestIteration) }},
 	{name: "actornet.poller.handoffs", desc: "wait loops replaced by the stall watchdog", value: func(s *PollerStats) int64 { return int64(s.Handoffs) }},

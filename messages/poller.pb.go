@@ -87,7 +87,11 @@ type PollerStats struct {
 	// socket actor blocked the loop's goroutine.
 	Handoffs uint64 `protobuf:"varint,9,opt,name=handoffs,proto3" json:"handoffs,omitempty"`
 	// restarts counts the fresh wait loops started after a failure.
-	Restarts      uint64 `protobuf:"varint,10,opt,name=restarts,proto3" json:"restarts,omitempty"`
+	Restarts uint64 `protobuf:"varint,10,opt,name=restarts,proto3" json:"restarts,omitempty"`
+	// released_waits counts the blocking waits (of blocking_waits) made
+	// after giving the goroutine's processor (P) back to the Go scheduler,
+	// because the loop's recent waits were long.
+	ReleasedWaits uint64 `protobuf:"varint,11,opt,name=released_waits,json=releasedWaits,proto3" json:"released_waits,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -192,6 +196,13 @@ func (x *PollerStats) GetRestarts() uint64 {
 	return 0
 }
 
+func (x *PollerStats) GetReleasedWaits() uint64 {
+	if x != nil {
+		return x.ReleasedWaits
+	}
+	return 0
+}
+
 // PollerFailed is published on the actor system's event stream when a
 // poller's wait loop fails (an epoll_wait error other than EINTR, a panic,
 // an injected fault). The poller actor has started a fresh loop for new
@@ -267,7 +278,7 @@ var File_poller_proto protoreflect.FileDescriptor
 const file_poller_proto_rawDesc = "" +
 	"\n" +
 	"\fpoller.proto\x12\x11actornet.messages\"\x10\n" +
-	"\x0eGetPollerStats\"\xc0\x02\n" +
+	"\x0eGetPollerStats\"\xe7\x02\n" +
 	"\vPollerStats\x12\x12\n" +
 	"\x04name\x18\x01 \x01(\tR\x04name\x12\x1a\n" +
 	"\breadable\x18\x02 \x01(\x04R\breadable\x12\x1a\n" +
@@ -279,7 +290,8 @@ const file_poller_proto_rawDesc = "" +
 	"\x14longest_iteration_ns\x18\b \x01(\x04R\x12longestIterationNs\x12\x1a\n" +
 	"\bhandoffs\x18\t \x01(\x04R\bhandoffs\x12\x1a\n" +
 	"\brestarts\x18\n" +
-	" \x01(\x04R\brestarts\"V\n" +
+	" \x01(\x04R\brestarts\x12%\n" +
+	"\x0ereleased_waits\x18\v \x01(\x04R\rreleasedWaits\"V\n" +
 	"\fPollerFailed\x12\x16\n" +
 	"\x06poller\x18\x01 \x01(\tR\x06poller\x12\x14\n" +
 	"\x05error\x18\x02 \x01(\tR\x05error\x12\x18\n" +

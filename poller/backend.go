@@ -24,5 +24,12 @@ type backend interface {
 	Close() error
 }
 
+// handoffBackend is a backend whose blocking wait can give up the
+// goroutine's P before it blocks (handoff_linux.go): the loop calls it
+// when its recent waits blocked longer than handoffAfter.
+type handoffBackend interface {
+	WaitHandoff(events []event, msec int) (int, error)
+}
+
 // wakeToken is the token of the wake-up event that Wake raises.
 const wakeToken = ^uint64(0)

@@ -117,6 +117,22 @@ func (e *Epoll) Wait(events []unix.EpollEvent, msec int) (int, error) {
 	return n, nil
 }
 
+// WaitHandoff is Wait for a wait that blocks (msec != 0), made after
+// giving up the goroutine's P (handoff_linux.go).
+func (e *Epoll) WaitHandoff(events []unix.EpollEvent, msec int) (int, error) {
+	if len(events) == 0 || msec == 0 {
+		return e.Wait(events, msec)
+	}
+	n, errno := epollWaitHandoff(e.epfd, events, msec)
+	switch errno {
+	case 0:
+		return n, nil
+	case unix.EINTR:
+		return 0, nil
+	}
+	return 0, os.NewSyscallError("epoll_wait", errno)
+}
+
 // Wake makes a Wait in progress return, by writing to the eventfd.
 func (e *Epoll) Wake() error {
 	var one = [8]byte{1}

@@ -25,6 +25,10 @@ type Stats struct {
 	// pays no atomic operation per turn for them: a snapshot taken while
 	// it is busy may lag by up to 63 polls.
 	BlockingWaits, Polls uint64
+	// ReleasedWaits counts the blocking waits (of BlockingWaits) made
+	// after giving the goroutine's P back to the Go scheduler, because the
+	// loop's recent waits were long (see handoffAfter in poller.go).
+	ReleasedWaits uint64
 	// Registrations is the number of fds watched now.
 	Registrations int
 	// LongestIteration is the longest the loop took to deliver the events
@@ -46,6 +50,7 @@ func (p *Poller) Stats() Stats {
 		Wakeups:          p.wakeups.Load(),
 		BlockingWaits:    p.blocking.Load(),
 		Polls:            p.polls.Load(),
+		ReleasedWaits:    p.released.Load(),
 		Registrations:    p.Len(),
 		LongestIteration: time.Duration(p.longest.Load()),
 		Handoffs:         p.handoffs.Load(),
@@ -59,6 +64,7 @@ func (s *Stats) add(o Stats) {
 	s.Wakeups += o.Wakeups
 	s.BlockingWaits += o.BlockingWaits
 	s.Polls += o.Polls
+	s.ReleasedWaits += o.ReleasedWaits
 	s.Handoffs += o.Handoffs
 	s.LongestIteration = max(s.LongestIteration, o.LongestIteration)
 }
@@ -72,6 +78,7 @@ func (s Stats) Proto() *messages.PollerStats {
 		Wakeups:            s.Wakeups,
 		BlockingWaits:      s.BlockingWaits,
 		Polls:              s.Polls,
+		ReleasedWaits:      s.ReleasedWaits,
 		Registrations:      uint64(s.Registrations),
 		LongestIterationNs: uint64(s.LongestIteration),
 		Handoffs:           s.Handoffs,

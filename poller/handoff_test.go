@@ -1,0 +1,155 @@
+package poller
+
+import (
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// handoffRecorder is the OS backend with its blocking waits counted by
+// kind: with the P (Wait) or without (WaitHandoff, where the backend has
+// it). Each blocking wait first tells sleeping that it is about to block.
+type handoffRecorder struct {
+	backend
+	held, released atomic.Int64
+	sleeping       chan struct{}
+}
+
+// signal tells the test that the loop is about to block, without ever
+// blocking the loop (a wait cut short by EINTR comes round again).
+func (h *handoffRecorder) signal() {
+	select {
+	case h.sleeping <- struct{}{}:
+	default:
+	}
+}
+
+func (h *handoffRecorder) Wait(events []event, msec int) (int, error) {
+	if msec != 0 {
+		h.held.Add(1)
+		h.signal()
+	}
+	return h.backend.Wait(events, msec)
+}
+
+func (h *handoffRecorder) WaitHandoff(events []event, msec int) (int, error) {
+	h.released.Add(1)
+	h.signal()
+	if hb, ok := h.backend.(handoffBackend); ok {
+		return hb.WaitHandoff(events, msec)
+	}
+	return h.backend.Wait(events, msec)
+}
+
+// withHandoffAfter runs the test with the pollers it starts using d.
+func withHandoffAfter(t *testing.T, d time.Duration) {
+	old := handoffAfter
+	handoffAfter = d
+	t.Cleanup(func() { handoffAfter = old })
+}
+
+// idleRounds makes the loop sleep n times for at least idle each, waking
+// it each time with a byte on a registered socket, and returns the
+// recorder's counts and the poller's stats.
+func idleRounds(t *testing.T, kind Backend, n int, idle time.Duration) (held, released int64, st Stats) {
+	t.Helper()
+	be, _, err := openBackend(kind)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec := &handoffRecorder{backend: be, sleeping: make(chan struct{}, 1)}
+	ch := make(chanSender, 64)
+	p := start(rec, ch, nil)
+	t.Cleanup(func() { _ = p.Stop() })
+	a, b := socketpair(t)
+	r, err := p.Register(a, pid, Readable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 8)
+	for i := 0; i < n; i++ {
+		select {
+		case <-rec.sleeping:
+		case <-time.After(5 * time.Second):
+			t.Fatal("the loop never went to sleep")
+		}
+		// The loop is in its blocking wait (or about to be): it stays
+		// there for idle, the length of wait the policy is measured on.
+		<-time.After(idle)
+		write(t, b)
+		recv(t, ch)
+		for {
+			if _, err := unix.Read(a, buf); err != nil {
+				break
+			}
+		}
+		r.Consumed(Readable)
+	}
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	return rec.held.Load(), rec.released.Load(), p.Stats()
+}
+
+// A loop whose waits last longer than handoffAfter gives the P up before
+// the next ones; the choice follows a moving average, so the first long
+// wait is made with the P and the rest without.
+func TestLongWaitsReleaseTheP(t *testing.T) { eachBackend(t, testLongWaitsReleaseTheP) }
+
+func testLongWaitsReleaseTheP(t *testing.T, kind Backend) {
+	withHandoffAfter(t, time.Millisecond)
+	held, released, st := idleRounds(t, kind, 6, 8*time.Millisecond)
+	// The io_uring backend also makes short waits of its own (a poll
+	// re-armed): they pull the average down, so some long waits after
+	// them keep the P.
+	if released < 5 || released <= held || held < 1 {
+		t.Fatalf("6 waits of 8 ms with a 1 ms threshold: %d held the P, %d released it; want the first held and most (at least 5) released", held, released)
+	}
+	if st.ReleasedWaits != uint64(released) {
+		t.Fatalf("Stats.ReleasedWaits = %d; the backend saw %d", st.ReleasedWaits, released)
+	}
+}
+
+// Below the threshold (here: an hour), and with the policy off, every
+// wait keeps the P.
+func TestShortWaitsKeepTheP(t *testing.T) { eachBackend(t, testShortWaitsKeepTheP) }
+
+func testShortWaitsKeepTheP(t *testing.T, kind Backend) {
+	for _, d := range []time.Duration{time.Hour, -1} {
+		withHandoffAfter(t, d)
+		held, released, st := idleRounds(t, kind, 4, 2*time.Millisecond)
+		if released != 0 || held < 4 || st.ReleasedWaits != 0 {
+			t.Fatalf("handoffAfter %v: %d waits held the P, %d released it (stats %d); want none released", d, held, released, st.ReleasedWaits)
+		}
+	}
+}
+
+// A released wait on the real backend delivers readiness like any other
+// (handoffAfter 0: every blocking wait is released).
+func TestReleasedWaitsDeliver(t *testing.T) { eachBackend(t, testReleasedWaitsDeliver) }
+
+func testReleasedWaitsDeliver(t *testing.T, kind Backend) {
+	withHandoffAfter(t, 0)
+	p, ch := newPoller(t, kind)
+	a, b := socketpair(t)
+	r, err := p.Register(a, pid, Readable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 8)
+	for i := 0; i < 50; i++ {
+		write(t, b)
+		recv(t, ch)
+		for {
+			if _, err := unix.Read(a, buf); err != nil {
+				break
+			}
+		}
+		r.Consumed(Readable)
+	}
+	if _, ok := p.be.(handoffBackend); ok && p.Stats().ReleasedWaits == 0 {
+		t.Fatal("50 round trips with handoffAfter 0 made no released wait")
+	}
+}
