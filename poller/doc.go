@@ -54,4 +54,19 @@
 //     *messages.PollerFailed is published on the event stream, and the
 //     actor fails so that its supervisor counts it: restarted (same PID)
 //     up to ten times a minute, stopped after that.
+//
+// # How the loop sleeps
+//
+// After a batch the loop polls once more without blocking. If nothing is
+// ready it yields the processor, and looks again, only while goroutines
+// wait for a P (runtime/metrics' runnable count: the goroutines its Ready
+// messages woke may make more I/O at once); with nothing else to run it
+// goes straight to its blocking wait. A blocking wait made the ordinary
+// way keeps the loop's P, so goroutines that others wake (Go's netpoller,
+// timers) wait for sysmon to take it back, and the loop's thread wakes
+// without a P. So when the loop's recent waits lasted longer than 50 µs
+// on average, it gives the P back before it blocks (the runtime's
+// entersyscallblock; Stats.ReleasedWaits counts them). Short waits, a
+// busy echo server's, keep the P: releasing costs another thread's
+// wake-up per wait, which is more than they save.
 package poller
