@@ -68,7 +68,6 @@ func idleRounds(t *testing.T, kind Backend, n int, idle time.Duration) (held, re
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 8)
 	for i := 0; i < n; i++ {
 		select {
 		case <-rec.sleeping:
@@ -78,14 +77,7 @@ func idleRounds(t *testing.T, kind Backend, n int, idle time.Duration) (held, re
 		// The loop is in its blocking wait (or about to be): it stays
 		// there for idle, the length of wait the policy is measured on.
 		<-time.After(idle)
-		write(t, b)
-		recv(t, ch)
-		for {
-			if _, err := unix.Read(a, buf); err != nil {
-				break
-			}
-		}
-		r.Consumed(Readable)
+		roundTrip(t, r, b, ch)
 	}
 	if err := p.Stop(); err != nil {
 		t.Fatal(err)
@@ -138,18 +130,25 @@ func testReleasedWaitsDeliver(t *testing.T, kind Backend) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	buf := make([]byte, 8)
 	for i := 0; i < 50; i++ {
-		write(t, b)
-		recv(t, ch)
-		for {
-			if _, err := unix.Read(a, buf); err != nil {
-				break
-			}
-		}
-		r.Consumed(Readable)
+		roundTrip(t, r, b, ch)
 	}
 	if _, ok := p.be.(handoffBackend); ok && p.Stats().ReleasedWaits == 0 {
 		t.Fatal("50 round trips with handoffAfter 0 made no released wait")
 	}
+}
+
+// roundTrip writes a byte to b, waits for the Ready of its pair (r's fd),
+// drains it and consumes the Ready.
+func roundTrip(t *testing.T, r *Registration, b int, ch chanSender) {
+	t.Helper()
+	write(t, b)
+	recv(t, ch)
+	buf := make([]byte, 8)
+	for {
+		if _, err := unix.Read(r.FD(), buf); err != nil {
+			break
+		}
+	}
+	r.Consumed(Readable)
 }
