@@ -58,10 +58,9 @@
 // # How the loop sleeps
 //
 // After a batch the loop polls once more without blocking. If nothing is
-// ready it yields the processor, and looks again, only while goroutines
-// wait for a P (runtime/metrics' runnable count: the goroutines its Ready
-// messages woke may make more I/O at once); with nothing else to run it
-// goes straight to its blocking wait. A blocking wait made the ordinary
+// ready it yields the processor twice, looking again after each (the
+// goroutines its Ready messages woke may make more I/O at once), before
+// its blocking wait. A blocking wait made the ordinary
 // way keeps the loop's P, so goroutines that others wake (Go's netpoller,
 // timers) wait for sysmon to take it back, and the loop's thread wakes
 // without a P. So when the loop's recent waits lasted longer than 50 µs

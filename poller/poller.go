@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"os"
 	"runtime"
-	"runtime/metrics"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -362,7 +361,6 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 	// A loop started by Handoff goes on counting from its predecessor's.
 	blocking, polls := p.blocking.Load(), p.polls.Load()
 	var slept time.Duration // the recent blocking waits' length (sleep)
-	runq := []metrics.Sample{{Name: runnableMetric}}
 	for {
 		if p.loopGen.Load() != gen {
 			return // replaced by Handoff while this loop was blocked
@@ -434,27 +432,13 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 		// Nothing ready: yield so goroutines woken by the last batch run
 		// (and perhaps make more I/O), then look again before blocking.
 		// Blocking at once starves the scheduler when GOMAXPROCS is small.
-		// With nothing else to run, a yield and a second look are wasted
-		// (two system calls per sleep, on the core a peer on the same
-		// core is waiting for): the loop asks the scheduler first.
-		if timeout == 0 && yielded < idleYields && othersRunnable(runq) {
+		if timeout == 0 && yielded < idleYields {
 			runtime.Gosched()
 			yielded++
 			continue
 		}
 		timeout, yielded = -1, 0
 	}
-}
-
-// runnableMetric counts the goroutines waiting for a P; reading it costs
-// about 85 ns and allocates nothing.
-const runnableMetric = "/sched/goroutines/runnable:goroutines"
-
-// othersRunnable says whether goroutines are waiting for a P (true where
-// the runtime does not count them: Go before 1.26).
-func othersRunnable(s []metrics.Sample) bool {
-	metrics.Read(s)
-	return s[0].Value.Kind() != metrics.KindUint64 || s[0].Value.Uint64() > 0
 }
 
 // handoffAfter is how long the loop's blocking waits must have lasted
