@@ -360,7 +360,7 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 	timeout, yielded := -1, 0
 	// A loop started by Handoff goes on counting from its predecessor's.
 	blocking, polls := p.blocking.Load(), p.polls.Load()
-	var slept time.Duration // the recent blocking waits' length (sleep)
+	var slept sleepState // the recent blocking waits (sleep)
 	for {
 		if p.loopGen.Load() != gen {
 			return // replaced by Handoff while this loop was blocked
@@ -456,10 +456,22 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 // set it to 0 (always) or -1 (never).
 var handoffAfter = 50 * time.Microsecond
 
+// sleepState is what the loop knows of its recent blocking waits: their
+// moving average (over about four waits) and whether the last one gave the
+// P up.
+type sleepState struct {
+	avg      time.Duration
+	released bool
+}
+
 // sleep makes a blocking wait, giving up the P first when the recent
-// waits lasted longer than handoffAfter, and folds its length into slept
-// (a moving average over about four waits).
-func (p *Poller) sleep(events []event, timeout int, slept *time.Duration) (int, error) {
+// waits lasted longer than handoffAfter, and folds its length into s.
+//
+// A released wait is longer by the wake-up it costs, which a peer on the
+// same core waits for too: a loop whose waits lasted 40 µs held, 55 µs
+// released, would stay released for good. So a loop that released goes on
+// releasing only while the average stays over twice handoffAfter.
+func (p *Poller) sleep(events []event, timeout int, s *sleepState) (int, error) {
 	hb, ok := p.be.(handoffBackend)
 	if !ok || p.handoffAfter < 0 {
 		return p.be.Wait(events, timeout)
@@ -467,15 +479,27 @@ func (p *Poller) sleep(events []event, timeout int, slept *time.Duration) (int, 
 	start := time.Since(epoch)
 	var n int
 	var err error
-	if *slept >= p.handoffAfter {
+	if s.release(p.handoffAfter) {
 		p.released.Add(1)
 		n, err = hb.WaitHandoff(events, timeout)
 	} else {
 		n, err = p.be.Wait(events, timeout)
 	}
-	*slept += (time.Since(epoch) - start - *slept) / 4
+	s.observe(time.Since(epoch) - start)
 	return n, err
 }
+
+// release decides whether the next wait gives the P up.
+func (s *sleepState) release(after time.Duration) bool {
+	if s.released {
+		after *= 2
+	}
+	s.released = s.avg >= after
+	return s.released
+}
+
+// observe folds a wait's length into the average.
+func (s *sleepState) observe(d time.Duration) { s.avg += (d - s.avg) / 4 }
 
 // fail ends the poller after its wait loop failed with err: Register
 // refuses from here on, the loop's life ends, and onFail hears of it
