@@ -20,17 +20,41 @@ import (
 // read(2). The buffer goes back to the ring with Registration.ReleaseRecv
 // once the owner is done with it.
 //
-//   - A multishot receive ends (a CQE without IORING_CQE_F_MORE) at end
-//     of stream (res 0), on an error, when the ring has no buffer
-//     (ENOBUFS: the bytes stay in the socket), when the CQ ring overflows,
-//     or when the backend cancels it because its registration holds
-//     uringRecvCap completions (a paused or slow owner: the rest stays in
-//     the socket, under TCP's flow control, instead of taking the ring's
-//     buffers from every other connection). Its end is queued like data;
-//     when the owner reaches it NextRecv says ErrRecvStopped: the owner
-//     reads with read(2) until EAGAIN, then calls ArmRecv, which arms a
-//     new multishot receive (the kernel tries the socket at once when
-//     arming, so nothing that arrived in between is missed).
+//   - Each receive is armed with a byte limit (sqe->optlen with
+//     IORING_RECV_MULTISHOT: IORING_RECV_MSHOT_LIM in the kernel's
+//     io_uring/net.c, Linux 6.17): the room its registration has left
+//     under its limit of buffers (RegisterRecv), RecvBufSize bytes a
+//     buffer. The kernel counts the bytes of each completion off it and
+//     ends the receive (a CQE with bytes, without IORING_CQE_F_MORE) once
+//     it is used up, within the task work that fills the buffers: so a
+//     paused or slow owner holds at most its limit (the last receive may
+//     take up to a buffer's worth beyond it: the kernel clamps bundles to
+//     the limit, not single buffers), however fast its peer sends and
+//     however late the loop reaps. A cancel, as before the limit existed,
+//     lands only after the loop has read the CQEs, and in CI a fast peer
+//     filled the whole ring (8 MiB) for one connection before it did. Such
+//     an end is not one the owner sees: reap arms the receive again at
+//     once while its registration has room, and otherwise NextRecv does,
+//     once the owner has taken what was queued and asks for more. A kernel
+//     without the limit refuses it (an optlen beside a receive was EINVAL
+//     before): probeRecvLimit tries it once per ring, and without it
+//     registrations get readiness alone, as on epoll.
+//   - The limit counts bytes, and a buffer holds a completion however
+//     small: a peer sending tiny segments to a paused owner could fill
+//     more buffers than the limit before the bytes add up. So reap also
+//     cancels a receive whose registration holds its limit in buffers
+//     while it runs (the rest waits in the socket, under TCP's flow
+//     control): the bytes bound is exact, the buffer bound as good as a
+//     cancel that lands after the loop reads.
+//   - Other ends of a multishot receive (a CQE without IORING_CQE_F_MORE
+//     and without bytes) are end of stream (res 0), an error, the ring
+//     out of buffers (ENOBUFS: the bytes stay in the socket), or a cancel
+//     (the limit of buffers above, or the loop moved thread). They are
+//     queued like data; when the owner reaches one NextRecv says
+//     ErrRecvStopped: the owner reads with read(2) until EAGAIN, then
+//     calls ArmRecv, which arms a new receive (the kernel tries the
+//     socket at once when arming, so nothing that arrived in between is
+//     missed).
 //   - Remove cancels the receive as it cancels the poll, and waits for the
 //     ends of both before the fd may be closed. The buffers of CQEs that
 //     arrive for a removed registration go back to the ring in reap.
@@ -41,14 +65,11 @@ import (
 // (uringBufCount × 16 bytes, 32 KiB) is an anonymous mapping the kernel
 // pins.
 
-// The provided buffer ring's shape, and how many completions one
-// registration may hold (uringRecvCap × uringBufSize bytes) before its
-// receive is stopped.
+// The provided buffer ring's shape.
 const (
 	uringBufSize  = RecvBufSize
 	uringBufCount = 2048 // a power of two, at most 32768 (bufRingEntries may lower it)
 	uringBufGroup = 0
-	uringRecvCap  = 32
 )
 
 // bufRingEntries is how many of the buffers a new ring provides (a power
@@ -174,6 +195,15 @@ func (u *URing) bufRingLocked() *bufRing {
 		}
 		u.pb = pb
 		u.pbShared.Store(pb)
+		if !u.probeRecvLimitLocked() {
+			// No bound on what a receive takes: readiness alone. The
+			// ring stays, unused, until the backend closes.
+			u.pbRefused = true
+			return nil
+		}
+	}
+	if u.pbRefused {
+		return nil
 	}
 	return u.pb
 }
@@ -182,11 +212,13 @@ func (u *URing) bufRingLocked() *bufRing {
 // multishot receive on the buffer ring) while its poll request watches the
 // directions of ev but EPOLLIN. It reports false, having done what Add
 // does, where the kernel has no buffer ring for it.
-func (u *URing) AddRecv(fd int, ev Events, token uint64) (bool, error) {
-	return u.add(fd, ev, token, true)
+// Its receive takes at most limit bytes before it ends (see above).
+func (u *URing) AddRecv(fd int, ev Events, token uint64, limit uint32) (bool, error) {
+	return u.add(fd, ev, token, limit)
 }
 
-// recvArmLocked queues fd's multishot receive.
+// recvArmLocked queues fd's multishot receive, limited to s.recvLimit
+// bytes.
 func (u *URing) recvArmLocked(fd int, s *uringSlot) error {
 	sqe, err := u.sqeLocked("io_uring recv")
 	if err != nil {
@@ -197,14 +229,16 @@ func (u *URing) recvArmLocked(fd int, s *uringSlot) error {
 	sqe.Ioprio = ioringRecvMultishot
 	sqe.Flags = iosqeBufferSelect
 	sqe.BufIndex = uringBufGroup
+	sqe.OptLen = s.recvLimit
 	sqe.UserData = recvData(fd, s.seq)
 	s.recvArmed = true
 	return nil
 }
 
-// ArmRecv arms fd's multishot receive again after it ended (the owner has
-// read the socket to EAGAIN). Armed already, it does nothing.
-func (u *URing) ArmRecv(fd int) error {
+// ArmRecv arms fd's multishot receive again, limited to limit bytes,
+// after it ended (the owner has read the socket to EAGAIN, or took all a
+// receive that reached its limit queued). Armed already, it does nothing.
+func (u *URing) ArmRecv(fd int, limit uint32) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.closed || fd < 0 || fd >= len(u.slots) || !u.slots[fd].live || !u.slots[fd].recv {
@@ -214,6 +248,7 @@ func (u *URing) ArmRecv(fd int) error {
 	if s.recvArmed || s.armRecv {
 		return nil
 	}
+	s.recvLimit = limit
 	if !u.homeLocked() {
 		s.armRecv = true
 		u.pending = append(u.pending, fd)
@@ -246,9 +281,9 @@ func (u *URing) buffersOut() int {
 }
 
 // setRecvSink sets where reap hands receive completions: sink returns the
-// length of the registration's queue, or -1 if the token has none (the
-// buffer then goes back to the ring at once).
-func (u *URing) setRecvSink(sink func(token uint64, e rxEntry) int) { u.sink = sink }
+// room the registration has left under its limit, in buffers, and false
+// if the token has none (the buffer then goes back to the ring at once).
+func (u *URing) setRecvSink(sink func(token uint64, e rxEntry) (int, bool)) { u.sink = sink }
 
 // reapRecv handles a multishot receive's CQE: data, end of stream, an
 // error or its end go to the registration's queue, and its fd is reported
@@ -280,15 +315,24 @@ func (u *URing) reapRecv(c *ioUringCQE, ev *event) (filled, queued bool) {
 			u.pb.provide(bid)
 		}
 	}
-	n := u.sink(s.token, e)
-	if n < 0 {
+	room, ok := u.sink(s.token, e)
+	if !ok {
 		if e.hasBuf {
 			u.pb.provide(bid)
 		}
 		return false, false
 	}
-	if more && n >= uringRecvCap && !s.recvStopping {
-		// The owner does not keep up: stop receiving for it (the rest
+	switch {
+	case !more && c.Res > 0 && room > 0:
+		// It reached its byte limit (or the CQ ring overflowed) while
+		// the owner keeps up: go on with the room left.
+		s.recvLimit = recvBytes(room)
+		if u.recvArmLocked(fd, s) == nil {
+			queued = true
+		}
+	case more && room <= 0 && !s.recvStopping:
+		// Its registration holds its limit in buffers, the bytes short
+		// of it (small completions): stop receiving for it (the rest
 		// waits in the socket), and let it read to EAGAIN once it has
 		// taken what is queued.
 		if sqe, err := u.sqeLocked("io_uring recv cancel"); err == nil {
