@@ -60,10 +60,8 @@ type rxEntry struct {
 // rxQueue is a registration's receive completions, pushed by the poller's
 // loop and taken by the owner (any goroutine: a mutex), and the backend
 // that receives. stopped says the owner met the receive's end and reads
-// the socket itself until ArmRecv; parked, that the receive ended at its
-// byte limit with no room left (NextRecv arms it again once the owner has
-// taken what is queued); closed, that the registration is gone (pushes
-// are refused, so their buffers go back to the ring).
+// the socket itself until ArmRecv; closed, that the registration is gone
+// (pushes are refused, so their buffers go back to the ring).
 type rxQueue struct {
 	rb recvBackend // the backend that receives
 	// limit is how many buffers the registration may hold (RegisterRecv),
@@ -75,7 +73,6 @@ type rxQueue struct {
 	q       []rxEntry
 	head    int
 	stopped bool
-	parked  bool
 	closed  bool
 }
 
@@ -98,22 +95,19 @@ func recvEnabled() bool { return os.Getenv(RecvEnv) != "0" }
 //
 // limit bounds the buffers of RecvBufSize bytes the registration holds
 // (queued, and taken but not released) while the owner does not ask for
-// more: at most limit × RecvBufSize bytes, plus one buffer's worth the
-// last receive may take beyond it, whatever the peer sends. It is
-// clamped to 1..MaxRecvBuffers; an owner with a read credit passes it.
-// Asking for more (NextRecv with nothing queued) lets the receive take
-// one buffer beyond buffers the owner still holds.
+// more: each receive is armed with the bytes of the buffers the owner
+// does not hold, and ends once it took them (the last completion may
+// spill up to a buffer beyond), whatever the peer sends; the owner then
+// reads the socket itself, when it wants more, before it arms the next
+// (ErrRecvStopped). It is clamped to 1..MaxRecvBuffers; an owner with a
+// read credit passes it. ArmRecv arms for one buffer at least.
 func (p *Poller) RegisterRecv(fd int, pid *actor.PID, limit int, want ...Direction) (*Registration, error) {
 	return p.register(fd, pid, min(max(limit, 1), MaxRecvBuffers), want)
 }
 
 // pushRecv queues a receive completion for the registration of token and
 // returns the room left under its limit, in buffers (ok false if there is
-// no registration to take it). A receive that ended with bytes ended at
-// its byte limit (or the CQ ring overflowed): the backend arms it again
-// at once while there is room, and the registration is parked, so that
-// NextRecv arms it once the owner has taken what is queued (it does
-// nothing if the receive is armed).
+// no registration to take it).
 func (p *Poller) pushRecv(token uint64, e rxEntry) (room int, ok bool) {
 	r := p.lookup(token)
 	if r == nil || r.rx == nil {
@@ -127,10 +121,6 @@ func (p *Poller) pushRecv(token uint64, e rxEntry) (room int, ok bool) {
 	}
 	if e.hasBuf {
 		x.out.Add(1)
-	}
-	if e.end && e.res > 0 {
-		e.end = false
-		x.parked = true
 	}
 	x.q = append(x.q, e)
 	return x.limit - int(x.out.Load()), true
@@ -163,23 +153,10 @@ func (r *Registration) NextRecv() (data []byte, id uint16, err error) {
 	x.mu.Lock()
 	if x.head == len(x.q) {
 		x.q, x.head = x.q[:0], 0
-		stopped, parked := x.stopped, x.parked && !x.stopped
-		x.parked = false
+		stopped := x.stopped
 		x.mu.Unlock()
 		if stopped {
 			return nil, 0, ErrRecvStopped
-		}
-		if parked {
-			// The receive ended at its limit, and the owner, having
-			// taken all of it, asks for more: arm it with the room left
-			// (one buffer at least: the owner asks while its credit
-			// lets it hold more).
-			if err := x.rb.ArmRecv(r.fd, recvBytes(x.limit-int(x.out.Load()))); err != nil {
-				x.mu.Lock()
-				x.stopped = true
-				x.mu.Unlock()
-				return nil, 0, ErrRecvStopped
-			}
 		}
 		return nil, 0, syscall.EAGAIN
 	}
@@ -213,7 +190,7 @@ func (r *Registration) ArmRecv() error {
 		x.mu.Unlock()
 		return nil
 	}
-	x.stopped, x.parked = false, false
+	x.stopped = false
 	x.mu.Unlock()
 	if err := r.rx.rb.ArmRecv(r.fd, recvBytes(x.limit-int(x.out.Load()))); err != nil {
 		x.mu.Lock()

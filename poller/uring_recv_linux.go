@@ -22,48 +22,53 @@ import (
 //
 //   - Each receive is armed with a byte limit (sqe->optlen with
 //     IORING_RECV_MULTISHOT: IORING_RECV_MSHOT_LIM in the kernel's
-//     io_uring/net.c, Linux 6.17): the room its registration has left
-//     under its limit of buffers (RegisterRecv), RecvBufSize bytes a
-//     buffer. The kernel counts the bytes of each completion off it and
-//     ends the receive (a CQE with bytes, without IORING_CQE_F_MORE) once
-//     it is used up, within the task work that fills the buffers: so a
-//     paused or slow owner holds at most its limit (the last receive may
-//     take up to a buffer's worth beyond it: the kernel clamps bundles to
-//     the limit, not single buffers), however fast its peer sends and
-//     however late the loop reaps. A cancel, as before the limit existed,
-//     lands only after the loop has read the CQEs, and in CI a fast peer
-//     filled the whole ring (8 MiB) for one connection before it did. Such
-//     an end is not one the owner sees: reap arms the receive again at
-//     once while its registration has room, and otherwise NextRecv does,
-//     once the owner has taken what was queued and asks for more. A kernel
-//     without the limit refuses it (an optlen beside a receive was EINVAL
-//     before): probeRecvLimit tries it once per ring, and without it
-//     registrations get readiness alone, as on epoll.
+//     io_uring/net.c, Linux 6.17): the room its registration has under
+//     its limit of buffers (RegisterRecv), RecvBufSize bytes a buffer.
+//     The kernel counts each completion's bytes off it and ends the
+//     receive (a CQE with bytes, without IORING_CQE_F_MORE) once it is
+//     used up, within the task work that fills the buffers: so a paused
+//     or slow owner holds at most its limit (the last completion may take
+//     up to a buffer's worth beyond it: the kernel clamps bundles to the
+//     limit, not single buffers), however fast its peer sends and however
+//     late the loop reaps. A cancel, which is all there was before the
+//     limit, lands only after the loop has read the CQEs: in CI a fast
+//     peer filled the whole ring (8 MiB) for one connection before it
+//     did. A kernel without the limit refuses it (an optlen beside a
+//     receive was EINVAL before): probeRecvLimitLocked tries it once per
+//     ring, and without it registrations get readiness alone, as on
+//     epoll.
 //   - The limit counts bytes, and a buffer holds a completion however
 //     small: a peer sending tiny segments to a paused owner could fill
 //     more buffers than the limit before the bytes add up. So reap also
 //     cancels a receive whose registration holds its limit in buffers
 //     while it runs (the rest waits in the socket, under TCP's flow
-//     control): the bytes bound is exact, the buffer bound as good as a
+//     control): the byte bound is exact, the buffer bound as good as a
 //     cancel that lands after the loop reads.
-//   - Other ends of a multishot receive (a CQE without IORING_CQE_F_MORE
-//     and without bytes) are end of stream (res 0), an error, the ring
-//     out of buffers (ENOBUFS: the bytes stay in the socket), or a cancel
-//     (the limit of buffers above, or the loop moved thread). They are
-//     queued like data; when the owner reaches one NextRecv says
-//     ErrRecvStopped: the owner reads with read(2) until EAGAIN, then
-//     calls ArmRecv, which arms a new receive (the kernel tries the
+//   - A multishot receive ends (a CQE without IORING_CQE_F_MORE) at its
+//     limit, at end of stream (res 0), on an error, when the ring has no
+//     buffer (ENOBUFS: the bytes stay in the socket), on that cancel, or
+//     when the loop moved thread (uring_home_linux.go). Its end is queued
+//     like data; when the owner reaches it NextRecv says ErrRecvStopped:
+//     the owner reads with read(2) until EAGAIN, then calls ArmRecv,
+//     which arms a new receive with the room left (the kernel tries the
 //     socket at once when arming, so nothing that arrived in between is
-//     missed).
+//     missed). An owner that keeps up meets the limit once per limit of
+//     bytes (32 KiB at the default read credit: one read(2) more per 512
+//     echoes of 64 B); a bulk stream is read in the owner's own larger
+//     reads from there on, until the socket runs dry.
 //   - Remove cancels the receive as it cancels the poll, and waits for the
 //     ends of both before the fd may be closed. The buffers of CQEs that
 //     arrive for a removed registration go back to the ring in reap.
 //
-// Memory: the buffers are Go memory (uringBufCount × uringBufSize, 8 MiB
-// per poller, made at its first RegisterRecv), so a buffer a handler still
-// holds stays valid after its poller closed; the ring of their addresses
-// (uringBufCount × 16 bytes, 32 KiB) is an anonymous mapping the kernel
-// pins.
+// Memory: the buffers (uringBufCount × uringBufSize, 8 MiB per poller,
+// made at its first RegisterRecv) are an anonymous mapping, not Go heap:
+// a make of 8 MiB while the collector runs made the goroutine assist it in
+// proportion, and a first connection waited 25-50 ms for its registration
+// (an echo test's 100 ms window saw no round trip). Pages are touched, so
+// resident, as the kernel fills them. The mapping outlives the poller
+// while buffers are out (a handler may hold one): the last one back
+// unmaps it. The ring of their addresses (uringBufCount × 16 bytes,
+// 32 KiB) is another mapping, which the kernel pins.
 
 // The provided buffer ring's shape.
 const (
@@ -97,7 +102,7 @@ type bufRing struct {
 	// it is (little-endian; bid is written by provide alone).
 	tailWord *uint32
 	mask     uint16
-	bufs     []byte
+	bufs     []byte // mapped; nil once unmapped
 	closed   bool
 	// out counts the buffers the kernel filled that have not come back.
 	out atomic.Int64
@@ -112,9 +117,15 @@ func newBufRing(r *ring) (*bufRing, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("mmap io_uring buffer ring", err)
 	}
+	bufs, err := unix.Mmap(-1, 0, n*uringBufSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANONYMOUS|unix.MAP_PRIVATE)
+	if err != nil {
+		_ = unix.Munmap(mem)
+		return nil, os.NewSyscallError("mmap io_uring buffers", err)
+	}
 	reg := ioUringBufReg{RingAddr: uint64(uintptr(unsafe.Pointer(&mem[0]))), RingEntries: uint32(n), Bgid: uringBufGroup}
 	if err := r.register(ioringRegisterPbufRing, unsafe.Pointer(&reg), 1); err != nil {
 		_ = unix.Munmap(mem)
+		_ = unix.Munmap(bufs)
 		return nil, os.NewSyscallError("io_uring_register pbuf ring", err)
 	}
 	b := &bufRing{
@@ -122,7 +133,7 @@ func newBufRing(r *ring) (*bufRing, error) {
 		entries:  unsafe.Slice((*ioUringBuf)(unsafe.Pointer(&mem[0])), n),
 		tailWord: (*uint32)(unsafe.Pointer(&mem[12])),
 		mask:     uint16(n - 1),
-		bufs:     make([]byte, n*uringBufSize),
+		bufs:     bufs,
 	}
 	for i := range n {
 		b.put(uint16(i))
@@ -139,20 +150,31 @@ func (b *bufRing) buf(bid uint16) []byte {
 // filled counts a buffer the kernel filled (a CQE named it).
 func (b *bufRing) filled() { b.out.Add(1) }
 
-// provide gives buffer bid, filled by the kernel, back to it.
+// provide gives buffer bid, filled by the kernel, back to it; after
+// close, the last buffer back unmaps them all.
 func (b *bufRing) provide(bid uint16) {
-	b.out.Add(-1)
+	if b.out.Add(-1) == 0 {
+		b.mu.Lock()
+		b.unmapBufsLocked()
+		b.mu.Unlock()
+	}
 	b.put(bid)
+}
+
+// unmapBufsLocked unmaps the buffers once the ring is closed and none is
+// out.
+func (b *bufRing) unmapBufsLocked() {
+	if b.closed && b.out.Load() == 0 && b.bufs != nil {
+		_ = unix.Munmap(b.bufs)
+		b.bufs = nil
+	}
 }
 
 // put writes buffer bid's entry at the tail, then moves the tail on with
 // a release store. After close it does nothing.
 func (b *bufRing) put(bid uint16) {
-	if int(bid) >= len(b.bufs)/uringBufSize {
-		return
-	}
 	b.mu.Lock()
-	if !b.closed {
+	if !b.closed && int(bid) < len(b.bufs)/uringBufSize {
 		e := &b.entries[b.tail&b.mask]
 		e.Addr = uint64(uintptr(unsafe.Pointer(&b.bufs[int(bid)*uringBufSize])))
 		e.Len = uringBufSize
@@ -164,7 +186,8 @@ func (b *bufRing) put(bid uint16) {
 }
 
 // close unmaps the ring (after the io_uring is closed: the kernel has
-// dropped it). The buffers stay, as Go memory, while anything holds them.
+// dropped it), and the buffers unless some are out: the last of those
+// to come back unmaps them.
 func (b *bufRing) close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -175,6 +198,7 @@ func (b *bufRing) close() {
 	b.entries, b.tailWord = nil, nil
 	_ = unix.Munmap(b.mem)
 	b.mem = nil
+	b.unmapBufsLocked()
 }
 
 // bufRingLocked returns the backend's buffer ring, setting it up at the
@@ -322,15 +346,7 @@ func (u *URing) reapRecv(c *ioUringCQE, ev *event) (filled, queued bool) {
 		}
 		return false, false
 	}
-	switch {
-	case !more && c.Res > 0 && room > 0:
-		// It reached its byte limit (or the CQ ring overflowed) while
-		// the owner keeps up: go on with the room left.
-		s.recvLimit = recvBytes(room)
-		if u.recvArmLocked(fd, s) == nil {
-			queued = true
-		}
-	case more && room <= 0 && !s.recvStopping:
+	if more && room <= 0 && !s.recvStopping {
 		// Its registration holds its limit in buffers, the bytes short
 		// of it (small completions): stop receiving for it (the rest
 		// waits in the socket), and let it read to EAGAIN once it has
