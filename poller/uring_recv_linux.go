@@ -153,12 +153,13 @@ func (b *bufRing) filled() { b.out.Add(1) }
 // provide gives buffer bid, filled by the kernel, back to it; after
 // close, the last buffer back unmaps them all.
 func (b *bufRing) provide(bid uint16) {
-	if b.out.Add(-1) == 0 {
-		b.mu.Lock()
+	last := b.out.Add(-1) == 0
+	b.mu.Lock()
+	b.putLocked(bid)
+	if last {
 		b.unmapBufsLocked()
-		b.mu.Unlock()
 	}
-	b.put(bid)
+	b.mu.Unlock()
 }
 
 // unmapBufsLocked unmaps the buffers once the ring is closed and none is
@@ -174,6 +175,12 @@ func (b *bufRing) unmapBufsLocked() {
 // a release store. After close it does nothing.
 func (b *bufRing) put(bid uint16) {
 	b.mu.Lock()
+	b.putLocked(bid)
+	b.mu.Unlock()
+}
+
+// putLocked is put under b.mu.
+func (b *bufRing) putLocked(bid uint16) {
 	if !b.closed && int(bid) < len(b.bufs)/uringBufSize {
 		e := &b.entries[b.tail&b.mask]
 		e.Addr = uint64(uintptr(unsafe.Pointer(&b.bufs[int(bid)*uringBufSize])))
@@ -182,7 +189,6 @@ func (b *bufRing) put(bid uint16) {
 		b.tail++
 		atomic.StoreUint32(b.tailWord, uint32(b.entries[0].Bid)|uint32(b.tail)<<16)
 	}
-	b.mu.Unlock()
 }
 
 // close unmaps the ring (after the io_uring is closed: the kernel has
@@ -260,8 +266,8 @@ func (u *URing) recvArmLocked(fd int, s *uringSlot) error {
 }
 
 // ArmRecv arms fd's multishot receive again, limited to limit bytes,
-// after it ended (the owner has read the socket to EAGAIN, or took all a
-// receive that reached its limit queued). Armed already, it does nothing.
+// after it ended (the owner has read the socket to EAGAIN). Armed
+// already, it does nothing.
 func (u *URing) ArmRecv(fd int, limit uint32) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
