@@ -24,9 +24,9 @@ const RecvBufSize = 4096
 
 // ErrRecvStopped is what NextRecv returns when the backend's receive has
 // ended (it took its limit, no buffer left in the ring, the owner held
-// its limit in buffers, the kernel ended it): the owner reads the socket itself until EAGAIN,
-// then calls ArmRecv. No byte is lost: what the receive did not take is
-// still in the socket.
+// more than its limit in buffers, the kernel ended it): the owner reads
+// the socket itself until EAGAIN, then calls ArmRecv. No byte is lost:
+// what the receive did not take is still in the socket.
 var ErrRecvStopped = errors.New("poller: receive stopped: read the socket, then ArmRecv")
 
 // recvBackend is a backend that receives for a registration itself.

@@ -40,8 +40,8 @@ import (
 //   - The limit counts bytes, and a buffer holds a completion however
 //     small: a peer sending tiny segments to a paused owner could fill
 //     more buffers than the limit before the bytes add up. So reap also
-//     cancels a receive whose registration holds its limit in buffers
-//     while it runs (the rest waits in the socket, under TCP's flow
+//     cancels a receive whose registration holds more than its limit in
+//     buffers while it runs (the rest waits in the socket, under TCP's flow
 //     control): the byte bound is exact, the buffer bound as good as a
 //     cancel that lands after the loop reads.
 //   - A multishot receive ends (a CQE without IORING_CQE_F_MORE) at its
@@ -352,11 +352,13 @@ func (u *URing) reapRecv(c *ioUringCQE, ev *event) (filled, queued bool) {
 		}
 		return false, false
 	}
-	if more && room <= 0 && !s.recvStopping {
-		// Its registration holds its limit in buffers, the bytes short
-		// of it (small completions): stop receiving for it (the rest
-		// waits in the socket), and let it read to EAGAIN once it has
-		// taken what is queued.
+	if more && room < 0 && !s.recvStopping {
+		// Its registration holds more than its limit in buffers, the
+		// bytes short of it (small completions): stop receiving for it
+		// (the rest waits in the socket), and let it read to EAGAIN once
+		// it has taken what is queued. (Not at the limit itself: an
+		// owner with a limit of 1 that keeps up holds 1 at each
+		// completion.)
 		if sqe, err := u.sqeLocked("io_uring recv cancel"); err == nil {
 			sqe.Opcode = ioringOpAsyncCancel
 			sqe.Fd = -1
