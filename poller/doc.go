@@ -9,7 +9,14 @@
 // socket I/O of its own making, with one exception: on io_uring a
 // registration made with RegisterRecv has its bytes received by the
 // kernel into the poller's provided buffers (a multishot receive), and
-// its owner takes them with NextRecv instead of calling read(2).
+// its owner takes them with NextRecv instead of calling read(2). Each
+// receive is armed with a byte limit (Linux 6.17), so a registration
+// holds at most its limit of buffers (RegisterRecv's; a push-mode TCP
+// connection's read credit, at most MaxRecvBuffers) while its owner does
+// not ask for more, however fast its peer sends. It is on by default;
+// ACTORNET_URING_RECV=0 (RecvEnv) in the environment turns it off for
+// pollers started afterwards, and on a kernel without the limit io_uring
+// serves readiness alone.
 //
 // Each fd is registered once, edge-triggered, for input, output and peer
 // hang-up. A Registration carries, per direction, a "wanted" flag the actor

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"os"
 	"runtime"
 	"sync"
 	"sync/atomic"
@@ -170,7 +169,7 @@ func openLoop(kind Backend, sender Sender, onFail func(*Poller, error)) (*Poller
 func (p *Poller) Backend() Backend { return p.kind }
 
 func start(be backend, sender Sender, onFail func(*Poller, error)) *Poller {
-	p := &Poller{be: be, sender: sender, done: make(chan struct{}), onFail: onFail, recv: os.Getenv(RecvEnv) == "1",
+	p := &Poller{be: be, sender: sender, done: make(chan struct{}), onFail: onFail, recv: recvEnabled(),
 		handoffAfter: handoffAfter}
 	if rb, ok := be.(recvBackend); ok {
 		rb.setRecvSink(p.pushRecv)
@@ -190,11 +189,11 @@ func (p *Poller) Len() int { return int(p.live.Load()) }
 // start, so the fd's state when it is added (data already waiting, send
 // space) is reported at once.
 func (p *Poller) Register(fd int, pid *actor.PID, want ...Direction) (*Registration, error) {
-	return p.register(fd, pid, false, want)
+	return p.register(fd, pid, 0, want)
 }
 
-// register is Register, and RegisterRecv with recv.
-func (p *Poller) register(fd int, pid *actor.PID, recv bool, want []Direction) (*Registration, error) {
+// register is Register, and RegisterRecv with a receive limit (buffers).
+func (p *Poller) register(fd int, pid *actor.PID, recvLimit int, want []Direction) (*Registration, error) {
 	if fd < 0 {
 		return nil, errors.New("poller: register: negative fd")
 	}
@@ -233,11 +232,12 @@ func (p *Poller) register(fd int, pid *actor.PID, recv bool, want []Direction) (
 
 	token := uint64(uint32(fd)) | uint64(r.gen)<<32
 	var err error
-	if rb, ok := p.be.(recvBackend); ok && recv && p.recv {
+	if rb, ok := p.be.(recvBackend); ok && recvLimit > 0 && p.recv {
 		// The queue is in place before the receive is armed: its first
 		// completion may come before AddRecv returns.
-		r.rx = &rxQueue{rb: rb}
-		if recv, err = rb.AddRecv(fd, watched, token); err == nil && !recv {
+		r.rx = &rxQueue{rb: rb, limit: recvLimit}
+		var recv bool
+		if recv, err = rb.AddRecv(fd, watched, token, recvBytes(recvLimit)); err == nil && !recv {
 			r.rx = nil // no buffer ring: readiness, as Register
 		}
 	} else {

@@ -2,7 +2,9 @@ package poller
 
 import (
 	"errors"
+	"os"
 	"sync"
+	"sync/atomic"
 	"syscall"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -21,20 +23,28 @@ import (
 const RecvBufSize = 4096
 
 // ErrRecvStopped is what NextRecv returns when the backend's receive has
-// ended (no buffer left in the ring, the owner held too many completions,
-// the kernel ended it): the owner reads the socket itself until EAGAIN,
-// then calls ArmRecv. No byte is lost: what the receive did not take is
-// still in the socket.
+// ended (it took its limit, no buffer left in the ring, the owner held
+// more than its limit in buffers, the kernel ended it): the owner reads
+// the socket itself until EAGAIN, then calls ArmRecv. No byte is lost:
+// what the receive did not take is still in the socket.
 var ErrRecvStopped = errors.New("poller: receive stopped: read the socket, then ArmRecv")
 
 // recvBackend is a backend that receives for a registration itself.
 type recvBackend interface {
-	AddRecv(fd int, ev Events, token uint64) (bool, error)
-	ArmRecv(fd int) error
+	AddRecv(fd int, ev Events, token uint64, limit uint32) (bool, error)
+	ArmRecv(fd int, limit uint32) error
 	ReleaseBuf(bid uint16)
 	buffersOut() int
-	setRecvSink(sink func(token uint64, e rxEntry) int)
+	setRecvSink(sink func(token uint64, e rxEntry) (room int, ok bool))
 }
+
+// MaxRecvBuffers caps the receive buffers one registration may hold
+// (RegisterRecv's limit): 128 KiB of a poller's ring of 2,048, whatever
+// the owner's credit.
+const MaxRecvBuffers = 32
+
+// recvBytes is the byte limit a receive is armed with for room buffers.
+func recvBytes(room int) uint32 { return uint32(min(max(room, 1), MaxRecvBuffers) * RecvBufSize) }
 
 // rxEntry is one receive completion: res bytes in data (a buffer of the
 // backend's, bid, when hasBuf), 0 at end of stream, a negative errno; end
@@ -49,12 +59,16 @@ type rxEntry struct {
 
 // rxQueue is a registration's receive completions, pushed by the poller's
 // loop and taken by the owner (any goroutine: a mutex), and the backend
-// that receives. stopped says the
-// owner met the receive's end and reads the socket itself until ArmRecv;
-// closed, that the registration is gone (pushes are refused, so their
-// buffers go back to the ring).
+// that receives. stopped says the owner met the receive's end and reads
+// the socket itself until ArmRecv; closed, that the registration is gone
+// (pushes are refused, so their buffers go back to the ring).
 type rxQueue struct {
-	rb      recvBackend // the backend that receives
+	rb recvBackend // the backend that receives
+	// limit is how many buffers the registration may hold (RegisterRecv),
+	// out how many it holds: filled for it and not released, queued or
+	// with the owner.
+	limit   int
+	out     atomic.Int64
 	mu      sync.Mutex
 	q       []rxEntry
 	head    int
@@ -62,38 +76,54 @@ type rxQueue struct {
 	closed  bool
 }
 
-// RecvEnv, set to 1, turns on the io_uring backend's receive (phase 2)
-// for the pollers started afterwards; without it io_uring serves readiness
-// alone, as epoll does. It is off by default because it does not yet
-// bound what a connection that stopped reading holds: a multishot receive
-// goes on until its cancel lands, and a fast peer on a loaded machine
-// filled the poller's whole ring (8 MiB) past a read credit of 8 KiB.
+// RecvEnv, set to 0, turns off the io_uring backend's receive (phase 2)
+// for the pollers started afterwards: io_uring then serves readiness
+// alone, as epoll does. It is on otherwise, where the kernel bounds a
+// multishot receive by a byte count (Linux 6.17; see
+// uring_recv_linux.go): on an older kernel io_uring serves readiness
+// alone too.
 const RecvEnv = "ACTORNET_URING_RECV"
+
+// recvEnabled reports whether RecvEnv leaves the receive on.
+func recvEnabled() bool { return os.Getenv(RecvEnv) != "0" }
 
 // RegisterRecv is Register for a socket whose bytes the poller receives
 // itself where its backend can (io_uring: a multishot receive into a
 // provided buffer ring): its owner then gets Ready(Readable) when bytes
 // are queued and takes them with NextRecv (Receives reports true). On
 // other backends it is Register.
-func (p *Poller) RegisterRecv(fd int, pid *actor.PID, want ...Direction) (*Registration, error) {
-	return p.register(fd, pid, true, want)
+//
+// limit bounds the buffers of RecvBufSize bytes the registration holds
+// (queued, and taken but not released) while the owner does not ask for
+// more: each receive is armed with the bytes of the buffers the owner
+// does not hold, and ends once it took them (the last completion may
+// spill up to a buffer beyond), whatever the peer sends; the owner then
+// reads the socket itself, when it wants more, before it arms the next
+// (ErrRecvStopped). It is clamped to 1..MaxRecvBuffers; an owner with a
+// read credit passes it. ArmRecv arms for one buffer at least.
+func (p *Poller) RegisterRecv(fd int, pid *actor.PID, limit int, want ...Direction) (*Registration, error) {
+	return p.register(fd, pid, min(max(limit, 1), MaxRecvBuffers), want)
 }
 
 // pushRecv queues a receive completion for the registration of token and
-// returns its queue's length, or -1 if there is none to take it.
-func (p *Poller) pushRecv(token uint64, e rxEntry) int {
+// returns the room left under its limit, in buffers (ok false if there is
+// no registration to take it).
+func (p *Poller) pushRecv(token uint64, e rxEntry) (room int, ok bool) {
 	r := p.lookup(token)
 	if r == nil || r.rx == nil {
-		return -1
+		return 0, false
 	}
 	x := r.rx
 	x.mu.Lock()
 	defer x.mu.Unlock()
 	if x.closed {
-		return -1
+		return 0, false
+	}
+	if e.hasBuf {
+		x.out.Add(1)
 	}
 	x.q = append(x.q, e)
-	return len(x.q) - x.head
+	return x.limit - int(x.out.Load()), true
 }
 
 // RecvBuffersOut returns how many of the poller's receive buffers the
@@ -162,7 +192,7 @@ func (r *Registration) ArmRecv() error {
 	}
 	x.stopped = false
 	x.mu.Unlock()
-	if err := r.rx.rb.ArmRecv(r.fd); err != nil {
+	if err := r.rx.rb.ArmRecv(r.fd, recvBytes(x.limit-int(x.out.Load()))); err != nil {
 		x.mu.Lock()
 		x.stopped = true
 		x.mu.Unlock()
@@ -173,7 +203,10 @@ func (r *Registration) ArmRecv() error {
 
 // ReleaseRecv gives back the buffer of bytes NextRecv returned. It is safe
 // from any goroutine, also after Deregister and after the poller stopped.
-func (r *Registration) ReleaseRecv(id uint16) { r.rx.rb.ReleaseBuf(id) }
+func (r *Registration) ReleaseRecv(id uint16) {
+	r.rx.out.Add(-1)
+	r.rx.rb.ReleaseBuf(id)
+}
 
 // dropRecv refuses further completions and gives back the buffers of
 // those queued: the registration is gone.
@@ -189,7 +222,7 @@ func (r *Registration) dropRecv() {
 	x.mu.Unlock()
 	for _, e := range q {
 		if e.hasBuf {
-			r.rx.rb.ReleaseBuf(e.bid)
+			r.ReleaseRecv(e.bid)
 		}
 	}
 }

@@ -78,6 +78,7 @@ const (
 const (
 	udWake      = ^uint64(0)
 	udSync      = ^uint64(0) - 1 // a NOP that Remove submits, read and dropped
+	udProbe     = ^uint64(0) - 2 // probeRecvLimitLocked's receive
 	udRemoveBit = 1 << 31
 )
 
@@ -123,7 +124,7 @@ type URing struct {
 	pb        *bufRing
 	pbShared  atomic.Pointer[bufRing]
 	pbRefused bool
-	sink      func(token uint64, e rxEntry) int
+	sink      func(token uint64, e rxEntry) (int, bool)
 
 	// loopTid is the thread the loop last blocked on (0 before its
 	// first blocking Wait); pending, the fds whose requests wait for the
@@ -140,9 +141,11 @@ type uringSlot struct {
 	live   bool
 	// recv: the backend receives the fd's bytes (AddRecv); recvArmed: its
 	// multishot receive has not ended; recvStopping: the backend has
-	// cancelled it (its owner holds uringRecvCap completions, or the loop
-	// moved to another thread).
+	// cancelled it (its owner holds its limit of buffers, or the loop
+	// moved to another thread). recvLimit is the byte limit it is (or
+	// will be) armed with.
 	recv, recvArmed, recvStopping bool
+	recvLimit                     uint32
 	// armPoll, armRecv: the request waits for the loop to arm it.
 	armPoll, armRecv bool
 }
@@ -168,12 +171,12 @@ func userData(fd int, seq uint32) uint64 { return uint64(uint32(fd)) | uint64(se
 // epoll_ctl(EPOLL_CTL_ADD) it fails at once on a bad fd (an fcntl checks
 // it: io_uring would say so only in a CQE) and on an fd already added.
 func (u *URing) Add(fd int, ev Events, token uint64) error {
-	_, err := u.add(fd, ev, token, false)
+	_, err := u.add(fd, ev, token, 0)
 	return err
 }
 
-// add is Add, and AddRecv with recv.
-func (u *URing) add(fd int, ev Events, token uint64, recv bool) (bool, error) {
+// add is Add, and AddRecv with a receive's byte limit (0: none).
+func (u *URing) add(fd int, ev Events, token uint64, recvLimit uint32) (bool, error) {
 	if fd < 0 {
 		return false, os.NewSyscallError("io_uring poll add", unix.EBADF)
 	}
@@ -200,10 +203,10 @@ func (u *URing) add(fd int, ev Events, token uint64, recv bool) (bool, error) {
 	}
 	u.seq++
 	*s = uringSlot{token: token, events: ev & uringPollEvents, seq: u.seq, live: true}
-	if recv && u.bufRingLocked() != nil {
+	if recvLimit > 0 && u.bufRingLocked() != nil {
 		// The receive reports input: the poll watches the rest (the
 		// kernel adds EPOLLERR and EPOLLHUP).
-		s.recv = true
+		s.recv, s.recvLimit = true, recvLimit
 		s.events &^= unix.EPOLLIN | unix.EPOLLRDHUP | unix.EPOLLPRI
 	}
 	if !u.homeLocked() {
@@ -466,6 +469,12 @@ func (u *URing) reap(events []event) (n int, busy bool, err error) {
 			continue
 		}
 		if c.UserData == udSync {
+			continue
+		}
+		if c.UserData == udProbe {
+			if c.Flags&ioringCQEFBuffer != 0 && u.pb != nil {
+				u.pb.put(uint16(c.Flags >> ioringCQEBufferShift))
+			}
 			continue
 		}
 		if c.UserData&udRemoveBit != 0 {

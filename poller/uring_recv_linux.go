@@ -20,35 +20,61 @@ import (
 // read(2). The buffer goes back to the ring with Registration.ReleaseRecv
 // once the owner is done with it.
 //
-//   - A multishot receive ends (a CQE without IORING_CQE_F_MORE) at end
-//     of stream (res 0), on an error, when the ring has no buffer
-//     (ENOBUFS: the bytes stay in the socket), when the CQ ring overflows,
-//     or when the backend cancels it because its registration holds
-//     uringRecvCap completions (a paused or slow owner: the rest stays in
-//     the socket, under TCP's flow control, instead of taking the ring's
-//     buffers from every other connection). Its end is queued like data;
-//     when the owner reaches it NextRecv says ErrRecvStopped: the owner
-//     reads with read(2) until EAGAIN, then calls ArmRecv, which arms a
-//     new multishot receive (the kernel tries the socket at once when
-//     arming, so nothing that arrived in between is missed).
+//   - Each receive is armed with a byte limit (sqe->optlen with
+//     IORING_RECV_MULTISHOT: IORING_RECV_MSHOT_LIM in the kernel's
+//     io_uring/net.c, Linux 6.17): the room its registration has under
+//     its limit of buffers (RegisterRecv), RecvBufSize bytes a buffer.
+//     The kernel counts each completion's bytes off it and ends the
+//     receive (a CQE with bytes, without IORING_CQE_F_MORE) once it is
+//     used up, within the task work that fills the buffers: so a paused
+//     or slow owner holds at most its limit (the last completion may take
+//     up to a buffer's worth beyond it: the kernel clamps bundles to the
+//     limit, not single buffers), however fast its peer sends and however
+//     late the loop reaps. A cancel, which is all there was before the
+//     limit, lands only after the loop has read the CQEs: in CI a fast
+//     peer filled the whole ring (8 MiB) for one connection before it
+//     did. A kernel without the limit refuses it (an optlen beside a
+//     receive was EINVAL before): probeRecvLimitLocked tries it once per
+//     ring, and without it registrations get readiness alone, as on
+//     epoll.
+//   - The limit counts bytes, and a buffer holds a completion however
+//     small: a peer sending tiny segments to a paused owner could fill
+//     more buffers than the limit before the bytes add up. So reap also
+//     cancels a receive whose registration holds more than its limit in
+//     buffers while it runs (the rest waits in the socket, under TCP's flow
+//     control): the byte bound is exact, the buffer bound as good as a
+//     cancel that lands after the loop reads.
+//   - A multishot receive ends (a CQE without IORING_CQE_F_MORE) at its
+//     limit, at end of stream (res 0), on an error, when the ring has no
+//     buffer (ENOBUFS: the bytes stay in the socket), on that cancel, or
+//     when the loop moved thread (uring_home_linux.go). Its end is queued
+//     like data; when the owner reaches it NextRecv says ErrRecvStopped:
+//     the owner reads with read(2) until EAGAIN, then calls ArmRecv,
+//     which arms a new receive with the room left (the kernel tries the
+//     socket at once when arming, so nothing that arrived in between is
+//     missed). An owner that keeps up meets the limit once per limit of
+//     bytes (32 KiB at the default read credit: one read(2) more per 512
+//     echoes of 64 B); a bulk stream is read in the owner's own larger
+//     reads from there on, until the socket runs dry.
 //   - Remove cancels the receive as it cancels the poll, and waits for the
 //     ends of both before the fd may be closed. The buffers of CQEs that
 //     arrive for a removed registration go back to the ring in reap.
 //
-// Memory: the buffers are Go memory (uringBufCount × uringBufSize, 8 MiB
-// per poller, made at its first RegisterRecv), so a buffer a handler still
-// holds stays valid after its poller closed; the ring of their addresses
-// (uringBufCount × 16 bytes, 32 KiB) is an anonymous mapping the kernel
-// pins.
+// Memory: the buffers (uringBufCount × uringBufSize, 8 MiB per poller,
+// made at its first RegisterRecv) are an anonymous mapping, not Go heap:
+// a make of 8 MiB while the collector runs made the goroutine assist it in
+// proportion, and a first connection waited 25-50 ms for its registration
+// (an echo test's 100 ms window saw no round trip). Pages are touched, so
+// resident, as the kernel fills them. The mapping outlives the poller
+// while buffers are out (a handler may hold one): the last one back
+// unmaps it. The ring of their addresses (uringBufCount × 16 bytes,
+// 32 KiB) is another mapping, which the kernel pins.
 
-// The provided buffer ring's shape, and how many completions one
-// registration may hold (uringRecvCap × uringBufSize bytes) before its
-// receive is stopped.
+// The provided buffer ring's shape.
 const (
 	uringBufSize  = RecvBufSize
 	uringBufCount = 2048 // a power of two, at most 32768 (bufRingEntries may lower it)
 	uringBufGroup = 0
-	uringRecvCap  = 32
 )
 
 // bufRingEntries is how many of the buffers a new ring provides (a power
@@ -76,7 +102,7 @@ type bufRing struct {
 	// it is (little-endian; bid is written by provide alone).
 	tailWord *uint32
 	mask     uint16
-	bufs     []byte
+	bufs     []byte // mapped; nil once unmapped
 	closed   bool
 	// out counts the buffers the kernel filled that have not come back.
 	out atomic.Int64
@@ -91,9 +117,15 @@ func newBufRing(r *ring) (*bufRing, error) {
 	if err != nil {
 		return nil, os.NewSyscallError("mmap io_uring buffer ring", err)
 	}
+	bufs, err := unix.Mmap(-1, 0, n*uringBufSize, unix.PROT_READ|unix.PROT_WRITE, unix.MAP_ANONYMOUS|unix.MAP_PRIVATE)
+	if err != nil {
+		_ = unix.Munmap(mem)
+		return nil, os.NewSyscallError("mmap io_uring buffers", err)
+	}
 	reg := ioUringBufReg{RingAddr: uint64(uintptr(unsafe.Pointer(&mem[0]))), RingEntries: uint32(n), Bgid: uringBufGroup}
 	if err := r.register(ioringRegisterPbufRing, unsafe.Pointer(&reg), 1); err != nil {
 		_ = unix.Munmap(mem)
+		_ = unix.Munmap(bufs)
 		return nil, os.NewSyscallError("io_uring_register pbuf ring", err)
 	}
 	b := &bufRing{
@@ -101,7 +133,7 @@ func newBufRing(r *ring) (*bufRing, error) {
 		entries:  unsafe.Slice((*ioUringBuf)(unsafe.Pointer(&mem[0])), n),
 		tailWord: (*uint32)(unsafe.Pointer(&mem[12])),
 		mask:     uint16(n - 1),
-		bufs:     make([]byte, n*uringBufSize),
+		bufs:     bufs,
 	}
 	for i := range n {
 		b.put(uint16(i))
@@ -118,20 +150,38 @@ func (b *bufRing) buf(bid uint16) []byte {
 // filled counts a buffer the kernel filled (a CQE named it).
 func (b *bufRing) filled() { b.out.Add(1) }
 
-// provide gives buffer bid, filled by the kernel, back to it.
+// provide gives buffer bid, filled by the kernel, back to it; after
+// close, the last buffer back unmaps them all.
 func (b *bufRing) provide(bid uint16) {
-	b.out.Add(-1)
-	b.put(bid)
+	last := b.out.Add(-1) == 0
+	b.mu.Lock()
+	b.putLocked(bid)
+	if last {
+		b.unmapBufsLocked()
+	}
+	b.mu.Unlock()
+}
+
+// unmapBufsLocked unmaps the buffers once the ring is closed and none is
+// out.
+func (b *bufRing) unmapBufsLocked() {
+	if b.closed && b.out.Load() == 0 && b.bufs != nil {
+		_ = unix.Munmap(b.bufs)
+		b.bufs = nil
+	}
 }
 
 // put writes buffer bid's entry at the tail, then moves the tail on with
 // a release store. After close it does nothing.
 func (b *bufRing) put(bid uint16) {
-	if int(bid) >= len(b.bufs)/uringBufSize {
-		return
-	}
 	b.mu.Lock()
-	if !b.closed {
+	b.putLocked(bid)
+	b.mu.Unlock()
+}
+
+// putLocked is put under b.mu.
+func (b *bufRing) putLocked(bid uint16) {
+	if !b.closed && int(bid) < len(b.bufs)/uringBufSize {
 		e := &b.entries[b.tail&b.mask]
 		e.Addr = uint64(uintptr(unsafe.Pointer(&b.bufs[int(bid)*uringBufSize])))
 		e.Len = uringBufSize
@@ -139,11 +189,11 @@ func (b *bufRing) put(bid uint16) {
 		b.tail++
 		atomic.StoreUint32(b.tailWord, uint32(b.entries[0].Bid)|uint32(b.tail)<<16)
 	}
-	b.mu.Unlock()
 }
 
 // close unmaps the ring (after the io_uring is closed: the kernel has
-// dropped it). The buffers stay, as Go memory, while anything holds them.
+// dropped it), and the buffers unless some are out: the last of those
+// to come back unmaps them.
 func (b *bufRing) close() {
 	b.mu.Lock()
 	defer b.mu.Unlock()
@@ -154,6 +204,7 @@ func (b *bufRing) close() {
 	b.entries, b.tailWord = nil, nil
 	_ = unix.Munmap(b.mem)
 	b.mem = nil
+	b.unmapBufsLocked()
 }
 
 // bufRingLocked returns the backend's buffer ring, setting it up at the
@@ -174,6 +225,15 @@ func (u *URing) bufRingLocked() *bufRing {
 		}
 		u.pb = pb
 		u.pbShared.Store(pb)
+		if !u.probeRecvLimitLocked() {
+			// No bound on what a receive takes: readiness alone. The
+			// ring stays, unused, until the backend closes.
+			u.pbRefused = true
+			return nil
+		}
+	}
+	if u.pbRefused {
+		return nil
 	}
 	return u.pb
 }
@@ -182,11 +242,13 @@ func (u *URing) bufRingLocked() *bufRing {
 // multishot receive on the buffer ring) while its poll request watches the
 // directions of ev but EPOLLIN. It reports false, having done what Add
 // does, where the kernel has no buffer ring for it.
-func (u *URing) AddRecv(fd int, ev Events, token uint64) (bool, error) {
-	return u.add(fd, ev, token, true)
+// Its receive takes at most limit bytes before it ends (see above).
+func (u *URing) AddRecv(fd int, ev Events, token uint64, limit uint32) (bool, error) {
+	return u.add(fd, ev, token, limit)
 }
 
-// recvArmLocked queues fd's multishot receive.
+// recvArmLocked queues fd's multishot receive, limited to s.recvLimit
+// bytes.
 func (u *URing) recvArmLocked(fd int, s *uringSlot) error {
 	sqe, err := u.sqeLocked("io_uring recv")
 	if err != nil {
@@ -197,14 +259,16 @@ func (u *URing) recvArmLocked(fd int, s *uringSlot) error {
 	sqe.Ioprio = ioringRecvMultishot
 	sqe.Flags = iosqeBufferSelect
 	sqe.BufIndex = uringBufGroup
+	sqe.OptLen = s.recvLimit
 	sqe.UserData = recvData(fd, s.seq)
 	s.recvArmed = true
 	return nil
 }
 
-// ArmRecv arms fd's multishot receive again after it ended (the owner has
-// read the socket to EAGAIN). Armed already, it does nothing.
-func (u *URing) ArmRecv(fd int) error {
+// ArmRecv arms fd's multishot receive again, limited to limit bytes,
+// after it ended (the owner has read the socket to EAGAIN). Armed
+// already, it does nothing.
+func (u *URing) ArmRecv(fd int, limit uint32) error {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.closed || fd < 0 || fd >= len(u.slots) || !u.slots[fd].live || !u.slots[fd].recv {
@@ -214,6 +278,7 @@ func (u *URing) ArmRecv(fd int) error {
 	if s.recvArmed || s.armRecv {
 		return nil
 	}
+	s.recvLimit = limit
 	if !u.homeLocked() {
 		s.armRecv = true
 		u.pending = append(u.pending, fd)
@@ -246,9 +311,9 @@ func (u *URing) buffersOut() int {
 }
 
 // setRecvSink sets where reap hands receive completions: sink returns the
-// length of the registration's queue, or -1 if the token has none (the
-// buffer then goes back to the ring at once).
-func (u *URing) setRecvSink(sink func(token uint64, e rxEntry) int) { u.sink = sink }
+// room the registration has left under its limit, in buffers, and false
+// if the token has none (the buffer then goes back to the ring at once).
+func (u *URing) setRecvSink(sink func(token uint64, e rxEntry) (int, bool)) { u.sink = sink }
 
 // reapRecv handles a multishot receive's CQE: data, end of stream, an
 // error or its end go to the registration's queue, and its fd is reported
@@ -280,17 +345,20 @@ func (u *URing) reapRecv(c *ioUringCQE, ev *event) (filled, queued bool) {
 			u.pb.provide(bid)
 		}
 	}
-	n := u.sink(s.token, e)
-	if n < 0 {
+	room, ok := u.sink(s.token, e)
+	if !ok {
 		if e.hasBuf {
 			u.pb.provide(bid)
 		}
 		return false, false
 	}
-	if more && n >= uringRecvCap && !s.recvStopping {
-		// The owner does not keep up: stop receiving for it (the rest
-		// waits in the socket), and let it read to EAGAIN once it has
-		// taken what is queued.
+	if more && room < 0 && !s.recvStopping {
+		// Its registration holds more than its limit in buffers, the
+		// bytes short of it (small completions): stop receiving for it
+		// (the rest waits in the socket), and let it read to EAGAIN once
+		// it has taken what is queued. (Not at the limit itself: an
+		// owner with a limit of 1 that keeps up holds 1 at each
+		// completion.)
 		if sqe, err := u.sqeLocked("io_uring recv cancel"); err == nil {
 			sqe.Opcode = ioringOpAsyncCancel
 			sqe.Fd = -1

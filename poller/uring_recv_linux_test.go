@@ -26,11 +26,17 @@ func newRecvPoller(t *testing.T, entries int) (*Poller, chanSender) {
 	return newPoller(t, BackendIOUring)
 }
 
-// registerRecv registers fd with RegisterRecv, readable wanted, and fails
-// unless the poller receives for it.
+// registerRecv registers fd with RegisterRecv (limit MaxRecvBuffers),
+// readable wanted, and fails unless the poller receives for it.
 func registerRecv(t *testing.T, p *Poller, fd int) *Registration {
 	t.Helper()
-	r, err := p.RegisterRecv(fd, pid, Readable)
+	return registerRecvLimit(t, p, fd, MaxRecvBuffers)
+}
+
+// registerRecvLimit is registerRecv with a limit.
+func registerRecvLimit(t *testing.T, p *Poller, fd, limit int) *Registration {
+	t.Helper()
+	r, err := p.RegisterRecv(fd, pid, limit, Readable)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -190,15 +196,17 @@ func TestURingRecvRingDryLosesNothing(t *testing.T) {
 	}
 }
 
-// TestURingRecvCapStops: an owner that takes nothing (paused) holds at
-// most about uringRecvCap completions: then the receive is cancelled, the
-// rest stays in the socket, and the owner reads it after the queue.
+// TestURingRecvCapStops: an owner that takes nothing (paused) and a peer
+// that sends small segments, each its own completion well short of the
+// byte limit: the owner holds about its limit of buffers (MaxRecvBuffers)
+// and no more: then the receive is cancelled, the rest stays in the
+// socket, and the owner reads it after the queue.
 func TestURingRecvCapStops(t *testing.T) {
 	p, ch := newRecvPoller(t, uringBufCount)
 	a, b := socketpair(t)
 	r := registerRecv(t, p, a)
 	r.Unwant(Readable) // paused: no Ready, nothing taken
-	want := pattern((uringRecvCap + 16) * 100)
+	want := pattern((MaxRecvBuffers + 16) * 100)
 	queued := func() (n int, ended bool) {
 		r.rx.mu.Lock()
 		defer r.rx.mu.Unlock()
@@ -225,8 +233,8 @@ func TestURingRecvCapStops(t *testing.T) {
 	for {
 		n, ended := queued()
 		if ended {
-			if n > 2*uringRecvCap {
-				t.Fatalf("%d completions queued; want about %d", n, uringRecvCap)
+			if n > 2*MaxRecvBuffers {
+				t.Fatalf("%d completions queued; want about %d", n, MaxRecvBuffers)
 			}
 			break
 		}
@@ -294,7 +302,7 @@ func TestURingRecvDeregisterReturnsBuffers(t *testing.T) {
 func TestRegisterRecvOnEpoll(t *testing.T) {
 	p, ch := newPoller(t, BackendEpoll)
 	a, b := socketpair(t)
-	r, err := p.RegisterRecv(a, pid, Readable)
+	r, err := p.RegisterRecv(a, pid, 1, Readable)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -114,7 +114,8 @@ type ioUringParams struct {
 // ioUringSQE is struct io_uring_sqe (64 bytes), with the unions named by
 // what this package puts in them: OpFlags is poll32_events for
 // IORING_OP_POLL_ADD (little-endian layout), Len its IORING_POLL_ADD_*
-// flags, Addr the user_data a IORING_OP_POLL_REMOVE removes.
+// flags, Addr the user_data a IORING_OP_POLL_REMOVE removes, OptLen
+// (splice_fd_in, file_index, optlen) a multishot receive's byte limit.
 type ioUringSQE struct {
 	Opcode      uint8
 	Flags       uint8
@@ -127,7 +128,7 @@ type ioUringSQE struct {
 	UserData    uint64
 	BufIndex    uint16
 	Personality uint16
-	SpliceFdIn  int32
+	OptLen      uint32
 	Addr3       uint64
 	Pad2        uint64
 }

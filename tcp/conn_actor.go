@@ -117,8 +117,10 @@ func newConnActor(c *core.Core, cfg *serverConfig, remote netip.AddrPort, servic
 		// The poller may receive for the connection (io_uring): its
 		// bytes come lent in the poller's buffers, without read(2). A
 		// smaller read size is a promise about each Received's size
-		// that those buffers would break.
-		c.UseRecv()
+		// that those buffers would break. The poller holds at most the
+		// read credit in buffers for it while it does not read (paused,
+		// credit spent), whatever its peer sends.
+		c.UseRecv(cfg.credit)
 	}
 	a := &connActor{core: c, cfg: cfg, remote: remote, live: live, credit: cfg.credit, service: service}
 	a.conn.a = a

@@ -13,6 +13,7 @@ import (
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
+	"github.com/asynkron/protoactor-go/actor"
 )
 
 // The push-mode read path on io_uring's receive (phase 2): the handler is
@@ -110,3 +111,68 @@ func TestServeRecvBuffersComeBack(t *testing.T) {
 }
 
 var msg1 = []byte("x")
+
+// TestServeRecvBoundedByCredit: a handler that pauses reading at once,
+// with a read credit of 2, and a peer that sends as fast as TCP lets it:
+// the poller's receive (io_uring) takes at most the credit in buffers for
+// the connection (one more for the last receive's spill) however long
+// the peer pushes, the rest staying in the socket; once the handler
+// resumes, every byte the peer wrote arrives. On epoll nothing is the
+// poller's to count, and the rest of the test holds as well.
+func TestServeRecvBoundedByCredit(t *testing.T) {
+	const credit = 2
+	sys := newSystem(t, actors.WithBackend(actors.BackendIOUring), actors.WithPollers(1))
+	rt := sys.Runtime()
+	type resume struct{}
+	conns := make(chan *actor.PID, 1)
+	total := make(chan int, 1)
+	sum := 0
+	h := HandlerFunc(func(c *Conn, msg any) {
+		switch m := msg.(type) {
+		case *messages.Connected:
+			c.PauseReading()
+			conns <- c.PID()
+		case resume:
+			c.ResumeReading()
+		case *messages.Received:
+			sum += len(m.GetData())
+		case *messages.PeerClosed:
+			total <- sum
+		}
+	})
+	l := serve(t, sys, "127.0.0.1:0", h, WithReadCredit(credit))
+	nc, err := net.Dial("tcp", l.Addr().String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	var conn *actor.PID
+	select {
+	case conn = <-conns:
+	case <-testCtx(t).Done():
+		t.Fatal("no Connected")
+	}
+	// Push until TCP's windows are full: the write times out.
+	if err := nc.SetWriteDeadline(time.Now().Add(200 * time.Millisecond)); err != nil {
+		t.Fatal(err)
+	}
+	sent, err := nc.Write(make([]byte, 64<<20))
+	if err == nil {
+		t.Fatalf("wrote all %d bytes to a connection that paused reading", sent)
+	}
+	if n, bound := rt.RecvBuffersOut(), credit+1; n > bound {
+		t.Fatalf("the poller holds %d buffers for a paused connection with a read credit of %d; want at most %d", n, credit, bound)
+	}
+	sys.Root().Send(conn, resume{})
+	if err := nc.(*net.TCPConn).CloseWrite(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case n := <-total:
+		if n != sent {
+			t.Fatalf("the handler received %d bytes; the peer wrote %d", n, sent)
+		}
+	case <-testCtx(t).Done():
+		t.Fatal("reading never resumed")
+	}
+}

@@ -47,8 +47,9 @@ type Core struct {
 	parked, parkFailed bool
 	// handlers: the actor runs user code (RunsHandlers).
 	handlers bool
-	// recv: the poller receives the socket's bytes where it can (UseRecv).
-	recv bool
+	// recv: the poller receives the socket's bytes where it can, holding
+	// at most that many of its buffers (UseRecv); 0: it does not.
+	recv int
 	// parkedReg is the registration SpawnParked made, until the first
 	// Ready brings it to the actor.
 	parkedReg atomic.Pointer[poller.Registration]
@@ -64,8 +65,10 @@ func (c *Core) RunsHandlers() { c.handlers = true }
 // UseRecv asks for a registration whose poller receives the socket's
 // bytes itself where its backend can (io_uring: poller.RegisterRecv); the
 // actor then takes them with Registration().NextRecv when
-// Registration().Receives(). Call it while building the actor.
-func (c *Core) UseRecv() { c.recv = true }
+// Registration().Receives(). limit bounds the poller's buffers the
+// actor's bytes take while it does not ask for more (the actor's read
+// credit: see poller.RegisterRecv). Call it while building the actor.
+func (c *Core) UseRecv(limit int) { c.recv = max(limit, 1) }
 
 // Park makes the actor start on its poller's goroutine instead of its
 // spawner's: spawned with System.SpawnParked, it holds its Started (and

@@ -152,9 +152,9 @@ func PollerName(i int) string { return fmt.Sprintf("actornet/poller/%d", i) }
 // register hands fd to a poller for pid: sockets are spread across
 // pollers round robin. A poller that has just failed or stopped is
 // skipped (its actor puts a fresh loop in its place at once).
-// With recv the poller receives the socket's bytes itself where its
-// backend can (poller.RegisterRecv).
-func (rt *Runtime) register(fd int, pid *actor.PID, recv bool, want ...poller.Direction) (*poller.Registration, error) {
+// With a recv limit (buffers) the poller receives the socket's bytes
+// itself where its backend can (poller.RegisterRecv).
+func (rt *Runtime) register(fd int, pid *actor.PID, recv int, want ...poller.Direction) (*poller.Registration, error) {
 	var err error = &socket.PollerError{Poller: "actornet/poller/*", Reason: "no poller running: every poller of the system has stopped"}
 	for range len(rt.pollers) {
 		p := rt.pollers[rt.spread.Add(1)%uint64(len(rt.pollers))].Current()
@@ -163,8 +163,8 @@ func (rt *Runtime) register(fd int, pid *actor.PID, recv bool, want ...poller.Di
 		}
 		var reg *poller.Registration
 		var e error
-		if recv {
-			reg, e = p.RegisterRecv(fd, pid, want...)
+		if recv > 0 {
+			reg, e = p.RegisterRecv(fd, pid, recv, want...)
 		} else {
 			reg, e = p.Register(fd, pid, want...)
 		}
