@@ -70,7 +70,7 @@
 // its blocking wait. A blocking wait made the ordinary
 // way keeps the loop's P, so goroutines that others wake (Go's netpoller,
 // timers) wait for sysmon to take it back, and the loop's thread wakes
-// without a P. So when the loop's recent waits lasted longer than 50 µs
+// without a P. So when the loop's recent waits lasted longer than 200 µs
 // on average, it gives the P back before it blocks (the runtime's
 // entersyscallblock; Stats.ReleasedWaits counts them). Short waits, a
 // busy echo server's, keep the P: releasing costs another thread's

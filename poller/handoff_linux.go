@@ -25,18 +25,25 @@ func entersyscallblock()
 //go:linkname exitsyscall runtime.exitsyscall
 func exitsyscall()
 
-// epollWaitHandoff is epoll_pwait(2) with no signal mask, made after
-// giving up the P. Between entersyscallblock and exitsyscall the
-// goroutine has no P: nothing here may grow the stack, allocate or be
-// instrumented (nosplit, norace), and the system call is the raw one.
+// syscallHandoff is a system call made after giving up the P. Between
+// entersyscallblock and exitsyscall the goroutine has no P: nothing here
+// may grow the stack, allocate or be instrumented (nosplit, norace), and
+// the system call is the raw one. Pointers passed as uintptr must point
+// to memory the caller keeps alive (heap memory does not move).
 //
 //go:nosplit
 //go:norace
+func syscallHandoff(trap, a1, a2, a3, a4, a5, a6 uintptr) (uintptr, syscall.Errno) {
+	entersyscallblock()
+	r, _, errno := syscall.RawSyscall6(trap, a1, a2, a3, a4, a5, a6)
+	exitsyscall()
+	return r, errno
+}
+
+// epollWaitHandoff is epoll_pwait(2) with no signal mask, made after
+// giving up the P.
 func epollWaitHandoff(epfd int, events []unix.EpollEvent, msec int) (int, syscall.Errno) {
 	p := uintptr(unsafe.Pointer(unsafe.SliceData(events)))
-	n := uintptr(len(events))
-	entersyscallblock()
-	r, _, errno := syscall.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(epfd), p, n, uintptr(msec), 0, 0)
-	exitsyscall()
+	r, errno := syscallHandoff(unix.SYS_EPOLL_PWAIT, uintptr(epfd), p, uintptr(len(events)), uintptr(msec), 0, 0)
 	return int(r), errno
 }

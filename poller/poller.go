@@ -445,16 +445,18 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 // lately (a moving average) for the next one to give up the P before it
 // blocks. A wait that keeps its P blocks the goroutines others wake (Go's
 // netpoller, timers, another thread) until sysmon takes the P back, one
-// of its ticks later, 20 µs when the process is busy; the thread then
-// wakes without a P and queues for one. Giving the P up costs another
-// thread's wake-up per wait instead (handoffp starts an M), about 10 µs of
-// CPU here: worth it for long waits (a TLS server waiting on its clients'
-// handshake crypto, or any idle one), not for the short waits of a busy
-// echo server on one core. Measured on one core (test/bench, taskset -c
-// 0): one echo connection keeps 1.3× Go net's rate only without
-// handing off, serial TLS handshakes reach Go net's only with it. Tests
-// set it to 0 (always) or -1 (never).
-var handoffAfter = 50 * time.Microsecond
+// of its ticks later, and sysmon ticks every 20 µs while it finds Ps to
+// take; the thread then wakes without a P. Giving the P up costs another
+// thread's wake-up per wait instead (handoffp starts an M), which a peer
+// on the same core waits for: worth it for long waits (a TLS server
+// waiting on its clients' handshake crypto, an idle server), not for the
+// short waits of an echo server. Measured on one core (test/bench,
+// taskset -c 0, three alternating runs): at 50 µs one echo connection's
+// waits (about 40 µs) crossed it and its rate fell from 1.5× Go net's to
+// 0.85×; at 200 µs it keeps 1.35-1.53×, and serial TLS handshakes went
+// from 523-541 a second (held) to 625-899. Tests set it to 0 (always) or
+// -1 (never).
+var handoffAfter = 200 * time.Microsecond
 
 // sleepState is what the loop knows of its recent blocking waits: their
 // moving average (over about four waits) and whether the last one gave the

@@ -370,6 +370,20 @@ func (r *ring) enter(toSubmit, minComplete, flags uint32, arg *ioUringGeteventsA
 	return int(n), nil
 }
 
+// enterHandoff is enter with nothing to submit, made after giving up the
+// goroutine's P (handoff_linux.go): for a wait that blocks.
+func (r *ring) enterHandoff(minComplete, flags uint32, arg *ioUringGeteventsArg) (int, error) {
+	var argp, argSize uintptr
+	if arg != nil {
+		argp, argSize = uintptr(unsafe.Pointer(arg)), unsafe.Sizeof(*arg)
+	}
+	n, errno := syscallHandoff(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 0, uintptr(minComplete), uintptr(flags), argp, argSize)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
+
 // register is io_uring_register(2) with one argument.
 func (r *ring) register(opcode uint32, arg unsafe.Pointer, nrArgs uint32) error {
 	_, _, errno := unix.Syscall6(unix.SYS_IO_URING_REGISTER, uintptr(r.fd), uintptr(opcode), uintptr(arg), uintptr(nrArgs), 0, 0)
