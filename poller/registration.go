@@ -1,0 +1,113 @@
+package poller
+
+import (
+	"errors"
+	"sync/atomic"
+
+	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/sys/unix"
+)
+
+// This file is a Registration: one fd a poller (poller.go) watches for its
+// owner, and the flags they share.
+
+// Registration is one fd watched by a poller for one socket actor. Want,
+// Unwant, Consumed and Deregister are safe from any goroutine; in actornet
+// only the owning socket actor calls them.
+type Registration struct {
+	p       *Poller
+	fd      int
+	gen     uint32
+	pid     *actor.PID
+	want    [2]atomic.Bool
+	pending [2]atomic.Bool
+	hungUp  atomic.Bool
+	msgs    [2]Ready
+	// rx holds what the backend received for a RegisterRecv registration
+	// (nil otherwise; recv.go).
+	rx *rxQueue
+}
+
+// FD returns the registered fd.
+func (r *Registration) FD() int { return r.fd }
+
+// Want asks for a Ready message when direction d becomes ready. To never
+// miss an edge, call Want before the syscall whose EAGAIN you will wait on,
+// or retry that syscall after Want.
+func (r *Registration) Want(d Direction) { r.want[d].Store(true) }
+
+// Unwant stops Ready messages for d (one already in flight still arrives).
+func (r *Registration) Unwant(d Direction) { r.want[d].Store(false) }
+
+// Consumed tells the poller the actor has taken the Ready for d: the next
+// edge may send another. Call it before retrying the I/O, or an edge that
+// lands in between is lost.
+func (r *Registration) Consumed(d Direction) { r.pending[d].Store(false) }
+
+// Deregister stops watching the fd. Call it before closing the fd. A Ready
+// for this registration may still reach its owner afterwards (the owner
+// ignores it: its Reg is no longer current), but none ever reaches a new
+// registration of the same fd number: the kernel token carries a generation
+// checked against the fd table.
+func (r *Registration) Deregister() error {
+	if !r.p.clear(r) {
+		r.dropRecv() // dropped by the poller (dropAll) already
+		return nil
+	}
+	r.p.live.Add(-1)
+	err := r.p.be.Remove(r.fd)
+	// After Remove: no completion comes for the registration any more.
+	r.dropRecv()
+	if err != nil && !errors.Is(err, unix.EBADF) && !errors.Is(err, unix.ENOENT) {
+		return err
+	}
+	return nil
+}
+
+// Again asks for another Ready for d once the poller has served the
+// other fds that are ready: the way for an owner to stop a read (or
+// write) loop before EAGAIN, so that one busy socket does not hold the
+// poller, without losing the rest to edge triggering (no new edge comes
+// for data already waiting). The Ready comes only while d is wanted, and
+// as every Ready only when none is in flight; asking twice is harmless.
+// It is safe from any goroutine; from the poller's own (an owner running
+// inline) it costs no syscall.
+func (r *Registration) Again(d Direction) {
+	p := r.p
+	p.againMu.Lock()
+	p.again = append(p.again, againReq{r: r, d: d})
+	p.hasAgain.Store(true)
+	p.againMu.Unlock()
+	if p.sleeping.Load() {
+		_ = p.wake()
+	}
+}
+
+// HungUp reports whether the poller has seen EPOLLRDHUP, EPOLLHUP or
+// EPOLLERR on the fd (kqueue: EV_EOF or EV_ERROR); once set it stays set. A reader may stop at a short
+// read (fewer bytes than asked: the socket is drained, and new data brings
+// a new edge) only while HungUp is false: a hang-up edge comes once, so
+// after one the reader must read on to EAGAIN or end of stream.
+func (r *Registration) HungUp() bool { return r.hungUp.Load() }
+
+func (r *Registration) dispatch(ev *event) {
+	if hangUp(ev) && !r.hungUp.Load() {
+		r.hungUp.Store(true)
+	}
+	if readable(ev) {
+		r.notify(Readable)
+	}
+	if writable(ev) {
+		r.notify(Writable)
+	}
+}
+
+func (r *Registration) notify(d Direction) {
+	if r.want[d].Load() && r.pending[d].CompareAndSwap(false, true) {
+		p := r.p
+		p.delivered[d].Add(1)
+		p.busy.Store(r)
+		p.sender.Send(r.pid, &r.msgs[d])
+		p.busy.Store(nil)
+	}
+}

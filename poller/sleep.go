@@ -1,0 +1,68 @@
+package poller
+
+import "time"
+
+// This file is how the wait loop (poller.go) makes its blocking waits:
+// with its goroutine's P, or after giving it back (handoff_linux.go).
+
+// handoffAfter is how long the loop's blocking waits must have lasted
+// lately (a moving average) for the next one to give up the P before it
+// blocks. A wait that keeps its P blocks the goroutines others wake (Go's
+// netpoller, timers, another thread) until sysmon takes the P back, one
+// of its ticks later, and sysmon ticks every 20 µs while it finds Ps to
+// take; the thread then wakes without a P. Giving the P up costs another
+// thread's wake-up per wait instead (handoffp starts an M), which a peer
+// on the same core waits for: worth it for long waits (a TLS server
+// waiting on its clients' handshake crypto, an idle server), not for the
+// short waits of an echo server. Measured on one core (test/bench,
+// taskset -c 0, three alternating runs): at 50 µs one echo connection's
+// waits (about 40 µs) crossed it and its rate fell from 1.5× Go net's to
+// 0.85×; at 200 µs it keeps 1.35-1.53×, and serial TLS handshakes went
+// from 523-541 a second (held) to 625-899. Tests set it to 0 (always) or
+// -1 (never).
+var handoffAfter = 200 * time.Microsecond
+
+// sleepState is what the loop knows of its recent blocking waits: their
+// moving average (over about four waits) and whether the last one gave the
+// P up.
+type sleepState struct {
+	avg      time.Duration
+	released bool
+}
+
+// sleep makes a blocking wait, giving up the P first when the recent
+// waits lasted longer than handoffAfter, and folds its length into s.
+//
+// A released wait is longer by the wake-up it costs, which a peer on the
+// same core waits for too: a loop whose waits lasted 40 µs held, 55 µs
+// released, would stay released for good. So a loop that released goes on
+// releasing only while the average stays over twice handoffAfter.
+func (p *Poller) sleep(events []event, timeout int, s *sleepState) (int, error) {
+	hb, ok := p.be.(handoffBackend)
+	if !ok || p.handoffAfter < 0 {
+		return p.be.Wait(events, timeout)
+	}
+	start := time.Since(epoch)
+	var n int
+	var err error
+	if s.release(p.handoffAfter) {
+		p.released.Add(1)
+		n, err = hb.WaitHandoff(events, timeout)
+	} else {
+		n, err = p.be.Wait(events, timeout)
+	}
+	s.observe(time.Since(epoch) - start)
+	return n, err
+}
+
+// release decides whether the next wait gives the P up.
+func (s *sleepState) release(after time.Duration) bool {
+	if s.released {
+		after *= 2
+	}
+	s.released = s.avg >= after
+	return s.released
+}
+
+// observe folds a wait's length into the average.
+func (s *sleepState) observe(d time.Duration) { s.avg += (d - s.avg) / 4 }
