@@ -108,6 +108,11 @@ func (e *Epoll) Remove(fd int) error {
 // events. EINTR is reported as zero events.
 func (e *Epoll) Wait(events []unix.EpollEvent, msec int) (int, error) {
 	n, err := unix.EpollWait(e.epfd, events, msec)
+	return waitResult(n, err)
+}
+
+// waitResult is what Wait returns for epoll_wait's n and error.
+func waitResult(n int, err error) (int, error) {
 	if err == unix.EINTR {
 		return 0, nil
 	}
@@ -124,13 +129,10 @@ func (e *Epoll) WaitHandoff(events []unix.EpollEvent, msec int) (int, error) {
 		return e.Wait(events, msec)
 	}
 	n, errno := epollWaitHandoff(e.epfd, events, msec)
-	switch errno {
-	case 0:
-		return n, nil
-	case unix.EINTR:
-		return 0, nil
+	if errno != 0 {
+		return waitResult(0, errno)
 	}
-	return 0, os.NewSyscallError("epoll_wait", errno)
+	return n, nil
 }
 
 // Wake makes a Wait in progress return, by writing to the eventfd.

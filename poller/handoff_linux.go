@@ -2,8 +2,7 @@ package poller
 
 import (
 	"syscall"
-	"unsafe"
-	_ "unsafe" // for go:linkname
+	"unsafe" // and for go:linkname
 
 	"golang.org/x/sys/unix"
 )

@@ -92,11 +92,10 @@ type Poller struct {
 	// delivery that does not return (Busy).
 	busy      atomic.Pointer[Registration]
 	delivered [2]atomic.Uint64 // per Direction
-	// wakeups, blocking, polls and longest (ns) are the loop's counters
-	// (Stats).
 	// handoffAfter is the package's handoffAfter when the poller started.
 	handoffAfter time.Duration
-	// released counts the blocking waits made without a P (sleep).
+	// wakeups, blocking, polls, released (blocking waits made without a
+	// P: sleep) and longest (ns) are the loop's counters (Stats).
 	wakeups, blocking, polls, released atomic.Uint64
 	longest                            atomic.Int64
 	// fault, once set (InjectFailure), is what the next wait returns; failed is the error the loop ended with (nil while it runs
@@ -387,13 +386,7 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 		} else if polls++; polls&63 == 0 {
 			p.polls.Store(polls)
 		}
-		var n int
-		var err error
-		if timeout != 0 {
-			n, err = p.sleep(b.events, timeout, &slept)
-		} else {
-			n, err = p.be.Wait(b.events, 0)
-		}
+		n, err := p.sleep(b.events, timeout, &slept)
 		if block {
 			p.sleeping.Store(false)
 		}

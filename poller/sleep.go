@@ -30,7 +30,8 @@ type sleepState struct {
 	released bool
 }
 
-// sleep makes a blocking wait, giving up the P first when the recent
+// sleep makes the loop's wait (a poll when timeout is 0); a blocking one
+// gives up the P first when the recent
 // waits lasted longer than handoffAfter, and folds its length into s.
 //
 // A released wait is longer by the wake-up it costs, which a peer on the
@@ -39,7 +40,7 @@ type sleepState struct {
 // releasing only while the average stays over twice handoffAfter.
 func (p *Poller) sleep(events []event, timeout int, s *sleepState) (int, error) {
 	hb, ok := p.be.(handoffBackend)
-	if !ok || p.handoffAfter < 0 {
+	if !ok || timeout == 0 || p.handoffAfter < 0 {
 		return p.be.Wait(events, timeout)
 	}
 	start := time.Since(epoch)

@@ -359,10 +359,7 @@ func (r *ring) cqOverflowed() bool {
 // number of SQEs submitted. It may run beside the owner's other methods:
 // the kernel reads the rings itself, under its own lock.
 func (r *ring) enter(toSubmit, minComplete, flags uint32, arg *ioUringGeteventsArg) (int, error) {
-	var argp, argSize uintptr
-	if arg != nil {
-		argp, argSize = uintptr(unsafe.Pointer(arg)), unsafe.Sizeof(*arg)
-	}
+	argp, argSize := arg.ptr()
 	n, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), argp, argSize)
 	if errno != 0 {
 		return 0, errno
@@ -373,15 +370,21 @@ func (r *ring) enter(toSubmit, minComplete, flags uint32, arg *ioUringGeteventsA
 // enterHandoff is enter with nothing to submit, made after giving up the
 // goroutine's P (handoff_linux.go): for a wait that blocks.
 func (r *ring) enterHandoff(minComplete, flags uint32, arg *ioUringGeteventsArg) (int, error) {
-	var argp, argSize uintptr
-	if arg != nil {
-		argp, argSize = uintptr(unsafe.Pointer(arg)), unsafe.Sizeof(*arg)
-	}
+	argp, argSize := arg.ptr()
 	n, errno := syscallHandoff(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 0, uintptr(minComplete), uintptr(flags), argp, argSize)
 	if errno != 0 {
 		return 0, errno
 	}
 	return int(n), nil
+}
+
+// ptr is arg's address and size as io_uring_enter takes them (0, 0 for
+// nil). The caller keeps arg alive over the call.
+func (arg *ioUringGeteventsArg) ptr() (uintptr, uintptr) {
+	if arg == nil {
+		return 0, 0
+	}
+	return uintptr(unsafe.Pointer(arg)), unsafe.Sizeof(*arg)
 }
 
 // register is io_uring_register(2) with one argument.
