@@ -134,11 +134,15 @@ func dialAll(addr string, n int, cfg *tls.Config) ([]net.Conn, error) {
 // startPingPong runs one worker per connection: write size bytes, read
 // them back, and again.
 func startPingPong(cfg clientConfig, w *window, wg *sync.WaitGroup, negotiated *string) (func(), error) {
-	if cfg.impl == implActornet {
+	if cfg.impl == implActornet || cfg.impl == implActornetURing {
 		if cfg.tls {
 			return nil, errors.New("the actornet client has no TLS: use -impl gonet")
 		}
-		return startActornetPingPong(cfg, w, wg)
+		backend := actors.BackendEpoll
+		if cfg.impl == implActornetURing {
+			backend = actors.BackendIOUring
+		}
+		return startActornetPingPong(cfg, backend, w, wg)
 	}
 	var tcfg *tls.Config
 	if cfg.tls {
@@ -181,11 +185,15 @@ func startPingPong(cfg clientConfig, w *window, wg *sync.WaitGroup, negotiated *
 }
 
 // startActornetPingPong is the same load through actornet's client
-// futures API: tcp.Client Send and RecvExact.
-func startActornetPingPong(cfg clientConfig, w *window, wg *sync.WaitGroup) (func(), error) {
-	sys, err := actors.Start()
+// futures API: tcp.Client Send and RecvExact, on the given backend.
+func startActornetPingPong(cfg clientConfig, backend actors.Backend, w *window, wg *sync.WaitGroup) (func(), error) {
+	sys, err := actors.Start(actors.WithBackend(backend))
 	if err != nil {
 		return nil, err
+	}
+	if got := sys.Backend(); got != backend {
+		_ = sys.StopNow()
+		return nil, fmt.Errorf("actornet client: backend %v asked, %v running (the kernel refused it)", backend, got)
 	}
 	ctx := context.Background()
 	clients := make([]*tcp.Client, 0, cfg.conns)

@@ -1,11 +1,14 @@
 // Command bench is actornet's benchmark harness: echo and sink servers
-// built on actornet push mode, Go's net package (a goroutine per
+// built on actornet push mode (on epoll, the default, and on io_uring:
+// rows actornet and actornet-uring), Go's net package (a goroutine per
 // connection) and gnet v2, driven by one load generator, in separate
-// processes pinned with taskset. Its TLS tables put actornet's
+// processes pinned with taskset; its client table runs actornet's client
+// futures on both backends beside Go net's blocking client. Its TLS tables put actornet's
 // tcp.WithTLS beside crypto/tls over Go net and nbio's non-blocking TLS:
 // echo, full handshakes per second, and memory per idle connection.
 //
-//	cd test/bench && go run .             # the whole matrix (under 10 minutes); writes results/
+//	cd test/bench && go run .             # the whole matrix (about 12 minutes); writes results/
+//	go run . -servers actornet,gnet       # fewer servers (Go net, the baseline, always runs)
 //	go run . -tables tls -out DIR         # the TLS tables (about 4 minutes)
 //	go run . -quick                       # one repeat of a few cells (TLS included), to try it out
 //	go run . -tables tls-echo -cpuprofile DIR   # and a CPU profile of each run's server

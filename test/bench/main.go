@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"runtime/pprof"
+	"strings"
 	"time"
 )
 
@@ -13,7 +14,7 @@ func main() {
 		switch os.Args[1] {
 		case "server":
 			fs := flag.NewFlagSet("server", flag.ExitOnError)
-			impl := fs.String("impl", implActornet, "actornet, gonet, gnet or (with -tls) nbio")
+			impl := fs.String("impl", implActornet, "actornet (epoll), actornet-uring (io_uring), gonet, gnet or (with -tls) nbio")
 			mode := fs.String("mode", modeEcho, "echo, sink or udp")
 			addr := fs.String("addr", "127.0.0.1:0", "listen address")
 			useTLS := fs.Bool("tls", false, "serve TLS (echo only) with a self-signed ECDSA P-256 certificate made at start")
@@ -38,7 +39,7 @@ func main() {
 		case "client":
 			fs := flag.NewFlagSet("client", flag.ExitOnError)
 			var cfg clientConfig
-			fs.StringVar(&cfg.impl, "impl", implGoNet, "gonet (blocking net.Conn) or actornet (tcp.Client futures)")
+			fs.StringVar(&cfg.impl, "impl", implGoNet, "gonet (blocking net.Conn), actornet or actornet-uring (tcp.Client futures on epoll or io_uring)")
 			fs.StringVar(&cfg.mode, "mode", "pingpong", "pingpong, bulk, udp, idle or handshake (TLS: connect, handshake, one echo, close)")
 			fs.StringVar(&cfg.addr, "addr", "", "server address")
 			fs.IntVar(&cfg.conns, "conns", 1, "connections (or UDP peers, or parallel handshakes)")
@@ -70,12 +71,14 @@ func main() {
 	flag.StringVar(&o.out, "out", "results", "directory for RESULTS.md and the SVG chart")
 	flag.Float64Var(&o.maxOther, "max-other", 0, "retry a run (up to 5 times) in which other processes took more than this share (0..1) of the server's core; 0: never")
 	flag.StringVar(&o.profile, "cpuprofile", "", "write a CPU profile of each run's server into `dir` (run-N-table-server-cC-SIZE.pprof)")
+	srvList := flag.String("servers", strings.Join(servers, ","), "servers of the plain TCP and UDP tables (Go net, the baseline, is always run)")
 	flag.StringVar(&o.readme, "readme", "../../README.md", "README whose bench table (between markers) is replaced; empty: none")
 	flag.Usage = func() {
 		fmt.Fprintf(flag.CommandLine.Output(), "usage: go run . [flags]          the benchmark matrix\n       go run . server|client -h    one process of it\n\n")
 		flag.PrintDefaults()
 	}
 	flag.Parse()
+	exit(setServers(*srvList))
 	exit(runMatrix(o))
 }
 

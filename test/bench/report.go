@@ -78,8 +78,8 @@ func (r *report) pingPongTable(b *strings.Builder, table string) {
 			rate := r.med(s, func(s sample) float64 { return s.rate })
 			cpu := r.med(s, func(s sample) float64 { return s.srvCPU })
 			name := srv
-			if srv == implActornet {
-				name = "**actornet**"
+			if srv == implActornet || srv == implActornetURing {
+				name = "**" + srv + "**"
 			}
 			fmt.Fprintf(b, "| %d | %d B | %s | %.0f | %s | %.0f | %.0f | %.3f | %s | %.1f |\n",
 				cell[0], cell[1], name, rate, ratio(rate, baseRate),
@@ -187,7 +187,7 @@ func (r *report) clientTable(b *strings.Builder) {
 		base := spec{table: "client", server: implGoNet, client: implGoNet, mode: modeEcho, conns: c, size: 64}
 		bRate := r.med(base, func(s sample) float64 { return s.rate })
 		bCPU := r.med(base, func(s sample) float64 { return s.cliCPU })
-		for _, cl := range []string{implGoNet, implActornet} {
+		for _, cl := range clients {
 			s := base
 			s.client = cl
 			rate := r.med(s, func(s sample) float64 { return s.rate })
@@ -204,7 +204,7 @@ func (r *report) svg() string {
 	const barW, gap, h, top, left = 14, 18, 260, 30, 50
 	groupW := len(servers)*barW + gap
 	width := left + len(cells)*groupW + 140
-	colors := map[string]string{implActornet: "#d9480f", implGoNet: "#1c7ed6", implGnet: "#2f9e44"}
+	colors := map[string]string{implActornet: "#d9480f", implActornetURing: "#f59f00", implGoNet: "#1c7ed6", implGnet: "#2f9e44"}
 	maxRatio := 1.5
 	type bar struct {
 		x     int

@@ -59,7 +59,34 @@ type sample struct {
 	other  float64 // share of the server's core that other processes used in the window
 }
 
-var servers = []string{implActornet, implGoNet, implGnet}
+// servers are the plain-TCP and UDP servers of the matrix (-servers):
+// Go net, the baseline, always among them.
+var servers = []string{implActornet, implActornetURing, implGoNet, implGnet}
+
+// clients are the client table's load generators (Go net's the baseline).
+var clients = []string{implGoNet, implActornet, implActornetURing}
+
+// setServers parses -servers.
+func setServers(list string) error {
+	var out []string
+	for _, f := range strings.Split(list, ",") {
+		f = strings.TrimSpace(f)
+		switch f {
+		case implActornet, implActornetURing, implGoNet, implGnet:
+			if !slices.Contains(out, f) {
+				out = append(out, f)
+			}
+		case "":
+		default:
+			return fmt.Errorf("-servers: unknown server %q (want %s, %s, %s, %s)", f, implActornet, implActornetURing, implGoNet, implGnet)
+		}
+	}
+	if !slices.Contains(out, implGoNet) {
+		out = append(out, implGoNet) // every ratio is to Go net
+	}
+	servers = out
+	return nil
+}
 
 // The whole matrix.
 const (
@@ -298,7 +325,7 @@ func plan(o runOptions) []spec {
 		}
 		if want["client"] || o.quick {
 			for _, c := range []int{1, 100} {
-				for _, cl := range []string{implGoNet, implActornet} {
+				for _, cl := range clients {
 					runs = append(runs, spec{table: "client", server: implGoNet, client: cl, mode: modeEcho, conns: c, size: 64})
 				}
 			}

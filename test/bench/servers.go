@@ -20,9 +20,10 @@ import (
 
 // Server implementations and modes.
 const (
-	implActornet = "actornet"
-	implGoNet    = "gonet"
-	implGnet     = "gnet"
+	implActornet      = "actornet"       // push mode on epoll, the default backend
+	implActornetURing = "actornet-uring" // the same server on the io_uring backend
+	implGoNet         = "gonet"
+	implGnet          = "gnet"
 
 	modeEcho = "echo" // TCP: write back what is read
 	modeSink = "sink" // TCP: read and discard (bulk one-way)
@@ -48,7 +49,9 @@ func serverMain(impl, mode, addr string, useTLS bool) error {
 	case useTLS:
 		bound, end, err = tlsServer(ctx, impl, mode, addr)
 	case impl == implActornet:
-		bound, end, err = actornetServer(ctx, mode, addr)
+		bound, end, err = actornetServer(ctx, mode, addr, actors.BackendEpoll)
+	case impl == implActornetURing:
+		bound, end, err = actornetServer(ctx, mode, addr, actors.BackendIOUring)
 	case impl == implGoNet:
 		bound, end, err = goNetServer(mode, addr)
 	case impl == implGnet:
@@ -70,13 +73,19 @@ func serverMain(impl, mode, addr string, useTLS bool) error {
 // behaviour, running on the poller's goroutine, reads lent for the call),
 // with no options beyond a connection limit above the harness's largest
 // cell; the sink is the same handler without the Write. UDP is a push-mode
-// peer whose udp.HandlerFunc sends each datagram back to its sender.
-func actornetServer(ctx context.Context, mode, addr string) (string, func(), error) {
-	sys, err := actors.Start()
+// peer whose udp.HandlerFunc sends each datagram back to its sender. The
+// backend is explicit, whatever ACTORNET_BACKEND says, and one the kernel
+// refuses is an error: a row named io_uring never measures epoll.
+func actornetServer(ctx context.Context, mode, addr string, backend actors.Backend) (string, func(), error) {
+	sys, err := actors.Start(actors.WithBackend(backend))
 	if err != nil {
 		return "", nil, err
 	}
 	end := func() { _ = sys.StopNow() }
+	if got := sys.Backend(); got != backend {
+		end()
+		return "", nil, fmt.Errorf("actornet server: backend %v asked, %v running (the kernel refused it)", backend, got)
+	}
 	switch mode {
 	case modeEcho, modeSink:
 		h := tcp.HandlerFunc(func(c *tcp.Conn, msg any) {
