@@ -56,14 +56,6 @@ func (s *Socket) RecvMsg(p []byte) (length int, from netip.AddrPort, drops uint3
 	if s.fd < 0 {
 		return 0, netip.AddrPort{}, 0, false, net.ErrClosed
 	}
-	for {
-		n, from, err := recvFromTrunc(s.fd, p)
-		if err == unix.EINTR {
-			continue
-		}
-		if err != nil {
-			return 0, netip.AddrPort{}, 0, false, err
-		}
-		return n, from, 0, false, nil
-	}
+	n, from, err := s.RecvFrom(p)
+	return n, from, 0, false, err
 }

@@ -63,6 +63,12 @@ func (s *Socket) RecvMsg(p []byte) (length int, from netip.AddrPort, drops uint3
 	msg.Control = &oob[0]
 	msg.SetControllen(len(oob))
 	for {
+		if f := injected(OpRecvFrom, s.fd); f != nil {
+			if f == unix.EINTR {
+				continue
+			}
+			return 0, netip.AddrPort{}, 0, false, f
+		}
 		n, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_TRUNC)
 		if e == unix.EINTR {
 			continue

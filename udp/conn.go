@@ -87,7 +87,10 @@ const (
 // address or 65,527 to an IPv6 one (EMSGSIZE), a full queue (EAGAIN), a
 // closed peer (net.ErrClosed), and what the kernel refuses for this
 // datagram. A queued datagram the kernel refuses later is counted as an
-// error (SocketStats) and dropped, as the network may drop any datagram.
+// error (SocketStats) and dropped, as the network may drop any datagram;
+// so is one sent while the handler is served a batch of datagrams read
+// (up to 8 KiB, to an IP address), which goes out with the others the
+// handler sent when the batch ends (one sendmmsg on Linux).
 func (c *Conn) SendTo(to netip.AddrPort, p []byte) error {
 	if err := c.check("sendto", to); err != nil {
 		return err
@@ -185,6 +188,10 @@ func (a *peerActor) sendFromHandler(to dest, p []byte) error {
 	case len(p) > limit:
 		return a.sendError(to, unix.EMSGSIZE)
 	}
+	if a.stageSend(to, p) {
+		return nil // sent as the batch being handled ends
+	}
+	a.flushSends() // what was staged goes first
 	if a.sends == nil || a.sends.Len() == 0 {
 		// Nothing queued: send at once; only EAGAIN queues the datagram.
 		_, err := a.sendNow(to, p)

@@ -36,6 +36,11 @@
 // supervising service actor: a peer that dies (a crash, or its handler
 // closing it) is replaced on the same address.
 //
+// On Linux a push-mode peer reads the datagrams waiting with one recvmmsg
+// and sends what its handler sent while served them with one sendmmsg as
+// the batch ends (push_batch.go): a datagram sent so that the kernel then
+// refuses is counted and dropped, as a queued one is.
+//
 //	echo := udp.HandlerFunc(func(c *udp.Conn, msg any) {
 //		if d, ok := msg.(*messages.Datagram); ok {
 //			c.SendTo(c.From(), d.GetData()) // lent Data may be sent as it is

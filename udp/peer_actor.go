@@ -57,6 +57,7 @@ type peerActor struct {
 	cur      *readBuf          // the buffer of the Datagram being handled
 	retained []*readBuf        // buffers the handler retained
 	free     []*readBuf        // buffers to read into
+	io       batchIO           // batched reads and sends (push_batch.go)
 	stats    struct{ received, truncated uint64 }
 }
 
@@ -90,6 +91,7 @@ func newPeerActor(c *core.Core, opts *messages.Options, push *serveConfig) *peer
 	a := &peerActor{core: c, opts: opts, push: push}
 	if push != nil {
 		a.conn.a = a
+		a.io.recvBatch = recvBatchFor(push.readSize)
 		c.RunsHandlers()
 		if push.blocking {
 			c.RunOnPool()

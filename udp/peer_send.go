@@ -39,6 +39,7 @@ func (a *peerActor) send(cmd proto.Message, to dest, data []byte, timeoutMS uint
 		reply.Reply(sendResult(cmd, a.statusTo(op, to, err), 0))
 		return
 	}
+	a.flushSends() // a handler's staged datagrams go first
 	if a.sends == nil || a.sends.Len() == 0 {
 		// Nothing queued: send at once; only EAGAIN queues the datagram.
 		n, err := a.sendNow(to, data)

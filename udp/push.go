@@ -234,6 +234,7 @@ func (a *peerActor) receivePush(ctx actor.Context) {
 		a.core.Handle(ctx)
 		a.lifecycle(m)
 		a.dropLoans()
+		a.dropInbox()
 		return
 	}
 	if a.core.Handle(ctx) {
@@ -273,39 +274,36 @@ func (a *peerActor) lifecycle(msg any) {
 	}
 }
 
-// servePush reads datagrams, up to a batch, while the handler takes them,
-// and lends each to the handler; the kernel's drop count rides on the
-// datagrams. A batch that ends with datagrams perhaps still waiting asks
-// the poller for another Ready (edge-triggered readiness brings no new
-// edge for them) and returns: the poller serves its other sockets first,
-// and a flood never holds it in one delivery.
+// servePush lends the handler the datagrams read, and reads more (a batch
+// per system call, see push_batch.go), up to readBatch datagrams per
+// readiness, while the handler takes them; the kernel's drop count rides
+// on the datagrams. A round that ends with datagrams perhaps still
+// waiting asks the poller for another Ready (edge-triggered readiness
+// brings no new edge for them) and returns: the poller serves its other
+// sockets first, and a flood never holds it in one delivery. What the
+// handler sent meanwhile goes out as the round ends.
 func (a *peerActor) servePush() {
 	if a.reading {
 		return // the loop below is running and looks again
 	}
 	a.reading = true
-	defer func() { a.reading = false }()
-	for i, errs := 0, 0; a.readable(); i++ {
-		if i == readBatch {
+	defer func() {
+		a.reading = false
+		a.flushSends()
+	}()
+	for i, errs := 0, 0; a.readable(); {
+		if a.inboxLen() > 0 {
+			a.deliverNext()
+			i++
+			continue
+		}
+		if i >= readBatch {
 			if reg := a.core.Registration(); reg != nil {
 				reg.Again(poller.Readable)
 			}
 			return
 		}
-		b := a.getBuf()
-		var n int
-		var from netip.AddrPort
-		var drops uint32
-		var dropsOK bool
-		var err error
-		if sock := a.core.Socket(); sock.Domain() == socket.Unix {
-			n, a.fromPath, err = sock.RecvFromUnix(b.Data)
-		} else {
-			n, from, drops, dropsOK, err = sock.RecvMsg(b.Data)
-		}
-		a.core.Count(true, n, err)
-		if err != nil {
-			a.putBuf(b)
+		if err := a.readSome(readBatch - i); err != nil {
 			if err == unix.EAGAIN {
 				return
 			}
@@ -313,17 +311,7 @@ func (a *peerActor) servePush() {
 			if errs++; errs == maxRecvErrors {
 				return
 			}
-			continue
 		}
-		if dropsOK {
-			a.core.Counters().Drops.Store(uint64(drops))
-		}
-		truncated := n > len(b.Data)
-		if truncated {
-			a.stats.truncated++
-		}
-		a.stats.received++
-		a.lend(b, min(n, len(b.Data)), from, truncated)
 	}
 }
 
@@ -479,6 +467,7 @@ func (a *peerActor) closePush() error {
 		return a.opError("close", netip.AddrPort{}, net.ErrClosed)
 	}
 	a.closing = true
+	a.flushSends()
 	if a.sends == nil || a.sends.Len() == 0 {
 		a.endPush()
 	}

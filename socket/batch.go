@@ -1,0 +1,33 @@
+package socket
+
+import "net/netip"
+
+// MaxBatch is the most datagrams RecvMsgs and SendMsgs move in one call.
+const MaxBatch = 32
+
+// Msg is one datagram of a batch. For RecvMsgs, Buf is the buffer to
+// receive into and the call sets N (the datagram's real length, as
+// RecvFrom returns it: larger than len(Buf) when it was truncated), Addr
+// (its sender) and Drops/DropsOK (as RecvMsg's). For SendMsgs, Buf is the
+// datagram and Addr where it goes.
+type Msg struct {
+	Buf     []byte
+	N       int
+	Addr    netip.AddrPort
+	Drops   uint32
+	DropsOK bool
+}
+
+// Batch is the scratch of RecvMsgs and SendMsgs: the message headers,
+// addresses and control buffers of up to MaxBatch datagrams (8 KiB on
+// Linux), made once by the caller and reused by one goroutine at a time.
+type Batch struct {
+	batchScratch
+}
+
+// CheckDest reports whether SendTo and SendMsgs could address ap from s,
+// without sending: the error SendTo would give for the address itself
+// (ErrInvalidAddress, the other family, an unknown zone).
+func (s *Socket) CheckDest(ap netip.AddrPort) error {
+	return s.checkDest(ap)
+}
