@@ -214,11 +214,11 @@ func startActornetPingPong(cfg clientConfig, backend actors.Backend, w *window, 
 			for !w.stop.Load() {
 				t := time.Now()
 				if _, err := c.Send(ctx, msg); err != nil {
-					w.errors.Add(1)
+					w.fail()
 					break
 				}
 				if _, err := c.RecvExact(ctx, cfg.size); err != nil {
-					w.errors.Add(1)
+					w.fail()
 					break
 				}
 				if w.measuring.Load() {
