@@ -18,12 +18,6 @@ type Msg struct {
 	DropsOK bool
 }
 
-// Batch is the scratch of RecvMsgs and SendMsgs: the message headers,
-// addresses and control buffers of up to MaxBatch datagrams (8 KiB on
-// Linux), made once by the caller and reused by one goroutine at a time.
-type Batch struct {
-	batchScratch
-}
 
 // CheckDest reports whether SendTo and SendMsgs could address ap from s,
 // without sending: the error SendTo would give for the address itself

@@ -11,7 +11,9 @@ import (
 // macOS has neither recvmmsg nor sendmmsg (FreeBSD's are library loops):
 // a batch is one RecvMsg or SendTo per datagram.
 
-type batchScratch struct{}
+// Batch is the scratch of RecvMsgs and SendMsgs (nothing here), made once
+// by the caller and reused by one goroutine at a time.
+type Batch struct{}
 
 // RecvMsgs receives up to len(msgs) datagrams (at most MaxBatch), as many
 // as are waiting: it returns how many it received (msgs[:n] filled as Msg

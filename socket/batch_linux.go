@@ -12,7 +12,10 @@ import (
 // datagrams waiting (a server answering many peers) moves them with one
 // system call instead of one each.
 
-type batchScratch struct {
+// Batch is the scratch of RecvMsgs and SendMsgs: the message headers,
+// addresses and control buffers of up to MaxBatch datagrams (8 KiB), made
+// once by the caller and reused by one goroutine at a time.
+type Batch struct {
 	hdrs  [MaxBatch]unix.Mmsghdr
 	iovs  [MaxBatch]unix.Iovec
 	names [MaxBatch]unix.RawSockaddrAny
