@@ -39,6 +39,10 @@ import (
 // ioringOpSend is IORING_OP_SEND (5.6).
 const ioringOpSend = 26
 
+// sendOpcode is the opcode Send queues: a variable so that a test can make
+// the kernel refuse it (an unknown opcode is EINVAL in the CQE).
+var sendOpcode uint8 = ioringOpSend
+
 // udSendBit marks the user_data of a send (fd | bit 29 | seq<<32).
 const udSendBit = 1 << 29
 
@@ -63,7 +67,7 @@ func (u *URing) Send(fd int, p []byte) error {
 		return err
 	}
 	p = p[:min(len(p), maxSend)]
-	sqe.Opcode = ioringOpSend
+	sqe.Opcode = sendOpcode
 	sqe.Fd = int32(fd)
 	sqe.Addr = uint64(uintptr(unsafe.Pointer(unsafe.SliceData(p))))
 	sqe.Len = uint32(len(p))
