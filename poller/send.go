@@ -80,6 +80,11 @@ func (r *Registration) Send(p []byte) bool {
 	if !ok || !r.Sends() || len(p) == 0 || !r.tx.res.CompareAndSwap(txIdle, txPending) {
 		return false
 	}
+	// The completion comes as a Ready(Writable): wanted before the send
+	// is queued, since it may complete before the owner returns (when it
+	// runs off the loop: a handler the watchdog moved, whose sends a new
+	// loop submits) and an unwanted Ready is dropped for good.
+	r.Want(Writable)
 	if err := sb.Send(r.fd, p); err != nil {
 		r.tx.res.Store(txIdle)
 		return false

@@ -61,7 +61,9 @@ import (
 // system calls. Phase 2 (uring_recv_linux.go) receives for registrations
 // made with Poller.RegisterRecv (push-mode TCP connections): a multishot
 // receive into a provided buffer ring, the bytes handed to the owner
-// without a read(2). Writes are still the actors' own write(2).
+// without a read(2). Phase 3 (uring_send_linux.go) sends for owners
+// that run on the loop: their sends are submitted with the loop's next
+// reap, one io_uring_enter for all of a turn's writes.
 
 // The ring's sizes: the SQ ring holds registrations, removals and
 // wake-ups on their way in (each submitted at once), the CQ ring the
