@@ -72,11 +72,12 @@ var ErrStopped = errors.New("poller stopped")
 // and the thread-safe Register/Deregister calls (epoll_ctl and kevent are
 // thread-safe), so a socket actor never waits on the poller.
 type Poller struct {
-	// recv: the backend receives for RegisterRecv registrations (RecvEnv).
-	recv   bool
-	be     backend
-	kind   Backend // what be is
-	sender Sender
+	// recv: the backend receives for RegisterRecv registrations (RecvEnv);
+	// send: it sends for owners that ask (SendEnv).
+	recv, send bool
+	be         backend
+	kind       Backend // what be is
+	sender     Sender
 
 	mu    sync.Mutex // serialises table growth and slot writes
 	table atomic.Pointer[[]atomic.Pointer[Registration]]
@@ -172,6 +173,10 @@ func start(be backend, sender Sender, onFail func(*Poller, error)) *Poller {
 	if rb, ok := be.(recvBackend); ok {
 		rb.setRecvSink(p.pushRecv)
 	}
+	if sb, ok := be.(sendBackend); ok && sendEnabled() {
+		p.send = true
+		sb.setSendSink(p.pushSend)
+	}
 	t := make([]atomic.Pointer[Registration], 64)
 	p.table.Store(&t)
 	go p.loop(0, nil)
@@ -201,6 +206,8 @@ func (p *Poller) register(fd int, pid *actor.PID, recvLimit int, want []Directio
 	r := &Registration{p: p, fd: fd, gen: p.gen.Add(1), pid: pid}
 	r.msgs[Readable] = Ready{Dir: Readable, Reg: r}
 	r.msgs[Writable] = Ready{Dir: Writable, Reg: r}
+	r.tx.on = p.send
+	r.tx.res.Store(txIdle)
 	for _, d := range want {
 		r.want[d].Store(true)
 	}

@@ -26,6 +26,8 @@ type Registration struct {
 	// rx holds what the backend received for a RegisterRecv registration
 	// (nil otherwise; recv.go).
 	rx *rxQueue
+	// tx is the send in flight where the backend sends (send.go).
+	tx txState
 }
 
 // FD returns the registered fd.

@@ -61,7 +61,9 @@ import (
 // system calls. Phase 2 (uring_recv_linux.go) receives for registrations
 // made with Poller.RegisterRecv (push-mode TCP connections): a multishot
 // receive into a provided buffer ring, the bytes handed to the owner
-// without a read(2). Writes are still the actors' own write(2).
+// without a read(2). Phase 3 (uring_send_linux.go) sends for owners
+// that run on the loop: their sends are submitted with the loop's next
+// reap, one io_uring_enter for all of a turn's writes.
 
 // The ring's sizes: the SQ ring holds registrations, removals and
 // wake-ups on their way in (each submitted at once), the CQ ring the
@@ -126,6 +128,13 @@ type URing struct {
 	pbRefused bool
 	sink      func(token uint64, e rxEntry) (int, bool)
 
+	// The send path (uring_send_linux.go): sendSink takes completions,
+	// sendOrphans keeps the bytes of removed registrations' sends alive
+	// until their CQEs, sends counts the sends queued.
+	sendSink    func(token uint64, res int32)
+	sendOrphans map[uint64][]byte
+	sends       atomic.Uint64
+
 	// loopTid is the thread the loop last blocked on (0 before its
 	// first blocking Wait); pending, the fds whose requests wait for the
 	// loop to arm them (see home).
@@ -148,6 +157,9 @@ type uringSlot struct {
 	recvLimit                     uint32
 	// armPoll, armRecv: the request waits for the loop to arm it.
 	armPoll, armRecv bool
+	// sendArmed: a send is queued or in flight, its bytes sendBuf.
+	sendArmed bool
+	sendBuf   []byte
 }
 
 var _ backend = (*URing)(nil)
@@ -311,14 +323,14 @@ func (u *URing) Remove(fd int) error {
 	}
 	s := &u.slots[fd]
 	s.live = false
-	ud, rd := userData(fd, s.seq), uint64(0)
+	ud, rd, sd := userData(fd, s.seq), uint64(0), u.removeSendLocked(fd, s)
 	if s.recvArmed {
 		rd = recvData(fd, s.seq)
 	}
 	if u.removing == nil {
 		u.removing = make(map[uint64]struct{})
 	}
-	for _, d := range [2]uint64{ud, rd} {
+	for _, d := range [3]uint64{ud, rd, sd} {
 		if d == 0 {
 			continue
 		}
@@ -336,25 +348,26 @@ func (u *URing) Remove(fd int) error {
 	if err := u.submitLocked("io_uring poll remove"); err != nil {
 		delete(u.removing, ud)
 		delete(u.removing, rd)
+		delete(u.removing, sd)
 		u.mu.Unlock()
 		return err
 	}
 	u.mu.Unlock()
-	u.awaitEnd(ud, rd)
+	u.awaitEnd(ud, rd, sd)
 	return nil
 }
 
-// awaitEnd waits until the poll request ud, and the receive rd if not 0,
-// have ended: each one's last CQE (or its removal's ENOENT: it had ended
+// awaitEnd waits until the poll request ud, and the receive rd and the
+// send sd if not 0, have ended: each one's last CQE (or its removal's ENOENT: it had ended
 // already) is in the CQ ring or was read. Then it submits a NOP: the task
 // work that ended a request posted the CQE and put the file under the
 // ring's uring_lock, which a submission takes, so once the NOP is in, the
 // file is put.
-func (u *URing) awaitEnd(ud, rd uint64) {
+func (u *URing) awaitEnd(ud, rd, sd uint64) {
 	deadline := time.Now().Add(removeGiveUp)
 	for {
 		u.mu.Lock()
-		if u.closed || u.endDoneLocked(ud) && (rd == 0 || u.endDoneLocked(rd)) {
+		if u.closed || u.endDoneLocked(ud) && (rd == 0 || u.endDoneLocked(rd)) && (sd == 0 || u.endDoneLocked(sd)) {
 			if !u.closed {
 				if sqe, err := u.sqeLocked("io_uring poll remove"); err == nil {
 					sqe.Opcode = ioringOpNop
@@ -368,6 +381,7 @@ func (u *URing) awaitEnd(ud, rd uint64) {
 		if time.Now().After(deadline) {
 			delete(u.removing, ud)
 			delete(u.removing, rd)
+			delete(u.removing, sd)
 			u.mu.Unlock()
 			return
 		}
@@ -463,12 +477,12 @@ func (u *URing) reap(events []event) (n int, busy bool, err error) {
 	}
 	r := u.r
 	rearm := false
-	if u.armPendingLocked() {
-		// Submitted before the CQ ring is read: an fd's state at arming
-		// comes in this reap.
-		if err := u.submitLocked("io_uring poll add"); err != nil {
-			return 0, false, err
-		}
+	u.armPendingLocked()
+	// Submitted before the CQ ring is read: an fd's state at arming, and
+	// the sends queued since the last reap (which complete in this enter),
+	// come in this reap.
+	if err := u.submitQueuedLocked(); err != nil {
+		return 0, false, err
 	}
 	head := atomic.LoadUint32(r.cqHead) // written by us alone
 	tail := atomic.LoadUint32(r.cqTail)
@@ -495,6 +509,12 @@ func (u *URing) reap(events []event) (n int, busy bool, err error) {
 		}
 		if c.Flags&ioringCQEFMore == 0 && u.removing != nil {
 			delete(u.removing, c.UserData)
+		}
+		if c.UserData&udSendBit != 0 {
+			if u.reapSend(c, &events[n]) {
+				n++
+			}
+			continue
 		}
 		if c.UserData&udRecvBit != 0 {
 			filled, queued := u.reapRecv(c, &events[n])

@@ -16,3 +16,16 @@ func (s *Socket) ReadFault() error {
 		}
 	}
 }
+
+// WriteFault returns the fault InjectFaults decides for a write on the
+// socket that is not made with Write (the poller sends the bytes for it,
+// io_uring): nil when there is none; an injected unix.EINTR is retried
+// as Write retries it.
+func (s *Socket) WriteFault() error {
+	for {
+		f := injected(OpWrite, s.fd)
+		if f != unix.EINTR {
+			return f
+		}
+	}
+}

@@ -55,6 +55,11 @@ type connActor struct {
 	queue   writeQueue
 	queued  int
 	filled  bool // WriteQueueFilled sent, WriteQueueDrained not yet
+	// sending: the queue's front is in flight in a send of the poller's;
+	// backlog: the socket was full at the last write, until the queue
+	// empties; staged: the bytes of the queue's stages (conn_sends.go).
+	sending, backlog bool
+	staged           int
 
 	reading   bool // serveReads is running
 	kickLater bool // reading may resume once the handler returns
@@ -466,7 +471,8 @@ func (a *connActor) cancel(code messages.IOStatus) {
 		if ack := a.queue.front().ack; ack != 0 {
 			a.deliver(&messages.WriteFailed{Ack: ack, Status: &messages.Status{Code: code, Op: "write"}}, nil)
 		}
-		a.queue.pop()
+		a.popWrite(a.sending)
+		a.sending = false
 	}
 	a.queued = 0
 }

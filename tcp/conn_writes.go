@@ -13,6 +13,10 @@ type queuedWrite struct {
 	data []byte
 	off  int
 	ack  uint64
+	// stage holds data when it is a copy of the connection's; free says
+	// its bytes are not counted in the queue's bytes (conn_sends.go).
+	stage *stageBuf
+	free  bool
 }
 
 // writeQueue is a FIFO of writes that reuses its storage: in the steady
@@ -61,6 +65,21 @@ func (a *connActor) write(data []byte, ack uint64, async bool) error {
 	case a.tls != nil:
 		return a.writeTLS(data, ack, async)
 	}
+	if a.ringSends() && (a.queue.len() > 0 || n <= maxStage) {
+		// On the poller's loop: the poller sends the queue's front with
+		// its next turn (conn_sends.go), for a copy where write(2) would
+		// have taken the bytes at once. (A long write to an empty queue
+		// is write(2)'s: a copy would cost more than the call.)
+		if !a.stage(data, ack) {
+			a.queue.push(queuedWrite{data: a.ownCopy(data), ack: ack})
+			a.queued += n
+		}
+		if !a.sending && a.queue.len() == 1 && !a.backlog && !a.sendFront() {
+			a.serveWrites() // the poller did not take it: write(2)
+		}
+		a.checkFilled()
+		return nil
+	}
 	if a.queue.len() == 0 {
 		// Nothing queued: write at once, and queue only what the kernel
 		// does not take now.
@@ -79,6 +98,7 @@ func (a *connActor) write(data []byte, ack uint64, async bool) error {
 		}
 		a.queue.push(queuedWrite{data: a.ownCopy(data[wrote:]), ack: ack})
 		a.queued += n - wrote
+		a.backlog = true
 	} else {
 		a.queue.push(queuedWrite{data: a.ownCopy(data), ack: ack})
 		a.queued += n
@@ -104,30 +124,23 @@ func (a *connActor) refuse(ack uint64, err error, async bool) error {
 }
 
 // serveWrites writes the queue in order and acknowledges each Write once
-// all its bytes are in the kernel.
+// all its bytes are in the kernel: through the poller's send on its loop
+// (one send in flight, its result first), with write(2) elsewhere.
 func (a *connActor) serveWrites() {
-	if a.queue.len() == 0 {
+	if a.sending {
+		if !a.sendDone() {
+			return // in flight, the socket full, or the connection ended
+		}
+	} else if a.queue.len() == 0 {
 		return // a spurious or first Ready: nothing to flush
 	}
-	sock := a.core.Socket()
-	for a.queue.len() > 0 {
-		w := a.queue.front()
-		n, err := sock.Write(w.data[w.off:])
-		a.core.Count(false, n, err)
-		if err == unix.EAGAIN {
-			break
-		}
-		if err != nil {
-			a.finish("write", err)
+	if a.queue.len() > 0 && (!a.ringSends() || !a.sendFront()) {
+		if !a.writeQueue() {
 			return
 		}
-		w.off += n
-		a.queued -= n
-		if w.off == len(w.data) {
-			ack := w.ack
-			a.queue.pop()
-			a.written(ack)
-		}
+	}
+	if a.mode == closedConn {
+		return
 	}
 	if a.filled && a.queued <= a.cfg.queueLow {
 		a.filled = false
@@ -135,8 +148,37 @@ func (a *connActor) serveWrites() {
 		a.kick() // reading waited for the queue to drain
 	}
 	if a.queue.len() == 0 && a.mode != open {
-		a.flushThenClose()
+		a.flushThenClose() // (an empty queue has no send in flight)
 	}
+}
+
+// writeQueue writes the queue with write(2) until it is empty or the
+// socket is full; false means the connection ended.
+func (a *connActor) writeQueue() bool {
+	sock := a.core.Socket()
+	for a.queue.len() > 0 {
+		w := a.queue.front()
+		n, err := sock.Write(w.data[w.off:])
+		a.core.Count(false, n, err)
+		if err == unix.EAGAIN {
+			a.backlogged()
+			break
+		}
+		if err != nil {
+			a.finish("write", err)
+			return false
+		}
+		w.off += n
+		if !w.free {
+			a.queued -= n
+		}
+		if w.off == len(w.data) {
+			ack := w.ack
+			a.popWrite(false)
+			a.written(ack)
+		}
+	}
+	return true
 }
 
 // written acknowledges a Write; ack 0 asks for no acknowledgment.

@@ -3,6 +3,7 @@ package tcp
 import (
 	"bytes"
 	"context"
+	"runtime"
 	"testing"
 	"time"
 
@@ -42,12 +43,17 @@ func TestMetrics(t *testing.T) {
 	}
 	// The connection counts a write after write(2) returns, which may be
 	// after the client read the bytes: a request it answers comes after.
+	// On io_uring's send it counts it at the send's completion, which
+	// the loop delivers in its turn: wait for that.
 	connSock := actors.SocketOf(sys, connPID)
 	if _, err := connSock.SocketStats(ctx); err != nil {
 		t.Fatal(err)
 	}
 	service := l.Addr().String()
 	conn := actors.MetricKey{Kind: "tcp.conn", Service: service}
+	for deadline := time.Now().Add(testTimeout); sys.Metrics().Sockets[conn].BytesOut < uint64(len(msg)) && time.Now().Before(deadline); {
+		runtime.Gosched()
+	}
 	m := sys.Metrics().Sockets
 	if got := m[conn]; got.Open != 1 || got.BytesIn != uint64(len(msg)) || got.BytesOut != uint64(len(msg)) {
 		t.Fatalf("Metrics[%v] = %+v, want 1 open, %d bytes each way", conn, got, len(msg))

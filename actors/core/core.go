@@ -101,6 +101,13 @@ func (c *Core) WriteNow(p []byte) (int, error) {
 	return n, nil
 }
 
+// OnLoop reports whether the actor runs now on the goroutine of the
+// loop of its poller (the message being handled, or one before it in
+// the same run of its mailbox, was a Ready the loop delivered inline):
+// there a send queued with Registration().Send is submitted with the
+// loop's next turn, at no system call of its own.
+func (c *Core) OnLoop() bool { return c.mb != nil && c.mb.onLoop }
+
 // Count records the outcome of one data syscall by the protocol actor: n
 // bytes read (read true) or written, or a failure; EAGAIN and end of
 // stream count as nothing.

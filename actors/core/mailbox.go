@@ -34,6 +34,11 @@ type inlineMailbox struct {
 	// parked: hold Started and user messages until the first Ready (or
 	// another system message, a Stop) arrives (Core.Park).
 	parked bool
+	// onLoop: the run in progress was started inline by a Ready, so it
+	// runs on the goroutine of the poller's loop (Core.OnLoop). Written
+	// under mu by the goroutine that claims running; read by that
+	// goroutine alone while it runs.
+	onLoop bool
 }
 
 var _ actor.Mailbox = (*inlineMailbox)(nil)
@@ -104,6 +109,7 @@ func (m *inlineMailbox) post(q *ring, msg interface{}) {
 	if m.dispatcher == nil && !m.running && m.user.len() == 0 && m.system.len() == 0 && !m.reject && (q == &m.system || !m.suspended) {
 		// Idle and empty: run msg at once, without queuing it.
 		m.running = true
+		_, m.onLoop = msg.(*poller.Ready)
 		m.mu.Unlock()
 		if q == &m.system {
 			m.invokeSystem(msg)
@@ -120,6 +126,8 @@ func (m *inlineMailbox) post(q *ring, msg interface{}) {
 	}
 	m.running = true
 	d := m.dispatcher
+	_, ready := msg.(*poller.Ready)
+	m.onLoop = ready && d == nil
 	m.mu.Unlock()
 	if d != nil {
 		d.Schedule(m.drain)
@@ -137,6 +145,7 @@ func (m *inlineMailbox) unpark() {
 		return
 	}
 	m.running = true
+	m.onLoop = false
 	m.mu.Unlock()
 	m.run()
 }
@@ -163,6 +172,7 @@ func (m *inlineMailbox) run() {
 			msg = m.user.pop()
 		default:
 			m.running = false
+			m.onLoop = false
 			m.mu.Unlock()
 			return
 		}

@@ -194,6 +194,19 @@ func (rt *Runtime) RecvBuffersOut() int {
 	return n
 }
 
+// Sends returns how many sends the pollers (io_uring) made for their
+// sockets instead of the sockets' own write(2): 0 on epoll, or with
+// poller.SendEnv 0.
+func (rt *Runtime) Sends() uint64 {
+	var n uint64
+	for _, a := range rt.pollers {
+		if p := a.Current(); p != nil {
+			n += p.Sends()
+		}
+	}
+	return n
+}
+
 // Pollers returns how many fds each poller watches.
 func (rt *Runtime) Pollers() []int {
 	load := make([]int, len(rt.pollers))
