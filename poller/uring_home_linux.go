@@ -21,10 +21,11 @@ import (
 // another thread queue the fd (pending) and wake the loop, which arms it
 // in its next reap; and when the loop finds itself on another thread than
 // the last time it blocked, it re-arms everything from the new one (home):
-// it cancels each poll (reap arms it again, from the loop) and each
-// receive (its owner meets the end, reads to EAGAIN and calls ArmRecv,
-// which the loop arms). Go gives no cheaper way to know the thread than
-// gettid(2), made once per blocking wait.
+// it cancels each poll and each receive, and reap arms them again, from
+// the loop, as their ends come in: the owners see neither end (a
+// receive's bytes before the end are queued before it, the rest stays in
+// the socket for the new one: rearmRecvLocked). Go gives no cheaper way
+// to know the thread than gettid(2), made once per blocking wait.
 
 // homeLocked reports whether the caller runs on the loop's thread (or the
 // loop has not blocked yet): then it may arm requests itself.

@@ -122,11 +122,11 @@ type URing struct {
 	// pb is the provided buffer ring of the receive path
 	// (uring_recv_linux.go), made at the first AddRecv; pbShared is the
 	// same for ReleaseBuf, which takes no lock; pbRefused says the
-	// kernel refused one. sink takes receive completions.
+	// kernel refused one. sink takes receive completions (the poller).
 	pb        *bufRing
 	pbShared  atomic.Pointer[bufRing]
 	pbRefused bool
-	sink      func(token uint64, e rxEntry) (int, bool)
+	sink      recvSink
 
 	// The send path (uring_send_linux.go): sendSink takes completions,
 	// sendOrphans keeps the bytes of removed registrations' sends alive
@@ -150,9 +150,9 @@ type uringSlot struct {
 	live   bool
 	// recv: the backend receives the fd's bytes (AddRecv); recvArmed: its
 	// multishot receive has not ended; recvStopping: the backend has
-	// cancelled it (its owner holds its limit of buffers, or the loop
-	// moved to another thread). recvLimit is the byte limit it is (or
-	// will be) armed with.
+	// cancelled it (its owner holds more than its limit of buffers, or
+	// the loop moved to another thread). recvLimit is the byte limit it
+	// is (or will be) armed with.
 	recv, recvArmed, recvStopping bool
 	recvLimit                     uint32
 	// armPoll, armRecv: the request waits for the loop to arm it.
