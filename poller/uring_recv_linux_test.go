@@ -286,10 +286,14 @@ func TestURingRecvDeregisterReturnsBuffers(t *testing.T) {
 		}
 		runtime.Gosched()
 	}
-	// The peer sees the close at once: no request holds the file.
+	// The peer sees the close at once: no request holds the file (a
+	// held one would leave it EAGAIN). The end of stream may come as
+	// ECONNRESET: a write whose wake-up was still pending when the
+	// cancel landed left its bytes unread in a's socket (15 runs in
+	// 1,000 under -race, -count=200, on a loaded machine).
 	buf := make([]byte, 8)
-	if n, err := unix.Read(b, buf); n != 0 || err != nil {
-		t.Fatalf("read after the peer closed: %d, %v; want end of stream", n, err)
+	if n, err := unix.Read(b, buf); err != unix.ECONNRESET && (n != 0 || err != nil) {
+		t.Fatalf("read after the peer closed: %d, %v; want end of stream (or ECONNRESET)", n, err)
 	}
 }
 
