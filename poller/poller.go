@@ -171,7 +171,7 @@ func start(be backend, sender Sender, onFail func(*Poller, error)) *Poller {
 	p := &Poller{be: be, sender: sender, done: make(chan struct{}), onFail: onFail, recv: recvEnabled(),
 		handoffAfter: handoffAfter}
 	if rb, ok := be.(recvBackend); ok {
-		rb.setRecvSink(p.pushRecv)
+		rb.setRecvSink(p)
 	}
 	if sb, ok := be.(sendBackend); ok && sendEnabled() {
 		p.send = true

@@ -35,7 +35,16 @@ type recvBackend interface {
 	ArmRecv(fd int, limit uint32) error
 	ReleaseBuf(bid uint16)
 	buffersOut() int
-	setRecvSink(sink func(token uint64, e rxEntry) (room int, ok bool))
+	setRecvSink(sink recvSink)
+}
+
+// recvSink is where a receiving backend hands what it received: the
+// poller, which queues it for the registration of token. Both methods
+// report the room the registration has left under its limit, in buffers,
+// and false if the token has none.
+type recvSink interface {
+	pushRecv(token uint64, e rxEntry) (room int, ok bool)
+	recvRoom(token uint64) (room int, ok bool)
 }
 
 // MaxRecvBuffers caps the receive buffers one registration may hold
@@ -123,6 +132,23 @@ func (p *Poller) pushRecv(token uint64, e rxEntry) (room int, ok bool) {
 		x.out.Add(1)
 	}
 	x.q = append(x.q, e)
+	return x.limit - int(x.out.Load()), true
+}
+
+// recvRoom returns the room the registration of token has left under its
+// limit, in buffers, without queueing anything (ok false if there is no
+// registration to take more).
+func (p *Poller) recvRoom(token uint64) (room int, ok bool) {
+	r := p.lookup(token)
+	if r == nil || r.rx == nil {
+		return 0, false
+	}
+	x := r.rx
+	x.mu.Lock()
+	defer x.mu.Unlock()
+	if x.closed {
+		return 0, false
+	}
 	return x.limit - int(x.out.Load()), true
 }
 

@@ -14,17 +14,22 @@ import (
 // then wakes the loop: one context switch more per event. Measured, pinned
 // to one core, one connection: 1.0 context switch per round trip on epoll,
 // and on io_uring 1.0 or 2.0 depending on whether Go had moved the loop to
-// another thread after the connection's requests were armed (it does that
-// at most now and then, when a blocking system call loses its P).
+// another thread after the connection's requests were armed. Go does that
+// when a blocking wait comes back and finds no idle P: a wait made with
+// the P that sysmon took meanwhile, or a released one (sleep.go). In one
+// harness run each (pinned, 2.2 s): one echo connection moved the loop 0
+// and 2 times (released waits, held ones), serial TLS handshakes 57 and
+// 9, 32 handshakes at once 33 and 3.
 //
 // So the requests are armed by the loop: Add and ArmRecv called from
 // another thread queue the fd (pending) and wake the loop, which arms it
 // in its next reap; and when the loop finds itself on another thread than
 // the last time it blocked, it re-arms everything from the new one (home):
-// it cancels each poll (reap arms it again, from the loop) and each
-// receive (its owner meets the end, reads to EAGAIN and calls ArmRecv,
-// which the loop arms). Go gives no cheaper way to know the thread than
-// gettid(2), made once per blocking wait.
+// it cancels each poll and each receive, and reap arms them again, from
+// the loop, as their ends come in: the owners see neither end (a
+// receive's bytes before the end are queued before it, the rest stays in
+// the socket for the new one: rearmRecvLocked). Go gives no cheaper way
+// to know the thread than gettid(2), made once per blocking wait.
 
 // homeLocked reports whether the caller runs on the loop's thread (or the
 // loop has not blocked yet): then it may arm requests itself.

@@ -122,11 +122,11 @@ type URing struct {
 	// pb is the provided buffer ring of the receive path
 	// (uring_recv_linux.go), made at the first AddRecv; pbShared is the
 	// same for ReleaseBuf, which takes no lock; pbRefused says the
-	// kernel refused one. sink takes receive completions.
+	// kernel refused one. sink takes receive completions (the poller).
 	pb        *bufRing
 	pbShared  atomic.Pointer[bufRing]
 	pbRefused bool
-	sink      func(token uint64, e rxEntry) (int, bool)
+	sink      recvSink
 
 	// The send path (uring_send_linux.go): sendSink takes completions,
 	// sendOrphans keeps the bytes of removed registrations' sends alive
@@ -150,9 +150,9 @@ type uringSlot struct {
 	live   bool
 	// recv: the backend receives the fd's bytes (AddRecv); recvArmed: its
 	// multishot receive has not ended; recvStopping: the backend has
-	// cancelled it (its owner holds its limit of buffers, or the loop
-	// moved to another thread). recvLimit is the byte limit it is (or
-	// will be) armed with.
+	// cancelled it (its owner holds more than its limit of buffers, or
+	// the loop moved to another thread). recvLimit is the byte limit it
+	// is (or will be) armed with.
 	recv, recvArmed, recvStopping bool
 	recvLimit                     uint32
 	// armPoll, armRecv: the request waits for the loop to arm it.
@@ -418,16 +418,16 @@ func (u *URing) endedLocked(ud uint64) bool {
 // Wait waits up to msec milliseconds (-1: forever, 0: not at all) and fills
 // events from the CQ ring. EINTR is reported as zero events.
 func (u *URing) Wait(events []event, msec int) (int, error) {
-	return u.wait(events, msec)
+	return u.wait(events, msec, false)
 }
 
-// URing has no WaitHandoff (the loop's released wait, sleep.go): a
-// goroutine that gave its P up may come back on another thread, and the
-// ring's requests are armed from the loop's own thread (home). With it,
-// CI's repeated run of TestURingRecvDeregisterReturnsBuffers once saw no
-// receive in 5 s.
+// WaitHandoff is Wait for a wait that blocks, made after giving up the
+// goroutine's P (handoff_linux.go).
+func (u *URing) WaitHandoff(events []event, msec int) (int, error) {
+	return u.wait(events, msec, msec != 0)
+}
 
-func (u *URing) wait(events []event, msec int) (int, error) {
+func (u *URing) wait(events []event, msec int, release bool) (int, error) {
 	if len(events) == 0 {
 		return 0, nil
 	}
@@ -453,7 +453,11 @@ func (u *URing) wait(events []event, msec int) (int, error) {
 	}
 	// Nothing to submit here (reap did): io_uring_enter waits for CQEs
 	// only if it submitted all it was asked to.
-	_, err = u.r.enter(0, minComplete, flags, argp)
+	if release {
+		_, err = u.r.enterHandoff(minComplete, flags, argp)
+	} else {
+		_, err = u.r.enter(0, minComplete, flags, argp)
+	}
 	runtime.KeepAlive(arg)
 	switch err {
 	case nil, unix.EINTR, unix.ETIME, unix.EBUSY, unix.EAGAIN:

@@ -46,9 +46,10 @@ import (
 //     cancel that lands after the loop reads.
 //   - A multishot receive ends (a CQE without IORING_CQE_F_MORE) at its
 //     limit, at end of stream (res 0), on an error, when the ring has no
-//     buffer (ENOBUFS: the bytes stay in the socket), on that cancel, or
-//     when the loop moved thread (uring_home_linux.go). Its end is queued
-//     like data; when the owner reaches it NextRecv says ErrRecvStopped:
+//     buffer (ENOBUFS: the bytes stay in the socket), or on that cancel.
+//     (A cancel of the backend's own, when the loop moved thread, ends it
+//     too, but reap arms it again at once: rearmRecvLocked.) Its end is
+//     queued like data; when the owner reaches it NextRecv says ErrRecvStopped:
 //     the owner reads with read(2) until EAGAIN, then calls ArmRecv,
 //     which arms a new receive with the room left (the kernel tries the
 //     socket at once when arming, so nothing that arrived in between is
@@ -310,15 +311,15 @@ func (u *URing) buffersOut() int {
 	return 0
 }
 
-// setRecvSink sets where reap hands receive completions: sink returns the
-// room the registration has left under its limit, in buffers, and false
-// if the token has none (the buffer then goes back to the ring at once).
-func (u *URing) setRecvSink(sink func(token uint64, e rxEntry) (int, bool)) { u.sink = sink }
+// setRecvSink sets where reap hands receive completions (a token the
+// sink does not take gets its buffer back in the ring at once).
+func (u *URing) setRecvSink(sink recvSink) { u.sink = sink }
 
 // reapRecv handles a multishot receive's CQE: data, end of stream, an
 // error or its end go to the registration's queue, and its fd is reported
-// readable. It reports whether it filled an event, and whether it queued
-// an SQE.
+// readable; a receive the backend cancelled for its own sake is armed
+// again instead (rearmRecvLocked). It reports whether it filled an event,
+// and whether it queued an SQE.
 func (u *URing) reapRecv(c *ioUringCQE, ev *event) (filled, queued bool) {
 	fd, seq := int(uint32(c.UserData)&^udRecvBit), uint32(c.UserData>>32)
 	more := c.Flags&ioringCQEFMore != 0
@@ -334,9 +335,6 @@ func (u *URing) reapRecv(c *ioUringCQE, ev *event) (filled, queued bool) {
 		return false, false
 	}
 	s := &u.slots[fd]
-	if !more {
-		s.recvArmed, s.recvStopping = false, false
-	}
 	e := rxEntry{res: c.Res, end: !more}
 	if hasBuf {
 		if c.Res > 0 {
@@ -345,7 +343,13 @@ func (u *URing) reapRecv(c *ioUringCQE, ev *event) (filled, queued bool) {
 			u.pb.provide(bid)
 		}
 	}
-	room, ok := u.sink(s.token, e)
+	if !more {
+		s.recvArmed, s.recvStopping = false, false
+		if c.Res == -int32(unix.ECANCELED) && u.rearmRecvLocked(fd, s) {
+			return false, true
+		}
+	}
+	room, ok := u.sink.pushRecv(s.token, e)
 	if !ok {
 		if e.hasBuf {
 			u.pb.provide(bid)
@@ -370,4 +374,24 @@ func (u *URing) reapRecv(c *ioUringCQE, ev *event) (filled, queued bool) {
 	}
 	*ev = toEpollEvent(unix.EPOLLIN, s.token)
 	return true, queued
+}
+
+// rearmRecvLocked arms fd's receive again, from the loop's thread, after
+// a cancel ended it (the loop's move to another thread, home; the exit of
+// the thread that armed it; the cap above) while its owner has room left:
+// the owner sees nothing. What the receive took is queued before the
+// end, and what it did not take is still in the socket for the new one,
+// which takes the room the owner has left, as ArmRecv would. Before, the
+// owner met the end (ErrRecvStopped) at every move of the loop, and one
+// that was paused received nothing until it resumed (CI, on io_uring:
+// TestURingRecvDeregisterReturnsBuffers, whose owner is paused, saw
+// nothing in 5 s). An owner with no room left meets the end (false), and
+// reads the socket itself when it wants more.
+func (u *URing) rearmRecvLocked(fd int, s *uringSlot) bool {
+	room, ok := u.sink.recvRoom(s.token)
+	if !ok || room < 1 {
+		return false
+	}
+	s.recvLimit = recvBytes(room)
+	return u.recvArmLocked(fd, s) == nil
 }

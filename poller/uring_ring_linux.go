@@ -367,6 +367,17 @@ func (r *ring) enter(toSubmit, minComplete, flags uint32, arg *ioUringGeteventsA
 	return int(n), nil
 }
 
+// enterHandoff is enter with nothing to submit, made after giving up the
+// goroutine's P (handoff_linux.go): for a wait that blocks.
+func (r *ring) enterHandoff(minComplete, flags uint32, arg *ioUringGeteventsArg) (int, error) {
+	argp, argSize := arg.ptr()
+	n, errno := syscallHandoff(unix.SYS_IO_URING_ENTER, uintptr(r.fd), 0, uintptr(minComplete), uintptr(flags), argp, argSize)
+	if errno != 0 {
+		return 0, errno
+	}
+	return int(n), nil
+}
+
 // ptr is arg's address and size as io_uring_enter takes them (0, 0 for
 // nil). The caller keeps arg alive over the call.
 func (arg *ioUringGeteventsArg) ptr() (uintptr, uintptr) {

@@ -18,7 +18,6 @@ type Msg struct {
 	DropsOK bool
 }
 
-
 // CheckDest reports whether SendTo and SendMsgs could address ap from s,
 // without sending: the error SendTo would give for the address itself
 // (ErrInvalidAddress, the other family, an unknown zone).
