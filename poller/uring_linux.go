@@ -454,7 +454,15 @@ func (u *URing) wait(events []event, msec int, release bool) (int, error) {
 	// Nothing to submit here (reap did): io_uring_enter waits for CQEs
 	// only if it submitted all it was asked to.
 	if release {
+		// Locked to its thread, the loop comes back from the wait on the
+		// thread it blocked on even when its P went to another goroutine
+		// meanwhile (exitsyscall then waits for a P rather than letting
+		// another thread run the loop): a move would re-arm every request
+		// (home), and without the lock a loop that gave its P to a busy
+		// goroutine moved at every other wait.
+		runtime.LockOSThread()
 		_, err = u.r.enterHandoff(minComplete, flags, argp)
+		runtime.UnlockOSThread()
 	} else {
 		_, err = u.r.enter(0, minComplete, flags, argp)
 	}
