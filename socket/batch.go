@@ -17,10 +17,3 @@ type Msg struct {
 	Drops   uint32
 	DropsOK bool
 }
-
-// CheckDest reports whether SendTo and SendMsgs could address ap from s,
-// without sending: the error SendTo would give for the address itself
-// (ErrInvalidAddress, the other family, an unknown zone).
-func (s *Socket) CheckDest(ap netip.AddrPort) error {
-	return s.checkDest(ap)
-}

@@ -2,12 +2,6 @@
 
 package socket
 
-import (
-	"net/netip"
-
-	"golang.org/x/sys/unix"
-)
-
 // macOS has neither recvmmsg nor sendmmsg (FreeBSD's are library loops):
 // a batch is one RecvMsg or SendTo per datagram.
 
@@ -45,10 +39,4 @@ func (s *Socket) SendMsgs(_ *Batch, msgs []Msg) (int, error) {
 		}
 	}
 	return k, nil
-}
-
-func (s *Socket) checkDest(ap netip.AddrPort) error {
-	var rsa unix.RawSockaddrAny
-	_, err := rawSockaddr(s.domain, ap, &rsa)
-	return err
 }

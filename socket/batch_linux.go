@@ -2,7 +2,6 @@ package socket
 
 import (
 	"net"
-	"net/netip"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -119,10 +118,4 @@ func (s *Socket) SendMsgs(b *Batch, msgs []Msg) (int, error) {
 		}
 		return int(n), nil
 	}
-}
-
-func (s *Socket) checkDest(ap netip.AddrPort) error {
-	var rsa unix.RawSockaddrAny
-	_, err := rawSockaddr(s.domain, ap, &rsa)
-	return err
 }

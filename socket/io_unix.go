@@ -73,6 +73,15 @@ func (s *Socket) SendTo(p []byte, ap netip.AddrPort) (int, error) {
 	return s.sendToRaw(p, &rsa, l)
 }
 
+// CheckDest reports whether SendTo and SendMsgs could address ap from s,
+// without sending: the error SendTo would give for the address itself
+// (ErrInvalidAddress, the other family, an unknown zone).
+func (s *Socket) CheckDest(ap netip.AddrPort) error {
+	var rsa unix.RawSockaddrAny
+	_, err := rawSockaddr(s.domain, ap, &rsa)
+	return err
+}
+
 // sendToRaw sends one datagram to the l bytes of sockaddr at rsa, with
 // MSG_NOSIGNAL, again after EINTR.
 func (s *Socket) sendToRaw(p []byte, rsa *unix.RawSockaddrAny, l uint32) (int, error) {
