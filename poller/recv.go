@@ -118,16 +118,11 @@ func (p *Poller) RegisterRecv(fd int, pid *actor.PID, limit int, want ...Directi
 // returns the room left under its limit, in buffers (ok false if there is
 // no registration to take it).
 func (p *Poller) pushRecv(token uint64, e rxEntry) (room int, ok bool) {
-	r := p.lookup(token)
-	if r == nil || r.rx == nil {
+	x := p.openRx(token)
+	if x == nil {
 		return 0, false
 	}
-	x := r.rx
-	x.mu.Lock()
 	defer x.mu.Unlock()
-	if x.closed {
-		return 0, false
-	}
 	if e.hasBuf {
 		x.out.Add(1)
 	}
@@ -139,17 +134,28 @@ func (p *Poller) pushRecv(token uint64, e rxEntry) (room int, ok bool) {
 // limit, in buffers, without queueing anything (ok false if there is no
 // registration to take more).
 func (p *Poller) recvRoom(token uint64) (room int, ok bool) {
+	x := p.openRx(token)
+	if x == nil {
+		return 0, false
+	}
+	defer x.mu.Unlock()
+	return x.limit - int(x.out.Load()), true
+}
+
+// openRx returns the receive queue of token's registration, locked, or
+// nil when there is none or it is closed.
+func (p *Poller) openRx(token uint64) *rxQueue {
 	r := p.lookup(token)
 	if r == nil || r.rx == nil {
-		return 0, false
+		return nil
 	}
 	x := r.rx
 	x.mu.Lock()
-	defer x.mu.Unlock()
 	if x.closed {
-		return 0, false
+		x.mu.Unlock()
+		return nil
 	}
-	return x.limit - int(x.out.Load()), true
+	return x
 }
 
 // RecvBuffersOut returns how many of the poller's receive buffers the

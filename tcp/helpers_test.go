@@ -6,6 +6,7 @@ import (
 	"net"
 	"sync"
 	"testing"
+	"time"
 
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/test/testkit"
@@ -93,4 +94,24 @@ func dial(t testing.TB, sys *actors.System, addr string) *Client {
 		}
 	})
 	return c
+}
+
+// dialWithin dials addr with Go's net, the connection closed at cleanup
+// and its deadline testTimeout away, and sends first if it is not empty.
+func dialWithin(t testing.TB, addr, first string) net.Conn {
+	t.Helper()
+	nc, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { nc.Close() })
+	if err := nc.SetDeadline(time.Now().Add(testTimeout)); err != nil {
+		t.Fatal(err)
+	}
+	if first != "" {
+		if _, err := nc.Write([]byte(first)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return nc
 }

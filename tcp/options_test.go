@@ -4,7 +4,6 @@ import (
 	"context"
 	"io"
 	"math"
-	"net"
 	"testing"
 	"time"
 
@@ -108,17 +107,7 @@ func TestServeOptionsEdges(t *testing.T) {
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
 			l := serve(t, sys, "127.0.0.1:0", testHandler(nil, echoing), tt.opts...)
-			nc, err := net.Dial("tcp", l.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer nc.Close()
-			if err := nc.SetDeadline(time.Now().Add(testTimeout)); err != nil {
-				t.Fatal(err)
-			}
-			if _, err := nc.Write([]byte("hi\n")); err != nil {
-				t.Fatal(err)
-			}
+			nc := dialWithin(t, l.Addr().String(), "hi\n")
 			got := make([]byte, 3)
 			if _, err := io.ReadFull(nc, got); err != nil || string(got) != "hi\n" {
 				t.Fatalf("echo %q, %v; want \"hi\\n\"", got, err)

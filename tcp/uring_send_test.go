@@ -8,7 +8,6 @@ import (
 	"net"
 	"syscall"
 	"testing"
-	"time"
 
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
@@ -50,14 +49,7 @@ func TestServeSendsEchoManyConns(t *testing.T) {
 		const conns, size = 24, 256 << 10
 		errs := make(chan error, 2*conns)
 		for s := range conns {
-			nc, err := net.Dial("tcp", l.Addr().String())
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(func() { nc.Close() })
-			if err := nc.SetDeadline(time.Now().Add(testTimeout)); err != nil {
-				t.Fatal(err)
-			}
+			nc := dialWithin(t, l.Addr().String(), "")
 			go func() { // writes of 1 B to 16 KiB
 				buf := make([]byte, 0, 16<<10)
 				for off, k := 0, 1; off < size; k = k*5%(16<<10) + 1 {
@@ -127,17 +119,7 @@ func TestServeSendsLargeWrites(t *testing.T) {
 			events <- "queued"
 		}
 		l := serve(t, sys, "127.0.0.1:0", testHandler(events, blast), WithWriteQueue(64<<20, 32<<20, 16<<20))
-		nc, err := net.Dial("tcp", l.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer nc.Close()
-		if err := nc.SetDeadline(time.Now().Add(testTimeout)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := nc.Write([]byte("go")); err != nil {
-			t.Fatal(err)
-		}
+		nc := dialWithin(t, l.Addr().String(), "go")
 		next[string](t, events)
 		got := make([]byte, total)
 		if n, err := io.ReadFull(nc, got); err != nil {
@@ -173,17 +155,7 @@ func TestServeSendsPeerReset(t *testing.T) {
 			}
 		}
 		l := serve(t, sys, "127.0.0.1:0", testHandler(events, writer))
-		nc, err := net.Dial("tcp", l.Addr().String())
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer nc.Close()
-		if err := nc.SetDeadline(time.Now().Add(testTimeout)); err != nil {
-			t.Fatal(err)
-		}
-		if _, err := nc.Write([]byte("go")); err != nil {
-			t.Fatal(err)
-		}
+		nc := dialWithin(t, l.Addr().String(), "go")
 		if _, err := io.ReadFull(nc, make([]byte, 256<<10)); err != nil {
 			t.Fatal(err)
 		}
@@ -192,7 +164,7 @@ func TestServeSendsPeerReset(t *testing.T) {
 		}
 		nc.Close() // RST
 		ec := next[*messages.ErrorClosed](t, events)
-		err = ec.GetCause().Err()
+		err := ec.GetCause().Err()
 		if ec.GetCause().GetOp() != "write" || !errors.Is(err, syscall.ECONNRESET) && !errors.Is(err, syscall.EPIPE) {
 			t.Fatalf("ErrorClosed %v; want the write's ECONNRESET or EPIPE", ec.GetCause())
 		}
@@ -228,17 +200,7 @@ func TestServeSendsCloseAndAbortInFlight(t *testing.T) {
 				l := serve(t, sys, "127.0.0.1:0", testHandler(events, closer))
 				const conns = 16
 				for range conns {
-					nc, err := net.Dial("tcp", l.Addr().String())
-					if err != nil {
-						t.Fatal(err)
-					}
-					defer nc.Close()
-					if err := nc.SetDeadline(time.Now().Add(testTimeout)); err != nil {
-						t.Fatal(err)
-					}
-					if _, err := nc.Write([]byte("x")); err != nil {
-						t.Fatal(err)
-					}
+					nc := dialWithin(t, l.Addr().String(), "x")
 					got, err := io.ReadAll(nc)
 					switch {
 					case abort && !errors.Is(err, syscall.ECONNRESET) && !bytes.Equal(got, reply):
