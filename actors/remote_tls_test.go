@@ -155,21 +155,6 @@ func filesTLS(t *testing.T, dir string, ca *certs.CA, trusted ...*certs.CA) Remo
 	return m
 }
 
-// served dials addr with cfg and reports nil if the server took the
-// handshake and spoke (gRPC's server sends its settings at once), or
-// the error it refused it with.
-func served(addr string, cfg *tls.Config) error {
-	cfg.NextProtos = []string{"h2"}
-	conn, err := tls.DialWithDialer(&net.Dialer{Timeout: 5 * time.Second}, "tcp", addr, cfg)
-	if err != nil {
-		return err
-	}
-	defer conn.Close()
-	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
-	_, err = conn.Read(make([]byte, 1))
-	return err
-}
-
 // TestRemoteTLSFilesRotation: nodes with certificates from files talk;
 // then node B's certificate is replaced by one a new CA signed, and A's
 // CA file by that CA alone, without restarting either. From then on A
