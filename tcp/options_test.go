@@ -83,7 +83,9 @@ func TestListenOptionsInvalid(t *testing.T) {
 }
 
 // TestServeOptionsEdges: the smallest valid values (and zeros that mean
-// "default" or "off") are accepted, and the server echoes.
+// "default" or "off") are accepted, and the server echoes; with the
+// shortest idle timeout, a silent client is closed (an echo there would
+// race the timer: the client's write may come a millisecond late).
 func TestServeOptionsEdges(t *testing.T) {
 	sys := newSystem(t)
 	lines, err := Lines(16)
@@ -98,7 +100,6 @@ func TestServeOptionsEdges(t *testing.T) {
 		{"queue 1 1 0", []ServeOption{WithWriteQueue(1, 1, 0), WithReadSize(1)}}, // each write of one byte
 		{"queue equal", []ServeOption{WithWriteQueue(64, 64, 64)}},
 		{"idle off", []ServeOption{WithIdleTimeout(0)}},
-		{"idle 1ms", []ServeOption{WithIdleTimeout(time.Millisecond)}},
 		{"backlog kernel max", []ServeOption{WithBacklog(0)}},
 		{"backlog max", []ServeOption{WithBacklog(math.MaxInt32)}},
 		{"framing", []ServeOption{WithFraming(lines)}},
@@ -114,6 +115,13 @@ func TestServeOptionsEdges(t *testing.T) {
 			}
 		})
 	}
+	t.Run("idle 1ms", func(t *testing.T) {
+		l := serve(t, sys, "127.0.0.1:0", testHandler(nil, echoing), WithIdleTimeout(time.Millisecond))
+		nc := dialWithin(t, l.Addr().String(), "")
+		if n, err := nc.Read(make([]byte, 1)); err != io.EOF {
+			t.Fatalf("a silent client read %d bytes, %v; want EOF (closed idle)", n, err)
+		}
+	})
 }
 
 // TestClientOptionsInvalid: NewClient, Dial, NewClientAt and DialAt refuse
