@@ -191,3 +191,63 @@ func TestSocketPropsSpawnedTwice(t *testing.T) {
 		t.Fatal(err)
 	}
 }
+
+// holdActor is a socket actor that, on hold, blocks its mailbox's
+// goroutine until release is closed, and blocks in Stopping until
+// stopping is closed.
+type holdActor struct {
+	core                    *core.Core
+	held, release, stopping chan struct{}
+}
+
+type hold struct{}
+
+func (a *holdActor) SocketCore() *core.Core { return a.core }
+
+func (a *holdActor) Receive(ctx actor.Context) {
+	switch ctx.Message().(type) {
+	case hold:
+		close(a.held)
+		<-a.release
+		return
+	case *actor.Stopping:
+		<-a.stopping
+	}
+	a.core.Receive(ctx, nil)
+}
+
+// TestSocketsAfterClose: once Close returns, Sockets no longer counts the
+// socket, even when the Close was handled on another goroutine (the one
+// running the actor at the time) and the actor has not finished stopping.
+func TestSocketsAfterClose(t *testing.T) {
+	sys := newSystem(t)
+	a, b, err := socket.Pair(socket.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = b.Close() })
+	h := &holdActor{held: make(chan struct{}), release: make(chan struct{}), stopping: make(chan struct{})}
+	pid, err := sys.Runtime().SpawnSocketActor(core.SocketProps(sys.Runtime(), a, func(c *core.Core) (core.SocketActor, core.Hooks) {
+		h.core = c
+		return h, core.Hooks{}
+	}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer close(h.stopping) // before the system's stop waits for the actor
+	if n := sys.Sockets(); n != 1 {
+		t.Fatalf("Sockets() = %d; want 1", n)
+	}
+	go sys.Root().Send(pid, hold{}) // runs inline on that goroutine, and blocks it
+	<-h.held
+	s := &Socket{sys: sys, pid: pid}
+	closed := s.CloseAsync() // queued: the holding goroutine will handle it
+	close(h.release)
+	if _, err := closed.Wait(testCtx(t)); err != nil {
+		t.Fatal(err)
+	}
+	// The actor is held in Stopping now: live, but closed by Close.
+	if n := sys.Sockets(); n != 0 {
+		t.Fatalf("Sockets() = %d after Close returned; want 0", n)
+	}
+}

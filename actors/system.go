@@ -204,7 +204,9 @@ func (s *System) Pollers() []int { return s.rt.Pollers() }
 // Stopped reports whether Stop has begun.
 func (s *System) Stopped() bool { return s.rt.Stopped() }
 
-// Sockets returns the number of live socket actors.
+// Sockets returns the number of live socket actors. One ended by Close
+// is no longer counted once Close returns, though its actor may take a
+// moment more to stop (Stop still waits for it).
 func (s *System) Sockets() int { return s.rt.Sockets() }
 
 // Metrics returns a snapshot of the system's counters: the socket

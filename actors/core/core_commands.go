@@ -58,6 +58,9 @@ func (c *Core) Command(ctx actor.Context, cmd proto.Message, reply Replier) bool
 	case *messages.Close:
 		// The actor stops either way: a socket closed by a failure (a
 		// refused connect, a failed listen) still has an actor to end.
+		if c.self != nil {
+			c.rt.closing(c.self)
+		}
 		if c.closed {
 			reply.Reply(messages.Rejection(cmd, messages.IOStatus_IO_STATUS_CLOSED))
 		} else {

@@ -75,8 +75,9 @@ func (t *Totals) add(c *Counters) {
 
 // tracked is a live socket actor as the system sees it.
 type tracked struct {
-	key  MetricKey
-	core *Core
+	key    MetricKey
+	core   *Core
+	closed bool // ended by a Close request: stopping, no longer counted by Sockets
 }
 
 // Metrics returns the system's counters by kind and service. Counters only

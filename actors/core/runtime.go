@@ -38,8 +38,10 @@ type Runtime struct {
 	sockets map[*actor.PID]tracked
 	retired map[MetricKey]Totals // counts of closed sockets
 	// live counts tracked socket actors; drained is closed once the stop
-	// has begun and live is zero.
+	// has begun and live is zero. closed counts those of them a Close
+	// request ended, which are stopping.
 	live        int
+	closed      int
 	drained     chan struct{}
 	drainedOnce sync.Once
 }
@@ -266,6 +268,9 @@ func (rt *Runtime) untrack(pid *actor.PID) {
 	}
 	delete(rt.sockets, pid)
 	if ok {
+		if e.closed {
+			rt.closed--
+		}
 		rt.live--
 		if rt.live == 0 && rt.stopped {
 			rt.drainedOnce.Do(func() { close(rt.drained) })
@@ -300,11 +305,27 @@ func (rt *Runtime) EachSocket(kind, service string, f func(*actor.PID)) {
 	}
 }
 
-// Sockets returns the number of live socket actors.
+// Sockets returns the number of live socket actors, less those a Close
+// request has ended (see closing).
 func (rt *Runtime) Sockets() int {
 	rt.mu.Lock()
 	defer rt.mu.Unlock()
-	return len(rt.sockets)
+	return len(rt.sockets) - rt.closed
+}
+
+// closing tells the runtime that a Close request has ended pid's socket
+// and its actor is stopping: Sockets stops counting it before the Close
+// is answered, so a caller whose Close returned never sees it counted
+// while the actor finishes (on another goroutine, when it was busy).
+// The stop still waits for it (live).
+func (rt *Runtime) closing(pid *actor.PID) {
+	rt.mu.Lock()
+	if e, ok := rt.sockets[pid]; ok && !e.closed {
+		e.closed = true
+		rt.sockets[pid] = e
+		rt.closed++
+	}
+	rt.mu.Unlock()
 }
 
 // BeginStop refuses new socket actors from here on and returns the live
