@@ -198,7 +198,7 @@ func startActornetPingPong(cfg clientConfig, backend actors.Backend, w *window, 
 	ctx := context.Background()
 	clients := make([]*tcp.Client, 0, cfg.conns)
 	for range cfg.conns {
-		c, err := tcp.Dial(ctx, sys, cfg.addr)
+		c, err := tcp.Dial(ctx, sys, cfg.addr, tcp.WithLinger(0)) // no TIME_WAIT (abortOnClose)
 		if err != nil {
 			_ = sys.StopNow()
 			return nil, err

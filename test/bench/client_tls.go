@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"sync"
+	"syscall"
 	"time"
 )
 
@@ -21,7 +22,7 @@ func clientTLS() *tls.Config {
 // dial opens one connection to addr: TCP, or TLS with its handshake done
 // when cfg is not nil.
 func dial(addr string, cfg *tls.Config) (net.Conn, error) {
-	d := &net.Dialer{Timeout: 5 * time.Second}
+	d := &net.Dialer{Timeout: 5 * time.Second, Control: abortOnClose}
 	if cfg == nil {
 		return d.Dial("tcp", addr)
 	}
@@ -84,5 +85,20 @@ func handshakeOnce(addr string, cfg *tls.Config, msg, buf []byte) error {
 		return err
 	}
 	_, err = io.ReadFull(c, buf)
+	return err
+}
+
+// abortOnClose sets SO_LINGER to 0 on a client socket before it connects,
+// so that its close resets the connection instead of leaving the port in
+// TIME_WAIT for a minute: a run opens tens of thousands of connections,
+// and the TIME_WAITs of connect's ports (the even ones) would leave tests
+// run after it no two consecutive ports free (a cluster node's).
+func abortOnClose(_, _ string, c syscall.RawConn) error {
+	var err error
+	if cerr := c.Control(func(fd uintptr) {
+		err = syscall.SetsockoptLinger(int(fd), syscall.SOL_SOCKET, syscall.SO_LINGER, &syscall.Linger{Onoff: 1})
+	}); cerr != nil {
+		return cerr
+	}
 	return err
 }
