@@ -87,7 +87,8 @@ func (l *tlsLayer) dry() bool {
 
 // mayHold reports whether crypto/tls may hold plaintext or a complete
 // record that a read would return without new bytes from the socket.
-func (l *tlsLayer) mayHold() bool { return !l.in.idle() }
+// (During the handshake the handshake takes every byte as it comes.)
+func (l *tlsLayer) mayHold() bool { return l.established() && !l.in.idle() }
 
 // read reads plaintext, as a socket read does: n > 0 bytes, (0, nil) at
 // the end of the stream (the peer's close_notify, or its FIN between
