@@ -148,7 +148,8 @@ type tlsLayer struct {
 	timer   *time.Timer
 	state   tls.ConnectionState
 
-	in inTracker // what crypto/tls holds of the input (tls_read.go)
+	in    inTracker // what crypto/tls holds of the input (tls_read.go)
+	batch *[]byte   // the records of a write being made (tls_write.go)
 }
 
 // newTLSLayer puts a server's (or a client's) TLS over owner.
@@ -224,15 +225,6 @@ func tlsFailure(err error) error {
 	return &socket.ReasonError{Err: unix.EPROTO, Reason: err.Error()}
 }
 
-// write encrypts p and writes it (what the kernel does not take now is
-// queued by the owner).
-func (l *tlsLayer) write(p []byte) error {
-	if _, err := l.conn.Write(p); err != nil {
-		return tlsFailure(err)
-	}
-	return nil
-}
-
 // closeNotify sends close_notify once, after a completed handshake.
 func (l *tlsLayer) closeNotify() {
 	if l.established() && !l.aborted {
@@ -289,6 +281,10 @@ func (t tlsTransport) Read(p []byte) (int, error) {
 func (t tlsTransport) Write(p []byte) (int, error) {
 	if t.l.aborted {
 		return 0, net.ErrClosed
+	}
+	if b := t.l.batch; b != nil {
+		*b = append(*b, p...) // written whole when the Write returns (tls_write.go)
+		return len(p), nil
 	}
 	if err := t.l.owner.rawWrite(p); err != nil {
 		return 0, err

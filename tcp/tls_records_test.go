@@ -3,6 +3,7 @@ package tcp
 import (
 	"crypto/tls"
 	"errors"
+	"io"
 	"net"
 	"os"
 	"testing"
@@ -10,6 +11,7 @@ import (
 
 	"golang.org/x/sys/unix"
 
+	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/test/testkit"
 )
@@ -211,4 +213,61 @@ func (o *fakeOwner) rawDrained() bool { return o.drained }
 
 func (o *fakeOwner) tlsAddrs() (local, remote net.Addr) {
 	return o.conn.LocalAddr(), o.conn.RemoteAddr()
+}
+
+// A write longer than a record (several records) goes to the socket in
+// one write(2), or two if the kernel takes only part of it at once.
+func TestTLSWriteGathersRecords(t *testing.T) {
+	f := newTLSFixture(t)
+	sys := newSystem(t)
+	conns := make(chan *Conn, 1)
+	big := make([]byte, 3*maxRecordPlain+100) // four records
+	l, err := Serve(testCtx(t), sys, "127.0.0.1:0", HandlerFunc(func(c *Conn, msg any) {
+		switch m := msg.(type) {
+		case *messages.Connected:
+			conns <- c
+		case *messages.Received:
+			if string(m.GetData()) == "big" {
+				_ = c.Write(big)
+			} else {
+				_ = c.Write(m.GetData())
+			}
+		}
+	}), WithTLS(f.serverConfig()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close(testCtx(t))
+	c, err := tls.Dial("tcp", l.Addr().String(), f.clientConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	_ = c.SetDeadline(time.Now().Add(testTimeout))
+	roundTrip := func(msg string, want int) {
+		t.Helper()
+		if _, err := c.Write([]byte(msg)); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := io.ReadFull(c, make([]byte, want)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	writes := func(conn *Conn) uint64 {
+		t.Helper()
+		// Asked after the reply was read: the writes that sent it are counted.
+		s := actors.SocketOf(sys, conn.PID())
+		st, err := s.SocketStats(testCtx(t))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return st.GetWrites()
+	}
+	roundTrip("ping", 4) // the handshake's writes are done
+	conn := <-conns
+	before := writes(conn)
+	roundTrip("big", len(big))
+	if n := writes(conn) - before; n > 2 {
+		t.Fatalf("four records took %d writes, want 1 (2 if the kernel took part)", n)
+	}
 }
