@@ -142,14 +142,14 @@ type tlsLayer struct {
 	stop  func()
 	yield func(struct{}) bool // the handshake's, while it runs
 
-	hsDone  bool  // the handshake has ended: hsErr says how
-	hsErr   error // nil for a handshake that completed
-	aborted bool  // no more raw writes: the connection is closing
+	// (The small fields sit together: a layer per connection.)
+	hsDone  bool      // the handshake has ended: hsErr says how
+	aborted bool      // no more raw writes: the connection is closing
+	in      inTracker // what crypto/tls holds of the input (tls_read.go)
+	hsErr   error     // nil for a handshake that completed
 	timer   *time.Timer
 	state   tls.ConnectionState
-
-	in    inTracker // what crypto/tls holds of the input (tls_read.go)
-	batch *[]byte   // the records of a write being made (tls_write.go)
+	batch   *[]byte // the records of a write being made (tls_write.go)
 }
 
 // newTLSLayer puts a server's (or a client's) TLS over owner.

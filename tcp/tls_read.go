@@ -27,10 +27,12 @@ const recordHeaderLen = 5
 
 // recordCount counts the complete TLS records in a byte stream fed to it
 // in pieces of any size.
+// Its fields are small: it lives in every TLS connection. The counts
+// wrap; only their difference matters.
 type recordCount struct {
-	got  int    // header bytes seen of the record under way (0..5)
-	left int    // body bytes of the record under way still to come
-	n    uint64 // complete records
+	got  uint8  // header bytes seen of the record under way (0..5)
+	left uint16 // body bytes of the record under way still to come
+	n    uint32 // complete records
 }
 
 // feed counts the records that p completes.
@@ -39,15 +41,15 @@ func (r *recordCount) feed(p []byte) {
 		if r.got < recordHeaderLen {
 			switch r.got {
 			case 3:
-				r.left = int(p[0]) << 8
+				r.left = uint16(p[0]) << 8
 			case 4:
-				r.left |= int(p[0])
+				r.left |= uint16(p[0])
 			}
 			r.got++
 			p = p[1:]
 		} else {
-			k := min(r.left, len(p))
-			r.left -= k
+			k := min(int(r.left), len(p))
+			r.left -= uint16(k)
 			p = p[k:]
 		}
 		if r.got == recordHeaderLen && r.left == 0 {
@@ -70,7 +72,7 @@ type inTracker struct {
 	known   bool // used has been exact once (the handshake's records are in it)
 	empty   bool // crypto/tls's plaintext buffer is empty
 	records recordCount
-	used    uint64
+	used    uint32
 }
 
 // idle reports whether crypto/tls holds neither plaintext nor a

@@ -29,7 +29,7 @@ func TestRecordCount(t *testing.T) {
 		name  string
 		piece int
 		cut   int // bytes of the stream fed
-		want  uint64
+		want  uint32
 	}{
 		{name: "whole", piece: len(stream), cut: len(stream), want: 5},
 		{name: "byte by byte", piece: 1, cut: len(stream), want: 5},
