@@ -244,6 +244,10 @@ func (a *clientActor) rawRead(p []byte) (int, error) {
 	return n, nil
 }
 
+// rawDrained is false: a client's rawRead always reads the socket
+// (tlsOwner).
+func (a *clientActor) rawDrained() bool { return false }
+
 // rawWrite writes ciphertext for the TLS layer (tlsOwner): at once if
 // nothing waits before it, and what the kernel does not take to rawOut.
 func (a *clientActor) rawWrite(p []byte) error {

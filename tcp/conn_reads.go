@@ -143,9 +143,12 @@ func (a *connActor) serveReads() {
 			a.peerClosed()
 			return
 		}
-		// A short read drained the socket; with TLS the layer knows (it
-		// hands out one record at a time).
+		// A short read drained the socket; with TLS the layer knows
+		// whether crypto/tls holds more.
 		short := n < len(b.Data) && a.tls == nil && !recv
+		if a.tls != nil {
+			short = a.tls.dry()
+		}
 		if fr := a.fr; fr != nil {
 			err = fr.decoder.feed(b.Data[:n], func(f []byte) { fr.pending = append(fr.pending, f) })
 			a.cfg.bufs.put(b)
@@ -312,7 +315,7 @@ func (a *connActor) kick() {
 	if !a.readable() && !(a.framesPending() && a.mayDeliver()) {
 		return
 	}
-	if a.drained && (a.tls == nil || !a.tls.buffered) {
+	if a.drained && (a.tls == nil || !a.tls.mayHold()) {
 		// The socket was empty at the last read and readiness has been
 		// wanted ever since: new data brings a Ready.
 		return

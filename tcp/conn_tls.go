@@ -135,6 +135,10 @@ func (a *connActor) rawRead(p []byte) (int, error) {
 	return n, nil
 }
 
+// rawDrained reports whether the socket was empty at the last read, with
+// no Ready since (tlsOwner).
+func (a *connActor) rawDrained() bool { return a.drained }
+
 // rawWrite writes ciphertext for the TLS layer (tlsOwner): at once, and
 // what the kernel does not take now (or all of it, behind queued
 // writes) to the queue, copied (the layer reuses its buffer).

@@ -107,6 +107,10 @@ type tlsOwner interface {
 	// rawWrite writes ciphertext, queuing what the kernel does not take
 	// now; an error is the socket's failure.
 	rawWrite(p []byte) error
+	// rawDrained reports whether rawRead would answer errWouldBlock now
+	// without looking at the socket (it found the socket empty, and no
+	// readiness came since). Only a server's layer asks (see inTracker).
+	rawDrained() bool
 	tlsAddrs() (local, remote net.Addr)
 }
 
@@ -138,17 +142,20 @@ type tlsLayer struct {
 	stop  func()
 	yield func(struct{}) bool // the handshake's, while it runs
 
-	hsDone   bool  // the handshake has ended: hsErr says how
-	hsErr    error // nil for a handshake that completed
-	aborted  bool  // no more raw writes: the connection is closing
-	buffered bool  // plaintext may wait in conn (the last Read found some)
-	timer    *time.Timer
-	state    tls.ConnectionState
+	// (The small fields sit together: a layer per connection.)
+	hsDone  bool      // the handshake has ended: hsErr says how
+	aborted bool      // no more raw writes: the connection is closing
+	in      inTracker // what crypto/tls holds of the input (tls_read.go)
+	hsErr   error     // nil for a handshake that completed
+	timer   *time.Timer
+	state   tls.ConnectionState
+	batch   *[]byte // the records of a write being made (tls_write.go)
 }
 
 // newTLSLayer puts a server's (or a client's) TLS over owner.
 func newTLSLayer(owner tlsOwner, cfg *tls.Config, server bool) *tlsLayer {
 	l := &tlsLayer{owner: owner}
+	l.in.track = server
 	if server {
 		l.conn = tls.Server(tlsTransport{l}, cfg)
 	} else {
@@ -207,25 +214,6 @@ func (l *tlsLayer) stopTimer() {
 	}
 }
 
-// read reads plaintext, as a socket read does: n > 0 bytes, (0, nil) at
-// the end of the stream (the peer's close_notify, or its FIN between
-// records), EAGAIN once the socket has no more for now.
-func (l *tlsLayer) read(p []byte) (int, error) {
-	n, err := l.conn.Read(p)
-	switch {
-	case n > 0:
-		l.buffered = true
-		return n, nil // an error with data comes again at the next Read
-	case err == io.EOF:
-		l.buffered = false
-		return 0, nil
-	case errors.Is(err, errWouldBlock):
-		l.buffered = false
-		return 0, unix.EAGAIN
-	}
-	return 0, tlsFailure(err)
-}
-
 // tlsFailure is err as a status carries it: the socket's own errors
 // (an errno, a timeout) as they are, the TLS protocol's (a bad record,
 // an alert, a record cut short) as EPROTO with crypto/tls's words.
@@ -235,15 +223,6 @@ func tlsFailure(err error) error {
 		return err
 	}
 	return &socket.ReasonError{Err: unix.EPROTO, Reason: err.Error()}
-}
-
-// write encrypts p and writes it (what the kernel does not take now is
-// queued by the owner).
-func (l *tlsLayer) write(p []byte) error {
-	if _, err := l.conn.Write(p); err != nil {
-		return tlsFailure(err)
-	}
-	return nil
 }
 
 // closeNotify sends close_notify once, after a completed handshake.
@@ -280,6 +259,9 @@ func (t tlsTransport) Read(p []byte) (int, error) {
 			return 0, errHandshakeAborted
 		}
 		n, err := l.owner.rawRead(p)
+		if n > 0 {
+			l.in.records.feed(p[:n])
+		}
 		switch {
 		case err == nil && n == 0:
 			return 0, io.EOF
@@ -299,6 +281,10 @@ func (t tlsTransport) Read(p []byte) (int, error) {
 func (t tlsTransport) Write(p []byte) (int, error) {
 	if t.l.aborted {
 		return 0, net.ErrClosed
+	}
+	if b := t.l.batch; b != nil {
+		*b = append(*b, p...) // written whole when the Write returns (tls_write.go)
+		return len(p), nil
 	}
 	if err := t.l.owner.rawWrite(p); err != nil {
 		return 0, err
