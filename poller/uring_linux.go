@@ -115,9 +115,16 @@ type URing struct {
 	// rearms counts poll requests armed again after they ended; rehomes,
 	// the loop's moves to another thread (see home).
 	rearms, rehomes atomic.Uint64
+	// gaveUp counts the Removes that stopped waiting for a request's end
+	// (removeGiveUp).
+	gaveUp atomic.Uint64
 	// removing holds the user_data of removed poll requests whose last
 	// CQE has not been read yet (see Remove).
 	removing map[uint64]struct{}
+	// cqBacklog holds the CQEs moved out of the CQ ring, read by reap
+	// from cqNext on (uring_cq_linux.go).
+	cqBacklog []ioUringCQE
+	cqNext    int
 
 	// pb is the provided buffer ring of the receive path
 	// (uring_recv_linux.go), made at the first AddRecv; pbShared is the
@@ -367,6 +374,9 @@ func (u *URing) awaitEnd(ud, rd, sd uint64) {
 	deadline := time.Now().Add(removeGiveUp)
 	for {
 		u.mu.Lock()
+		if !u.closed {
+			u.drainForRemoveLocked()
+		}
 		if u.closed || u.endDoneLocked(ud) && (rd == 0 || u.endDoneLocked(rd)) && (sd == 0 || u.endDoneLocked(sd)) {
 			if !u.closed {
 				if sqe, err := u.sqeLocked("io_uring poll remove"); err == nil {
@@ -379,6 +389,7 @@ func (u *URing) awaitEnd(ud, rd, sd uint64) {
 			return
 		}
 		if time.Now().After(deadline) {
+			u.gaveUp.Add(1)
 			delete(u.removing, ud)
 			delete(u.removing, rd)
 			delete(u.removing, sd)
@@ -476,7 +487,8 @@ func (u *URing) wait(events []event, msec int, release bool) (int, error) {
 	return n, err
 }
 
-// reap reads CQEs into events: readiness by token, re-arming requests that
+// reap reads CQEs into events, through the backlog (uring_cq_linux.go),
+// which takes the whole CQ ring at each reap: readiness by token, re-arming requests that
 // ended, skipping the backend's own and those of removed requests; then
 // the wake token if the wake-up is raised; then it submits what is
 // queued. busy says the kernel holds work a Wait must enter for: SQEs it
@@ -496,10 +508,10 @@ func (u *URing) reap(events []event) (n int, busy bool, err error) {
 	if err := u.submitQueuedLocked(); err != nil {
 		return 0, false, err
 	}
-	head := atomic.LoadUint32(r.cqHead) // written by us alone
-	tail := atomic.LoadUint32(r.cqTail)
-	for ; head != tail && n < len(events); head++ {
-		c := &r.cqes[head&r.cqMask]
+	u.drainCQLocked()
+	next := u.cqNext
+	for ; next < len(u.cqBacklog) && n < len(events); next++ {
+		c := &u.cqBacklog[next]
 		if c.UserData == udWake {
 			u.nop.Store(false)
 			continue
@@ -566,7 +578,7 @@ func (u *URing) reap(events []event) (n int, busy bool, err error) {
 			n++
 		}
 	}
-	atomic.StoreUint32(r.cqHead, head)
+	u.consumedCQLocked(next)
 	// After the NOP's CQE was read (which lets Wake submit another), so
 	// that a Wake whose NOP was not needed is still seen here.
 	if u.woken.Load() && n < len(events) {

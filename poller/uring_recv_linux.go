@@ -53,10 +53,11 @@ import (
 //     the owner reads with read(2) until EAGAIN, then calls ArmRecv,
 //     which arms a new receive with the room left (the kernel tries the
 //     socket at once when arming, so nothing that arrived in between is
-//     missed). An owner that keeps up meets the limit once per limit of
-//     bytes (32 KiB at the default read credit: one read(2) more per 512
-//     echoes of 64 B); a bulk stream is read in the owner's own larger
-//     reads from there on, until the socket runs dry.
+//     missed). A receive that ends at its limit while its owner has room
+//     left is armed again by reap instead, with that room, and its owner
+//     sees no end (uring_recv_rearm_linux.go): only an owner that is full
+//     meets it, and reads in its own larger reads from there on, until
+//     the socket runs dry.
 //   - Remove cancels the receive as it cancels the poll, and waits for the
 //     ends of both before the fd may be closed. The buffers of CQEs that
 //     arrive for a removed registration go back to the ring in reap.
@@ -347,6 +348,9 @@ func (u *URing) reapRecv(c *ioUringCQE, ev *event) (filled, queued bool) {
 		s.recvArmed, s.recvStopping = false, false
 		if c.Res == -int32(unix.ECANCELED) && u.rearmRecvLocked(fd, s) {
 			return false, true
+		}
+		if c.Res > 0 && u.rearmAtLimitLocked(fd, s, hasBuf) {
+			e.end, queued = false, true
 		}
 	}
 	room, ok := u.sink.pushRecv(s.token, e)

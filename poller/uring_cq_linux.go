@@ -1,0 +1,86 @@
+package poller
+
+import (
+	"sync/atomic"
+
+	"golang.org/x/sys/unix"
+)
+
+// This file keeps the io_uring CQ ring from filling: every reap moves all
+// the CQEs the ring holds into a backlog of the backend's own, and hands
+// the loop as many as its events slice takes from there.
+//
+// The loop takes at most len(events) (128) events a turn; before the
+// backlog it left the rest in the CQ ring. At 9,000 echo connections the
+// kernel posts a receive's and a send's CQE per round trip, thousands per
+// turn, and the ring of 4,096 overflowed: measured (perf record -e
+// io_uring:io_uring_cqe_overflow, pinned, 9,000 x 64 B) more CQEs went to
+// the kernel's overflow list (a kmalloc each) than to the ring. An
+// overflowing CQE also ends its multishot request (poll, receive), so
+// the receive's owner read its socket with read(2) and armed it again,
+// and a Remove called on the loop waited for a CQE that only the loop
+// could bring into the full ring: a second each (removeGiveUp), with the
+// loop stuck; 9,000 connections took minutes to close.
+//
+// The backlog grows only with CQEs the kernel has posted, as its overflow
+// list would (each request bounds its own: one per poll wake-up, the
+// receive's limit of buffers, one per send), and is read in order, so
+// every guarantee of reading the ring holds: a request's CQEs come in
+// the order posted, its last one after its others.
+
+// drainCQLocked moves every CQE of the CQ ring into the backlog and
+// notes the removed requests whose last CQE it saw (endDoneLocked asks
+// about those).
+func (u *URing) drainCQLocked() {
+	r := u.r
+	head := atomic.LoadUint32(r.cqHead) // written by us alone
+	tail := atomic.LoadUint32(r.cqTail)
+	for ; head != tail; head++ {
+		c := r.cqes[head&r.cqMask]
+		u.cqBacklog = append(u.cqBacklog, c)
+		if u.removing == nil || c.UserData >= udProbe {
+			continue
+		}
+		switch {
+		case c.UserData&udRemoveBit != 0:
+			if c.Res == -int32(unix.ENOENT) { // the request had ended
+				delete(u.removing, c.UserData&^udRemoveBit)
+			}
+		case c.Flags&ioringCQEFMore == 0:
+			delete(u.removing, c.UserData)
+		}
+	}
+	atomic.StoreUint32(r.cqHead, head)
+}
+
+// cqBacklogKeep is the backlog's capacity kept once it is empty: what a
+// burst beyond it took is given back to the collector.
+const cqBacklogKeep = 4096
+
+// consumedCQLocked notes that reap read the backlog up to index next.
+// The read part is cut off once it is half the backlog, so the copy
+// costs less than one CQE's move per CQE read.
+func (u *URing) consumedCQLocked(next int) {
+	switch {
+	case next == len(u.cqBacklog) && cap(u.cqBacklog) > cqBacklogKeep:
+		u.cqBacklog, u.cqNext = nil, 0
+	case next == len(u.cqBacklog):
+		u.cqBacklog, u.cqNext = u.cqBacklog[:0], 0
+	case next > len(u.cqBacklog)/2:
+		u.cqBacklog, u.cqNext = u.cqBacklog[:copy(u.cqBacklog, u.cqBacklog[next:])], 0
+	default:
+		u.cqNext = next
+	}
+}
+
+// drainForRemoveLocked is drainCQLocked for awaitEnd, where it is safe:
+// on the loop's thread, so the loop is not blocked in io_uring_enter
+// (which would not wake for CQEs moved out of the ring behind its back)
+// and reads the backlog before it blocks next. A Remove called by an
+// owner on the loop then sees its request's end even when the ring was
+// full, which only the loop could have emptied.
+func (u *URing) drainForRemoveLocked() {
+	if t := u.loopTid.Load(); t != 0 && u.homeLocked() {
+		u.drainCQLocked()
+	}
+}

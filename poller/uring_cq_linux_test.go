@@ -1,0 +1,135 @@
+package poller
+
+import (
+	"runtime"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// newSmallURing is a URing on a ring of sq and cq entries, its requests
+// armed by the calling goroutine's thread (locked to it until cleanup),
+// so that their wake-ups' task work runs in its io_uring_enter calls.
+func newSmallURing(t *testing.T, sq, cq uint32) *URing {
+	t.Helper()
+	runtime.LockOSThread()
+	t.Cleanup(runtime.UnlockOSThread)
+	r, err := newRing(sq, cq)
+	if err != nil {
+		t.Fatal(err)
+	}
+	u := &URing{r: r}
+	t.Cleanup(func() { _ = u.Close() })
+	return u
+}
+
+// runTaskWork enters the ring with nothing to submit and nothing to wait
+// for: the wake-ups queued as task work post their CQEs.
+func runTaskWork(t *testing.T, u *URing) {
+	t.Helper()
+	u.mu.Lock()
+	_, err := u.r.enter(0, 0, ioringEnterGetEvents, nil)
+	u.mu.Unlock()
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// A loop that takes fewer events a turn than the kernel posts (here one
+// of every four) leaves none of them in the CQ ring: it never fills, so
+// no CQE goes to the kernel's overflow list and no multishot request
+// ends for it (each one would be armed again), and every edge is
+// reported once.
+func TestURingCQBacklogKeepsRingFree(t *testing.T) {
+	u := newSmallURing(t, 4, 8)
+	const n, perTurn = 32, 4
+	var fds, peers [n]int
+	for i := range n {
+		fds[i], peers[i] = socketpair(t)
+		if err := u.Add(fds[i], unix.EPOLLIN, uint64(100+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	seen := map[uint64]int{}
+	one := make([]event, 1)
+	take := func(evs []event) {
+		for i := range evs {
+			if tok := TokenOf(&evs[i]); tok != wakeToken {
+				seen[tok]++
+			}
+		}
+	}
+	for i := 0; i < n; i += perTurn {
+		for j := i; j < i+perTurn; j++ {
+			if _, err := unix.Write(peers[j], []byte{1}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		runTaskWork(t, u) // perTurn CQEs posted
+		k, err := u.Wait(one, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		take(one[:k])
+		if u.r.cqOverflowed() {
+			t.Fatalf("turn %d: the CQ ring of 8 overflowed (rearms %d)", i/perTurn, u.rearms.Load())
+		}
+	}
+	for deadline := time.Now().Add(5 * time.Second); len(seen) < n; {
+		take(pollNow(t, u))
+		if time.Now().After(deadline) {
+			t.Fatalf("saw %d of %d fds' edges", len(seen), n)
+		}
+	}
+	if r := u.rearms.Load(); r != 0 {
+		t.Errorf("%d multishot polls ended and were armed again; want 0", r)
+	}
+	for tok, k := range seen {
+		if k != 1 {
+			t.Errorf("token %d reported %d times; want 1", tok, k)
+		}
+	}
+}
+
+// A Remove made on the loop's thread while the CQ ring is full (the loop
+// is the caller, so nothing else reads the ring) still sees its request's
+// end at once: it moves the ring's CQEs to the backlog, where the loop
+// reads them afterwards. Before, it waited removeGiveUp (a second) for a
+// CQE the full ring could not take.
+func TestURingRemoveOnLoopWithFullRing(t *testing.T) {
+	u := newSmallURing(t, 4, 8)
+	u.loopTid.Store(int32(unix.Gettid())) // the loop's thread: this one
+	const n = 12
+	var fds, peers [n]int
+	for i := range n {
+		fds[i], peers[i] = socketpair(t)
+		if err := u.Add(fds[i], unix.EPOLLIN, uint64(100+i)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for i := range n - 1 {
+		if _, err := unix.Write(peers[i], []byte{1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	runTaskWork(t, u) // 11 CQEs: 8 in the ring, 3 in the kernel's overflow list
+	if err := u.Remove(fds[n-1]); err != nil {
+		t.Fatal(err)
+	}
+	if u.gaveUp.Load() != 0 {
+		t.Fatal("Remove gave up waiting for its request's end")
+	}
+	seen := map[uint64]bool{}
+	for deadline := time.Now().Add(5 * time.Second); len(seen) < n-1; {
+		for _, ev := range pollNow(t, u) {
+			seen[TokenOf(&ev)] = true
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("saw %d of %d fds' edges after the Remove", len(seen), n-1)
+		}
+	}
+	if seen[uint64(100+n-1)] {
+		t.Error("the removed fd was reported")
+	}
+}
