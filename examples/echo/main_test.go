@@ -96,12 +96,12 @@ func TestEchoArgs(t *testing.T) {
 // server's write queue together (a client that sent all of it before
 // reading would stall: 16 MiB is four times the queue, and over what
 // loopback's buffers grow to in a run) and than one RecvExact's
-// piece makes round trips, on both servers. (32 MiB in 1 s failed under
-// -race while the machine ran other tests.)
+// piece makes round trips, on both servers. (32 MiB in 1 s, and 16 MiB in
+// 1.5 s, failed under -race while the machine ran other tests.)
 func TestEchoLargeMessage(t *testing.T) {
 	for _, gonet := range []bool{false, true} {
 		var out strings.Builder
-		cfg := config{conns: 1, size: 16 << 20, duration: 1500 * time.Millisecond, gonet: gonet}
+		cfg := config{conns: 1, size: 16 << 20, duration: 3 * time.Second, gonet: gonet}
 		if err := run(cfg, &out); err != nil {
 			t.Fatalf("run(gonet=%v): %v\n%s", gonet, err, out.String())
 		}
