@@ -363,7 +363,9 @@ func TestConnectionOutsideItsHandler(t *testing.T) {
 // poller's loop to a new goroutine, so 100 other connections echo while
 // it is still blocked; the stall is published and counted.
 func TestServeStallWatchdog(t *testing.T) {
-	sys := newSystem(t, actors.WithPollers(1), actors.WithStallBudget(20*time.Millisecond))
+	// The budget is long enough that on a loaded machine under -race an
+	// echo's delivery is not taken for a stall (20 ms was: "Stalls = 2").
+	sys := newSystem(t, actors.WithPollers(1), actors.WithStallBudget(100*time.Millisecond))
 	stalls := testkit.Stalls(t, sys)
 	h, blocked, release := blockingEcho()
 	l := serve(t, sys, "127.0.0.1:0", h)
@@ -375,7 +377,7 @@ func TestServeStallWatchdog(t *testing.T) {
 	var s *actors.Stalled
 	select {
 	case s = <-stalls:
-		t.Logf("Stalled %v after the handler blocked (budget 20 ms)", time.Since(since))
+		t.Logf("Stalled %v after the handler blocked (budget 100 ms)", time.Since(since))
 	case <-time.After(testTimeout):
 		close(release)
 		t.Fatal("no Stalled event while a handler blocked its poller")
