@@ -24,31 +24,64 @@ type summary struct {
 	firstErr   error
 }
 
-// runClients runs cfg.conns clients against target for cfg.duration, each
-// sending cfg.size bytes and reading them back in a loop.
+// dialTimeout bounds a client's connect and TLS handshake, which come
+// before the measured window: on a loaded machine a handshake can take
+// longer than a short -duration.
+const dialTimeout = 10 * time.Second
+
+// runClients connects cfg.conns clients to target, then runs them for
+// cfg.duration, each sending cfg.size bytes and reading them back in a
+// loop.
 func runClients(ctx context.Context, sys *actors.System, target string, cfg config, tlsCfg *tls.Config) (summary, error) {
 	msg := bytes.Repeat([]byte{'e'}, cfg.size) // read only: every client sends it
-	ctx, cancel := context.WithTimeout(ctx, cfg.duration)
-	defer cancel()
 	var mu sync.Mutex
 	var sum summary
+	fail := func(err error) {
+		mu.Lock()
+		defer mu.Unlock()
+		sum.errors++
+		if sum.firstErr == nil {
+			sum.firstErr = err
+		}
+	}
+	clients := make([]*tcp.Client, cfg.conns)
 	var wg sync.WaitGroup
-	start := time.Now()
-	for i := 0; i < cfg.conns; i++ {
+	dialCtx, cancelDial := context.WithTimeout(ctx, dialTimeout)
+	for i := range clients {
 		wg.Add(1)
 		go func() {
 			defer wg.Done()
-			trips, err := client(ctx, sys, target, msg, tlsCfg)
+			c, err := dial(dialCtx, sys, target, tlsCfg)
+			if err != nil {
+				fail(err)
+				return
+			}
+			clients[i] = c
+		}()
+	}
+	wg.Wait()
+	cancelDial()
+
+	ctx, cancel := context.WithTimeout(ctx, cfg.duration)
+	defer cancel()
+	start := time.Now()
+	for _, c := range clients {
+		if c == nil {
+			continue
+		}
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			defer c.Close(context.Background())
+			trips, err := pingPong(ctx, c, msg)
+			if err != nil {
+				fail(err)
+			}
 			mu.Lock()
 			defer mu.Unlock()
 			sum.roundTrips += trips
 			sum.bytes += 2 * trips * int64(cfg.size)
-			if err != nil {
-				sum.errors++
-				if sum.firstErr == nil {
-					sum.firstErr = err
-				}
-			} else {
+			if err == nil {
 				sum.conns++
 			}
 		}()
@@ -58,21 +91,17 @@ func runClients(ctx context.Context, sys *actors.System, target string, cfg conf
 	return sum, nil
 }
 
-// client sends msg and reads its echo, over and over until ctx ends. It
+func dial(ctx context.Context, sys *actors.System, target string, tlsCfg *tls.Config) (*tcp.Client, error) {
+	if tlsCfg != nil {
+		return tcp.DialTLS(ctx, sys, target, tlsCfg)
+	}
+	return tcp.Dial(ctx, sys, target)
+}
+
+// pingPong sends msg and reads its echo, over and over until ctx ends. It
 // reads while it sends: a message larger than the socket buffers and the
 // server's write queue would otherwise fill them both ways and stall.
-func client(ctx context.Context, sys *actors.System, target string, msg []byte, tlsCfg *tls.Config) (int64, error) {
-	var c *tcp.Client
-	var err error
-	if tlsCfg != nil {
-		c, err = tcp.DialTLS(ctx, sys, target, tlsCfg)
-	} else {
-		c, err = tcp.Dial(ctx, sys, target)
-	}
-	if err != nil {
-		return 0, err
-	}
-	defer c.Close(context.Background())
+func pingPong(ctx context.Context, c *tcp.Client, msg []byte) (int64, error) {
 	var trips int64
 	for ctx.Err() == nil {
 		sent := c.SendAsync(msg, actors.Remaining(ctx))

@@ -103,7 +103,7 @@ func parseArgs(args []string, errOut io.Writer) (config, error) {
 	fs.StringVar(&cfg.connect, "connect", "", "run only the clients, against the echo server at `ADDR`")
 	fs.IntVar(&cfg.conns, "conns", 10, "client connections")
 	fs.IntVar(&cfg.size, "size", 64, fmt.Sprintf("bytes per round trip (at most %d)", maxSize))
-	fs.DurationVar(&cfg.duration, "duration", time.Second, "how long the clients run")
+	fs.DurationVar(&cfg.duration, "duration", time.Second, "how long the clients run, once connected (connects and handshakes wait up to 10s before)")
 	fs.BoolVar(&cfg.gonet, "gonet", false, "serve with Go's net package instead of actornet (for comparison)")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile to `FILE`")
 	fs.BoolVar(&cfg.tls, "tls", false, "speak TLS: the server with -cert/-key or a certificate made at start, the clients verifying it")
