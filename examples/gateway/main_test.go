@@ -57,7 +57,7 @@ func stopShared() {
 // -race, with gRPC goroutines the first left behind) and serves each
 // subtest from a listener of its own on node A.
 func TestGateway(t *testing.T) {
-	ctx := testkit.Context(t)
+	ctx := testkit.Context(t) // the gateway's; each subtest has its own (under load the half-close alone took most of one)
 	g, err := sharedGateway(context.WithoutCancel(ctx))
 	if err != nil {
 		t.Fatal(err)
@@ -65,6 +65,7 @@ func TestGateway(t *testing.T) {
 	// The default run: users whose every line comes back upper-cased
 	// through both nodes.
 	t.Run("default run", func(t *testing.T) {
+		ctx := testkit.Context(t)
 		l, err := g.listen(ctx, "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -82,6 +83,7 @@ func TestGateway(t *testing.T) {
 	// anything (as `nc -N` does). Each gets every line back upper-cased,
 	// then the end of the stream.
 	t.Run("half-close", func(t *testing.T) {
+		ctx := testkit.Context(t)
 		testkit.ForEachFamily(t, func(t *testing.T, addr string) {
 			l, err := g.listen(ctx, addr)
 			if err != nil {
@@ -103,6 +105,7 @@ func TestGateway(t *testing.T) {
 	// client sends it) gets "line too long" and a close; the users after
 	// it, on the same listener, are served.
 	t.Run("line too long", func(t *testing.T) {
+		ctx := testkit.Context(t)
 		l, err := g.listen(ctx, "127.0.0.1:0")
 		if err != nil {
 			t.Fatal(err)
@@ -120,6 +123,7 @@ func TestGateway(t *testing.T) {
 	// Node A's policy: node B may have it listen on loopback only, and
 	// open nothing else there.
 	t.Run("policy", func(t *testing.T) {
+		ctx := testkit.Context(t)
 		for _, addr := range []string{"0.0.0.0:0", "[::]:0"} {
 			_, err := g.listen(ctx, addr)
 			if !errors.Is(err, os.ErrPermission) || !strings.Contains(err.Error(), `rule "gateway"`) {
