@@ -287,7 +287,17 @@ func (c *Core) register() error {
 		return err
 	}
 	c.reg = reg
+	c.deliverDirect(reg)
 	return nil
+}
+
+// deliverDirect has reg's poller post Ready messages straight into the
+// actor's mailbox (poller.Registration.DeliverTo), without the PID's
+// process lookup.
+func (c *Core) deliverDirect(reg *poller.Registration) {
+	if c.mb != nil {
+		reg.DeliverTo(&c.mb.inbox)
+	}
 }
 
 func (c *Core) nextID() uint64 {
