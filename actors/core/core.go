@@ -291,15 +291,6 @@ func (c *Core) register() error {
 	return nil
 }
 
-// deliverDirect has reg's poller post Ready messages straight into the
-// actor's mailbox (poller.Registration.DeliverTo), without the PID's
-// process lookup.
-func (c *Core) deliverDirect(reg *poller.Registration) {
-	if c.mb != nil {
-		reg.DeliverTo(&c.mb.inbox)
-	}
-}
-
 func (c *Core) nextID() uint64 {
 	c.seq++
 	return c.seq

@@ -62,6 +62,15 @@ type SocketActor interface {
 	SocketCore() *Core
 }
 
+// deliverDirect has reg's poller post Ready messages straight into the
+// actor's mailbox (poller.Registration.DeliverTo), without the PID's
+// process lookup.
+func (c *Core) deliverDirect(reg *poller.Registration) {
+	if c.mb != nil {
+		reg.DeliverTo(&c.mb.inbox)
+	}
+}
+
 func (m *inlineMailbox) PostUserMessage(msg interface{}) { m.post(&m.user, msg) }
 
 func (m *inlineMailbox) PostSystemMessage(msg interface{}) { m.post(&m.system, msg) }
