@@ -287,6 +287,7 @@ func (c *Core) register() error {
 		return err
 	}
 	c.reg = reg
+	c.deliverDirect(reg)
 	return nil
 }
 

@@ -21,6 +21,9 @@ import (
 // Once the actor has stopped (reject is set), requests still queued or
 // arriving are answered as closed instead of being dropped.
 type inlineMailbox struct {
+	// inbox is the mailbox as its registration's poller.Inbox: the
+	// poller's loop posts Ready messages here directly (Core.register).
+	inbox     poller.Inbox
 	mu        sync.Mutex
 	user      ring
 	system    ring
@@ -46,13 +49,26 @@ var _ actor.Mailbox = (*inlineMailbox)(nil)
 // NewInlineMailbox returns the mailbox socket actors run on (SocketProps
 // uses it): messages are handled on the poster's goroutine, one at a
 // time, with no allocation per message.
-func NewInlineMailbox() actor.Mailbox { return &inlineMailbox{} }
+func NewInlineMailbox() actor.Mailbox {
+	m := &inlineMailbox{}
+	m.inbox = m
+	return m
+}
 
 // SocketActor is an actor built around a Core (see SocketProps).
 type SocketActor interface {
 	actor.Actor
 	// SocketCore returns the actor's core.
 	SocketCore() *Core
+}
+
+// deliverDirect has reg's poller post Ready messages straight into the
+// actor's mailbox (poller.Registration.DeliverTo), without the PID's
+// process lookup.
+func (c *Core) deliverDirect(reg *poller.Registration) {
+	if c.mb != nil {
+		reg.DeliverTo(&c.mb.inbox)
+	}
 }
 
 func (m *inlineMailbox) PostUserMessage(msg interface{}) { m.post(&m.user, msg) }

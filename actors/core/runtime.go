@@ -140,6 +140,7 @@ func (rt *Runtime) SpawnParked(props *actor.Props, coreOf func() *Core) (*actor.
 		c.mb.unpark()
 		return pid, err
 	}
+	c.deliverDirect(reg)
 	c.parkedReg.Store(reg)
 	return pid, nil
 }
