@@ -4,8 +4,6 @@ import (
 	"fmt"
 	"testing"
 
-	"github.com/actornet/actornet/actors/core"
-	"github.com/actornet/actornet/poller"
 	"github.com/actornet/actornet/socket"
 )
 
@@ -27,37 +25,7 @@ func benchDeliveryMany(b *testing.B, n int) {
 	got := make(chan struct{}, n)
 	peers := make([]*socket.Socket, n)
 	for i := range n {
-		a, peer, err := socket.Pair(socket.Stream)
-		if err != nil {
-			b.Fatal(err)
-		}
-		b.Cleanup(func() { _ = peer.Close() })
-		peers[i] = peer
-		var rc *core.Core
-		buf := make([]byte, 64)
-		hooks := core.Hooks{
-			Ready: func(d poller.Direction) {
-				if d != poller.Readable {
-					return
-				}
-				for {
-					n, err := rc.Socket().Read(buf)
-					if err != nil || n == 0 {
-						return
-					}
-					got <- struct{}{}
-					if n < len(buf) && !rc.Registration().HungUp() {
-						return
-					}
-				}
-			},
-			Wants: func(d poller.Direction) bool { return d == poller.Readable },
-		}
-		props := core.SocketProps(sys.Runtime(), a, func(c *core.Core) (core.SocketActor, core.Hooks) { rc = c; return &readerActor{core: c}, hooks })
-		if _, err := sys.Runtime().SpawnSocketActor(props); err != nil {
-			b.Fatal(err)
-		}
-		rc.Registration().Want(poller.Readable)
+		peers[i] = spawnSignaller(b, sys, got)
 	}
 	one := []byte{1}
 	b.ReportAllocs()

@@ -106,12 +106,27 @@ func (a *readerActor) SocketCore() *core.Core { return a.core }
 // read(2) → a signal back. Run with one poller so the path is fixed.
 func BenchmarkReadinessDelivery(b *testing.B) {
 	sys := newSystem(b, WithPollers(1))
+	got := make(chan struct{}, 1)
+	peer := spawnSignaller(b, sys, got)
+	one := []byte{1}
+	b.ReportAllocs()
+	for b.Loop() {
+		if _, err := peer.Write(one); err != nil {
+			b.Fatal(err)
+		}
+		<-got
+	}
+}
+
+// spawnSignaller spawns a readerActor over one end of a socket pair,
+// signalling got for each read that returns bytes, and returns the other
+// end.
+func spawnSignaller(b *testing.B, sys *System, got chan<- struct{}) *socket.Socket {
 	a, peer, err := socket.Pair(socket.Stream)
 	if err != nil {
 		b.Fatal(err)
 	}
 	b.Cleanup(func() { _ = peer.Close() })
-	got := make(chan struct{}, 1)
 	var rc *core.Core
 	buf := make([]byte, 64)
 	hooks := core.Hooks{
@@ -137,14 +152,7 @@ func BenchmarkReadinessDelivery(b *testing.B) {
 		b.Fatal(err)
 	}
 	rc.Registration().Want(poller.Readable)
-	one := []byte{1}
-	b.ReportAllocs()
-	for b.Loop() {
-		if _, err := peer.Write(one); err != nil {
-			b.Fatal(err)
-		}
-		<-got
-	}
+	return peer
 }
 
 // BenchmarkReadinessDeliveryGoNet is the same round trip with Go's net

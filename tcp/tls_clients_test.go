@@ -308,16 +308,7 @@ func TestTLSPauseWithRecordsBuffered(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close(testCtx(t))
-	raw, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	held := &testkit.HoldConn{Conn: raw}
-	c := tls.Client(held, f.clientConfig())
-	defer c.Close()
-	if err := c.Handshake(); err != nil {
-		t.Fatal(err)
-	}
+	held, c := holdingTLSClient(t, l.Addr().String(), f.clientConfig())
 	held.Hold = true
 	for _, s := range []string{"one", "two", "three"} {
 		if _, err := c.Write([]byte(s)); err != nil {
@@ -325,7 +316,7 @@ func TestTLSPauseWithRecordsBuffered(t *testing.T) {
 		}
 	}
 	held.Hold = false
-	if _, err := raw.Write(held.Held); err != nil { // three records, one segment
+	if _, err := held.Conn.Write(held.Held); err != nil { // three records, one segment
 		t.Fatal(err)
 	}
 	var conn *Conn

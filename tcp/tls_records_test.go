@@ -68,16 +68,7 @@ func TestTLSReadTakesEveryRecord(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer l.Close(testCtx(t))
-	raw, err := net.Dial("tcp", l.Addr().String())
-	if err != nil {
-		t.Fatal(err)
-	}
-	held := &testkit.HoldConn{Conn: raw}
-	c := tls.Client(held, f.clientConfig())
-	defer c.Close()
-	if err := c.Handshake(); err != nil {
-		t.Fatal(err)
-	}
+	held, c := holdingTLSClient(t, l.Addr().String(), f.clientConfig())
 	send := func(records ...string) { // in one segment
 		t.Helper()
 		held.Hold = true
@@ -87,7 +78,7 @@ func TestTLSReadTakesEveryRecord(t *testing.T) {
 			}
 		}
 		held.Hold = false
-		if _, err := raw.Write(held.Held); err != nil {
+		if _, err := held.Conn.Write(held.Held); err != nil {
 			t.Fatal(err)
 		}
 		held.Held = nil
@@ -270,4 +261,22 @@ func TestTLSWriteGathersRecords(t *testing.T) {
 	if n := writes(conn) - before; n > 2 {
 		t.Fatalf("four records took %d writes, want 1 (2 if the kernel took part)", n)
 	}
+}
+
+// holdingTLSClient is a crypto/tls client of addr, its handshake done,
+// over a connection whose writes the test can hold back (HoldConn) to
+// send several records in one segment. It is closed at cleanup.
+func holdingTLSClient(t *testing.T, addr string, cfg *tls.Config) (*testkit.HoldConn, *tls.Conn) {
+	t.Helper()
+	raw, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	held := &testkit.HoldConn{Conn: raw}
+	c := tls.Client(held, cfg)
+	t.Cleanup(func() { c.Close() })
+	if err := c.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	return held, c
 }
