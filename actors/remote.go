@@ -216,6 +216,9 @@ type replyProcess struct {
 type remotePending struct {
 	mu     sync.Mutex
 	byAddr map[string]map[*replyProcess]struct{}
+	// linkError, when set (a node's guard), is why the last dial to a
+	// node failed: a handshake it refused, say.
+	linkError func(addr string) error
 }
 
 // pendingBySystem holds each actor system's remotePending.
@@ -257,18 +260,41 @@ func (r *remotePending) fail(addr string, why error) {
 	delete(r.byAddr, addr)
 	r.mu.Unlock()
 	for p := range set {
-		if why == nil {
-			p.SendUserMessage(p.pid, &actor.DeadLetterResponse{})
-			continue
-		}
-		st := &messages.Status{Code: messages.IOStatus_IO_STATUS_CLOSED, Op: messages.OpName(p.cmd),
-			Detail: "the link to node " + addr + " failed: " + why.Error()}
-		p.SendUserMessage(p.pid, messages.Refusal(p.cmd, st))
+		p.SendUserMessage(p.pid, linkLost(p.cmd, addr, why))
 	}
+}
+
+// why is the error the last dial to the node at addr met, if any.
+func (r *remotePending) why(addr string) error {
+	r.mu.Lock()
+	f := r.linkError
+	r.mu.Unlock()
+	if f == nil {
+		return nil
+	}
+	return f(addr)
+}
+
+// linkLost is the answer to cmd when the node at addr cannot be reached:
+// closed, saying why when the link's failure is known (a refused
+// handshake, say).
+func linkLost(cmd proto.Message, addr string, why error) any {
+	if why == nil {
+		return &actor.DeadLetterResponse{}
+	}
+	st := &messages.Status{Code: messages.IOStatus_IO_STATUS_CLOSED, Op: messages.OpName(cmd),
+		Detail: "the link to node " + addr + " failed: " + why.Error()}
+	return messages.Refusal(cmd, st)
 }
 
 func (p *replyProcess) SendUserMessage(_ *actor.PID, message interface{}) {
 	_, msg, _ := actor.UnwrapEnvelope(message)
+	if _, ok := msg.(*actor.DeadLetterResponse); ok && p.pending != nil {
+		// The node's link failed: the endpoint writer answers what it
+		// held with dead letters, and that can come before the
+		// endpoint's end (remotePending.fail). Say why either way.
+		msg = linkLost(p.cmd, p.addr, p.pending.why(p.addr))
+	}
 	if _, ok := msg.(*actor.DeadLetterResponse); ok {
 		// The target is gone (stopped, or its node unreachable).
 		msg = messages.Rejection(p.cmd, messages.IOStatus_IO_STATUS_CLOSED)

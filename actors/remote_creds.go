@@ -4,7 +4,6 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
-	"errors"
 	"fmt"
 	"net"
 	"net/netip"
@@ -75,32 +74,60 @@ type dialCreds struct {
 
 func (c dialCreds) ClientHandshake(ctx context.Context, authority string, conn net.Conn) (net.Conn, credentials.AuthInfo, error) {
 	out, info, err := c.TransportCredentials.ClientHandshake(ctx, authority, conn)
+	if err == nil {
+		out, err = firstWord(ctx, out)
+	}
 	c.g.dialed(authority, err)
+	return out, info, err
+}
+
+// firstWordWait bounds the wait for a node's first bytes after a
+// handshake when the dial has no deadline of its own.
+const firstWordWait = 10 * time.Second
+
+// firstWord waits for the first bytes the dialed node sends (a gRPC
+// server sends its settings at once) and returns a connection that reads
+// them first. Under TLS 1.3 a client's end of the handshake succeeds
+// before the server judges its certificate: a refusal is an alert the
+// client meets on its first read, or never, if it writes first into the
+// closed connection (a broken pipe). Reading before gRPC writes makes
+// the refusal the handshake's error, every time.
+func firstWord(ctx context.Context, conn net.Conn) (net.Conn, error) {
+	deadline, ok := ctx.Deadline()
+	if !ok {
+		deadline = time.Now().Add(firstWordWait)
+	}
+	if err := conn.SetReadDeadline(deadline); err != nil {
+		conn.Close()
+		return nil, err
+	}
+	stop := context.AfterFunc(ctx, func() { conn.SetReadDeadline(time.Now()) })
+	buf := make([]byte, 512)
+	n, err := conn.Read(buf)
+	stop()
+	if err == nil {
+		err = conn.SetReadDeadline(time.Time{})
+	}
 	if err != nil {
-		return out, info, err
+		conn.Close()
+		return nil, err
 	}
-	// Under TLS 1.3 the server judges the client's certificate after the
-	// client has finished: its refusal is an alert on the first read.
-	return &alertConn{Conn: out, g: c.g, node: authority}, info, nil
+	return &primedConn{Conn: conn, first: buf[:n]}, nil
 }
 
-// alertConn remembers a TLS alert the node it dialed sent (a refused
-// client certificate) as why the link failed.
-type alertConn struct {
+// primedConn is a connection whose first bytes were read already.
+type primedConn struct {
 	net.Conn
-	g    *remoteGuard
-	node string
+	first []byte
 }
 
-func (c *alertConn) Read(b []byte) (int, error) {
-	n, err := c.Conn.Read(b)
-	// crypto/tls reports a peer's alert as a *net.OpError of op
-	// "remote error" (its alert type is not exported).
-	var op *net.OpError
-	if err != nil && errors.As(err, &op) && op.Op == "remote error" {
-		c.g.dialed(c.node, err)
+func (c *primedConn) Read(b []byte) (int, error) {
+	if len(c.first) > 0 {
+		n := copy(b, c.first)
+		c.first = c.first[n:]
+		return n, nil
 	}
-	return n, err
+	return c.Conn.Read(b)
 }
 
 func (c dialCreds) Clone() credentials.TransportCredentials {

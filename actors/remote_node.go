@@ -17,6 +17,9 @@ func (s *System) startNode() error {
 	// node waits on there, instead of letting reply processes wait for
 	// ever (a remote Accept may rightly wait for hours; a lost node may not).
 	pending := remotePendingOf(s.Actors)
+	pending.mu.Lock()
+	pending.linkError = s.guard.dialError
+	pending.mu.Unlock()
 	node, err := s.Actors.Root.SpawnNamed(actor.PropsFromProducer(func() actor.Actor {
 		return &nodeActor{sys: s, opened: map[string]map[string]*actor.PID{}}
 	}), NodeName)

@@ -12,6 +12,7 @@ import (
 	"maps"
 	"net"
 	"net/netip"
+	"strings"
 	"testing"
 	"time"
 
@@ -258,5 +259,35 @@ func TestRemoteGuardRules(t *testing.T) {
 	}
 	if err := connect("127.0.0.1:5"); err != nil || s.node != "127.0.0.1:5" {
 		t.Fatalf("the node's own address: %v (node %q)", err, s.node)
+	}
+}
+
+// replyTo records the one answer a reply process gives.
+type replyTo struct{ got chan any }
+
+func (r replyTo) Reply(result any) { r.got <- result }
+
+// A request whose node's link failed says why, whichever comes first:
+// the endpoint's end (remotePending.fail) or the dead letters its
+// writer answers with what it held.
+func TestLinkFailureReachesEveryPath(t *testing.T) {
+	why := errors.New("remote error: tls: certificate required")
+	as := actor.NewActorSystem()
+	for _, path := range []string{"dead letter", "endpoint end"} {
+		pending := &remotePending{byAddr: map[string]map[*replyProcess]struct{}{},
+			linkError: func(string) error { return why }}
+		r := replyTo{got: make(chan any, 1)}
+		p := &replyProcess{reg: as.ProcessRegistry, cmd: &messages.Spawn{}, reply: r, pending: pending, addr: "127.0.0.1:1"}
+		p.pid, _ = as.ProcessRegistry.Add(p, replyPrefix+core.SecretName())
+		pending.add(p)
+		if path == "dead letter" {
+			p.SendUserMessage(p.pid, &actor.DeadLetterResponse{})
+		} else {
+			pending.fail(p.addr, why)
+		}
+		got := (<-r.got).(*messages.Spawned).GetStatus()
+		if got.GetCode() != messages.IOStatus_IO_STATUS_CLOSED || !strings.Contains(got.GetDetail(), why.Error()) {
+			t.Errorf("%s: %v, want closed saying %q", path, got, why)
+		}
 	}
 }
