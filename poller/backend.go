@@ -31,5 +31,11 @@ type handoffBackend interface {
 	WaitHandoff(events []event, msec int) (int, error)
 }
 
+// parkBackend is a backend whose blocking wait can park the goroutine in
+// Go's netpoller (parker); ok is false when it cannot.
+type parkBackend interface {
+	WaitParked(events []event) (n int, err error, ok bool)
+}
+
 // wakeToken is the token of the wake-up event that Wake raises.
 const wakeToken = ^uint64(0)

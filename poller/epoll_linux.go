@@ -45,6 +45,7 @@ func writable(ev *event) bool {
 type Epoll struct {
 	epfd int
 	evfd int
+	park *parker // WaitParked's; owns epfd
 }
 
 var _ backend = (*Epoll)(nil)
@@ -66,6 +67,12 @@ func NewEpoll() (*Epoll, error) {
 		unix.Close(epfd)
 		return nil, err
 	}
+	k, err := newParker(epfd, "epoll", func(ev []event) (int, error) { return e.Wait(ev, 0) })
+	if err != nil { // epfd closed
+		unix.Close(evfd)
+		return nil, err
+	}
+	e.park = k
 	return e, nil
 }
 
@@ -135,6 +142,13 @@ func (e *Epoll) WaitHandoff(events []unix.EpollEvent, msec int) (int, error) {
 	return n, nil
 }
 
+// WaitParked is a blocking Wait that parks the goroutine in Go's
+// netpoller instead of blocking its thread (parker).
+func (e *Epoll) WaitParked(events []unix.EpollEvent) (int, error, bool) {
+	n, err := e.park.wait(events)
+	return n, err, true
+}
+
 // Wake makes a Wait in progress return, by writing to the eventfd.
 func (e *Epoll) Wake() error {
 	var one = [8]byte{1}
@@ -154,12 +168,12 @@ func (e *Epoll) ResetWake() {
 // Close closes the eventfd and the epoll fd.
 func (e *Epoll) Close() error {
 	err1 := unix.Close(e.evfd)
-	err2 := unix.Close(e.epfd)
+	err2 := e.park.close()
 	if err1 != nil {
 		return os.NewSyscallError("close eventfd", err1)
 	}
 	if err2 != nil {
-		return os.NewSyscallError("close epoll", err2)
+		return err2
 	}
 	return nil
 }

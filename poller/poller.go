@@ -431,7 +431,9 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 		// Nothing ready: yield so goroutines woken by the last batch run
 		// (and perhaps make more I/O), then look again before blocking.
 		// Blocking at once starves the scheduler when GOMAXPROCS is small.
-		if timeout == 0 && yielded < idleYields {
+		// A wait that parks yields the processor itself: the yields
+		// before it would be polls for nothing.
+		if timeout == 0 && yielded < idleYields && !p.parksNext(&slept) {
 			runtime.Gosched()
 			yielded++
 			continue

@@ -1,0 +1,71 @@
+package poller
+
+import (
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A loop whose waits are long parks in Go's netpoller, as a net.Conn's
+// reader does: its goroutine is in "IO wait", holding no thread, and
+// readiness still reaches the socket's actor.
+func TestReleasedWaitParks(t *testing.T) {
+	withHandoffAfter(t, 0) // every blocking wait is released
+	be, err := NewEpoll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chanSender, 64)
+	p := start(be, ch, nil)
+	t.Cleanup(func() { _ = p.Stop() })
+	a, b := socketpair(t)
+	r, err := p.Register(a, pid, Readable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	const rounds = 10
+	var polls0 uint64
+	for i := range rounds {
+		deadline := time.Now().Add(5 * time.Second)
+		for !loopParked() {
+			if time.Now().After(deadline) {
+				t.Fatalf("round %d: the loop never parked in the netpoller:\n%s", i, loopStack())
+			}
+			runtime.Gosched()
+		}
+		if i == 0 {
+			polls0 = p.Stats().Polls // published as the loop went to wait
+		}
+		roundTrip(t, r, b, ch)
+	}
+	if n := be.park.parks.Load(); n < rounds {
+		t.Fatalf("parker woke from %d parked waits, want %d or more", n, rounds)
+	}
+	st := p.Stats()
+	if st.ReleasedWaits < rounds {
+		t.Fatalf("ReleasedWaits = %d, want the parked waits counted", st.ReleasedWaits)
+	}
+	// A loop about to park skips its idle yields and their polls: one
+	// poll after each Ready's batch (and perhaps one for an Again), where
+	// yielding first would make three.
+	if n := st.Polls - polls0; n > 2*(rounds-1) {
+		t.Fatalf("%d polls in %d rounds: the loop yielded and polled before parking", n, rounds-1)
+	}
+}
+
+// loopParked reports whether a goroutine waits in parker.wait, parked in
+// the netpoller ("IO wait"), not blocked in a system call.
+func loopParked() bool {
+	for _, g := range strings.Split(loopStack(), "\n\n") {
+		if strings.Contains(g, "poller.(*parker).wait") && strings.Contains(g, "[IO wait") {
+			return true
+		}
+	}
+	return false
+}
+
+func loopStack() string {
+	buf := make([]byte, 1<<20)
+	return string(buf[:runtime.Stack(buf, true)])
+}
