@@ -11,7 +11,8 @@ import (
 // reader does: its goroutine is in "IO wait", holding no thread, and
 // readiness still reaches the socket's actor.
 func TestReleasedWaitParks(t *testing.T) {
-	withHandoffAfter(t, 0) // every blocking wait is released
+	withHandoffAfter(t, 0)  // every blocking wait is released
+	withParkMinEvents(t, 1) // each round's wait returns one event
 	be, err := NewEpoll()
 	if err != nil {
 		t.Fatal(err)
@@ -23,6 +24,13 @@ func TestReleasedWaitParks(t *testing.T) {
 	r, err := p.Register(a, pid, Readable)
 	if err != nil {
 		t.Fatal(err)
+	}
+	// Blocking waits of one event each (handed off) bring the average up
+	// to the minimum.
+	for range 5 {
+		n := p.Stats().BlockingWaits
+		roundTrip(t, r, b, ch)
+		waitBlocking(t, p, n)
 	}
 	const rounds = 10
 	var polls0 uint64
@@ -52,6 +60,55 @@ func TestReleasedWaitParks(t *testing.T) {
 	if n := st.Polls - polls0; n > 2*(rounds-1) {
 		t.Fatalf("%d polls in %d rounds: the loop yielded and polled before parking", n, rounds-1)
 	}
+}
+
+// A loop whose waits each return one event (one busy UDP socket, a
+// server alone on its core woken at its first event) hands the P off
+// rather than parking: a parked wake-up costs more, and serves one socket.
+func TestFewEventsHandOff(t *testing.T) {
+	withHandoffAfter(t, 0)
+	be, err := NewEpoll()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chanSender, 64)
+	p := start(be, ch, nil)
+	t.Cleanup(func() { _ = p.Stop() })
+	a, b := socketpair(t)
+	r, err := p.Register(a, pid, Readable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 10 {
+		n := p.Stats().BlockingWaits
+		roundTrip(t, r, b, ch)
+		waitBlocking(t, p, n)
+	}
+	if n := be.park.parks.Load(); n != 0 {
+		t.Fatalf("the loop parked %d times on waits of one event (parkMinEvents %d)", n, parkMinEvents)
+	}
+	if st := p.Stats(); st.ReleasedWaits == 0 {
+		t.Fatal("no wait was released: the hand-off was not tried")
+	}
+}
+
+// waitBlocking waits until the loop has begun more than n blocking waits
+// (BlockingWaits counts a wait as it begins).
+func waitBlocking(t *testing.T, p *Poller, n uint64) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for p.Stats().BlockingWaits == n {
+		if time.Now().After(deadline) {
+			t.Fatal("the loop never went into a blocking wait")
+		}
+		runtime.Gosched()
+	}
+}
+
+func withParkMinEvents(t *testing.T, n int) {
+	old := parkMinEvents
+	parkMinEvents = n
+	t.Cleanup(func() { parkMinEvents = old })
 }
 
 // loopParked reports whether a goroutine waits in parker.wait, parked in
