@@ -13,18 +13,7 @@ import (
 func TestReleasedWaitParks(t *testing.T) {
 	withHandoffAfter(t, 0)  // every blocking wait is released
 	withParkMinEvents(t, 1) // each round's wait returns one event
-	be, err := NewEpoll()
-	if err != nil {
-		t.Fatal(err)
-	}
-	ch := make(chanSender, 64)
-	p := start(be, ch, nil)
-	t.Cleanup(func() { _ = p.Stop() })
-	a, b := socketpair(t)
-	r, err := p.Register(a, pid, Readable)
-	if err != nil {
-		t.Fatal(err)
-	}
+	be, p, r, b, ch := epollPoller(t)
 	// Blocking waits of one event each (handed off) bring the average up
 	// to the minimum.
 	for range 5 {
@@ -67,6 +56,25 @@ func TestReleasedWaitParks(t *testing.T) {
 // rather than parking: a parked wake-up costs more, and serves one socket.
 func TestFewEventsHandOff(t *testing.T) {
 	withHandoffAfter(t, 0)
+	be, p, r, b, ch := epollPoller(t)
+	for range 10 {
+		n := p.Stats().BlockingWaits
+		roundTrip(t, r, b, ch)
+		waitBlocking(t, p, n)
+	}
+	if n := be.park.parks.Load(); n != 0 {
+		t.Fatalf("the loop parked %d times on waits of one event (parkMinEvents %d)", n, parkMinEvents)
+	}
+	if st := p.Stats(); st.ReleasedWaits == 0 {
+		t.Fatal("no wait was released: the hand-off was not tried")
+	}
+}
+
+// epollPoller starts a poller on a real epoll instance, watching one end
+// of a socket pair for reading: it returns the instance, the poller, the
+// registration, the other end and where Ready messages go.
+func epollPoller(t *testing.T) (*Epoll, *Poller, *Registration, int, chanSender) {
+	t.Helper()
 	be, err := NewEpoll()
 	if err != nil {
 		t.Fatal(err)
@@ -79,17 +87,7 @@ func TestFewEventsHandOff(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for range 10 {
-		n := p.Stats().BlockingWaits
-		roundTrip(t, r, b, ch)
-		waitBlocking(t, p, n)
-	}
-	if n := be.park.parks.Load(); n != 0 {
-		t.Fatalf("the loop parked %d times on waits of one event (parkMinEvents %d)", n, parkMinEvents)
-	}
-	if st := p.Stats(); st.ReleasedWaits == 0 {
-		t.Fatal("no wait was released: the hand-off was not tried")
-	}
+	return be, p, r, b, ch
 }
 
 // waitBlocking waits until the loop has begun more than n blocking waits
