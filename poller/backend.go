@@ -32,9 +32,9 @@ type handoffBackend interface {
 }
 
 // parkBackend is a backend whose blocking wait can park the goroutine in
-// Go's netpoller (parker); ok is false when it cannot.
+// Go's netpoller (parker).
 type parkBackend interface {
-	WaitParked(events []event) (n int, err error, ok bool)
+	WaitParked(events []event) (int, error)
 }
 
 // wakeToken is the token of the wake-up event that Wake raises.

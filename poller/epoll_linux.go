@@ -144,9 +144,8 @@ func (e *Epoll) WaitHandoff(events []unix.EpollEvent, msec int) (int, error) {
 
 // WaitParked is a blocking Wait that parks the goroutine in Go's
 // netpoller instead of blocking its thread (parker).
-func (e *Epoll) WaitParked(events []unix.EpollEvent) (int, error, bool) {
-	n, err := e.park.wait(events)
-	return n, err, true
+func (e *Epoll) WaitParked(events []unix.EpollEvent) (int, error) {
+	return e.park.wait(events)
 }
 
 // Wake makes a Wait in progress return, by writing to the eventfd.

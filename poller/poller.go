@@ -95,6 +95,8 @@ type Poller struct {
 	delivered [2]atomic.Uint64 // per Direction
 	// handoffAfter is the package's handoffAfter when the poller started.
 	handoffAfter time.Duration
+	// parker is the backend, when it can park its waits (sleep.go).
+	parker parkBackend
 	// wakeups, blocking, polls, released (blocking waits made without a
 	// P: sleep) and longest (ns) are the loop's counters (Stats).
 	wakeups, blocking, polls, released atomic.Uint64
@@ -173,6 +175,7 @@ func start(be backend, sender Sender, onFail func(*Poller, error)) *Poller {
 	if rb, ok := be.(recvBackend); ok {
 		rb.setRecvSink(p)
 	}
+	p.parker, _ = be.(parkBackend)
 	if sb, ok := be.(sendBackend); ok && sendEnabled() {
 		p.send = true
 		sb.setSendSink(p.pushSend)

@@ -82,11 +82,9 @@ func (p *Poller) sleep(events []event, timeout int, s *sleepState) (int, error) 
 	var err error
 	if s.release(p.handoffAfter) {
 		p.released.Add(1)
-		var parked bool
-		if pb, ok := p.be.(parkBackend); ok && parkReleased && s.events >= 4*parkMinEvents {
-			n, err, parked = pb.WaitParked(events)
-		}
-		if !parked {
+		if p.canPark(s) {
+			n, err = p.parker.WaitParked(events)
+		} else {
 			n, err = hb.WaitHandoff(events, timeout)
 		}
 	} else {
@@ -97,10 +95,16 @@ func (p *Poller) sleep(events []event, timeout int, s *sleepState) (int, error) 
 	return n, err
 }
 
-// parksNext reports whether the next blocking wait would park (release,
-// on a backend that parks), without deciding it.
+// canPark reports whether a released wait parks: the backend can, and
+// the recent waits returned parkMinEvents or more.
+func (p *Poller) canPark(s *sleepState) bool {
+	return p.parker != nil && parkReleased && s.events >= 4*parkMinEvents
+}
+
+// parksNext reports whether the next blocking wait would park, without
+// deciding it.
 func (p *Poller) parksNext(s *sleepState) bool {
-	if _, ok := p.be.(parkBackend); !ok || !parkReleased || p.handoffAfter < 0 || s.events < 4*parkMinEvents {
+	if p.handoffAfter < 0 || !p.canPark(s) {
 		return false
 	}
 	after := p.handoffAfter
