@@ -56,7 +56,13 @@ func TestURingReleasedWaitKeepsItsThread(t *testing.T) {
 	if n := failed.Load(); n > 0 {
 		t.Fatalf("%d writes to wake the loop failed", n)
 	}
-	if n := u.rehomes.Load(); n != 0 {
-		t.Fatalf("%d of %d released waits came back on another thread (each re-arms every request); want 0", n, waits)
+	// Without the lock, half the waits come back elsewhere (100 of 200).
+	// A few moves may still come of the test's own reads and writes: one
+	// that sysmon finds in its system call under load loses the P and
+	// comes back on the thread that took it (seen 1 in 300 runs beside a
+	// busy test suite).
+	const allowed = waits / 20
+	if n := u.rehomes.Load(); n > allowed {
+		t.Fatalf("%d of %d released waits came back on another thread (each re-arms every request); want at most %d", n, waits, allowed)
 	}
 }
