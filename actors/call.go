@@ -25,8 +25,8 @@ func Request[T any](s Sender, pid *actor.PID, msg proto.Message) *Future[T] {
 
 // RequestInto is Request with the future f, a new one the caller made,
 // answered through reply (f itself if nil): a handle that allocates the
-// command, its future and its result in one object (reply, a
-// core.ResultHolder forwarding to f) saves allocations per request.
+// command, its future and its result in one object (reply, which the
+// actor recognises and forwards to f) saves allocations per request.
 func RequestInto[T any](s Sender, pid *actor.PID, msg proto.Message, f *Future[T], reply core.Replier) *Future[T] {
 	if pid == nil || s == nil {
 		f.Reply(messages.Rejection(msg, messages.IOStatus_IO_STATUS_INVALID_ARGUMENT)) // a zero handle: nothing to send to
@@ -49,8 +49,22 @@ func RequestInto[T any](s Sender, pid *actor.PID, msg proto.Message, f *Future[T
 	return f
 }
 
+// TurnInto runs a local request as a direct turn of the actor whose core
+// is c (core.Core.Turn): handle, the actor's own handler of msg, answers
+// through reply (nil: f), which resolves f as after RequestInto. Only the
+// message is saved: the same handler runs with the same hold of the
+// actor. It reports false, having run nothing, when the actor is busy or
+// stopped: send the request with RequestInto then.
+func TurnInto[T any](c *core.Core, msg proto.Message, f *Future[T], reply core.Replier, handle func()) bool {
+	if reply == nil {
+		reply = f
+	}
+	f.call = core.Call{Msg: msg, Reply: reply} // a withdrawal names reply
+	return c.Turn(msg, handle)
+}
+
 // replier is what a local request of f's answers through (f itself,
-// or the ResultHolder RequestInto was given): a withdrawal names it.
+// or the reply RequestInto was given): a withdrawal names it.
 func (f *Future[T]) replier() core.Replier {
 	if f.call.Reply != nil {
 		return f.call.Reply

@@ -26,15 +26,22 @@ import (
 type Client struct {
 	actors.Socket
 	opts  *messages.Options
+	local *clientActor                      // NewClient's actor, for direct turns (actors.TurnInto); nil for others
 	addrs atomic.Pointer[[2]netip.AddrPort] // local, remote: once connected
 	tls   atomic.Pointer[tls.ConnectionState]
 }
 
 // ClientProps returns the props of a TCP client actor, to spawn as a child
 // of a supervising actor (the client connects on its first Connect).
-func ClientProps(sys *actors.System) *actor.Props {
+func ClientProps(sys *actors.System) *actor.Props { return clientProps(sys, nil) }
+
+// clientProps are ClientProps that give made the actor they build.
+func clientProps(sys *actors.System, made func(*clientActor)) *actor.Props {
 	return core.SocketProps(sys.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Hooks) {
 		a := newClientActor(c)
+		if made != nil {
+			made(a)
+		}
 		return a, a.hooks()
 	})
 }
@@ -51,11 +58,13 @@ func NewClient(sys *actors.System, opts ...Option) (*Client, error) {
 	if err != nil {
 		return nil, &socket.OpError{Op: "socket", Net: "tcp", Err: err}
 	}
-	pid, err := sys.Runtime().SpawnSocketActor(ClientProps(sys))
+	// The actor is built while it is spawned, before the handle exists.
+	var local *clientActor
+	pid, err := sys.Runtime().SpawnSocketActor(clientProps(sys, func(a *clientActor) { local = a }))
 	if err != nil {
 		return nil, err
 	}
-	return &Client{Socket: actors.SocketOf(sys, pid), opts: o}, nil
+	return &Client{Socket: actors.SocketOf(sys, pid), opts: o, local: local}, nil
 }
 
 // Dial spawns a client and connects it to addr ("ip:port", "[ipv6]:port"
@@ -175,20 +184,22 @@ func (c *Client) SendAsync(p []byte, timeout time.Duration) *actors.Future[*mess
 	}
 	r := &sendCall{}
 	r.cmd.Data, r.cmd.TimeoutMs = p, ms
+	if a := c.local; a != nil && actors.TurnInto(a.core, &r.cmd, &r.f, r, func() { a.send(&r.cmd, r) }) {
+		return &r.f
+	}
 	return actors.RequestInto(c.System().Root(), c.PID(), &r.cmd, &r.f, r)
 }
 
 // sendCall, recvCall and recvExactCall hold a request, its future and its
 // result in one allocation: the client actor answers a local request in
-// the result it holds (core.ResultHolder).
+// the result it holds (headRecvResult, headSendResult).
 type sendCall struct {
 	f   actors.Future[*messages.SendResult]
 	cmd messages.Send
 	res messages.SendResult
 }
 
-func (r *sendCall) Reply(res any)                    { r.f.Reply(res) }
-func (r *sendCall) HeldResult() *messages.SendResult { return &r.res }
+func (r *sendCall) Reply(res any) { r.f.Reply(res) }
 
 type recvCall struct {
 	f   actors.Future[*messages.RecvResult]
@@ -208,8 +219,7 @@ type heldRecv struct {
 	res messages.RecvResult
 }
 
-func (r *heldRecv) Reply(res any)                    { r.to.Reply(res) }
-func (r *heldRecv) HeldResult() *messages.RecvResult { return &r.res }
+func (r *heldRecv) Reply(res any) { r.to.Reply(res) }
 
 // Send writes all of p within ctx (see SendAsync). It returns the bytes
 // sent and, if not all of them, the error (errors.Is
@@ -235,6 +245,11 @@ func (c *Client) RecvAsync(max int, timeout time.Duration) *actors.Future[*messa
 	r := &recvCall{}
 	r.cmd.Max, r.cmd.TimeoutMs = uint32(max), ms
 	r.heldRecv.to = &r.f
+	if a := c.local; a != nil && actors.TurnInto(a.core, &r.cmd, &r.f, &r.heldRecv, func() {
+		a.recv(&r.cmd, &r.heldRecv, false, int64(r.cmd.Max), r.cmd.TimeoutMs)
+	}) {
+		return &r.f
+	}
 	return actors.RequestInto(c.System().Root(), c.PID(), &r.cmd, &r.f, &r.heldRecv)
 }
 
@@ -256,6 +271,11 @@ func (c *Client) RecvExactAsync(n int, timeout time.Duration) *actors.Future[*me
 	r := &recvExactCall{}
 	r.cmd.N, r.cmd.TimeoutMs = uint32(n), ms
 	r.heldRecv.to = &r.f
+	if a := c.local; a != nil && actors.TurnInto(a.core, &r.cmd, &r.f, &r.heldRecv, func() {
+		a.recv(&r.cmd, &r.heldRecv, true, int64(r.cmd.N), r.cmd.TimeoutMs)
+	}) {
+		return &r.f
+	}
 	return actors.RequestInto(c.System().Root(), c.PID(), &r.cmd, &r.f, &r.heldRecv)
 }
 

@@ -15,23 +15,6 @@ type Replier interface {
 	Reply(result any)
 }
 
-// A ResultHolder is a local caller's Replier that carries the result
-// message of its request, allocated with the request: the actor fills
-// and answers that one instead of a new one. Held finds it.
-type ResultHolder[R any] interface {
-	Replier
-	HeldResult() R
-}
-
-// Held returns the result r holds for its request (see ResultHolder), or
-// a new one from alloc.
-func Held[R any](r Replier, alloc func() R) R {
-	if h, ok := r.(ResultHolder[R]); ok {
-		return h.HeldResult()
-	}
-	return alloc()
-}
-
 // Call is a request from a local caller: the command and where its answer
 // goes. A socket actor treats a Call and a bare command with a Sender (the
 // form a remote node uses) alike; the Call form avoids registering a

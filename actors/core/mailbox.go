@@ -152,6 +152,31 @@ func (m *inlineMailbox) post(q *ring, msg interface{}) {
 	m.run()
 }
 
+// turn runs fn as one of the actor's turns on the caller's goroutine, as
+// post runs a message that finds the mailbox idle and empty, and reports
+// whether it did: not when the actor is busy, has messages waiting, is
+// parked, suspended, stopped or runs on a dispatcher. What is posted
+// meanwhile runs after fn, on the same goroutine. A panic in fn fails
+// the actor as one in its Receive does (msg is the failure's message).
+func (m *inlineMailbox) turn(msg interface{}, fn func()) bool {
+	m.mu.Lock()
+	if m.parked || m.dispatcher != nil || m.running || m.user.len() > 0 || m.system.len() > 0 || m.reject || m.suspended {
+		m.mu.Unlock()
+		return false
+	}
+	m.running = true
+	m.onLoop = false
+	m.mu.Unlock()
+	m.invokeTurn(msg, fn)
+	m.run()
+	return true
+}
+
+func (m *inlineMailbox) invokeTurn(msg interface{}, fn func()) {
+	defer m.recover(msg)
+	fn()
+}
+
 // unpark runs what a parked mailbox holds, on the caller's goroutine.
 func (m *inlineMailbox) unpark() {
 	m.mu.Lock()

@@ -175,3 +175,50 @@ func TestInlineMailboxRunsOnTheSender(t *testing.T) {
 	}
 	sys.Root().Stop(pid)
 }
+
+// A direct turn (Core.Turn) runs only where a posted message would run at
+// once: an idle, empty, live mailbox. Then what is posted during the turn
+// runs after it, in order, on the same goroutine; a panic in it is
+// escalated as one in Receive is.
+func TestInlineMailboxTurn(t *testing.T) {
+	mb, inv := newTestMailbox()
+	var ran []string
+	if !mb.turn("cmd", func() {
+		ran = append(ran, "turn")
+		mb.PostUserMessage("during") // the poller's Ready, say: queued
+		if len(inv.user) != 0 {
+			t.Error("a message posted during the turn ran inside it")
+		}
+	}) {
+		t.Fatal("an idle mailbox refused the turn")
+	}
+	if len(ran) != 1 || len(inv.user) != 1 || inv.user[0] != "during" {
+		t.Fatalf("turn ran %v, then the mailbox %v; want the turn, then what came during it", ran, inv.user)
+	}
+
+	// Busy: another turn holds the actor, so a nested one must be refused
+	// (its caller sends a message instead, which runs in order after).
+	mb.turn("outer", func() {
+		if mb.turn("inner", func() { t.Error("a turn ran inside another") }) {
+			t.Error("a busy mailbox gave a turn")
+		}
+	})
+	// Messages waiting (suspended: held) go first: no turn overtakes them.
+	mb.PostSystemMessage(&actor.SuspendMailbox{})
+	mb.PostUserMessage("held")
+	if mb.turn("cmd", func() { t.Error("a turn overtook a held message") }) {
+		t.Error("a suspended mailbox gave a turn")
+	}
+	mb.PostSystemMessage(&actor.ResumeMailbox{})
+
+	if !mb.turn("cmd", func() { panic("boom") }) {
+		t.Fatal("refused after resume")
+	}
+	if len(inv.failures) != 1 || inv.failures[0] != "boom" {
+		t.Fatalf("failures = %v; want the turn's panic escalated", inv.failures)
+	}
+	mb.stopped()
+	if mb.turn("cmd", func() { t.Error("a stopped actor ran a turn") }) {
+		t.Error("a stopped mailbox gave a turn")
+	}
+}
