@@ -186,12 +186,7 @@ func (c *Core) Registration() *poller.Registration { return c.reg }
 func (c *Core) Handle(ctx actor.Context) bool {
 	switch m := ctx.Message().(type) {
 	case *poller.Ready:
-		if c.reg == nil && c.parked && !c.closed {
-			c.reg = m.Reg // the registration SpawnParked made
-		}
-		if m.Reg == c.reg && !c.closed {
-			c.ready(m.Dir)
-		}
+		c.onReady(m)
 	case *poller.Dropped:
 		if c.reg == nil && c.parked {
 			c.reg = c.parkedReg.Load() // dropped before its first Ready
@@ -225,6 +220,18 @@ func (c *Core) Handle(ctx actor.Context) bool {
 		return false
 	}
 	return true
+}
+
+// onReady handles a Ready. The mailbox calls it directly, not through
+// the actor's Receive (invokeUser): a socket actor hears of readiness
+// through its Hooks alone.
+func (c *Core) onReady(m *poller.Ready) {
+	if c.reg == nil && c.parked && !c.closed {
+		c.reg = m.Reg // the registration SpawnParked made
+	}
+	if m.Reg == c.reg && !c.closed {
+		c.ready(m.Dir)
+	}
 }
 
 func (c *Core) started(ctx actor.Context) {

@@ -31,6 +31,9 @@ type inlineMailbox struct {
 	suspended bool
 	reject    bool
 	invoker   actor.MessageInvoker
+	// core is the socket actor's, which takes its Ready messages
+	// (invokeUser).
+	core *Core
 	// dispatcher, when set, runs the mailbox (drain) instead of the poster.
 	dispatcher actor.Dispatcher
 	drain      func()
@@ -55,7 +58,9 @@ func NewInlineMailbox() actor.Mailbox {
 	return m
 }
 
-// SocketActor is an actor built around a Core (see SocketProps).
+// SocketActor is an actor built around a Core (see SocketProps). Its
+// Receive never sees a poller.Ready: the mailbox hands readiness to the
+// core, which passes it on through the actor's Hooks.
 type SocketActor interface {
 	actor.Actor
 	// SocketCore returns the actor's core.
@@ -83,6 +88,7 @@ func (m *inlineMailbox) RegisterHandlers(invoker actor.MessageInvoker, _ actor.D
 		if sa, ok := ctx.Actor().(SocketActor); ok {
 			core := sa.SocketCore()
 			core.mb = m
+			m.core = core
 			m.parked = core.parked
 			if core.onPool {
 				m.dispatcher, m.drain = core.rt.dispatcher, m.run
@@ -265,8 +271,16 @@ func (m *inlineMailbox) socket() bool {
 	return ok
 }
 
+// invokeUser runs a user message. A Ready goes straight to the socket
+// actor's core, which is where every socket actor's Receive passes it
+// (Core.Handle), without Proto.Actor's context around it: it is most of
+// the messages a busy socket actor handles.
 func (m *inlineMailbox) invokeUser(msg interface{}) {
 	defer m.recover(msg)
+	if r, ok := msg.(*poller.Ready); ok && m.core != nil {
+		m.core.onReady(r)
+		return
+	}
 	m.invoker.InvokeUserMessage(msg)
 }
 

@@ -10,6 +10,7 @@ import (
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actornet/actornet/messages"
+	"github.com/actornet/actornet/poller"
 )
 
 // recordingInvoker records what the mailbox hands the actor, and panics on
@@ -220,5 +221,23 @@ func TestInlineMailboxTurn(t *testing.T) {
 	mb.stopped()
 	if mb.turn("cmd", func() { t.Error("a stopped actor ran a turn") }) {
 		t.Error("a stopped mailbox gave a turn")
+	}
+}
+
+// A Ready goes to the socket actor's core (its Hooks), never through its
+// Receive; one for a registration the core no longer has is dropped.
+func TestInlineMailboxReadyGoesToTheCore(t *testing.T) {
+	mb, inv := newTestMailbox()
+	var heard []poller.Direction
+	c := &Core{reg: &poller.Registration{}, hooks: Hooks{Ready: func(d poller.Direction) { heard = append(heard, d) }}}
+	mb.core = c
+	mb.PostUserMessage(&poller.Ready{Reg: c.reg, Dir: poller.Writable})
+	mb.PostUserMessage(&poller.Ready{Reg: &poller.Registration{}, Dir: poller.Readable}) // an old registration's
+	mb.PostUserMessage("command")
+	if len(heard) != 1 || heard[0] != poller.Writable {
+		t.Fatalf("the core's Ready hook heard %v; want [Writable]", heard)
+	}
+	if len(inv.user) != 1 || inv.user[0] != "command" {
+		t.Fatalf("Receive got %v; want only the command", inv.user)
 	}
 }
