@@ -17,7 +17,10 @@ import (
 
 // Client is the Go handle of a TCP client actor: a connection made by
 // Dial (or NewClient and Connect) or returned by Listener.Accept. Every
-// method sends the actor a message; the blocking forms wait for the answer
+// method is a request to the actor: a message, or (Send, Recv and
+// RecvExact of a client made here, while its actor is idle) a direct
+// turn of the actor on the caller's goroutine, with no message (see
+// actors.TurnInto); the blocking forms wait for the answer
 // within ctx (its deadline is the request's deadline), the Async forms take
 // an explicit timeout and return the typed future (for use inside actors,
 // with PipeTo or actors.ReenterAfter). One reader and one writer may be in

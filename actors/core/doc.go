@@ -19,7 +19,10 @@
 //
 // Socket actors run on an inline mailbox (NewInlineMailbox): a message is
 // handled on the poster's goroutine (the poller's, for readiness), one at
-// a time, with no allocation. HandlerHost runs a push-mode handler inside
+// a time, with no allocation. A Ready goes from the mailbox to the Core,
+// never through the actor's Receive. Core.Turn runs a local caller's
+// request as a turn of an idle actor with no message at all (the actor's
+// own handler, the same exclusive hold). HandlerHost runs a push-mode handler inside
 // such an actor (one message at a time, events raised meanwhile after, a
 // panic through a supervisor strategy); LentBuffer and Loan lend read
 // buffers to it by identity.
