@@ -60,7 +60,7 @@ func TurnInto[T any](c *core.Core, msg proto.Message, f *Future[T], reply core.R
 		reply = f
 	}
 	f.call = core.Call{Msg: msg, Reply: reply} // a withdrawal names reply
-	return c.Turn(msg, handle)
+	return c.Turn(&f.call, handle)
 }
 
 // replier is what a local request of f's answers through (f itself,

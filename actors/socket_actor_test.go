@@ -275,7 +275,8 @@ func TestServedType(t *testing.T) {
 }
 
 // TestInjectFault: refused unless the system allows fault injection; when
-// it does, the actor panics, its stopping supervisor stops it, and its fd
+// it does, the actor panics, the request is answered closed (its caller
+// does not wait for ever), its stopping supervisor stops it, and its fd
 // is closed (the peer sees end of stream).
 func TestInjectFault(t *testing.T) {
 	ctx := testCtx(t)
@@ -290,7 +291,13 @@ func TestInjectFault(t *testing.T) {
 
 	sys := newSystem(t, WithFaultInjection())
 	sb, peer := pair(t, sys)
-	sys.Root().Send(sb.PID(), &messages.InjectFault{})
+	st, err = Request[*messages.Status](sys.Root(), sb.PID(), &messages.InjectFault{}).Wait(ctx)
+	if err == nil {
+		err = st.Err()
+	}
+	if !errors.Is(err, net.ErrClosed) {
+		t.Fatalf("InjectFault with WithFaultInjection: %v, want closed", err)
+	}
 	buf := make([]byte, 1)
 	if err := peer.Blocking(true); err != nil {
 		t.Fatal(err)

@@ -30,20 +30,20 @@ func (c *Core) Receive(ctx actor.Context, handle func(cmd proto.Message, reply R
 	c.UpdateWants()
 }
 
-// Turn runs fn, a handler of request cmd, as a turn of the actor on the
+// Turn runs fn, the handler of a local request call, as a turn of the actor on the
 // caller's goroutine when the actor is idle (its mailbox empty, not
 // running), with what Receive does after a command (UpdateWants), and
 // reports whether it ran. It is the path of a local caller's request
 // that needs no message: the actor's own handler runs, with the same
 // exclusive hold of the actor a message would have, without the
 // envelope, the process lookup and Proto.Actor's context around it.
-// False (busy, parked, stopped, on a dispatcher): send cmd as a message.
+// False (busy, parked, stopped, on a dispatcher): send call as a message.
 // fn must not use the actor's actor.Context: no message is current.
-func (c *Core) Turn(cmd proto.Message, fn func()) bool {
+func (c *Core) Turn(call *Call, fn func()) bool {
 	if c.mb == nil {
 		return false
 	}
-	return c.mb.turn(cmd, func() {
+	return c.mb.turn(call, func() {
 		fn()
 		c.UpdateWants()
 	})

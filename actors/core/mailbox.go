@@ -163,7 +163,8 @@ func (m *inlineMailbox) post(q *ring, msg interface{}) {
 // whether it did: not when the actor is busy, has messages waiting, is
 // parked, suspended, stopped or runs on a dispatcher. What is posted
 // meanwhile runs after fn, on the same goroutine. A panic in fn fails
-// the actor as one in its Receive does (msg is the failure's message).
+// the actor as one in its Receive does (msg, the request, is answered
+// closed).
 func (m *inlineMailbox) turn(msg interface{}, fn func()) bool {
 	m.mu.Lock()
 	if m.parked || m.dispatcher != nil || m.running || m.user.len() > 0 || m.system.len() > 0 || m.reject || m.suspended {
@@ -284,9 +285,15 @@ func (m *inlineMailbox) invokeUser(msg interface{}) {
 	m.invoker.InvokeUserMessage(msg)
 }
 
+// recover escalates a panic of the actor's, and answers the request it
+// was handling as closed (the failed actor stops, which closes its
+// socket): a caller must not wait for ever on a request whose handler
+// died before it could queue or answer it. (One it had queued is answered
+// twice; the second answer is ignored.)
 func (m *inlineMailbox) recover(msg interface{}) {
 	if r := recover(); r != nil {
 		m.invoker.EscalateFailure(r, msg)
+		RejectClosed(msg)
 	}
 }
 

@@ -212,11 +212,19 @@ func TestInlineMailboxTurn(t *testing.T) {
 	}
 	mb.PostSystemMessage(&actor.ResumeMailbox{})
 
-	if !mb.turn("cmd", func() { panic("boom") }) {
+	// A handler that dies before it answers: the failure is escalated
+	// and the request answered closed, so its caller does not wait for
+	// ever.
+	f := &answers{}
+	call := &Call{Msg: &messages.Poll{Op: messages.PollOp_POLL_OP_READ}, Reply: f}
+	if !mb.turn(call, func() { panic("boom") }) {
 		t.Fatal("refused after resume")
 	}
 	if len(inv.failures) != 1 || inv.failures[0] != "boom" {
 		t.Fatalf("failures = %v; want the turn's panic escalated", inv.failures)
+	}
+	if len(f.got) != 1 || f.got[0].(*messages.PollResult).GetStatus() != messages.PollStatus_POLL_STATUS_CLOSED {
+		t.Fatalf("the request of a turn that panicked was answered %v; want closed", f.got)
 	}
 	mb.stopped()
 	if mb.turn("cmd", func() { t.Error("a stopped actor ran a turn") }) {
