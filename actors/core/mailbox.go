@@ -128,7 +128,7 @@ func (m *inlineMailbox) post(q *ring, msg interface{}) {
 		}
 		m.parked = false
 	}
-	if m.dispatcher == nil && !m.running && m.user.len() == 0 && m.system.len() == 0 && !m.reject && (q == &m.system || !m.suspended) {
+	if m.idleLocked(q == &m.system) {
 		// Idle and empty: run msg at once, without queuing it.
 		m.running = true
 		_, m.onLoop = msg.(*poller.Ready)
@@ -158,6 +158,13 @@ func (m *inlineMailbox) post(q *ring, msg interface{}) {
 	m.run()
 }
 
+// idleLocked reports whether a message (a system one if system) may run
+// at once on the poster's goroutine: no run in progress, nothing queued,
+// not stopped, not on a dispatcher, and for a user message not suspended.
+func (m *inlineMailbox) idleLocked(system bool) bool {
+	return m.dispatcher == nil && !m.running && m.user.len() == 0 && m.system.len() == 0 && !m.reject && (system || !m.suspended)
+}
+
 // turn runs fn as one of the actor's turns on the caller's goroutine, as
 // post runs a message that finds the mailbox idle and empty, and reports
 // whether it did: not when the actor is busy, has messages waiting, is
@@ -167,7 +174,7 @@ func (m *inlineMailbox) post(q *ring, msg interface{}) {
 // closed).
 func (m *inlineMailbox) turn(msg interface{}, fn func()) bool {
 	m.mu.Lock()
-	if m.parked || m.dispatcher != nil || m.running || m.user.len() > 0 || m.system.len() > 0 || m.reject || m.suspended {
+	if m.parked || !m.idleLocked(false) {
 		m.mu.Unlock()
 		return false
 	}
