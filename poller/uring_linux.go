@@ -125,6 +125,10 @@ type URing struct {
 	// from cqNext on (uring_cq_linux.go).
 	cqBacklog []ioUringCQE
 	cqNext    int
+	// sendBacklog holds the sends' CQEs, read from sendNext on ahead of
+	// the rest (reapSendsLocked).
+	sendBacklog []ioUringCQE
+	sendNext    int
 
 	// pb is the provided buffer ring of the receive path
 	// (uring_recv_linux.go), made at the first AddRecv; pbShared is the
@@ -509,6 +513,7 @@ func (u *URing) reap(events []event) (n int, busy bool, err error) {
 		return 0, false, err
 	}
 	u.drainCQLocked()
+	n = u.reapSendsLocked(events, n)
 	next := u.cqNext
 	for ; next < len(u.cqBacklog) && n < len(events); next++ {
 		c := &u.cqBacklog[next]
@@ -533,12 +538,6 @@ func (u *URing) reap(events []event) (n int, busy bool, err error) {
 		}
 		if c.Flags&ioringCQEFMore == 0 && u.removing != nil {
 			delete(u.removing, c.UserData)
-		}
-		if c.UserData&udSendBit != 0 {
-			if u.reapSend(c, &events[n]) {
-				n++
-			}
-			continue
 		}
 		if c.UserData&udRecvBit != 0 {
 			filled, queued := u.reapRecv(c, &events[n])
