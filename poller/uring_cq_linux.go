@@ -68,7 +68,7 @@ func (u *URing) drainCQLocked() {
 // (36 MiB of 4 KiB stages), cycled cold through the pool, and the copies
 // into them and out of them (memmove, the kernel's _copy_from_iter) took
 // 14% of the server against 5% (perf record, pinned, 9,000 x 4 KiB). A
-// run fell into that state or not, and stayed: 45-64k round trips a second
+// run fell into that state or not, and stayed: 45-64k round trips in 3 s
 // against 68-88k (test/bench, io_uring, pinned). Read first, a send's
 // completion comes in the turn after the one that queued it, so about a
 // turn's worth of stages is out at once, and they stay warm.
