@@ -92,14 +92,26 @@ func TestURingCQBacklogKeepsRingFree(t *testing.T) {
 	}
 }
 
-// A Remove made on the loop's thread while the CQ ring is full (the loop
-// is the caller, so nothing else reads the ring) still sees its request's
-// end at once: it moves the ring's CQEs to the backlog, where the loop
-// reads them afterwards. Before, it waited removeGiveUp (a second) for a
-// CQE the full ring could not take.
+// A Remove made by the loop while the CQ ring is full (the loop is the
+// caller, so nothing else reads the ring) still sees its request's end
+// at once: it moves the ring's CQEs to the backlog, where the loop reads
+// them afterwards. Before, it waited removeGiveUp (a second) for a CQE
+// the full ring could not take. The loop's goroutine may run on another
+// thread than the one it last blocked on (Go moved it): that Remove too.
 func TestURingRemoveOnLoopWithFullRing(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		tid  func() int32
+	}{
+		{"on its thread", func() int32 { return int32(unix.Gettid()) }},
+		{"moved", func() int32 { return int32(unix.Gettid()) + 1 }}, // another thread's
+	} {
+		t.Run(tc.name, func(t *testing.T) { removeWithFullRing(t, tc.tid()) })
+	}
+}
+
+func removeWithFullRing(t *testing.T, loopTid int32) {
 	u := newSmallURing(t, 4, 8)
-	u.loopTid.Store(int32(unix.Gettid())) // the loop's thread: this one
 	const n = 12
 	var fds, peers [n]int
 	for i := range n {
@@ -113,7 +125,8 @@ func TestURingRemoveOnLoopWithFullRing(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	runTaskWork(t, u) // 11 CQEs: 8 in the ring, 3 in the kernel's overflow list
+	runTaskWork(t, u)        // 11 CQEs: 8 in the ring, 3 in the kernel's overflow list
+	u.loopTid.Store(loopTid) // the thread the loop last blocked on
 	if err := u.Remove(fds[n-1]); err != nil {
 		t.Fatal(err)
 	}

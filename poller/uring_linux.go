@@ -151,6 +151,8 @@ type URing struct {
 	// loop to arm them (see home).
 	loopTid atomic.Int32
 	pending []int
+	// blocked: the loop waits in io_uring_enter (block, unblock).
+	blocked bool
 }
 
 // uringSlot is the registration of one fd.
@@ -465,6 +467,11 @@ func (u *URing) wait(events []event, msec int, release bool) (int, error) {
 	}
 	if msec != 0 {
 		u.home()
+		if !u.block() {
+			n, _, err = u.reap(events) // a Remove drained the ring meanwhile
+			return n, err
+		}
+		defer u.unblock()
 	}
 	// Nothing to submit here (reap did): io_uring_enter waits for CQEs
 	// only if it submitted all it was asked to.
@@ -489,6 +496,28 @@ func (u *URing) wait(events []event, msec int, release bool) (int, error) {
 	}
 	n, _, err = u.reap(events)
 	return n, err
+}
+
+// block marks the loop as about to block in io_uring_enter, where it
+// would not wake for CQEs moved out of the ring behind its back, so that
+// a Remove does not move them (drainForRemoveLocked) until unblock. It
+// reports false, marking nothing, where the backlog holds CQEs already
+// (a Remove moved them since the reap): the loop reads them first.
+func (u *URing) block() bool {
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.cqNext < len(u.cqBacklog) || u.sendNext < len(u.sendBacklog) {
+		return false
+	}
+	u.blocked = true
+	return true
+}
+
+// unblock ends what block began: the loop is back from its wait.
+func (u *URing) unblock() {
+	u.mu.Lock()
+	u.blocked = false
+	u.mu.Unlock()
 }
 
 // reap reads CQEs into events, through the backlog (uring_cq_linux.go),
