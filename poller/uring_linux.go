@@ -321,9 +321,11 @@ func (u *URing) submitLocked(op string) error {
 // thread that submitted it (at once if that is this thread; otherwise
 // that thread is interrupted for it). Without the wait a listener closed
 // and opened again on its address met EADDRINUSE, and a peer saw its FIN
-// late. Remove does not read CQEs (the loop does): it looks for the
-// request's last one in the CQ ring, and waits in io_uring_enter for new
-// ones, a millisecond at a time, a second at most.
+// late. Remove does not hand CQEs to owners (the loop does): it looks for
+// the request's last one in the CQ ring (moving the ring's CQEs to the
+// backlog first where the loop is not blocked: drainForRemoveLocked), and
+// waits in io_uring_enter for new ones, a millisecond at a time, a second
+// at most.
 func (u *URing) Remove(fd int) error {
 	u.mu.Lock()
 	if u.closed {
