@@ -24,9 +24,12 @@ import (
 //
 // The backlog grows only with CQEs the kernel has posted, as its overflow
 // list would (each request bounds its own: one per poll wake-up, the
-// receive's limit of buffers, one per send), and is read in order, so
-// every guarantee of reading the ring holds: a request's CQEs come in
-// the order posted, its last one after its others.
+// receive's limit of buffers, one per send). It is two queues, each read
+// in order: the sends' completions (reapSendsLocked) and the rest. A
+// request's CQEs are all in one of them, so they come in the order
+// posted, its last one after its others, as from the ring; and each turn
+// reads from both while both hold some, so every CQE is read within a
+// bounded number of turns.
 
 // drainCQLocked moves every CQE of the CQ ring into the backlog and
 // notes the removed requests whose last CQE it saw (endDoneLocked asks
@@ -57,8 +60,9 @@ func (u *URing) drainCQLocked() {
 	atomic.StoreUint32(r.cqHead, head)
 }
 
-// reapSendsLocked reads the sends' completions ahead of the backlog's
-// other CQEs, into events from n on, and returns the new n.
+// reapSendsLocked reads the sends' completions into events from n on,
+// and returns the new n. Reap calls it before it reads the other CQEs,
+// with half the events, and after them, with what they left.
 //
 // A send's bytes are a stage of its owner's (tcp/conn_sends.go), pooled,
 // held until the owner takes the send's result. Read in order, a
@@ -70,8 +74,9 @@ func (u *URing) drainCQLocked() {
 // 14% of the server against 5% (perf record, pinned, 9,000 x 4 KiB). A
 // run fell into that state or not, and stayed: 45-64k round trips in 3 s
 // against 68-88k (test/bench, io_uring, pinned). Read first, a send's
-// completion comes in the turn after the one that queued it, so about a
-// turn's worth of stages is out at once, and they stay warm.
+// completion comes in the turn after the one that queued it (while
+// fewer sends wait than half a turn's events), so about a turn's worth
+// of stages is out at once, and they stay warm.
 //
 // A send's is its request's one CQE, and ordering across requests is
 // not promised (epoll reports a socket's directions together, in no
@@ -84,14 +89,7 @@ func (u *URing) reapSendsLocked(events []event, n int) int {
 			n++
 		}
 	}
-	switch {
-	case next == len(u.sendBacklog) && cap(u.sendBacklog) > cqBacklogKeep:
-		u.sendBacklog, u.sendNext = nil, 0
-	case next == len(u.sendBacklog):
-		u.sendBacklog, u.sendNext = u.sendBacklog[:0], 0
-	default:
-		u.sendNext = next
-	}
+	consumed(&u.sendBacklog, &u.sendNext, next)
 	return n
 }
 
@@ -100,27 +98,30 @@ func (u *URing) reapSendsLocked(events []event, n int) int {
 const cqBacklogKeep = 4096
 
 // consumedCQLocked notes that reap read the backlog up to index next.
-// The read part is cut off once it is half the backlog, so the copy
-// costs less than one CQE's move per CQE read.
-func (u *URing) consumedCQLocked(next int) {
+func (u *URing) consumedCQLocked(next int) { consumed(&u.cqBacklog, &u.cqNext, next) }
+
+// consumed notes that a backlog b was read up to index next (*at says
+// where reading goes on). The read part is cut off once it is half the
+// backlog, so the copy costs less than one CQE's move per CQE read.
+func consumed(b *[]ioUringCQE, at *int, next int) {
 	switch {
-	case next == len(u.cqBacklog) && cap(u.cqBacklog) > cqBacklogKeep:
-		u.cqBacklog, u.cqNext = nil, 0
-	case next == len(u.cqBacklog):
-		u.cqBacklog, u.cqNext = u.cqBacklog[:0], 0
-	case next > len(u.cqBacklog)/2:
-		u.cqBacklog, u.cqNext = u.cqBacklog[:copy(u.cqBacklog, u.cqBacklog[next:])], 0
+	case next == len(*b) && cap(*b) > cqBacklogKeep:
+		*b, *at = nil, 0
+	case next == len(*b):
+		*b, *at = (*b)[:0], 0
+	case next > len(*b)/2:
+		*b, *at = (*b)[:copy(*b, (*b)[next:])], 0
 	default:
-		u.cqNext = next
+		*at = next
 	}
 }
 
 // drainForRemoveLocked is drainCQLocked for awaitEnd, where it is safe:
-// whenever the loop is not blocked in io_uring_enter, which would not
-// wake for CQEs moved out of the ring behind its back (it reads the
-// backlog before it blocks next). A Remove called by an owner on the
-// loop then sees its request's end even when the ring was full, which
-// only the loop could have emptied.
+// whenever no loop is blocked, or about to block, in io_uring_enter
+// (block): a loop that is not reads the backlog before it blocks next. A
+// Remove then sees its request's end even when the ring was full, which
+// only the loop could have emptied: one called by an owner on the loop,
+// or by another goroutine while the loop runs.
 //
 // It asked for the loop's thread before, as the sign that the loop was
 // not blocked; but the loop's goroutine is not always on the thread it
@@ -133,7 +134,7 @@ func (u *URing) consumedCQLocked(next int) {
 // while the backlog held 55,000 CQEs; the stall watchdog took the
 // connections being closed for blocking handlers.
 func (u *URing) drainForRemoveLocked() {
-	if !u.blocked {
+	if u.blocked == 0 {
 		u.drainCQLocked()
 	}
 }

@@ -2,6 +2,7 @@ package poller
 
 import (
 	"runtime"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -144,5 +145,52 @@ func removeWithFullRing(t *testing.T, loopTid int32) {
 	}
 	if seen[uint64(100+n-1)] {
 		t.Error("the removed fd was reported")
+	}
+}
+
+// While a loop is blocked (or about to block) in io_uring_enter, a
+// Remove leaves the ring's CQEs where they are: moved to the backlog,
+// they would wait there unread, since the wait ends only for CQEs posted
+// after it began. And the loop does not block where a Remove has moved
+// some since its reap: it reads them first.
+func TestURingRemoveLeavesTheRingToABlockedLoop(t *testing.T) {
+	u := newSmallURing(t, 4, 8)
+	a, b := socketpair(t)
+	if err := u.Add(a, unix.EPOLLIN, 1); err != nil {
+		t.Fatal(err)
+	}
+	write(t, b)
+	runTaskWork(t, u) // a's CQE in the ring
+	inRing := func() uint32 { return atomic.LoadUint32(u.r.cqTail) - atomic.LoadUint32(u.r.cqHead) }
+	if !u.block() {
+		t.Fatal("block refused with an empty backlog")
+	}
+	u.mu.Lock()
+	u.drainForRemoveLocked()
+	moved := len(u.cqBacklog)
+	u.mu.Unlock()
+	if moved != 0 || inRing() == 0 {
+		t.Fatalf("a Remove moved %d CQEs out of the ring (%d left) while the loop blocked", moved, inRing())
+	}
+	u.unblock()
+	u.mu.Lock()
+	u.drainForRemoveLocked() // the loop runs: the Remove may move them
+	moved = len(u.cqBacklog)
+	u.mu.Unlock()
+	if moved == 0 {
+		t.Fatal("a Remove left the ring alone while no loop blocked")
+	}
+	if u.block() {
+		t.Fatal("block agreed to wait with CQEs in the backlog")
+	}
+	evs := make([]event, 8)
+	n, err := u.Wait(evs, -1) // must not block: the backlog holds a's
+	if err != nil || n != 1 || TokenOf(&evs[0]) != 1 {
+		t.Fatalf("Wait = %d events (%v); want a's from the backlog", n, err)
+	}
+	u.mu.Lock()
+	defer u.mu.Unlock()
+	if u.blocked != 0 {
+		t.Fatalf("blocked = %d after the waits; want 0", u.blocked)
 	}
 }

@@ -151,8 +151,9 @@ type URing struct {
 	// loop to arm them (see home).
 	loopTid atomic.Int32
 	pending []int
-	// blocked: the loop waits in io_uring_enter (block, unblock).
-	blocked bool
+	// blocked counts the loops waiting in io_uring_enter (block,
+	// unblock).
+	blocked int
 }
 
 // uringSlot is the registration of one fd.
@@ -473,7 +474,6 @@ func (u *URing) wait(events []event, msec int, release bool) (int, error) {
 			n, _, err = u.reap(events) // a Remove drained the ring meanwhile
 			return n, err
 		}
-		defer u.unblock()
 	}
 	// Nothing to submit here (reap did): io_uring_enter waits for CQEs
 	// only if it submitted all it was asked to.
@@ -491,6 +491,9 @@ func (u *URing) wait(events []event, msec int, release bool) (int, error) {
 		_, err = u.r.enter(0, minComplete, flags, argp)
 	}
 	runtime.KeepAlive(arg)
+	if msec != 0 {
+		u.unblock()
+	}
 	switch err {
 	case nil, unix.EINTR, unix.ETIME, unix.EBUSY, unix.EAGAIN:
 	default:
@@ -500,25 +503,29 @@ func (u *URing) wait(events []event, msec int, release bool) (int, error) {
 	return n, err
 }
 
-// block marks the loop as about to block in io_uring_enter, where it
-// would not wake for CQEs moved out of the ring behind its back, so that
-// a Remove does not move them (drainForRemoveLocked) until unblock. It
-// reports false, marking nothing, where the backlog holds CQEs already
-// (a Remove moved them since the reap): the loop reads them first.
+// block marks the loop as about to block in io_uring_enter, so that a
+// Remove leaves the ring's CQEs where they are (drainForRemoveLocked)
+// until unblock: the loop's wait would not end for CQEs already posted
+// when it began, so any moved to the backlog between its last reap and
+// its enter would wait there, unread, for the next one posted. It
+// reports false, marking nothing, where the backlog holds CQEs already (a
+// Remove moved them since the reap): the loop reads them first. It
+// counts: a loop the stall watchdog replaced (Handoff) may wait beside
+// its successor.
 func (u *URing) block() bool {
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.cqNext < len(u.cqBacklog) || u.sendNext < len(u.sendBacklog) {
 		return false
 	}
-	u.blocked = true
+	u.blocked++
 	return true
 }
 
 // unblock ends what block began: the loop is back from its wait.
 func (u *URing) unblock() {
 	u.mu.Lock()
-	u.blocked = false
+	u.blocked--
 	u.mu.Unlock()
 }
 
@@ -544,7 +551,11 @@ func (u *URing) reap(events []event) (n int, busy bool, err error) {
 		return 0, false, err
 	}
 	u.drainCQLocked()
-	n = u.reapSendsLocked(events, n)
+	// The sends' completions first, but in half the events at most, so
+	// that a stream of sends (each completion's owner queues the next)
+	// cannot keep the rest waiting; what is left of the events after the
+	// rest takes more of them.
+	n = u.reapSendsLocked(events[:(len(events)+1)/2], n)
 	next := u.cqNext
 	for ; next < len(u.cqBacklog) && n < len(events); next++ {
 		c := &u.cqBacklog[next]
@@ -615,6 +626,7 @@ func (u *URing) reap(events []event) (n int, busy bool, err error) {
 		events[n] = toEpollEvent(unix.EPOLLIN, wakeToken)
 		n++
 	}
+	n = u.reapSendsLocked(events, n)
 	// Re-arms, and what an EBUSY or EAGAIN left queued.
 	if rearm || r.flushSQ() > 0 {
 		if err := u.submitLocked("io_uring poll add"); err != nil {

@@ -310,3 +310,62 @@ func TestURingSendsReadFirst(t *testing.T) {
 		t.Fatalf("the peer read %q, the send's result %v; want \"reply\", 5", got, sink[7])
 	}
 }
+
+// TestURingSendsDoNotStarveTheRest: more connections than a turn's
+// events each keep a send in flight (each completion's owner queues the
+// next), so sends' completions are waiting at every turn and their
+// backlog never empties; the other CQEs (here a readable fd's) are still
+// read, and the sends' backlog does not grow.
+func TestURingSendsDoNotStarveTheRest(t *testing.T) {
+	u := newURing(t)
+	sink := sendSink{}
+	u.setSendSink(sink.sink)
+	const senders, turns = 300, 200
+	msg := []byte("x")
+	peers := map[int]int{}
+	for range senders {
+		a, b := socketpair(t)
+		if err := u.Add(a, unix.EPOLLIN, uint64(a)); err != nil { // nothing comes in
+			t.Fatal(err)
+		}
+		if err := u.Send(a, msg); err != nil {
+			t.Fatal(err)
+		}
+		peers[a] = b
+	}
+	c, d := socketpair(t)
+	if err := u.Add(c, unix.EPOLLIN, 1); err != nil {
+		t.Fatal(err)
+	}
+	write(t, d)
+	evs := make([]event, 128)
+	seen, most := false, 0
+	for range turns {
+		n, err := u.Wait(evs, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := range evs[:n] {
+			tok := TokenOf(&evs[i])
+			if tok == 1 {
+				seen = true
+				continue
+			}
+			if b, ok := peers[int(tok)]; ok && evs[i].Events&unix.EPOLLOUT != 0 {
+				readAll(t, b)
+				if err := u.Send(int(tok), msg); err != nil {
+					t.Fatal(err)
+				}
+			}
+		}
+		u.mu.Lock()
+		most = max(most, len(u.sendBacklog))
+		u.mu.Unlock()
+	}
+	if !seen {
+		t.Fatalf("the readable fd was not reported in %d turns of sends", turns)
+	}
+	if most > 2*senders {
+		t.Fatalf("the sends' backlog held %d CQEs; want at most about %d (one per sender)", most, senders)
+	}
+}
