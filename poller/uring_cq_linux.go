@@ -97,9 +97,6 @@ func (u *URing) reapSendsLocked(events []event, n int) int {
 // burst beyond it took is given back to the collector.
 const cqBacklogKeep = 4096
 
-// consumedCQLocked notes that reap read the backlog up to index next.
-func (u *URing) consumedCQLocked(next int) { consumed(&u.cqBacklog, &u.cqNext, next) }
-
 // consumed notes that a backlog b was read up to index next (*at says
 // where reading goes on). The read part is cut off once it is half the
 // backlog, so the copy costs less than one CQE's move per CQE read.

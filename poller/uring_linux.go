@@ -619,7 +619,7 @@ func (u *URing) reap(events []event) (n int, busy bool, err error) {
 			n++
 		}
 	}
-	u.consumedCQLocked(next)
+	consumed(&u.cqBacklog, &u.cqNext, next)
 	// After the NOP's CQE was read (which lets Wake submit another), so
 	// that a Wake whose NOP was not needed is still seen here.
 	if u.woken.Load() && n < len(events) {
