@@ -2,6 +2,7 @@ package poller
 
 import (
 	"os"
+	"unsafe"
 
 	"golang.org/x/sys/unix"
 )
@@ -112,10 +113,19 @@ func (e *Epoll) Remove(fd int) error {
 }
 
 // Wait waits up to msec milliseconds (-1: forever, 0: not at all) and fills
-// events. EINTR is reported as zero events.
+// events. EINTR is reported as zero events. A poll (msec 0) cannot block,
+// so it is made without the runtime's entersyscall, as the socket
+// package's data path is (socket/syscall_linux.go says why).
 func (e *Epoll) Wait(events []unix.EpollEvent, msec int) (int, error) {
-	n, err := unix.EpollWait(e.epfd, events, msec)
-	return waitResult(n, err)
+	if msec != 0 || len(events) == 0 {
+		n, err := unix.EpollWait(e.epfd, events, msec)
+		return waitResult(n, err)
+	}
+	n, _, errno := unix.RawSyscall6(unix.SYS_EPOLL_PWAIT, uintptr(e.epfd), uintptr(unsafe.Pointer(&events[0])), uintptr(len(events)), 0, 0, 0)
+	if errno != 0 {
+		return waitResult(0, errno)
+	}
+	return int(n), nil
 }
 
 // waitResult is what Wait returns for epoll_wait's n and error.

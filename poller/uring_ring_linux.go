@@ -357,10 +357,19 @@ func (r *ring) cqOverflowed() bool {
 // with IORING_ENTER_GETEVENTS, wait for minComplete CQEs (arg, if not nil,
 // is an io_uring_getevents_arg with IORING_ENTER_EXT_ARG). It returns the
 // number of SQEs submitted. It may run beside the owner's other methods:
-// the kernel reads the rings itself, under its own lock.
+// the kernel reads the rings itself, under its own lock. An enter that
+// waits for no completion cannot block, so it is made without the
+// runtime's entersyscall, as the socket package's data path is
+// (socket/syscall_linux.go says why).
 func (r *ring) enter(toSubmit, minComplete, flags uint32, arg *ioUringGeteventsArg) (int, error) {
 	argp, argSize := arg.ptr()
-	n, _, errno := unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), argp, argSize)
+	var n uintptr
+	var errno unix.Errno
+	if minComplete == 0 {
+		n, _, errno = unix.RawSyscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), 0, uintptr(flags), argp, argSize)
+	} else {
+		n, _, errno = unix.Syscall6(unix.SYS_IO_URING_ENTER, uintptr(r.fd), uintptr(toSubmit), uintptr(minComplete), uintptr(flags), argp, argSize)
+	}
 	if errno != 0 {
 		return 0, errno
 	}

@@ -53,14 +53,14 @@ func (s *Socket) RecvMsgs(b *Batch, msgs []Msg) (int, error) {
 			}
 			return 0, f
 		}
-		n, _, e := unix.Syscall6(unix.SYS_RECVMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(k), unix.MSG_TRUNC, 0, 0)
-		if e == unix.EINTR {
+		n, err := s.mmsg(unix.SYS_RECVMMSG, &b.hdrs[0], k, unix.MSG_TRUNC)
+		if err == unix.EINTR {
 			continue
 		}
-		if e != 0 {
-			return 0, e
+		if err != nil {
+			return 0, err
 		}
-		for i := range int(n) {
+		for i := range n {
 			h := &b.hdrs[i]
 			m := &msgs[i]
 			m.N = int(h.Len)
@@ -109,13 +109,10 @@ func (s *Socket) SendMsgs(b *Batch, msgs []Msg) (int, error) {
 			}
 			return 0, f
 		}
-		n, _, e := unix.Syscall6(unix.SYS_SENDMMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&b.hdrs[0])), uintptr(k), sendFlags, 0, 0)
-		if e == unix.EINTR {
+		n, err := s.mmsg(unix.SYS_SENDMMSG, &b.hdrs[0], k, sendFlags)
+		if err == unix.EINTR {
 			continue
 		}
-		if e != 0 {
-			return 0, e
-		}
-		return int(n), nil
+		return n, err
 	}
 }

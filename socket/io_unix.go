@@ -26,7 +26,7 @@ func (s *Socket) Read(p []byte) (int, error) {
 			}
 			return 0, f
 		}
-		n, err := unix.Read(s.fd, p)
+		n, err := s.read(p)
 		if err == unix.EINTR {
 			continue
 		}
@@ -51,7 +51,7 @@ func (s *Socket) Write(p []byte) (int, error) {
 			}
 			return 0, f
 		}
-		n, err := send(s.fd, p, sendFlags)
+		n, err := s.send(p, sendFlags)
 		if err == unix.EINTR {
 			continue
 		}
@@ -92,7 +92,7 @@ func (s *Socket) sendToRaw(p []byte, rsa *unix.RawSockaddrAny, l uint32) (int, e
 			}
 			return 0, f
 		}
-		n, err := sendTo(s.fd, p, sendFlags, rsa, l)
+		n, err := s.sendTo(p, sendFlags, rsa, l)
 		if err == unix.EINTR {
 			continue
 		}
@@ -116,7 +116,7 @@ func (s *Socket) RecvFrom(p []byte) (length int, from netip.AddrPort, err error)
 			}
 			return 0, netip.AddrPort{}, f
 		}
-		n, from, err := recvFromTrunc(s.fd, p)
+		n, from, err := s.recvFromTrunc(p)
 		if err == unix.EINTR {
 			continue
 		}

@@ -28,8 +28,8 @@ const truncatedLengthKnown = false
 // recvFromTrunc receives one datagram into p with recvmsg, and its
 // sender. A datagram longer than p (MSG_TRUNC in the message's flags)
 // reports length len(p)+1: longer, how much is not known.
-func recvFromTrunc(fd int, p []byte) (int, netip.AddrPort, error) {
-	n, _, flags, from, err := unix.Recvmsg(fd, p, nil, 0)
+func (s *Socket) recvFromTrunc(p []byte) (int, netip.AddrPort, error) {
+	n, _, flags, from, err := unix.Recvmsg(s.fd, p, nil, 0)
 	if err != nil {
 		return 0, netip.AddrPort{}, err
 	}

@@ -25,9 +25,9 @@ const truncatedLengthKnown = true
 
 // recvFromTrunc receives one datagram into p and returns its real length
 // (MSG_TRUNC) and its sender.
-func recvFromTrunc(fd int, p []byte) (int, netip.AddrPort, error) {
+func (s *Socket) recvFromTrunc(p []byte) (int, netip.AddrPort, error) {
 	var rsa unix.RawSockaddrAny
-	n, err := recvFrom(fd, p, unix.MSG_TRUNC, &rsa)
+	n, err := s.recvFrom(p, unix.MSG_TRUNC, &rsa)
 	if err != nil {
 		return 0, netip.AddrPort{}, err
 	}
@@ -69,12 +69,12 @@ func (s *Socket) RecvMsg(p []byte) (length int, from netip.AddrPort, drops uint3
 			}
 			return 0, netip.AddrPort{}, 0, false, f
 		}
-		n, _, e := unix.Syscall(unix.SYS_RECVMSG, uintptr(s.fd), uintptr(unsafe.Pointer(&msg)), unix.MSG_TRUNC)
-		if e == unix.EINTR {
+		n, err := s.recvMsg(&msg, unix.MSG_TRUNC)
+		if err == unix.EINTR {
 			continue
 		}
-		if e != 0 {
-			return 0, netip.AddrPort{}, 0, false, e
+		if err != nil {
+			return 0, netip.AddrPort{}, 0, false, err
 		}
 		drops, dropsOK = rxqOverflow(oob[:msg.Controllen])
 		return int(n), addrPortFromRaw(&rsa), drops, dropsOK, nil

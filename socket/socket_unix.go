@@ -58,6 +58,10 @@ type Socket struct {
 	fd     int
 	domain Domain
 	typ    Type
+	// blocking: set to blocking mode with Blocking (every socket opens
+	// non-blocking). The data path's system calls on Linux are made raw
+	// only when it is false (syscall_linux.go).
+	blocking bool
 }
 
 // Open opens a non-blocking socket of domain d and type t.
@@ -87,7 +91,10 @@ func Pair(t Type) (*Socket, *Socket, error) {
 	return &Socket{fd: fds[0], domain: Unix, typ: t}, &Socket{fd: fds[1], domain: Unix, typ: t}, nil
 }
 
-// FD returns the file descriptor, or -1 once closed.
+// FD returns the file descriptor, or -1 once closed. Change its blocking
+// mode with Blocking, not with fcntl on the fd: on Linux the data path
+// makes its system calls as for a non-blocking fd (syscall_linux.go)
+// unless Blocking(true) said otherwise.
 func (s *Socket) FD() int { return s.fd }
 
 // Domain returns the socket's domain.
@@ -124,6 +131,7 @@ func (s *Socket) Blocking(blocking bool) error {
 	if err := unix.SetNonblock(s.fd, !blocking); err != nil {
 		return s.opError("setblocking", err)
 	}
+	s.blocking = blocking
 	return nil
 }
 

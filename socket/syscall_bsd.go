@@ -16,8 +16,8 @@ import (
 
 // send writes p. flags is sendFlags, 0 here: the socket has SO_NOSIGPIPE,
 // so a plain write never raises SIGPIPE.
-func send(fd int, p []byte, _ int) (int, error) {
-	n, err := unix.Write(fd, p)
+func (s *Socket) send(p []byte, _ int) (int, error) {
+	n, err := unix.Write(s.fd, p)
 	if err != nil {
 		return 0, err
 	}
@@ -25,7 +25,7 @@ func send(fd int, p []byte, _ int) (int, error) {
 }
 
 // sendTo sends p as one datagram to the address in rsa.
-func sendTo(fd int, p []byte, flags int, rsa *unix.RawSockaddrAny, _ uint32) (int, error) {
+func (s *Socket) sendTo(p []byte, flags int, rsa *unix.RawSockaddrAny, _ uint32) (int, error) {
 	var to unix.Sockaddr
 	switch rsa.Addr.Family {
 	case unix.AF_INET:
@@ -37,8 +37,11 @@ func sendTo(fd int, p []byte, flags int, rsa *unix.RawSockaddrAny, _ uint32) (in
 	default:
 		return 0, unix.EAFNOSUPPORT
 	}
-	if err := unix.Sendto(fd, p, flags, to); err != nil {
+	if err := unix.Sendto(s.fd, p, flags, to); err != nil {
 		return 0, err
 	}
 	return len(p), nil
 }
+
+// read reads into p.
+func (s *Socket) read(p []byte) (int, error) { return unix.Read(s.fd, p) }

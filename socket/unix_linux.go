@@ -81,7 +81,7 @@ func (s *Socket) RecvFromUnix(p []byte) (length int, from string, err error) {
 			}
 			return 0, "", f
 		}
-		n, alen, err := recvFromLen(s.fd, p, unix.MSG_TRUNC, &rsa)
+		n, alen, err := s.recvFromLen(p, unix.MSG_TRUNC, &rsa)
 		if err == unix.EINTR {
 			continue
 		}
