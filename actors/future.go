@@ -26,7 +26,7 @@ import (
 // is for a request that got no answer (ctx ended, the actor is gone). The
 // handles' blocking forms fold both into one error.
 type Future[T any] struct {
-	state atomic.Uint32 // futurePending, futureCompleting, futureDone
+	state atomic.Uint32 // futurePending, futureCompleting, futureDone, futureSettled
 	val   T
 	err   error
 
@@ -46,6 +46,9 @@ const (
 	futurePending uint32 = iota
 	futureCompleting
 	futureDone
+	// futureSettled: resolved, and Complete touches the future no more
+	// (Reusable).
+	futureSettled
 )
 
 var _ core.Replier = (*Future[*messages.Status])(nil)
@@ -67,6 +70,9 @@ func (f *Future[T]) Complete(v T, err error) bool {
 	conts, done, waiter := f.conts, f.done, f.waiter
 	f.conts, f.waiter = nil, nil
 	f.mu.Unlock()
+	// What is left uses the locals only: whoever holds the future's memory
+	// may reuse it from here on.
+	f.state.Store(futureSettled)
 	if done != nil {
 		close(done)
 	}
@@ -98,13 +104,26 @@ func (f *Future[T]) Reply(result any) {
 	}
 }
 
+// Reusable reports whether the memory of f, a future of a request waited
+// for within ctx, may be reused for another request (a pool of requests
+// that hold their future, as tcp.Client's blocking calls keep): f was
+// resolved and Complete has returned from it, the request went to an
+// actor in this process (a remote answer passes through more hands), and
+// ctx never ended (Await then sends a withdrawal naming the request,
+// which may still be on its way to the actor when the answer comes). The
+// caller must also be done with the result, which may live in the same
+// memory.
+func Reusable[T any](ctx context.Context, f *Future[T]) bool {
+	return f.state.Load() == futureSettled && f.remote == nil && ctx.Err() == nil
+}
+
 // Done is closed once the future is resolved.
 func (f *Future[T]) Done() <-chan struct{} {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	if f.done == nil {
 		f.done = make(chan struct{})
-		if f.state.Load() == futureDone {
+		if f.resolved() {
 			close(f.done)
 		}
 	}
@@ -113,7 +132,7 @@ func (f *Future[T]) Done() <-chan struct{} {
 
 // resolved reports whether the future is resolved; its val and err are
 // then set for good.
-func (f *Future[T]) resolved() bool { return f.state.Load() == futureDone }
+func (f *Future[T]) resolved() bool { return f.state.Load() >= futureDone }
 
 // Wait blocks until the future resolves or ctx ends; then it returns
 // ctx.Err() (the future stays pending and can be waited on again).
@@ -127,7 +146,7 @@ func (f *Future[T]) Wait(ctx context.Context) (T, error) {
 	w := waiters.Get().(chan struct{})
 	f.mu.Lock()
 	switch {
-	case f.state.Load() == futureDone:
+	case f.resolved():
 		f.mu.Unlock()
 		waiters.Put(w)
 		return f.val, f.err
@@ -182,7 +201,7 @@ func (f *Future[T]) Result() (v T, err error, ok bool) {
 // that resolves it. fn must not block.
 func (f *Future[T]) OnComplete(fn func(T, error)) {
 	f.mu.Lock()
-	if f.state.Load() == futureDone {
+	if f.resolved() {
 		f.mu.Unlock()
 		fn(f.val, f.err)
 		return

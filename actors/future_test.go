@@ -3,6 +3,7 @@ package actors
 import (
 	"context"
 	"errors"
+	"runtime"
 	"sync"
 	"testing"
 	"time"
@@ -209,5 +210,53 @@ func TestFutureWaitRacesComplete(t *testing.T) {
 		if v, err := f.Wait(context.Background()); err != nil || v != i {
 			t.Fatalf("a second Wait = %d, %v", v, err)
 		}
+	}
+}
+
+// Reusable says a future's memory may be reused only once Complete has
+// let go of it: a waiter that reuses the memory as soon as the future
+// reads as resolved would race with the rest of Complete (its mutex).
+// Each round resolves a future on another goroutine while this one
+// waits, sees it reusable and reuses it at once (under -race a reuse that
+// comes too early is reported; without it, the mutex it clears while
+// held fails the unlock).
+func TestFutureReusableOnceCompleteLetGo(t *testing.T) {
+	ctx := context.Background()
+	f := new(Future[int])
+	for i := range 20000 {
+		go f.Complete(i, nil)
+		if _, err := f.Wait(ctx); err != nil {
+			t.Fatal(err)
+		}
+		for !Reusable(ctx, f) {
+			runtime.Gosched() // Complete is finishing
+		}
+		*f = Future[int]{}
+	}
+}
+
+// Reusable refuses a future whose wait's context ended (a withdrawal may
+// be on its way, naming the request), one still pending, and one of a
+// remote request.
+func TestFutureReusableRefuses(t *testing.T) {
+	ctx := context.Background()
+	if f := NewFuture[int](); Reusable(ctx, f) {
+		t.Fatal("a pending future is reusable")
+	}
+	f := NewFuture[int]()
+	f.Complete(1, nil)
+	if !Reusable(ctx, f) {
+		t.Fatal("a resolved local future is not reusable")
+	}
+	ended, cancel := context.WithCancel(ctx)
+	cancel()
+	if Reusable(ended, f) {
+		t.Fatal("a future waited for within an ended context is reusable")
+	}
+	r := NewFuture[int]()
+	r.remote = &replyProcess{}
+	r.Complete(1, nil)
+	if Reusable(ctx, r) {
+		t.Fatal("a remote request's future is reusable")
 	}
 }

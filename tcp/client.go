@@ -181,11 +181,15 @@ func (c *Client) connected(res *messages.ConnectResult, err error) error {
 // timeout (0: no timeout). On timeout the result reports how many bytes
 // went out. p must not be modified until the future resolves.
 func (c *Client) SendAsync(p []byte, timeout time.Duration) *actors.Future[*messages.SendResult] {
+	return c.sendAsync(new(sendCall), p, timeout)
+}
+
+// sendAsync is SendAsync in the call r.
+func (c *Client) sendAsync(r *sendCall, p []byte, timeout time.Duration) *actors.Future[*messages.SendResult] {
 	ms, ok := core.TimeoutMS(timeout)
 	if !ok {
 		return actors.Invalid[*messages.SendResult](&messages.Send{Data: p})
 	}
-	r := &sendCall{}
 	r.cmd.Data, r.cmd.TimeoutMs = p, ms
 	if a := c.local; a != nil && actors.TurnInto(a.core, &r.cmd, &r.f, r, func() { a.send(&r.cmd, r) }) {
 		return &r.f
@@ -193,59 +197,35 @@ func (c *Client) SendAsync(p []byte, timeout time.Duration) *actors.Future[*mess
 	return actors.RequestInto(c.System().Root(), c.PID(), &r.cmd, &r.f, r)
 }
 
-// sendCall, recvCall and recvExactCall hold a request, its future and its
-// result in one allocation: the client actor answers a local request in
-// the result it holds (headRecvResult, headSendResult).
-type sendCall struct {
-	f   actors.Future[*messages.SendResult]
-	cmd messages.Send
-	res messages.SendResult
-}
-
-func (r *sendCall) Reply(res any) { r.f.Reply(res) }
-
-type recvCall struct {
-	f   actors.Future[*messages.RecvResult]
-	cmd messages.Recv
-	heldRecv
-}
-
-type recvExactCall struct {
-	f   actors.Future[*messages.RecvResult]
-	cmd messages.RecvExact
-	heldRecv
-}
-
-// heldRecv is a receive's result and the future it resolves.
-type heldRecv struct {
-	to  *actors.Future[*messages.RecvResult]
-	res messages.RecvResult
-}
-
-func (r *heldRecv) Reply(res any) { r.to.Reply(res) }
-
 // Send writes all of p within ctx (see SendAsync). It returns the bytes
 // sent and, if not all of them, the error (errors.Is
 // os.ErrDeadlineExceeded on timeout, syscall.ECONNRESET or EPIPE when the
 // peer reset, net.ErrClosed after Close).
 func (c *Client) Send(ctx context.Context, p []byte) (int, error) {
+	r := sendCalls.Get().(*sendCall)
 	res, err := actors.Block(ctx, &c.Socket, "send", func(t time.Duration) *actors.Future[*messages.SendResult] {
-		return c.SendAsync(p, t)
+		return c.sendAsync(r, p, t)
 	})
-	if err != nil {
-		return int(res.GetBytesSent()), err
+	n := int(res.GetBytesSent())
+	if err == nil {
+		err = res.GetStatus().Err()
 	}
-	return int(res.GetBytesSent()), res.GetStatus().Err()
+	r.recycle(ctx, err)
+	return n, err
 }
 
 // RecvAsync reads what is available, up to max bytes, waiting up to
 // timeout (0: no timeout) for the first byte.
 func (c *Client) RecvAsync(max int, timeout time.Duration) *actors.Future[*messages.RecvResult] {
+	return c.recvAsync(new(recvCall), max, timeout)
+}
+
+// recvAsync is RecvAsync in the call r.
+func (c *Client) recvAsync(r *recvCall, max int, timeout time.Duration) *actors.Future[*messages.RecvResult] {
 	ms, ok := core.TimeoutMS(timeout)
 	if !ok || max < 0 || max > MaxRecv {
 		return actors.Invalid[*messages.RecvResult](&messages.Recv{})
 	}
-	r := &recvCall{}
 	r.cmd.Max, r.cmd.TimeoutMs = uint32(max), ms
 	r.heldRecv.to = &r.f
 	if a := c.local; a != nil && actors.TurnInto(a.core, &r.cmd, &r.f, &r.heldRecv, func() {
@@ -260,18 +240,25 @@ func (c *Client) RecvAsync(max int, timeout time.Duration) *actors.Future[*messa
 // it returns an error wrapping io.EOF; on timeout one wrapping
 // os.ErrDeadlineExceeded and no bytes.
 func (c *Client) Recv(ctx context.Context, max int) ([]byte, error) {
-	return recvResult(actors.Block(ctx, &c.Socket, "recv", func(t time.Duration) *actors.Future[*messages.RecvResult] {
-		return c.RecvAsync(max, t)
+	r := recvCalls.Get().(*recvCall)
+	data, err := recvResult(actors.Block(ctx, &c.Socket, "recv", func(t time.Duration) *actors.Future[*messages.RecvResult] {
+		return c.recvAsync(r, max, t)
 	}))
+	r.recycle(ctx, err)
+	return data, err
 }
 
 // RecvExactAsync reads exactly n bytes within timeout (0: no timeout).
 func (c *Client) RecvExactAsync(n int, timeout time.Duration) *actors.Future[*messages.RecvResult] {
+	return c.recvExactAsync(new(recvExactCall), n, timeout)
+}
+
+// recvExactAsync is RecvExactAsync in the call r.
+func (c *Client) recvExactAsync(r *recvExactCall, n int, timeout time.Duration) *actors.Future[*messages.RecvResult] {
 	ms, ok := core.TimeoutMS(timeout)
 	if !ok || n < 0 || n > MaxRecv {
 		return actors.Invalid[*messages.RecvResult](&messages.RecvExact{})
 	}
-	r := &recvExactCall{}
 	r.cmd.N, r.cmd.TimeoutMs = uint32(n), ms
 	r.heldRecv.to = &r.f
 	if a := c.local; a != nil && actors.TurnInto(a.core, &r.cmd, &r.f, &r.heldRecv, func() {
@@ -285,9 +272,12 @@ func (c *Client) RecvExactAsync(n int, timeout time.Duration) *actors.Future[*me
 // RecvExact reads exactly n bytes within ctx. On timeout or end of stream
 // it returns the prefix it did read with the error.
 func (c *Client) RecvExact(ctx context.Context, n int) ([]byte, error) {
-	return recvResult(actors.Block(ctx, &c.Socket, "recvexact", func(t time.Duration) *actors.Future[*messages.RecvResult] {
-		return c.RecvExactAsync(n, t)
+	r := recvExactCalls.Get().(*recvExactCall)
+	data, err := recvResult(actors.Block(ctx, &c.Socket, "recvexact", func(t time.Duration) *actors.Future[*messages.RecvResult] {
+		return c.recvExactAsync(r, n, t)
 	}))
+	r.recycle(ctx, err)
+	return data, err
 }
 
 func recvResult(res *messages.RecvResult, err error) ([]byte, error) {
