@@ -12,30 +12,39 @@ import (
 // syscall_bsd.go is their counterpart on macOS and FreeBSD, where macOS
 // allows no direct system calls.
 //
-// While the socket is non-blocking, as every socket this package opens or
-// accepts is until Blocking(true), they are also made without the
-// runtime's entersyscall and exitsyscall (RawSyscall): such a call cannot
-// block, so the bookkeeping for one that might (the P marked as in a
-// system call, for sysmon to take back if it stays there) buys nothing.
-// It costs more than its own cycles: entering a system call wakes sysmon
-// when it sleeps because every P was idle, and a woken sysmon ticks every
-// 20 µs for a while, each tick a thread switch on a core the program may
-// share. A client whose goroutines wait on futures goes idle and wakes
-// hundreds of times a second, and paid those ticks at every wake-up
-// (perf: sysmon 8% of the client's CPU, 2.2 µs a round trip): 100
-// connections of tcp.Client Send and RecvExact ran at 0.73/0.78/0.83x Go
-// net's blocking client before, 0.88/0.86/0.90x after (alternating
-// pairs, both on one core with a Go net echo server). Go's runtime makes
-// its own non-blocking calls (netpoll's epoll_wait) the same way, and
-// gVisor's netstack its writes to non-blocking fds. A raw call must never
-// block: the runtime cannot take its P back, and a collection's
-// stop-the-world waits for it, hence blocking mode's ordinary calls.
-
+// While the socket is not in blocking mode (every socket this package
+// opens or accepts starts non-blocking; Blocking(true) changes that), they
+// are also made without the runtime's entersyscall and exitsyscall
+// (RawSyscall), with MSG_DONTWAIT: such a call does not wait for the
+// socket, whatever another holder of the open file did to its O_NONBLOCK
+// flag (a dup, an fd passed on), so the bookkeeping for a call that might
+// (the P marked as in a system call, for sysmon to take back if it stays
+// there) buys nothing. It costs more than its own cycles: entering a
+// system call wakes sysmon when it sleeps because every P was idle, and a
+// woken sysmon ticks every 20 µs for a while, each tick a thread switch on
+// a core the program may share. A client whose goroutines wait on futures
+// goes idle and wakes hundreds of times a second, and paid those ticks at
+// every wake-up (perf: sysmon 8% of the client's CPU, 2.2 µs a round
+// trip): 100 connections of tcp.Client Send and RecvExact ran at
+// 0.73/0.78/0.83x Go net's blocking client before, 0.88/0.86/0.90x after
+// (alternating pairs, both on one core with a Go net echo server). Go's
+// runtime makes its own non-blocking calls (netpoll's epoll_wait) the
+// same way, and gVisor's netstack its writes to non-blocking fds.
+//
+// A raw call must not wait long: the runtime cannot take its P back, and
+// a collection's stop-the-world waits for it. So blocking mode keeps the
+// ordinary calls, and so does a datagram sent to a Unix socket path (the
+// kernel looks the path up in the file system, which may wait on a disk
+// or a network mount, MSG_DONTWAIT or not). What a raw call may still
+// wait for is the kernel's own locks and memory, briefly.
+//
 // Each call below is written twice, raw and not, rather than through a
 // helper that takes the arguments: a pointer converted to uintptr is kept
 // alive (and its stack kept in place) only in the argument list of the
 // system call itself.
 
+// read reads into p: read(2), or in the raw form recvfrom(2) with
+// MSG_DONTWAIT and no address, which is the same on a socket.
 func (s *Socket) read(p []byte) (int, error) {
 	ptr := unsafe.Pointer(unsafe.SliceData(p))
 	var n uintptr
@@ -43,7 +52,7 @@ func (s *Socket) read(p []byte) (int, error) {
 	if s.blocking {
 		n, _, e = unix.Syscall(unix.SYS_READ, uintptr(s.fd), uintptr(ptr), uintptr(len(p)))
 	} else {
-		n, _, e = unix.RawSyscall(unix.SYS_READ, uintptr(s.fd), uintptr(ptr), uintptr(len(p)))
+		n, _, e = unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(s.fd), uintptr(ptr), uintptr(len(p)), unix.MSG_DONTWAIT, 0, 0)
 	}
 	if e != 0 {
 		return 0, e
@@ -61,10 +70,10 @@ func (s *Socket) sendTo(p []byte, flags int, rsa *unix.RawSockaddrAny, l uint32)
 	ptr := unsafe.Pointer(unsafe.SliceData(p))
 	var n uintptr
 	var e unix.Errno
-	if s.blocking {
+	if s.blocking || (rsa != nil && rsa.Addr.Family == unix.AF_UNIX) {
 		n, _, e = unix.Syscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(ptr), uintptr(len(p)), uintptr(flags), uintptr(unsafe.Pointer(rsa)), uintptr(l))
 	} else {
-		n, _, e = unix.RawSyscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(ptr), uintptr(len(p)), uintptr(flags), uintptr(unsafe.Pointer(rsa)), uintptr(l))
+		n, _, e = unix.RawSyscall6(unix.SYS_SENDTO, uintptr(s.fd), uintptr(ptr), uintptr(len(p)), uintptr(flags|unix.MSG_DONTWAIT), uintptr(unsafe.Pointer(rsa)), uintptr(l))
 	}
 	if e != 0 {
 		return 0, e
@@ -87,7 +96,7 @@ func (s *Socket) recvFromLen(p []byte, flags int, rsa *unix.RawSockaddrAny) (int
 	if s.blocking {
 		n, _, e = unix.Syscall6(unix.SYS_RECVFROM, uintptr(s.fd), uintptr(ptr), uintptr(len(p)), uintptr(flags), uintptr(unsafe.Pointer(rsa)), uintptr(unsafe.Pointer(&l)))
 	} else {
-		n, _, e = unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(s.fd), uintptr(ptr), uintptr(len(p)), uintptr(flags), uintptr(unsafe.Pointer(rsa)), uintptr(unsafe.Pointer(&l)))
+		n, _, e = unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(s.fd), uintptr(ptr), uintptr(len(p)), uintptr(flags|unix.MSG_DONTWAIT), uintptr(unsafe.Pointer(rsa)), uintptr(unsafe.Pointer(&l)))
 	}
 	if e != 0 {
 		return 0, 0, e
@@ -102,7 +111,7 @@ func (s *Socket) mmsg(trap uintptr, hdrs *unix.Mmsghdr, k, flags int) (int, erro
 	if s.blocking {
 		n, _, e = unix.Syscall6(trap, uintptr(s.fd), uintptr(unsafe.Pointer(hdrs)), uintptr(k), uintptr(flags), 0, 0)
 	} else {
-		n, _, e = unix.RawSyscall6(trap, uintptr(s.fd), uintptr(unsafe.Pointer(hdrs)), uintptr(k), uintptr(flags), 0, 0)
+		n, _, e = unix.RawSyscall6(trap, uintptr(s.fd), uintptr(unsafe.Pointer(hdrs)), uintptr(k), uintptr(flags|unix.MSG_DONTWAIT), 0, 0)
 	}
 	if e != 0 {
 		return 0, e
@@ -117,7 +126,7 @@ func (s *Socket) recvMsg(msg *unix.Msghdr, flags int) (int, error) {
 	if s.blocking {
 		n, _, e = unix.Syscall(unix.SYS_RECVMSG, uintptr(s.fd), uintptr(unsafe.Pointer(msg)), uintptr(flags))
 	} else {
-		n, _, e = unix.RawSyscall(unix.SYS_RECVMSG, uintptr(s.fd), uintptr(unsafe.Pointer(msg)), uintptr(flags))
+		n, _, e = unix.RawSyscall(unix.SYS_RECVMSG, uintptr(s.fd), uintptr(unsafe.Pointer(msg)), uintptr(flags|unix.MSG_DONTWAIT))
 	}
 	if e != 0 {
 		return 0, e

@@ -1,10 +1,13 @@
 package socket
 
 import (
+	"errors"
 	"runtime"
 	"runtime/metrics"
 	"testing"
 	"time"
+
+	"golang.org/x/sys/unix"
 )
 
 // notInGo is how many goroutines the runtime counts as in a system call
@@ -17,53 +20,99 @@ func notInGo(s []metrics.Sample) uint64 {
 	return s[0].Value.Uint64()
 }
 
-// A socket in blocking mode makes its receives as system calls that may
-// block: the runtime must see its goroutine in one (and may give its P to
-// others), where a raw call would hold the P for as long as it blocks.
-// Every receive path of the data path is tried.
-func TestBlockingModeReceivesEnterTheRuntime(t *testing.T) {
-	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // this goroutine runs beside the blocked one
+// dataPathCall is one of the data path's calls that waits for its peer
+// when the socket blocks: a receive with nothing sent, or a write to a
+// peer whose buffers are full (fill). unblock makes it return.
+type dataPathCall struct {
+	name    string
+	typ     Type
+	fill    bool
+	call    func(s *Socket, p []byte) error
+	unblock func(peer *Socket) error
+}
+
+func dataPathCalls() []dataPathCall {
 	var b Batch
-	sample := []metrics.Sample{{Name: "/sched/goroutines/not-in-go:goroutines"}}
-	cases := []struct {
-		name string
-		typ  Type
-		recv func(s *Socket, p []byte) error
-	}{
-		{"read", Stream, func(s *Socket, p []byte) error { _, err := s.Read(p); return err }},
-		{"recvfrom", Datagram, func(s *Socket, p []byte) error { _, _, err := s.RecvFrom(p); return err }},
-		{"recvfrom unix", Datagram, func(s *Socket, p []byte) error { _, _, err := s.RecvFromUnix(p); return err }},
-		{"recvmsg", Datagram, func(s *Socket, p []byte) error { _, _, _, _, err := s.RecvMsg(p); return err }},
-		{"recvmmsg", Datagram, func(s *Socket, p []byte) error {
+	send := func(peer *Socket) error { _, err := peer.Write([]byte("x")); return err }
+	return []dataPathCall{
+		{name: "read", typ: Stream, call: func(s *Socket, p []byte) error { _, err := s.Read(p); return err }, unblock: send},
+		{name: "recvfrom", typ: Datagram, call: func(s *Socket, p []byte) error { _, _, err := s.RecvFrom(p); return err }, unblock: send},
+		{name: "recvfrom unix", typ: Datagram, call: func(s *Socket, p []byte) error { _, _, err := s.RecvFromUnix(p); return err }, unblock: send},
+		{name: "recvmsg", typ: Datagram, call: func(s *Socket, p []byte) error { _, _, _, _, err := s.RecvMsg(p); return err }, unblock: send},
+		{name: "recvmmsg", typ: Datagram, call: func(s *Socket, p []byte) error {
 			_, err := s.RecvMsgs(&b, []Msg{{Buf: p}})
 			return err
-		}},
+		}, unblock: send},
+		{name: "write", typ: Stream, fill: true, call: func(s *Socket, p []byte) error { _, err := s.Write(p); return err },
+			unblock: func(peer *Socket) error { return drain(peer) }},
 	}
-	for _, c := range cases {
+}
+
+// fill writes to s until its buffers (and its peer's) are full.
+func fill(t *testing.T, s *Socket) {
+	t.Helper()
+	chunk := make([]byte, 64<<10)
+	for {
+		if _, err := s.Write(chunk); errors.Is(err, unix.EAGAIN) {
+			return
+		} else if err != nil {
+			t.Fatal(err)
+		}
+	}
+}
+
+// drain reads what peer holds until it would wait.
+func drain(peer *Socket) error {
+	buf := make([]byte, 64<<10)
+	for {
+		if _, err := peer.Read(buf); errors.Is(err, unix.EAGAIN) {
+			return nil
+		} else if err != nil {
+			return err
+		}
+	}
+}
+
+// openFor opens a pair for c, the writer's buffers full if c needs them.
+func openFor(t *testing.T, c dataPathCall) (*Socket, *Socket) {
+	t.Helper()
+	a, peer, err := Pair(c.typ)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { a.Close(); peer.Close() })
+	if c.fill {
+		fill(t, a)
+	}
+	return a, peer
+}
+
+// A socket in blocking mode makes its calls as system calls that may
+// block: the runtime must see its goroutine in one (and may give its P to
+// others), where a raw call would hold the P for as long as it blocks.
+func TestBlockingModeCallsEnterTheRuntime(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // this goroutine runs beside the blocked one
+	sample := []metrics.Sample{{Name: "/sched/goroutines/not-in-go:goroutines"}}
+	for _, c := range dataPathCalls() {
 		t.Run(c.name, func(t *testing.T) {
-			a, peer, err := Pair(c.typ)
-			if err != nil {
-				t.Fatal(err)
-			}
-			defer a.Close()
-			defer peer.Close()
+			a, peer := openFor(t, c)
 			if err := a.Blocking(true); err != nil {
 				t.Fatal(err)
 			}
 			before := notInGo(sample)
 			done := make(chan error, 1)
 			buf := make([]byte, 16)
-			go func() { done <- c.recv(a, buf) }()
+			go func() { done <- c.call(a, buf) }()
 			deadline := time.Now().Add(5 * time.Second)
 			for notInGo(sample) <= before {
 				if time.Now().After(deadline) {
-					_, _ = peer.Write([]byte("x")) // end the receive
+					_ = c.unblock(peer)
 					<-done
 					t.Fatalf("%s blocked in a system call the runtime does not see (made raw in blocking mode)", c.name)
 				}
 				runtime.Gosched()
 			}
-			if _, err := peer.Write([]byte("x")); err != nil {
+			if err := c.unblock(peer); err != nil {
 				t.Fatal(err)
 			}
 			select {
@@ -72,7 +121,38 @@ func TestBlockingModeReceivesEnterTheRuntime(t *testing.T) {
 					t.Fatalf("%s: %v", c.name, err)
 				}
 			case <-time.After(10 * time.Second):
-				t.Fatalf("%s did not return after the peer wrote", c.name)
+				t.Fatalf("%s did not return after its peer unblocked it", c.name)
+			}
+		})
+	}
+}
+
+// A socket not in blocking mode makes its calls raw, and they must not
+// wait even when another holder of the open file cleared O_NONBLOCK (a
+// dup, an fd passed on): here fcntl on FD(), behind the Socket's back.
+// Each must say EAGAIN at once.
+func TestRawCallsNeverWaitWhateverTheFileFlag(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // this goroutine runs beside a call that waits
+	for _, c := range dataPathCalls() {
+		t.Run(c.name, func(t *testing.T) {
+			a, peer := openFor(t, c)
+			if err := unix.SetNonblock(a.FD(), false); err != nil {
+				t.Fatal(err)
+			}
+			done := make(chan error, 1)
+			buf := make([]byte, 16)
+			timer := time.NewTimer(5 * time.Second) // made before: a call that waits raw must meet no allocation (see notInGo)
+			defer timer.Stop()
+			go func() { done <- c.call(a, buf) }()
+			select {
+			case err := <-done:
+				if !errors.Is(err, unix.EAGAIN) {
+					t.Fatalf("%s: %v, want EAGAIN", c.name, err)
+				}
+			case <-timer.C:
+				_ = c.unblock(peer)
+				<-done
+				t.Fatalf("%s waited for its peer: a raw call on a file whose O_NONBLOCK was cleared", c.name)
 			}
 		})
 	}
