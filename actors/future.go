@@ -107,12 +107,14 @@ func (f *Future[T]) Reply(result any) {
 // Reusable reports whether the memory of f, a future of a request waited
 // for within ctx, may be reused for another request (a pool of requests
 // that hold their future, as tcp.Client's blocking calls keep): f was
-// resolved and Complete has returned from it, the request went to an
-// actor in this process (a remote answer passes through more hands), and
-// ctx never ended (Await then sends a withdrawal naming the request,
-// which may still be on its way to the actor when the answer comes). The
-// caller must also be done with the result, which may live in the same
-// memory.
+// resolved and Complete touches it no more (it may still be waking
+// waiters and running continuations, with its own copies of them), the
+// request went to an actor in this process (a remote answer passes
+// through more hands), and ctx never ended (Await then sends a withdrawal
+// naming the request, which may still be on its way to the actor when
+// the answer comes). The caller must also know that no one else waits
+// on f or holds its value or the result, which may live in the same
+// memory, and that the actor will not answer the request again.
 func Reusable[T any](ctx context.Context, f *Future[T]) bool {
 	return f.state.Load() == futureSettled && f.remote == nil && ctx.Err() == nil
 }

@@ -41,42 +41,44 @@ func (r *heldRecv) Reply(res any) { r.to.Reply(res) }
 
 // The blocking calls (Send, Recv, RecvExact) take their call from a pool
 // and give it back when nothing can reach it any more: the answer was a
-// success (a failure's error may point into the result), and
-// actors.Reusable says so of the future (resolved by its answer, after
-// which the actor holds nothing of the request; a local request; no
-// withdrawal on its way). The async calls hand their future to the
-// caller, so theirs are new each time. A call is some 200-300 bytes: two
-// of a round trip's three allocations, which a client of 100 connections
-// paid for in collections (perf: mallocgc and the collector's marking,
-// 0.7 µs of 20 a round trip).
+// success (a failure's error may point into the result); actors.Reusable
+// says so of the future (resolved by its answer, after which the actor
+// holds nothing of the request; a local request; no withdrawal on its
+// way); and the client's actor, NewClient's, is between turns (a handler
+// that panics after answering gets its request answered again, as closed,
+// by the mailbox: not a call already serving another request). The async
+// calls hand their future to the caller, so theirs are new each time. A
+// call is some 200-300 bytes: two of a round trip's three allocations,
+// which a client of 100 connections paid for in collections (perf:
+// mallocgc and the collector's marking, 0.7 µs of 20 a round trip).
 var (
 	sendCalls      = sync.Pool{New: func() any { return new(sendCall) }}
 	recvCalls      = sync.Pool{New: func() any { return new(recvCall) }}
 	recvExactCalls = sync.Pool{New: func() any { return new(recvExactCall) }}
 )
 
-// reusable reports whether a blocking call whose future is f, ended with
-// err within ctx, may go back to its pool (above).
-func reusable[T any](ctx context.Context, f *actors.Future[T], err error) bool {
-	return err == nil && actors.Reusable(ctx, f)
+// reusable reports whether a blocking call of c whose future is f, ended
+// with err within ctx, may go back to its pool (above).
+func reusable[T any](ctx context.Context, c *Client, f *actors.Future[T], err error) bool {
+	return err == nil && actors.Reusable(ctx, f) && c.local != nil && !c.local.core.InTurn()
 }
 
-func (r *sendCall) recycle(ctx context.Context, err error) {
-	if reusable(ctx, &r.f, err) {
+func (r *sendCall) recycle(ctx context.Context, c *Client, err error) {
+	if reusable(ctx, c, &r.f, err) {
 		*r = sendCall{}
 		sendCalls.Put(r)
 	}
 }
 
-func (r *recvCall) recycle(ctx context.Context, err error) {
-	if reusable(ctx, &r.f, err) {
+func (r *recvCall) recycle(ctx context.Context, c *Client, err error) {
+	if reusable(ctx, c, &r.f, err) {
 		*r = recvCall{}
 		recvCalls.Put(r)
 	}
 }
 
-func (r *recvExactCall) recycle(ctx context.Context, err error) {
-	if reusable(ctx, &r.f, err) {
+func (r *recvExactCall) recycle(ctx context.Context, c *Client, err error) {
+	if reusable(ctx, c, &r.f, err) {
 		*r = recvExactCall{}
 		recvExactCalls.Put(r)
 	}

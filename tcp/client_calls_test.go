@@ -7,13 +7,14 @@ import (
 	"testing"
 )
 
-// The blocking calls recycle their requests (client_calls.go). A call
-// whose context ends while it waits sends the actor a withdrawal naming
-// it; when the answer comes first, that withdrawal can still be on its
-// way, and must not find the call reused by the next request. Here every
-// other receive is cancelled while its echo is in flight; the receives
-// made in between, with a context that never ends, must each get their
-// own bytes, never a cancellation.
+// The blocking calls recycle their requests (client_calls.go). Here
+// every other receive is cancelled while its echo is in flight, so that
+// answers and withdrawals race; the receives in between, whose context
+// never ends, must each get their own bytes, in order, never a
+// cancellation or the bytes of another, whichever won each race and
+// whatever the recycled calls carried over. (That a withdrawal still on
+// its way cannot reach a recycled call is Reusable's rule, tested in
+// actors.)
 func TestClientRecycledCallsOutliveWithdrawals(t *testing.T) {
 	sys := newSystem(t)
 	c := dial(t, sys, goServer(t, "127.0.0.1:0", echo))

@@ -108,6 +108,13 @@ func (c *Core) WriteNow(p []byte) (int, error) {
 // loop's next turn, at no system call of its own.
 func (c *Core) OnLoop() bool { return c.mb != nil && c.mb.onLoop }
 
+// InTurn reports whether the actor is handling a message or a direct turn
+// now; true when it cannot tell (an actor without the inline mailbox).
+// A request it answered in a turn that has ended gets no other answer
+// from that turn (the mailbox answers the turn's request again as closed
+// when the handler panics after answering).
+func (c *Core) InTurn() bool { return c.mb == nil || c.mb.inTurn() }
+
 // Count records the outcome of one data syscall by the protocol actor: n
 // bytes read (read true) or written, or a failure; EAGAIN and end of
 // stream count as nothing.

@@ -191,6 +191,13 @@ func (m *inlineMailbox) invokeTurn(msg interface{}, fn func()) {
 	fn()
 }
 
+// inTurn reports whether the mailbox is handling a message or a turn now.
+func (m *inlineMailbox) inTurn() bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.running
+}
+
 // unpark runs what a parked mailbox holds, on the caller's goroutine.
 func (m *inlineMailbox) unpark() {
 	m.mu.Lock()

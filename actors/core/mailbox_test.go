@@ -196,6 +196,21 @@ func TestInlineMailboxTurn(t *testing.T) {
 	if len(ran) != 1 || len(inv.user) != 1 || inv.user[0] != "during" {
 		t.Fatalf("turn ran %v, then the mailbox %v; want the turn, then what came during it", ran, inv.user)
 	}
+	// InTurn (what a pool of requests asks before reusing one the actor
+	// answered): true inside a turn, false once it and what came during it
+	// have run.
+	c := &Core{mb: mb}
+	mb.turn("cmd", func() {
+		if !c.InTurn() {
+			t.Error("InTurn false inside a turn")
+		}
+	})
+	if c.InTurn() {
+		t.Error("InTurn true after the turn")
+	}
+	if !(&Core{}).InTurn() {
+		t.Error("InTurn false for a core without the inline mailbox (it cannot tell)")
+	}
 
 	// Busy: another turn holds the actor, so a nested one must be refused
 	// (its caller sends a message instead, which runs in order after).
