@@ -1,6 +1,7 @@
 package poller
 
 import (
+	"fmt"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -196,5 +197,67 @@ func TestSleepStateRelease(t *testing.T) {
 	}
 	if s.release(after) {
 		t.Fatalf("waits of 10 µs (average %v) released the P", s.avg)
+	}
+}
+
+// waitStub is a backend that cannot park, whose waits return what next
+// says and record how they were made. A held wait that returns nothing
+// lasts its whole time, as the kernel's would, unless early says it ends
+// at once (EINTR, say).
+type waitStub struct {
+	backend
+	next  int      // events the next wait returns
+	early bool     // the next held wait with nothing ends at once
+	calls []string // "held 1ms", "released"
+}
+
+func (w *waitStub) Wait(events []event, msec int) (int, error) {
+	w.calls = append(w.calls, fmt.Sprintf("held %dms", msec))
+	if w.next == 0 && !w.early {
+		<-time.After(time.Duration(msec) * time.Millisecond) // the kernel's timeout
+	}
+	return w.next, nil
+}
+
+func (w *waitStub) WaitHandoff(events []event, msec int) (int, error) {
+	w.calls = append(w.calls, "released")
+	return w.next, nil
+}
+
+// boundedHold: a backend that cannot park holds the P for a wait of at
+// most handoffAfter (in whole milliseconds), hands it off for the wait
+// after one that found nothing, and holds it again once a wait returns
+// events.
+func TestBoundedHold(t *testing.T) {
+	w := &waitStub{}
+	p := &Poller{be: w, handoffAfter: 200 * time.Microsecond}
+	events := make([]event, 4)
+	var s sleepState
+	for _, step := range []struct {
+		returns int
+		early   bool
+		want    string
+	}{
+		{1, false, "held 1ms"}, {0, true, "held 1ms"}, // ended early with nothing: not idle
+		{1, false, "held 1ms"}, {0, false, "held 1ms"}, // found nothing in 1 ms
+		{0, false, "released"}, {2, false, "released"}, // idle until events come
+		{1, false, "held 1ms"},
+	} {
+		w.next, w.early = step.returns, step.early
+		if _, err := p.sleep(events, -1, &s); err != nil {
+			t.Fatal(err)
+		}
+		if got := w.calls[len(w.calls)-1]; got != step.want {
+			t.Fatalf("waits %v: the last was %q, want %q", w.calls, got, step.want)
+		}
+	}
+	if p.released.Load() != 2 {
+		t.Fatalf("%d released waits counted, want 2", p.released.Load())
+	}
+	p.handoffAfter = 1500 * time.Microsecond
+	s = sleepState{}
+	w.next = 1
+	if _, err := p.sleep(events, -1, &s); err != nil || w.calls[len(w.calls)-1] != "held 2ms" {
+		t.Fatalf("handoffAfter 1.5 ms: waits %v, want the last held 2 ms (%v)", w.calls, err)
 	}
 }

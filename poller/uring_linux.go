@@ -109,6 +109,8 @@ type URing struct {
 
 	// woken is the wake-up's level: set by Wake, cleared by ResetWake.
 	woken atomic.Bool
+	// lastTimeout is the last wait's timeout argument (timeout).
+	lastTimeout atomic.Pointer[uringTimeout]
 	// nop says a wake-up NOP's CQE has not been read yet: until it is,
 	// Wake submits no other (a waiting Wait returns on that one).
 	nop atomic.Bool
@@ -461,7 +463,7 @@ func (u *URing) wait(events []event, msec int, release bool) (int, error) {
 	case msec == 0:
 		minComplete = 0 // flush the overflow backlog or submit, no wait
 	case msec > 0:
-		arg = newUringTimeout(time.Duration(msec) * time.Millisecond)
+		arg = u.timeout(msec)
 		flags |= ioringEnterExtArg
 	}
 	var argp *ioUringGeteventsArg
@@ -701,8 +703,23 @@ func (u *URing) Close() error {
 // integer, which keeps nothing alive and must not point into a stack
 // that may move).
 type uringTimeout struct {
-	arg ioUringGeteventsArg
-	ts  unix.Timespec
+	arg  ioUringGeteventsArg
+	ts   unix.Timespec
+	msec int // for URing.timeout's reuse
+}
+
+// timeout returns a wait's argument for msec milliseconds: the last one
+// made when it is for as long (the loop's held waits are all as long:
+// boundedHold),
+// so that those allocate nothing. The kernel only reads it.
+func (u *URing) timeout(msec int) *uringTimeout {
+	if t := u.lastTimeout.Load(); t != nil && t.msec == msec {
+		return t
+	}
+	t := newUringTimeout(time.Duration(msec) * time.Millisecond)
+	t.msec = msec
+	u.lastTimeout.Store(t)
+	return t
 }
 
 func newUringTimeout(d time.Duration) *uringTimeout {
