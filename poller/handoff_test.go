@@ -224,24 +224,25 @@ func (w *waitStub) WaitHandoff(events []event, msec int) (int, error) {
 	return w.next, nil
 }
 
-// boundedHold: a backend that cannot park holds the P for a wait of at
-// most handoffAfter (in whole milliseconds), hands it off for the wait
-// after one that found nothing, and holds it again once a wait returns
-// events.
+// boundedHold: a backend that cannot park, woken with several events a
+// wait, holds the P for a wait of at most handoffAfter (in whole
+// milliseconds), hands it off for the wait after one that found nothing,
+// and holds it again once a wait returns events; woken with one event at
+// a time it keeps the average's policy.
 func TestBoundedHold(t *testing.T) {
 	w := &waitStub{}
 	p := &Poller{be: w, handoffAfter: 200 * time.Microsecond}
-	events := make([]event, 4)
-	var s sleepState
+	events := make([]event, 16)
+	s := sleepState{events: 4 * 8} // recent waits: 8 events each
 	for _, step := range []struct {
 		returns int
 		early   bool
 		want    string
 	}{
-		{1, false, "held 1ms"}, {0, true, "held 1ms"}, // ended early with nothing: not idle
-		{1, false, "held 1ms"}, {0, false, "held 1ms"}, // found nothing in 1 ms
-		{0, false, "released"}, {2, false, "released"}, // idle until events come
-		{1, false, "held 1ms"},
+		{8, false, "held 1ms"}, {0, true, "held 1ms"}, // ended early with nothing: not idle
+		{8, false, "held 1ms"}, {0, false, "held 1ms"}, // found nothing in 1 ms
+		{0, false, "released"}, {8, false, "released"}, // idle until events come
+		{8, false, "held 1ms"},
 	} {
 		w.next, w.early = step.returns, step.early
 		if _, err := p.sleep(events, -1, &s); err != nil {
@@ -255,9 +256,15 @@ func TestBoundedHold(t *testing.T) {
 		t.Fatalf("%d released waits counted, want 2", p.released.Load())
 	}
 	p.handoffAfter = 1500 * time.Microsecond
-	s = sleepState{}
-	w.next = 1
+	s = sleepState{events: 4 * 8}
+	w.next = 8
 	if _, err := p.sleep(events, -1, &s); err != nil || w.calls[len(w.calls)-1] != "held 2ms" {
 		t.Fatalf("handoffAfter 1.5 ms: waits %v, want the last held 2 ms (%v)", w.calls, err)
+	}
+	// One event a wait: the average's policy (short waits: held, unbounded).
+	s = sleepState{events: 4 * 1}
+	w.next = 1
+	if _, err := p.sleep(events, -1, &s); err != nil || w.calls[len(w.calls)-1] != "held -1ms" {
+		t.Fatalf("one event a wait: waits %v, want the last the average's held wait (%v)", w.calls, err)
 	}
 }
