@@ -43,21 +43,10 @@ import (
 // alive (and its stack kept in place) only in the argument list of the
 // system call itself.
 
-// read reads into p: read(2), or in the raw form recvfrom(2) with
-// MSG_DONTWAIT and no address, which is the same on a socket.
+// read reads into p: recvfrom(2) with no address, which on a socket is
+// read(2).
 func (s *Socket) read(p []byte) (int, error) {
-	ptr := unsafe.Pointer(unsafe.SliceData(p))
-	var n uintptr
-	var e unix.Errno
-	if s.blocking {
-		n, _, e = unix.Syscall(unix.SYS_READ, uintptr(s.fd), uintptr(ptr), uintptr(len(p)))
-	} else {
-		n, _, e = unix.RawSyscall6(unix.SYS_RECVFROM, uintptr(s.fd), uintptr(ptr), uintptr(len(p)), unix.MSG_DONTWAIT, 0, 0)
-	}
-	if e != 0 {
-		return 0, e
-	}
-	return int(n), nil
+	return s.recvFrom(p, 0, nil)
 }
 
 func (s *Socket) send(p []byte, flags int) (int, error) {

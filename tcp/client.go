@@ -210,7 +210,7 @@ func (c *Client) Send(ctx context.Context, p []byte) (int, error) {
 	if err == nil {
 		err = res.GetStatus().Err()
 	}
-	r.recycle(ctx, c, err)
+	recycle(ctx, c, &sendCalls, r, &r.f, err)
 	return n, err
 }
 
@@ -244,7 +244,7 @@ func (c *Client) Recv(ctx context.Context, max int) ([]byte, error) {
 	data, err := recvResult(actors.Block(ctx, &c.Socket, "recv", func(t time.Duration) *actors.Future[*messages.RecvResult] {
 		return c.recvAsync(r, max, t)
 	}))
-	r.recycle(ctx, c, err)
+	recycle(ctx, c, &recvCalls, r, &r.f, err)
 	return data, err
 }
 
@@ -276,7 +276,7 @@ func (c *Client) RecvExact(ctx context.Context, n int) ([]byte, error) {
 	data, err := recvResult(actors.Block(ctx, &c.Socket, "recvexact", func(t time.Duration) *actors.Future[*messages.RecvResult] {
 		return c.recvExactAsync(r, n, t)
 	}))
-	r.recycle(ctx, c, err)
+	recycle(ctx, c, &recvExactCalls, r, &r.f, err)
 	return data, err
 }
 

@@ -57,29 +57,13 @@ var (
 	recvExactCalls = sync.Pool{New: func() any { return new(recvExactCall) }}
 )
 
-// reusable reports whether a blocking call of c whose future is f, ended
-// with err within ctx, may go back to its pool (above).
-func reusable[T any](ctx context.Context, c *Client, f *actors.Future[T], err error) bool {
-	return err == nil && actors.Reusable(ctx, f) && c.local != nil && !c.local.core.InTurn()
-}
-
-func (r *sendCall) recycle(ctx context.Context, c *Client, err error) {
-	if reusable(ctx, c, &r.f, err) {
-		*r = sendCall{}
-		sendCalls.Put(r)
-	}
-}
-
-func (r *recvCall) recycle(ctx context.Context, c *Client, err error) {
-	if reusable(ctx, c, &r.f, err) {
-		*r = recvCall{}
-		recvCalls.Put(r)
-	}
-}
-
-func (r *recvExactCall) recycle(ctx context.Context, c *Client, err error) {
-	if reusable(ctx, c, &r.f, err) {
-		*r = recvExactCall{}
-		recvExactCalls.Put(r)
+// recycle gives call, a blocking call of c whose future is f and which
+// ended with err within ctx, back to pool if nothing can reach it any
+// more (above).
+func recycle[C, T any](ctx context.Context, c *Client, pool *sync.Pool, call *C, f *actors.Future[T], err error) {
+	if err == nil && actors.Reusable(ctx, f) && c.local != nil && !c.local.core.InTurn() {
+		var zero C
+		*call = zero
+		pool.Put(call)
 	}
 }
