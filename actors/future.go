@@ -165,11 +165,17 @@ func (f *Future[T]) Wait(ctx context.Context) (T, error) {
 	}
 	f.waiter = w
 	f.mu.Unlock()
+	cancel := ctx.Done()
+	if cancel == nil { // a context that never ends: a plain receive, no select
+		<-w
+		waiters.Put(w)
+		return f.val, f.err
+	}
 	select {
 	case <-w:
 		waiters.Put(w)
 		return f.val, f.err
-	case <-ctx.Done():
+	case <-cancel:
 	}
 	f.mu.Lock()
 	if f.waiter == w { // still pending: take the channel back

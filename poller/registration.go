@@ -60,6 +60,14 @@ func (r *Registration) Want(d Direction) { r.want[d].Store(true) }
 // Unwant stops Ready messages for d (one already in flight still arrives).
 func (r *Registration) Unwant(d Direction) { r.want[d].Store(false) }
 
+// SetWant is Want or Unwant as want says; it stores only a change (the
+// owner is the only writer).
+func (r *Registration) SetWant(d Direction, want bool) {
+	if r.want[d].Load() != want {
+		r.want[d].Store(want)
+	}
+}
+
 // Consumed tells the poller the actor has taken the Ready for d: the next
 // edge may send another. Call it before retrying the I/O, or an edge that
 // lands in between is lost.

@@ -106,12 +106,12 @@ func (a *clientActor) Receive(ctx actor.Context) {
 }
 
 // ioGate answers a data request that cannot run: closed, not connected.
-func (a *clientActor) ioGate(op string, cmd proto.Message, reply core.Replier) bool {
+func (a *clientActor) ioGate(cmd proto.Message, reply core.Replier) bool {
 	switch {
 	case a.core.Closed():
 		core.Reject(reply, cmd, messages.IOStatus_IO_STATUS_CLOSED)
 	case !a.connected():
-		st := messages.StatusOf(op, "tcp", netip.AddrPort{}, unix.ENOTCONN)
+		st := messages.StatusOf(messages.OpName(cmd), "tcp", netip.AddrPort{}, unix.ENOTCONN)
 		reply.Reply(resultFor(cmd, st, nil, 0))
 	default:
 		return true
@@ -140,19 +140,18 @@ func resultFor(cmd proto.Message, st *messages.Status, data []byte, sent int) pr
 }
 
 func (a *clientActor) recv(cmd proto.Message, reply core.Replier, exact bool, n int64, timeoutMS uint32) {
-	op := messages.OpName(cmd)
-	if !a.ioGate(op, cmd, reply) {
+	if !a.ioGate(cmd, reply) {
 		return
 	}
 	switch {
 	case n == 0:
-		reply.Reply(&messages.RecvResult{Status: a.status(op, nil), Data: []byte{}})
+		reply.Reply(&messages.RecvResult{Data: []byte{}})
 		return
 	case n > MaxRecv:
-		reply.Reply(&messages.RecvResult{Status: a.status(op, errInvalidSize)})
+		reply.Reply(&messages.RecvResult{Status: a.status(messages.OpName(cmd), errInvalidSize)})
 		return
 	case a.rerr != nil && (a.reads == nil || a.reads.Len() == 0):
-		reply.Reply(&messages.RecvResult{Status: a.status(op, a.rerr)})
+		reply.Reply(&messages.RecvResult{Status: a.status(messages.OpName(cmd), a.rerr)})
 		return
 	}
 	if a.reads == nil {
@@ -263,7 +262,7 @@ func (r *readReq) prefix() []byte {
 }
 
 func (a *clientActor) send(cmd *messages.Send, reply core.Replier) {
-	if !a.ioGate("send", cmd, reply) {
+	if !a.ioGate(cmd, reply) {
 		return
 	}
 	switch {

@@ -341,21 +341,23 @@ func (c *Core) UpdateWants() {
 	if c.reg == nil {
 		return
 	}
-	for _, d := range [2]poller.Direction{poller.Readable, poller.Writable} {
-		want := c.hooks.Wants != nil && c.hooks.Wants(d)
-		for _, q := range c.queues {
-			want = want || q.wants(d)
+	// One pass over the queues for both directions: each waits for one.
+	var queued [2]bool
+	for _, q := range c.queues {
+		if d, ok := q.waiting(); ok {
+			queued[d] = true
 		}
+	}
+	for _, d := range [2]poller.Direction{poller.Readable, poller.Writable} {
+		// The hook first and always: it may note that d is dropped.
+		want := c.hooks.Wants != nil && c.hooks.Wants(d)
+		want = want || queued[d]
 		if c.polls != nil && !want {
 			for _, e := range c.polls.items[c.polls.head:] {
 				want = want || hasDir(e.req, d)
 			}
 		}
-		if want {
-			c.reg.Want(d)
-		} else {
-			c.reg.Unwant(d)
-		}
+		c.reg.SetWant(d, want)
 	}
 }
 

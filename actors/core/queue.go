@@ -47,7 +47,9 @@ type pendingQueue interface {
 	expire(id uint64) bool
 	withdraw(r Replier) bool
 	FailAll(err error)
-	wants(d poller.Direction) bool
+	// waiting reports the direction the queue waits for, if it holds
+	// requests that wait for readiness.
+	waiting() (poller.Direction, bool)
 	ready(d poller.Direction)
 }
 
@@ -214,6 +216,10 @@ func (q *Queue[T]) withdraw(r Replier) bool {
 
 func (q *Queue[T]) wants(d poller.Direction) bool {
 	return q.waits && q.dir == d && q.Len() > 0
+}
+
+func (q *Queue[T]) waiting() (poller.Direction, bool) {
+	return q.dir, q.waits && q.Len() > 0
 }
 
 func (q *Queue[T]) ready(d poller.Direction) {
