@@ -124,7 +124,7 @@ func spawnSignaller(b *testing.B, sys *System, got chan<- struct{}) *socket.Sock
 	var rc *core.Core
 	buf := make([]byte, 64)
 	hooks := core.Hooks{
-		Ready: func(d poller.Direction) {
+		OnReady: func(d poller.Direction) {
 			if d != poller.Readable {
 				return
 			}
@@ -139,9 +139,9 @@ func spawnSignaller(b *testing.B, sys *System, got chan<- struct{}) *socket.Sock
 				}
 			}
 		},
-		Wants: func(d poller.Direction) bool { return d == poller.Readable },
+		OnWants: func(d poller.Direction) bool { return d == poller.Readable },
 	}
-	props := core.SocketProps(sys.Runtime(), a, func(c *core.Core) (core.SocketActor, core.Hooks) { rc = c; return &readerActor{core: c}, hooks })
+	props := core.SocketProps(sys.Runtime(), a, func(c *core.Core) (core.SocketActor, core.Protocol) { rc = c; return &readerActor{core: c}, hooks })
 	if _, err := sys.Runtime().SpawnSocketActor(props); err != nil {
 		b.Fatal(err)
 	}

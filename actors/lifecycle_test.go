@@ -34,7 +34,7 @@ func panicProps(t *testing.T, sys *System) (*actor.Props, *socket.Socket) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = b.Close() })
-	return core.SocketProps(sys.Runtime(), a, func(c *core.Core) (core.SocketActor, core.Hooks) { return &panicActor{core: c}, core.Hooks{} }), b
+	return core.SocketProps(sys.Runtime(), a, func(c *core.Core) (core.SocketActor, core.Protocol) { return &panicActor{core: c}, core.Hooks{} }), b
 }
 
 func TestPanicClosesFD(t *testing.T) {
@@ -227,7 +227,7 @@ func TestSocketsAfterClose(t *testing.T) {
 	}
 	t.Cleanup(func() { _ = b.Close() })
 	h := &holdActor{held: make(chan struct{}), release: make(chan struct{}), stopping: make(chan struct{})}
-	pid, err := sys.Runtime().SpawnSocketActor(core.SocketProps(sys.Runtime(), a, func(c *core.Core) (core.SocketActor, core.Hooks) {
+	pid, err := sys.Runtime().SpawnSocketActor(core.SocketProps(sys.Runtime(), a, func(c *core.Core) (core.SocketActor, core.Protocol) {
 		h.core = c
 		return h, core.Hooks{}
 	}))

@@ -64,7 +64,7 @@ func spawnReader(t *testing.T, sys *System) (*actor.PID, *socket.Socket) {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { _ = peer.Close() })
-	props := core.SocketProps(sys.Runtime(), s, func(c *core.Core) (core.SocketActor, core.Hooks) {
+	props := core.SocketProps(sys.Runtime(), s, func(c *core.Core) (core.SocketActor, core.Protocol) {
 		a := &byteReader{core: c}
 		a.q = core.NewQueue(c, func(_ *struct{}, reply core.Replier, err error) {
 			reply.Reply(&messages.RecvResult{Status: c.Status("recv", err)})

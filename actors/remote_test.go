@@ -32,7 +32,7 @@ const testKind = "actors.test.socket"
 
 func init() {
 	RegisterKind(testKind, func(sys *System) *actor.Props {
-		return core.SocketProps(sys.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Hooks) { return core.PlainActor(c), core.Hooks{} })
+		return core.SocketProps(sys.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Protocol) { return core.PlainActor(c), core.Hooks{} })
 	})
 }
 

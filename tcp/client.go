@@ -40,12 +40,12 @@ func ClientProps(sys *actors.System) *actor.Props { return clientProps(sys, nil)
 
 // clientProps are ClientProps that give made the actor they build.
 func clientProps(sys *actors.System, made func(*clientActor)) *actor.Props {
-	return core.SocketProps(sys.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Hooks) {
+	return core.SocketProps(sys.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Protocol) {
 		a := newClientActor(c)
 		if made != nil {
 			made(a)
 		}
-		return a, a.hooks()
+		return a, a
 	})
 }
 

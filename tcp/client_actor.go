@@ -58,9 +58,7 @@ func newClientActor(c *core.Core) *clientActor {
 	return &clientActor{core: c}
 }
 
-func (a *clientActor) hooks() core.Hooks {
-	return core.Hooks{Ready: a.ready, Wants: a.wants, Cancel: a.cancel}
-}
+var _ core.Protocol = (*clientActor)(nil)
 
 // Receive handles the client's commands; the core handles the rest.
 func (a *clientActor) Receive(ctx actor.Context) {
@@ -327,9 +325,9 @@ func (a *clientActor) answerWrite(w *writeReq, reply core.Replier, err error) {
 	reply.Reply(&messages.SendResult{Status: a.status("send", err), BytesSent: uint64(w.off)})
 }
 
-// ready finishes a connect in progress; the queues serve reads and
+// Ready finishes a connect in progress; the queues serve reads and
 // writes.
-func (a *clientActor) ready(d poller.Direction) {
+func (a *clientActor) Ready(d poller.Direction) {
 	if d == poller.Writable && a.conn.state == connConnecting {
 		a.connectReady()
 		return
@@ -346,7 +344,7 @@ func (a *clientActor) ready(d poller.Direction) {
 	}
 }
 
-func (a *clientActor) wants(d poller.Direction) bool {
+func (a *clientActor) Wants(d poller.Direction) bool {
 	if d == poller.Writable && a.conn.state == connConnecting {
 		return true
 	}
@@ -360,7 +358,7 @@ func (a *clientActor) wants(d poller.Direction) bool {
 }
 
 // cancel ends a connect attempt in progress: the socket is closing.
-func (a *clientActor) cancel(code messages.IOStatus) {
+func (a *clientActor) Cancel(code messages.IOStatus) {
 	if t := a.tls; t != nil {
 		t.abort(errHandshakeAborted)
 		a.clientHandshake() // a DialTLS waiting hears why

@@ -111,7 +111,7 @@ var (
 )
 
 // newConnActor builds the actor of an accepted connection.
-func newConnActor(c *core.Core, cfg *serverConfig, remote netip.AddrPort, service string, live *atomic.Int64) (core.SocketActor, core.Hooks) {
+func newConnActor(c *core.Core, cfg *serverConfig, remote netip.AddrPort, service string, live *atomic.Int64) (core.SocketActor, core.Protocol) {
 	c.SetKind("tcp.conn")
 	c.RunsHandlers()
 	c.SetService(service)
@@ -132,7 +132,7 @@ func newConnActor(c *core.Core, cfg *serverConfig, remote netip.AddrPort, servic
 	if cfg.framing != nil {
 		a.fr = &framer{decoder: cfg.framing.newDecoder()}
 	}
-	return a, core.Hooks{Ready: a.ready, Wants: a.wants, Cancel: a.cancel}
+	return a, a
 }
 
 // SocketCore returns the actor's core.
@@ -444,7 +444,7 @@ func (a *connActor) terminate(ctx actor.Context) {
 	ctx.Stop(a.self)
 }
 
-func (a *connActor) ready(d poller.Direction) {
+func (a *connActor) Ready(d poller.Direction) {
 	if d == poller.Readable {
 		a.drained = false
 		a.serveReads()
@@ -453,7 +453,7 @@ func (a *connActor) ready(d poller.Direction) {
 	}
 }
 
-func (a *connActor) wants(d poller.Direction) bool {
+func (a *connActor) Wants(d poller.Direction) bool {
 	if d == poller.Readable {
 		if !a.readable() {
 			a.drained = false // readiness is dropped: the next read must look
@@ -464,9 +464,9 @@ func (a *connActor) wants(d poller.Direction) bool {
 	return a.queue.len() > 0
 }
 
-// cancel runs when the socket closes under the actor (stop, system stop):
+// Cancel runs when the socket closes under the actor (stop, system stop):
 // queued writes fail.
-func (a *connActor) cancel(code messages.IOStatus) {
+func (a *connActor) Cancel(code messages.IOStatus) {
 	for a.queue.len() > 0 {
 		if ack := a.queue.front().ack; ack != 0 {
 			a.deliver(&messages.WriteFailed{Ack: ack, Status: &messages.Status{Code: code, Op: "write"}}, nil)

@@ -110,7 +110,7 @@ func WithV6Only(on bool) ListenOption {
 func ListenerProps(sys *actors.System) *actor.Props { return listenerProps(sys, nil, nil) }
 
 func listenerProps(sys *actors.System, server *serverConfig, notify *actor.PID) *actor.Props {
-	return core.SocketProps(sys.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Hooks) {
+	return core.SocketProps(sys.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Protocol) {
 		a := newListenerActor(c, server, notify)
 		return a, a.hooks()
 	})

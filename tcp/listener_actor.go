@@ -93,7 +93,7 @@ func (a *listenerActor) SocketCore() *core.Core { return a.core }
 // listener just accepted (a.next); a producer call with nothing to take
 // (a second spawn) gets a socket-less actor that stops.
 func (a *listenerActor) newConnProps() *actor.Props {
-	return core.SocketProps(a.core.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Hooks) {
+	return core.SocketProps(a.core.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Protocol) {
 		next := a.next
 		a.next = acceptedConn{}
 		if next.sock != nil {
@@ -108,18 +108,18 @@ func (a *listenerActor) newConnProps() *actor.Props {
 // hooks drive push mode's accepting; pull mode's Accepts wait on a queue.
 func (a *listenerActor) hooks() core.Hooks {
 	if a.server == nil {
-		return core.Hooks{Cancel: func(messages.IOStatus) { a.removeFile() }}
+		return core.Hooks{OnCancel: func(messages.IOStatus) { a.removeFile() }}
 	}
 	return core.Hooks{
-		Ready: func(poller.Direction) {
+		OnReady: func(poller.Direction) {
 			if !a.paused && !a.shut {
 				a.acceptLoop()
 			}
 		},
-		Wants: func(d poller.Direction) bool {
+		OnWants: func(d poller.Direction) bool {
 			return d == poller.Readable && a.result != nil && !a.paused && !a.shut
 		},
-		Cancel: func(messages.IOStatus) {
+		OnCancel: func(messages.IOStatus) {
 			if a.sweep != nil {
 				a.sweep.close()
 			}
@@ -493,7 +493,7 @@ func (a *listenerActor) spawnClient(sock *socket.Socket, remote netip.AddrPort) 
 // acceptedProps are the props of the client actor of an accepted
 // connection: already connected, so a Connect answers connected.
 func acceptedProps(rt *core.Runtime, sock *socket.Socket, local, remote netip.AddrPort, path string) *actor.Props {
-	return core.SocketProps(rt, sock, func(c *core.Core) (core.SocketActor, core.Hooks) {
+	return core.SocketProps(rt, sock, func(c *core.Core) (core.SocketActor, core.Protocol) {
 		a := newClientActor(c)
 		a.remote, a.path = remote, path // path: the Unix listener's, which its errors name
 		a.conn = connector{state: connDone, result: &messages.ConnectResult{
@@ -501,7 +501,7 @@ func acceptedProps(rt *core.Runtime, sock *socket.Socket, local, remote netip.Ad
 			Local:  messages.NewEndpoint(local),
 			Remote: messages.NewEndpoint(remote),
 		}}
-		return a, a.hooks()
+		return a, a
 	})
 }
 

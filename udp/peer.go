@@ -124,7 +124,7 @@ func PeerProps(sys *actors.System, opts ...Option) *actor.Props {
 }
 
 func peerProps(sys *actors.System, o *messages.Options) *actor.Props {
-	return core.SocketProps(sys.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Hooks) {
+	return core.SocketProps(sys.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Protocol) {
 		a := newPeerActor(c, o, nil)
 		return a, a.hooks()
 	})

@@ -104,16 +104,16 @@ func newPeerActor(c *core.Core, opts *messages.Options, push *serveConfig) *peer
 // wait on queues.
 func (a *peerActor) hooks() core.Hooks {
 	if a.push == nil {
-		return core.Hooks{Cancel: func(messages.IOStatus) { a.removeFile() }}
+		return core.Hooks{OnCancel: func(messages.IOStatus) { a.removeFile() }}
 	}
 	return core.Hooks{
-		Cancel: func(messages.IOStatus) { a.removeFile() },
-		Ready: func(d poller.Direction) {
+		OnCancel: func(messages.IOStatus) { a.removeFile() },
+		OnReady: func(d poller.Direction) {
 			if d == poller.Readable {
 				a.servePush()
 			}
 		},
-		Wants: func(d poller.Direction) bool { return d == poller.Readable && a.readable() },
+		OnWants: func(d poller.Direction) bool { return d == poller.Readable && a.readable() },
 	}
 }
 

@@ -66,7 +66,7 @@ func pushProps(sys *actors.System, h Handler, opts []ServeOption) (*actor.Props,
 		return nil, nil, cfg.err
 	}
 	o := cfg.opts
-	props := core.SocketProps(sys.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Hooks) {
+	props := core.SocketProps(sys.Runtime(), nil, func(c *core.Core) (core.SocketActor, core.Protocol) {
 		a := newPeerActor(c, o, cfg)
 		return a, a.hooks()
 	})

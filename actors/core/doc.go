@@ -14,8 +14,8 @@
 // (MaxPending), a timer only if it has a deadline and has to wait, and
 // is answered exactly once, by the protocol when served, or by the Core
 // when it expires, its caller withdraws it (Withdrawal) or the socket
-// closes. Hooks carry what is protocol-specific: readiness, and interest
-// the queues do not express.
+// closes. The actor's Protocol (or Hooks) carries what is
+// protocol-specific: readiness, and interest the queues do not express.
 //
 // Socket actors run on an inline mailbox (NewInlineMailbox): a message is
 // handled on the poster's goroutine (the poller's, for readiness), one at

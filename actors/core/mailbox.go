@@ -60,7 +60,7 @@ func NewInlineMailbox() actor.Mailbox {
 
 // SocketActor is an actor built around a Core (see SocketProps). Its
 // Receive never sees a poller.Ready: the mailbox hands readiness to the
-// core, which passes it on through the actor's Hooks.
+// core, which passes it on through the actor's Protocol.
 type SocketActor interface {
 	actor.Actor
 	// SocketCore returns the actor's core.

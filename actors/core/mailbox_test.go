@@ -6,11 +6,13 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"unsafe"
 
 	"github.com/asynkron/protoactor-go/actor"
 
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
+	"github.com/actornet/actornet/socket"
 )
 
 // recordingInvoker records what the mailbox hands the actor, and panics on
@@ -252,7 +254,7 @@ func TestInlineMailboxTurn(t *testing.T) {
 func TestInlineMailboxReadyGoesToTheCore(t *testing.T) {
 	mb, inv := newTestMailbox()
 	var heard []poller.Direction
-	c := &Core{reg: &poller.Registration{}, hooks: Hooks{Ready: func(d poller.Direction) { heard = append(heard, d) }}}
+	c := &Core{reg: &poller.Registration{}, proto: Hooks{OnReady: func(d poller.Direction) { heard = append(heard, d) }}}
 	mb.core = c
 	mb.PostUserMessage(&poller.Ready{Reg: c.reg, Dir: poller.Writable})
 	mb.PostUserMessage(&poller.Ready{Reg: &poller.Registration{}, Dir: poller.Readable}) // an old registration's
@@ -262,5 +264,48 @@ func TestInlineMailboxReadyGoesToTheCore(t *testing.T) {
 	}
 	if len(inv.user) != 1 || inv.user[0] != "command" {
 		t.Fatalf("Receive got %v; want only the command", inv.user)
+	}
+}
+
+// TestSocketPropsMailboxBesideItsCore: a socket actor's mailbox is the one
+// allocated with its core (coreBlock), one per spawn of reusable props;
+// the refused second spawn of props that own a socket runs on a mailbox
+// of its own and leaves the first actor's alone.
+func TestSocketPropsMailboxBesideItsCore(t *testing.T) {
+	sys := newSystem(t)
+	var cores []*Core
+	props := SocketProps(sys, nil, func(c *Core) (SocketActor, Protocol) {
+		cores = append(cores, c)
+		return &socketActor{core: c}, nil
+	})
+	a, b, err := socket.Pair(socket.Stream)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer b.Close()
+	owning := SocketProps(sys, a, func(c *Core) (SocketActor, Protocol) {
+		cores = append(cores, c)
+		return &socketActor{core: c}, nil
+	})
+	var pids []*actor.PID
+	for _, p := range []*actor.Props{props, props, owning, owning} {
+		pid, err := sys.SpawnSocketActor(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		pids = append(pids, pid)
+	}
+	if len(cores) != 3 {
+		t.Fatalf("%d cores built; want 3 (the refused spawn builds none)", len(cores))
+	}
+	for i, c := range cores {
+		if own := &(*coreBlock)(unsafe.Pointer(c)).mb; c.mb != own {
+			t.Errorf("actor %d runs on a mailbox apart from its core (%p, its own is %p)", i, c.mb, own)
+		}
+	}
+	for _, pid := range pids {
+		if err := sys.Root().StopFuture(pid).Wait(); err != nil {
+			t.Fatal(err)
+		}
 	}
 }

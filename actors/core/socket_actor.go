@@ -25,26 +25,41 @@ func (a *socketActor) SocketCore() *Core { return a.core }
 // SocketProps returns the props of a socket actor that owns sock (nil for
 // an actor that attaches its socket later): the actor runs on an inline
 // mailbox (see inlineMailbox) and is stopped, never restarted, when it
-// fails. newActor builds the actor around its core and returns the hooks
-// through which the core drives it. Spawn the props as a child of a
-// supervising actor, or at the top level with Runtime.SpawnSocketActor.
+// fails. newActor builds the actor around its core and returns the
+// Protocol through which the core drives it: the actor itself, Hooks, or
+// nil for none. Spawn the props as a child of a supervising actor, or at
+// the top level with Runtime.SpawnSocketActor.
 //
 // Props without a socket are reusable: each spawn builds a new actor
 // with its own core. Props that own a socket spawn one actor: a second
 // spawn gets an actor that logs the mistake and stops at once, answering
 // every request as closed, so the first socket is never touched.
-func SocketProps(rt *Runtime, sock *socket.Socket, newActor func(*Core) (SocketActor, Hooks)) *actor.Props {
+func SocketProps(rt *Runtime, sock *socket.Socket, newActor func(*Core) (SocketActor, Protocol)) *actor.Props {
 	var spawned atomic.Bool
+	// made is the mailbox of the core just built: Proto.Actor's spawn
+	// makes the actor, then asks for its mailbox, on one goroutine; a
+	// spawn that finds none (a refused one, or another spawn of the same
+	// props in between) gets a mailbox of its own.
+	var made atomic.Pointer[inlineMailbox]
 	return actor.PropsFromProducer(func() actor.Actor {
 		if sock != nil && spawned.Swap(true) {
 			return refusedActor{}
 		}
 		core := newCore(rt, sock)
-		a, hooks := newActor(core)
-		core.hooks = hooks
+		a, p := newActor(core)
+		if p != nil {
+			core.proto = p
+		}
+		made.Store(core.ownMailbox)
+		core.ownMailbox = nil
 		return a
 	},
-		actor.WithMailbox(NewInlineMailbox),
+		actor.WithMailbox(func() actor.Mailbox {
+			if m := made.Swap(nil); m != nil {
+				return m
+			}
+			return NewInlineMailbox()
+		}),
 		actor.WithSupervisor(StoppingStrategy()),
 	)
 }
@@ -75,5 +90,5 @@ func PlainActor(c *Core) SocketActor { return &socketActor{core: c} }
 // PlainProps returns the props of a socket actor with only the shared
 // commands (Poll, Shutdown, SetBlocking, GetInfo, Close) that owns sock.
 func PlainProps(rt *Runtime, sock *socket.Socket) *actor.Props {
-	return SocketProps(rt, sock, func(c *Core) (SocketActor, Hooks) { return &socketActor{core: c}, Hooks{} })
+	return SocketProps(rt, sock, func(c *Core) (SocketActor, Protocol) { return &socketActor{core: c}, nil })
 }
