@@ -2,6 +2,7 @@ package poller
 
 import (
 	"fmt"
+	"strings"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -208,10 +209,15 @@ type waitStub struct {
 	backend
 	next  int      // events the next wait returns
 	early bool     // the next held wait with nothing ends at once
-	calls []string // "held 1ms", "released"
+	polls int      // events a poll (msec 0) returns
+	calls []string // "held 1ms", "released", "poll"
 }
 
 func (w *waitStub) Wait(events []event, msec int) (int, error) {
+	if msec == 0 {
+		w.calls = append(w.calls, "poll")
+		return w.polls, nil
+	}
 	w.calls = append(w.calls, fmt.Sprintf("held %dms", msec))
 	if w.next == 0 && !w.early {
 		<-time.After(time.Duration(msec) * time.Millisecond) // the kernel's timeout
@@ -230,6 +236,8 @@ func (w *waitStub) WaitHandoff(events []event, msec int) (int, error) {
 // and holds it again once a wait returns events; woken with one event at
 // a time it keeps the average's policy.
 func TestBoundedHold(t *testing.T) {
+	defer func(y bool) { yieldFirst = y }(yieldFirst)
+	yieldFirst = false
 	w := &waitStub{}
 	p := &Poller{be: w, handoffAfter: 200 * time.Microsecond}
 	events := make([]event, 16)
@@ -266,5 +274,48 @@ func TestBoundedHold(t *testing.T) {
 	w.next = 1
 	if _, err := p.sleep(events, -1, &s); err != nil || w.calls[len(w.calls)-1] != "held -1ms" {
 		t.Fatalf("one event a wait: waits %v, want the last the average's held wait (%v)", w.calls, err)
+	}
+}
+
+// yieldFirst: a loop woken with several events a wait yields its core
+// before a blocking wait and looks again, and blocks only if that finds
+// nothing; what the look finds counts as the wait's. A loop woken with one
+// event at a time blocks at once.
+func TestYieldBeforeWait(t *testing.T) {
+	defer func(f func()) { yieldCore = f }(yieldCore)
+	w := &waitStub{}
+	yieldCore = func() { w.calls = append(w.calls, "yield") }
+	p := &Poller{be: w, handoffAfter: 200 * time.Microsecond}
+	events := make([]event, 16)
+	for _, c := range []struct {
+		name        string
+		avg         int // events the recent waits returned
+		polls, next int
+		want        string
+		wantN       int
+	}{
+		{"many events, the look finds some", 8, 5, 8, "yield poll", 5},
+		{"many events, the look finds none", 8, 0, 8, "yield poll held 1ms", 8},
+		{"one event a wait", 1, 5, 1, "held -1ms", 1},
+	} {
+		w.calls, w.polls, w.next = nil, c.polls, c.next
+		s := sleepState{events: 4 * c.avg}
+		n, err := p.sleep(events, -1, &s)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got := strings.Join(w.calls, " "); got != c.want || n != c.wantN {
+			t.Errorf("%s: %q returning %d; want %q returning %d", c.name, got, n, c.want, c.wantN)
+		}
+		if want := 4*c.avg + c.wantN - c.avg; s.events != want {
+			t.Errorf("%s: the average of events (times 4) is %d; want %d", c.name, s.events, want)
+		}
+	}
+	defer func(y bool) { yieldFirst = y }(yieldFirst)
+	yieldFirst = false
+	w.calls, w.polls, w.next = nil, 5, 8
+	s := sleepState{events: 4 * 8}
+	if _, err := p.sleep(events, -1, &s); err != nil || strings.Join(w.calls, " ") != "held 1ms" {
+		t.Fatalf("yieldFirst off: %v (%v); want the bounded hold alone", w.calls, err)
 	}
 }
