@@ -277,10 +277,11 @@ func TestBoundedHold(t *testing.T) {
 	}
 }
 
-// yieldFirst: a loop woken with several events a wait yields its core
-// before a blocking wait and looks again, and blocks only if that finds
-// nothing; what the look finds counts as the wait's. A loop woken with one
-// event at a time blocks at once.
+// yieldFirst: a loop whose waits brought several units of work (events,
+// or what their owners said they held: Registration.Worked) yields its
+// core before a blocking wait and looks again, and blocks only if that
+// finds nothing; what the look finds counts as the wait's. A loop woken
+// for one unit at a time blocks at once.
 func TestYieldBeforeWait(t *testing.T) {
 	defer func(f func()) { yieldCore = f }(yieldCore)
 	w := &waitStub{}
@@ -289,17 +290,18 @@ func TestYieldBeforeWait(t *testing.T) {
 	events := make([]event, 16)
 	for _, c := range []struct {
 		name        string
-		avg         int // events the recent waits returned
+		avg, work   int // events and work the recent waits brought
 		polls, next int
 		want        string
 		wantN       int
 	}{
-		{"many events, the look finds some", 8, 5, 8, "yield poll", 5},
-		{"many events, the look finds none", 8, 0, 8, "yield poll held 1ms", 8},
-		{"one event a wait", 1, 5, 1, "held -1ms", 1},
+		{"many events, the look finds some", 8, 8, 5, 8, "yield poll", 5},
+		{"many events, the look finds none", 8, 8, 0, 8, "yield poll held 1ms", 8},
+		{"one event a wait", 1, 1, 5, 1, "held -1ms", 1},
+		{"one event a wait with much work", 1, 8, 1, 1, "yield poll", 1},
 	} {
 		w.calls, w.polls, w.next = nil, c.polls, c.next
-		s := sleepState{events: 4 * c.avg}
+		s := sleepState{events: 4 * c.avg, work: 4 * c.work}
 		n, err := p.sleep(events, -1, &s)
 		if err != nil {
 			t.Fatal(err)
@@ -310,11 +312,14 @@ func TestYieldBeforeWait(t *testing.T) {
 		if want := 4*c.avg + c.wantN - c.avg; s.events != want {
 			t.Errorf("%s: the average of events (times 4) is %d; want %d", c.name, s.events, want)
 		}
+		if want := 4*c.work + c.wantN - c.work; s.work != want {
+			t.Errorf("%s: the average of work (times 4) is %d; want %d", c.name, s.work, want)
+		}
 	}
 	defer func(y bool) { yieldFirst = y }(yieldFirst)
 	yieldFirst = false
 	w.calls, w.polls, w.next = nil, 5, 8
-	s := sleepState{events: 4 * 8}
+	s := sleepState{events: 4 * 8, work: 4 * 8}
 	if _, err := p.sleep(events, -1, &s); err != nil || strings.Join(w.calls, " ") != "held 1ms" {
 		t.Fatalf("yieldFirst off: %v (%v); want the bounded hold alone", w.calls, err)
 	}

@@ -52,3 +52,64 @@ func testDeliverTo(t *testing.T, kind Backend) {
 	default:
 	}
 }
+
+// workInbox handles each Ready as an owner that read work units on it
+// would: it reads the fd, says so (Registration.Worked) and takes the
+// Ready.
+type workInbox struct {
+	r    **Registration
+	fd   int
+	work int
+	done chan struct{}
+}
+
+func (w workInbox) PostUserMessage(msg interface{}) {
+	if _, ok := msg.(*Ready); !ok {
+		return
+	}
+	var buf [8]byte
+	_, _ = unix.Read(w.fd, buf[:])
+	(*w.r).Worked(w.work)
+	(*w.r).Consumed(Readable)
+	w.done <- struct{}{}
+}
+
+// TestWorkedCountsInTheLoopsWaits: one event a wait whose owner says it
+// brought many units of work (a datagram socket's batch) makes the loop
+// yield its core before its next blocking wait, as many events would
+// (sleep.go's yieldFirst).
+func TestWorkedCountsInTheLoopsWaits(t *testing.T) { eachBackend(t, testWorkedCounts) }
+
+func testWorkedCounts(t *testing.T, kind Backend) {
+	yields := make(chan struct{}, 1)
+	saved := yieldCore
+	t.Cleanup(func() { yieldCore = saved }) // after the poller stops (cleanups run last first)
+	yieldCore = func() {
+		select {
+		case yields <- struct{}{}:
+		default:
+		}
+	}
+	p, _ := newPoller(t, kind)
+	a, b := socketpair(t)
+	r, err := p.Register(a, pid)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = r.Deregister() })
+	done := make(chan struct{}, 1)
+	var in Inbox = workInbox{r: &r, fd: a, work: 4 * parkMinEvents, done: done}
+	r.DeliverTo(&in)
+	r.Want(Readable)
+	write(t, b)
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("no Ready delivered")
+	}
+	select {
+	case <-yields:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("one event said to bring %d units of work: the loop blocked again without yielding first", 4*parkMinEvents)
+	}
+}

@@ -101,6 +101,9 @@ type Poller struct {
 	// P: sleep) and longest (ns) are the loop's counters (Stats).
 	wakeups, blocking, polls, released atomic.Uint64
 	longest                            atomic.Int64
+	// worked is the work the owners said the events of the loop's last
+	// batch brought beyond one unit an event (Registration.Worked).
+	worked atomic.Int64
 	// fault, once set (InjectFailure), is what the next wait returns; failed is the error the loop ended with (nil while it runs
 	// or once it stopped cleanly); onFail hears of it.
 	fault  atomic.Pointer[error]
@@ -420,6 +423,11 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 			b.next.Store(0)
 			p.batch.Store(b)
 			p.drain(b)
+			// What the events of a blocking wait brought counts in the
+			// wait's work (sleep.go); a poll's does not.
+			if extra := p.worked.Swap(0); block {
+				slept.addWork(int(extra))
+			}
 		}
 		again := p.redeliver(gen)
 		if n > 0 {

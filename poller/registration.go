@@ -112,6 +112,17 @@ func (r *Registration) Again(d Direction) {
 	}
 }
 
+// Worked tells the poller that the readiness its owner just handled
+// brought n units of work (the datagrams a busy datagram socket read on
+// one Ready, say): the loop judges its waits by the work they bring
+// (sleep.go), and counts one unit an event otherwise. Call it from the
+// Ready's handling.
+func (r *Registration) Worked(n int) {
+	if n > 1 {
+		r.p.worked.Add(int64(n - 1))
+	}
+}
+
 // HungUp reports whether the poller has seen EPOLLRDHUP, EPOLLHUP or
 // EPOLLERR on the fd (kqueue: EV_EOF or EV_ERROR); once set it stays set. A reader may stop at a short
 // read (fewer bytes than asked: the socket is drained, and new data brings

@@ -55,7 +55,16 @@ type sleepState struct {
 	// events is the moving average of the events a blocking wait
 	// returned, times 4.
 	events int
+	// work is the same average of the work a blocking wait brought: its
+	// events, and what their owners said they held beyond one unit each
+	// (Registration.Worked: one event of a datagram socket may be many
+	// datagrams).
+	work int
 }
+
+// addWork adds what the owners of a blocking wait's events said they
+// brought beyond one unit each to the wait's share of the average.
+func (s *sleepState) addWork(extra int) { s.work += extra }
 
 // parkMinEvents is how many events the recent blocking waits must have
 // returned on average for a released wait to park rather than hand the P
@@ -67,8 +76,9 @@ type sleepState struct {
 // off; a server alone on its core, woken at its first event).
 var parkMinEvents = 4
 
-// yieldFirst: a loop whose recent blocking waits returned parkMinEvents
-// or more on average gives its core away once (sched_yield) before a
+// yieldFirst: a loop whose recent blocking waits brought parkMinEvents
+// units of work or more on average (events, or the datagrams a busy
+// datagram socket read on one: sleepState.work) gives its core away once (sched_yield) before a
 // blocking wait, then looks again without blocking, and blocks only if
 // that finds nothing. Such a loop serves many sockets whose peers often
 // share its core (a load generator, a proxy's other side, the clients of
@@ -96,7 +106,7 @@ var yieldFirst = true
 
 // yieldsFirst reports whether the next blocking wait yields first.
 func (p *Poller) yieldsFirst(s *sleepState) bool {
-	return yieldFirst && s.events >= 4*parkMinEvents
+	return yieldFirst && s.work >= 4*parkMinEvents
 }
 
 // sleep makes the loop's wait (a poll when timeout is 0); a blocking one
@@ -118,7 +128,7 @@ func (p *Poller) sleep(events []event, timeout int, s *sleepState) (int, error) 
 		if n, err := p.be.Wait(events, 0); n > 0 || err != nil {
 			// The yield was the wait: it brought events.
 			s.observe(time.Since(epoch) - start)
-			s.events += n - s.events/4
+			s.count(n)
 			s.idle = false
 			return n, err
 		}
@@ -127,7 +137,7 @@ func (p *Poller) sleep(events []event, timeout int, s *sleepState) (int, error) 
 		start := time.Since(epoch)
 		n, err := p.sleepBounded(hb, events, timeout, s)
 		s.observe(time.Since(epoch) - start)
-		s.events += n - s.events/4
+		s.count(n)
 		return n, err
 	}
 	start := time.Since(epoch)
@@ -144,7 +154,7 @@ func (p *Poller) sleep(events []event, timeout int, s *sleepState) (int, error) 
 		n, err = p.be.Wait(events, timeout)
 	}
 	s.observe(time.Since(epoch) - start)
-	s.events += n - s.events/4
+	s.count(n)
 	if n > 0 {
 		s.idle = false
 	}
@@ -177,6 +187,13 @@ func (s *sleepState) release(after time.Duration) bool {
 	}
 	s.released = s.avg >= after
 	return s.released
+}
+
+// count folds the events a blocking wait returned into the averages of
+// events and of work.
+func (s *sleepState) count(n int) {
+	s.events += n - s.events/4
+	s.work += n - s.work/4
 }
 
 // observe folds a wait's length into the average.

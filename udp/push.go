@@ -161,11 +161,15 @@ func (a *peerActor) servePush() {
 		return // the loop below is running and looks again
 	}
 	a.reading = true
+	i := 0 // datagrams delivered
 	defer func() {
 		a.reading = false
 		a.flushSends()
+		if reg := a.core.Registration(); reg != nil {
+			reg.Worked(i) // one Ready, i datagrams: the loop's work
+		}
 	}()
-	for i, errs := 0, 0; a.readable(); {
+	for errs := 0; a.readable(); {
 		if a.inboxLen() > 0 {
 			a.deliverNext()
 			i++
