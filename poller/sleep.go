@@ -78,32 +78,32 @@ var parkMinEvents = 4
 
 // yieldFirst: a loop whose recent blocking waits brought parkMinEvents
 // units of work or more on average (events, or the datagrams a busy
-// datagram socket read on one: sleepState.work) gives its core away once (sched_yield) before a
-// blocking wait, then looks again without blocking, and blocks only if
-// that finds nothing. Such a loop serves many sockets whose peers often
-// share its core (a load generator, a proxy's other side, the clients of
-// a benchmark): blocked, it is woken by the first of their messages and
-// preempts them, to serve it alone, and again for the next (io_uring
-// wakes its thread for each completion's task work; epoll wakes it at the
-// first event); yielding, it lets them run until they wait, and then
-// serves what they sent in one batch: one io_uring_enter submits the
-// batch's sends. Where nothing else wants the core the yield returns at
-// once: one system call and one look more per blocking wait. Measured
-// (test/bench, gonet clients, 64 B, alternating pairs): same core, 100
-// connections, io_uring 47.5k/46.1k round trips/s -> 63.4k/62.0k, context
-// switches of server and client 0.36/0.38 -> 0.073 a round trip (in two
-// more pairs server CPU 10.8/11.5 -> 5.0/3.8 µs a round trip); epoll
-// 44.3k/43.6k -> 47.4k/45.0k; io_uring at 100 x 4 KiB 43.1k/45.4k -> 68.4k/66.7k, at
-// 9,000 x 64 B 45.5k/32.5k -> 49.2k/52.0k; UDP echo of 100 peers (one
-// socket, its datagrams counted as work) 60k-62k -> 78k-87k datagrams/s,
-// 1.25-1.35x Go net's in three alternating triples; one connection (one event a
-// wait: no yield) and 1,000 x 64 B level; a server alone on its core (the
-// client on the other) level. The price is where a busy program that is
-// not the loop's peer shares the core: the yielded loop waits for the end
-// of its turn (a scheduler slice) where a blocked one is woken at its
-// first event: with a CPU hog on the core, epoll at 100 connections lost
-// 8% (p99 7.7 -> 8.0 ms), io_uring was level. TestBoundedHold turns it
-// off.
+// datagram socket read on one: sleepState.work) gives its core away once
+// (sched_yield) before a blocking wait, then looks again without blocking,
+// and blocks only if that finds nothing. Such a loop serves many sockets
+// whose peers often share its core (a load generator, a proxy's other
+// side, the clients of a benchmark): blocked, it is woken by the first of
+// their messages and preempts them, to serve it alone, and again for the
+// next (io_uring wakes its thread for each completion's task work; epoll
+// wakes it at the first event); yielding, it lets them run until they
+// wait, and then serves what they sent in one batch: one io_uring_enter
+// submits the batch's sends. Where nothing else wants the core the yield
+// returns at once: one system call and one look more per blocking wait.
+// Measured (test/bench, gonet clients, 64 B, alternating pairs): same
+// core, 100 connections, io_uring 47.5k/46.1k round trips/s ->
+// 63.4k/62.0k, context switches of server and client 0.36/0.38 -> 0.073 a
+// round trip (in two more pairs server CPU 10.8/11.5 -> 5.0/3.8 µs a round
+// trip); epoll 44.3k/43.6k -> 47.4k/45.0k; io_uring at 100 x 4 KiB
+// 43.1k/45.4k -> 68.4k/66.7k, at 9,000 x 64 B 45.5k/32.5k -> 49.2k/52.0k;
+// UDP echo of 100 peers (one socket, its datagrams counted as work)
+// 60k-62k -> 78k-87k datagrams/s, 1.25-1.35x Go net's in three alternating
+// triples; one connection (one event a wait: no yield) and 1,000 x 64 B
+// level; a server alone on its core (the client on the other) level. The
+// price is where a busy program that is not the loop's peer shares the
+// core: the yielded loop waits for the end of its turn (a scheduler slice)
+// where a blocked one is woken at its first event: with a CPU hog on the
+// core, epoll at 100 connections lost 8% (p99 7.7 -> 8.0 ms), io_uring was
+// level. TestBoundedHold turns it off.
 var yieldFirst = true
 
 // yieldsFirst reports whether the next blocking wait yields first.
