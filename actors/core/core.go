@@ -32,7 +32,7 @@ type Core struct {
 	mb       *inlineMailbox
 	self     *actor.PID
 	reg      *poller.Registration
-	proto    Protocol // never nil: Hooks{} for none
+	proto    Protocol // never nil: noProtocol for none
 	blocking bool
 	closed   bool
 	polls    *Queue[messages.PollOp] // made at the first Poll that waits
@@ -166,7 +166,9 @@ type Hooks struct {
 	OnCancel func(code messages.IOStatus)
 }
 
-var _ Protocol = Hooks{}
+// noProtocol is the Protocol of an actor that has none (one shared value:
+// a Hooks in an interface would be allocated per core).
+var noProtocol Protocol = Hooks{}
 
 func (h Hooks) Ready(d poller.Direction) {
 	if h.OnReady != nil {
@@ -202,7 +204,7 @@ type coreBlock struct {
 }
 
 func newCore(rt *Runtime, sock *socket.Socket) *Core {
-	b := &coreBlock{core: Core{rt: rt, sock: sock, proto: Hooks{}, key: MetricKey{Kind: "socket"}}}
+	b := &coreBlock{core: Core{rt: rt, sock: sock, proto: noProtocol, key: MetricKey{Kind: "socket"}}}
 	b.mb.inbox = &b.mb
 	b.core.ownMailbox = &b.mb
 	return &b.core
