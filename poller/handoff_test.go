@@ -316,10 +316,17 @@ func TestYieldBeforeWait(t *testing.T) {
 			t.Errorf("%s: the average of work (times 4) is %d; want %d", c.name, s.work, want)
 		}
 	}
+	// What owners said events held since the last blocking wait counts in
+	// the next one's decision, whatever batch brought it.
+	w.calls, w.polls, w.next = nil, 5, 1
+	s := sleepState{events: 4, work: 4, extra: 28}
+	if _, err := p.sleep(events, -1, &s); err != nil || strings.Join(w.calls, " ") != "yield poll" || s.extra != 0 {
+		t.Fatalf("one event a wait, 28 units more said since: %v, extra left %d (%v); want a yield", w.calls, s.extra, err)
+	}
 	defer func(y bool) { yieldFirst = y }(yieldFirst)
 	yieldFirst = false
 	w.calls, w.polls, w.next = nil, 5, 8
-	s := sleepState{events: 4 * 8, work: 4 * 8}
+	s = sleepState{events: 4 * 8, work: 4 * 8}
 	if _, err := p.sleep(events, -1, &s); err != nil || strings.Join(w.calls, " ") != "held 1ms" {
 		t.Fatalf("yieldFirst off: %v (%v); want the bounded hold alone", w.calls, err)
 	}

@@ -74,10 +74,10 @@ func (w workInbox) PostUserMessage(msg interface{}) {
 	w.done <- struct{}{}
 }
 
-// TestWorkedCountsInTheLoopsWaits: one event a wait whose owner says it
-// brought many units of work (a datagram socket's batch) makes the loop
-// yield its core before its next blocking wait, as many events would
-// (sleep.go's yieldFirst).
+// TestWorkedCountsInTheLoopsWaits: one event whose owner says it brought
+// many units of work (a datagram socket's batch) makes the loop yield its
+// core before its next blocking wait, as many events would (sleep.go's
+// yieldFirst), whichever wait or poll brought the event.
 func TestWorkedCountsInTheLoopsWaits(t *testing.T) { eachBackend(t, testWorkedCounts) }
 
 func testWorkedCounts(t *testing.T, kind Backend) {
@@ -91,6 +91,9 @@ func testWorkedCounts(t *testing.T, kind Backend) {
 		}
 	}
 	p, _ := newPoller(t, kind)
+	if _, ok := p.be.(handoffBackend); !ok {
+		t.Skipf("%v: its waits keep the P and never yield first", kind)
+	}
 	a, b := socketpair(t)
 	r, err := p.Register(a, pid)
 	if err != nil {
@@ -98,7 +101,7 @@ func testWorkedCounts(t *testing.T, kind Backend) {
 	}
 	t.Cleanup(func() { _ = r.Deregister() })
 	done := make(chan struct{}, 1)
-	var in Inbox = workInbox{r: &r, fd: a, work: 4 * parkMinEvents, done: done}
+	var in Inbox = workInbox{r: &r, fd: a, work: 8 * parkMinEvents, done: done}
 	r.DeliverTo(&in)
 	r.Want(Readable)
 	write(t, b)
@@ -110,6 +113,6 @@ func testWorkedCounts(t *testing.T, kind Backend) {
 	select {
 	case <-yields:
 	case <-time.After(5 * time.Second):
-		t.Fatalf("one event said to bring %d units of work: the loop blocked again without yielding first", 4*parkMinEvents)
+		t.Fatalf("one event said to bring %d units of work: the loop blocked again without yielding first", 8*parkMinEvents)
 	}
 }

@@ -423,11 +423,8 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 			b.next.Store(0)
 			p.batch.Store(b)
 			p.drain(b)
-			// What the events of a blocking wait brought counts in the
-			// wait's work (sleep.go); a poll's does not.
-			if extra := p.worked.Swap(0); block {
-				slept.addWork(int(extra))
-			}
+			// What owners said the events held (sleep.go's work).
+			slept.addWork(int(p.worked.Swap(0)))
 		}
 		again := p.redeliver(gen)
 		if n > 0 {

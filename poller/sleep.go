@@ -56,15 +56,17 @@ type sleepState struct {
 	// returned, times 4.
 	events int
 	// work is the same average of the work a blocking wait brought: its
-	// events, and what their owners said they held beyond one unit each
+	// events, and what owners said events held beyond one unit each
 	// (Registration.Worked: one event of a datagram socket may be many
-	// datagrams).
-	work int
+	// datagrams). extra is what they said since the last blocking wait
+	// began, whatever batch it came with (a blocking wait's, a poll's, or
+	// none: an owner that ran off the loop), folded in as the next one
+	// begins.
+	work, extra int
 }
 
-// addWork adds what the owners of a blocking wait's events said they
-// brought beyond one unit each to the wait's share of the average.
-func (s *sleepState) addWork(extra int) { s.work += extra }
+// addWork notes what owners said events held beyond one unit each.
+func (s *sleepState) addWork(extra int) { s.extra += extra }
 
 // parkMinEvents is how many events the recent blocking waits must have
 // returned on average for a released wait to park rather than hand the P
@@ -124,6 +126,8 @@ func (p *Poller) sleep(events []event, timeout int, s *sleepState) (int, error) 
 	if !ok || timeout == 0 || p.handoffAfter < 0 {
 		return p.be.Wait(events, timeout)
 	}
+	s.work += s.extra
+	s.extra = 0
 	if p.yieldsFirst(s) {
 		start := time.Since(epoch)
 		yieldCore()
