@@ -78,4 +78,13 @@
 // after the runtime's entersyscallblock, which hands the P to another
 // thread (kqueue's waits keep the P). Short waits, a busy echo server's, keep the P:
 // releasing costs more than they save.
+//
+// On Linux a loop whose recent blocking waits brought 16 units of work or
+// more on average (events, and what owners said they held:
+// Registration.Worked) first gives its core away once (sched_yield, with
+// its P held) and looks again, and makes the blocking wait only if that
+// finds nothing: the programs that share its core and feed it run until
+// they wait, and the loop serves what they sent in one batch (sleep.go's
+// yieldFirst says what it gains and what it costs). Stats.BlockingWaits
+// counts such a wait whether the look or the wait ended it.
 package poller

@@ -299,8 +299,8 @@ func TestSocketPropsMailboxBesideItsCore(t *testing.T) {
 		t.Fatalf("%d cores built; want 3 (the refused spawn builds none)", len(cores))
 	}
 	for i, c := range cores {
-		if own := &(*coreBlock)(unsafe.Pointer(c)).mb; c.mb != own {
-			t.Errorf("actor %d runs on a mailbox apart from its core (%p, its own is %p)", i, c.mb, own)
+		if own := &(*coreBlock)(unsafe.Pointer(c)).mb; c.mb != own || c.mb.core != c {
+			t.Errorf("actor %d runs on a mailbox apart from its core (%p, its own is %p), or one linked to another core", i, c.mb, own)
 		}
 	}
 	for _, pid := range pids {

@@ -37,9 +37,11 @@ func (a *socketActor) SocketCore() *Core { return a.core }
 func SocketProps(rt *Runtime, sock *socket.Socket, newActor func(*Core) (SocketActor, Protocol)) *actor.Props {
 	var spawned atomic.Bool
 	// made is the mailbox of the core just built: Proto.Actor's spawn
-	// makes the actor, then asks for its mailbox, on one goroutine; a
-	// spawn that finds none (a refused one, or another spawn of the same
-	// props in between) gets a mailbox of its own.
+	// makes the actor, then asks for its mailbox, on one goroutine. Two
+	// spawns of the same props at once may take each other's (harmless:
+	// RegisterHandlers links a mailbox to the actor it runs, and Swap
+	// gives each mailbox to one spawn); a spawn that finds none gets a
+	// mailbox of its own.
 	var made atomic.Pointer[inlineMailbox]
 	return actor.PropsFromProducer(func() actor.Actor {
 		if sock != nil && spawned.Swap(true) {
