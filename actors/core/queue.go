@@ -214,12 +214,14 @@ func (q *Queue[T]) withdraw(r Replier) bool {
 	return false
 }
 
-func (q *Queue[T]) wants(d poller.Direction) bool {
-	return q.waits && q.dir == d && q.Len() > 0
-}
-
 func (q *Queue[T]) waiting() (poller.Direction, bool) {
 	return q.dir, q.waits && q.Len() > 0
+}
+
+// wants reports whether the queue waits for readiness in d.
+func (q *Queue[T]) wants(d poller.Direction) bool {
+	dir, ok := q.waiting()
+	return ok && dir == d
 }
 
 func (q *Queue[T]) ready(d poller.Direction) {
