@@ -54,7 +54,7 @@ func TestUnixNodeProcess(t *testing.T) {
 func startUnixNode(t *testing.T) (string, int) {
 	t.Helper()
 	cmd := exec.Command(os.Args[0], "-test.run=^TestUnixNodeProcess$", "-test.count=1")
-	cmd.Env = append(childEnv(), unixNodeEnv+"=1")
+	cmd.Env = append(os.Environ(), unixNodeEnv+"=1")
 	stdin, stdout, stderr := testkit.Piped(t, cmd)
 	node := make(chan []string, 1)
 	exited := make(chan error, 1)
@@ -90,12 +90,6 @@ func startUnixNode(t *testing.T) (string, int) {
 		t.Fatal("node A did not start")
 	}
 	return "", 0
-}
-
-// childEnv is the environment of a test process this one starts: its
-// own, but that the race detector's exit does not sleep a second.
-func childEnv() []string {
-	return append(os.Environ(), "GORACE="+strings.TrimSpace(os.Getenv("GORACE")+" atexit_sleep_ms=0"))
 }
 
 // TestUnixRemote: this process (node B) has node A, another process,
@@ -231,7 +225,7 @@ func TestUnixPermissionDenied(t *testing.T) {
 	}
 	cmd := exec.CommandContext(testCtx(t), bin, "-test.run=^TestUnixNobodyProcess$", "-test.count=1", "-test.v")
 	cmd.Dir = base
-	cmd.Env = append(childEnv(), unixNobodyEnv+"="+readOnly+"\n"+sock)
+	cmd.Env = append(os.Environ(), unixNobodyEnv+"="+readOnly+"\n"+sock)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Credential: &syscall.Credential{Uid: nobody, Gid: nobody}}
 	out, err := cmd.CombinedOutput()
 	if errors.Is(err, syscall.EPERM) {

@@ -25,6 +25,7 @@ func Main(m *testing.M, after ...func()) { MainIgnoring(m, nil, after...) }
 // for a package whose tests run a dependency that leaves goroutines
 // behind by design (ClusterIgnored).
 func MainIgnoring(m *testing.M, ignore []goleak.Option, after ...func()) {
+	quickRaceExit()
 	b, err := Begin()
 	if err != nil {
 		fmt.Fprintln(os.Stderr, "leakcheck:", err)
@@ -110,9 +111,9 @@ var ClusterIgnored = []goleak.Option{
 // owner stopped is not a leak. Proto.Actor's endpoint writer, when the
 // node it wrote to stopped first, sleeps two seconds before it gives up
 // (actors sets its retries to one) and cannot be woken. A goroutine that
-// is still there after goroutineSettle is reported.
+// is still there after goroutineSettle() is reported.
 func settledGoroutines(opts []goleak.Option) error {
-	deadline := time.Now().Add(goroutineSettle)
+	deadline := time.Now().Add(goroutineSettle())
 	for {
 		err := goleak.Find(opts...)
 		if err == nil || time.Now().After(deadline) {
@@ -122,8 +123,18 @@ func settledGoroutines(opts []goleak.Option) error {
 	}
 }
 
-// goroutineSettle bounds how long settledGoroutines waits.
-const goroutineSettle = 4 * time.Second
+// goroutineSettle bounds how long settledGoroutines waits: 4 s, or what
+// the environment variable settleEnv says (leakcheck's own test gives its
+// leaking children less).
+func goroutineSettle() time.Duration {
+	if d, err := time.ParseDuration(os.Getenv(settleEnv)); err == nil && d >= 0 {
+		return d
+	}
+	return 4 * time.Second
+}
+
+// settleEnv names the variable that overrides goroutineSettle's 4 s.
+const settleEnv = "ACTORNET_LEAKCHECK_SETTLE"
 
 // settledFDs is LeakedFDs once garbage has been collected: fds that only
 // garbage holds (Go's net package pools the pipes it splices through, and

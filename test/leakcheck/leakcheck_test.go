@@ -35,7 +35,7 @@ func TestLeakyChild(t *testing.T) {
 
 // TestLeakcheckFails runs this test binary as a child that leaks a
 // goroutine, then one that leaks an fd: Main must fail each run and name
-// the leak; a child that leaks nothing passes.
+// the leak; a child that leaks nothing passes. The children run at once.
 func TestLeakcheckFails(t *testing.T) {
 	for _, tc := range []struct {
 		leak, want string
@@ -45,8 +45,9 @@ func TestLeakcheckFails(t *testing.T) {
 		{leak: "none"},
 	} {
 		t.Run(tc.leak, func(t *testing.T) {
+			t.Parallel() // each child waits out the check's settling time
 			cmd := exec.Command(os.Args[0], "-test.run=^TestLeakyChild$", "-test.count=1")
-			cmd.Env = append(os.Environ(), leakEnv+"="+tc.leak)
+			cmd.Env = append(os.Environ(), leakEnv+"="+tc.leak, settleEnv+"=500ms")
 			out, err := cmd.CombinedOutput()
 			if tc.want == "" {
 				if err != nil {
