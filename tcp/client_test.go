@@ -75,6 +75,7 @@ func TestPingServer(t *testing.T) {
 }
 
 func TestRecvTimeouts(t *testing.T) {
+	t.Parallel() // waits out timeouts or other processes
 	forEachFamily(t, func(t *testing.T, addr string) {
 		sys := newSystem(t)
 		srv := goServer(t, addr, func(c net.Conn) {
@@ -363,6 +364,7 @@ func TestContextEndWithdrawsRead(t *testing.T) {
 // TestConnectTimeout: a listener whose accept queue is full drops new
 // SYNs, so a connect to it waits until its timeout.
 func TestConnectTimeout(t *testing.T) {
+	t.Parallel() // waits out timeouts or other processes
 	for _, lb := range []struct {
 		name string
 		d    socket.Domain

@@ -50,6 +50,7 @@ func TestServeLentReads(t *testing.T) {
 // timeout; its peer, end of stream), while one that keeps exchanging bytes
 // stays open.
 func TestServeIdleTimeout(t *testing.T) {
+	t.Parallel() // waits out timeouts or other processes
 	sys := newSystem(t)
 	events := make(chan any, 4096)
 	const idleFor = 500 * time.Millisecond

@@ -427,6 +427,7 @@ func TestServeRequestToHandler(t *testing.T) {
 // acts), with an error that names what did not stop; once the handler
 // returns, everything ends (the leak check in TestMain sees to it).
 func TestStopWithABlockedHandler(t *testing.T) {
+	t.Parallel() // waits out timeouts or other processes
 	for _, pool := range []bool{true, false} {
 		t.Run(map[bool]string{true: "worker pool", false: "poller"}[pool], func(t *testing.T) {
 			sys, err := actors.Start(actors.WithStallBudget(0))

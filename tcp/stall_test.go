@@ -15,7 +15,7 @@ import (
 // floodBudget is the stall budget of the flood tests: three times the
 // default, so that a batch of reads (under -race, on a loaded machine)
 // never looks like a stall, while a read loop that did not give its
-// poller back would hold it for the whole flood of eight budgets.
+// poller back would hold it for the whole flood of three budgets.
 const floodBudget = 3 * actors.DefaultStallBudget
 
 // TestServeFloodIsNotAStall: a client that sends as fast as it can keeps
@@ -56,7 +56,7 @@ func TestServeFloodIsNotAStall(t *testing.T) {
 			}()
 			buf := make([]byte, 1<<20)
 			var sent int64
-			for end := time.Now().Add(8 * floodBudget); time.Now().Before(end); { // a flood of 8 stall budgets
+			for end := time.Now().Add(3 * floodBudget); time.Now().Before(end); { // a flood of 3 stall budgets
 				n, err := nc.Write(buf)
 				if err != nil {
 					t.Fatalf("write: %v", err)

@@ -48,6 +48,7 @@ func (f *tlsFixture) caFile(t *testing.T) string {
 // curl against a handler that speaks just enough HTTP, and python's ssl,
 // on both families, each verifying the server against the test CA.
 func TestTLSRealClients(t *testing.T) {
+	t.Parallel() // waits out timeouts or other processes
 	f := newTLSFixture(t)
 	ca := f.caFile(t)
 	forEachFamily(t, func(t *testing.T, addr string) {

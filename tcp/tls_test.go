@@ -204,6 +204,7 @@ func TestTLSClientCertificate(t *testing.T) {
 // Bad clients: each handshake fails with an error naming it, is counted,
 // and the connection closes; the server goes on serving.
 func TestTLSBadHandshakes(t *testing.T) {
+	t.Parallel() // waits out timeouts or other processes
 	f := newTLSFixture(t)
 	sys := newSystem(t)
 	l, failed := tlsEcho(t, sys, "127.0.0.1:0", nil, WithTLS(f.serverConfig()), WithHandshakeTimeout(300*time.Millisecond))
@@ -440,6 +441,7 @@ func (r *recordingConn) lastRecordType() byte {
 // DialTLS verifies the server by default, names the handshake in its
 // errors, and gives up at ctx's deadline on a server that never answers.
 func TestDialTLSErrors(t *testing.T) {
+	t.Parallel() // waits out timeouts or other processes
 	f := newTLSFixture(t)
 	sys := newSystem(t)
 	l, _ := tlsEcho(t, sys, "127.0.0.1:0", nil, WithTLS(f.serverConfig()))

@@ -77,6 +77,8 @@ func TestUnixPullMode(t *testing.T) {
 // python3 client with sendall and shutdown(SHUT_WR), whose credentials
 // (another process's) the server sees.
 func TestUnixHalfClose(t *testing.T) {
+	t.Parallel() // waits out timeouts or other processes
+
 	const size = 512 << 10 // more than the socket buffers: the echo queues
 	sys := newSystem(t)
 	paths := []string{unixPath(t, "half.sock"), abstractName(t)}

@@ -13,7 +13,7 @@ func TestMain(m *testing.M) { leakcheck.Main(m) }
 // one (CI runs them as a step of its own: go test -race ./test -run
 // 'UDPMillion|Churn|SlowConsumer' -args -long), keeping the README's
 // test command short.
-var long = flag.Bool("long", false, "run the long tests: 10,000 connections of churn, the slow consumer, a million UDP datagrams per family")
+var long = flag.Bool("long", false, "run the long tests: 10,000 connections of churn, the slow consumer, a million UDP datagrams per family, ten rounds of chaos")
 
 // needsLong skips a long test unless -long is given.
 func needsLong(t *testing.T) {

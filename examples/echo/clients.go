@@ -31,7 +31,7 @@ const dialTimeout = 10 * time.Second
 
 // runClients connects cfg.conns clients to target, then runs them for
 // cfg.duration, each sending cfg.size bytes and reading them back in a
-// loop.
+// loop (at most cfg.rounds times, if that is not 0).
 func runClients(ctx context.Context, sys *actors.System, target string, cfg config, tlsCfg *tls.Config) (summary, error) {
 	msg := bytes.Repeat([]byte{'e'}, cfg.size) // read only: every client sends it
 	var mu sync.Mutex
@@ -73,7 +73,7 @@ func runClients(ctx context.Context, sys *actors.System, target string, cfg conf
 		go func() {
 			defer wg.Done()
 			defer c.Close(context.Background())
-			trips, err := pingPong(ctx, c, msg)
+			trips, err := pingPong(ctx, c, msg, cfg.rounds)
 			if err != nil {
 				fail(err)
 			}
@@ -98,12 +98,13 @@ func dial(ctx context.Context, sys *actors.System, target string, tlsCfg *tls.Co
 	return tcp.Dial(ctx, sys, target)
 }
 
-// pingPong sends msg and reads its echo, over and over until ctx ends. It
+// pingPong sends msg and reads its echo, over and over until ctx ends or
+// (if rounds is not 0) it has made rounds round trips. It
 // reads while it sends: a message larger than the socket buffers and the
 // server's write queue would otherwise fill them both ways and stall.
-func pingPong(ctx context.Context, c *tcp.Client, msg []byte) (int64, error) {
+func pingPong(ctx context.Context, c *tcp.Client, msg []byte, rounds int64) (int64, error) {
 	var trips int64
-	for ctx.Err() == nil {
+	for ctx.Err() == nil && (rounds == 0 || trips < rounds) {
 		sent := c.SendAsync(msg, actors.Remaining(ctx))
 		if err := recvEcho(ctx, c, msg); err != nil {
 			return trips, ignoreEnd(ctx, fmt.Errorf("round trip %d: %w", trips+1, err))

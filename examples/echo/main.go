@@ -4,6 +4,7 @@
 //	go run ./examples/echo -listen 127.0.0.1:7000  # only the push-mode server, until interrupted
 //	go run ./examples/echo -listen '[::1]:7000'    # the same on IPv6
 //	go run ./examples/echo -connect 127.0.0.1:7000 -conns 100 -size 64 -duration 5s
+//	go run ./examples/echo -size 16777216 -rounds 2 -duration 1m  # two round trips of 16 MiB
 //	go run ./examples/echo -gonet -listen 127.0.0.1:7001  # a plain Go net echo server, to compare
 //	go run ./examples/echo -listen unix:/tmp/echo.sock    # on a Unix socket (unix:@name: abstract)
 //	go run ./examples/echo -connect unix:/tmp/echo.sock
@@ -83,6 +84,7 @@ type config struct {
 	listen, connect string
 	conns, size     int
 	duration        time.Duration
+	rounds          int64
 	gonet           bool
 	cpuprofile      string
 	tls, insecure   bool
@@ -104,6 +106,7 @@ func parseArgs(args []string, errOut io.Writer) (config, error) {
 	fs.IntVar(&cfg.conns, "conns", 10, "client connections")
 	fs.IntVar(&cfg.size, "size", 64, fmt.Sprintf("bytes per round trip (at most %d)", maxSize))
 	fs.DurationVar(&cfg.duration, "duration", time.Second, "how long the clients run, once connected (connects and handshakes wait up to 10s before)")
+	fs.Int64Var(&cfg.rounds, "rounds", 0, "each client stops after `N` round trips, or when -duration ends if that comes first (0: only -duration)")
 	fs.BoolVar(&cfg.gonet, "gonet", false, "serve with Go's net package instead of actornet (for comparison)")
 	fs.StringVar(&cfg.cpuprofile, "cpuprofile", "", "write a CPU profile to `FILE`")
 	fs.BoolVar(&cfg.tls, "tls", false, "speak TLS: the server with -cert/-key or a certificate made at start, the clients verifying it")
@@ -138,9 +141,9 @@ func parseArgs(args []string, errOut io.Writer) (config, error) {
 }
 
 func run(cfg config, out io.Writer) error {
-	if cfg.conns < 1 || cfg.size < 1 || cfg.size > maxSize || cfg.duration <= 0 {
-		return fmt.Errorf("-conns and -duration must be positive, -size within 1..%d (got -conns %d, -size %d, -duration %v)",
-			maxSize, cfg.conns, cfg.size, cfg.duration)
+	if cfg.conns < 1 || cfg.size < 1 || cfg.size > maxSize || cfg.duration <= 0 || cfg.rounds < 0 {
+		return fmt.Errorf("-conns and -duration must be positive, -size within 1..%d, -rounds not negative (got -conns %d, -size %d, -duration %v, -rounds %d)",
+			maxSize, cfg.conns, cfg.size, cfg.duration, cfg.rounds)
 	}
 	sys, err := actors.Start()
 	if err != nil {

@@ -60,6 +60,7 @@ func TestEchoBadFlags(t *testing.T) {
 		{conns: 1, size: -1, duration: time.Second},
 		{conns: 1, size: maxSize + 1, duration: time.Second},
 		{conns: 1, size: 64, duration: 0},
+		{conns: 1, size: 64, duration: time.Second, rounds: -1},
 	} {
 		if err := run(cfg, io.Discard); err == nil {
 			t.Errorf("run(%+v) accepted bad flags", cfg)
@@ -96,18 +97,21 @@ func TestEchoArgs(t *testing.T) {
 // server's write queue together (a client that sent all of it before
 // reading would stall: 16 MiB is four times the queue, and over what
 // loopback's buffers grow to in a run) and than one RecvExact's
-// piece makes round trips, on both servers. (32 MiB in 1 s, and 16 MiB in
-// 1.5 s, failed under -race while the machine ran other tests.)
+// piece makes two whole round trips (-rounds 2), on both servers.
 func TestEchoLargeMessage(t *testing.T) {
 	for _, gonet := range []bool{false, true} {
-		var out strings.Builder
-		cfg := config{conns: 1, size: 16 << 20, duration: 3 * time.Second, gonet: gonet}
-		if err := run(cfg, &out); err != nil {
-			t.Fatalf("run(gonet=%v): %v\n%s", gonet, err, out.String())
-		}
-		if s := out.String(); !strings.Contains(s, "connections 1 (errors 0)") || strings.Contains(s, "round trips 0 ") {
-			t.Fatalf("summary:\n%s", s)
-		}
+		t.Run(fmt.Sprint("gonet=", gonet), func(t *testing.T) {
+			var out strings.Builder
+			cfg := config{conns: 1, size: 16 << 20, rounds: 2, duration: time.Minute, gonet: gonet}
+			if err := run(cfg, &out); err != nil {
+				t.Fatalf("run: %v\n%s", err, out.String())
+			}
+			s := out.String()
+			if !strings.Contains(s, "connections 1 (errors 0)") || !strings.Contains(s, "round trips 2 ") {
+				t.Fatalf("summary:\n%s", s)
+			}
+			t.Log(s)
+		})
 	}
 }
 
