@@ -72,9 +72,8 @@
 // timers) wait for sysmon to take it back, and the loop's thread wakes
 // without a P. So when the loop's recent waits lasted longer than 200 µs
 // on average, it gives the P back (Stats.ReleasedWaits counts them): on
-// epoll, when those waits returned four events or more on average, it
-// parks in Go's netpoller until the epoll instance is readable
-// (park_linux.go), so no other thread is woken; otherwise, and on io_uring, it blocks
+// epoll it parks in Go's netpoller until the epoll instance is readable
+// (park_linux.go), so no other thread is woken; on io_uring it blocks
 // after the runtime's entersyscallblock, which hands the P to another
 // thread (kqueue's waits keep the P). Short waits, a busy echo server's, keep the P:
 // releasing costs more than they save.

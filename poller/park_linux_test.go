@@ -9,18 +9,12 @@ import (
 
 // A loop whose waits are long parks in Go's netpoller, as a net.Conn's
 // reader does: its goroutine is in "IO wait", holding no thread, and
-// readiness still reaches the socket's actor.
+// readiness still reaches the socket's actor. Each of its waits returns
+// one event (one busy UDP socket, a TLS server in a handshake): such a
+// loop parks too (sleep.go's canPark).
 func TestReleasedWaitParks(t *testing.T) {
-	withHandoffAfter(t, 0)  // every blocking wait is released
-	withParkMinEvents(t, 1) // each round's wait returns one event
+	withHandoffAfter(t, 0) // every blocking wait is released
 	be, p, r, b, ch := epollPoller(t)
-	// Blocking waits of one event each (handed off) bring the average up
-	// to the minimum.
-	for range 5 {
-		n := p.Stats().BlockingWaits
-		roundTrip(t, r, b, ch)
-		waitBlocking(t, p, n)
-	}
 	const rounds = 10
 	var polls0 uint64
 	for i := range rounds {
@@ -48,25 +42,6 @@ func TestReleasedWaitParks(t *testing.T) {
 	// yielding first would make three.
 	if n := st.Polls - polls0; n > 2*(rounds-1) {
 		t.Fatalf("%d polls in %d rounds: the loop yielded and polled before parking", n, rounds-1)
-	}
-}
-
-// A loop whose waits each return one event (one busy UDP socket, a
-// server alone on its core woken at its first event) hands the P off
-// rather than parking: a parked wake-up costs more, and serves one socket.
-func TestFewEventsHandOff(t *testing.T) {
-	withHandoffAfter(t, 0)
-	be, p, r, b, ch := epollPoller(t)
-	for range 10 {
-		n := p.Stats().BlockingWaits
-		roundTrip(t, r, b, ch)
-		waitBlocking(t, p, n)
-	}
-	if n := be.park.parks.Load(); n != 0 {
-		t.Fatalf("the loop parked %d times on waits of one event (parkMinEvents %d)", n, parkMinEvents)
-	}
-	if st := p.Stats(); st.ReleasedWaits == 0 {
-		t.Fatal("no wait was released: the hand-off was not tried")
 	}
 }
 
@@ -101,12 +76,6 @@ func waitBlocking(t *testing.T, p *Poller, n uint64) {
 		}
 		runtime.Gosched()
 	}
-}
-
-func withParkMinEvents(t *testing.T, n int) {
-	old := parkMinEvents
-	parkMinEvents = n
-	t.Cleanup(func() { parkMinEvents = old })
 }
 
 // loopParked reports whether a goroutine waits in parker.wait, parked in
