@@ -392,12 +392,18 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 		// The wait counts are the loop's own, published when it is about
 		// to sleep (idle: the atomic stores cost nothing then) and every
 		// 64 polls, so that a busy loop pays no atomic per turn for them.
+		// A loop that never runs out of work (peers that never pause, an
+		// owner that keeps asking Again) also yields its P every 64 polls:
+		// the goroutines its Readys woke, and any others queued on its P,
+		// would otherwise wait for the runtime to preempt it, 10 ms later
+		// (with GOMAXPROCS=1, everything else in the program).
 		if timeout != 0 {
 			blocking++
 			p.blocking.Store(blocking)
 			p.polls.Store(polls)
 		} else if polls++; polls&63 == 0 {
 			p.polls.Store(polls)
+			runtime.Gosched()
 		}
 		n, err := p.sleep(b.events, timeout, &slept)
 		if block {
