@@ -101,7 +101,7 @@ func testWorkedCounts(t *testing.T, kind Backend) {
 	}
 	t.Cleanup(func() { _ = r.Deregister() })
 	done := make(chan struct{}, 1)
-	var in Inbox = workInbox{r: &r, fd: a, work: 8 * parkMinEvents, done: done}
+	var in Inbox = workInbox{r: &r, fd: a, work: 8 * busyMin, done: done}
 	r.DeliverTo(&in)
 	r.Want(Readable)
 	write(t, b)
@@ -113,6 +113,6 @@ func testWorkedCounts(t *testing.T, kind Backend) {
 	select {
 	case <-yields:
 	case <-time.After(5 * time.Second):
-		t.Fatalf("one event said to bring %d units of work: the loop blocked again without yielding first", 8*parkMinEvents)
+		t.Fatalf("one event said to bring %d units of work: the loop blocked again without yielding first", 8*busyMin)
 	}
 }

@@ -68,14 +68,14 @@ type sleepState struct {
 // addWork notes what owners said events held beyond one unit each.
 func (s *sleepState) addWork(extra int) { s.extra += extra }
 
-// parkMinEvents is how much work (sleepState.work: events, and what
-// owners said they held) the recent blocking waits must have brought on
-// average for the loop to yield its core before the next (yieldFirst), and
-// how many events for an io_uring loop to hold its P through a bounded
-// wait (boundedHold).
-var parkMinEvents = 4
+// busyMin is how much a loop's recent blocking waits must have brought
+// on average for it to count as busy: that much work (sleepState.work:
+// events, and what owners said they held) for it to yield its core before
+// the next (yieldFirst), that many events for an io_uring loop to hold its
+// P through a bounded wait (boundedHold).
+var busyMin = 4
 
-// yieldFirst: a loop whose recent blocking waits brought parkMinEvents
+// yieldFirst: a loop whose recent blocking waits brought busyMin
 // units of work or more on average (events, or the datagrams a busy
 // datagram socket read on one: sleepState.work) gives its core away once
 // (sched_yield) before a blocking wait, then looks again without blocking,
@@ -107,7 +107,7 @@ var yieldFirst = true
 
 // yieldsFirst reports whether the next blocking wait yields first.
 func (p *Poller) yieldsFirst(s *sleepState) bool {
-	return yieldFirst && s.work >= 4*parkMinEvents
+	return yieldFirst && s.work >= 4*busyMin
 }
 
 // sleep makes the loop's wait (a poll when timeout is 0); a blocking one
@@ -166,7 +166,7 @@ func (p *Poller) sleep(events []event, timeout int, s *sleepState) (int, error) 
 
 // canPark reports whether a released wait parks: the backend can.
 // Earlier, a released wait parked only where the recent waits returned
-// parkMinEvents or more (a parked wake-up costs the scheduler's round and
+// busyMin or more (a parked wake-up costs the scheduler's round and
 // two more epoll_waits, where a handed-off one wakes a thread): one busy
 // UDP socket, one event a wake-up, lost by parking (0.90x Go net against
 // 1.02x). Since the loop yields first where the waits bring much work
@@ -217,7 +217,7 @@ func (s *sleepState) count(n int) {
 func (s *sleepState) observe(d time.Duration) { s.avg += (d - s.avg) / 4 }
 
 // boundedHold: a backend that cannot park (io_uring), whose recent waits
-// returned parkMinEvents or more on average, holds its P through a
+// returned busyMin or more on average, holds its P through a
 // blocking wait of at most handoffAfter (rounded up to whole
 // milliseconds, the backend's unit), and gives it up (hands it off) only
 // for the wait after one that found nothing in that time, until a wait
@@ -242,7 +242,7 @@ var boundedHold = true
 
 // boundsHold reports whether the next blocking wait is boundedHold's.
 func (p *Poller) boundsHold(s *sleepState) bool {
-	return p.parker == nil && boundedHold && p.handoffAfter > 0 && s.events >= 4*parkMinEvents
+	return p.parker == nil && boundedHold && p.handoffAfter > 0 && s.events >= 4*busyMin
 }
 
 // heldWaitMsec is how long a held wait of boundedHold lasts at most.

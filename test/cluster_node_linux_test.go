@@ -204,7 +204,7 @@ func startClusterNode(t *testing.T, addr string, seeds []string) *clusterNode {
 	cmd := exec.Command(os.Args[0], "-test.run=^$")
 	// Under -race, a node reports races but exits 0 for them: the test
 	// reads its reports and fails on any but knownRace.
-	cmd.Env = append(os.Environ(), clusterNodeEnv+"="+addr+" "+strings.Join(seeds, ","), "GORACE=exitcode=0 atexit_sleep_ms=0")
+	cmd.Env = append(os.Environ(), clusterNodeEnv+"="+addr+" "+strings.Join(seeds, ","), "GORACE=exitcode=0")
 	n.run(t, cmd, nil)
 	return n
 }

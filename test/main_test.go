@@ -10,9 +10,9 @@ import (
 func TestMain(m *testing.M) { leakcheck.Main(m) }
 
 // long runs the long tests and the long versions of the tests that have
-// one (CI runs them as a step of its own: go test -race ./test -run
-// 'UDPMillion|Churn|SlowConsumer' -args -long), keeping the README's
-// test command short.
+// one (CI runs them as steps of their own: go test -race ./test -run
+// 'UDPMillion|Churn10k|SlowConsumer|TestChaos$' -args -long, and
+// -run ClusterChat), keeping the README's test command short.
 var long = flag.Bool("long", false, "run the long tests: 10,000 connections of churn, the slow consumer, a million UDP datagrams per family, ten rounds of chaos")
 
 // needsLong skips a long test unless -long is given.

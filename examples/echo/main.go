@@ -4,7 +4,7 @@
 //	go run ./examples/echo -listen 127.0.0.1:7000  # only the push-mode server, until interrupted
 //	go run ./examples/echo -listen '[::1]:7000'    # the same on IPv6
 //	go run ./examples/echo -connect 127.0.0.1:7000 -conns 100 -size 64 -duration 5s
-//	go run ./examples/echo -size 16777216 -rounds 2 -duration 1m  # two round trips of 16 MiB
+//	go run ./examples/echo -conns 1 -size 16777216 -rounds 2 -duration 1m  # two round trips of 16 MiB
 //	go run ./examples/echo -gonet -listen 127.0.0.1:7001  # a plain Go net echo server, to compare
 //	go run ./examples/echo -listen unix:/tmp/echo.sock    # on a Unix socket (unix:@name: abstract)
 //	go run ./examples/echo -connect unix:/tmp/echo.sock
