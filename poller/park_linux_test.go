@@ -65,19 +65,6 @@ func epollPoller(t *testing.T) (*Epoll, *Poller, *Registration, int, chanSender)
 	return be, p, r, b, ch
 }
 
-// waitBlocking waits until the loop has begun more than n blocking waits
-// (BlockingWaits counts a wait as it begins).
-func waitBlocking(t *testing.T, p *Poller, n uint64) {
-	t.Helper()
-	deadline := time.Now().Add(5 * time.Second)
-	for p.Stats().BlockingWaits == n {
-		if time.Now().After(deadline) {
-			t.Fatal("the loop never went into a blocking wait")
-		}
-		runtime.Gosched()
-	}
-}
-
 // loopParked reports whether a goroutine waits in parker.wait, parked in
 // the netpoller ("IO wait"), not blocked in a system call.
 func loopParked() bool {
