@@ -26,7 +26,10 @@ type Registration struct {
 	want    [2]atomic.Bool
 	pending [2]atomic.Bool
 	hungUp  atomic.Bool
-	msgs    [2]Ready
+	// edges counts the readiness the poller has seen, per direction
+	// (Edges).
+	edges [2]atomic.Uint32
+	msgs  [2]Ready
 	// rx holds what the backend received for a RegisterRecv registration
 	// (nil otherwise; recv.go).
 	rx *rxQueue
@@ -123,6 +126,15 @@ func (r *Registration) Worked(n int) {
 	}
 }
 
+// Edges returns how many times the poller has seen d ready on the fd,
+// wanted or not (modulo 2^32). It lets an owner skip a syscall that could
+// only fail with EAGAIN: read it before a syscall that proves d drained
+// (EAGAIN; a short read while HungUp is false), and after Want, while
+// Edges still returns that value, nothing has come since (an edge the
+// kernel raises after the syscall is dispatched later, and counted before
+// the poller reads want: it either changes Edges or brings a Ready).
+func (r *Registration) Edges(d Direction) uint32 { return r.edges[d].Load() }
+
 // HungUp reports whether the poller has seen EPOLLRDHUP, EPOLLHUP or
 // EPOLLERR on the fd (kqueue: EV_EOF or EV_ERROR); once set it stays set. A reader may stop at a short
 // read (fewer bytes than asked: the socket is drained, and new data brings
@@ -135,9 +147,11 @@ func (r *Registration) dispatch(ev *event) {
 		r.hungUp.Store(true)
 	}
 	if readable(ev) {
+		r.edges[Readable].Add(1) // before notify reads want (Edges)
 		r.notify(Readable)
 	}
 	if writable(ev) {
+		r.edges[Writable].Add(1)
 		r.notify(Writable)
 	}
 }

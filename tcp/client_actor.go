@@ -5,6 +5,7 @@ import (
 	"io"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 
 	"github.com/asynkron/protoactor-go/actor"
 	"golang.org/x/sys/unix"
@@ -32,6 +33,15 @@ type clientActor struct {
 	rerr   error                 // sticky: end of stream or a read error
 	werr   error                 // sticky: a write error
 	tls    *clientTLS            // DialTLS's
+	carry  []byte                // bytes read past a request, for the next
+	// drained: the read that began when the registration's Edges was
+	// drainedAt found the socket empty (serveReads).
+	drained   bool
+	drainedAt uint32
+	early     earlyReads
+	// emptyReads counts the reads that found nothing (EAGAIN): the
+	// tests' measure of what drained saves.
+	emptyReads atomic.Uint64
 }
 
 var _ actor.Actor = (*clientActor)(nil)
@@ -162,32 +172,69 @@ func (a *clientActor) recv(cmd proto.Message, reply core.Replier, exact bool, n 
 
 var errInvalidSize = fmt.Errorf("%w: size out of range", errInvalid)
 
-// serveReads reads for the head request until it is served, the socket
-// is drained, or the stream ends or fails.
+// serveReads serves the queued reads in order, first from the bytes an
+// earlier read brought past its request (carry), then from the socket,
+// until none is left, the socket is drained, or the stream ends or fails.
+//
+// A read of a few bytes takes what the socket holds, up to a scratch
+// buffer, and keeps the rest for the next request: a short read then
+// proves the socket drained, and Edges says whether anything came since.
+// A request that finds the socket quiet so waits for the poller's Ready
+// instead of asking the kernel for an EAGAIN, unless reads made at that
+// point have lately found data (early).
 func (a *clientActor) serveReads() {
+	reg := a.core.Registration()
+	first := true
 	for a.reads.Len() > 0 {
 		r := a.reads.Head()
-		exact := r.exact
+		if len(a.carry) > 0 {
+			if a.carry = a.serveFrom(r, a.carry); len(a.carry) == 0 {
+				a.carry = nil
+			}
+			continue
+		}
+		quiet := a.drained && reg.Edges(poller.Readable) == a.drainedAt
+		if quiet && !(first && a.early.try()) {
+			return // the Ready serves
+		}
+		first = false
 		var p []byte
 		var sp *[]byte
-		if exact {
-			if r.got == len(r.buf) {
+		direct := r.exact && r.max-r.got > directRead
+		if direct {
+			for r.got == len(r.buf) {
 				r.buf = growExact(r.buf, r.got, r.max)
 			}
 			p = r.buf[r.got:]
 		} else {
 			sp = scratch.Get().(*[]byte)
-			p = (*sp)[:min(r.max, len(*sp))]
+			p = *sp
 		}
+		mark := reg.Edges(poller.Readable)
 		n, err := a.readPlain(p)
-		if err == nil && n > 0 && !exact {
-			a.reads.Reply(a.headRecvResult(append([]byte(nil), p[:n]...)))
+		// With TLS a short read or EAGAIN speaks of the decrypted
+		// records, not of the socket.
+		a.drained = a.tls == nil && (err == unix.EAGAIN || err == nil && n > 0 && n < len(p) && !reg.HungUp())
+		a.drainedAt = mark
+		if quiet {
+			a.early.learn(err != unix.EAGAIN)
+		}
+		if err == nil && n > 0 {
+			if direct {
+				r.got += n
+				if r.got == r.max {
+					a.reads.Reply(a.headRecvResult(r.buf[:r.got]))
+				}
+			} else if rest := a.serveFrom(r, p[:n]); len(rest) > 0 {
+				a.carry = append([]byte(nil), rest...)
+			}
 		}
 		if sp != nil {
 			scratch.Put(sp)
 		}
 		switch {
 		case err == unix.EAGAIN:
+			a.emptyReads.Add(1)
 			return
 		case err != nil:
 			a.rerr = err
@@ -198,16 +245,65 @@ func (a *clientActor) serveReads() {
 			a.reads.FailAll(io.EOF)
 			return
 		}
-		if exact {
-			r.got += n
-			if r.got == r.max {
-				a.reads.Reply(a.headRecvResult(r.buf[:r.got]))
-			}
-		}
-		if n < len(p) && a.tls == nil && !a.core.Registration().HungUp() {
-			return // drained: the next data brings a new edge
-		}
 	}
+}
+
+// earlyReads decides whether a request that finds the socket quiet
+// (nothing since it was last drained) reads anyway. The poller may not
+// have reported what came meanwhile: a peer sharing the client's core
+// often answers a send before the client asks for the answer (the kernel
+// runs it as the send returns), and a read then saves the poller's round
+// (its wait, its Ready, the caller's wake-up); where answers take longer
+// it costs an EAGAIN. A hit scores 2 and a miss -1, within ±8: a request
+// reads while the score is not negative, that is while more than a third
+// of those reads found data, and otherwise one in 16 reads, to notice a
+// change. Measured (test/bench client futures, Go net echo server, same
+// core): one connection reads early and keeps its rate, 100 connections
+// skip nearly all and save a system call a round trip.
+type earlyReads struct {
+	score int8
+	skips uint8
+}
+
+// try reports whether a request that finds the socket quiet reads.
+func (e *earlyReads) try() bool {
+	if e.score >= 0 {
+		return true
+	}
+	e.skips++
+	return e.skips%16 == 0
+}
+
+// learn scores what a read made on try found.
+func (e *earlyReads) learn(hit bool) {
+	if hit {
+		e.score = min(e.score+2, 8)
+	} else {
+		e.score = max(e.score-1, -8)
+	}
+}
+
+// directRead is the most a RecvExact still missing reads through a
+// scratch buffer; one missing more reads straight into its own.
+const directRead = 16 << 10
+
+// serveFrom gives the head read r what it needs of b, answers it if that
+// completes it, and returns what is left of b.
+func (a *clientActor) serveFrom(r *readReq, b []byte) []byte {
+	if !r.exact {
+		k := min(r.max, len(b))
+		a.reads.Reply(a.headRecvResult(append([]byte(nil), b[:k]...)))
+		return b[k:]
+	}
+	k := min(r.max-r.got, len(b))
+	for r.got+k > len(r.buf) {
+		r.buf = growExact(r.buf, r.got, r.max)
+	}
+	r.got += copy(r.buf[r.got:], b[:k])
+	if r.got == r.max {
+		a.reads.Reply(a.headRecvResult(r.buf[:r.got]))
+	}
+	return b[k:]
 }
 
 // headRecvResult is the successful result of the head read: the one its
