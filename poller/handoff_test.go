@@ -155,49 +155,60 @@ func roundTrip(t *testing.T, r *Registration, b int, ch chanSender) {
 }
 
 // The choice of each wait, from the average of the ones before: over the
-// threshold it releases, and once released it holds again as soon as the
+// threshold it releases; once handed off it holds again as soon as the
 // average falls under twice the threshold (the released waits are longer
-// by their own wake-up).
+// by their own wake-up); once parked it goes on parking until the average
+// falls under half the threshold.
 func TestSleepStateRelease(t *testing.T) {
 	const after = 50 * time.Microsecond
-	var s sleepState
-	if s.release(after) {
-		t.Fatal("the first wait released the P")
-	}
-	for i := 0; i < 2; i++ {
-		s.observe(40 * time.Microsecond)
-		if s.release(after) {
-			t.Fatalf("waits of 40 µs (average %v) released the P", s.avg)
+	for _, park := range []bool{false, true} {
+		var s sleepState
+		if s.release(after, park) {
+			t.Fatal("the first wait released the P")
 		}
-	}
-	for i := 0; i < 2; i++ {
-		s.observe(time.Millisecond)
-		if !s.release(after) {
-			t.Fatalf("waits of 1 ms (average %v) held the P", s.avg)
+		for i := 0; i < 2; i++ {
+			s.observe(40 * time.Microsecond)
+			if s.release(after, park) {
+				t.Fatalf("park %v: waits of 40 µs (average %v) released the P", park, s.avg)
+			}
 		}
-	}
-	// Waits of 60 µs: released while the average stays over 100 µs, then
-	// held once, then released again (over 50 µs, held).
-	held := false
-	for i := 0; i < 20 && !held; i++ {
+		for i := 0; i < 2; i++ {
+			s.observe(time.Millisecond)
+			if !s.release(after, park) {
+				t.Fatalf("park %v: waits of 1 ms (average %v) held the P", park, s.avg)
+			}
+		}
+		// Waits of 60 µs: handed off while the average stays over
+		// 100 µs, then held once, then released again (over 50 µs,
+		// held); parked, they park on.
+		held := false
+		for i := 0; i < 20 && !held; i++ {
+			s.observe(60 * time.Microsecond)
+			over := s.avg >= 2*after || park
+			if held = !s.release(after, park); held == over {
+				t.Fatalf("park %v: released, average %v: release = %v", park, s.avg, !held)
+			}
+		}
+		if held == park {
+			t.Fatalf("park %v: waits of 60 µs (average %v): held = %v", park, s.avg, held)
+		}
 		s.observe(60 * time.Microsecond)
-		over := s.avg >= 2*after
-		if held = !s.release(after); held == over {
-			t.Fatalf("released, average %v: release = %v", s.avg, !held)
+		if !s.release(after, park) {
+			t.Fatalf("park %v: average %v over 50 µs: the next wait held the P", park, s.avg)
 		}
-	}
-	if !held {
-		t.Fatalf("waits of 60 µs never came back to holding the P (average %v)", s.avg)
-	}
-	s.observe(60 * time.Microsecond)
-	if !s.release(after) {
-		t.Fatalf("held, average %v over 50 µs: the next wait held the P", s.avg)
-	}
-	for i := 0; i < 20; i++ {
-		s.observe(10 * time.Microsecond)
-	}
-	if s.release(after) {
-		t.Fatalf("waits of 10 µs (average %v) released the P", s.avg)
+		// Waits of 30 µs, parked: on while the average stays over 25 µs.
+		for i := 0; park && i < 20; i++ {
+			s.observe(30 * time.Microsecond)
+			if !s.release(after, park) {
+				t.Fatalf("parked, waits of 30 µs (average %v): the next wait held the P", s.avg)
+			}
+		}
+		for i := 0; i < 20; i++ {
+			s.observe(10 * time.Microsecond)
+		}
+		if s.release(after, park) {
+			t.Fatalf("park %v: waits of 10 µs (average %v) released the P", park, s.avg)
+		}
 	}
 }
 
