@@ -34,7 +34,7 @@ type handoffBackend interface {
 // parkBackend is a backend whose blocking wait can park the goroutine in
 // Go's netpoller (parker).
 type parkBackend interface {
-	WaitParked(events []event) (int, error)
+	WaitParked(events []event) (n int, parked bool, err error)
 }
 
 // wakeToken is the token of the wake-up event that Wake raises.

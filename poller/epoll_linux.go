@@ -153,8 +153,9 @@ func (e *Epoll) WaitHandoff(events []unix.EpollEvent, msec int) (int, error) {
 }
 
 // WaitParked is a blocking Wait that parks the goroutine in Go's
-// netpoller instead of blocking its thread (parker).
-func (e *Epoll) WaitParked(events []unix.EpollEvent) (int, error) {
+// netpoller instead of blocking its thread (parker); parked is false
+// when its first poll found events.
+func (e *Epoll) WaitParked(events []unix.EpollEvent) (n int, parked bool, err error) {
 	return e.park.wait(events)
 }
 

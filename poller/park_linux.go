@@ -64,18 +64,21 @@ func newParker(fd int, name string, poll func([]event) (int, error)) (*parker, e
 }
 
 // wait polls, and while nothing is ready parks until the fd is readable
-// and polls again. RawConn.Read arms the runtime's wait before it calls
-// try, so an event that comes after a poll that found nothing wakes it.
-func (k *parker) wait(events []event) (int, error) {
+// and polls again; parked reports whether it did (the first poll found
+// nothing). RawConn.Read arms the runtime's wait before it calls try, so
+// an event that comes after a poll that found nothing wakes it.
+func (k *parker) wait(events []event) (n int, parked bool, err error) {
 	k.mu.Lock()
 	defer k.mu.Unlock()
 	k.events, k.first = events, true
-	err := k.rc.Read(k.try)
+	parks := k.parks.Load()
+	err = k.rc.Read(k.try)
 	k.events = nil
+	parked = k.parks.Load() != parks
 	if err != nil {
-		return 0, os.NewSyscallError("epoll_wait (parked)", err)
+		return 0, parked, os.NewSyscallError("epoll_wait (parked)", err)
 	}
-	return k.n, k.err
+	return k.n, parked, k.err
 }
 
 // close closes the fd (through the runtime, which forgets it first).

@@ -440,6 +440,13 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 		}
 		if again || n > 0 {
 			timeout, yielded = 0, 0
+			// A wait that parks polls first (the parker must: arming
+			// the runtime's wait forgets a wake-up that came before), so
+			// a loop whose next wait parks goes to it at once: a poll of
+			// its own first would be one epoll_wait more per wake-up.
+			if !again && p.parksNext(&slept) && !p.yieldsFirst(&slept) {
+				timeout = -1
+			}
 			continue
 		}
 		// Nothing ready: yield so goroutines woken by the last batch run

@@ -147,15 +147,21 @@ func (p *Poller) sleep(events []event, timeout int, s *sleepState) (int, error) 
 	start := time.Since(epoch)
 	var n int
 	var err error
+	waited := true
 	if s.release(p.handoffAfter, p.canPark()) {
 		p.released.Add(1)
 		if p.canPark() {
-			n, err = p.parker.WaitParked(events)
+			n, waited, err = p.parker.WaitParked(events)
 		} else {
 			n, err = hb.WaitHandoff(events, timeout)
 		}
 	} else {
 		n, err = p.be.Wait(events, timeout)
+	}
+	if !waited {
+		// The parker's first poll found events: the loop's poll after a
+		// batch, made there (loop), not a wait to judge the next by.
+		return n, err
 	}
 	s.observe(time.Since(epoch) - start)
 	s.count(n)

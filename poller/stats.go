@@ -27,7 +27,7 @@ type Stats struct {
 	BlockingWaits, Polls uint64
 	// ReleasedWaits counts the blocking waits (of BlockingWaits) made
 	// after giving the goroutine's P back to the Go scheduler, because the
-	// loop's recent waits were long (see handoffAfter in poller.go).
+	// loop's recent waits were long (see handoffAfter in sleep.go).
 	ReleasedWaits uint64
 	// Registrations is the number of fds watched now.
 	Registrations int
