@@ -133,6 +133,20 @@ func parseArgs(args []string, errOut io.Writer) (config, error) {
 		fmt.Fprintln(errOut, "echo: -insecure goes with the clients (-connect, or neither -listen nor -connect)")
 		return cfg, errors.New("-insecure with -listen")
 	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	if cfg.listen != "" && cfg.connect != "" {
+		fmt.Fprintln(errOut, "echo: -listen runs only the server and -connect only the clients: give one, or neither for both")
+		return cfg, errors.New("-listen with -connect")
+	}
+	if cfg.listen != "" && (set["conns"] || set["size"] || set["duration"] || set["rounds"]) {
+		fmt.Fprintln(errOut, "echo: -conns, -size, -duration and -rounds go with the clients (-connect, or neither -listen nor -connect)")
+		return cfg, errors.New("client flags with -listen")
+	}
+	if cfg.connect != "" && cfg.gonet {
+		fmt.Fprintln(errOut, "echo: -gonet picks the server (-listen, or neither -listen nor -connect)")
+		return cfg, errors.New("-gonet with -connect")
+	}
 	if (cfg.cert == "") != (cfg.key == "") {
 		fmt.Fprintln(errOut, "echo: -cert and -key go together")
 		return cfg, errors.New("-cert without -key, or -key without -cert")

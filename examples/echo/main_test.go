@@ -68,8 +68,9 @@ func TestEchoBadFlags(t *testing.T) {
 	}
 }
 
-// TestEchoArgs: flags are parsed; a positional argument is refused with
-// the usage.
+// TestEchoArgs: flags are parsed; a flag that would do nothing where it
+// is given (a client's with -listen, -gonet with -connect), and a
+// positional argument, are refused with why.
 func TestEchoArgs(t *testing.T) {
 	var msg strings.Builder
 	cfg, err := parseArgs([]string{"-conns", "3", "-size", "100", "-connect", "127.0.0.1:7"}, &msg)
@@ -80,6 +81,18 @@ func TestEchoArgs(t *testing.T) {
 		msg.Reset()
 		if _, err := parseArgs(args, &msg); err == nil || !strings.Contains(msg.String(), "go") {
 			t.Errorf("parseArgs(%q) = %v, said %q; want the TLS flags refused", args, err, msg.String())
+		}
+	}
+	for _, args := range [][]string{{"-listen", "x:1", "-size", "100"}, {"-listen", "x:1", "-rounds", "2"}, {"-listen", "x:1", "-conns", "2"}, {"-listen", "x:1", "-duration", "2s"}, {"-listen", "x:1", "-connect", "x:2"}, {"-connect", "x:1", "-gonet"}} {
+		msg.Reset()
+		if _, err := parseArgs(args, &msg); err == nil || !strings.Contains(msg.String(), "go") && !strings.Contains(msg.String(), "give one") {
+			t.Errorf("parseArgs(%q) = %v, said %q; want a flag that does nothing there refused", args, err, msg.String())
+		}
+	}
+	for _, args := range [][]string{{"-listen", "x:1", "-gonet", "-tls"}, {"-connect", "x:1", "-size", "9", "-rounds", "3", "-duration", "2s", "-conns", "4"}} {
+		msg.Reset()
+		if _, err := parseArgs(args, &msg); err != nil {
+			t.Errorf("parseArgs(%q) = %v (%s); want it accepted", args, err, msg.String())
 		}
 	}
 	for _, args := range [][]string{{"foo"}, {"-conns", "2", "127.0.0.1:7000"}} {

@@ -472,14 +472,20 @@ func printMetrics(w io.Writer, sys *actors.System) {
 		fmt.Fprintln(w, "  no traffic")
 		return
 	}
-	fmt.Fprintf(w, "  %-13s %-18s %5s %9s %9s %8s %7s\n", "kind", "service", "open", "bytes in", "bytes out", "accepted", "errors")
+	// The service column is as wide as its longest name (a Unix socket's
+	// address can be long).
+	width := 18
+	for _, k := range keys {
+		width = max(width, len(k.Service))
+	}
+	fmt.Fprintf(w, "  %-13s %-*s %5s %9s %9s %8s %7s\n", "kind", width, "service", "open", "bytes in", "bytes out", "accepted", "errors")
 	for _, k := range keys {
 		t := m[k]
 		svc := k.Service
 		if svc == "" {
 			svc = "-"
 		}
-		fmt.Fprintf(w, "  %-13s %-18s %5d %9d %9d %8d %7d\n", k.Kind, svc, t.Open, t.BytesIn, t.BytesOut, t.Accepted, t.Errors)
+		fmt.Fprintf(w, "  %-13s %-*s %5d %9d %9d %8d %7d\n", k.Kind, width, svc, t.Open, t.BytesIn, t.BytesOut, t.Accepted, t.Errors)
 	}
 }
 
