@@ -1,10 +1,12 @@
 package poller
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"runtime"
+	"strconv"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -93,6 +95,8 @@ type Poller struct {
 	// delivery that does not return (Busy).
 	busy      atomic.Pointer[Registration]
 	delivered [2]atomic.Uint64 // per Direction
+	// loopG is the goroutine of the newest wait loop (LoopGoroutine).
+	loopG atomic.Uint64
 	// handoffAfter is the package's handoffAfter when the poller started.
 	handoffAfter time.Duration
 	// parker is the backend, when it can park its waits (sleep.go).
@@ -144,6 +148,28 @@ type againReq struct {
 // one delivery last that long: its owner is blocking the poller.
 func (p *Poller) Busy() (*Registration, uint64) {
 	return p.busy.Load(), p.delivered[Readable].Load() + p.delivered[Writable].Load()
+}
+
+// LoopGoroutine returns the id the runtime's stack dumps give the
+// goroutine of the poller's newest wait loop (the one a Busy delivery
+// runs on until a Handoff): for a watchdog that looks at its state.
+func (p *Poller) LoopGoroutine() uint64 { return p.loopG.Load() }
+
+// goroutineID is the calling goroutine's id, from the first line of its
+// stack dump ("goroutine 7 [running]:"); 0 if that cannot be read.
+func goroutineID() uint64 {
+	var b [64]byte
+	line := b[:runtime.Stack(b[:], false)]
+	line, ok := bytes.CutPrefix(line, []byte("goroutine "))
+	if !ok {
+		return 0
+	}
+	id, _, _ := bytes.Cut(line, []byte(" "))
+	n, err := strconv.ParseUint(string(id), 10, 64)
+	if err != nil {
+		return 0
+	}
+	return n
 }
 
 // PID returns the actor the registration delivers to.
@@ -364,6 +390,7 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 			p.fail(gen, fmt.Errorf("wait loop panicked: %v", r))
 		}
 	}()
+	p.loopG.Store(goroutineID())
 	if inherited != nil {
 		p.drain(inherited)
 	}

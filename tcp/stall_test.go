@@ -3,6 +3,7 @@ package tcp
 import (
 	"io"
 	"net"
+	"runtime"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -90,4 +91,38 @@ func TestServeFloodIsNotAStall(t *testing.T) {
 			}
 		})
 	}
+}
+
+// TestServeSpinningHandlerIsAStall: a handler that computes without end
+// holds its poller as surely as one that blocks. With one P it is always
+// waiting for the CPU when the watchdog looks (the watchdog has the P
+// then), as a starved delivery is; the grace the watchdog gives those
+// ends, and the spinning one is moved off its poller all the same.
+func TestServeSpinningHandlerIsAStall(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(1))
+	sys := newSystem(t, actors.WithPollers(1), actors.WithStallBudget(20*time.Millisecond))
+	stalls := testkit.Stalls(t, sys)
+	var spin atomic.Bool
+	spin.Store(true)
+	spinning := make(chan struct{}, 1)
+	l := serve(t, sys, "127.0.0.1:0", HandlerFunc(func(c *Conn, msg any) {
+		if _, ok := msg.(*messages.Received); !ok {
+			return
+		}
+		spinning <- struct{}{}
+		for n := 0; spin.Load(); n++ {
+		}
+	}))
+	c := dialWithin(t, l.Addr().String(), "x")
+	defer c.Close()
+	<-spinning
+	select {
+	case s := <-stalls:
+		if s.Service != l.Addr().String() {
+			t.Errorf("Stalled = %+v; want the connection of %s", s, l.Addr())
+		}
+	case <-time.After(testTimeout):
+		t.Error("no Stalled event while a handler spun on its poller")
+	}
+	spin.Store(false)
 }
