@@ -471,7 +471,10 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 			// the runtime's wait forgets a wake-up that came before), so
 			// a loop whose next wait parks goes to it at once: a poll of
 			// its own first would be one epoll_wait more per wake-up.
-			if !again && p.parksNext(&slept) && !p.yieldsFirst(&slept) {
+			// Unless the last parked wait found events at that poll: a
+			// busy loop polls on its own, and so yields its P every 64
+			// polls (above).
+			if !again && !slept.hit && p.parksNext(&slept) && !p.yieldsFirst(&slept) {
 				timeout = -1
 			}
 			continue

@@ -55,6 +55,9 @@ type sleepState struct {
 	// events is the moving average of the events a blocking wait
 	// returned, times 4.
 	events int
+	// hit: the last parked wait returned at its first poll (events were
+	// waiting): the loop is busy, and polls on its own again (loop).
+	hit bool
 	// work is the same average of the work a blocking wait brought: its
 	// events, and what owners said events held beyond one unit each
 	// (Registration.Worked: one event of a datagram socket may be many
@@ -158,6 +161,7 @@ func (p *Poller) sleep(events []event, timeout int, s *sleepState) (int, error) 
 	} else {
 		n, err = p.be.Wait(events, timeout)
 	}
+	s.hit = !waited
 	if !waited {
 		// The parker's first poll found events: the loop's poll after a
 		// batch, made there (loop), not a wait to judge the next by.
