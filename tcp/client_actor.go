@@ -283,6 +283,10 @@ func (e *earlyReads) learn(hit bool) {
 	}
 }
 
+// Buffered reports whether the client holds bytes read past a request
+// (core.Buffered: a Poll for reading sees them).
+func (a *clientActor) Buffered() bool { return len(a.carry) > 0 }
+
 // directRead is the most a RecvExact still missing reads through a
 // scratch buffer; one missing more reads straight into its own.
 const directRead = 16 << 10

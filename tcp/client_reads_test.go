@@ -7,6 +7,8 @@ import (
 	"math/rand/v2"
 	"net"
 	"testing"
+
+	"github.com/actornet/actornet/actors"
 )
 
 // TestRecvKeepsWhatItReadPast: a read of a few bytes takes what the
@@ -139,4 +141,44 @@ func TestQuietReadsWaitForTheReady(t *testing.T) {
 			t.Fatalf("%d of %d requests read the socket empty first", n, rounds)
 		}
 	})
+}
+
+// TestPollSeesWhatRecvKept: bytes a read took past its request are
+// readable to Poll, as they were while in the kernel, and after the
+// peer's close Poll says closed only once they are taken.
+func TestPollSeesWhatRecvKept(t *testing.T) {
+	for _, closes := range []bool{false, true} {
+		sys := newSystem(t)
+		written := make(chan struct{})
+		srv := goServer(t, "127.0.0.1:0", func(c net.Conn) {
+			defer c.Close()
+			_, _ = c.Write([]byte("abcdef"))
+			close(written)
+			if !closes {
+				var b [1]byte
+				_, _ = c.Read(b[:])
+			}
+		})
+		c := dial(t, sys, srv)
+		ctx := testCtx(t)
+		<-written
+		if p, err := c.Recv(ctx, 3); err != nil || string(p) != "abc" {
+			t.Fatalf("closes %v: Recv(3) = %q, %v", closes, p, err)
+		}
+		if _, err := c.Info(ctx); err != nil { // orders this goroutine after the read's turn
+			t.Fatal(err)
+		}
+		t.Logf("closes %v: the client kept %d bytes", closes, len(c.local.carry))
+		if st, err := c.Poll(ctx, actors.PollRead); st != actors.PollEvent {
+			t.Fatalf("closes %v: Poll(PollRead) with 3 bytes left = %v, %v; want PollEvent", closes, st, err)
+		}
+		if p, err := c.Recv(ctx, 3); err != nil || string(p) != "def" {
+			t.Fatalf("closes %v: Recv(3) = %q, %v", closes, p, err)
+		}
+		if closes {
+			if st, err := c.Poll(ctx, actors.PollRead); st != actors.PollClosed {
+				t.Fatalf("Poll(PollRead) after the stream = %v, %v; want PollClosed", st, err)
+			}
+		}
+	}
 }

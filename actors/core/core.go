@@ -158,6 +158,14 @@ type Protocol interface {
 	Cancel(code messages.IOStatus)
 }
 
+// Buffered is a Protocol that holds bytes it read from the socket and has
+// not delivered yet (a TCP client's read past its request): a Poll for
+// reading answers at once while Buffered reports so, as it would for
+// bytes still in the kernel.
+type Buffered interface {
+	Buffered() bool
+}
+
 // Hooks is a Protocol made of functions, for actors that need one or
 // two of them. Nil ones do nothing (Wants: false).
 type Hooks struct {

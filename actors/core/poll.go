@@ -91,6 +91,9 @@ func (c *Core) readyPolls(d poller.Direction) {
 // the peer hung up and nothing is left to read. ok is false when the socket
 // is not ready.
 func (c *Core) check(op messages.PollOp) (*messages.PollResult, bool) {
+	if b, ok := c.proto.(Buffered); ok && hasDir(op, poller.Readable) && b.Buffered() {
+		return &messages.PollResult{Status: messages.PollStatus_POLL_STATUS_EVENT}, true
+	}
 	var events int16
 	if hasDir(op, poller.Readable) {
 		events |= socket.PollIn | socket.PollRDHup
