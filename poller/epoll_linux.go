@@ -12,9 +12,9 @@ import (
 // loop reads the epoll bits directly, with nothing converted per event).
 type event = unix.EpollEvent
 
-// watched is what every registration watches: input, output and peer
-// hang-up, edge-triggered, registered once.
-const watched = unix.EPOLLIN | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
+// watched is what every registration watches: input, urgent data,
+// output and peer hang-up, edge-triggered, registered once.
+const watched = unix.EPOLLIN | unix.EPOLLPRI | unix.EPOLLOUT | unix.EPOLLRDHUP | unix.EPOLLET
 
 // wakeConsumed is false: the eventfd stays readable until ResetWake
 // reads it, and io_uring's wake-up stays raised until ResetWake lowers
@@ -29,10 +29,15 @@ func hangUp(ev *event) bool {
 	return ev.Events&(unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
 }
 
-// readable reports input, end of stream, a hang-up or an error.
+// readable reports input, urgent data, end of stream, a hang-up or an
+// error.
 func readable(ev *event) bool {
-	return ev.Events&(unix.EPOLLIN|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
+	return ev.Events&(unix.EPOLLIN|unix.EPOLLPRI|unix.EPOLLRDHUP|unix.EPOLLHUP|unix.EPOLLERR) != 0
 }
+
+// urgentData reports TCP urgent data (EPOLLPRI): a read stops short at
+// its mark (Registration.ShortReadDrains).
+func urgentData(ev *event) bool { return ev.Events&unix.EPOLLPRI != 0 }
 
 // writable reports send space, a hang-up or an error.
 func writable(ev *event) bool {

@@ -87,6 +87,10 @@ func tokenOf(ev *event) uint64 {
 // connection that cannot send on EVFILT_WRITE) or an error (EV_ERROR).
 func hangUp(ev *event) bool { return ev.Flags&(unix.EV_EOF|unix.EV_ERROR) != 0 }
 
+// urgentData is false: kqueue does not report TCP urgent data apart
+// (Registration.ShortReadDrains).
+func urgentData(*event) bool { return false }
+
 // readable reports EVFILT_READ (data, end of stream, a pending connection
 // or the socket's error) or an error.
 func readable(ev *event) bool {

@@ -26,6 +26,7 @@ type Registration struct {
 	want    [2]atomic.Bool
 	pending [2]atomic.Bool
 	hungUp  atomic.Bool
+	urgent  atomic.Bool // ShortReadDrains
 	// edges counts the readiness the poller has seen, per direction
 	// (Edges).
 	edges [2]atomic.Uint32
@@ -129,7 +130,7 @@ func (r *Registration) Worked(n int) {
 // Edges returns how many times the poller has seen d ready on the fd,
 // wanted or not (modulo 2^32). It lets an owner skip a syscall that could
 // only fail with EAGAIN: read it before a syscall that proves d drained
-// (EAGAIN; a short read while HungUp is false), and after Want, while
+// (EAGAIN; a short read while ShortReadDrains), and after Want, while
 // Edges still returns that value, nothing has come since (an edge the
 // kernel raises after the syscall is dispatched later, and counted before
 // the poller reads want: it either changes Edges or brings a Ready).
@@ -142,9 +143,22 @@ func (r *Registration) Edges(d Direction) uint32 { return r.edges[d].Load() }
 // after one the reader must read on to EAGAIN or end of stream.
 func (r *Registration) HungUp() bool { return r.hungUp.Load() }
 
+// ShortReadDrains reports whether a stream read that returned fewer bytes
+// than asked proves the socket drained, so that a reader may stop there
+// (new data brings a new edge): false once the poller has seen a hang-up
+// or an error (HungUp), or urgent data (EPOLLPRI: a TCP read stops short
+// at the urgent mark with more of the stream queued, and no edge comes
+// for it). A Unix stream read also stops after a message that carried
+// file descriptors; the poller cannot see those, so a reader of a Unix
+// socket whose peer may pass them reads on to EAGAIN.
+func (r *Registration) ShortReadDrains() bool { return !r.hungUp.Load() && !r.urgent.Load() }
+
 func (r *Registration) dispatch(ev *event) {
 	if hangUp(ev) && !r.hungUp.Load() {
 		r.hungUp.Store(true)
+	}
+	if urgentData(ev) && !r.urgent.Load() {
+		r.urgent.Store(true)
 	}
 	if readable(ev) {
 		r.edges[Readable].Add(1) // before notify reads want (Edges)

@@ -604,7 +604,11 @@ func (u *URing) reap(events []event) (n int, busy bool, err error) {
 			// rides along, as epoll's would, so that a writer waiting on
 			// a send that met EAGAIN tries again. It may find no space:
 			// then it waits again (a Ready is a hint).
-			mask = uint32(c.Res) | unix.EPOLLOUT
+			// EPOLLPRI goes: a socket's data wakes its waiters with
+			// EPOLLIN|EPOLLPRI as the key (sock_def_readable), urgent
+			// data or not, so the key cannot tell urgent data; epoll
+			// reports the socket's state instead (urgentData).
+			mask = uint32(c.Res)&^unix.EPOLLPRI | unix.EPOLLOUT
 		}
 		if c.Flags&ioringCQEFMore == 0 {
 			if !rearmable(c.Res) {

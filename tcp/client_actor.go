@@ -213,8 +213,9 @@ func (a *clientActor) serveReads() {
 		mark := reg.Edges(poller.Readable)
 		n, err := a.readPlain(p)
 		// With TLS a short read or EAGAIN speaks of the decrypted
-		// records, not of the socket.
-		a.drained = a.tls == nil && (err == unix.EAGAIN || err == nil && n > 0 && n < len(p) && !reg.HungUp())
+		// records, not of the socket; on a Unix socket a read also stops
+		// short after a message that carried file descriptors.
+		a.drained = a.tls == nil && (err == unix.EAGAIN || err == nil && n > 0 && n < len(p) && a.path == "" && reg.ShortReadDrains())
 		a.drainedAt = mark
 		if quiet {
 			a.early.learn(err != unix.EAGAIN)

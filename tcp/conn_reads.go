@@ -160,7 +160,7 @@ func (a *connActor) serveReads() {
 		} else {
 			a.lend(b, n)
 		}
-		if short && a.mode != closedConn && !a.core.Registration().HungUp() {
+		if short && a.mode != closedConn && a.core.Registration().ShortReadDrains() {
 			a.drained = true
 			return
 		}

@@ -129,7 +129,7 @@ func (a *connActor) rawRead(p []byte) (int, error) {
 		return 0, errWouldBlock
 	case err != nil:
 		return 0, err
-	case n > 0 && n < len(p) && !a.core.Registration().HungUp():
+	case n > 0 && n < len(p) && a.core.Registration().ShortReadDrains():
 		a.drained = true // a short read emptied the socket
 	}
 	return n, nil
