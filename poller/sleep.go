@@ -17,9 +17,10 @@ import "time"
 // on the same core waits for: worth it for long waits (a TLS server
 // waiting on its clients' handshake crypto, an idle server), not for the
 // short waits of an echo server. A parked wait (parker) wakes no other
-// thread, but costs the runtime's scheduling and two more epoll_waits
-// per wake-up: at one echo connection 32 µs of server CPU a round trip
-// against 15 held, so it too is for long waits only. Measured on one core (test/bench,
+// thread, but costs the runtime's scheduling and an epoll_wait more per
+// wake-up (two, before the loop went to the parker straight after a
+// batch): at one echo connection 32 µs of server CPU a round trip against
+// 15 held, so it too is for long waits only. Measured on one core (test/bench,
 // taskset -c 0, three alternating runs): at 50 µs one echo connection's
 // waits (about 40 µs) crossed it and its rate fell from 1.5× Go net's to
 // 0.85×; at 200 µs it keeps 1.35-1.53×, and serial TLS handshakes went

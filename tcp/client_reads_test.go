@@ -108,8 +108,8 @@ func TestRecvMixedSizesKeepTheStream(t *testing.T) {
 // TestQuietReadsWaitForTheReady: once a read has found the socket
 // drained, a request that comes before anything else has (here each
 // answer is written only once its request is queued) waits for the
-// poller's Ready instead of asking the kernel for an EAGAIN, after a few
-// early reads have missed (earlyReads), and but for one probe in 16.
+// poller's Ready instead of asking the kernel for an EAGAIN, once a few
+// early reads have missed (earlyReads), but for one probe in 16.
 func TestQuietReadsWaitForTheReady(t *testing.T) {
 	forEachFamily(t, func(t *testing.T, addr string) {
 		sys := newSystem(t)

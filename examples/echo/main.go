@@ -121,18 +121,6 @@ func parseArgs(args []string, errOut io.Writer) (config, error) {
 		fs.Usage()
 		return cfg, fmt.Errorf("unexpected argument %q", fs.Arg(0))
 	}
-	if !cfg.tls && (cfg.cert != "" || cfg.key != "" || cfg.insecure) {
-		fmt.Fprintln(errOut, "echo: -cert, -key and -insecure go with -tls")
-		return cfg, errors.New("-cert, -key and -insecure need -tls")
-	}
-	if cfg.connect != "" && cfg.cert != "" {
-		fmt.Fprintln(errOut, "echo: -cert and -key go with a server (-listen, or neither -listen nor -connect)")
-		return cfg, errors.New("-cert with -connect")
-	}
-	if cfg.listen != "" && cfg.insecure {
-		fmt.Fprintln(errOut, "echo: -insecure goes with the clients (-connect, or neither -listen nor -connect)")
-		return cfg, errors.New("-insecure with -listen")
-	}
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	if cfg.listen != "" && cfg.connect != "" {
@@ -146,6 +134,18 @@ func parseArgs(args []string, errOut io.Writer) (config, error) {
 	if cfg.connect != "" && cfg.gonet {
 		fmt.Fprintln(errOut, "echo: -gonet picks the server (-listen, or neither -listen nor -connect)")
 		return cfg, errors.New("-gonet with -connect")
+	}
+	if !cfg.tls && (cfg.cert != "" || cfg.key != "" || cfg.insecure) {
+		fmt.Fprintln(errOut, "echo: -cert, -key and -insecure go with -tls")
+		return cfg, errors.New("-cert, -key and -insecure need -tls")
+	}
+	if cfg.connect != "" && cfg.cert != "" {
+		fmt.Fprintln(errOut, "echo: -cert and -key go with a server (-listen, or neither -listen nor -connect)")
+		return cfg, errors.New("-cert with -connect")
+	}
+	if cfg.listen != "" && cfg.insecure {
+		fmt.Fprintln(errOut, "echo: -insecure goes with the clients (-connect, or neither -listen nor -connect)")
+		return cfg, errors.New("-insecure with -listen")
 	}
 	if (cfg.cert == "") != (cfg.key == "") {
 		fmt.Fprintln(errOut, "echo: -cert and -key go together")

@@ -83,9 +83,9 @@ func TestEchoArgs(t *testing.T) {
 			t.Errorf("parseArgs(%q) = %v, said %q; want the TLS flags refused", args, err, msg.String())
 		}
 	}
-	for _, args := range [][]string{{"-listen", "x:1", "-size", "100"}, {"-listen", "x:1", "-rounds", "2"}, {"-listen", "x:1", "-conns", "2"}, {"-listen", "x:1", "-duration", "2s"}, {"-listen", "x:1", "-connect", "x:2"}, {"-connect", "x:1", "-gonet"}} {
+	for _, args := range [][]string{{"-listen", "x:1", "-size", "100"}, {"-listen", "x:1", "-rounds", "2"}, {"-listen", "x:1", "-conns", "2"}, {"-listen", "x:1", "-duration", "2s"}, {"-listen", "x:1", "-connect", "x:2"}, {"-listen", "x:1", "-connect", "x:2", "-tls", "-insecure"}, {"-connect", "x:1", "-gonet"}} {
 		msg.Reset()
-		if _, err := parseArgs(args, &msg); err == nil || !strings.Contains(msg.String(), "go") && !strings.Contains(msg.String(), "give one") {
+		if _, err := parseArgs(args, &msg); err == nil || !strings.Contains(msg.String(), "go with") && !strings.Contains(msg.String(), "picks the server") && !strings.Contains(msg.String(), "give one") {
 			t.Errorf("parseArgs(%q) = %v, said %q; want a flag that does nothing there refused", args, err, msg.String())
 		}
 	}
