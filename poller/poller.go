@@ -435,6 +435,16 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 		n, err := p.sleep(b.events, timeout, &slept)
 		if block {
 			p.sleeping.Store(false)
+			// A parked wait whose first poll found events was a poll:
+			// a loop busy at every one of them yields its P every 64
+			// (above), or the goroutines its Readys woke wait for the
+			// runtime's preemption.
+			if slept.hit {
+				if polls++; polls&63 == 0 {
+					p.polls.Store(polls)
+					runtime.Gosched()
+				}
+			}
 		}
 		if f := p.fault.Load(); f != nil && err == nil {
 			err = *f
@@ -471,10 +481,7 @@ func (p *Poller) loop(gen uint64, inherited *batch) {
 			// the runtime's wait forgets a wake-up that came before), so
 			// a loop whose next wait parks goes to it at once: a poll of
 			// its own first would be one epoll_wait more per wake-up.
-			// Unless the last parked wait found events at that poll: a
-			// busy loop polls on its own, and so yields its P every 64
-			// polls (above).
-			if !again && !slept.hit && p.parksNext(&slept) && !p.yieldsFirst(&slept) {
+			if !again && p.parksNext(&slept) && !p.yieldsFirst(&slept) {
 				timeout = -1
 			}
 			continue

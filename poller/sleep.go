@@ -57,7 +57,7 @@ type sleepState struct {
 	// returned, times 4.
 	events int
 	// hit: the last parked wait returned at its first poll (events were
-	// waiting): the loop is busy, and polls on its own again (loop).
+	// waiting): a poll, counted as one (loop).
 	hit bool
 	// work is the same average of the work a blocking wait brought: its
 	// events, and what owners said events held beyond one unit each
