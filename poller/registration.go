@@ -27,10 +27,10 @@ type Registration struct {
 	pending [2]atomic.Bool
 	hungUp  atomic.Bool
 	urgent  atomic.Bool // ShortReadDrains
-	// edges counts the readiness the poller has seen, per direction
-	// (Edges).
-	edges [2]atomic.Uint32
-	msgs  [2]Ready
+	// readEdges counts the read readiness the poller has seen
+	// (ReadEdges).
+	readEdges atomic.Uint32
+	msgs      [2]Ready
 	// rx holds what the backend received for a RegisterRecv registration
 	// (nil otherwise; recv.go).
 	rx *rxQueue
@@ -127,14 +127,14 @@ func (r *Registration) Worked(n int) {
 	}
 }
 
-// Edges returns how many times the poller has seen d ready on the fd,
+// ReadEdges returns how many times the poller has seen the fd readable,
 // wanted or not (modulo 2^32). It lets an owner skip a syscall that could
-// only fail with EAGAIN: read it before a syscall that proves d drained
+// only fail with EAGAIN: read it before a syscall that proves the socket drained
 // (EAGAIN; a short read while ShortReadDrains), and after Want, while
-// Edges still returns that value, nothing has come since (an edge the
+// ReadEdges still returns that value, nothing has come since (an edge the
 // kernel raises after the syscall is dispatched later, and counted before
-// the poller reads want: it either changes Edges or brings a Ready).
-func (r *Registration) Edges(d Direction) uint32 { return r.edges[d].Load() }
+// the poller reads want: it either changes ReadEdges or brings a Ready).
+func (r *Registration) ReadEdges() uint32 { return r.readEdges.Load() }
 
 // HungUp reports whether the poller has seen EPOLLRDHUP, EPOLLHUP or
 // EPOLLERR on the fd (kqueue: EV_EOF or EV_ERROR); once set it stays set. A reader may stop at a short
@@ -161,11 +161,10 @@ func (r *Registration) dispatch(ev *event) {
 		r.urgent.Store(true)
 	}
 	if readable(ev) {
-		r.edges[Readable].Add(1) // before notify reads want (Edges)
+		r.readEdges.Add(1) // before notify reads want (ReadEdges)
 		r.notify(Readable)
 	}
 	if writable(ev) {
-		r.edges[Writable].Add(1)
 		r.notify(Writable)
 	}
 }

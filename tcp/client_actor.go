@@ -34,7 +34,7 @@ type clientActor struct {
 	werr   error                 // sticky: a write error
 	tls    *clientTLS            // DialTLS's
 	carry  []byte                // bytes read past a request, for the next
-	// drained: the read that began when the registration's Edges was
+	// drained: the read that began when the registration's ReadEdges was
 	// drainedAt found the socket empty (serveReads).
 	drained   bool
 	drainedAt uint32
@@ -178,7 +178,7 @@ var errInvalidSize = fmt.Errorf("%w: size out of range", errInvalid)
 //
 // A read of a few bytes takes what the socket holds, up to a scratch
 // buffer, and keeps the rest for the next request: a short read then
-// proves the socket drained, and Edges says whether anything came since.
+// proves the socket drained, and ReadEdges says whether anything came since.
 // A request that finds the socket quiet so waits for the poller's Ready
 // instead of asking the kernel for an EAGAIN, unless reads made at that
 // point have lately found data (early).
@@ -193,7 +193,7 @@ func (a *clientActor) serveReads() {
 			}
 			continue
 		}
-		quiet := a.drained && reg.Edges(poller.Readable) == a.drainedAt
+		quiet := a.drained && reg.ReadEdges() == a.drainedAt
 		if quiet && !(first && a.early.try()) {
 			return // the Ready serves
 		}
@@ -210,7 +210,7 @@ func (a *clientActor) serveReads() {
 			sp = scratch.Get().(*[]byte)
 			p = *sp
 		}
-		mark := reg.Edges(poller.Readable)
+		mark := reg.ReadEdges()
 		n, err := a.readPlain(p)
 		// With TLS a short read or EAGAIN speaks of the decrypted
 		// records, not of the socket; on a Unix socket a read also stops
