@@ -116,6 +116,7 @@ func Start(opts ...Option) (*System, error) {
 		logger = slog.New(quietProvider{logger.Handler()})
 	}
 	as := actor.NewActorSystem(actor.WithLoggerFactory(func(*actor.ActorSystem) *slog.Logger { return logger }))
+	compactRegistry(as)
 	if !o.stallSet {
 		o.stall = DefaultStallBudget
 	}
