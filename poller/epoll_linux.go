@@ -94,7 +94,7 @@ func TokenOf(ev *unix.EpollEvent) uint64 {
 // Add registers fd for ev with the given token (EPOLL_CTL_ADD).
 func (e *Epoll) Add(fd int, ev Events, token uint64) error {
 	ee := toEpollEvent(ev, token)
-	if err := unix.EpollCtl(e.epfd, unix.EPOLL_CTL_ADD, fd, &ee); err != nil {
+	if err := epollCtl(e.epfd, unix.EPOLL_CTL_ADD, fd, &ee); err != nil {
 		return os.NewSyscallError("epoll_ctl add", err)
 	}
 	return nil
@@ -103,7 +103,7 @@ func (e *Epoll) Add(fd int, ev Events, token uint64) error {
 // Modify changes fd's events and token (EPOLL_CTL_MOD).
 func (e *Epoll) Modify(fd int, ev Events, token uint64) error {
 	ee := toEpollEvent(ev, token)
-	if err := unix.EpollCtl(e.epfd, unix.EPOLL_CTL_MOD, fd, &ee); err != nil {
+	if err := epollCtl(e.epfd, unix.EPOLL_CTL_MOD, fd, &ee); err != nil {
 		return os.NewSyscallError("epoll_ctl mod", err)
 	}
 	return nil
@@ -111,7 +111,7 @@ func (e *Epoll) Modify(fd int, ev Events, token uint64) error {
 
 // Remove deregisters fd (EPOLL_CTL_DEL).
 func (e *Epoll) Remove(fd int) error {
-	if err := unix.EpollCtl(e.epfd, unix.EPOLL_CTL_DEL, fd, nil); err != nil {
+	if err := epollCtl(e.epfd, unix.EPOLL_CTL_DEL, fd, nil); err != nil {
 		return os.NewSyscallError("epoll_ctl del", err)
 	}
 	return nil
@@ -189,6 +189,14 @@ func (e *Epoll) Close() error {
 	}
 	if err2 != nil {
 		return err2
+	}
+	return nil
+}
+
+// epollCtl is epoll_ctl(2) made raw: it never waits (see Wait).
+func epollCtl(epfd, op, fd int, ev *unix.EpollEvent) error {
+	if _, _, e := unix.RawSyscall6(unix.SYS_EPOLL_CTL, uintptr(epfd), uintptr(op), uintptr(fd), uintptr(unsafe.Pointer(ev)), 0, 0); e != 0 {
+		return e
 	}
 	return nil
 }

@@ -60,7 +60,7 @@ func sysSocketpair(typ int) ([2]int, error) {
 
 // sysAccept accepts a connection as a non-blocking, close-on-exec socket
 // with SO_NOSIGPIPE (an accepted socket need not inherit it).
-func sysAccept(fd int) (int, netip.AddrPort, error) {
+func sysAccept(fd int, _ bool) (int, netip.AddrPort, error) {
 	syscall.ForkLock.RLock()
 	nfd, sa, err := unix.Accept(fd)
 	if err == nil {
@@ -103,3 +103,9 @@ func sysSockname(fd int, peer bool) (netip.AddrPort, error) {
 	}
 	return AddrPort(sa), nil
 }
+
+// sysSetsockoptInt sets an int option (setsockopt).
+func sysSetsockoptInt(fd, level, opt, v int) error { return unix.SetsockoptInt(fd, level, opt, v) }
+
+// sysClose closes fd.
+func sysClose(fd int, _ bool) error { return unix.Close(fd) }

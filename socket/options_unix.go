@@ -43,7 +43,7 @@ func (s *Socket) setInt(op string, level, opt, v int) error {
 	if s.fd < 0 {
 		return s.opError(op, net.ErrClosed)
 	}
-	if err := unix.SetsockoptInt(s.fd, level, opt, v); err != nil {
+	if err := sysSetsockoptInt(s.fd, level, opt, v); err != nil {
 		return s.opError(op, err)
 	}
 	return nil
@@ -130,6 +130,7 @@ func (s *Socket) SetLinger(d time.Duration) error {
 	if err := unix.SetsockoptLinger(s.fd, unix.SOL_SOCKET, unix.SO_LINGER, &l); err != nil {
 		return s.opError("setsockopt SO_LINGER", err)
 	}
+	s.lingers = l.Linger > 0
 	return nil
 }
 

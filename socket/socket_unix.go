@@ -62,6 +62,9 @@ type Socket struct {
 	// non-blocking). The data path's system calls on Linux are made raw
 	// only when it is false (syscall_linux.go).
 	blocking bool
+	// lingers: SetLinger gave SO_LINGER a time, so close may wait for
+	// the unsent data (sysClose).
+	lingers bool
 }
 
 // Open opens a non-blocking socket of domain d and type t.
@@ -92,9 +95,11 @@ func Pair(t Type) (*Socket, *Socket, error) {
 }
 
 // FD returns the file descriptor, or -1 once closed. Change its blocking
-// mode with Blocking, not with fcntl on the fd: on Linux the data path
-// makes its system calls as for a non-blocking fd (syscall_linux.go)
-// unless Blocking(true) said otherwise.
+// mode with Blocking, not with fcntl on the fd, and its SO_LINGER with
+// SetLinger (or Options), not with setsockopt on the fd: on Linux the
+// data path, accept, connect and close make their system calls as for a
+// non-blocking fd whose close does not wait (syscall_linux.go) unless
+// those said otherwise.
 func (s *Socket) FD() int { return s.fd }
 
 // Domain returns the socket's domain.
@@ -117,7 +122,7 @@ func (s *Socket) Close() error {
 	if err := injected(OpClose, fd); err != nil {
 		return s.opError("close", err)
 	}
-	if err := unix.Close(fd); err != nil {
+	if err := sysClose(fd, s.blocking || s.lingers); err != nil {
 		return s.opError("close", err)
 	}
 	return nil
@@ -201,11 +206,7 @@ func (s *Socket) Connect(ap netip.AddrPort) error {
 	if !ap.Addr().IsValid() || ap.Port() == 0 {
 		return s.addrError("connect", ap, ErrInvalidAddress)
 	}
-	sa, err := Sockaddr(s.domain, ap)
-	if err != nil {
-		return s.addrError("connect", ap, err)
-	}
-	if err := errOr(injected(OpConnect, s.fd), func() error { return unix.Connect(s.fd, sa) }); err != nil {
+	if err := errOr(injected(OpConnect, s.fd), func() error { return s.connect(ap) }); err != nil {
 		return s.addrError("connect", ap, err)
 	}
 	return nil
@@ -220,11 +221,13 @@ func (s *Socket) Accept() (*Socket, netip.AddrPort, error) {
 	if err := injected(OpAccept, s.fd); err != nil {
 		return nil, netip.AddrPort{}, err
 	}
-	fd, ap, err := sysAccept(s.fd)
+	fd, ap, err := sysAccept(s.fd, s.blocking)
 	if err != nil {
 		return nil, netip.AddrPort{}, err
 	}
-	return &Socket{fd: fd, domain: s.domain, typ: s.typ}, ap, nil
+	// The connection inherits the listener's SO_LINGER (the kernel copies
+	// it), so its close may wait as the listener's would.
+	return &Socket{fd: fd, domain: s.domain, typ: s.typ, lingers: s.lingers}, ap, nil
 }
 
 // Error reads and clears the pending socket error (SO_ERROR); nil if none.

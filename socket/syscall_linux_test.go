@@ -2,6 +2,7 @@ package socket
 
 import (
 	"errors"
+	"net/netip"
 	"runtime"
 	"runtime/metrics"
 	"testing"
@@ -155,5 +156,115 @@ func TestRawCallsNeverWaitWhateverTheFileFlag(t *testing.T) {
 				t.Fatalf("%s waited for its peer: a raw call on a file whose O_NONBLOCK was cleared", c.name)
 			}
 		})
+	}
+}
+
+// listenLoopback returns a TCP listener on 127.0.0.1 and its address.
+func listenLoopback(t *testing.T) (*Socket, netip.AddrPort) {
+	t.Helper()
+	ln := open(t, IPv4, Stream)
+	if err := ln.Bind(netip.MustParseAddrPort("127.0.0.1:0")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ln.Listen(0); err != nil {
+		t.Fatal(err)
+	}
+	la, err := ln.LocalAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return ln, la
+}
+
+// Accept is made raw only while the listener's open file is
+// non-blocking: one whose O_NONBLOCK another holder cleared waits for a
+// connection, and the runtime must see it wait (accept has no
+// MSG_DONTWAIT to overrule the file).
+func TestAcceptOnABlockingFileEntersTheRuntime(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // this goroutine runs beside the blocked one
+	sample := []metrics.Sample{{Name: "/sched/goroutines/not-in-go:goroutines"}}
+	ln, la := listenLoopback(t)
+	client := open(t, IPv4, Stream) // made before: a raw accept that waits must meet no allocation (see notInGo)
+	if err := unix.SetNonblock(ln.FD(), false); err != nil {
+		t.Fatal(err)
+	}
+	before := notInGo(sample)
+	done := make(chan error, 1)
+	go func() {
+		s, _, err := ln.Accept()
+		if err == nil {
+			err = s.Close()
+		}
+		done <- err
+	}()
+	deadline := time.Now().Add(5 * time.Second)
+	for notInGo(sample) <= before {
+		if time.Now().After(deadline) {
+			_ = client.Connect(la)
+			<-done
+			t.Fatal("accept on a listener whose file blocks waited in a system call the runtime does not see (made raw)")
+		}
+		runtime.Gosched()
+	}
+	if err := client.Connect(la); err != nil && !errors.Is(err, unix.EINPROGRESS) {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Accept: %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("Accept did not return after a client connected")
+	}
+}
+
+// A socket whose SO_LINGER has a time closes with an ordinary system
+// call: close waits for its unsent data to be acknowledged, here for the
+// whole second (the peer reads nothing), and the runtime must see it
+// wait. An accepted connection inherits its listener's linger.
+func TestLingeringCloseEntersTheRuntime(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // this goroutine runs beside the blocked one
+	sample := []metrics.Sample{{Name: "/sched/goroutines/not-in-go:goroutines"}}
+	ln, la := listenLoopback(t)
+	if err := ln.SetLinger(time.Second); err != nil {
+		t.Fatal(err)
+	}
+	client := open(t, IPv4, Stream)
+	if err := client.Connect(la); err != nil && !errors.Is(err, unix.EINPROGRESS) {
+		t.Fatal(err)
+	}
+	waitFD(t, ln.FD(), unix.POLLIN)
+	server, _, err := ln.Accept()
+	if err != nil {
+		t.Fatal(err)
+	}
+	fill(t, server)
+	timer := time.NewTimer(5 * time.Second) // made before: see notInGo
+	defer timer.Stop()
+	before := notInGo(sample)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- server.Close() }()
+	for notInGo(sample) <= before {
+		select {
+		case <-done:
+			t.Fatalf("a lingering close waited %v in a system call the runtime does not see (made raw)", time.Since(start))
+		case <-timer.C:
+			t.Fatal("a lingering close neither returned nor entered a system call")
+		default:
+		}
+		runtime.Gosched()
+	}
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Close: %v", err)
+		}
+		if d := time.Since(start); d < 500*time.Millisecond {
+			t.Fatalf("close returned after %v: it did not linger, and the test shows nothing", d)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("a lingering close did not return")
 	}
 }
