@@ -85,9 +85,8 @@ func sysSetsockoptInt(fd, level, opt, v int) error {
 	return nil
 }
 
-// sysClose closes fd, made raw unless it may wait: a socket in blocking
-// mode, or one whose SO_LINGER has a time (its close waits for the unsent
-// data to go, whatever O_NONBLOCK says).
+// sysClose closes fd, made raw unless it may wait (syscall_linux.go says
+// which closes may).
 func sysClose(fd int, mayWait bool) error {
 	if mayWait {
 		return unix.Close(fd)

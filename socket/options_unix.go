@@ -3,6 +3,7 @@
 package socket
 
 import (
+	"math"
 	"net"
 	"time"
 
@@ -117,14 +118,15 @@ func (s *Socket) KeepAliveEnabled() (bool, error) {
 	return v != 0, err
 }
 
-// SetLinger sets SO_LINGER on with the given time (whole seconds). Zero
-// makes Close send RST and drop unsent data: an abortive close.
+// SetLinger sets SO_LINGER on with the given time (whole seconds, at most
+// math.MaxInt32 of them). Zero makes Close send RST and drop unsent data:
+// an abortive close.
 func (s *Socket) SetLinger(d time.Duration) error {
 	if s.fd < 0 {
 		return s.opError("setsockopt SO_LINGER", net.ErrClosed)
 	}
-	if d < 0 {
-		return s.opError("setsockopt SO_LINGER", ErrInvalidArgument)
+	if d < 0 || d/time.Second > math.MaxInt32 {
+		return s.opError("setsockopt SO_LINGER", ErrInvalidArgument) // the kernel's is an int of seconds
 	}
 	l := unix.Linger{Onoff: 1, Linger: int32(d / time.Second)}
 	if err := unix.SetsockoptLinger(s.fd, unix.SOL_SOCKET, unix.SO_LINGER, &l); err != nil {

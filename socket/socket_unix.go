@@ -122,7 +122,7 @@ func (s *Socket) Close() error {
 	if err := injected(OpClose, fd); err != nil {
 		return s.opError("close", err)
 	}
-	if err := sysClose(fd, s.blocking || s.lingers); err != nil {
+	if err := sysClose(fd, s.blocking || s.lingers || s.domain == Unix); err != nil {
 		return s.opError("close", err)
 	}
 	return nil
@@ -206,7 +206,11 @@ func (s *Socket) Connect(ap netip.AddrPort) error {
 	if !ap.Addr().IsValid() || ap.Port() == 0 {
 		return s.addrError("connect", ap, ErrInvalidAddress)
 	}
-	if err := errOr(injected(OpConnect, s.fd), func() error { return s.connect(ap) }); err != nil {
+	sa, err := Sockaddr(s.domain, ap)
+	if err != nil {
+		return s.addrError("connect", ap, err)
+	}
+	if err := errOr(injected(OpConnect, s.fd), func() error { return unix.Connect(s.fd, sa) }); err != nil {
 		return s.addrError("connect", ap, err)
 	}
 	return nil

@@ -3,7 +3,6 @@
 package socket
 
 import (
-	"net/netip"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -46,12 +45,3 @@ func (s *Socket) sendTo(p []byte, flags int, rsa *unix.RawSockaddrAny, _ uint32)
 
 // read reads into p.
 func (s *Socket) read(p []byte) (int, error) { return unix.Read(s.fd, p) }
-
-// connect connects to ap (connect(2)).
-func (s *Socket) connect(ap netip.AddrPort) error {
-	sa, err := Sockaddr(s.domain, ap)
-	if err != nil {
-		return err
-	}
-	return unix.Connect(s.fd, sa)
-}

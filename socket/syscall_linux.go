@@ -1,7 +1,6 @@
 package socket
 
 import (
-	"net/netip"
 	"unsafe"
 
 	"golang.org/x/sys/unix"
@@ -32,25 +31,34 @@ import (
 // runtime makes its own non-blocking calls (netpoll's epoll_wait) the
 // same way, and gVisor's netstack its writes to non-blocking fds.
 //
-// A connection's life outside its data is made raw too, for the same
-// reason: accept (open_linux.go), connect to an IP address, setsockopt,
-// the poller's epoll_ctl, and close. Before, a server woke sysmon twice
-// per connection (at the accept and at the close, each the first ordinary
-// call after the program had been idle): serial TLS handshakes, one
-// connection each, made 6.2 context switches a handshake against 3.8 with
-// them raw, and ran at 0.98-1.01x Go net's against 1.04-1.07x
-// (test/bench server and Go net client on one core, alternating).
+// A server's connections are accepted, set up and closed with raw calls
+// too, for the same reason (open_linux.go: accept, setsockopt, close; the
+// poller's epoll_ctl). Before, a server woke sysmon twice per connection,
+// at the accept and at the close, each the first ordinary call after the
+// program had been idle: serial TLS handshakes, one connection each, made
+// 6.2 context switches a handshake against 3.8 with them raw, and ran at
+// 0.98-1.01x Go net's against 1.04-1.07x (test/bench server and Go net
+// client on one core, alternating).
 //
-// A raw call must not wait long: the runtime cannot take its P back, and
-// a collection's stop-the-world waits for it. So blocking mode keeps the
-// ordinary calls, and so do a datagram sent to a Unix socket path (the
-// kernel looks the path up in the file system, which may wait on a disk
-// or a network mount, MSG_DONTWAIT or not), a connect to a Unix path
-// (the same lookup), an accept on a listener whose open file has lost
-// O_NONBLOCK (accept has no MSG_DONTWAIT: sysAccept asks the file first),
-// and the close of a socket whose SO_LINGER has a time (close waits for
-// the unsent data, whatever O_NONBLOCK says). What a raw call may still
-// wait for is the kernel's own locks and memory, briefly.
+// A raw call must not wait: the runtime cannot take its P back, and a
+// collection's stop-the-world waits for it. So these keep the ordinary
+// calls:
+//   - everything in blocking mode;
+//   - a datagram sent to a Unix socket path (the kernel looks the path up
+//     in the file system, which may wait on a disk or a network mount,
+//     MSG_DONTWAIT or not);
+//   - connect, which waits for the handshake when another holder of the
+//     open file cleared O_NONBLOCK (connect has no MSG_DONTWAIT);
+//   - accept on a listener whose open file has lost O_NONBLOCK that way
+//     (sysAccept asks the file before each raw one);
+//   - close of a Unix socket (the last close of one bound to a path
+//     frees its inode, in the file system) and of a socket whose
+//     SO_LINGER has a time (close waits for the unsent data, whatever
+//     O_NONBLOCK says; made raw, the runtime's preemption signal would
+//     cut that wait short).
+//
+// What a raw call may still wait for is the kernel's own locks and
+// memory, briefly.
 //
 // Each call below is written twice, raw and not, rather than through a
 // helper that takes the arguments: a pointer converted to uintptr is kept
@@ -135,24 +143,4 @@ func (s *Socket) recvMsg(msg *unix.Msghdr, flags int) (int, error) {
 		return 0, e
 	}
 	return int(n), nil
-}
-
-// connect connects to ap: connect(2), made raw on a non-blocking socket,
-// where it returns at once (EINPROGRESS while the handshake goes on).
-func (s *Socket) connect(ap netip.AddrPort) error {
-	var rsa unix.RawSockaddrAny
-	l, err := rawSockaddr(s.domain, ap, &rsa)
-	if err != nil {
-		return err
-	}
-	var e unix.Errno
-	if s.blocking {
-		_, _, e = unix.Syscall(unix.SYS_CONNECT, uintptr(s.fd), uintptr(unsafe.Pointer(&rsa)), uintptr(l))
-	} else {
-		_, _, e = unix.RawSyscall(unix.SYS_CONNECT, uintptr(s.fd), uintptr(unsafe.Pointer(&rsa)), uintptr(l))
-	}
-	if e != 0 {
-		return e
-	}
-	return nil
 }

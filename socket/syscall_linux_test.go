@@ -268,3 +268,73 @@ func TestLingeringCloseEntersTheRuntime(t *testing.T) {
 		t.Fatal("a lingering close did not return")
 	}
 }
+
+// Connect keeps the ordinary call: connect(2) has no MSG_DONTWAIT, and on
+// an open file whose O_NONBLOCK another holder cleared (here a dup) it
+// waits for the handshake, which the runtime must see. The listener's
+// full accept queue holds the handshake back until the test makes room.
+func TestConnectOnABlockingFileEntersTheRuntime(t *testing.T) {
+	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // this goroutine runs beside the blocked one
+	sample := []metrics.Sample{{Name: "/sched/goroutines/not-in-go:goroutines"}}
+	ln := open(t, IPv4, Stream)
+	if err := ln.Bind(netip.MustParseAddrPort("127.0.0.1:0")); err != nil {
+		t.Fatal(err)
+	}
+	if err := ln.Listen(1); err != nil {
+		t.Fatal(err)
+	}
+	la, err := ln.LocalAddr()
+	if err != nil {
+		t.Fatal(err)
+	}
+	for range 2 { // a backlog of 1 queues 2
+		c := open(t, IPv4, Stream)
+		if err := c.Connect(la); err != nil && !errors.Is(err, unix.EINPROGRESS) {
+			t.Fatal(err)
+		}
+		waitFD(t, c.FD(), unix.POLLOUT)
+		if err := c.Error(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := open(t, IPv4, Stream)
+	dup, err := unix.Dup(c.FD())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer unix.Close(dup)
+	if err := unix.SetNonblock(dup, false); err != nil {
+		t.Fatal(err)
+	}
+	makeRoom := func() {
+		for range 2 {
+			waitFD(t, ln.FD(), unix.POLLIN)
+			s, _, err := ln.Accept()
+			if err != nil {
+				t.Fatal(err)
+			}
+			_ = s.Close()
+		}
+	}
+	before := notInGo(sample)
+	done := make(chan error, 1)
+	go func() { done <- c.Connect(la) }()
+	deadline := time.Now().Add(5 * time.Second)
+	for notInGo(sample) <= before {
+		if time.Now().After(deadline) {
+			makeRoom()
+			<-done
+			t.Fatal("connect on a file whose O_NONBLOCK was cleared waited in a system call the runtime does not see (made raw)")
+		}
+		runtime.Gosched()
+	}
+	makeRoom()
+	select {
+	case err := <-done:
+		if err != nil {
+			t.Fatalf("Connect: %v", err)
+		}
+	case <-time.After(20 * time.Second):
+		t.Fatal("Connect did not return after the listener made room")
+	}
+}
