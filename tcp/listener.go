@@ -138,8 +138,9 @@ func Listen(ctx context.Context, sys *actors.System, addr string, opts ...Listen
 // Messages other actors send to a connection's PID reach its handler.
 // Push-mode settings: WithReadCredit, WithReadSize, WithWriteQueue,
 // WithMaxConnections, WithAcceptBatch, WithKeepOpen, WithIdleTimeout,
-// WithFraming, WithBlockingHandlers, WithHandlerSupervisor. Closing the
-// listener closes only the listening socket: live connections go on.
+// WithFraming, WithBlockingHandlers, WithHandlerSupervisor, WithTLS,
+// WithHandshakeTimeout. Closing the listener closes only the listening
+// socket: live connections go on.
 func Serve(ctx context.Context, sys *actors.System, addr string, handler Handler, opts ...ServeOption) (*Listener, error) {
 	if err := actors.Precheck(ctx, sys, "listen", "tcp"); err != nil {
 		return nil, err

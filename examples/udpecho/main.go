@@ -25,6 +25,7 @@ import (
 	"os"
 	"os/signal"
 	"runtime/pprof"
+	"syscall"
 	"time"
 
 	"github.com/actornet/actornet/actors"
@@ -101,7 +102,7 @@ func run(cfg config, out io.Writer) error {
 		return err
 	}
 	defer sys.StopNow()
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt)
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
 	target := cfg.connect
