@@ -88,41 +88,61 @@ func openFor(t *testing.T, c dataPathCall) (*Socket, *Socket) {
 	return a, peer
 }
 
+// waitsInTheRuntime runs call on another goroutine and checks that it
+// waits in a system call the runtime sees (the not-in-go count rises
+// within 5 s), where a raw call would hold its P; then unblock makes it
+// return, and its error is returned. A call that returns first, or never
+// shows, fails the test as made raw. Run it with GOMAXPROCS 2 or more:
+// this goroutine watches beside the waiting one, and allocates nothing
+// while it does (see notInGo).
+func waitsInTheRuntime(t *testing.T, what string, call func() error, unblock func() error) error {
+	t.Helper()
+	sample := []metrics.Sample{{Name: "/sched/goroutines/not-in-go:goroutines"}}
+	timer := time.NewTimer(5 * time.Second)
+	defer timer.Stop()
+	before := notInGo(sample)
+	done := make(chan error, 1)
+	start := time.Now()
+	go func() { done <- call() }()
+	for notInGo(sample) <= before {
+		select {
+		case err := <-done:
+			t.Fatalf("%s returned (%v) after %v without the runtime seeing it in a system call (made raw)", what, err, time.Since(start))
+		case <-timer.C:
+			_ = unblock()
+			<-done
+			t.Fatalf("%s waited in a system call the runtime does not see (made raw)", what)
+		default:
+		}
+		runtime.Gosched()
+	}
+	if err := unblock(); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case err := <-done:
+		return err
+	case <-time.After(20 * time.Second):
+		t.Fatalf("%s did not return once unblocked", what)
+		return nil
+	}
+}
+
 // A socket in blocking mode makes its calls as system calls that may
 // block: the runtime must see its goroutine in one (and may give its P to
 // others), where a raw call would hold the P for as long as it blocks.
 func TestBlockingModeCallsEnterTheRuntime(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // this goroutine runs beside the blocked one
-	sample := []metrics.Sample{{Name: "/sched/goroutines/not-in-go:goroutines"}}
 	for _, c := range dataPathCalls() {
 		t.Run(c.name, func(t *testing.T) {
 			a, peer := openFor(t, c)
 			if err := a.Blocking(true); err != nil {
 				t.Fatal(err)
 			}
-			before := notInGo(sample)
-			done := make(chan error, 1)
 			buf := make([]byte, 16)
-			go func() { done <- c.call(a, buf) }()
-			deadline := time.Now().Add(5 * time.Second)
-			for notInGo(sample) <= before {
-				if time.Now().After(deadline) {
-					_ = c.unblock(peer)
-					<-done
-					t.Fatalf("%s blocked in a system call the runtime does not see (made raw in blocking mode)", c.name)
-				}
-				runtime.Gosched()
-			}
-			if err := c.unblock(peer); err != nil {
-				t.Fatal(err)
-			}
-			select {
-			case err := <-done:
-				if err != nil {
-					t.Fatalf("%s: %v", c.name, err)
-				}
-			case <-time.After(10 * time.Second):
-				t.Fatalf("%s did not return after its peer unblocked it", c.name)
+			err := waitsInTheRuntime(t, c.name+" in blocking mode", func() error { return c.call(a, buf) }, func() error { return c.unblock(peer) })
+			if err != nil {
+				t.Fatalf("%s: %v", c.name, err)
 			}
 		})
 	}
@@ -182,40 +202,26 @@ func listenLoopback(t *testing.T) (*Socket, netip.AddrPort) {
 // MSG_DONTWAIT to overrule the file).
 func TestAcceptOnABlockingFileEntersTheRuntime(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // this goroutine runs beside the blocked one
-	sample := []metrics.Sample{{Name: "/sched/goroutines/not-in-go:goroutines"}}
 	ln, la := listenLoopback(t)
 	client := open(t, IPv4, Stream) // made before: a raw accept that waits must meet no allocation (see notInGo)
 	if err := unix.SetNonblock(ln.FD(), false); err != nil {
 		t.Fatal(err)
 	}
-	before := notInGo(sample)
-	done := make(chan error, 1)
-	go func() {
+	accept := func() error {
 		s, _, err := ln.Accept()
 		if err == nil {
 			err = s.Close()
 		}
-		done <- err
-	}()
-	deadline := time.Now().Add(5 * time.Second)
-	for notInGo(sample) <= before {
-		if time.Now().After(deadline) {
-			_ = client.Connect(la)
-			<-done
-			t.Fatal("accept on a listener whose file blocks waited in a system call the runtime does not see (made raw)")
-		}
-		runtime.Gosched()
+		return err
 	}
-	if err := client.Connect(la); err != nil && !errors.Is(err, unix.EINPROGRESS) {
-		t.Fatal(err)
-	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Accept: %v", err)
+	connect := func() error {
+		if err := client.Connect(la); err != nil && !errors.Is(err, unix.EINPROGRESS) {
+			return err
 		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("Accept did not return after a client connected")
+		return nil
+	}
+	if err := waitsInTheRuntime(t, "accept on a listener whose file blocks", accept, connect); err != nil {
+		t.Fatalf("Accept: %v", err)
 	}
 }
 
@@ -225,7 +231,6 @@ func TestAcceptOnABlockingFileEntersTheRuntime(t *testing.T) {
 // wait. An accepted connection inherits its listener's linger.
 func TestLingeringCloseEntersTheRuntime(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // this goroutine runs beside the blocked one
-	sample := []metrics.Sample{{Name: "/sched/goroutines/not-in-go:goroutines"}}
 	ln, la := listenLoopback(t)
 	if err := ln.SetLinger(time.Second); err != nil {
 		t.Fatal(err)
@@ -240,32 +245,12 @@ func TestLingeringCloseEntersTheRuntime(t *testing.T) {
 		t.Fatal(err)
 	}
 	fill(t, server)
-	timer := time.NewTimer(5 * time.Second) // made before: see notInGo
-	defer timer.Stop()
-	before := notInGo(sample)
-	done := make(chan error, 1)
 	start := time.Now()
-	go func() { done <- server.Close() }()
-	for notInGo(sample) <= before {
-		select {
-		case <-done:
-			t.Fatalf("a lingering close waited %v in a system call the runtime does not see (made raw)", time.Since(start))
-		case <-timer.C:
-			t.Fatal("a lingering close neither returned nor entered a system call")
-		default:
-		}
-		runtime.Gosched()
+	if err := waitsInTheRuntime(t, "a lingering close", server.Close, func() error { return nil }); err != nil {
+		t.Fatalf("Close: %v", err)
 	}
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Close: %v", err)
-		}
-		if d := time.Since(start); d < 500*time.Millisecond {
-			t.Fatalf("close returned after %v: it did not linger, and the test shows nothing", d)
-		}
-	case <-time.After(10 * time.Second):
-		t.Fatal("a lingering close did not return")
+	if d := time.Since(start); d < 500*time.Millisecond {
+		t.Fatalf("close returned after %v: it did not linger, and the test shows nothing", d)
 	}
 }
 
@@ -275,7 +260,6 @@ func TestLingeringCloseEntersTheRuntime(t *testing.T) {
 // full accept queue holds the handshake back until the test makes room.
 func TestConnectOnABlockingFileEntersTheRuntime(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // this goroutine runs beside the blocked one
-	sample := []metrics.Sample{{Name: "/sched/goroutines/not-in-go:goroutines"}}
 	ln := open(t, IPv4, Stream)
 	if err := ln.Bind(netip.MustParseAddrPort("127.0.0.1:0")); err != nil {
 		t.Fatal(err)
@@ -306,35 +290,18 @@ func TestConnectOnABlockingFileEntersTheRuntime(t *testing.T) {
 	if err := unix.SetNonblock(dup, false); err != nil {
 		t.Fatal(err)
 	}
-	makeRoom := func() {
+	makeRoom := func() error {
 		for range 2 {
 			waitFD(t, ln.FD(), unix.POLLIN)
 			s, _, err := ln.Accept()
 			if err != nil {
-				t.Fatal(err)
+				return err
 			}
 			_ = s.Close()
 		}
+		return nil
 	}
-	before := notInGo(sample)
-	done := make(chan error, 1)
-	go func() { done <- c.Connect(la) }()
-	deadline := time.Now().Add(5 * time.Second)
-	for notInGo(sample) <= before {
-		if time.Now().After(deadline) {
-			makeRoom()
-			<-done
-			t.Fatal("connect on a file whose O_NONBLOCK was cleared waited in a system call the runtime does not see (made raw)")
-		}
-		runtime.Gosched()
-	}
-	makeRoom()
-	select {
-	case err := <-done:
-		if err != nil {
-			t.Fatalf("Connect: %v", err)
-		}
-	case <-time.After(20 * time.Second):
-		t.Fatal("Connect did not return after the listener made room")
+	if err := waitsInTheRuntime(t, "connect on a file whose O_NONBLOCK was cleared", func() error { return c.Connect(la) }, makeRoom); err != nil {
+		t.Fatalf("Connect: %v", err)
 	}
 }
