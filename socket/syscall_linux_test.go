@@ -179,14 +179,15 @@ func TestRawCallsNeverWaitWhateverTheFileFlag(t *testing.T) {
 	}
 }
 
-// listenLoopback returns a TCP listener on 127.0.0.1 and its address.
-func listenLoopback(t *testing.T) (*Socket, netip.AddrPort) {
+// listenLoopback returns a TCP listener on 127.0.0.1 with the given
+// backlog, and its address.
+func listenLoopback(t *testing.T, backlog int) (*Socket, netip.AddrPort) {
 	t.Helper()
 	ln := open(t, IPv4, Stream)
 	if err := ln.Bind(netip.MustParseAddrPort("127.0.0.1:0")); err != nil {
 		t.Fatal(err)
 	}
-	if err := ln.Listen(0); err != nil {
+	if err := ln.Listen(backlog); err != nil {
 		t.Fatal(err)
 	}
 	la, err := ln.LocalAddr()
@@ -202,7 +203,7 @@ func listenLoopback(t *testing.T) (*Socket, netip.AddrPort) {
 // MSG_DONTWAIT to overrule the file).
 func TestAcceptOnABlockingFileEntersTheRuntime(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // this goroutine runs beside the blocked one
-	ln, la := listenLoopback(t)
+	ln, la := listenLoopback(t, 0)
 	client := open(t, IPv4, Stream) // made before: a raw accept that waits must meet no allocation (see notInGo)
 	if err := unix.SetNonblock(ln.FD(), false); err != nil {
 		t.Fatal(err)
@@ -231,7 +232,7 @@ func TestAcceptOnABlockingFileEntersTheRuntime(t *testing.T) {
 // wait. An accepted connection inherits its listener's linger.
 func TestLingeringCloseEntersTheRuntime(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // this goroutine runs beside the blocked one
-	ln, la := listenLoopback(t)
+	ln, la := listenLoopback(t, 0)
 	if err := ln.SetLinger(time.Second); err != nil {
 		t.Fatal(err)
 	}
@@ -260,17 +261,7 @@ func TestLingeringCloseEntersTheRuntime(t *testing.T) {
 // full accept queue holds the handshake back until the test makes room.
 func TestConnectOnABlockingFileEntersTheRuntime(t *testing.T) {
 	defer runtime.GOMAXPROCS(runtime.GOMAXPROCS(2)) // this goroutine runs beside the blocked one
-	ln := open(t, IPv4, Stream)
-	if err := ln.Bind(netip.MustParseAddrPort("127.0.0.1:0")); err != nil {
-		t.Fatal(err)
-	}
-	if err := ln.Listen(1); err != nil {
-		t.Fatal(err)
-	}
-	la, err := ln.LocalAddr()
-	if err != nil {
-		t.Fatal(err)
-	}
+	ln, la := listenLoopback(t, 1)
 	for range 2 { // a backlog of 1 queues 2
 		c := open(t, IPv4, Stream)
 		if err := c.Connect(la); err != nil && !errors.Is(err, unix.EINPROGRESS) {
