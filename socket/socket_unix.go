@@ -97,9 +97,9 @@ func Pair(t Type) (*Socket, *Socket, error) {
 // FD returns the file descriptor, or -1 once closed. Change its blocking
 // mode with Blocking, not with fcntl on the fd, and its SO_LINGER with
 // SetLinger (or Options), not with setsockopt on the fd: on Linux the
-// data path, accept, connect and close make their system calls as for a
-// non-blocking fd whose close does not wait (syscall_linux.go) unless
-// those said otherwise.
+// data path and close make their system calls as for a non-blocking fd
+// whose close does not wait (syscall_linux.go) unless those said
+// otherwise.
 func (s *Socket) FD() int { return s.fd }
 
 // Domain returns the socket's domain.
