@@ -17,7 +17,8 @@ type Options struct {
 	// KeepAlive sets SO_KEEPALIVE with its timings.
 	KeepAlive KeepAlive
 	// Linger sets SO_LINGER: nil keeps the default; a zero duration makes
-	// Close abort the connection with RST.
+	// Close abort the connection with RST; otherwise whole seconds, at
+	// least one (SetLinger).
 	Linger *time.Duration
 	// RecvBuffer sets SO_RCVBUF in bytes (the kernel doubles it).
 	RecvBuffer int

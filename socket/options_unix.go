@@ -118,14 +118,16 @@ func (s *Socket) KeepAliveEnabled() (bool, error) {
 	return v != 0, err
 }
 
-// SetLinger sets SO_LINGER on with the given time (whole seconds, at most
-// math.MaxInt32 of them). Zero makes Close send RST and drop unsent data:
-// an abortive close.
+// SetLinger sets SO_LINGER on with the given time, in whole seconds (the
+// kernel's unit): 0, or from 1s to math.MaxInt32 seconds; a fraction of a
+// second is dropped. Zero makes Close send RST and drop unsent data: an
+// abortive close. Less than a second but more than zero is refused, as
+// it would abort where it asked to wait.
 func (s *Socket) SetLinger(d time.Duration) error {
 	if s.fd < 0 {
 		return s.opError("setsockopt SO_LINGER", net.ErrClosed)
 	}
-	if d < 0 || d/time.Second > math.MaxInt32 {
+	if d < 0 || (d > 0 && d < time.Second) || d/time.Second > math.MaxInt32 {
 		return s.opError("setsockopt SO_LINGER", ErrInvalidArgument) // the kernel's is an int of seconds
 	}
 	l := unix.Linger{Onoff: 1, Linger: int32(d / time.Second)}

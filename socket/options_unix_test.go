@@ -97,7 +97,7 @@ func TestBroadcast(t *testing.T) {
 
 func TestOptionErrors(t *testing.T) {
 	s := open(t, IPv4, Stream)
-	neg, long := -time.Second, time.Duration(math.MaxInt32+1)*time.Second
+	neg, short, long := -time.Second, 500*time.Millisecond, time.Duration(math.MaxInt32+1)*time.Second
 	tests := []struct {
 		name string
 		err  error
@@ -106,6 +106,7 @@ func TestOptionErrors(t *testing.T) {
 		{name: "V6Only on IPv4", err: s.SetV6Only(true), want: ErrInvalidArgument},
 		{name: "negative linger", err: s.Apply(Options{Linger: &neg}), want: ErrInvalidArgument},
 		{name: "linger past the kernel's int of seconds", err: s.Apply(Options{Linger: &long}), want: ErrInvalidArgument},
+		{name: "linger under a second (would abort)", err: s.Apply(Options{Linger: &short}), want: ErrInvalidArgument},
 		{name: "zero recv buffer", err: s.SetRecvBuffer(0), want: ErrInvalidArgument},
 		{name: "negative send buffer", err: s.SetSendBuffer(-1), want: ErrInvalidArgument},
 	}
