@@ -1,6 +1,7 @@
 package actors
 
 import (
+	"slices"
 	"testing"
 
 	"github.com/asynkron/protoactor-go/actor"
@@ -21,8 +22,18 @@ func TestCompactRegistry(t *testing.T) {
 	if got := len(reg.LocalPIDs.LocalPIDs); got != registryBuckets {
 		t.Fatalf("registry buckets = %d, want %d", got, registryBuckets)
 	}
-	// What Proto.Actor registered before the swap is still found.
-	for _, id := range []string{"eventstream", "deadletter"} {
+	// What Proto.Actor registers as it makes a system is what moves over.
+	bare := actor.NewActorSystem()
+	defer bare.Shutdown()
+	var made []string
+	for _, bucket := range bare.ProcessRegistry.LocalPIDs.LocalPIDs {
+		bucket.IterCb(func(id string, _ interface{}) { made = append(made, id) })
+	}
+	slices.Sort(made)
+	if want := slices.Sorted(slices.Values(startEntries[:])); !slices.Equal(made, want) {
+		t.Fatalf("NewActorSystem registers %q; compactRegistry moves %q", made, want)
+	}
+	for _, id := range startEntries {
 		if _, ok := reg.GetLocal(id); !ok {
 			t.Fatalf("%q missing from the compacted registry", id)
 		}
