@@ -32,13 +32,6 @@ type Conn struct {
 // error.
 var ErrOutsideHandler = errors.New("tcp: Conn used outside its handler (send its PID a message instead)")
 
-func (c *Conn) check(op string) error {
-	if !c.a.host.Running() {
-		return &socket.OpError{Op: op, Net: netFor(c.a.remote), Addr: c.a.remote, Err: ErrOutsideHandler}
-	}
-	return nil
-}
-
 // PID returns the connection actor's PID: messages sent to it reach the
 // handler (or, for Write, Close and the other commands, the connection).
 func (c *Conn) PID() *actor.PID { return c.a.self }
@@ -72,24 +65,6 @@ func (c *Conn) PeerCred() (cred socket.Cred, ok bool) {
 		return socket.Cred{}, false
 	}
 	return *c.a.cred, true
-}
-
-// Write writes p, or queues what the kernel does not take now; a
-// Received's lent Data may be passed as it is (it is copied if queued).
-// It refuses, with an error naming "write", a connection that is closing
-// (net.ErrClosed), a p longer than the write queue (EMSGSIZE) or one that
-// would overflow it (EAGAIN). A failure of the socket itself ends the
-// connection with ErrorClosed.
-func (c *Conn) Write(p []byte) error { return c.WriteAck(p, 0) }
-
-// WriteAck is Write with an acknowledgment: once all of p is in the
-// kernel the handler gets Written{Ack: ack}, or WriteFailed{Ack: ack} if
-// the connection ends first. ack 0 asks for none.
-func (c *Conn) WriteAck(p []byte, ack uint64) error {
-	if err := c.check("write"); err != nil {
-		return err
-	}
-	return c.a.write(p, ack, false)
 }
 
 // Close flushes what was written, then closes the connection; the handler

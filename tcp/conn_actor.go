@@ -296,24 +296,6 @@ func (a *connActor) lifecycle(msg any) {
 	}
 }
 
-// deliver hands msg to the handler (see core.HandlerHost: events raised
-// while it runs wait until it returns), then reads if the handler made
-// the connection readable again.
-func (a *connActor) deliver(msg any, sender *actor.PID) {
-	if a.host.Deliver(a, msg, sender) && a.kickLater && !a.reading {
-		a.kickLater = false
-		a.kick()
-	}
-}
-
-// HandleMessage runs the handler on one message (core.HandlerOwner).
-func (a *connActor) HandleMessage(msg any) {
-	if a.beh != nil {
-		a.beh.receive(a, msg)
-	}
-	a.reply = nil // answered now or never
-}
-
 // HandlerContext returns the context of the message being handled.
 func (a *connActor) HandlerContext() actor.Context { return a.ctx }
 
@@ -442,15 +424,6 @@ func (a *connActor) terminate(ctx actor.Context) {
 	a.endTLS()
 	a.core.Close(messages.IOStatus_IO_STATUS_CLOSED)
 	ctx.Stop(a.self)
-}
-
-func (a *connActor) Ready(d poller.Direction) {
-	if d == poller.Readable {
-		a.drained = false
-		a.serveReads()
-	} else {
-		a.serveWrites()
-	}
 }
 
 func (a *connActor) Wants(d poller.Direction) bool {

@@ -1,13 +1,12 @@
 package tcp
 
 // The read side of a push-mode connection: reads into pooled buffers lent
-// to the handler for the call, retained loans, end of stream.
+// to the handler for the call, retained loans, end of stream. The reads
+// an event makes, and the handler's call, are in conn_path.go.
 
 import (
 	"sync"
 	"unsafe"
-
-	"golang.org/x/sys/unix"
 
 	"github.com/actornet/actornet/actors/core"
 	"github.com/actornet/actornet/messages"
@@ -18,29 +17,6 @@ import (
 type bufPool struct {
 	size int
 	pool sync.Pool
-}
-
-func (p *bufPool) get() *readBuf {
-	if b, ok := p.pool.Get().(*readBuf); ok {
-		return b
-	}
-	return &readBuf{LentBuffer: core.LentBuffer{Data: make([]byte, p.size)}}
-}
-
-// put returns b; its generation moves on, so no Loan of it works after.
-// A buffer of the poller's (see recvBuf) goes back to the poller's ring.
-func (p *bufPool) put(b *readBuf) {
-	if b == nil {
-		return
-	}
-	b.Recycle()
-	if reg := b.ring; reg != nil {
-		b.ring, b.Data = nil, nil
-		reg.ReleaseRecv(b.bid)
-		ringBufs.Put(b)
-		return
-	}
-	p.pool.Put(b)
 }
 
 // ringBufs holds the readBufs that lend bytes the poller received into
@@ -59,134 +35,12 @@ func recvBuf(reg *poller.Registration, data []byte, id uint16) *readBuf {
 	return b
 }
 
-// readNext reads what the handler gets next: the next bytes the poller
-// received (into a buffer of its own), or the socket's through readInto.
-// recv says the bytes came from the poller: the queue, not a short read,
-// says when the socket is drained.
-func (a *connActor) readNext() (b *readBuf, n int, recv bool, err error) {
-	if reg := a.core.Registration(); reg.Receives() {
-		if err := a.core.Socket().ReadFault(); err != nil {
-			a.core.Count(true, 0, err)
-			return nil, 0, true, err
-		}
-		data, id, err := reg.NextRecv()
-		switch {
-		case err == nil && len(data) > 0:
-			a.core.Count(true, len(data), nil)
-			return recvBuf(reg, data, id), len(data), true, nil
-		case err == nil:
-			return nil, 0, true, nil // end of stream
-		case err != poller.ErrRecvStopped:
-			if err != unix.EAGAIN {
-				a.core.Count(true, 0, err)
-			}
-			return nil, 0, true, err
-		}
-		// The poller's receive ended: read the socket to EAGAIN, then
-		// arm it again (it tries the socket at once, so nothing that
-		// arrives in between is missed).
-		b = a.cfg.bufs.get()
-		n, err = a.readInto(b.Data)
-		if err == unix.EAGAIN {
-			if aerr := reg.ArmRecv(); aerr != nil {
-				// No receive and no readiness for input: look again
-				// after the poller's other sockets.
-				reg.Again(poller.Readable)
-			}
-		}
-		return b, n, true, err
-	}
-	b = a.cfg.bufs.get()
-	n, err = a.readInto(b.Data)
-	return b, n, false, err
-}
-
 // readsPerReady bounds the reads of one read loop: a connection whose
 // socket never runs dry (a peer that sends faster than the handler takes)
 // then asks its poller for another Ready and lets the poller serve its
 // other sockets first, instead of holding it for as long as the peer
 // sends.
 const readsPerReady = 16
-
-// serveReads reads while the connection is readable, up to readsPerReady
-// reads, and hands each read (each frame, with framing) to the handler.
-func (a *connActor) serveReads() {
-	if a.reading || a.core.Registration() == nil {
-		// The loop below is running and looks again, or the socket's
-		// first Ready (which reads) has not come yet.
-		return
-	}
-	a.reading = true
-	defer func() { a.reading = false }()
-	if a.tls != nil && !a.tls.established() && !a.handshake() {
-		return
-	}
-	a.deliverPending()
-	for i := 0; a.readable(); i++ {
-		if i == readsPerReady {
-			// The socket may hold more, and no new edge comes for it.
-			a.core.Registration().Again(poller.Readable)
-			return
-		}
-		b, n, recv, err := a.readNext()
-		switch {
-		case err == unix.EAGAIN:
-			a.cfg.bufs.put(b)
-			a.drained = true
-			return
-		case err != nil:
-			a.cfg.bufs.put(b)
-			a.finish("read", err)
-			return
-		case n == 0:
-			a.cfg.bufs.put(b)
-			a.peerClosed()
-			return
-		}
-		// A short read drained the socket; with TLS the layer knows
-		// whether crypto/tls holds more.
-		short := n < len(b.Data) && a.tls == nil && !recv
-		if a.tls != nil {
-			short = a.tls.dry()
-		}
-		if fr := a.fr; fr != nil {
-			err = fr.decoder.feed(b.Data[:n], func(f []byte) { fr.pending = append(fr.pending, f) })
-			a.cfg.bufs.put(b)
-			if err != nil {
-				a.finish("frame", err)
-				return
-			}
-			a.deliverPending()
-		} else {
-			a.lend(b, n)
-		}
-		if short && a.mode != closedConn && a.core.Registration().ShortReadDrains() {
-			a.drained = true
-			return
-		}
-	}
-}
-
-// lend hands the handler a Received over b for the call; b goes back to
-// the pool when the call returns unless the handler retained it. A
-// registered actor gets a copy.
-func (a *connActor) lend(b *readBuf, n int) {
-	if a.reg != nil {
-		a.credit--
-		a.deliver(&messages.Received{Data: append([]byte(nil), b.Data[:n]...)}, nil)
-		a.cfg.bufs.put(b)
-		return
-	}
-	b.N = n
-	a.cur = b
-	b.recv.Data = b.Data[:n:n]
-	a.deliver(&b.recv, nil)
-	b.recv.Data = nil
-	if a.cur != nil {
-		a.cfg.bufs.put(a.cur)
-		a.cur = nil
-	}
-}
 
 // deliverPending hands decoded frames to the handler while it reads.
 func (a *connActor) deliverPending() {
@@ -333,11 +187,6 @@ func (a *connActor) mayDeliver() bool {
 		return a.credit > 0
 	}
 	return !a.paused && !a.filled && a.retainedCount() < a.cfg.credit
-}
-
-// readable reports whether the connection should read now.
-func (a *connActor) readable() bool {
-	return !a.framesPending() && !a.eof && a.mayDeliver()
 }
 
 func (a *connActor) peerClosed() {

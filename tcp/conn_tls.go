@@ -2,7 +2,8 @@ package tcp
 
 // A push-mode connection's TLS (WithTLS): the handshake before the
 // handler starts, and the record layer between the socket and the
-// handler (see tls.go).
+// handler (see tls.go; the record layer's reads and writes are in
+// conn_path_tls.go).
 
 import (
 	"crypto/tls"
@@ -12,7 +13,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"golang.org/x/sys/unix"
 
 	"github.com/actornet/actornet/socket"
 )
@@ -75,88 +75,6 @@ func (a *connActor) endTLS() {
 	if a.tls != nil {
 		a.tls.abort(errHandshakeAborted)
 	}
-}
-
-// readInto reads what the handler gets next: plaintext from the TLS
-// layer, or the socket's bytes. (0, nil) is the end of the stream.
-func (a *connActor) readInto(p []byte) (int, error) {
-	if a.tls != nil {
-		return a.tls.read(p)
-	}
-	n, err := a.core.Socket().Read(p)
-	a.core.Count(true, n, err)
-	return n, err
-}
-
-// writeTLS encrypts a write the checks of write let through. Its records
-// go to the socket, and what the kernel does not take now to the queue;
-// its ack goes with its last queued record (at once if none was queued).
-func (a *connActor) writeTLS(data []byte, ack uint64, async bool) error {
-	if !a.tls.established() {
-		return a.refuse(ack, errHandshaking, async)
-	}
-	before := len(a.queue.items)
-	if err := a.tls.write(data); err != nil {
-		// Queued, so that the failure answers it as it would a queued
-		// write (WriteFailed when the connection ends).
-		a.queue.push(queuedWrite{ack: ack})
-		a.finish("write", err)
-		return a.opError("write", err)
-	}
-	if len(a.queue.items) > before {
-		a.queue.items[len(a.queue.items)-1].ack = ack
-	} else {
-		a.written(ack)
-	}
-	a.checkFilled()
-	return nil
-}
-
-// rawRead reads ciphertext for the TLS layer (tlsOwner).
-func (a *connActor) rawRead(p []byte) (int, error) {
-	sock := a.core.Socket()
-	switch {
-	case sock == nil:
-		return 0, net.ErrClosed
-	case a.drained:
-		return 0, errWouldBlock // empty at the last read; a Ready says when not
-	}
-	n, err := sock.Read(p)
-	a.core.Count(true, n, err)
-	switch {
-	case err == unix.EAGAIN:
-		a.drained = true
-		return 0, errWouldBlock
-	case err != nil:
-		return 0, err
-	case n > 0 && n < len(p) && a.core.Registration().ShortReadDrains():
-		a.drained = true // a short read emptied the socket
-	}
-	return n, nil
-}
-
-// rawDrained reports whether the socket was empty at the last read, with
-// no Ready since (tlsOwner).
-func (a *connActor) rawDrained() bool { return a.drained }
-
-// rawWrite writes ciphertext for the TLS layer (tlsOwner): at once, and
-// what the kernel does not take now (or all of it, behind queued
-// writes) to the queue, copied (the layer reuses its buffer).
-func (a *connActor) rawWrite(p []byte) error {
-	sock := a.core.Socket()
-	if sock == nil || a.mode == closedConn {
-		return net.ErrClosed
-	}
-	if a.queue.len() == 0 {
-		n, err := a.core.WriteNow(p)
-		if err != nil || n == len(p) {
-			return err
-		}
-		p = p[n:]
-	}
-	a.queue.push(queuedWrite{data: append([]byte(nil), p...)})
-	a.queued += len(p)
-	return nil
 }
 
 // tlsAddrs are the connection's addresses as net.Addr, for crypto/tls.

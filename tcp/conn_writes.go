@@ -1,7 +1,8 @@
 package tcp
 
 // The write side of a push-mode connection: the bounded write queue and
-// its acknowledgments.
+// its acknowledgments. A handler's Write and what it does at once are in
+// conn_path.go.
 
 import (
 	"golang.org/x/sys/unix"
@@ -37,82 +38,6 @@ func (q *writeQueue) pop() {
 	q.head++
 	if q.head == len(q.items) {
 		q.items, q.head = q.items[:0], 0
-	}
-}
-
-// write writes data, or queues what the kernel does not take now. A
-// refused write returns its error; when it came as a message (async) the
-// handler gets WriteFailed instead.
-func (a *connActor) write(data []byte, ack uint64, async bool) error {
-	if a.cfg.framing != nil && a.mode == open {
-		framed, err := a.cfg.framing.encode(data)
-		if err != nil {
-			return a.refuse(ack, err, async)
-		}
-		data = framed
-	}
-	n := len(data)
-	switch {
-	case a.mode != open:
-		return a.refuse(ack, errClosedConn, async)
-	case n > a.cfg.queueLimit:
-		return a.refuse(ack, errTooLong, async)
-	case a.queued+n > a.cfg.queueLimit:
-		return a.refuse(ack, errQueueFull, async)
-	case n == 0:
-		a.written(ack)
-		return nil
-	case a.tls != nil:
-		return a.writeTLS(data, ack, async)
-	}
-	if a.ringSends() && (a.queue.len() > 0 || n <= maxStage) {
-		// On the poller's loop: the poller sends the queue's front with
-		// its next turn (conn_sends.go), for a copy where write(2) would
-		// have taken the bytes at once. (A long write to an empty queue
-		// is write(2)'s: a copy would cost more than the call.)
-		if !a.stage(data, ack) {
-			a.queue.push(queuedWrite{data: a.ownCopy(data), ack: ack})
-			a.queued += n
-		}
-		if !a.sending && a.queue.len() == 1 && !a.backlog && !a.sendFront() {
-			a.serveWrites() // the poller did not take it: write(2)
-		}
-		a.checkFilled()
-		return nil
-	}
-	if a.queue.len() == 0 {
-		// Nothing queued: write at once, and queue only what the kernel
-		// does not take now.
-		wrote, err := a.core.WriteNow(data)
-		switch {
-		case err != nil:
-			// Queued, so that the failure answers it as it would a
-			// queued write (WriteFailed when the connection ends).
-			a.queue.push(queuedWrite{data: a.ownCopy(data), ack: ack})
-			a.queued += n
-			a.finish("write", err)
-			return a.opError("write", err)
-		case wrote == n:
-			a.written(ack)
-			return nil
-		}
-		a.queue.push(queuedWrite{data: a.ownCopy(data[wrote:]), ack: ack})
-		a.queued += n - wrote
-		a.backlog = true
-	} else {
-		a.queue.push(queuedWrite{data: a.ownCopy(data), ack: ack})
-		a.queued += n
-	}
-	a.checkFilled()
-	return nil
-}
-
-// checkFilled tells the handler once the queue passes its high
-// watermark; reading pauses until it drains.
-func (a *connActor) checkFilled() {
-	if !a.filled && a.queued > a.cfg.queueHigh {
-		a.filled = true
-		a.deliver(&messages.WriteQueueFilled{Queued: uint64(a.queued)}, nil)
 	}
 }
 
@@ -179,11 +104,4 @@ func (a *connActor) writeQueue() bool {
 		}
 	}
 	return true
-}
-
-// written acknowledges a Write; ack 0 asks for no acknowledgment.
-func (a *connActor) written(ack uint64) {
-	if ack != 0 {
-		a.deliver(&messages.Written{Ack: ack}, nil)
-	}
 }

@@ -39,9 +39,6 @@ type Handler interface {
 // HandlerFunc is a stateless Handler.
 type HandlerFunc func(c *Conn, msg any)
 
-// Receive calls f(c, msg).
-func (f HandlerFunc) Receive(c *Conn, msg any) { f(c, msg) }
-
 // PerConnection returns a Handler that gives every connection its own
 // Handler from newHandler, and a fresh one when the supervisor restarts
 // it: state kept in the Handler's fields is the connection's.
@@ -128,18 +125,16 @@ type behaviour interface {
 func newBehaviour(h Handler) behaviour {
 	switch h := h.(type) {
 	case perConnection:
-		return plain{h()}
+		return &plain{h()}
 	case actorHandler:
 		return &actorBehaviour{a: actor.Producer(h)()}
 	case registered:
 		return h
 	}
-	return plain{h}
+	return &plain{h}
 }
 
 type plain struct{ h Handler }
-
-func (p plain) receive(a *connActor, msg any) { p.h.Receive(&a.conn, msg) }
 
 // actorBehaviour runs a Proto.Actor actor with a context whose Message is
 // the message being delivered.

@@ -23,7 +23,7 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-	"io"
+
 	"iter"
 	"net"
 	"net/netip"
@@ -145,11 +145,11 @@ type tlsLayer struct {
 	// (The small fields sit together: a layer per connection.)
 	hsDone  bool      // the handshake has ended: hsErr says how
 	aborted bool      // no more raw writes: the connection is closing
-	in      inTracker // what crypto/tls holds of the input (tls_read.go)
+	in      inTracker // what crypto/tls holds of the input (conn_path_tls.go)
 	hsErr   error     // nil for a handshake that completed
 	timer   *time.Timer
 	state   tls.ConnectionState
-	batch   *[]byte // the records of a write being made (tls_write.go)
+	batch   *[]byte // the records of a write being made (conn_path_tls.go)
 }
 
 // newTLSLayer puts a server's (or a client's) TLS over owner.
@@ -163,9 +163,6 @@ func newTLSLayer(owner tlsOwner, cfg *tls.Config, server bool) *tlsLayer {
 	}
 	return l
 }
-
-// established reports whether the handshake has completed.
-func (l *tlsLayer) established() bool { return l.hsDone && l.hsErr == nil }
 
 // handshake runs the handshake until it needs bytes that have not come
 // (false) or it ends (true; hsErr says how).
@@ -251,46 +248,6 @@ func (l *tlsLayer) proto() *messages.TLSState {
 // tlsTransport is the net.Conn crypto/tls reads and writes records
 // through.
 type tlsTransport struct{ l *tlsLayer }
-
-func (t tlsTransport) Read(p []byte) (int, error) {
-	l := t.l
-	for {
-		if l.aborted {
-			return 0, errHandshakeAborted
-		}
-		n, err := l.owner.rawRead(p)
-		if n > 0 {
-			l.in.records.feed(p[:n])
-		}
-		switch {
-		case err == nil && n == 0:
-			return 0, io.EOF
-		case err != errWouldBlock:
-			return n, err
-		case l.yield == nil:
-			return 0, errWouldBlock // the record layer: it keeps its state
-		}
-		// The handshake waits for bytes: back to the actor until the
-		// socket's next Ready.
-		if !l.yield(struct{}{}) {
-			return 0, errHandshakeAborted
-		}
-	}
-}
-
-func (t tlsTransport) Write(p []byte) (int, error) {
-	if t.l.aborted {
-		return 0, net.ErrClosed
-	}
-	if b := t.l.batch; b != nil {
-		*b = append(*b, p...) // written whole when the Write returns (tls_write.go)
-		return len(p), nil
-	}
-	if err := t.l.owner.rawWrite(p); err != nil {
-		return 0, err
-	}
-	return len(p), nil
-}
 
 func (tlsTransport) Close() error { return nil }
 

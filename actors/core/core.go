@@ -7,7 +7,6 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
-	"golang.org/x/sys/unix"
 
 	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
@@ -25,7 +24,8 @@ import (
 // and reports it back through GetInfo; it never makes a syscall block.
 //
 // A core may start without a socket (a TCP client before Connect) and get
-// one later with Attach.
+// one later with Attach. What it does for each event (onReady, ready,
+// WriteNow) is in path.go.
 type Core struct {
 	rt       *Runtime
 	sock     *socket.Socket
@@ -85,25 +85,6 @@ func (c *Core) Park() { c.parked = true }
 // (SocketProps' newActor).
 func (c *Core) RunOnPool() { c.onPool = true }
 
-// WriteNow writes p to the socket without waiting and counts it: it
-// returns how much the kernel took (0, and no error, when it took nothing
-// for now: EAGAIN). When it took less than all of p the actor wants
-// writability, to write the rest at the next Ready.
-func (c *Core) WriteNow(p []byte) (int, error) {
-	n, err := c.sock.Write(p)
-	c.Count(false, n, err)
-	switch {
-	case err == unix.EAGAIN:
-		n, err = 0, nil
-	case err != nil:
-		return n, err
-	}
-	if n < len(p) {
-		c.Want(poller.Writable)
-	}
-	return n, nil
-}
-
 // OnLoop reports whether the actor runs now on the goroutine of the
 // loop of its poller (the message being handled, or one before it in
 // the same run of its mailbox, was a Ready the loop delivered inline):
@@ -117,24 +98,6 @@ func (c *Core) OnLoop() bool { return c.mb != nil && c.mb.onLoop }
 // from that turn (the mailbox answers the turn's request again as closed
 // when the handler panics after answering).
 func (c *Core) InTurn() bool { return c.mb == nil || c.mb.inTurn() }
-
-// Count records the outcome of one data syscall by the protocol actor: n
-// bytes read (read true) or written, or a failure; EAGAIN and end of
-// stream count as nothing.
-func (c *Core) Count(read bool, n int, err error) {
-	switch {
-	case err == unix.EAGAIN:
-	case err != nil:
-		c.counts.Errors.Add(1)
-	case n <= 0:
-	case read:
-		c.counts.Reads.Add(1)
-		c.counts.BytesIn.Add(uint64(n))
-	default:
-		c.counts.Writes.Add(1)
-		c.counts.BytesOut.Add(uint64(n))
-	}
-}
 
 // Protocol is how the core drives a protocol actor beyond its queues:
 // readiness beyond serving a queue's head (a connect in progress, a
@@ -282,18 +245,6 @@ func (c *Core) Handle(ctx actor.Context) bool {
 	return true
 }
 
-// onReady handles a Ready. The mailbox calls it directly, not through
-// the actor's Receive (invokeUser): a socket actor hears of readiness
-// through its Protocol alone.
-func (c *Core) onReady(m *poller.Ready) {
-	if c.reg == nil && c.parked && !c.closed {
-		c.reg = m.Reg // the registration SpawnParked made
-	}
-	if m.Reg == c.reg && !c.closed {
-		c.ready(m.Dir)
-	}
-}
-
 func (c *Core) started(ctx actor.Context) {
 	if c.self != nil || c.closed {
 		// Restarted by a parent whose strategy restarts: an fd cannot be
@@ -385,31 +336,6 @@ func (c *Core) AfterFunc(d time.Duration, f func()) *time.Timer {
 func (c *Core) Want(d poller.Direction) {
 	if c.reg != nil {
 		c.reg.Want(d)
-	}
-}
-
-// UpdateWants tells the poller which directions the queues (polls
-// among them) and the protocol (Protocol.Wants) wait on.
-func (c *Core) UpdateWants() {
-	if c.reg == nil {
-		return
-	}
-	// One pass over the queues for both directions: each waits for one.
-	var queued [2]bool
-	for _, q := range c.queues {
-		if d, ok := q.waiting(); ok {
-			queued[d] = true
-		}
-	}
-	for _, d := range [2]poller.Direction{poller.Readable, poller.Writable} {
-		// The hook first and always: it may note that d is dropped.
-		want := c.proto.Wants(d) || queued[d]
-		if c.polls != nil && !want {
-			for _, e := range c.polls.items[c.polls.head:] {
-				want = want || hasDir(e.req, d)
-			}
-		}
-		c.reg.SetWant(d, want)
 	}
 }
 
@@ -506,18 +432,6 @@ func StopTimer(t *time.Timer) {
 	if t != nil {
 		t.Stop()
 	}
-}
-
-func (c *Core) ready(d poller.Direction) {
-	c.reg.Consumed(d)
-	if c.polls != nil && c.polls.Len() > 0 {
-		c.readyPolls(d)
-	}
-	c.proto.Ready(d)
-	for _, q := range c.queues {
-		q.ready(d)
-	}
-	c.UpdateWants()
 }
 
 func (c *Core) expire(m *deadline) {

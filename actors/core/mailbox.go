@@ -19,7 +19,8 @@ import (
 // worker pool instead of the poster's goroutine.
 //
 // Once the actor has stopped (reject is set), requests still queued or
-// arriving are answered as closed instead of being dropped.
+// arriving are answered as closed instead of being dropped. Its posting
+// and running (post, run) are in path.go.
 type inlineMailbox struct {
 	// inbox is the mailbox as its registration's poller.Inbox: the
 	// poller's loop posts Ready messages here directly (Core.register).
@@ -76,8 +77,6 @@ func (c *Core) deliverDirect(reg *poller.Registration) {
 	}
 }
 
-func (m *inlineMailbox) PostUserMessage(msg interface{}) { m.post(&m.user, msg) }
-
 func (m *inlineMailbox) PostSystemMessage(msg interface{}) { m.post(&m.system, msg) }
 
 // RegisterHandlers links the mailbox to its actor's core, which tells it
@@ -113,56 +112,6 @@ func (m *inlineMailbox) stopped() {
 	// waits in it is answered (closed), not left suspended for ever.
 	m.suspended = false
 	m.mu.Unlock()
-}
-
-func (m *inlineMailbox) post(q *ring, msg interface{}) {
-	m.mu.Lock()
-	if m.parked {
-		_, ready := msg.(*poller.Ready)
-		_, dropped := msg.(*poller.Dropped)
-		_, started := msg.(*actor.Started)
-		if !ready && !dropped && (q == &m.user || started) {
-			q.push(msg)
-			m.mu.Unlock()
-			return
-		}
-		m.parked = false
-	}
-	if m.idleLocked(q == &m.system) {
-		// Idle and empty: run msg at once, without queuing it.
-		m.running = true
-		_, m.onLoop = msg.(*poller.Ready)
-		m.mu.Unlock()
-		if q == &m.system {
-			m.invokeSystem(msg)
-		} else {
-			m.invokeUser(msg)
-		}
-		m.run()
-		return
-	}
-	q.push(msg)
-	if m.running {
-		m.mu.Unlock()
-		return
-	}
-	m.running = true
-	d := m.dispatcher
-	_, ready := msg.(*poller.Ready)
-	m.onLoop = ready && d == nil
-	m.mu.Unlock()
-	if d != nil {
-		d.Schedule(m.drain)
-		return
-	}
-	m.run()
-}
-
-// idleLocked reports whether a message (a system one if system) may run
-// at once on the poster's goroutine: no run in progress, nothing queued,
-// not stopped, not on a dispatcher, and for a user message not suspended.
-func (m *inlineMailbox) idleLocked(system bool) bool {
-	return m.dispatcher == nil && !m.running && m.user.len() == 0 && m.system.len() == 0 && !m.reject && (system || !m.suspended)
 }
 
 // turn runs fn as one of the actor's turns on the caller's goroutine, as
@@ -220,38 +169,6 @@ func (m *inlineMailbox) runOn(d actor.Dispatcher) {
 	m.mu.Unlock()
 }
 
-// run drains the mailbox; the poster that set running owns the loop until
-// both queues are empty (or the user queue is suspended).
-func (m *inlineMailbox) run() {
-	for {
-		m.mu.Lock()
-		var msg interface{}
-		system := false
-		switch {
-		case m.system.len() > 0:
-			msg, system = m.system.pop(), true
-		case !m.suspended && m.user.len() > 0:
-			msg = m.user.pop()
-		default:
-			m.running = false
-			m.onLoop = false
-			m.mu.Unlock()
-			return
-		}
-		reject := m.reject
-		m.mu.Unlock()
-
-		switch {
-		case system:
-			m.invokeSystem(msg)
-		case reject:
-			RejectClosed(msg)
-		default:
-			m.invokeUser(msg)
-		}
-	}
-}
-
 func (m *inlineMailbox) invokeSystem(msg interface{}) {
 	switch msg.(type) {
 	case *actor.SuspendMailbox:
@@ -284,31 +201,6 @@ func (m *inlineMailbox) socket() bool {
 	}
 	_, ok = ctx.Actor().(SocketActor)
 	return ok
-}
-
-// invokeUser runs a user message. A Ready goes straight to the socket
-// actor's core, which is where every socket actor's Receive passes it
-// (Core.Handle), without Proto.Actor's context around it: it is most of
-// the messages a busy socket actor handles.
-func (m *inlineMailbox) invokeUser(msg interface{}) {
-	defer m.recover(msg)
-	if r, ok := msg.(*poller.Ready); ok && m.core != nil {
-		m.core.onReady(r)
-		return
-	}
-	m.invoker.InvokeUserMessage(msg)
-}
-
-// recover escalates a panic of the actor's, and answers the request it
-// was handling as closed (the failed actor stops, which closes its
-// socket): a caller must not wait for ever on a request whose handler
-// died before it could queue or answer it. (One it had queued is answered
-// twice; the second answer is ignored.)
-func (m *inlineMailbox) recover(msg interface{}) {
-	if r := recover(); r != nil {
-		m.invoker.EscalateFailure(r, msg)
-		RejectClosed(msg)
-	}
 }
 
 // ring is a growable FIFO of messages that reuses its storage.

@@ -2,7 +2,8 @@ package core
 
 // The machinery tcp's connections and udp's peers share to run a push-mode
 // handler inside a socket actor: the host that calls it, the context an
-// actor handler sees, and the loans of read buffers.
+// actor handler sees, and the loans of read buffers. The host's call of
+// the handler (Deliver) is in path.go.
 
 import (
 	"fmt"
@@ -51,40 +52,6 @@ func (h *HandlerHost) Running() bool { return h.running }
 // Sender returns the sender of the message the handler is handling: nil
 // for the actor's own events.
 func (h *HandlerHost) Sender() *actor.PID { return h.sender }
-
-// Deliver runs the handler on msg (from sender; nil for the actor's own
-// event), then on the events raised meanwhile. Called while the handler
-// runs, it only queues msg, and reports false.
-func (h *HandlerHost) Deliver(o HandlerOwner, msg any, sender *actor.PID) bool {
-	if h.running {
-		if h.x == nil {
-			h.x = &hostExtra{}
-		}
-		h.x.deferred = append(h.x.deferred, msg)
-		return false
-	}
-	h.call(o, msg, sender)
-	if x := h.x; x != nil && len(x.deferred) > 0 {
-		for i := 0; i < len(x.deferred); i++ {
-			m := x.deferred[i]
-			x.deferred[i] = nil
-			h.call(o, m, nil)
-		}
-		x.deferred = x.deferred[:0]
-	}
-	return true
-}
-
-func (h *HandlerHost) call(o HandlerOwner, msg any, sender *actor.PID) {
-	h.running, h.sender = true, sender
-	defer func() {
-		h.running, h.sender = false, nil
-		if r := recover(); r != nil {
-			h.failed(o, r, msg)
-		}
-	}()
-	o.HandleMessage(msg)
-}
 
 // failed hands a handler panic to the owner's strategy, with the owner as
 // the supervisor and the failed child.

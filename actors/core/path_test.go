@@ -1,0 +1,21 @@
+package core
+
+import (
+	"testing"
+
+	"github.com/actornet/actornet/test/testkit/codelayout"
+)
+
+// TestEventPathIsContiguous checks that the functions of path.go, every
+// one of them, lie together in the binary, with no other function
+// between them (see path.go).
+func TestEventPathIsContiguous(t *testing.T) {
+	codelayout.Contiguous(t,
+		(*inlineMailbox).PostUserMessage, (*inlineMailbox).post,
+		(*inlineMailbox).idleLocked, (*inlineMailbox).run,
+		(*inlineMailbox).invokeUser, (*inlineMailbox).recover,
+		(*Core).onReady, (*Core).ready, (*Core).UpdateWants,
+		(*HandlerHost).Deliver, (*HandlerHost).call,
+		(*Core).WriteNow, (*Core).Count,
+	)
+}
