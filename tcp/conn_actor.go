@@ -426,17 +426,6 @@ func (a *connActor) terminate(ctx actor.Context) {
 	ctx.Stop(a.self)
 }
 
-func (a *connActor) Wants(d poller.Direction) bool {
-	if d == poller.Readable {
-		if !a.readable() {
-			a.drained = false // readiness is dropped: the next read must look
-			return false
-		}
-		return true
-	}
-	return a.queue.len() > 0
-}
-
 // Cancel runs when the socket closes under the actor (stop, system stop):
 // queued writes fail.
 func (a *connActor) Cancel(code messages.IOStatus) {

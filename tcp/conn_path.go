@@ -1,19 +1,21 @@
 package tcp
 
-// A push-mode connection's event path, in the order a Ready runs it: the
-// reads (Ready, serveReads, readNext, readInto), the handler's call
-// (lend, deliver, HandleMessage), and the writes the handler makes
+// A push-mode connection's event path on epoll, in the order a Ready runs
+// it: the reads (Ready, serveReads, readNext, readInto), the handler's
+// call (lend, deliver, HandleMessage), and the writes the handler makes
 // (Write, WriteAck, write). conn_path_tls.go is the TLS layer's part.
+// (io_uring's receives and sends, conn_sends.go, are not here.)
 //
 // They live apart from their concepts' files (conn_reads.go,
 // conn_writes.go, conn_actor.go, handler.go, tls.go) for their layout:
 // Go's linker places a package's functions in the order of its files and
-// of their declarations, so these fill a few consecutive pages of code
-// instead of one page each. Where the kernel isolates its page tables
-// without PCID (Meltdown's mitigation on this machine) each system call
-// empties the TLB, and every page of code an event touches costs a page
-// walk after each read(2) and write(2). Measured in the README's TLS
-// section; TestEventPathIsContiguous keeps them together.
+// of their declarations, so these fill four consecutive pages of code
+// where they had filled nine scattered ones. Where the kernel isolates
+// its page tables without PCID (the Meltdown mitigation on CPUs that lack
+// it, as on the machine this was measured on) every system call empties
+// the TLB, and every page of code an event touches costs a page walk
+// after each read(2) and write(2): see the README ("How a poller's loop
+// waits"). TestEventPathIsContiguous keeps them together.
 
 import (
 	"github.com/asynkron/protoactor-go/actor"
@@ -24,6 +26,13 @@ import (
 	"github.com/actornet/actornet/poller"
 	"github.com/actornet/actornet/socket"
 )
+
+// readsPerReady bounds the reads of one read loop: a connection whose
+// socket never runs dry (a peer that sends faster than the handler takes)
+// then asks its poller for another Ready and lets the poller serve its
+// other sockets first, instead of holding it for as long as the peer
+// sends.
+const readsPerReady = 16
 
 // Ready continues the connection's work after readiness in d (core.Protocol).
 func (a *connActor) Ready(d poller.Direction) {
@@ -94,9 +103,47 @@ func (a *connActor) serveReads() {
 	}
 }
 
+// deliverPending hands decoded frames to the handler while it reads.
+func (a *connActor) deliverPending() {
+	fr := a.fr
+	if fr == nil {
+		return
+	}
+	for len(fr.pending) > 0 && a.mayDeliver() {
+		f := fr.pending[0]
+		fr.pending[0] = nil
+		fr.pending = fr.pending[1:]
+		if a.reg != nil {
+			a.credit--
+			a.deliver(&messages.Received{Data: f}, nil)
+			continue
+		}
+		fr.recv.Data = f
+		a.deliver(&fr.recv, nil)
+		fr.recv.Data = nil
+	}
+	if len(fr.pending) == 0 {
+		fr.pending = nil
+	}
+}
+
 // readable reports whether the connection should read now.
 func (a *connActor) readable() bool {
 	return !a.framesPending() && !a.eof && a.mayDeliver()
+}
+
+// Wants reports whether the actor waits for readiness in d beyond its
+// queues (core.Protocol): reads while the handler may take more, writes
+// while the queue holds some.
+func (a *connActor) Wants(d poller.Direction) bool {
+	if d == poller.Readable {
+		if !a.readable() {
+			a.drained = false // readiness is dropped: the next read must look
+			return false
+		}
+		return true
+	}
+	return a.queue.len() > 0
 }
 
 // readNext reads what the handler gets next: the next bytes the poller

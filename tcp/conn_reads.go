@@ -9,7 +9,6 @@ import (
 	"unsafe"
 
 	"github.com/actornet/actornet/actors/core"
-	"github.com/actornet/actornet/messages"
 	"github.com/actornet/actornet/poller"
 )
 
@@ -33,37 +32,6 @@ func recvBuf(reg *poller.Registration, data []byte, id uint16) *readBuf {
 	}
 	b.Data, b.ring, b.bid = data[:len(data):len(data)], reg, id
 	return b
-}
-
-// readsPerReady bounds the reads of one read loop: a connection whose
-// socket never runs dry (a peer that sends faster than the handler takes)
-// then asks its poller for another Ready and lets the poller serve its
-// other sockets first, instead of holding it for as long as the peer
-// sends.
-const readsPerReady = 16
-
-// deliverPending hands decoded frames to the handler while it reads.
-func (a *connActor) deliverPending() {
-	fr := a.fr
-	if fr == nil {
-		return
-	}
-	for len(fr.pending) > 0 && a.mayDeliver() {
-		f := fr.pending[0]
-		fr.pending[0] = nil
-		fr.pending = fr.pending[1:]
-		if a.reg != nil {
-			a.credit--
-			a.deliver(&messages.Received{Data: f}, nil)
-			continue
-		}
-		fr.recv.Data = f
-		a.deliver(&fr.recv, nil)
-		fr.recv.Data = nil
-	}
-	if len(fr.pending) == 0 {
-		fr.pending = nil
-	}
 }
 
 // framesPending reports whether decoded frames wait for the handler.

@@ -23,7 +23,6 @@ import (
 	"crypto/tls"
 	"errors"
 	"fmt"
-
 	"iter"
 	"net"
 	"net/netip"

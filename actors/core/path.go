@@ -7,9 +7,9 @@ package core
 // functions have a file of their own, apart from mailbox.go, core.go and
 // push.go, so that Go's linker lays them out together (it places a
 // package's functions in the order of its files): an event touches two
-// or three pages of this package's code instead of six. tcp/conn_path.go
-// says why the pages count; TestEventPathIsContiguous keeps them
-// together.
+// or three pages of this package's code, where it touched six.
+// tcp/conn_path.go says why the pages count; TestEventPathIsContiguous
+// keeps them together.
 
 import (
 	"github.com/asynkron/protoactor-go/actor"
