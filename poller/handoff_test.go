@@ -252,7 +252,12 @@ func TestBoundedHold(t *testing.T) {
 	w := &waitStub{}
 	p := &Poller{be: w, handoffAfter: 200 * time.Microsecond}
 	events := make([]event, 16)
-	s := sleepState{events: 4 * 8} // recent waits: 8 events each
+	// Recent waits: 16 events each, so that the two empty waits below
+	// leave the average at busyMin or more and the loop stays in the
+	// bounded policy. (At 8 each it fell out of it at the sixth wait, and
+	// the average's policy released that wait only when the stub's 1 ms
+	// timeout had overrun by 7% or more: a CI run failed there.)
+	s := sleepState{events: 4 * 16}
 	for _, step := range []struct {
 		returns int
 		early   bool
