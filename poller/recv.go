@@ -213,6 +213,17 @@ func (r *Registration) NextRecv() (data []byte, id uint16, err error) {
 	}
 }
 
+// RecvQueued reports whether NextRecv has something to return now (bytes,
+// the end of the stream, an error): false means it would say EAGAIN,
+// and a Ready comes when something is queued. Only the owner calls it.
+func (r *Registration) RecvQueued() bool {
+	x := r.rx
+	x.mu.Lock()
+	queued := x.head < len(x.q) || x.stopped
+	x.mu.Unlock()
+	return queued
+}
+
 // ArmRecv starts the poller's receive again after NextRecv said
 // ErrRecvStopped and the owner read the socket to EAGAIN.
 func (r *Registration) ArmRecv() error {

@@ -118,11 +118,12 @@ func newConnActor(c *core.Core, cfg *serverConfig, remote netip.AddrPort, servic
 	if cfg.blocking {
 		c.RunOnPool()
 	}
-	if cfg.tls == nil && cfg.readSize >= poller.RecvBufSize {
+	if cfg.tls != nil || cfg.readSize >= poller.RecvBufSize {
 		// The poller may receive for the connection (io_uring): its
 		// bytes come lent in the poller's buffers, without read(2). A
 		// smaller read size is a promise about each Received's size
-		// that those buffers would break. The poller holds at most the
+		// that those buffers would break; with TLS they hold ciphertext,
+		// copied into crypto/tls's (ringRead). The poller holds at most the
 		// read credit in buffers for it while it does not read (paused,
 		// credit spent), whatever its peer sends.
 		c.UseRecv(cfg.credit)

@@ -147,11 +147,12 @@ func (a *connActor) Wants(d poller.Direction) bool {
 }
 
 // readNext reads what the handler gets next: the next bytes the poller
-// received (into a buffer of its own), or the socket's through readInto.
+// received (into a buffer of its own), or the socket's (or the TLS
+// layer's, which takes the poller's itself: ringRead) through readInto.
 // recv says the bytes came from the poller: the queue, not a short read,
 // says when the socket is drained.
 func (a *connActor) readNext() (b *readBuf, n int, recv bool, err error) {
-	if reg := a.core.Registration(); reg.Receives() {
+	if reg := a.core.Registration(); reg.Receives() && a.tls == nil {
 		if err := a.core.Socket().ReadFault(); err != nil {
 			a.core.Count(true, 0, err)
 			return nil, 0, true, err

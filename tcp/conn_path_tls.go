@@ -172,6 +172,9 @@ func (a *connActor) rawRead(p []byte) (int, error) {
 	case a.drained:
 		return 0, errWouldBlock // empty at the last read; a Ready says when not
 	}
+	if reg := a.core.Registration(); reg.Receives() {
+		return a.ringRead(reg, p)
+	}
 	n, err := sock.Read(p)
 	a.core.Count(true, n, err)
 	switch {
@@ -217,22 +220,33 @@ func (a *connActor) rawDrained() bool { return a.drained }
 // writeTLS encrypts a write the checks of write let through. Its records
 // go to the socket, and what the kernel does not take now to the queue;
 // its ack goes with its last queued record (at once if none was queued).
+// On a poller that sends (io_uring, ringSends) the records are staged
+// and sent by the poller's next turn, as a plain write's bytes are, once
+// crypto/tls has returned: a send's failure ends the connection, and
+// crypto/tls must not be inside its Write then (its close_notify would
+// wait on the Write's lock).
 func (a *connActor) writeTLS(data []byte, ack uint64, async bool) error {
-	if !a.tls.established() {
+	l := a.tls
+	if !l.established() {
 		return a.refuse(ack, errHandshaking, async)
 	}
-	before := len(a.queue.items)
-	if err := a.tls.write(data); err != nil {
+	l.staging, l.queuedOut = a.ringSends(), false
+	err := l.write(data)
+	l.staging = false
+	if err != nil {
 		// Queued, so that the failure answers it as it would a queued
 		// write (WriteFailed when the connection ends).
 		a.queue.push(queuedWrite{ack: ack})
 		a.finish("write", err)
 		return a.opError("write", err)
 	}
-	if len(a.queue.items) > before {
+	if l.queuedOut {
 		a.queue.items[len(a.queue.items)-1].ack = ack
 	} else {
 		a.written(ack)
+	}
+	if a.queue.len() > 0 && !a.sending && !a.backlog && a.ringSends() && !a.sendFront() {
+		a.serveWrites() // the poller did not take it: write(2)
 	}
 	a.checkFilled()
 	return nil
@@ -287,11 +301,21 @@ func (t tlsTransport) Write(p []byte) (int, error) {
 
 // rawWrite writes ciphertext for the TLS layer (tlsOwner): at once, and
 // what the kernel does not take now (or all of it, behind queued
-// writes) to the queue, copied (the layer reuses its buffer).
+// writes) to the queue, copied (the layer reuses its buffer). While the
+// layer stages, it stages the records for the poller's send instead
+// (writeTLS sends them).
 func (a *connActor) rawWrite(p []byte) error {
 	sock := a.core.Socket()
 	if sock == nil || a.mode == closedConn {
 		return net.ErrClosed
+	}
+	if a.tls.staging && (a.queue.len() > 0 || len(p) <= maxStage) {
+		if !a.stage(p, 0) {
+			a.queue.push(queuedWrite{data: append([]byte(nil), p...)})
+			a.queued += len(p)
+		}
+		a.tls.queuedOut = true
+		return nil
 	}
 	if a.queue.len() == 0 {
 		n, err := a.core.WriteNow(p)
@@ -302,5 +326,6 @@ func (a *connActor) rawWrite(p []byte) error {
 	}
 	a.queue.push(queuedWrite{data: append([]byte(nil), p...)})
 	a.queued += len(p)
+	a.tls.queuedOut = true
 	return nil
 }

@@ -66,9 +66,10 @@ func putStage(s *stageBuf) {
 
 // ringSends reports whether the connection's writes go through its
 // poller's send now: it runs on its poller's loop, and the poller sends
-// for it (io_uring, poller.SendEnv not 0).
+// for it (io_uring, poller.SendEnv not 0). A TLS connection's records
+// go too (writeTLS).
 func (a *connActor) ringSends() bool {
-	return a.tls == nil && a.core.OnLoop() && a.core.Registration().Sends()
+	return a.core.OnLoop() && a.core.Registration().Sends()
 }
 
 // stageLimit bounds the stages' memory of one connection: it stands for

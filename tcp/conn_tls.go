@@ -13,7 +13,9 @@ import (
 	"time"
 
 	"github.com/asynkron/protoactor-go/actor"
+	"golang.org/x/sys/unix"
 
+	"github.com/actornet/actornet/poller"
 	"github.com/actornet/actornet/socket"
 )
 
@@ -72,8 +74,12 @@ func (a *connActor) handshakeError(err error) error {
 // endTLS ends the TLS layer before the socket closes: a handshake in
 // progress returns, and nothing more is written.
 func (a *connActor) endTLS() {
-	if a.tls != nil {
-		a.tls.abort(errHandshakeAborted)
+	if l := a.tls; l != nil {
+		l.abort(errHandshakeAborted)
+		if l.rxHeld {
+			l.rx, l.rxHeld = nil, false
+			a.core.Registration().ReleaseRecv(l.rxID)
+		}
 	}
 }
 
@@ -91,4 +97,56 @@ func (c *Conn) TLS() *tls.ConnectionState {
 		return &t.state
 	}
 	return nil
+}
+
+// ringRead is rawRead (conn_path_tls.go) where the poller receives for the connection
+// (io_uring): the ciphertext comes from the poller's buffers, copied into
+// crypto/tls's, without read(2). A buffer crypto/tls did not take whole
+// is held for its next read; the socket counts as drained once the
+// poller has nothing more queued.
+func (a *connActor) ringRead(reg *poller.Registration, p []byte) (int, error) {
+	l := a.tls
+	if !l.rxHeld {
+		if err := a.core.Socket().ReadFault(); err != nil {
+			a.core.Count(true, 0, err)
+			return 0, err
+		}
+		data, id, err := reg.NextRecv()
+		switch {
+		case err == nil && len(data) > 0:
+			a.core.Count(true, len(data), nil)
+			l.rx, l.rxID, l.rxHeld = data, id, true
+		case err == nil:
+			return 0, nil // end of stream
+		case err == unix.EAGAIN:
+			a.drained = true
+			return 0, errWouldBlock
+		case err != poller.ErrRecvStopped:
+			a.core.Count(true, 0, err)
+			return 0, err
+		default:
+			// The poller's receive ended: read the socket to EAGAIN,
+			// then arm it again (it tries the socket at once).
+			n, err := a.core.Socket().Read(p)
+			a.core.Count(true, n, err)
+			if err != unix.EAGAIN {
+				return n, err
+			}
+			if reg.ArmRecv() != nil {
+				reg.Again(poller.Readable) // look again after the others
+			}
+			a.drained = true
+			return 0, errWouldBlock
+		}
+	}
+	n := copy(p, l.rx)
+	l.rx = l.rx[n:]
+	if len(l.rx) == 0 {
+		l.rx, l.rxHeld = nil, false
+		reg.ReleaseRecv(l.rxID)
+		if !reg.RecvQueued() {
+			a.drained = true // as a short read: nothing more has come
+		}
+	}
+	return n, nil
 }

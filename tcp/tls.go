@@ -142,13 +142,23 @@ type tlsLayer struct {
 	yield func(struct{}) bool // the handshake's, while it runs
 
 	// (The small fields sit together: a layer per connection.)
-	hsDone  bool      // the handshake has ended: hsErr says how
-	aborted bool      // no more raw writes: the connection is closing
-	in      inTracker // what crypto/tls holds of the input (conn_path_tls.go)
-	hsErr   error     // nil for a handshake that completed
-	timer   *time.Timer
-	state   tls.ConnectionState
-	batch   *[]byte // the records of a write being made (conn_path_tls.go)
+	hsDone  bool // the handshake has ended: hsErr says how
+	aborted bool // no more raw writes: the connection is closing
+	// staging: a write's records go to the poller's send (conn_sends.go),
+	// staged, while the owner's writeTLS runs; queuedOut: some of them
+	// were queued, so the write's acknowledgment waits for the queue.
+	staging, queuedOut bool
+	// rx: what is left of the bytes the poller received (io_uring,
+	// poller.Registration.NextRecv) that crypto/tls has not read yet, in
+	// the poller's buffer rxID (held while rxHeld).
+	rx     []byte
+	rxID   uint16
+	rxHeld bool
+	in     inTracker // what crypto/tls holds of the input (conn_path_tls.go)
+	hsErr  error     // nil for a handshake that completed
+	timer  *time.Timer
+	state  tls.ConnectionState
+	batch  *[]byte // the records of a write being made (conn_path_tls.go)
 }
 
 // newTLSLayer puts a server's (or a client's) TLS over owner.

@@ -2,6 +2,7 @@ package tcp
 
 import (
 	"bytes"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"io"
@@ -18,23 +19,75 @@ import (
 // every test runs with the send on and off (poller.SendEnv), on io_uring
 // where the kernel has it (epoll otherwise: the send is never made).
 
-// eachSend runs f with the io_uring send on and off; on says which.
-func eachSend(t *testing.T, f func(t *testing.T, sys *actors.System, on bool)) {
-	for _, on := range []bool{true, false} {
-		t.Run(map[bool]string{true: "send", false: "write"}[on], func(t *testing.T) {
-			t.Setenv(poller.SendEnv, map[bool]string{true: "1", false: "0"}[on])
-			sys := newSystem(t, actors.WithBackend(actors.BackendIOUring), actors.WithPollers(1))
-			f(t, sys, on)
-			sends := sys.Runtime().Sends()
-			switch {
-			case sys.Backend() != actors.BackendIOUring && sends != 0:
-				t.Fatalf("%d sends on %v", sends, sys.Backend())
-			case sys.Backend() == actors.BackendIOUring && on && sends == 0:
-				t.Fatal("no send went through the poller")
-			case !on && sends != 0:
-				t.Fatalf("%d sends with %s=0", sends, poller.SendEnv)
-			}
-		})
+// sendRun is one run of a send test: its system, whether the poller's
+// send is on, and whether the connections speak TLS (WithTLS; the
+// records then go through the send, and on io_uring the ciphertext
+// comes through the poller's receive).
+type sendRun struct {
+	sys *actors.System
+	on  bool
+	tls *tlsFixture // nil: plain TCP
+}
+
+// serve serves h as the run's connections speak.
+func (r sendRun) serve(t *testing.T, h Handler, opts ...ServeOption) *Listener {
+	if r.tls != nil {
+		opts = append(opts, WithTLS(r.tls.serverConfig()))
+	}
+	return serve(t, r.sys, "127.0.0.1:0", h, opts...)
+}
+
+// dial is dialWithin, over TLS (handshake done) for a TLS run.
+func (r sendRun) dial(t *testing.T, addr, first string) net.Conn {
+	t.Helper()
+	if r.tls == nil {
+		return dialWithin(t, addr, first)
+	}
+	tc := tls.Client(dialWithin(t, addr, ""), r.tls.clientConfig())
+	if err := tc.Handshake(); err != nil {
+		t.Fatal(err)
+	}
+	if first != "" {
+		if _, err := tc.Write([]byte(first)); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return tc
+}
+
+// tcpOf is the TCP connection under nc (a plain or a TLS one).
+func tcpOf(nc net.Conn) *net.TCPConn {
+	if tc, ok := nc.(*tls.Conn); ok {
+		return tc.NetConn().(*net.TCPConn)
+	}
+	return nc.(*net.TCPConn)
+}
+
+// eachSend runs f with the io_uring send on and off, over plain TCP and
+// over TLS.
+func eachSend(t *testing.T, f func(t *testing.T, r sendRun)) {
+	fx := newTLSFixture(t)
+	for _, secure := range []bool{false, true} {
+		for _, on := range []bool{true, false} {
+			name := map[bool]string{true: "send", false: "write"}[on] + map[bool]string{false: "", true: "/tls"}[secure]
+			t.Run(name, func(t *testing.T) {
+				t.Setenv(poller.SendEnv, map[bool]string{true: "1", false: "0"}[on])
+				r := sendRun{sys: newSystem(t, actors.WithBackend(actors.BackendIOUring), actors.WithPollers(1)), on: on}
+				if secure {
+					r.tls = fx
+				}
+				f(t, r)
+				sends := r.sys.Runtime().Sends()
+				switch {
+				case r.sys.Backend() != actors.BackendIOUring && sends != 0:
+					t.Fatalf("%d sends on %v", sends, r.sys.Backend())
+				case r.sys.Backend() == actors.BackendIOUring && on && sends == 0:
+					t.Fatal("no send went through the poller")
+				case !on && sends != 0:
+					t.Fatalf("%d sends with %s=0", sends, poller.SendEnv)
+				}
+			})
+		}
 	}
 }
 
@@ -44,12 +97,12 @@ func streamByte(s, i int) byte { return byte(i*7 + i/251 + s*13) }
 // TestServeSendsEchoManyConns: many connections echo streams of many
 // sizes at once; each gets its bytes back complete and in order.
 func TestServeSendsEchoManyConns(t *testing.T) {
-	eachSend(t, func(t *testing.T, sys *actors.System, _ bool) {
-		l := serve(t, sys, "127.0.0.1:0", testHandler(nil, echoing))
+	eachSend(t, func(t *testing.T, r sendRun) {
+		l := r.serve(t, testHandler(nil, echoing))
 		const conns, size = 24, 256 << 10
 		errs := make(chan error, 2*conns)
 		for s := range conns {
-			nc := dialWithin(t, l.Addr().String(), "")
+			nc := r.dial(t, l.Addr().String(), "")
 			go func() { // writes of 1 B to 16 KiB
 				buf := make([]byte, 0, 16<<10)
 				for off, k := 0, 1; off < size; k = k*5%(16<<10) + 1 {
@@ -99,7 +152,7 @@ func TestServeSendsLargeWrites(t *testing.T) {
 	for _, n := range sizes {
 		total += n
 	}
-	eachSend(t, func(t *testing.T, sys *actors.System, _ bool) {
+	eachSend(t, func(t *testing.T, r sendRun) {
 		events := make(chan any, 1024)
 		blast := func(c *Conn, msg any) {
 			if _, ok := msg.(*messages.Received); !ok {
@@ -118,8 +171,8 @@ func TestServeSendsLargeWrites(t *testing.T) {
 			}
 			events <- "queued"
 		}
-		l := serve(t, sys, "127.0.0.1:0", testHandler(events, blast), WithWriteQueue(64<<20, 32<<20, 16<<20))
-		nc := dialWithin(t, l.Addr().String(), "go")
+		l := r.serve(t, testHandler(events, blast), WithWriteQueue(64<<20, 32<<20, 16<<20))
+		nc := r.dial(t, l.Addr().String(), "go")
 		next[string](t, events)
 		got := make([]byte, total)
 		if n, err := io.ReadFull(nc, got); err != nil {
@@ -142,7 +195,7 @@ func TestServeSendsLargeWrites(t *testing.T) {
 // on: the connection ends with ErrorClosed naming the write and
 // ECONNRESET or EPIPE, as write(2)'s failure does, and counts the error.
 func TestServeSendsPeerReset(t *testing.T) {
-	eachSend(t, func(t *testing.T, sys *actors.System, _ bool) {
+	eachSend(t, func(t *testing.T, r sendRun) {
 		events := make(chan any, 1024)
 		chunk := bytes.Repeat([]byte("r"), 32<<10)
 		writer := func(c *Conn, msg any) {
@@ -154,12 +207,12 @@ func TestServeSendsPeerReset(t *testing.T) {
 				c.WriteAck(chunk, 1) // on and on, as the peer reads
 			}
 		}
-		l := serve(t, sys, "127.0.0.1:0", testHandler(events, writer))
-		nc := dialWithin(t, l.Addr().String(), "go")
+		l := r.serve(t, testHandler(events, writer))
+		nc := r.dial(t, l.Addr().String(), "go")
 		if _, err := io.ReadFull(nc, make([]byte, 256<<10)); err != nil {
 			t.Fatal(err)
 		}
-		if err := nc.(*net.TCPConn).SetLinger(0); err != nil {
+		if err := tcpOf(nc).SetLinger(0); err != nil {
 			t.Fatal(err)
 		}
 		nc.Close() // RST
@@ -169,7 +222,7 @@ func TestServeSendsPeerReset(t *testing.T) {
 			t.Fatalf("ErrorClosed %v; want the write's ECONNRESET or EPIPE", ec.GetCause())
 		}
 		conn := actors.MetricKey{Kind: "tcp.conn", Service: l.Addr().String()}
-		if got := sys.Metrics().Sockets[conn]; got.Errors == 0 {
+		if got := r.sys.Metrics().Sockets[conn]; got.Errors == 0 {
 			t.Fatalf("Metrics %+v: no error counted", got)
 		}
 	})
@@ -183,7 +236,7 @@ func TestServeSendsPeerReset(t *testing.T) {
 func TestServeSendsCloseAndAbortInFlight(t *testing.T) {
 	for _, abort := range []bool{false, true} {
 		t.Run(map[bool]string{false: "close", true: "abort"}[abort], func(t *testing.T) {
-			eachSend(t, func(t *testing.T, sys *actors.System, _ bool) {
+			eachSend(t, func(t *testing.T, r sendRun) {
 				events := make(chan any, 1024)
 				reply := bytes.Repeat([]byte("z"), 48<<10)
 				closer := func(c *Conn, msg any) {
@@ -197,10 +250,10 @@ func TestServeSendsCloseAndAbortInFlight(t *testing.T) {
 						c.Close()
 					}
 				}
-				l := serve(t, sys, "127.0.0.1:0", testHandler(events, closer))
+				l := r.serve(t, testHandler(events, closer))
 				const conns = 16
 				for range conns {
-					nc := dialWithin(t, l.Addr().String(), "x")
+					nc := r.dial(t, l.Addr().String(), "x")
 					got, err := io.ReadAll(nc)
 					switch {
 					case abort && !errors.Is(err, syscall.ECONNRESET) && !bytes.Equal(got, reply):
