@@ -4,8 +4,9 @@
 // connection) and gnet v2, driven by one load generator, in separate
 // processes pinned with taskset; its client table runs actornet's client
 // futures on both backends beside Go net's blocking client. Its TLS tables put actornet's
-// tcp.WithTLS beside crypto/tls over Go net and nbio's non-blocking TLS:
-// echo, full handshakes per second, and memory per idle connection.
+// tcp.WithTLS (on both backends) beside crypto/tls over Go net and nbio's
+// non-blocking TLS: echo, full handshakes per second, and memory per idle
+// connection.
 //
 //	cd test/bench && go run .             # the whole matrix (about 12 minutes); writes results/
 //	go run . -servers actornet,gnet       # fewer servers (Go net, the baseline, always runs)

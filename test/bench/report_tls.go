@@ -13,7 +13,7 @@ func (r *report) tlsMarkdown(b *strings.Builder) {
 	}
 	fmt.Fprintln(b)
 	fmt.Fprintf(b, "### TLS\n\n"+
-		"Servers: actornet (tcp.Serve with tcp.WithTLS, the same echo handler), Go net (crypto/tls's tls.NewListener, "+
+		"Servers: actornet (tcp.Serve with tcp.WithTLS, the same echo handler; actornet-uring: the same on the io_uring backend), Go net (crypto/tls's tls.NewListener, "+
 		"a goroutine per connection, io.Copy) and nbio %s (its non-blocking llib TLS through extension/tls, one poller), "+
 		"each with its library's defaults and one ECDSA P-256 certificate made at start. "+
 		"Clients: crypto/tls, no certificate verification, no session cache (every handshake is a full one); "+
@@ -103,8 +103,8 @@ func (r *report) tlsRateTable(b *strings.Builder, table, connsLabel, unit, op st
 				errs += smp.errors
 			}
 			name := srv
-			if srv == implActornet {
-				name = "**actornet**"
+			if srv == implActornet || srv == implActornetURing {
+				name = "**" + srv + "**"
 			}
 			size := ""
 			if sized {

@@ -27,7 +27,7 @@ import (
 const implNbio = "nbio"
 
 // tlsServers are the servers of the TLS tables (gnet has no TLS).
-var tlsServers = []string{implActornet, implGoNet, implNbio}
+var tlsServers = []string{implActornet, implActornetURing, implGoNet, implNbio}
 
 // serverCert makes the one certificate every TLS server uses: ECDSA
 // P-256, signed by a throwaway CA, made at server start. Clients skip
@@ -53,7 +53,9 @@ func tlsServer(ctx context.Context, impl, mode, addr string) (string, func(), er
 	}
 	switch impl {
 	case implActornet:
-		return actornetTLSServer(ctx, cert, addr)
+		return actornetTLSServer(ctx, cert, addr, actors.BackendEpoll)
+	case implActornetURing:
+		return actornetTLSServer(ctx, cert, addr, actors.BackendIOUring)
 	case implGoNet:
 		return goNetTLSServer(cert, addr)
 	case implNbio:
@@ -64,13 +66,19 @@ func tlsServer(ctx context.Context, impl, mode, addr string) (string, func(), er
 
 // actornetTLSServer is actornetServer's echo handler behind tcp.WithTLS:
 // the handler reads and writes plaintext, the connection actor runs
-// crypto/tls's record layer and the handshake.
-func actornetTLSServer(ctx context.Context, cert tls.Certificate, addr string) (string, func(), error) {
-	sys, err := actors.Start()
+// crypto/tls's record layer and the handshake. On io_uring the records
+// go out through the poller's batched send and the ciphertext comes in
+// through its receive.
+func actornetTLSServer(ctx context.Context, cert tls.Certificate, addr string, backend actors.Backend) (string, func(), error) {
+	sys, err := actors.Start(actors.WithBackend(backend))
 	if err != nil {
 		return "", nil, err
 	}
 	end := func() { _ = sys.StopNow() }
+	if got := sys.Backend(); got != backend {
+		end()
+		return "", nil, fmt.Errorf("actornet TLS server: backend %v asked, %v running (the kernel refused it)", backend, got)
+	}
 	h := tcp.HandlerFunc(func(c *tcp.Conn, msg any) {
 		if m, ok := msg.(*messages.Received); ok {
 			c.Write(m.GetData())
