@@ -107,7 +107,12 @@ func (c *Conn) TLS() *tls.ConnectionState {
 func (a *connActor) ringRead(reg *poller.Registration, p []byte) (int, error) {
 	l := a.tls
 	if !l.rxHeld {
-		if err := a.core.Socket().ReadFault(); err != nil {
+		if err := a.core.Socket().ReadFault(); err == unix.EAGAIN {
+			// An injected EAGAIN: what the poller queued stays queued,
+			// so no new Ready would come; look again after the others.
+			reg.Again(poller.Readable)
+			return 0, errWouldBlock
+		} else if err != nil {
 			a.core.Count(true, 0, err)
 			return 0, err
 		}

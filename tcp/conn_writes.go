@@ -59,7 +59,10 @@ func (a *connActor) serveWrites() {
 	} else if a.queue.len() == 0 {
 		return // a spurious or first Ready: nothing to flush
 	}
-	if a.queue.len() > 0 && (!a.ringSends() || !a.sendFront()) {
+	// A Written delivered above may have had the handler write, and that
+	// write start a send of the queue's front: then the front is in
+	// flight, and only its result moves the queue on.
+	if a.queue.len() > 0 && !a.sending && (!a.ringSends() || !a.sendFront()) {
 		if !a.writeQueue() {
 			return
 		}
@@ -77,11 +80,12 @@ func (a *connActor) serveWrites() {
 	}
 }
 
-// writeQueue writes the queue with write(2) until it is empty or the
-// socket is full; false means the connection ended.
+// writeQueue writes the queue with write(2) until it is empty, the
+// socket is full, or a write the handler made from a Written started a
+// send through the poller; false means the connection ended.
 func (a *connActor) writeQueue() bool {
 	sock := a.core.Socket()
-	for a.queue.len() > 0 {
+	for a.queue.len() > 0 && !a.sending {
 		w := a.queue.front()
 		n, err := sock.Write(w.data[w.off:])
 		a.core.Count(false, n, err)

@@ -191,6 +191,60 @@ func TestServeSendsLargeWrites(t *testing.T) {
 	})
 }
 
+// TestServeSendsChainOnWritten: a handler that writes its next chunk
+// from each Written (the acknowledgment of the one before), as a
+// streaming server paced by its acks does: the peer reads every chunk
+// once, in order, and nothing more; asked again, it gets the answer,
+// not a stale stage. (A send started from a Written, inside the flush
+// that delivered it, was written again by that flush with write(2), its
+// stage reused while the kernel still held it.)
+func TestServeSendsChainOnWritten(t *testing.T) {
+	eachSend(t, func(t *testing.T, r sendRun) {
+		const chunks, size = 16, 32 << 10
+		chunk := func(k int) []byte {
+			b := make([]byte, size)
+			for i := range b {
+				b[i] = streamByte(k, i)
+			}
+			return b
+		}
+		first := true
+		chain := func(c *Conn, msg any) {
+			switch m := msg.(type) {
+			case *messages.Received:
+				if first {
+					first = false
+					c.WriteAck(chunk(0), 1)
+				} else {
+					c.Write([]byte("tail"))
+				}
+			case *messages.Written:
+				if k := int(m.GetAck()); k < chunks {
+					c.WriteAck(chunk(k), uint64(k+1))
+				}
+			}
+		}
+		l := r.serve(t, testHandler(nil, chain))
+		nc := r.dial(t, l.Addr().String(), "go")
+		got := make([]byte, chunks*size)
+		if _, err := io.ReadFull(nc, got); err != nil {
+			t.Fatal(err)
+		}
+		for k := range chunks {
+			if !bytes.Equal(got[k*size:(k+1)*size], chunk(k)) {
+				t.Fatalf("chunk %d of %d differs", k, chunks)
+			}
+		}
+		if _, err := nc.Write([]byte("again")); err != nil {
+			t.Fatal(err)
+		}
+		tail := make([]byte, 4)
+		if _, err := io.ReadFull(nc, tail); err != nil || string(tail) != "tail" {
+			t.Fatalf("after the chain: %q, %v; want \"tail\"", tail, err)
+		}
+	})
+}
+
 // TestServeSendsPeerReset: a peer that resets while the handler writes
 // on: the connection ends with ErrorClosed naming the write and
 // ECONNRESET or EPIPE, as write(2)'s failure does, and counts the error.
