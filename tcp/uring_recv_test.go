@@ -116,6 +116,29 @@ func TestServeRecvBuffersComeBack(t *testing.T) {
 
 var msg1 = []byte("x")
 
+// resumeReading is what a pausedSum handler resumes reading at.
+type resumeReading struct{}
+
+// pausedSum is a handler that pauses reading at Connected (its PID goes
+// to conns), resumes at resumeReading, and at PeerClosed sends sums the
+// bytes it received.
+func pausedSum(conns chan<- *actor.PID, sums chan<- int) Handler {
+	sum := 0
+	return HandlerFunc(func(c *Conn, msg any) {
+		switch m := msg.(type) {
+		case *messages.Connected:
+			c.PauseReading()
+			conns <- c.PID()
+		case resumeReading:
+			c.ResumeReading()
+		case *messages.Received:
+			sum += len(m.GetData())
+		case *messages.PeerClosed:
+			sums <- sum
+		}
+	})
+}
+
 // TestServeRecvBoundedByCredit: a handler that pauses reading at once,
 // with a read credit of 2, and a peer that sends as fast as TCP lets it:
 // the poller's receive (io_uring) takes at most the credit in buffers for
@@ -127,23 +150,9 @@ func TestServeRecvBoundedByCredit(t *testing.T) {
 	const credit = 2
 	sys := newSystem(t, actors.WithBackend(actors.BackendIOUring), actors.WithPollers(1))
 	rt := sys.Runtime()
-	type resume struct{}
 	conns := make(chan *actor.PID, 1)
 	total := make(chan int, 1)
-	sum := 0
-	h := HandlerFunc(func(c *Conn, msg any) {
-		switch m := msg.(type) {
-		case *messages.Connected:
-			c.PauseReading()
-			conns <- c.PID()
-		case resume:
-			c.ResumeReading()
-		case *messages.Received:
-			sum += len(m.GetData())
-		case *messages.PeerClosed:
-			total <- sum
-		}
-	})
+	h := pausedSum(conns, total)
 	l := serve(t, sys, "127.0.0.1:0", h, WithReadCredit(credit))
 	nc, err := net.Dial("tcp", l.Addr().String())
 	if err != nil {
@@ -167,7 +176,7 @@ func TestServeRecvBoundedByCredit(t *testing.T) {
 	if n, bound := rt.RecvBuffersOut(), credit+1; n > bound {
 		t.Fatalf("the poller holds %d buffers for a paused connection with a read credit of %d; want at most %d", n, credit, bound)
 	}
-	sys.Root().Send(conn, resume{})
+	sys.Root().Send(conn, resumeReading{})
 	if err := nc.(*net.TCPConn).CloseWrite(); err != nil {
 		t.Fatal(err)
 	}
@@ -195,23 +204,9 @@ func TestServeRecvTLS(t *testing.T) {
 	fx := newTLSFixture(t)
 	sys := newSystem(t, actors.WithBackend(actors.BackendIOUring), actors.WithPollers(1))
 	rt := sys.Runtime()
-	type resume struct{}
 	conns := make(chan *actor.PID, 1)
 	sums := make(chan int, 1)
-	sum := 0
-	h := HandlerFunc(func(c *Conn, msg any) {
-		switch m := msg.(type) {
-		case *messages.Connected:
-			c.PauseReading()
-			conns <- c.PID()
-		case resume:
-			c.ResumeReading()
-		case *messages.Received:
-			sum += len(m.GetData())
-		case *messages.PeerClosed:
-			sums <- sum
-		}
-	})
+	h := pausedSum(conns, sums)
 	l := serve(t, sys, "127.0.0.1:0", h, WithReadCredit(credit), WithTLS(fx.serverConfig()))
 	tc := tls.Client(dialWithin(t, l.Addr().String(), ""), fx.clientConfig())
 	if err := tc.Handshake(); err != nil {
@@ -254,7 +249,7 @@ func TestServeRecvTLS(t *testing.T) {
 			t.Fatalf("the poller holds %d buffers for a paused connection with a read credit of %d; want a few", n, credit)
 		}
 	}
-	sys.Root().Send(conn, resume{})
+	sys.Root().Send(conn, resumeReading{})
 	select {
 	case n := <-sums:
 		if n != total {
