@@ -330,9 +330,7 @@ func (a *connActor) write(data []byte, ack uint64, async bool) error {
 			a.queue.push(queuedWrite{data: a.ownCopy(data), ack: ack})
 			a.queued += n
 		}
-		if !a.sending && a.queue.len() == 1 && !a.backlog && !a.sendFront() {
-			a.serveWrites() // the poller did not take it: write(2)
-		}
+		a.startSend()
 		a.checkFilled()
 		return nil
 	}

@@ -230,7 +230,8 @@ func (a *connActor) writeTLS(data []byte, ack uint64, async bool) error {
 	if !l.established() {
 		return a.refuse(ack, errHandshaking, async)
 	}
-	l.staging, l.queuedOut = a.ringSends(), false
+	staging := a.ringSends()
+	l.staging, l.queuedOut = staging, false
 	err := l.write(data)
 	l.staging = false
 	if err != nil {
@@ -245,8 +246,8 @@ func (a *connActor) writeTLS(data []byte, ack uint64, async bool) error {
 	} else {
 		a.written(ack)
 	}
-	if a.queue.len() > 0 && !a.sending && !a.backlog && a.ringSends() && !a.sendFront() {
-		a.serveWrites() // the poller did not take it: write(2)
+	if staging {
+		a.startSend()
 	}
 	a.checkFilled()
 	return nil

@@ -135,6 +135,16 @@ func (a *connActor) popWrite(inFlight bool) {
 	}
 }
 
+// startSend sends the queue's front through the poller after a write
+// staged it, unless a send is in flight or the socket is full (their
+// ends move the queue on); what the poller does not take, write(2)
+// writes.
+func (a *connActor) startSend() {
+	if a.queue.len() > 0 && !a.sending && !a.backlog && !a.sendFront() {
+		a.serveWrites()
+	}
+}
+
 // sendFront sends the queue's front through the poller. It reports false
 // if the poller did not take it (then write(2) writes it) or the
 // connection ended (an injected fault).
