@@ -32,9 +32,11 @@ type handoffBackend interface {
 }
 
 // parkBackend is a backend whose blocking wait can park the goroutine in
-// Go's netpoller (parker).
+// Go's netpoller (parker): while parks says so (always on epoll; on
+// io_uring, while the program runs on one P: uring_park_linux.go).
 type parkBackend interface {
 	WaitParked(events []event) (n int, parked bool, err error)
+	parks() bool
 }
 
 // wakeToken is the token of the wake-up event that Wake raises.

@@ -4,8 +4,9 @@ import "time"
 
 // This file is how the wait loop (poller.go) makes its blocking waits:
 // with its goroutine's P, or after giving it back: parked in Go's
-// netpoller where the backend can (epoll: park_linux.go), else with the
-// runtime's entersyscallblock (handoff_linux.go).
+// netpoller where the backend can (epoll: park_linux.go; io_uring on one
+// P: uring_park_linux.go), else with the runtime's entersyscallblock
+// (handoff_linux.go).
 
 // handoffAfter is how long the loop's blocking waits must have lasted
 // lately (a moving average) for the next one to give up the P before it
@@ -50,7 +51,7 @@ var parkReleased = true
 type sleepState struct {
 	avg      time.Duration
 	released bool
-	// idle: the last held wait of a backend that cannot park (boundedHold)
+	// idle: the last held wait of a loop that cannot park (boundedHold)
 	// found nothing in the time it may hold the P.
 	idle bool
 	// events is the moving average of the events a blocking wait
@@ -193,7 +194,7 @@ func (p *Poller) sleep(events []event, timeout int, s *sleepState) (int, error) 
 // core 1) UDP echo 102k/103k/88k -> 103k/106k/94k, one TCP connection
 // 13.9k/15.0k -> 14.7k/15.4k.
 func (p *Poller) canPark() bool {
-	return p.parker != nil && parkReleased
+	return p.parker != nil && parkReleased && p.parker.parks()
 }
 
 // parksNext reports whether the next blocking wait would park, without
@@ -246,9 +247,9 @@ func (s *sleepState) count(n int) {
 // observe folds a wait's length into the average.
 func (s *sleepState) observe(d time.Duration) { s.avg += (d - s.avg) / 4 }
 
-// boundedHold: a backend that cannot park (io_uring), whose recent waits
-// returned busyMin or more on average, holds its P through a
-// blocking wait of at most handoffAfter (rounded up to whole
+// boundedHold: a loop that cannot park (io_uring on more than one P),
+// whose recent waits returned busyMin or more on average, holds its P
+// through a blocking wait of at most handoffAfter (rounded up to whole
 // milliseconds, the backend's unit), and gives it up (hands it off) only
 // for the wait after one that found nothing in that time, until a wait
 // returns events again. A handed-off wait wakes another thread to take
@@ -272,7 +273,7 @@ var boundedHold = true
 
 // boundsHold reports whether the next blocking wait is boundedHold's.
 func (p *Poller) boundsHold(s *sleepState) bool {
-	return p.parker == nil && boundedHold && p.handoffAfter > 0 && s.events >= 4*busyMin
+	return !p.canPark() && boundedHold && p.handoffAfter > 0 && s.events >= 4*busyMin
 }
 
 // heldWaitMsec is how long a held wait of boundedHold lasts at most.

@@ -20,7 +20,10 @@ func newSmallURing(t *testing.T, sq, cq uint32) *URing {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &URing{r: r}
+	u, err := uringOn(r)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { _ = u.Close() })
 	return u
 }

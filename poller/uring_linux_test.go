@@ -226,7 +226,10 @@ func TestURingCQOverflowLosesNothing(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	u := &URing{r: r}
+	u, err := uringOn(r)
+	if err != nil {
+		t.Fatal(err)
+	}
 	t.Cleanup(func() { _ = u.Close() })
 	const n = 6
 	var peers [n]int

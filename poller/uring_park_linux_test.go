@@ -1,0 +1,131 @@
+package poller
+
+import (
+	"bytes"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+
+	"golang.org/x/sys/unix"
+)
+
+// uringParkedPoller starts an io_uring poller whose every blocking wait
+// is released, on one P (restored at cleanup), with one end of a socket
+// pair registered for reading: it returns the backend, the poller, the
+// registration, the other end and where Ready messages go.
+func uringParkedPoller(t *testing.T) (*URing, *Poller, *Registration, int, chanSender) {
+	t.Helper()
+	skipRefused(t, BackendIOUring)
+	withHandoffAfter(t, 0)
+	old := runtime.GOMAXPROCS(1)
+	t.Cleanup(func() { runtime.GOMAXPROCS(old) })
+	u, err := NewURing()
+	if err != nil {
+		t.Fatal(err)
+	}
+	ch := make(chanSender, 64)
+	p := start(u, ch, nil)
+	t.Cleanup(func() { _ = p.Stop() })
+	a, b := socketpair(t)
+	r, err := p.Register(a, pid, Readable)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u, p, r, b, ch
+}
+
+// awaitParked waits until the loop is parked in the netpoller.
+func awaitParked(t *testing.T, round int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for !loopParked() {
+		if time.Now().After(deadline) {
+			t.Fatalf("round %d: the loop never parked in the netpoller:\n%s", round, loopStack())
+		}
+		runtime.Gosched()
+	}
+}
+
+// awaitBlocked waits until the loop is blocked in io_uring_enter.
+func awaitBlocked(t *testing.T, round int) {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		for _, g := range strings.Split(loopStack(), "\n\n") {
+			if strings.Contains(g, "poller.(*URing).wait(") && strings.Contains(g, "[syscall") {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("round %d: the loop never blocked in io_uring_enter:\n%s", round, loopStack())
+		}
+		runtime.Gosched()
+	}
+}
+
+// On one P, an io_uring loop whose waits are long parks in Go's
+// netpoller on the ring's fd, as epoll's does: readiness still reaches
+// the owner (its CQE, posted by task work on the thread that parked the
+// loop, makes the fd readable). On two Ps it hands its P off again.
+func TestURingReleasedWaitParks(t *testing.T) {
+	u, p, r, b, ch := uringParkedPoller(t)
+	const rounds = 10
+	for i := range rounds {
+		awaitParked(t, i)
+		roundTrip(t, r, b, ch)
+	}
+	if n := u.park.parks.Load(); n < rounds {
+		t.Fatalf("parker woke from %d parked waits, want %d or more", n, rounds)
+	}
+	if st := p.Stats(); st.ReleasedWaits < rounds {
+		t.Fatalf("ReleasedWaits = %d, want the parked waits counted", st.ReleasedWaits)
+	}
+
+	runtime.GOMAXPROCS(2)
+	roundTrip(t, r, b, ch) // the parked wait it was in
+	parks, released := u.park.parks.Load(), p.Stats().ReleasedWaits
+	for i := range rounds {
+		awaitBlocked(t, i)
+		roundTrip(t, r, b, ch)
+	}
+	if n := u.park.parks.Load() - parks; n > 0 {
+		t.Fatalf("%d parked waits on two Ps; want the waits handed off", n)
+	}
+	if n := p.Stats().ReleasedWaits - released; n < rounds-1 {
+		t.Fatalf("%d released waits in %d rounds on two Ps; want them handed off", n, rounds)
+	}
+}
+
+// A parked loop is woken for what another goroutine asks of it: a
+// registration made off the loop (armed by the loop, after the NOP that
+// wakes it), a receive into the poller's buffers, and Stop.
+func TestURingParkedLoopWakes(t *testing.T) {
+	t.Setenv(RecvEnv, "1")
+	_, p, _, _, ch := uringParkedPoller(t)
+	awaitParked(t, 0)
+	a, b := socketpair(t)
+	r := registerRecv(t, p, a)
+	for i := range 5 {
+		awaitParked(t, i)
+		want := pattern(1000 + i)
+		if n, err := unix.Write(b, want); n != len(want) || err != nil {
+			t.Fatalf("write: %d, %v", n, err)
+		}
+		got, _, _ := collect(t, r, ch, a, len(want), true)
+		if !bytes.Equal(got, want) {
+			t.Fatalf("round %d: received %d bytes unlike the %d sent", i, len(got), len(want))
+		}
+	}
+	awaitParked(t, 5)
+	stopped := make(chan error, 1)
+	go func() { stopped <- p.Stop() }()
+	select {
+	case err := <-stopped:
+		if err != nil {
+			t.Fatal(err)
+		}
+	case <-time.After(5 * time.Second):
+		t.Fatalf("Stop did not wake the parked loop:\n%s", loopStack())
+	}
+}
