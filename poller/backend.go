@@ -33,10 +33,12 @@ type handoffBackend interface {
 
 // parkBackend is a backend whose blocking wait can park the goroutine in
 // Go's netpoller (parker): while parks says so (always on epoll; on
-// io_uring, while the program runs on one P: uring_park_linux.go).
+// io_uring, while the program runs on one P: uring_park_linux.go), as
+// updateParks found it before the loop's last blocking wait.
 type parkBackend interface {
 	WaitParked(events []event) (n int, parked bool, err error)
 	parks() bool
+	updateParks()
 }
 
 // wakeToken is the token of the wake-up event that Wake raises.

@@ -167,6 +167,8 @@ func (e *Epoll) WaitParked(events []unix.EpollEvent) (n int, parked bool, err er
 // parks reports that an epoll loop's released waits always park.
 func (e *Epoll) parks() bool { return true }
 
+func (e *Epoll) updateParks() {}
+
 // Wake makes a Wait in progress return, by writing to the eventfd.
 func (e *Epoll) Wake() error {
 	var one = [8]byte{1}

@@ -76,7 +76,7 @@ func (k *parker) wait(events []event) (n int, parked bool, err error) {
 	k.events = nil
 	parked = k.parks.Load() != parks
 	if err != nil {
-		return 0, parked, os.NewSyscallError("epoll_wait (parked)", err)
+		return 0, parked, os.NewSyscallError(k.f.Name()+" wait (parked)", err)
 	}
 	return k.n, parked, k.err
 }

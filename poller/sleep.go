@@ -131,6 +131,9 @@ func (p *Poller) sleep(events []event, timeout int, s *sleepState) (int, error) 
 	}
 	s.work += s.extra
 	s.extra = 0
+	if p.parker != nil {
+		p.parker.updateParks()
+	}
 	if p.yieldsFirst(s) {
 		start := time.Since(epoch)
 		yieldCore()
@@ -273,7 +276,7 @@ var boundedHold = true
 
 // boundsHold reports whether the next blocking wait is boundedHold's.
 func (p *Poller) boundsHold(s *sleepState) bool {
-	return !p.canPark() && boundedHold && p.handoffAfter > 0 && s.events >= 4*busyMin
+	return (p.parker == nil || !p.parker.parks()) && boundedHold && p.handoffAfter > 0 && s.events >= 4*busyMin
 }
 
 // heldWaitMsec is how long a held wait of boundedHold lasts at most.

@@ -115,7 +115,11 @@ func consumed(b *[]ioUringCQE, at *int, next int) {
 
 // drainForRemoveLocked is drainCQLocked for awaitEnd, where it is safe:
 // whenever no loop is blocked, or about to block, in io_uring_enter
-// (block): a loop that is not reads the backlog before it blocks next. A
+// (block): a loop that is not reads the backlog before it blocks next,
+// and a loop parked in the netpoller (uring_park_linux.go) is woken by
+// the NOP that every awaitEnd submits last (the CQEs moved out of the
+// ring made the ring's fd readable, but the runtime's epoll_wait polls
+// the fd again before it reports it, and finds the ring empty). A
 // Remove then sees its request's end even when the ring was full, which
 // only the loop could have emptied: one called by an owner on the loop,
 // or by another goroutine while the loop runs.

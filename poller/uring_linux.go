@@ -157,8 +157,10 @@ type URing struct {
 	// unblock).
 	blocked int
 
-	// park is the ring's parked wait (uring_park_linux.go).
+	// park is the ring's parked wait (uring_park_linux.go); oneP, what
+	// updateParks found.
 	park *parker
+	oneP atomic.Bool
 }
 
 // uringSlot is the registration of one fd.
@@ -203,6 +205,7 @@ func uringOn(r *ring) (*URing, error) {
 		r.close()
 		return nil, err
 	}
+	u.updateParks()
 	return u, nil
 }
 
@@ -407,13 +410,7 @@ func (u *URing) awaitEnd(ud, rd, sd uint64) {
 			u.drainForRemoveLocked()
 		}
 		if u.closed || u.endDoneLocked(ud) && (rd == 0 || u.endDoneLocked(rd)) && (sd == 0 || u.endDoneLocked(sd)) {
-			if !u.closed {
-				if sqe, err := u.sqeLocked("io_uring poll remove"); err == nil {
-					sqe.Opcode = ioringOpNop
-					sqe.UserData = udSync
-					_ = u.submitLocked("io_uring poll remove")
-				}
-			}
+			u.syncLocked()
 			u.mu.Unlock()
 			return
 		}
@@ -422,6 +419,7 @@ func (u *URing) awaitEnd(ud, rd, sd uint64) {
 			delete(u.removing, ud)
 			delete(u.removing, rd)
 			delete(u.removing, sd)
+			u.syncLocked()
 			u.mu.Unlock()
 			return
 		}
@@ -430,6 +428,21 @@ func (u *URing) awaitEnd(ud, rd, sd uint64) {
 		u.mu.Unlock()
 		// Wait for one CQE more than the ring holds (or the timeout).
 		_, _ = r.enter(0, queued+1, ioringEnterGetEvents|ioringEnterExtArg, &removeWait.arg)
+	}
+}
+
+// syncLocked submits awaitEnd's last NOP. Its CQE also wakes a loop
+// parked in the netpoller for the CQEs awaitEnd moved to the backlog
+// (drainForRemoveLocked), which is why a Remove that gives up submits it
+// too.
+func (u *URing) syncLocked() {
+	if u.closed {
+		return
+	}
+	if sqe, err := u.sqeLocked("io_uring poll remove"); err == nil {
+		sqe.Opcode = ioringOpNop
+		sqe.UserData = udSync
+		_ = u.submitLocked("io_uring poll remove")
 	}
 }
 
@@ -707,16 +720,22 @@ func (u *URing) ResetWake() { u.woken.Store(false) }
 
 // Close closes the ring: the kernel cancels every poll request.
 func (u *URing) Close() error {
+	// The parker first, without the lock: closing its fd ends a parked
+	// wait still in progress (against Close's contract) and waits for
+	// it, where its poll would wait for the lock.
+	perr := u.park.close()
 	u.mu.Lock()
 	defer u.mu.Unlock()
 	if u.closed {
 		return nil
 	}
 	u.closed = true
-	u.park.close()
 	err := u.r.close()
 	if u.pb != nil {
 		u.pb.close()
+	}
+	if err == nil {
+		err = perr
 	}
 	return err
 }

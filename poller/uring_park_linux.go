@@ -19,9 +19,11 @@ import (
 // for it, runs it on its way back to user space and posts the CQE, which
 // makes the fd readable; a thread running user code runs it at its next
 // entry to the kernel (IORING_SETUP_COOP_TASKRUN: no interrupt), a tick
-// at most. Task work already queued when the loop comes to park is run by
-// the parker's first poll (wait with msec 0 enters the ring when the
-// kernel flags it: IORING_SQ_TASKRUN).
+// at most. Task work already queued for the loop's thread when it comes
+// to park is run by the parker's first poll (wait with msec 0 enters the
+// ring when the kernel flags it: IORING_SQ_TASKRUN). CQEs a Remove moves
+// out of the ring while the loop is parked wake it with the NOP the
+// Remove submits last (drainForRemoveLocked).
 //
 // Why: an idle loop that hands its P off wakes another thread for it at
 // each wait, and its blocking system call wakes the runtime's monitor
@@ -62,7 +64,10 @@ func (u *URing) WaitParked(events []event) (n int, parked bool, err error) {
 	return u.park.wait(events)
 }
 
-// parks reports whether the loop's released waits park: the program runs
-// on one P (asked of the runtime at each decision: a lock it takes
-// uncontended, about 20 ns, once per batch and blocking wait at most).
-func (u *URing) parks() bool { return runtime.GOMAXPROCS(0) == 1 }
+// parks reports whether the loop's released waits park: the program ran
+// on one P when the loop last came to wait (updateParks).
+func (u *URing) parks() bool { return u.oneP.Load() }
+
+// updateParks asks the runtime for GOMAXPROCS, once a blocking wait
+// (it takes the scheduler's lock).
+func (u *URing) updateParks() { u.oneP.Store(runtime.GOMAXPROCS(0) == 1) }

@@ -98,14 +98,47 @@ func TestURingReleasedWaitParks(t *testing.T) {
 }
 
 // A parked loop is woken for what another goroutine asks of it: a
-// registration made off the loop (armed by the loop, after the NOP that
-// wakes it), a receive into the poller's buffers, and Stop.
+// registration made on another thread (armed by the loop, after the NOP
+// that wakes it), a receive into the poller's buffers, and Stop.
 func TestURingParkedLoopWakes(t *testing.T) {
 	t.Setenv(RecvEnv, "1")
 	_, p, _, _, ch := uringParkedPoller(t)
+	u := p.be.(*URing)
 	awaitParked(t, 0)
 	a, b := socketpair(t)
-	r := registerRecv(t, p, a)
+	// Registered from another thread than the one the loop parked on:
+	// queued for the loop, which a NOP wakes to arm it (home). A
+	// goroutine that finds itself on the loop's thread keeps it (locked,
+	// waiting) so that the next one runs on another.
+	hold := make(chan struct{})
+	defer close(hold)
+	var r *Registration
+	var err error
+	for range 3 {
+		done := make(chan bool)
+		go func() {
+			runtime.LockOSThread()
+			defer runtime.UnlockOSThread()
+			if int32(unix.Gettid()) == u.loopTid.Load() {
+				done <- false
+				<-hold
+				return
+			}
+			r, err = p.RegisterRecv(a, pid, MaxRecvBuffers, Readable)
+			done <- true
+		}()
+		if <-done {
+			break
+		}
+	}
+	switch {
+	case err != nil:
+		t.Fatal(err)
+	case r == nil:
+		t.Fatal("no goroutine ran on another thread than the loop's")
+	case !r.Receives():
+		t.Fatal("RegisterRecv on io_uring: Receives() = false")
+	}
 	for i := range 5 {
 		awaitParked(t, i)
 		want := pattern(1000 + i)
@@ -128,4 +161,29 @@ func TestURingParkedLoopWakes(t *testing.T) {
 	case <-time.After(5 * time.Second):
 		t.Fatalf("Stop did not wake the parked loop:\n%s", loopStack())
 	}
+}
+
+// A Remove that gives up waiting for its request's end (removeGiveUp)
+// still wakes a parked loop for the CQEs it moved out of the ring to the
+// backlog: the ring's fd, found empty, would not (drainForRemoveLocked).
+func TestURingParkedLoopWokenAfterRemoveGivesUp(t *testing.T) {
+	u, _, r, b, ch := uringParkedPoller(t)
+	old := removeGiveUp
+	removeGiveUp = 30 * time.Millisecond
+	t.Cleanup(func() { removeGiveUp = old })
+	awaitParked(t, 0)
+	never := userData(1<<20, 1) // a request that never ends
+	u.mu.Lock()
+	if u.removing == nil {
+		u.removing = make(map[uint64]struct{})
+	}
+	u.removing[never] = struct{}{}
+	u.mu.Unlock()
+	write(t, b) // its CQE: moved to the backlog by awaitEnd, on this P before the loop runs
+	u.awaitEnd(never, 0, 0)
+	if n := u.gaveUp.Load(); n != 1 {
+		t.Fatalf("gaveUp = %d; want the Remove to have given up", n)
+	}
+	recv(t, ch)
+	r.Consumed(Readable)
 }
