@@ -73,10 +73,12 @@
 // without a P. So when the loop's recent waits lasted longer than 200 µs
 // on average, it gives the P back (Stats.ReleasedWaits counts them): on
 // epoll it parks in Go's netpoller until the epoll instance is readable
-// (park_linux.go), so no other thread is woken; on io_uring it blocks
-// after the runtime's entersyscallblock, which hands the P to another
-// thread (kqueue's waits keep the P). Short waits, a busy echo server's, keep the P:
-// releasing costs more than they save.
+// (park_linux.go), so no other thread is woken; on io_uring it parks the
+// same way on the ring's fd while the program runs on one P
+// (uring_park_linux.go), and on more it blocks after the runtime's
+// entersyscallblock, which hands the P to another thread (kqueue's waits
+// keep the P). Short waits, a busy echo server's, keep the P: releasing
+// costs more than they save.
 //
 // On Linux a loop whose recent blocking waits brought 16 units of work or
 // more on average (events, and what owners said they held:
