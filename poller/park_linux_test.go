@@ -55,6 +55,14 @@ func epollPoller(t *testing.T) (*Epoll, *Poller, *Registration, int, chanSender)
 	if err != nil {
 		t.Fatal(err)
 	}
+	p, r, b, ch := pollerOn(t, be)
+	return be, p, r, b, ch
+}
+
+// pollerOn starts a poller on be (stopped at cleanup), watching one end
+// of a socket pair for reading.
+func pollerOn(t *testing.T, be backend) (*Poller, *Registration, int, chanSender) {
+	t.Helper()
 	ch := make(chanSender, 64)
 	p := start(be, ch, nil)
 	t.Cleanup(func() { _ = p.Stop() })
@@ -63,7 +71,7 @@ func epollPoller(t *testing.T) (*Epoll, *Poller, *Registration, int, chanSender)
 	if err != nil {
 		t.Fatal(err)
 	}
-	return be, p, r, b, ch
+	return p, r, b, ch
 }
 
 // loopParked reports whether a goroutine waits in parker.wait, parked in

@@ -24,14 +24,7 @@ func uringParkedPoller(t *testing.T) (*URing, *Poller, *Registration, int, chanS
 	if err != nil {
 		t.Fatal(err)
 	}
-	ch := make(chanSender, 64)
-	p := start(u, ch, nil)
-	t.Cleanup(func() { _ = p.Stop() })
-	a, b := socketpair(t)
-	r, err := p.Register(a, pid, Readable)
-	if err != nil {
-		t.Fatal(err)
-	}
+	p, r, b, ch := pollerOn(t, u)
 	return u, p, r, b, ch
 }
 
