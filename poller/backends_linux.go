@@ -12,9 +12,13 @@ import (
 var uringRefusal atomic.Pointer[error]
 
 // openBackend opens the kernel instance of kind on Linux (epoll unless
-// io_uring is asked for and the kernel takes it) and returns it with the
+// io_uring is asked for and the kernel takes it; kqueue, asked for, is
+// said to be epoll, as epoll asked for on BSD is) and returns it with the
 // kind it is.
 func openBackend(kind Backend) (backend, Backend, error) {
+	if kind == BackendKqueue {
+		sayFallback(kind, BackendEpoll, errors.New("not on this OS"))
+	}
 	if kind == BackendIOUring {
 		u, err := openURing()
 		if err == nil {

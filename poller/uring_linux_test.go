@@ -314,7 +314,7 @@ func TestURingSubmitterThreadExits(t *testing.T) {
 // Where the kernel refuses io_uring, a poller asked for it runs on epoll,
 // and the process says so once.
 func TestIOUringRefusedFallsBackToEpollOnce(t *testing.T) {
-	realSetup := uringSetup
+	realSetup, realLog := uringSetup, logFallback
 	for _, tc := range []struct {
 		name  string
 		setup func(uint32, *ioUringParams) (int, error)
@@ -334,7 +334,7 @@ func TestIOUringRefusedFallsBackToEpollOnce(t *testing.T) {
 			uringRefusal.Store(nil)
 			fallbackSaid.Store(false)
 			t.Cleanup(func() {
-				uringSetup, logFallback = realSetup, func(l string) { t.Log(l) }
+				uringSetup, logFallback = realSetup, realLog
 				uringRefusal.Store(nil)
 				fallbackSaid.Store(false)
 			})
@@ -355,6 +355,33 @@ func TestIOUringRefusedFallsBackToEpollOnce(t *testing.T) {
 				t.Fatalf("logged %q; want one line naming io_uring, %q and epoll", lines, tc.want)
 			}
 		})
+	}
+}
+
+// kqueue asked for on Linux runs on epoll, and the process says so, as
+// epoll asked for on BSD runs on kqueue.
+func TestKqueueOnLinuxSaysEpoll(t *testing.T) {
+	var lines []string
+	old := logFallback
+	logFallback = func(l string) { lines = append(lines, l) }
+	fallbackSaid.Store(false)
+	t.Cleanup(func() {
+		logFallback = old
+		fallbackSaid.Store(false)
+	})
+	p, err := New(make(chanSender, 1), WithBackend(BackendKqueue))
+	if err != nil {
+		t.Fatal(err)
+	}
+	kind := p.Backend()
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	if kind != BackendEpoll {
+		t.Fatalf("Backend = %v; want epoll", kind)
+	}
+	if len(lines) != 1 || !strings.Contains(lines[0], "kqueue unavailable") || !strings.Contains(lines[0], "epoll") {
+		t.Fatalf("logged %q; want one line naming kqueue and epoll", lines)
 	}
 }
 

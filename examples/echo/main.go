@@ -229,7 +229,7 @@ func startServer(ctx context.Context, sys *actors.System, addr string, gonet boo
 	if gonet {
 		return startGoNetServer(addr, tlsCfg)
 	}
-	kind := "actornet push mode"
+	kind := "actornet push mode on " + sys.Backend().String()
 	var opts []tcp.ServeOption
 	if tlsCfg != nil {
 		kind += ", TLS"

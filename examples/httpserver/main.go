@@ -112,7 +112,7 @@ func run(o options, out io.Writer) error {
 	}
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
-	fmt.Fprintf(out, "http server on %s://%s\n", scheme, l.Addr())
+	fmt.Fprintf(out, "http server on %s://%s (%s)\n", scheme, l.Addr(), sys.Backend())
 
 	if listen == "" {
 		if err := fetch(ctx, out, scheme+"://"+l.Addr().String(), roots); err != nil {

@@ -158,7 +158,7 @@ func startServer(ctx context.Context, sys *actors.System, addr string, gonet boo
 	if err != nil {
 		return nil, err
 	}
-	return &server{kind: "actornet push mode", addr: p.LocalAddr().String(), close: func() { _ = p.Close(context.Background()) }}, nil
+	return &server{kind: "actornet push mode on " + sys.Backend().String(), addr: p.LocalAddr().String(), close: func() { _ = p.Close(context.Background()) }}, nil
 }
 
 // maxPayload is the largest UDP payload to addr's family: 65,527 bytes
