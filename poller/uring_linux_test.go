@@ -339,15 +339,7 @@ func TestIOUringRefusedFallsBackToEpollOnce(t *testing.T) {
 				fallbackSaid.Store(false)
 			})
 			for range 3 {
-				p, err := New(make(chanSender, 1), WithBackend(BackendIOUring))
-				if err != nil {
-					t.Fatal(err)
-				}
-				kind := p.Backend()
-				if err := p.Stop(); err != nil {
-					t.Fatal(err)
-				}
-				if kind != BackendEpoll {
+				if kind := backendRun(t, BackendIOUring); kind != BackendEpoll {
 					t.Fatalf("Backend = %v; want the fallback to epoll", kind)
 				}
 			}
@@ -369,20 +361,27 @@ func TestKqueueOnLinuxSaysEpoll(t *testing.T) {
 		logFallback = old
 		fallbackSaid.Store(false)
 	})
-	p, err := New(make(chanSender, 1), WithBackend(BackendKqueue))
-	if err != nil {
-		t.Fatal(err)
-	}
-	kind := p.Backend()
-	if err := p.Stop(); err != nil {
-		t.Fatal(err)
-	}
-	if kind != BackendEpoll {
+	if kind := backendRun(t, BackendKqueue); kind != BackendEpoll {
 		t.Fatalf("Backend = %v; want epoll", kind)
 	}
 	if len(lines) != 1 || !strings.Contains(lines[0], "kqueue unavailable") || !strings.Contains(lines[0], "epoll") {
 		t.Fatalf("logged %q; want one line naming kqueue and epoll", lines)
 	}
+}
+
+// backendRun starts and stops a poller asked for kind, and returns the
+// backend it ran on.
+func backendRun(t *testing.T, kind Backend) Backend {
+	t.Helper()
+	p, err := New(make(chanSender, 1), WithBackend(kind))
+	if err != nil {
+		t.Fatal(err)
+	}
+	got := p.Backend()
+	if err := p.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	return got
 }
 
 // A shortage is no refusal: New fails rather than fall back.
