@@ -98,7 +98,10 @@ func streamByte(s, i int) byte { return byte(i*7 + i/251 + s*13) }
 // sizes at once; each gets its bytes back complete and in order.
 func TestServeSendsEchoManyConns(t *testing.T) {
 	eachSend(t, func(t *testing.T, r sendRun) {
-		l := r.serve(t, testHandler(nil, echoing))
+		// Reads of at most 32 KiB: an echo's TLS records then fit a stage
+		// (maxStage) whatever the reads gather (on one P they gather up
+		// to the read size, and a longer write goes by write(2)).
+		l := r.serve(t, testHandler(nil, echoing), WithReadSize(32<<10))
 		const conns, size = 24, 256 << 10
 		errs := make(chan error, 2*conns)
 		for s := range conns {
