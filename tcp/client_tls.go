@@ -53,15 +53,19 @@ var errTLSSendCut error = &socket.ReasonError{Err: unix.EPIPE, Reason: "an earli
 // RecvExact; Close sends close_notify). As with crypto/tls, the server's
 // certificate is verified against cfg.RootCAs (or the system's roots)
 // unless cfg.InsecureSkipVerify, for the name cfg.ServerName, which is
-// the host part of addr when empty (the name also goes out as SNI); a
-// nil cfg is the zero Config, as for tls.Dial. The
+// the host part of addr when empty (the name also goes out as SNI; a
+// unix: address has no host, so give it cfg.ServerName or
+// cfg.InsecureSkipVerify); a nil cfg is the zero Config, as for
+// tls.Dial. The
 // error of a failed handshake names it ("tls handshake"), and errors.As
 // finds crypto/tls's and x509's errors in it. Client.TLS returns what
 // the handshake settled.
 //
 // A TLS client's Send that ends unserved (its timeout, a cancelled
-// context) ends its sending for good: a TLS stream cannot skip a record.
-// It reports 0 bytes sent, as does every later Send.
+// context) after its records were made ends its sending for good: a TLS
+// stream cannot skip a record. It reports 0 bytes sent, as does every
+// later Send. A Send whose context had ended before the client took it
+// made no record, and cuts nothing.
 //
 // With TLS 1.3, a server that refuses the client's certificate (or its
 // lack of one) says so after the client's side of the handshake is done:

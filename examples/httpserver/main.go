@@ -4,7 +4,7 @@
 //
 //	go run ./examples/httpserver                          # serve, fetch a few pages with net/http's client, print them, exit
 //	go run ./examples/httpserver -listen 127.0.0.1:8080   # serve until interrupted; curl http://127.0.0.1:8080/hello
-//	go run ./examples/httpserver -tls                     # the same over HTTPS, a self-signed certificate made at start
+//	go run ./examples/httpserver -tls                     # the same over HTTPS, a certificate from a throwaway CA made at start
 //	go run ./examples/httpserver -listen 127.0.0.1:8443 -tls   # curl -k https://127.0.0.1:8443/
 //	go run ./examples/httpserver -listen 127.0.0.1:8443 -tls -cert cert.pem -key key.pem
 //
@@ -44,7 +44,7 @@ type options struct {
 func main() {
 	var o options
 	flag.StringVar(&o.listen, "listen", "", "serve on `ADDR` until interrupted")
-	flag.BoolVar(&o.tls, "tls", false, "serve HTTPS: with -cert/-key, or a self-signed certificate made at start")
+	flag.BoolVar(&o.tls, "tls", false, "serve HTTPS: with -cert/-key, or a certificate from a throwaway CA made at start")
 	flag.StringVar(&o.cert, "cert", "", "the server's certificate chain, PEM `FILE` (with -tls and -key)")
 	flag.StringVar(&o.key, "key", "", "the server's private key, PEM `FILE` (with -tls and -cert)")
 	flag.Usage = func() { // named after the example, not the go run binary
@@ -113,6 +113,9 @@ func run(o options, out io.Writer) error {
 	served := make(chan error, 1)
 	go func() { served <- srv.Serve(ln) }()
 	fmt.Fprintf(out, "http server on %s://%s (%s)\n", scheme, l.Addr(), sys.Backend())
+	if listen != "" && o.tls && o.cert == "" {
+		fmt.Fprintf(out, "its certificate is from a throwaway CA: clients skip verification (curl -k https://%s/)\n", l.Addr())
+	}
 
 	if listen == "" {
 		if err := fetch(ctx, out, scheme+"://"+l.Addr().String(), roots); err != nil {
@@ -156,8 +159,8 @@ func fetch(ctx context.Context, out io.Writer, base string, roots *x509.CertPool
 	return nil
 }
 
-// certificate is the server's: from -cert and -key, or self-signed (with
-// the pool that trusts it).
+// certificate is the server's: from -cert and -key, or one from a
+// throwaway CA (with the pool that trusts it).
 func certificate(o options) (tls.Certificate, *x509.CertPool, error) {
 	if o.cert != "" {
 		cert, err := tls.LoadX509KeyPair(o.cert, o.key)
