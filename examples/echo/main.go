@@ -12,6 +12,7 @@
 //	go run ./examples/echo -listen 127.0.0.1:7443 -tls   # openssl s_client -connect 127.0.0.1:7443
 //	go run ./examples/echo -listen 127.0.0.1:7443 -tls -cert cert.pem -key key.pem
 //	go run ./examples/echo -connect 127.0.0.1:7443 -tls -insecure
+//	go run ./examples/echo -connect 127.0.0.1:7443 -tls -ca ca.pem   # verifying a -cert server against its CA
 //
 // The server is a push-mode listener whose handler is a plain function,
 // run as each connection actor's behaviour on the poller's goroutine: it
@@ -32,8 +33,8 @@
 // it makes at start for localhost, 127.0.0.1 and ::1 from a throwaway
 // CA; it prints each failed handshake (tcp.HandshakeFailed). The clients
 // dial with tcp.DialTLS and verify the server (against the throwaway CA
-// in a one-process run, the system's roots with -connect) unless
-// -insecure.
+// in a one-process run, the system's roots with -connect, the
+// certificates of -ca FILE if given) unless -insecure.
 package main
 
 import (
@@ -88,7 +89,7 @@ type config struct {
 	gonet           bool
 	cpuprofile      string
 	tls, insecure   bool
-	cert, key       string
+	cert, key, ca   string
 }
 
 // maxSize bounds -size: the clients send one message, held in memory
@@ -113,6 +114,7 @@ func parseArgs(args []string, errOut io.Writer) (config, error) {
 	fs.StringVar(&cfg.cert, "cert", "", "the server's certificate chain, PEM `FILE` (with -tls and -key)")
 	fs.StringVar(&cfg.key, "key", "", "the server's private key, PEM `FILE` (with -tls and -cert)")
 	fs.BoolVar(&cfg.insecure, "insecure", false, "with -tls: the clients do not verify the server's certificate")
+	fs.StringVar(&cfg.ca, "ca", "", "with -tls: the clients verify the server against the CA certificates in PEM `FILE` (not the system's)")
 	if err := fs.Parse(args); err != nil {
 		return cfg, err
 	}
@@ -135,17 +137,21 @@ func parseArgs(args []string, errOut io.Writer) (config, error) {
 		fmt.Fprintln(errOut, "echo: -gonet picks the server (-listen, or neither -listen nor -connect)")
 		return cfg, errors.New("-gonet with -connect")
 	}
-	if !cfg.tls && (cfg.cert != "" || cfg.key != "" || cfg.insecure) {
-		fmt.Fprintln(errOut, "echo: -cert, -key and -insecure go with -tls")
-		return cfg, errors.New("-cert, -key and -insecure need -tls")
+	if !cfg.tls && (cfg.cert != "" || cfg.key != "" || cfg.insecure || cfg.ca != "") {
+		fmt.Fprintln(errOut, "echo: -cert, -key, -ca and -insecure go with -tls")
+		return cfg, errors.New("-cert, -key, -ca and -insecure need -tls")
 	}
 	if cfg.connect != "" && cfg.cert != "" {
 		fmt.Fprintln(errOut, "echo: -cert and -key go with a server (-listen, or neither -listen nor -connect)")
 		return cfg, errors.New("-cert with -connect")
 	}
-	if cfg.listen != "" && cfg.insecure {
-		fmt.Fprintln(errOut, "echo: -insecure goes with the clients (-connect, or neither -listen nor -connect)")
-		return cfg, errors.New("-insecure with -listen")
+	if cfg.listen != "" && (cfg.insecure || cfg.ca != "") {
+		fmt.Fprintln(errOut, "echo: -insecure and -ca go with the clients (-connect, or neither -listen nor -connect)")
+		return cfg, errors.New("-insecure or -ca with -listen")
+	}
+	if cfg.insecure && cfg.ca != "" {
+		fmt.Fprintln(errOut, "echo: -ca verifies the server and -insecure does not: give one")
+		return cfg, errors.New("-ca with -insecure")
 	}
 	if (cfg.cert == "") != (cfg.key == "") {
 		fmt.Fprintln(errOut, "echo: -cert and -key go together")

@@ -6,12 +6,15 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"os"
+	"path/filepath"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/actornet/actornet/actors"
 	"github.com/actornet/actornet/test/leakcheck"
+	"github.com/actornet/actornet/test/testkit/certs"
 )
 
 func TestMain(m *testing.M) { leakcheck.Main(m) }
@@ -77,19 +80,19 @@ func TestEchoArgs(t *testing.T) {
 	if err != nil || cfg.conns != 3 || cfg.size != 100 || cfg.connect != "127.0.0.1:7" || cfg.duration != time.Second {
 		t.Fatalf("parseArgs: %+v, %v\n%s", cfg, err, msg.String())
 	}
-	for _, args := range [][]string{{"-cert", "c.pem", "-key", "k.pem"}, {"-tls", "-cert", "c.pem"}, {"-insecure"}, {"-tls", "-connect", "x:1", "-cert", "c", "-key", "k"}, {"-tls", "-listen", "x:1", "-insecure"}} {
+	for _, args := range [][]string{{"-cert", "c.pem", "-key", "k.pem"}, {"-tls", "-cert", "c.pem"}, {"-insecure"}, {"-tls", "-connect", "x:1", "-cert", "c", "-key", "k"}, {"-tls", "-listen", "x:1", "-insecure"}, {"-ca", "ca.pem"}, {"-tls", "-listen", "x:1", "-ca", "ca.pem"}} {
 		msg.Reset()
 		if _, err := parseArgs(args, &msg); err == nil || !strings.Contains(msg.String(), "go") {
 			t.Errorf("parseArgs(%q) = %v, said %q; want the TLS flags refused", args, err, msg.String())
 		}
 	}
-	for _, args := range [][]string{{"-listen", "x:1", "-size", "100"}, {"-listen", "x:1", "-rounds", "2"}, {"-listen", "x:1", "-conns", "2"}, {"-listen", "x:1", "-duration", "2s"}, {"-listen", "x:1", "-connect", "x:2"}, {"-listen", "x:1", "-connect", "x:2", "-tls", "-insecure"}, {"-connect", "x:1", "-gonet"}} {
+	for _, args := range [][]string{{"-listen", "x:1", "-size", "100"}, {"-listen", "x:1", "-rounds", "2"}, {"-listen", "x:1", "-conns", "2"}, {"-listen", "x:1", "-duration", "2s"}, {"-listen", "x:1", "-connect", "x:2"}, {"-listen", "x:1", "-connect", "x:2", "-tls", "-insecure"}, {"-connect", "x:1", "-gonet"}, {"-tls", "-connect", "x:1", "-ca", "ca.pem", "-insecure"}} {
 		msg.Reset()
 		if _, err := parseArgs(args, &msg); err == nil || !strings.Contains(msg.String(), "go with") && !strings.Contains(msg.String(), "picks the server") && !strings.Contains(msg.String(), "give one") {
 			t.Errorf("parseArgs(%q) = %v, said %q; want a flag that does nothing there refused", args, err, msg.String())
 		}
 	}
-	for _, args := range [][]string{{"-listen", "x:1", "-gonet", "-tls"}, {"-connect", "x:1", "-size", "9", "-rounds", "3", "-duration", "2s", "-conns", "4"}} {
+	for _, args := range [][]string{{"-listen", "x:1", "-gonet", "-tls"}, {"-tls", "-connect", "x:1", "-ca", "ca.pem"}, {"-connect", "x:1", "-size", "9", "-rounds", "3", "-duration", "2s", "-conns", "4"}} {
 		msg.Reset()
 		if _, err := parseArgs(args, &msg); err != nil {
 			t.Errorf("parseArgs(%q) = %v (%s); want it accepted", args, err, msg.String())
@@ -208,4 +211,46 @@ func sendAndHalfClose(addr string, i int) error {
 		return fmt.Errorf("client %d: sent %d bytes, the echo differs (%d bytes)", i, len(msg), len(got))
 	}
 	return nil
+}
+
+// TestEchoTLSFilesAndCA runs a server on -cert and -key files its CA
+// signed: clients given -ca verify it; clients on the system's roots
+// refuse it; a -ca file with no certificate is an error naming -ca.
+func TestEchoTLSFilesAndCA(t *testing.T) {
+	ca, err := certs.NewCA("echo test CA")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leaf, err := ca.Issue(certs.Leaf{Hosts: []string{"127.0.0.1", "::1", "localhost"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	certFile, keyFile, caFile, err := ca.WriteFiles(dir, leaf)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := config{conns: 2, size: 64, duration: 100 * time.Millisecond, tls: true, cert: certFile, key: keyFile}
+
+	var out strings.Builder
+	cfg := base
+	cfg.ca = caFile
+	if err := run(cfg, &out); err != nil || !strings.Contains(out.String(), "connections 2 (errors 0)") {
+		t.Fatalf("clients trusting -ca: %v\n%s", err, out.String())
+	}
+
+	out.Reset()
+	if err := run(base, &out); err == nil {
+		t.Fatalf("clients on the system's roots accepted a certificate of a CA they do not know:\n%s", out.String())
+	}
+
+	notPEM := filepath.Join(dir, "not.pem")
+	if err := os.WriteFile(notPEM, []byte("not a certificate"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	out.Reset()
+	cfg.ca = notPEM
+	if err := run(cfg, &out); err == nil || !strings.Contains(err.Error(), "-ca") {
+		t.Fatalf("a -ca file with no certificate: %v; want an error naming -ca", err)
+	}
 }

@@ -17,7 +17,8 @@ type security struct {
 }
 
 // newSecurity builds the server's config (its certificate from -cert and
-// -key, or one made now from a throwaway CA) and the clients'.
+// -key, or one made now from a throwaway CA) and the clients' (trusting
+// -ca's certificates if given).
 func newSecurity(cfg config) (security, error) {
 	if !cfg.tls {
 		return security{}, nil
@@ -36,6 +37,13 @@ func newSecurity(cfg config) (security, error) {
 			return sec, fmt.Errorf("tls certificate: %w", err)
 		}
 		sec.server = &tls.Config{Certificates: []tls.Certificate{cert}}
+	}
+	if cfg.ca != "" {
+		pool, err := certs.LoadPool(cfg.ca)
+		if err != nil {
+			return sec, fmt.Errorf("tls -ca: %w", err)
+		}
+		roots = pool
 	}
 	sec.client = &tls.Config{RootCAs: roots, InsecureSkipVerify: cfg.insecure}
 	return sec, nil
